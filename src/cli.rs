@@ -1,0 +1,170 @@
+//! The command line (DESIGN.md "Command line"): parsing with clap and the
+//! conversions from flags to engine settings and fault rules.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::fault::Rule;
+use crate::scenario::{Lang, Overrides};
+use crate::tcp::{Keepalive, Profile};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tcpscope",
+    version,
+    about = "Watch TCP think: a user-space TCP stack with a live view of every segment, state and timer",
+    after_help = "With no command, tcpscope opens the guided tour in the terminal UI (no privileges needed)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario between two engines on the in-memory wire (no root).
+    Demo {
+        /// A built-in scenario (see `tcpscope scenarios`) or a .toml file.
+        #[arg(default_value = "tour")]
+        scenario: String,
+    },
+    /// List the built-in scenarios, one per line.
+    Scenarios,
+    /// Run the stack on a TUN interface; real programs connect to it.
+    Live(LiveArgs),
+    /// Open a recording (from --record) in the terminal UI.
+    Replay {
+        /// The recording file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LiveArgs {
+    /// TUN interface name.
+    #[arg(long, default_value = "tcpscope0")]
+    pub iface: String,
+    /// The kernel side's address, with prefix length.
+    #[arg(long, default_value = "10.77.0.1/24")]
+    pub addr: String,
+    /// The address tcpscope's stack answers on.
+    #[arg(long, default_value = "10.77.0.2")]
+    pub stack_addr: Ipv4Addr,
+    /// Built-in services, PORT:NAME with NAME echo, discard, chargen or http.
+    #[arg(long, default_value = "7:echo,9:discard,19:chargen,80:http")]
+    pub serve: String,
+    /// Open a connection to IP:PORT as well (repeatable).
+    #[arg(long, value_parser = parse_socket)]
+    pub connect: Vec<SocketAddrV4>,
+    /// Text to send on each --connect connection once it is up.
+    #[arg(long)]
+    pub send: Option<String>,
+    /// Close an idle persistent HTTP connection after SECS.
+    #[arg(long, value_name = "SECS")]
+    pub http_idle: Option<f64>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct Common {
+    /// No TUI: events go to --events (stdout when not given).
+    #[arg(long, global = true)]
+    pub headless: bool,
+    /// Write events as JSON lines to FILE (`-` for stdout).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub events: Option<String>,
+    /// Write every segment seen on the link to a pcapng file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+    /// Stop after SECS (virtual seconds in demo, real seconds live).
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs)]
+    pub duration: Option<f64>,
+    /// Write a recording that `tcpscope replay` opens.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Narration language (default from the locale).
+    #[arg(long, global = true, value_enum)]
+    pub lang: Option<Lang>,
+    /// Timer and keepalive defaults: rfc, linux or classroom.
+    #[arg(long, global = true, value_enum)]
+    pub profile: Option<Profile>,
+    /// Maximum segment lifetime; TIME-WAIT lasts twice this.
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs)]
+    pub msl: Option<f64>,
+    /// Keepalive on for every connection: IDLE,INTERVAL,COUNT (s, s, probes).
+    #[arg(long, global = true, value_name = "IDLE,INTERVAL,COUNT", value_parser = parse_keepalive)]
+    pub keepalive: Option<Keepalive>,
+    /// Lower bound of the retransmission timeout, in milliseconds.
+    #[arg(long, global = true, value_name = "MS", value_parser = parse_ms)]
+    pub rto_min: Option<Duration>,
+    /// Seed for ISNs, ports and random loss (same seed, same run).
+    #[arg(long, global = true, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Drop the next COUNT segments going DIR with exactly FLAGS: DIR[:FLAGS][:COUNT] (repeatable).
+    #[arg(long = "drop", global = true, value_name = "DIR[:FLAGS][:COUNT]", value_parser = Rule::parse_drop)]
+    pub drops: Vec<Rule>,
+    /// Random loss: PCT both ways, or in=PCT,out=PCT.
+    #[arg(long, global = true, value_name = "PCT|in=PCT,out=PCT", value_parser = Rule::parse_loss)]
+    pub loss: Option<Vec<Rule>>,
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("\"{s}\" is not a number of seconds"))
+}
+
+fn parse_ms(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| Duration::from_secs_f64(v / 1000.0))
+        .ok_or_else(|| format!("\"{s}\" is not a number of milliseconds"))
+}
+
+fn parse_socket(s: &str) -> Result<SocketAddrV4, String> {
+    s.parse()
+        .map_err(|_| format!("\"{s}\" is not an IPv4 address and port such as 10.77.0.1:8080"))
+}
+
+pub fn parse_keepalive(s: &str) -> Result<Keepalive, String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let bad = || format!("--keepalive {s}: expected IDLE,INTERVAL,COUNT such as 7200,75,10");
+    if parts.len() != 3 {
+        return Err(bad());
+    }
+    let idle = parse_secs(parts[0]).map_err(|_| bad())?;
+    let interval = parse_secs(parts[1]).map_err(|_| bad())?;
+    let count: u32 = parts[2].trim().parse().map_err(|_| bad())?;
+    if idle <= 0.0 || interval <= 0.0 || count == 0 {
+        return Err(format!("--keepalive {s}: idle, interval and count must be above 0"));
+    }
+    Ok(Keepalive {
+        idle: Duration::from_secs_f64(idle),
+        interval: Duration::from_secs_f64(interval),
+        count,
+    })
+}
+
+impl Common {
+    pub fn overrides(&self) -> Overrides {
+        let mut rules = self.drops.clone();
+        if let Some(l) = &self.loss {
+            rules.extend(l.iter().cloned());
+        }
+        Overrides {
+            profile: self.profile,
+            msl: self.msl.map(Duration::from_secs_f64),
+            keepalive: self.keepalive,
+            rto_min: self.rto_min,
+            seed: self.seed,
+            rules,
+            lang: Some(self.lang.unwrap_or_else(Lang::from_env)),
+        }
+    }
+}

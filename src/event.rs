@@ -1,0 +1,520 @@
+//! The event stream: everything tcpscope shows, as values.
+//!
+//! One type, serialized as one JSON object per line exactly as DESIGN.md's
+//! schema says. The UI, recordings, the tests and users' scripts all read it;
+//! the UI never looks anywhere else. Fields may be added; none may be renamed
+//! or removed without updating every consumer and the README.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::tcp::state::State;
+use crate::wire::{Flags, Segment};
+
+/// Direction of a segment relative to the host that reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    In,
+    Out,
+}
+
+impl Dir {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dir::In => "in",
+            Dir::Out => "out",
+        }
+    }
+    pub fn flip(self) -> Dir {
+        match self {
+            Dir::In => Dir::Out,
+            Dir::Out => Dir::In,
+        }
+    }
+}
+
+impl Serialize for Flags {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.names().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Flags {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let names: Vec<String> = Vec::deserialize(d)?;
+        Flags::from_names(names.iter().map(String::as_str))
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown flag in {names:?}")))
+    }
+}
+
+/// The fields that describe one segment; shared by `segment`, `drop`, `hold`
+/// and `release` events.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegFields {
+    /// Identifies one transmission on the link: the `in` event at the
+    /// receiver carries the id of the sender's `out` event when both ends are
+    /// tcpscope engines (demo), so the ladder can draw one arrow.
+    pub id: u64,
+    pub flags: Flags,
+    pub seq: u32,
+    pub ack: u32,
+    /// Payload bytes.
+    pub len: u32,
+    /// The window field as on the wire (not scaled).
+    pub win: u16,
+    pub opts: Vec<String>,
+    /// IP and TCP headers and the first payload bytes, hex, for the detail
+    /// pane's dump.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hdr: Option<String>,
+}
+
+/// How many payload bytes the hex dump keeps.
+pub const HDR_PAYLOAD_BYTES: usize = 32;
+
+impl SegFields {
+    pub fn from_segment(id: u64, seg: &Segment) -> SegFields {
+        SegFields {
+            id,
+            flags: seg.flags,
+            seq: seg.seq.0,
+            ack: seg.ack.0,
+            len: seg.payload.len() as u32,
+            win: seg.window,
+            opts: seg.options.describe(),
+            hdr: None,
+        }
+    }
+
+    /// With the hex dump of the packet's headers and first payload bytes.
+    pub fn with_hdr(mut self, packet: &[u8]) -> SegFields {
+        let hdr_len = packet.len() - self.len as usize;
+        let keep = (hdr_len + HDR_PAYLOAD_BYTES).min(packet.len());
+        self.hdr = Some(hex(&packet[..keep]));
+        self
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentEvent {
+    pub dir: Dir,
+    #[serde(flatten)]
+    pub seg: SegFields,
+    #[serde(default)]
+    pub retransmit: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DropEvent {
+    pub dir: Dir,
+    /// `injected`, `loss`, `checksum`, `malformed`, `bad_option`,
+    /// `not_ipv4_tcp`, `fragment`, `no_route`, `silent`, …
+    pub reason: String,
+    /// The fault rule that dropped it, for `injected` drops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub seg: Option<SegFields>,
+}
+
+/// A segment the injector holds, releases, delays, duplicates, corrupts or
+/// reorders; `rule` is the fault rule that matched, as text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultSegEvent {
+    pub dir: Dir,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(flatten)]
+    pub seg: SegFields,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    Retransmit,
+    DelayedAck,
+    Persist,
+    Keepalive,
+    TimeWait,
+    /// Linux's tcp_fin_timeout for released connections: not in RFC 9293.
+    #[serde(rename = "fin_wait_2")]
+    FinWait2,
+    /// A user timeout for SYN-SENT (RFC 9293 §3.10.8 "USER TIMEOUT").
+    Connect,
+}
+
+impl TimerKind {
+    pub const ALL: [TimerKind; 7] = [
+        TimerKind::Retransmit,
+        TimerKind::DelayedAck,
+        TimerKind::Persist,
+        TimerKind::Keepalive,
+        TimerKind::TimeWait,
+        TimerKind::FinWait2,
+        TimerKind::Connect,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            TimerKind::Retransmit => "retransmit",
+            TimerKind::DelayedAck => "delayed_ack",
+            TimerKind::Persist => "persist",
+            TimerKind::Keepalive => "keepalive",
+            TimerKind::TimeWait => "time_wait",
+            TimerKind::FinWait2 => "fin_wait_2",
+            TimerKind::Connect => "connect",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerAction {
+    Armed,
+    Cancelled,
+    Fired,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimerEvent {
+    pub timer: TimerKind,
+    pub action: TimerAction,
+    /// `t` at which it fires, when armed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<f64>,
+    /// Retransmit and persist: how many times the timer has backed off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeepaliveAction {
+    ProbeSent,
+    Answered,
+    Dead,
+    /// Keepalive switched on for the connection (values in the event).
+    Enabled,
+    Disabled,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeepaliveEvent {
+    pub action: KeepaliveAction,
+    pub probe: u32,
+    pub of: u32,
+    /// Configured idle and interval (seconds), so the countdown can be drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TcbAction {
+    Allocated,
+    Freed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TcbEvent {
+    pub action: TcbAction,
+    /// Send and receive buffer capacities (bytes) allocated or released.
+    pub send_buf: usize,
+    pub recv_buf: usize,
+    /// The local port taken or released.
+    pub port: u16,
+    /// Connections in the table after this change.
+    pub table: usize,
+    /// What was released, as a sentence, on `freed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freed: Option<String>,
+}
+
+/// Negotiated parameters, once per connection when the handshake settles them
+/// (DESIGN.md "parameters are negotiated").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NegotiatedEvent {
+    /// Effective send MSS (the peer's MSS option, or 536 without one).
+    pub mss: u16,
+    /// The MSS this host advertised.
+    pub our_mss: u16,
+    /// Window scale shifts (None when either side did not offer it).
+    pub ws_snd: Option<u8>,
+    pub ws_rcv: Option<u8>,
+    pub ts: bool,
+    pub sack: bool,
+}
+
+/// The TCB's sequence variables and congestion state, emitted when they
+/// change after a segment or a timer, so the TCB panel can draw them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VarsEvent {
+    pub snd_una: u32,
+    pub snd_nxt: u32,
+    /// Send window in bytes (scaled).
+    pub snd_wnd: u32,
+    pub rcv_nxt: u32,
+    /// Receive window in bytes.
+    pub rcv_wnd: u32,
+    pub cwnd: u32,
+    pub ssthresh: u32,
+    /// `slow_start`, `congestion_avoidance` or `fast_recovery`.
+    pub phase: String,
+    /// Bytes queued to send but not yet sent, and sent but unacknowledged.
+    pub unsent: u32,
+    pub in_flight: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BurstEvent {
+    pub dir: Dir,
+    /// Coalesced in-order data segments and pure ACKs.
+    pub segments: u32,
+    pub bytes: u64,
+    pub seq_from: u32,
+    pub seq_to: u32,
+    pub ack_to: u32,
+    /// Time of the first segment of the burst (`t` is the last).
+    pub since: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Body {
+    Segment(SegmentEvent),
+    Drop(DropEvent),
+    Hold(FaultSegEvent),
+    Release(FaultSegEvent),
+    /// The injector delayed, duplicated, corrupted or reordered a segment.
+    Fault(FaultActionEvent),
+    State {
+        from: State,
+        to: State,
+        cause: String,
+    },
+    Timer(TimerEvent),
+    Keepalive(KeepaliveEvent),
+    Rtt {
+        sample: f64,
+        srtt: f64,
+        rttvar: f64,
+        rto: f64,
+    },
+    Tcb(TcbEvent),
+    Abort {
+        reason: String,
+    },
+    App {
+        service: String,
+        msg: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<u64>,
+    },
+    Narration {
+        lang: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        explains: Option<Box<Event>>,
+    },
+    Negotiated(NegotiatedEvent),
+    Vars(VarsEvent),
+    Burst(BurstEvent),
+    /// A fault rule was added, removed, or used up.
+    Rule {
+        action: String,
+        rule: String,
+    },
+    /// A configured limit was reached (`max_connections`, `syn_backlog`,
+    /// `ooo_queue`, `send_buffer`, …).
+    Limit {
+        what: String,
+        limit: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// A consumer fell behind and lost this many events.
+    Lagged {
+        lost: u64,
+    },
+    /// Facts about the run: mode, addresses, profile, scenario.
+    Info {
+        msg: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultActionEvent {
+    pub dir: Dir,
+    /// `delay`, `duplicate`, `corrupt`, `reorder`.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(flatten)]
+    pub seg: SegFields,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Seconds since the start of the run (virtual time in demo).
+    pub t: f64,
+    /// The engine that reports the event: `client` / `server` in demo,
+    /// `tcpscope` live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<Arc<str>>,
+    /// `LOCALIP:PORT<->REMOTEIP:PORT` from the reporting host's side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conn: Option<Arc<str>>,
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+impl Event {
+    pub fn kind(&self) -> &'static str {
+        match &self.body {
+            Body::Segment(_) => "segment",
+            Body::Drop(_) => "drop",
+            Body::Hold(_) => "hold",
+            Body::Release(_) => "release",
+            Body::Fault(_) => "fault",
+            Body::State { .. } => "state",
+            Body::Timer(_) => "timer",
+            Body::Keepalive(_) => "keepalive",
+            Body::Rtt { .. } => "rtt",
+            Body::Tcb(_) => "tcb",
+            Body::Abort { .. } => "abort",
+            Body::App { .. } => "app",
+            Body::Narration { .. } => "narration",
+            Body::Negotiated(_) => "negotiated",
+            Body::Vars(_) => "vars",
+            Body::Burst(_) => "burst",
+            Body::Rule { .. } => "rule",
+            Body::Limit { .. } => "limit",
+            Body::Lagged { .. } => "lagged",
+            Body::Info { .. } => "info",
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("events always serialize")
+    }
+
+    pub fn from_json(line: &str) -> Result<Event, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+
+    pub fn segment(&self) -> Option<&SegmentEvent> {
+        match &self.body {
+            Body::Segment(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields() -> SegFields {
+        SegFields {
+            id: 3,
+            flags: Flags::SYN | Flags::ACK,
+            seq: 100,
+            ack: 51,
+            len: 0,
+            win: 65535,
+            opts: vec!["MSS=1460".into(), "WS=7".into()],
+            hdr: None,
+        }
+    }
+
+    #[test]
+    fn segment_matches_schema() {
+        let e = Event {
+            t: 0.5,
+            host: Some("server".into()),
+            conn: Some("10.0.0.2:80<->10.0.0.1:40000".into()),
+            body: Body::Segment(SegmentEvent {
+                dir: Dir::Out,
+                seg: fields(),
+                retransmit: false,
+            }),
+        };
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(
+            v,
+            json!({"t":0.5,"host":"server","conn":"10.0.0.2:80<->10.0.0.1:40000",
+                "kind":"segment","dir":"out","id":3,"flags":["SYN","ACK"],"seq":100,
+                "ack":51,"len":0,"win":65535,"opts":["MSS=1460","WS=7"],"retransmit":false})
+        );
+        assert_eq!(Event::from_json(&e.to_json()).unwrap(), e);
+    }
+
+    #[test]
+    fn state_and_drop_round_trip() {
+        let st = Event {
+            t: 1.0,
+            host: None,
+            conn: Some("a<->b".into()),
+            body: Body::State {
+                from: State::SynSent,
+                to: State::Established,
+                cause: "SYN+ACK received".into(),
+            },
+        };
+        assert_eq!(
+            st.to_json(),
+            r#"{"t":1.0,"conn":"a<->b","kind":"state","from":"SYN-SENT","to":"ESTABLISHED","cause":"SYN+ACK received"}"#
+        );
+        assert_eq!(Event::from_json(&st.to_json()).unwrap(), st);
+        for seg in [None, Some(fields())] {
+            let d = Event {
+                t: 2.0,
+                host: None,
+                conn: None,
+                body: Body::Drop(DropEvent {
+                    dir: Dir::In,
+                    reason: "checksum".into(),
+                    rule: None,
+                    seg,
+                }),
+            };
+            assert_eq!(Event::from_json(&d.to_json()).unwrap(), d);
+        }
+    }
+
+    #[test]
+    fn narration_nests_the_event_it_explains() {
+        let inner = Event {
+            t: 0.1,
+            host: Some("client".into()),
+            conn: None,
+            body: Body::Abort {
+                reason: "user".into(),
+            },
+        };
+        let n = Event {
+            t: 0.1,
+            host: None,
+            conn: None,
+            body: Body::Narration {
+                lang: "zh".into(),
+                text: "客户端发送 RST".into(),
+                explains: Some(Box::new(inner)),
+            },
+        };
+        assert_eq!(Event::from_json(&n.to_json()).unwrap(), n);
+    }
+}

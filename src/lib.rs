@@ -1,0 +1,18 @@
+//! tcpscope: watch TCP think.
+//!
+//! A TCP stack written for this project (`tcp`, sans-IO), the wire format
+//! (`wire`), the event stream everything else consumes (`event`), the fault
+//! injector (`fault`), links (`link`: in-memory wire, TUN), the scenario
+//! runner (`scenario`), and the terminal UI (`ui`).
+
+pub mod event;
+pub mod tcp;
+pub mod time;
+pub mod wire;
+pub mod fault;
+pub mod link;
+pub mod app;
+pub mod cli;
+pub mod output;
+pub mod scenario;
+pub mod ui;

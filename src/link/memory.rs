@@ -1,0 +1,219 @@
+//! The in-memory wire: two engines joined by a link with a one-way delay,
+//! under a virtual clock, with the fault injector in front of each receiver.
+//!
+//! The injector takes the server's point of view, as it takes the stack's in
+//! live mode: client → server segments are `in`, server → client are `out`.
+//! Segment ids: the client's are odd, the server's even, so an `in` event
+//! carries the id of the `out` event it came from.
+
+use std::collections::BinaryHeap;
+use std::cmp::Reverse;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use crate::event::{Dir, Event};
+use crate::fault::{Injector, Packet};
+use crate::tcp::{Config, Engine};
+use crate::time::Instant;
+
+pub const CLIENT: &str = "client";
+pub const SERVER: &str = "server";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Client => CLIENT,
+            Side::Server => SERVER,
+        }
+    }
+    pub fn other(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+}
+
+/// A packet travelling on the wire: (arrival, order, packet).
+#[derive(PartialEq, Eq)]
+struct InFlight(Instant, u64, Packet);
+
+impl PartialOrd for InFlight {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for InFlight {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.0, self.1).cmp(&(other.0, other.1))
+    }
+}
+
+pub struct Wire {
+    pub now: Instant,
+    pub client: Engine,
+    pub server: Engine,
+    pub injector: Injector,
+    delay: Duration,
+    flying: BinaryHeap<Reverse<InFlight>>,
+    order: u64,
+    events: Vec<Event>,
+}
+
+impl Wire {
+    pub fn new(client_cfg: Config, server_cfg: Config, delay: Duration) -> Wire {
+        Wire::with_addrs(
+            client_cfg,
+            server_cfg,
+            delay,
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+        )
+    }
+
+    pub fn with_addrs(
+        client_cfg: Config,
+        server_cfg: Config,
+        delay: Duration,
+        client_addr: Ipv4Addr,
+        server_addr: Ipv4Addr,
+    ) -> Wire {
+        let seed = server_cfg.seed;
+        let mut client = Engine::new(client_cfg, CLIENT, client_addr);
+        let mut server = Engine::new(server_cfg, SERVER, server_addr);
+        client.set_segment_ids(1, 2);
+        server.set_segment_ids(2, 2);
+        Wire {
+            now: Instant::ZERO,
+            client,
+            server,
+            injector: Injector::new(SERVER, seed),
+            delay,
+            flying: BinaryHeap::new(),
+            order: 0,
+            events: Vec::new(),
+        }
+    }
+
+    pub fn engine(&mut self, side: Side) -> &mut Engine {
+        match side {
+            Side::Client => &mut self.client,
+            Side::Server => &mut self.server,
+        }
+    }
+
+    pub fn delay(&self) -> Duration {
+        self.delay
+    }
+
+    /// Events produced since the last call, in the order they happened.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.collect();
+        std::mem::take(&mut self.events)
+    }
+
+    fn collect(&mut self) {
+        self.events.extend(self.client.drain_events());
+        self.events.extend(self.server.drain_events());
+        while let Some(e) = self.injector.poll_event() {
+            self.events.push(e);
+        }
+    }
+
+    /// Move everything that can move at `now`: transmissions onto the wire,
+    /// deliveries from the injector into the engines.
+    pub fn flush(&mut self) {
+        loop {
+            self.collect();
+            let mut progress = false;
+            while let Some(tx) = self.client.poll_transmit() {
+                self.launch(Packet { id: tx.id, dir: Dir::In, bytes: tx.packet });
+                progress = true;
+            }
+            while let Some(tx) = self.server.poll_transmit() {
+                self.launch(Packet { id: tx.id, dir: Dir::Out, bytes: tx.packet });
+                progress = true;
+            }
+            self.collect();
+            while let Some(p) = self.injector.poll_deliver() {
+                progress = true;
+                self.collect();
+                match p.dir {
+                    Dir::In => self.server.receive(self.now, p.id, &p.bytes),
+                    Dir::Out => self.client.receive(self.now, p.id, &p.bytes),
+                }
+                self.collect();
+            }
+            if !progress {
+                break;
+            }
+        }
+    }
+
+    fn launch(&mut self, p: Packet) {
+        self.order += 1;
+        self.flying.push(Reverse(InFlight(self.now + self.delay, self.order, p)));
+    }
+
+    /// The next time anything happens on its own.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        [
+            self.client.poll_at(),
+            self.server.poll_at(),
+            self.injector.poll_at(),
+            self.flying.peek().map(|Reverse(f)| f.0),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Advance the clock to `t`, processing everything due on the way.
+    pub fn run_until(&mut self, t: Instant) {
+        self.flush();
+        while let Some(next) = self.next_wakeup() {
+            if next > t {
+                break;
+            }
+            self.step_to(next);
+        }
+        if t > self.now {
+            self.now = t;
+        }
+    }
+
+    /// Advance to `t` (not before now) and process what is due there.
+    fn step_to(&mut self, t: Instant) {
+        self.now = self.now.max(t);
+        let now = self.now;
+        while let Some(Reverse(f)) = self.flying.peek() {
+            if f.0 > now {
+                break;
+            }
+            let Reverse(InFlight(_, _, p)) = self.flying.pop().expect("peeked");
+            self.injector.process(now, p);
+            self.flush();
+        }
+        self.injector.on_timer(now);
+        self.flush();
+        if self.client.poll_at().is_some_and(|d| d <= now) {
+            self.client.on_timer(now);
+        }
+        if self.server.poll_at().is_some_and(|d| d <= now) {
+            self.server.on_timer(now);
+        }
+        self.flush();
+    }
+
+    /// Packets on the wire right now.
+    pub fn in_flight(&self) -> usize {
+        self.flying.len()
+    }
+}

@@ -1,0 +1,174 @@
+//! Engine configuration and the three profiles of DESIGN.md.
+
+use std::time::Duration;
+
+/// RFC 1122 §4.2.3.6 keepalive parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Idle time before the first probe.
+    pub idle: Duration,
+    /// Time between unanswered probes.
+    pub interval: Duration,
+    /// Unanswered probes after which the peer is declared dead.
+    pub count: u32,
+}
+
+impl Keepalive {
+    pub const RFC: Keepalive = Keepalive {
+        idle: Duration::from_secs(7200),
+        interval: Duration::from_secs(75),
+        count: 10,
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// RFC values: MSL 120 s, keepalive 7200/75/10, RTO min 1 s.
+    Rfc,
+    /// Linux values: MSL 30 s (60 s TIME-WAIT), RTO min 200 ms, keepalive 7200/75/9.
+    Linux,
+    /// Short timers for a lesson: MSL 5 s, keepalive 20/5/5 on for every connection.
+    Classroom,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Rfc => "rfc",
+            Profile::Linux => "linux",
+            Profile::Classroom => "classroom",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Profile> {
+        match s {
+            "rfc" => Some(Profile::Rfc),
+            "linux" => Some(Profile::Linux),
+            "classroom" => Some(Profile::Classroom),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Maximum segment lifetime; TIME-WAIT lasts 2×MSL (RFC 9293 §3.4.2).
+    pub msl: Duration,
+    /// RFC 6298 §2.4: lower bound on RTO (the RFC says 1 s; Linux 200 ms).
+    pub rto_min: Duration,
+    /// RFC 6298 §2.5: upper bound (at least 60 s); Linux uses 120 s.
+    pub rto_max: Duration,
+    /// RFC 6298 §2.1: RTO before any sample.
+    pub rto_initial: Duration,
+    /// Retransmissions of SYN or SYN+ACK before giving up (Linux tcp_syn_retries).
+    pub syn_retries: u32,
+    /// Retransmissions of data before aborting (Linux tcp_retries2).
+    pub data_retries: u32,
+    /// The keepalive parameters, and whether it is on for new connections.
+    pub keepalive: Keepalive,
+    pub keepalive_on: bool,
+    /// Probes carry one byte of garbage (old BSD style) instead of none.
+    pub keepalive_garbage: bool,
+    /// Delayed ACK timeout (RFC 1122 §4.2.3.2: at most 500 ms); zero turns it off.
+    pub delayed_ack: Duration,
+    /// Nagle's algorithm (RFC 1122 §4.2.3.4) for new connections.
+    pub nagle: bool,
+    /// Linux's tcp_fin_timeout for connections the application has released.
+    pub fin_wait_2_timeout: Option<Duration>,
+    /// A user timeout for SYN-SENT; `None` leaves it to `syn_retries`.
+    pub connect_timeout: Option<Duration>,
+    /// Persist probe interval bounds (RFC 9293 §3.8.6.1 leaves them open).
+    pub persist_max: Duration,
+    /// MSS this host advertises (MTU 1500 − 40).
+    pub mss: u16,
+    pub send_buf: usize,
+    pub recv_buf: usize,
+    /// Offer RFC 7323 window scaling, timestamps, and RFC 2018 SACK.
+    pub window_scaling: bool,
+    pub timestamps: bool,
+    pub sack: bool,
+    /// Initial congestion window in segments; `None` is RFC 5681's formula.
+    pub initial_cwnd: Option<u32>,
+    /// Out-of-order segments kept per connection.
+    pub ooo_max_segments: usize,
+    /// Connections in the table (all states).
+    pub max_connections: usize,
+    /// Default listen backlog (half-open plus not yet accepted).
+    pub backlog: usize,
+    /// Answer SYNs with cookies when the backlog is full (RFC 4987 §3.6).
+    pub syn_cookies: bool,
+    /// RFC 5961 §7: challenge ACKs per second, per engine.
+    pub challenge_ack_limit: u32,
+    /// Seed for ISNs, ports, and timestamps offsets: same seed, same run.
+    pub seed: u64,
+    /// Carry the hex dump of headers in segment events.
+    pub hex_in_events: bool,
+    /// Ephemeral port range for active opens (IANA, RFC 6335).
+    pub ephemeral_ports: (u16, u16),
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::profile(Profile::Rfc)
+    }
+}
+
+impl Config {
+    pub fn profile(p: Profile) -> Config {
+        let base = Config {
+            msl: Duration::from_secs(120),
+            rto_min: Duration::from_secs(1),
+            rto_max: Duration::from_secs(120),
+            rto_initial: Duration::from_secs(1),
+            syn_retries: 6,
+            data_retries: 15,
+            keepalive: Keepalive::RFC,
+            keepalive_on: false,
+            keepalive_garbage: false,
+            delayed_ack: Duration::from_millis(200),
+            nagle: true,
+            fin_wait_2_timeout: Some(Duration::from_secs(60)),
+            connect_timeout: None,
+            persist_max: Duration::from_secs(60),
+            mss: 1460,
+            send_buf: 256 * 1024,
+            recv_buf: 256 * 1024,
+            window_scaling: true,
+            timestamps: true,
+            sack: true,
+            initial_cwnd: None,
+            ooo_max_segments: 256,
+            max_connections: 65536,
+            backlog: 128,
+            syn_cookies: true,
+            challenge_ack_limit: 1000,
+            seed: 0x7463_7073_636f_7065,
+            hex_in_events: true,
+            ephemeral_ports: (49152, 65535),
+        };
+        match p {
+            Profile::Rfc => base,
+            Profile::Linux => Config {
+                msl: Duration::from_secs(30),
+                rto_min: Duration::from_millis(200),
+                keepalive: Keepalive {
+                    count: 9,
+                    ..Keepalive::RFC
+                },
+                initial_cwnd: Some(10),
+                ephemeral_ports: (32768, 60999),
+                ..base
+            },
+            Profile::Classroom => Config {
+                msl: Duration::from_secs(5),
+                keepalive: Keepalive {
+                    idle: Duration::from_secs(20),
+                    interval: Duration::from_secs(5),
+                    count: 5,
+                },
+                keepalive_on: true,
+                fin_wait_2_timeout: Some(Duration::from_secs(30)),
+                ..base
+            },
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! What a TCB needs from the engine while it processes one input: the time,
+//! the configuration, and the queues its segments and events go to.
+
+use std::collections::VecDeque;
+use std::net::SocketAddrV4;
+use std::sync::Arc;
+
+use crate::event::{Body, Dir, Event, SegFields, SegmentEvent};
+use crate::tcp::config::Config;
+use crate::time::Instant;
+use crate::wire::{Flags, Segment};
+
+/// A packet the engine wants sent, with what the fault injector matches on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// The id its `segment out` event carries.
+    pub id: u64,
+    /// The IPv4 packet.
+    pub packet: Vec<u8>,
+    pub flags: Flags,
+    pub payload_len: usize,
+    pub src: SocketAddrV4,
+    pub dst: SocketAddrV4,
+}
+
+/// RFC 5961 §7: a per-engine budget of challenge ACKs per second.
+#[derive(Clone, Debug, Default)]
+pub struct RateLimit {
+    window_start: Instant,
+    used: u32,
+}
+
+impl RateLimit {
+    pub fn allow(&mut self, now: Instant, per_second: u32) -> bool {
+        if now - self.window_start >= std::time::Duration::from_secs(1) {
+            self.window_start = now;
+            self.used = 0;
+        }
+        if self.used < per_second {
+            self.used += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+pub(crate) struct Ctx<'a> {
+    pub now: Instant,
+    pub cfg: &'a Config,
+    pub host: &'a Arc<str>,
+    pub events: &'a mut VecDeque<Event>,
+    pub tx: &'a mut VecDeque<Transmit>,
+    pub next_id: &'a mut u64,
+    pub id_step: u64,
+    pub challenge: &'a mut RateLimit,
+}
+
+impl Ctx<'_> {
+    pub fn event(&mut self, conn: Option<&Arc<str>>, body: Body) {
+        self.events.push_back(Event {
+            t: self.now.secs_f64(),
+            host: Some(self.host.clone()),
+            conn: conn.cloned(),
+            body,
+        });
+    }
+
+    /// Emit the segment: a `segment out` event, then the packet.
+    pub fn transmit(&mut self, conn: &Arc<str>, seg: &Segment, retransmit: bool) {
+        let id = *self.next_id;
+        *self.next_id += self.id_step;
+        let packet = seg.emit();
+        let mut fields = SegFields::from_segment(id, seg);
+        if self.cfg.hex_in_events {
+            fields = fields.with_hdr(&packet);
+        }
+        self.event(
+            Some(conn),
+            Body::Segment(SegmentEvent {
+                dir: Dir::Out,
+                seg: fields,
+                retransmit,
+            }),
+        );
+        self.tx.push_back(Transmit {
+            id,
+            packet,
+            flags: seg.flags,
+            payload_len: seg.payload.len(),
+            src: seg.src,
+            dst: seg.dst,
+        });
+    }
+}
+
+/// `LOCALIP:PORT<->REMOTEIP:PORT`, the schema's connection name.
+pub fn conn_name(local: SocketAddrV4, remote: SocketAddrV4) -> Arc<str> {
+    format!("{local}<->{remote}").into()
+}

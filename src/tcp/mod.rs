@@ -1,0 +1,857 @@
+//! The sans-IO TCP engine.
+//!
+//! No sockets, no clock, no tokio: every call takes `now`; segments come in
+//! as IPv4 packets; segments go out through [`Engine::poll_transmit`], events
+//! through [`Engine::poll_event`], and [`Engine::poll_at`] says when to call
+//! [`Engine::on_timer`] next (the shape of smoltcp and quinn-proto).
+
+pub mod config;
+pub mod congestion;
+pub mod ctx;
+pub mod isn;
+pub mod reassembly;
+pub mod rtt;
+pub mod seq;
+pub mod state;
+pub mod tcb;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::event::{Body, Dir, DropEvent, Event, SegFields, SegmentEvent, TcbAction, TcbEvent};
+use crate::time::Instant;
+use crate::wire::{self, Flags, Segment, TcpOptions, WireError};
+
+pub use config::{Config, Keepalive, Profile};
+pub use ctx::{RateLimit, Transmit, conn_name};
+use ctx::Ctx;
+pub use seq::SeqNum;
+pub use state::State;
+pub use tcb::{CloseReason, ConnId, Tcb};
+use tcb::Verdict;
+
+/// Errors a user call can get, each one sentence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TcpError {
+    NoSuchConnection,
+    /// RFC 9293: "connection closing" (SEND after CLOSE, CLOSE twice).
+    Closing,
+    Reset,
+    Refused,
+    TimedOut(&'static str),
+    /// Nothing to read yet, or no room to write.
+    WouldBlock,
+    AddrInUse(u16),
+    TableFull,
+    NoEphemeralPort,
+}
+
+impl fmt::Display for TcpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TcpError::NoSuchConnection => write!(f, "no such connection"),
+            TcpError::Closing => write!(f, "connection closing"),
+            TcpError::Reset => write!(f, "connection reset by peer"),
+            TcpError::Refused => write!(f, "connection refused"),
+            TcpError::TimedOut(what) => write!(f, "connection timed out ({what})"),
+            TcpError::WouldBlock => write!(f, "operation would block"),
+            TcpError::AddrInUse(p) => write!(f, "port {p} is already in use"),
+            TcpError::TableFull => write!(f, "connection table full"),
+            TcpError::NoEphemeralPort => write!(f, "no free ephemeral port"),
+        }
+    }
+}
+
+impl std::error::Error for TcpError {}
+
+/// What an application may ask about a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnInfo {
+    pub id: ConnId,
+    pub state: State,
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    pub name: Arc<str>,
+    /// Bytes ready to read.
+    pub readable: usize,
+    /// Room in the send buffer.
+    pub writable: usize,
+    /// The peer sent FIN and everything before it has been read.
+    pub eof: bool,
+    /// Set once the connection is gone (then `state` is CLOSED).
+    pub closed: Option<CloseReason>,
+}
+
+#[derive(Debug)]
+struct Listener {
+    name: Arc<str>,
+    backlog: usize,
+    half_open: usize,
+    accept_queue: VecDeque<ConnId>,
+}
+
+/// Tombstones kept so that an application learns how its connection ended.
+const TOMBSTONES: usize = 4096;
+
+/// The parts of the engine a TCB call borrows, apart from the table.
+struct Core {
+    cfg: Config,
+    host: Arc<str>,
+    events: VecDeque<Event>,
+    tx: VecDeque<Transmit>,
+    next_id: u64,
+    id_step: u64,
+    challenge: RateLimit,
+}
+
+impl Core {
+    fn ctx(&mut self, now: Instant) -> Ctx<'_> {
+        Ctx {
+            now,
+            cfg: &self.cfg,
+            host: &self.host,
+            events: &mut self.events,
+            tx: &mut self.tx,
+            next_id: &mut self.next_id,
+            id_step: self.id_step,
+            challenge: &mut self.challenge,
+        }
+    }
+}
+
+pub struct Engine {
+    core: Core,
+    addr: Ipv4Addr,
+    isn: isn::IsnGenerator,
+    rng: SmallRng,
+    conns: BTreeMap<ConnId, Tcb>,
+    by_tuple: HashMap<(SocketAddrV4, SocketAddrV4), ConnId>,
+    listeners: BTreeMap<u16, Listener>,
+    /// (deadline, connection) for every connection with an armed timer.
+    timer_index: BTreeSet<(Instant, ConnId)>,
+    timer_of: HashMap<ConnId, Instant>,
+    next_conn: u64,
+    tombstones: HashMap<ConnId, CloseReason>,
+    tomb_order: VecDeque<ConnId>,
+    dirty: Vec<ConnId>,
+}
+
+impl Engine {
+    /// An engine for the host `host` (a name for events) at `addr`.
+    pub fn new(cfg: Config, host: &str, addr: Ipv4Addr) -> Engine {
+        let seed = cfg.seed;
+        Engine {
+            core: Core {
+                cfg,
+                host: host.into(),
+                events: VecDeque::new(),
+                tx: VecDeque::new(),
+                next_id: 1,
+                id_step: 1,
+                challenge: RateLimit::default(),
+            },
+            addr,
+            isn: isn::IsnGenerator::new(seed ^ u64::from(u32::from(addr))),
+            rng: SmallRng::seed_from_u64(seed ^ u64::from(u32::from(addr)).rotate_left(17)),
+            conns: BTreeMap::new(),
+            by_tuple: HashMap::new(),
+            listeners: BTreeMap::new(),
+            timer_index: BTreeSet::new(),
+            timer_of: HashMap::new(),
+            next_conn: 1,
+            tombstones: HashMap::new(),
+            tomb_order: VecDeque::new(),
+            dirty: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.core.cfg
+    }
+
+    /// Settings for connections created from now on.
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.core.cfg
+    }
+
+    pub fn addr(&self) -> Ipv4Addr {
+        self.addr
+    }
+
+    pub fn host(&self) -> &Arc<str> {
+        &self.core.host
+    }
+
+    /// Outgoing segment ids are `start`, `start + step`, …, so that several
+    /// engines (or an engine and a link) never hand out the same id.
+    pub fn set_segment_ids(&mut self, start: u64, step: u64) {
+        self.core.next_id = start;
+        self.core.id_step = step.max(1);
+    }
+
+    // ----- outputs ----------------------------------------------------------
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.core.tx.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.core.events.pop_front()
+    }
+
+    pub fn drain_events(&mut self) -> std::collections::vec_deque::Drain<'_, Event> {
+        self.core.events.drain(..)
+    }
+
+    /// Emit an event on behalf of the host (apps, scenarios).
+    pub fn emit(&mut self, now: Instant, conn: Option<Arc<str>>, body: Body) {
+        self.core.ctx(now).event(conn.as_ref(), body);
+    }
+
+    /// When [`Engine::on_timer`] must next be called.
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.timer_index.first().map(|(t, _)| *t)
+    }
+
+    /// Connections whose readiness changed since the last call.
+    pub fn take_dirty(&mut self) -> Vec<ConnId> {
+        let mut v = std::mem::take(&mut self.dirty);
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    // ----- inputs -----------------------------------------------------------
+
+    /// A packet arrived from the link. `id` names it in the `segment in`
+    /// event (the sender's id on the in-memory wire).
+    pub fn receive(&mut self, now: Instant, id: u64, packet: &[u8]) {
+        let seg = match wire::parse(packet) {
+            Ok(s) => s,
+            Err(e) => {
+                let seg = match &e {
+                    WireError::Checksum(s) => Some(self.fields(id, s, packet)),
+                    _ => None,
+                };
+                let conn = match &e {
+                    WireError::Checksum(s) => Some(conn_name(s.dst, s.src)),
+                    _ => None,
+                };
+                self.core.ctx(now).event(
+                    conn.as_ref(),
+                    Body::Drop(DropEvent {
+                        dir: Dir::In,
+                        reason: e.reason().into(),
+                        rule: None,
+                        seg,
+                    }),
+                );
+                return;
+            }
+        };
+        if *seg.dst.ip() != self.addr {
+            let fields = self.fields(id, &seg, packet);
+            self.core.ctx(now).event(
+                Some(&conn_name(seg.dst, seg.src)),
+                Body::Drop(DropEvent {
+                    dir: Dir::In,
+                    reason: "not_for_us".into(),
+                    rule: None,
+                    seg: Some(fields),
+                }),
+            );
+            return;
+        }
+        let key = (seg.dst, seg.src);
+        let fields = self.fields(id, &seg, packet);
+        if let Some(&cid) = self.by_tuple.get(&key) {
+            let tcb = self.conns.get_mut(&cid).expect("indexed connection exists");
+            let mut ctx = self.core.ctx(now);
+            let retransmit = tcb.looks_like_retransmit(&seg);
+            ctx.event(
+                Some(&tcb.name),
+                Body::Segment(SegmentEvent {
+                    dir: Dir::In,
+                    seg: fields,
+                    retransmit,
+                }),
+            );
+            let verdict = tcb.on_segment(&mut ctx, seg);
+            tcb.after_segment(&mut ctx);
+            if tcb.state != State::Closed {
+                tcb.output(&mut ctx);
+            }
+            if let Verdict::Reopen(syn) = verdict {
+                // RFC 9293 §3.10.7.4 / RFC 6191: a SYN with a higher sequence
+                // number may end TIME-WAIT and open a new incarnation.
+                tcb.cancel_all(&mut ctx);
+                let tcb = self.conns.get_mut(&cid).expect("still here");
+                let mut ctx = self.core.ctx(now);
+                tcb.abort(
+                    &mut ctx,
+                    "reopened",
+                    false,
+                    "new SYN in TIME-WAIT with a higher sequence number: a new incarnation".into(),
+                );
+                self.settle(now, cid);
+                self.no_connection(now, syn);
+                return;
+            }
+            self.settle(now, cid);
+        } else {
+            self.core.ctx(now).event(
+                Some(&conn_name(seg.dst, seg.src)),
+                Body::Segment(SegmentEvent {
+                    dir: Dir::In,
+                    seg: fields,
+                    retransmit: false,
+                }),
+            );
+            self.no_connection(now, seg);
+        }
+    }
+
+    fn fields(&self, id: u64, seg: &Segment, packet: &[u8]) -> SegFields {
+        let f = SegFields::from_segment(id, seg);
+        if self.core.cfg.hex_in_events {
+            f.with_hdr(packet)
+        } else {
+            f
+        }
+    }
+
+    /// No TCB for the 4-tuple: a listener (§3.10.7.2) or CLOSED (§3.10.7.1).
+    fn no_connection(&mut self, now: Instant, seg: Segment) {
+        let port = seg.dst.port();
+        if self.listeners.contains_key(&port) {
+            self.on_listen(now, seg);
+            return;
+        }
+        self.reset_for(now, &seg);
+    }
+
+    /// §3.10.7.1: answer a segment for no connection with RST.
+    fn reset_for(&mut self, now: Instant, seg: &Segment) {
+        let f = seg.flags;
+        if f.rst() {
+            return;
+        }
+        let (seq, ack, flags) = if f.ack() {
+            // <SEQ=SEG.ACK><CTL=RST>
+            (seg.ack, SeqNum(0), Flags::RST)
+        } else {
+            // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+            (SeqNum(0), seg.seq + seg.seg_len(), Flags::RST | Flags::ACK)
+        };
+        let rst = Segment {
+            src: seg.dst,
+            dst: seg.src,
+            seq,
+            ack,
+            flags,
+            window: 0,
+            urgent: 0,
+            options: TcpOptions::default(),
+            payload: Vec::new(),
+        };
+        let name = conn_name(seg.dst, seg.src);
+        self.core.ctx(now).transmit(&name, &rst, false);
+    }
+
+    /// §3.10.7.2 LISTEN.
+    fn on_listen(&mut self, now: Instant, seg: Segment) {
+        let f = seg.flags;
+        if f.rst() {
+            return;
+        }
+        if f.ack() {
+            // "Any acknowledgment is bad if it arrives on a connection still
+            // in the LISTEN state": <SEQ=SEG.ACK><CTL=RST>.
+            self.reset_for(now, &seg);
+            return;
+        }
+        if !f.syn() {
+            return;
+        }
+        let port = seg.dst.port();
+        let l = self.listeners.get(&port).expect("caller checked");
+        let name = conn_name(seg.dst, seg.src);
+        if l.half_open + l.accept_queue.len() >= l.backlog {
+            let limit = l.backlog as u64;
+            self.core.ctx(now).event(
+                Some(&name),
+                Body::Limit {
+                    what: "syn_backlog".into(),
+                    limit,
+                    detail: Some(format!("listener on port {port} is full: SYN dropped")),
+                },
+            );
+            return;
+        }
+        if self.conns.len() >= self.core.cfg.max_connections {
+            self.table_full(now, &name);
+            return;
+        }
+        let cid = self.new_conn_id();
+        let iss = self.isn.isn(now, seg.dst, seg.src);
+        let ts_off = self.ts_offset(seg.dst, seg.src);
+        self.emit_allocated(now, &name, port);
+        let mut ctx = self.core.ctx(now);
+        let mut tcb = Tcb::accept_syn(&mut ctx, cid, &seg, iss, ts_off);
+        tcb.half_open = true;
+        self.listeners.get_mut(&port).expect("checked").half_open += 1;
+        self.by_tuple.insert((tcb.local, tcb.remote), cid);
+        self.conns.insert(cid, tcb);
+        self.settle(now, cid);
+    }
+
+    fn table_full(&mut self, now: Instant, name: &Arc<str>) {
+        let limit = self.core.cfg.max_connections as u64;
+        self.core.ctx(now).event(
+            Some(name),
+            Body::Limit {
+                what: "max_connections".into(),
+                limit,
+                detail: Some("connection table full".into()),
+            },
+        );
+    }
+
+    fn new_conn_id(&mut self) -> ConnId {
+        let id = ConnId(self.next_conn);
+        self.next_conn += 1;
+        id
+    }
+
+    /// RFC 7323 §5.4: a per-connection random offset for TSval.
+    fn ts_offset(&self, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
+        self.isn.hash(&[
+            u64::from(u32::from(*local.ip())),
+            u64::from(local.port()),
+            u64::from(u32::from(*remote.ip())),
+            u64::from(remote.port()),
+        ])
+    }
+
+    fn emit_allocated(&mut self, now: Instant, name: &Arc<str>, port: u16) {
+        let cfg = &self.core.cfg;
+        let ev = TcbEvent {
+            action: TcbAction::Allocated,
+            send_buf: cfg.send_buf,
+            recv_buf: cfg.recv_buf,
+            port,
+            table: self.conns.len() + 1,
+            freed: None,
+        };
+        self.core.ctx(now).event(Some(name), Body::Tcb(ev));
+    }
+
+    /// Bookkeeping after any call into a TCB: the vars event, the accept
+    /// queue, freeing a closed TCB, and the timer index.
+    fn settle(&mut self, now: Instant, cid: ConnId) {
+        let Some(tcb) = self.conns.get_mut(&cid) else {
+            return;
+        };
+        let mut ctx = self.core.ctx(now);
+        tcb.emit_vars(&mut ctx);
+        if tcb.dirty {
+            tcb.dirty = false;
+            self.dirty.push(cid);
+        }
+        if let Some(port) = tcb.listener {
+            if tcb.half_open && tcb.state != State::SynReceived {
+                tcb.half_open = false;
+                if let Some(l) = self.listeners.get_mut(&port) {
+                    l.half_open = l.half_open.saturating_sub(1);
+                }
+            }
+            if !tcb.queued
+                && tcb.state.is_synchronized()
+                && let Some(l) = self.listeners.get_mut(&port)
+            {
+                tcb.queued = true;
+                l.accept_queue.push_back(cid);
+                self.dirty.push(cid);
+            }
+        }
+        let dead = tcb.state == State::Closed || tcb.state == State::Listen;
+        let deadline = tcb.next_deadline();
+        if let Some(old) = self.timer_of.remove(&cid) {
+            self.timer_index.remove(&(old, cid));
+        }
+        if dead {
+            self.free(now, cid);
+        } else if let Some(d) = deadline {
+            self.timer_of.insert(cid, d);
+            self.timer_index.insert((d, cid));
+        }
+    }
+
+    fn free(&mut self, now: Instant, cid: ConnId) {
+        let Some(mut tcb) = self.conns.remove(&cid) else {
+            return;
+        };
+        self.by_tuple.remove(&(tcb.local, tcb.remote));
+        let mut ctx = self.core.ctx(now);
+        tcb.cancel_all(&mut ctx);
+        let (snd, rcv) = tcb.capacities();
+        let port = tcb.local.port();
+        let port_note = match tcb.listener {
+            Some(_) => format!("4-tuple released (port {port} stays with its listener)"),
+            None => format!("local port {port} returned to the ephemeral pool"),
+        };
+        let freed = format!(
+            "TCB and connection-table entry, {} KiB send and {} KiB receive buffers; {port_note}",
+            snd / 1024,
+            rcv / 1024
+        );
+        let ev = TcbEvent {
+            action: TcbAction::Freed,
+            send_buf: snd,
+            recv_buf: rcv,
+            port,
+            table: self.conns.len(),
+            freed: Some(freed),
+        };
+        ctx.event(Some(&tcb.name), Body::Tcb(ev));
+        if let Some(port) = tcb.listener
+            && let Some(l) = self.listeners.get_mut(&port)
+        {
+            if tcb.half_open {
+                l.half_open = l.half_open.saturating_sub(1);
+            }
+            l.accept_queue.retain(|c| *c != cid);
+        }
+        let reason = tcb.close_reason.clone().unwrap_or(CloseReason::Normal);
+        self.tombstones.insert(cid, reason);
+        self.tomb_order.push_back(cid);
+        while self.tomb_order.len() > TOMBSTONES {
+            if let Some(old) = self.tomb_order.pop_front() {
+                self.tombstones.remove(&old);
+            }
+        }
+        self.dirty.push(cid);
+    }
+
+    /// Fire every timer that is due.
+    pub fn on_timer(&mut self, now: Instant) {
+        loop {
+            let due: Vec<ConnId> = self
+                .timer_index
+                .iter()
+                .take_while(|(t, _)| *t <= now)
+                .map(|(_, c)| *c)
+                .collect();
+            if due.is_empty() {
+                return;
+            }
+            for cid in due {
+                if let Some(tcb) = self.conns.get_mut(&cid) {
+                    let mut ctx = self.core.ctx(now);
+                    tcb.on_timers(&mut ctx);
+                }
+                self.settle(now, cid);
+            }
+        }
+    }
+
+    // ----- user calls ---------------------------------------------------------
+
+    /// Passive OPEN on `port` (RFC 9293 §3.10.1).
+    pub fn listen(&mut self, now: Instant, port: u16, backlog: Option<usize>) -> Result<(), TcpError> {
+        if self.listeners.contains_key(&port) {
+            return Err(TcpError::AddrInUse(port));
+        }
+        let backlog = backlog.unwrap_or(self.core.cfg.backlog).max(1);
+        let name = conn_name(
+            SocketAddrV4::new(self.addr, port),
+            SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+        );
+        self.core.ctx(now).event(
+            Some(&name),
+            Body::State {
+                from: State::Closed,
+                to: State::Listen,
+                cause: format!("passive open on port {port} (backlog {backlog})"),
+            },
+        );
+        self.listeners.insert(
+            port,
+            Listener {
+                name,
+                backlog,
+                half_open: 0,
+                accept_queue: VecDeque::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// CLOSE on a listener: connections not yet accepted are reset.
+    pub fn unlisten(&mut self, now: Instant, port: u16) {
+        let Some(l) = self.listeners.remove(&port) else {
+            return;
+        };
+        self.core.ctx(now).event(
+            Some(&l.name),
+            Body::State {
+                from: State::Listen,
+                to: State::Closed,
+                cause: format!("listener on port {port} closed"),
+            },
+        );
+        let pending: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, t)| t.listener == Some(port) && !t.queued || l.accept_queue.contains(&t.id))
+            .map(|(c, _)| *c)
+            .collect();
+        for cid in pending {
+            let _ = self.abort(now, cid);
+        }
+    }
+
+    pub fn is_listening(&self, port: u16) -> bool {
+        self.listeners.contains_key(&port)
+    }
+
+    /// The next established connection on a listener.
+    pub fn accept(&mut self, port: u16) -> Option<ConnId> {
+        self.listeners.get_mut(&port)?.accept_queue.pop_front()
+    }
+
+    /// Active OPEN to `remote`, from `local_port` or an ephemeral port.
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        remote: SocketAddrV4,
+        local_port: Option<u16>,
+    ) -> Result<ConnId, TcpError> {
+        if self.conns.len() >= self.core.cfg.max_connections {
+            let name = conn_name(SocketAddrV4::new(self.addr, 0), remote);
+            self.table_full(now, &name);
+            return Err(TcpError::TableFull);
+        }
+        let port = match local_port {
+            Some(p) => {
+                if self
+                    .by_tuple
+                    .contains_key(&(SocketAddrV4::new(self.addr, p), remote))
+                {
+                    return Err(TcpError::AddrInUse(p));
+                }
+                p
+            }
+            None => self.ephemeral_port(remote)?,
+        };
+        let local = SocketAddrV4::new(self.addr, port);
+        let cid = self.new_conn_id();
+        let iss = self.isn.isn(now, local, remote);
+        let ts_off = self.ts_offset(local, remote);
+        let name = conn_name(local, remote);
+        self.emit_allocated(now, &name, port);
+        let mut ctx = self.core.ctx(now);
+        let tcb = Tcb::connect(&mut ctx, cid, local, remote, iss, ts_off);
+        self.by_tuple.insert((local, remote), cid);
+        self.conns.insert(cid, tcb);
+        self.settle(now, cid);
+        Ok(cid)
+    }
+
+    /// RFC 6056-style: a random start in the range, then the next free one.
+    fn ephemeral_port(&mut self, remote: SocketAddrV4) -> Result<u16, TcpError> {
+        let (lo, hi) = self.core.cfg.ephemeral_ports;
+        let span = u32::from(hi.saturating_sub(lo)) + 1;
+        let start = self.rng.random_range(0..span);
+        for i in 0..span {
+            let p = lo + ((start + i) % span) as u16;
+            if self.listeners.contains_key(&p) {
+                continue;
+            }
+            if !self
+                .by_tuple
+                .contains_key(&(SocketAddrV4::new(self.addr, p), remote))
+            {
+                return Ok(p);
+            }
+        }
+        Err(TcpError::NoEphemeralPort)
+    }
+
+    fn with_tcb<R>(
+        &mut self,
+        now: Instant,
+        cid: ConnId,
+        f: impl FnOnce(&mut Tcb, &mut Ctx) -> R,
+    ) -> Result<R, TcpError> {
+        let Some(tcb) = self.conns.get_mut(&cid) else {
+            return Err(self.gone(cid));
+        };
+        let mut ctx = self.core.ctx(now);
+        let r = f(tcb, &mut ctx);
+        self.settle(now, cid);
+        Ok(r)
+    }
+
+    fn gone(&self, cid: ConnId) -> TcpError {
+        match self.tombstones.get(&cid) {
+            Some(CloseReason::Reset) => TcpError::Reset,
+            Some(CloseReason::Refused) => TcpError::Refused,
+            Some(CloseReason::TimedOut(w)) => TcpError::TimedOut(w),
+            Some(CloseReason::Normal) | Some(CloseReason::Aborted) => TcpError::Closing,
+            None => TcpError::NoSuchConnection,
+        }
+    }
+
+    /// SEND: returns how many bytes were queued (0 when the buffer is full).
+    pub fn send(&mut self, now: Instant, cid: ConnId, data: &[u8]) -> Result<usize, TcpError> {
+        let state = self.state(cid).ok_or_else(|| self.gone(cid))?;
+        if !state.can_send() {
+            return Err(TcpError::Closing);
+        }
+        self.with_tcb(now, cid, |t, ctx| t.user_send(ctx, data))
+    }
+
+    /// RECEIVE: `Ok(0)` is end of stream; `WouldBlock` when nothing is there yet.
+    pub fn recv(&mut self, now: Instant, cid: ConnId, buf: &mut [u8]) -> Result<usize, TcpError> {
+        let Some(tcb) = self.conns.get(&cid) else {
+            return match self.gone(cid) {
+                TcpError::Closing => Ok(0),
+                e => Err(e),
+            };
+        };
+        if tcb.recv_available() == 0 {
+            return if tcb.fin_received {
+                Ok(0)
+            } else {
+                Err(TcpError::WouldBlock)
+            };
+        }
+        self.with_tcb(now, cid, |t, ctx| t.user_recv(ctx, buf))
+    }
+
+    /// CLOSE (RFC 9293 semantics: no more to send; reading continues).
+    pub fn shutdown(&mut self, now: Instant, cid: ConnId) -> Result<(), TcpError> {
+        self.with_tcb(now, cid, |t, ctx| t.user_close(ctx))?
+            .map_err(|_| TcpError::Closing)
+    }
+
+    /// The application is done with the connection (close(2)): CLOSE if not
+    /// yet done; later data is discarded and the FIN-WAIT-2 timeout applies.
+    pub fn close(&mut self, now: Instant, cid: ConnId) -> Result<(), TcpError> {
+        self.with_tcb(now, cid, |t, ctx| t.user_release(ctx))
+    }
+
+    /// ABORT: RST and delete the TCB.
+    pub fn abort(&mut self, now: Instant, cid: ConnId) -> Result<(), TcpError> {
+        self.with_tcb(now, cid, |t, ctx| t.user_abort(ctx))
+    }
+
+    /// Keepalive on (with these values) or off for one connection.
+    pub fn set_keepalive(
+        &mut self,
+        now: Instant,
+        cid: ConnId,
+        ka: Option<Keepalive>,
+    ) -> Result<(), TcpError> {
+        self.with_tcb(now, cid, |t, ctx| t.set_keepalive(ctx, ka))
+    }
+
+    /// Nagle's algorithm off (`true`) or on for one connection.
+    pub fn set_nodelay(&mut self, now: Instant, cid: ConnId, nodelay: bool) -> Result<(), TcpError> {
+        self.with_tcb(now, cid, |t, ctx| {
+            t.nagle = !nodelay;
+            t.output(ctx);
+        })
+    }
+
+    /// The host lost all its connection state (a reboot): TCBs vanish
+    /// without a segment; listeners stay (the services come back up).
+    pub fn forget_all(&mut self, now: Instant) {
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for cid in ids {
+            if let Some(tcb) = self.conns.get_mut(&cid) {
+                let from = tcb.state;
+                tcb.forget();
+                tcb.close_reason = Some(CloseReason::Aborted);
+                let name = tcb.name.clone();
+                self.core.ctx(now).event(
+                    Some(&name),
+                    Body::State {
+                        from,
+                        to: State::Closed,
+                        cause: "host rebooted: connection state lost without a segment".into(),
+                    },
+                );
+            }
+            if let Some(old) = self.timer_of.remove(&cid) {
+                self.timer_index.remove(&(old, cid));
+            }
+            self.free(now, cid);
+        }
+    }
+
+    // ----- queries -------------------------------------------------------------
+
+    pub fn state(&self, cid: ConnId) -> Option<State> {
+        self.conns.get(&cid).map(|t| t.state)
+    }
+
+    pub fn tcb(&self, cid: ConnId) -> Option<&Tcb> {
+        self.conns.get(&cid)
+    }
+
+    pub fn find(&self, local: SocketAddrV4, remote: SocketAddrV4) -> Option<ConnId> {
+        self.by_tuple.get(&(local, remote)).copied()
+    }
+
+    pub fn connections(&self) -> impl Iterator<Item = &Tcb> {
+        self.conns.values()
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    pub fn info(&self, cid: ConnId) -> ConnInfo {
+        match self.conns.get(&cid) {
+            Some(t) => ConnInfo {
+                id: cid,
+                state: t.state,
+                local: t.local,
+                remote: t.remote,
+                name: t.name.clone(),
+                readable: t.recv_available(),
+                writable: if t.state.can_send() { t.send_space() } else { 0 },
+                eof: t.fin_received && t.recv_available() == 0,
+                closed: None,
+            },
+            None => ConnInfo {
+                id: cid,
+                state: State::Closed,
+                local: SocketAddrV4::new(self.addr, 0),
+                remote: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+                name: "".into(),
+                readable: 0,
+                writable: 0,
+                eof: true,
+                closed: Some(
+                    self.tombstones
+                        .get(&cid)
+                        .cloned()
+                        .unwrap_or(CloseReason::Normal),
+                ),
+            },
+        }
+    }
+
+    /// Forget the tombstone of a connection the application released.
+    pub fn release(&mut self, cid: ConnId) {
+        self.tombstones.remove(&cid);
+    }
+}

@@ -1,0 +1,1820 @@
+//! The transmission control block and its state machine (RFC 9293 §3.10).
+//!
+//! One `Tcb` is one connection. It is driven, never driving: the engine hands
+//! it a segment, a user call or the time, and it answers by pushing segments
+//! and events into the [`Ctx`]. Comments cite the RFC step they implement.
+
+use std::collections::VecDeque;
+use std::net::SocketAddrV4;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::event::{
+    Body, KeepaliveAction, KeepaliveEvent, NegotiatedEvent, TimerAction, TimerEvent, TimerKind,
+    VarsEvent,
+};
+use crate::tcp::config::Keepalive;
+use crate::tcp::congestion::{CcAction, Congestion};
+use crate::tcp::ctx::{Ctx, conn_name};
+use crate::tcp::reassembly::{Insert, Reassembly};
+use crate::tcp::rtt::RttEstimator;
+use crate::tcp::seq::SeqNum;
+use crate::tcp::state::State;
+use crate::time::Instant;
+use crate::wire::{Flags, Segment, TcpOptions};
+
+/// RFC 9293 §3.7.1: the MSS assumed when the peer sends no MSS option.
+pub const DEFAULT_MSS: u16 = 536;
+/// RFC 7323 §2.3: the largest window scale shift.
+pub const MAX_WSCALE: u8 = 14;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// Why a connection ended, as the application sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// FIN exchanged both ways (or TIME-WAIT expired).
+    Normal,
+    Reset,
+    Refused,
+    TimedOut(&'static str),
+    Aborted,
+}
+
+/// What the engine must do with the TCB after an input.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    Keep,
+    /// A SYN in TIME-WAIT that may open a new incarnation (RFC 9293
+    /// §3.10.7.4, RFC 6191): free this TCB and hand the SYN to the listener.
+    Reopen(Segment),
+}
+
+fn idx(k: TimerKind) -> usize {
+    k as usize
+}
+
+#[derive(Debug)]
+pub struct Tcb {
+    pub id: ConnId,
+    pub name: Arc<str>,
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    pub state: State,
+    /// Created from a listener (passive open) on this port.
+    pub listener: Option<u16>,
+    pub created: Instant,
+
+    // Send sequence variables (RFC 9293 §3.3.1).
+    iss: SeqNum,
+    snd_una: SeqNum,
+    snd_nxt: SeqNum,
+    /// One past the highest sequence number ever sent.
+    snd_max: SeqNum,
+    /// Send window in bytes (scaled).
+    snd_wnd: u32,
+    snd_wl1: SeqNum,
+    snd_wl2: SeqNum,
+    max_snd_wnd: u32,
+    /// Bytes from `snd_buf_seq` on: sent-unacknowledged, then unsent.
+    snd_buf: VecDeque<u8>,
+    snd_buf_seq: SeqNum,
+    snd_cap: usize,
+    /// The user called CLOSE: a FIN follows the queued data.
+    fin_queued: bool,
+    /// Sequence number our FIN occupies, once sent.
+    fin_seq: Option<SeqNum>,
+    /// The zero-window probe byte is outstanding (RFC 9293 §3.8.6.1).
+    probe_out: bool,
+
+    // Receive sequence variables.
+    irs: SeqNum,
+    rcv_nxt: SeqNum,
+    /// Right edge of the window last advertised (never moved left,
+    /// RFC 9293 §3.8.6.2.2).
+    rcv_adv: SeqNum,
+    rcv_buf: VecDeque<u8>,
+    rcv_cap: usize,
+    /// Stream offset of `rcv_nxt` (bytes received in order so far).
+    rcv_off: u64,
+    ooo: Reassembly,
+    pub fin_received: bool,
+
+    // Negotiated options.
+    our_mss: u16,
+    snd_mss: u16,
+    /// What our configuration lets us offer on a SYN.
+    offer_ws: bool,
+    offer_ts: bool,
+    offer_sack: bool,
+    ws_enabled: bool,
+    /// Shift applied to the peer's window field, and to ours.
+    snd_wscale: u8,
+    rcv_wscale: u8,
+    /// The shift we offer on our SYN.
+    offer_wscale: u8,
+    ts_enabled: bool,
+    ts_recent: u32,
+    ts_offset: u32,
+    last_ack_sent: SeqNum,
+    sack_enabled: bool,
+    negotiated_sent: bool,
+
+    timers: [Option<Instant>; 7],
+    rtt: RttEstimator,
+    /// Without timestamps: one segment timed per RTT (RFC 6298 §3).
+    rtt_probe: Option<(SeqNum, Instant)>,
+    /// Consecutive retransmissions of the same data (reset on progress).
+    retries: u32,
+    persist_backoff: u32,
+    cc: Congestion,
+
+    /// An ACK must go out now (out-of-order data, FIN, window update, …).
+    ack_now: bool,
+    /// In-order bytes received and not yet acknowledged.
+    unacked_bytes: usize,
+
+    pub keepalive: Option<Keepalive>,
+    ka_probes: u32,
+    last_rcv: Instant,
+    pub nagle: bool,
+    /// The application released its handle: data that arrives is
+    /// discarded and the FIN-WAIT-2 timeout applies.
+    pub orphan: bool,
+    /// Where the bytes for CLOSE-WAIT's reader end.
+    pub close_reason: Option<CloseReason>,
+
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub retransmits: u64,
+    last_vars: Option<VarsEvent>,
+    /// Set when something an application waits on changed.
+    pub dirty: bool,
+    /// Counted in its listener's half-open total (SYN-RECEIVED).
+    pub(crate) half_open: bool,
+    /// Put on its listener's accept queue.
+    pub(crate) queued: bool,
+}
+
+/// The smallest shift that lets the window field cover the buffer.
+fn wscale_for(buf: usize) -> u8 {
+    let mut s = 0u8;
+    while s < MAX_WSCALE && (buf >> s) > 65535 {
+        s += 1;
+    }
+    s
+}
+
+impl Tcb {
+    fn new(
+        ctx: &mut Ctx,
+        id: ConnId,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Tcb {
+        let cfg = ctx.cfg;
+        Tcb {
+            id,
+            name: conn_name(local, remote),
+            local,
+            remote,
+            state: State::Closed,
+            listener: None,
+            created: ctx.now,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            snd_wnd: 0,
+            snd_wl1: SeqNum(0),
+            snd_wl2: iss,
+            max_snd_wnd: 0,
+            snd_buf: VecDeque::new(),
+            snd_buf_seq: iss + 1usize,
+            snd_cap: cfg.send_buf,
+            fin_queued: false,
+            fin_seq: None,
+            probe_out: false,
+            irs: SeqNum(0),
+            rcv_nxt: SeqNum(0),
+            rcv_adv: SeqNum(0),
+            rcv_buf: VecDeque::new(),
+            rcv_cap: cfg.recv_buf,
+            rcv_off: 0,
+            ooo: Reassembly::default(),
+            fin_received: false,
+            our_mss: cfg.mss,
+            snd_mss: DEFAULT_MSS,
+            offer_ws: cfg.window_scaling,
+            offer_ts: cfg.timestamps,
+            offer_sack: cfg.sack,
+            ws_enabled: false,
+            snd_wscale: 0,
+            rcv_wscale: 0,
+            offer_wscale: wscale_for(cfg.recv_buf),
+            ts_enabled: false,
+            ts_recent: 0,
+            ts_offset,
+            last_ack_sent: SeqNum(0),
+            sack_enabled: false,
+            negotiated_sent: false,
+            timers: [None; 7],
+            rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
+            rtt_probe: None,
+            retries: 0,
+            persist_backoff: 0,
+            cc: Congestion::new(DEFAULT_MSS, iss, cfg.initial_cwnd),
+            ack_now: false,
+            unacked_bytes: 0,
+            keepalive: cfg.keepalive_on.then_some(cfg.keepalive),
+            ka_probes: 0,
+            last_rcv: ctx.now,
+            nagle: cfg.nagle,
+            orphan: false,
+            close_reason: None,
+            bytes_in: 0,
+            bytes_out: 0,
+            retransmits: 0,
+            last_vars: None,
+            dirty: false,
+            half_open: false,
+            queued: false,
+        }
+    }
+
+    /// Active OPEN (RFC 9293 §3.10.1): create the TCB, send SYN, SYN-SENT.
+    pub(crate) fn connect(
+        ctx: &mut Ctx,
+        id: ConnId,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Tcb {
+        let mut t = Tcb::new(ctx, id, local, remote, iss, ts_offset);
+        t.set_state(ctx, State::SynSent, "active open: SYN sent with our ISN".into());
+        t.send_syn(ctx, false);
+        if let Some(d) = ctx.cfg.connect_timeout {
+            t.arm(ctx, TimerKind::Connect, ctx.now + d);
+        }
+        t
+    }
+
+    /// A SYN arrived on a listener (RFC 9293 §3.10.7.2): SYN-RECEIVED, send
+    /// SYN+ACK <SEQ=ISS><ACK=RCV.NXT>.
+    pub(crate) fn accept_syn(
+        ctx: &mut Ctx,
+        id: ConnId,
+        seg: &Segment,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Tcb {
+        let mut t = Tcb::new(ctx, id, seg.dst, seg.src, iss, ts_offset);
+        t.listener = Some(seg.dst.port());
+        t.state = State::Listen;
+        t.irs = seg.seq;
+        t.rcv_nxt = seg.seq + 1usize;
+        t.rcv_adv = t.rcv_nxt;
+        t.last_rcv = ctx.now;
+        t.negotiate(ctx, &seg.options);
+        t.snd_wnd = u32::from(seg.window);
+        t.max_snd_wnd = t.snd_wnd;
+        t.snd_wl1 = seg.seq;
+        t.snd_wl2 = iss;
+        if let Some((val, _)) = seg.options.timestamp {
+            t.ts_recent = val;
+        }
+        t.set_state(
+            ctx,
+            State::SynReceived,
+            format!(
+                "SYN received (peer ISN {}); SYN+ACK sent with our ISN and ack = peer ISN + 1",
+                seg.seq
+            ),
+        );
+        t.emit_negotiated(ctx);
+        t.send_syn(ctx, false);
+        t
+    }
+
+    // ----- small helpers -------------------------------------------------
+
+    fn set_state(&mut self, ctx: &mut Ctx, to: State, cause: String) {
+        if self.state == to {
+            return;
+        }
+        let from = self.state;
+        self.state = to;
+        self.dirty = true;
+        ctx.event(Some(&self.name), Body::State { from, to, cause });
+    }
+
+    fn arm(&mut self, ctx: &mut Ctx, kind: TimerKind, deadline: Instant) {
+        if self.timers[idx(kind)] == Some(deadline) {
+            return;
+        }
+        self.timers[idx(kind)] = Some(deadline);
+        let backoff = match kind {
+            TimerKind::Retransmit => Some(self.rtt.backoff),
+            TimerKind::Persist => Some(self.persist_backoff),
+            _ => None,
+        };
+        ctx.event(
+            Some(&self.name),
+            Body::Timer(TimerEvent {
+                timer: kind,
+                action: TimerAction::Armed,
+                deadline: Some(deadline.secs_f64()),
+                backoff,
+            }),
+        );
+    }
+
+    fn cancel(&mut self, ctx: &mut Ctx, kind: TimerKind) {
+        if self.timers[idx(kind)].take().is_some() {
+            ctx.event(
+                Some(&self.name),
+                Body::Timer(TimerEvent {
+                    timer: kind,
+                    action: TimerAction::Cancelled,
+                    deadline: None,
+                    backoff: None,
+                }),
+            );
+        }
+    }
+
+    pub fn timer(&self, kind: TimerKind) -> Option<Instant> {
+        self.timers[idx(kind)]
+    }
+
+    /// The earliest armed timer.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.iter().flatten().min().copied()
+    }
+
+    fn ts_now(&self, now: Instant) -> u32 {
+        ((now.micros() / 1000) as u32).wrapping_add(self.ts_offset)
+    }
+
+    /// Payload bytes per segment: the MSS less the timestamp option
+    /// (RFC 9293 §3.7.1: the MSS counts no TCP options).
+    pub fn eff_mss(&self) -> usize {
+        let ts = if self.ts_enabled { 12 } else { 0 };
+        (self.snd_mss as usize).saturating_sub(ts).max(1)
+    }
+
+    fn flight(&self) -> u32 {
+        (self.snd_nxt - self.snd_una) as u32
+    }
+
+    fn data_end(&self) -> SeqNum {
+        self.snd_buf_seq + self.snd_buf.len()
+    }
+
+    fn fin_acked(&self) -> bool {
+        self.fin_seq.is_some_and(|f| self.snd_una > f)
+    }
+
+    /// RCV.WND: what is left of the window we advertised.
+    fn rcv_wnd(&self) -> u32 {
+        if self.rcv_adv > self.rcv_nxt {
+            (self.rcv_adv - self.rcv_nxt) as u32
+        } else {
+            0
+        }
+    }
+
+    /// An arriving segment that repeats sequence space already received.
+    pub fn looks_like_retransmit(&self, seg: &Segment) -> bool {
+        let simultaneous_synack = self.state == State::SynReceived
+            && seg.flags.contains(Flags::SYN | Flags::ACK)
+            && seg.seq == self.irs;
+        self.state != State::SynSent
+            && !simultaneous_synack
+            && seg.seg_len() > 0
+            && seg.seq < self.rcv_nxt
+    }
+
+    pub fn recv_available(&self) -> usize {
+        self.rcv_buf.len()
+    }
+
+    pub fn send_space(&self) -> usize {
+        self.snd_cap.saturating_sub(self.snd_buf.len())
+    }
+
+    pub fn send_queued(&self) -> usize {
+        self.snd_buf.len()
+    }
+
+    pub fn snd_una(&self) -> SeqNum {
+        self.snd_una
+    }
+    pub fn snd_nxt(&self) -> SeqNum {
+        self.snd_nxt
+    }
+    pub fn rcv_nxt(&self) -> SeqNum {
+        self.rcv_nxt
+    }
+    pub fn iss(&self) -> SeqNum {
+        self.iss
+    }
+    pub fn irs(&self) -> SeqNum {
+        self.irs
+    }
+    pub fn snd_wnd(&self) -> u32 {
+        self.snd_wnd
+    }
+    pub fn cwnd(&self) -> u32 {
+        self.cc.cwnd
+    }
+    pub fn ssthresh(&self) -> u32 {
+        self.cc.ssthresh
+    }
+    pub fn rto(&self) -> Duration {
+        self.rtt.rto()
+    }
+    pub fn snd_mss(&self) -> u16 {
+        self.snd_mss
+    }
+    pub fn fast_retransmits(&self) -> u64 {
+        self.cc.fast_retransmits
+    }
+    pub fn capacities(&self) -> (usize, usize) {
+        (self.snd_cap, self.rcv_cap)
+    }
+
+    /// The window to advertise in bytes. The right edge moves only by at
+    /// least min(half the buffer, one MSS) (receiver SWS avoidance, RFC 1122
+    /// §4.2.3.3) and never moves left (RFC 9293 §3.8.6.2.2).
+    fn window_to_advertise(&mut self) -> u32 {
+        let free = self.rcv_cap.saturating_sub(self.rcv_buf.len()) as u32;
+        let grow = (self.rcv_nxt + free).diff(self.rcv_adv).max(0) as u32;
+        let threshold = (self.rcv_cap as u32 / 2).min(u32::from(self.our_mss));
+        if grow > 0 && grow >= threshold {
+            // What the scaled field can say, rounded down, at most 2^16-1 units.
+            let units = (free >> self.rcv_wscale).min(65535);
+            let edge = self.rcv_nxt + (units << self.rcv_wscale);
+            if edge > self.rcv_adv {
+                self.rcv_adv = edge;
+            }
+        }
+        self.rcv_wnd()
+    }
+
+    fn window_field(&mut self, syn: bool) -> u16 {
+        if syn {
+            // RFC 7323 §2.2: the window in a SYN is never scaled.
+            let free = self.rcv_cap.saturating_sub(self.rcv_buf.len()).min(65535) as u32;
+            if self.rcv_nxt + free > self.rcv_adv {
+                self.rcv_adv = self.rcv_nxt + free;
+            }
+            free as u16
+        } else {
+            // Round up to the scale's unit so the edge the peer computes is
+            // never left of RCV.NXT + RCV.WND (RFC 7323 §2.4 allows the
+            // few extra bytes; the buffer bound is soft by less than a unit).
+            let w = self.window_to_advertise();
+            let unit = 1u32 << self.rcv_wscale;
+            let field = w.div_ceil(unit).min(65535);
+            let edge = self.rcv_nxt + field * unit;
+            if edge > self.rcv_adv {
+                self.rcv_adv = edge;
+            }
+            field as u16
+        }
+    }
+
+
+    fn options_for(&mut self, now: Instant, syn: bool) -> TcpOptions {
+        let mut o = TcpOptions::default();
+        if syn {
+            o.mss = Some(self.our_mss);
+            if self.state == State::SynSent {
+                // Active open: offer everything the configuration allows.
+                o.wscale = self.offer_ws.then_some(self.offer_wscale);
+                o.sack_perm = self.offer_sack;
+                // RFC 7323 §3.2: TSecr is zero on an initial SYN.
+                o.timestamp = self.offer_ts.then(|| (self.ts_now(now), 0));
+            } else {
+                // SYN+ACK: only what the peer's SYN offered (RFC 7323 §1.3,
+                // RFC 2018 §2).
+                o.wscale = self.ws_enabled.then_some(self.rcv_wscale);
+                o.sack_perm = self.sack_enabled;
+                o.timestamp = self
+                    .ts_enabled
+                    .then(|| (self.ts_now(now), self.ts_recent));
+            }
+        } else {
+            if self.ts_enabled {
+                o.timestamp = Some((self.ts_now(now), self.ts_recent));
+            }
+            if self.sack_enabled && !self.ooo.is_empty() {
+                let room = if self.ts_enabled { 3 } else { 4 };
+                o.sack = self
+                    .ooo
+                    .sack_blocks(room)
+                    .into_iter()
+                    .map(|(a, b)| (self.seq_of(a), self.seq_of(b)))
+                    .collect();
+            }
+        }
+        o
+    }
+
+    fn seq_of(&self, off: u64) -> SeqNum {
+        self.rcv_nxt + (off.wrapping_sub(self.rcv_off) as u32)
+    }
+
+    /// Settle MSS, window scale, timestamps and SACK from the peer's SYN
+    /// (RFC 9293 §3.7.1, RFC 7323 §2.2 and §3.2, RFC 2018 §2).
+    fn negotiate(&mut self, ctx: &mut Ctx, peer: &TcpOptions) {
+        // Linux clamps silly MSS values (0, 1, …) to 88; so do we, so that a
+        // hostile MSS cannot make us emit one-byte segments forever.
+        let peer_mss = peer.mss.unwrap_or(DEFAULT_MSS).max(88);
+        self.snd_mss = peer_mss.min(ctx.cfg.mss);
+        self.ws_enabled = self.offer_ws && peer.wscale.is_some();
+        if self.ws_enabled {
+            // RFC 7323 §2.3: a shift over 14 is treated as 14.
+            self.snd_wscale = peer.wscale.unwrap_or(0).min(MAX_WSCALE);
+            self.rcv_wscale = self.offer_wscale;
+        } else {
+            self.snd_wscale = 0;
+            self.rcv_wscale = 0;
+        }
+        self.ts_enabled = self.offer_ts && peer.timestamp.is_some();
+        self.sack_enabled = self.offer_sack && peer.sack_perm;
+        self.cc.set_smss(self.eff_mss() as u16, ctx.cfg.initial_cwnd);
+    }
+
+    fn emit_negotiated(&mut self, ctx: &mut Ctx) {
+        if self.negotiated_sent {
+            return;
+        }
+        self.negotiated_sent = true;
+        ctx.event(
+            Some(&self.name),
+            Body::Negotiated(NegotiatedEvent {
+                mss: self.snd_mss,
+                our_mss: self.our_mss,
+                ws_snd: self.ws_enabled.then_some(self.snd_wscale),
+                ws_rcv: self.ws_enabled.then_some(self.rcv_wscale),
+                ts: self.ts_enabled,
+                sack: self.sack_enabled,
+            }),
+        );
+    }
+
+    // ----- building segments --------------------------------------------
+
+    /// Send one segment from this connection. ACK is set in every state
+    /// after SYN-SENT (RFC 9293 §3.10.7.4: "ACK ... always sent").
+    fn send(
+        &mut self,
+        ctx: &mut Ctx,
+        flags: Flags,
+        seq: SeqNum,
+        payload: Vec<u8>,
+        retransmit: bool,
+    ) {
+        let syn = flags.syn();
+        let with_ack = flags.ack();
+        let window = if flags.rst() {
+            0
+        } else {
+            self.window_field(syn)
+        };
+        let options = if flags.rst() {
+            TcpOptions::default()
+        } else {
+            self.options_for(ctx.now, syn)
+        };
+        let seg = Segment {
+            src: self.local,
+            dst: self.remote,
+            seq,
+            ack: if with_ack { self.rcv_nxt } else { SeqNum(0) },
+            flags,
+            window,
+            urgent: 0,
+            options,
+            payload,
+        };
+        if with_ack {
+            // Any segment with ACK acknowledges everything received so far.
+            self.last_ack_sent = self.rcv_nxt;
+            self.ack_now = false;
+            self.unacked_bytes = 0;
+            self.cancel(ctx, TimerKind::DelayedAck);
+        }
+        if retransmit {
+            self.retransmits += 1;
+        }
+        self.bytes_out += seg.payload.len() as u64;
+        ctx.transmit(&self.name, &seg, retransmit);
+    }
+
+    /// SYN (SYN-SENT) or SYN+ACK (SYN-RECEIVED), first time or again.
+    fn send_syn(&mut self, ctx: &mut Ctx, retransmit: bool) {
+        let flags = if self.state == State::SynSent {
+            Flags::SYN
+        } else {
+            Flags::SYN | Flags::ACK
+        };
+        self.send(ctx, flags, self.iss, Vec::new(), retransmit);
+        self.snd_nxt = self.iss + 1usize;
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        if !retransmit {
+            self.rtt_probe = Some((self.iss, ctx.now));
+        }
+        let rto = self.rtt.rto();
+        self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+    }
+
+    /// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+    fn send_ack(&mut self, ctx: &mut Ctx) {
+        self.send(ctx, Flags::ACK, self.snd_nxt, Vec::new(), false);
+    }
+
+    /// RFC 5961 §7: challenge ACKs share a per-second budget.
+    fn send_challenge_ack(&mut self, ctx: &mut Ctx) {
+        if ctx.challenge.allow(ctx.now, ctx.cfg.challenge_ack_limit) {
+            self.send_ack(ctx);
+        } else {
+            ctx.event(
+                Some(&self.name),
+                Body::Limit {
+                    what: "challenge_ack".into(),
+                    limit: u64::from(ctx.cfg.challenge_ack_limit),
+                    detail: Some("challenge ACK not sent: rate limit".into()),
+                },
+            );
+        }
+    }
+
+    fn send_rst(&mut self, ctx: &mut Ctx, seq: SeqNum) {
+        self.send(ctx, Flags::RST, seq, Vec::new(), false);
+    }
+
+    // ----- user calls (RFC 9293 §3.10.2 – §3.10.5) ----------------------
+
+    /// SEND: queue what fits in the send buffer; returns the bytes taken.
+    pub(crate) fn user_send(&mut self, ctx: &mut Ctx, data: &[u8]) -> usize {
+        let n = data.len().min(self.send_space());
+        self.snd_buf.extend(&data[..n]);
+        if n > 0 {
+            self.output(ctx);
+        }
+        n
+    }
+
+    /// RECEIVE: take up to `buf.len()` bytes; opening the window may be
+    /// worth a window update.
+    pub(crate) fn user_recv(&mut self, ctx: &mut Ctx, buf: &mut [u8]) -> usize {
+        let before = self.rcv_wnd();
+        let n = buf.len().min(self.rcv_buf.len());
+        for (dst, src) in buf.iter_mut().zip(self.rcv_buf.drain(..n)) {
+            *dst = src;
+        }
+        if n > 0 && self.state.is_synchronized() && !self.fin_received {
+            // RFC 1122 §4.2.3.3: update the window when it grows by
+            // min(half the buffer, one MSS), and always when it was zero.
+            let free = self.rcv_cap - self.rcv_buf.len();
+            let grow = (self.rcv_nxt + free).diff(self.rcv_adv).max(0) as u32;
+            let threshold = (self.rcv_cap as u32 / 2).min(u32::from(self.our_mss));
+            if grow >= threshold || (before == 0 && grow > 0) {
+                self.ack_now = true;
+                self.output(ctx);
+            }
+        }
+        n
+    }
+
+    /// CLOSE (RFC 9293 §3.10.4): "I have no more to send". Receiving goes on.
+    pub(crate) fn user_close(&mut self, ctx: &mut Ctx) -> Result<(), &'static str> {
+        match self.state {
+            State::SynSent => {
+                self.set_state(ctx, State::Closed, "user CLOSE before the handshake completed".into());
+                self.close_reason = Some(CloseReason::Aborted);
+            }
+            State::SynReceived => {
+                self.fin_queued = true;
+                if self.snd_buf.is_empty() {
+                    self.set_state(ctx, State::FinWait1, "user CLOSE in SYN-RECEIVED: FIN sent".into());
+                    self.output(ctx);
+                }
+                // Otherwise the FIN follows the data once ESTABLISHED.
+            }
+            State::Established => {
+                self.fin_queued = true;
+                self.set_state(
+                    ctx,
+                    State::FinWait1,
+                    "user CLOSE: FIN queued after the data (active close)".into(),
+                );
+                self.output(ctx);
+            }
+            State::CloseWait => {
+                self.fin_queued = true;
+                self.set_state(
+                    ctx,
+                    State::LastAck,
+                    "user CLOSE after the peer's FIN: our FIN sent (passive close)".into(),
+                );
+                self.output(ctx);
+            }
+            _ => return Err("connection closing"),
+        }
+        Ok(())
+    }
+
+    /// The application let go of the connection (close(2) on a socket):
+    /// CLOSE if not yet done, and from now on the FIN-WAIT-2 timeout applies
+    /// and arriving data is discarded.
+    pub(crate) fn user_release(&mut self, ctx: &mut Ctx) {
+        self.orphan = true;
+        if matches!(
+            self.state,
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait
+        ) {
+            let _ = self.user_close(ctx);
+        }
+        self.rcv_buf.clear();
+        if self.state == State::FinWait2 {
+            self.arm_fin_wait_2(ctx);
+        }
+    }
+
+    /// ABORT (RFC 9293 §3.10.5).
+    pub(crate) fn user_abort(&mut self, ctx: &mut Ctx) {
+        let send_rst = matches!(
+            self.state,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+        );
+        self.abort(ctx, "user", send_rst, "user ABORT: RST sent, TCB deleted".into());
+    }
+
+    pub(crate) fn set_keepalive(&mut self, ctx: &mut Ctx, ka: Option<Keepalive>) {
+        self.keepalive = ka;
+        self.ka_probes = 0;
+        match ka {
+            Some(k) => {
+                ctx.event(
+                    Some(&self.name),
+                    Body::Keepalive(KeepaliveEvent {
+                        action: KeepaliveAction::Enabled,
+                        probe: 0,
+                        of: k.count,
+                        idle: Some(k.idle.as_secs_f64()),
+                        interval: Some(k.interval.as_secs_f64()),
+                    }),
+                );
+                self.restart_keepalive(ctx);
+            }
+            None => {
+                ctx.event(
+                    Some(&self.name),
+                    Body::Keepalive(KeepaliveEvent {
+                        action: KeepaliveAction::Disabled,
+                        probe: 0,
+                        of: 0,
+                        idle: None,
+                        interval: None,
+                    }),
+                );
+                self.cancel(ctx, TimerKind::Keepalive);
+            }
+        }
+    }
+
+    /// Close with an abort event; RST <SEQ=SND.NXT> when asked.
+    pub(crate) fn abort(&mut self, ctx: &mut Ctx, reason: &str, send_rst: bool, cause: String) {
+        if send_rst {
+            self.send_rst(ctx, self.snd_nxt);
+        }
+        ctx.event(
+            Some(&self.name),
+            Body::Abort {
+                reason: reason.into(),
+            },
+        );
+        self.close_reason = Some(match reason {
+            "reset_received" => CloseReason::Reset,
+            "retransmit_timeout" | "keepalive_timeout" | "connect_timeout"
+            | "fin_wait_2_timeout" => CloseReason::TimedOut(match reason {
+                "retransmit_timeout" => "retransmission timeout",
+                "keepalive_timeout" => "keepalive timeout",
+                "connect_timeout" => "connect timeout",
+                _ => "FIN-WAIT-2 timeout",
+            }),
+            _ => CloseReason::Aborted,
+        });
+        self.set_state(ctx, State::Closed, cause);
+    }
+
+    // ----- output ---------------------------------------------------------
+
+    /// Send what the windows, Nagle and SWS avoidance allow, then a pure ACK
+    /// if one is owed (RFC 9293 §3.8.6, RFC 1122 §4.2.3.4, RFC 5681 §3).
+    pub(crate) fn output(&mut self, ctx: &mut Ctx) {
+        let can_send_data = matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        if can_send_data && !self.probe_out {
+            self.output_data(ctx, false);
+        }
+        if self.ack_now && self.state != State::Closed && self.state != State::SynSent {
+            if self.state == State::SynReceived {
+                // Nothing but the SYN+ACK can acknowledge in SYN-RECEIVED.
+                self.ack_now = false;
+            } else {
+                self.send_ack(ctx);
+            }
+        }
+    }
+
+    /// `force`: the persist timer overrides SWS avoidance and Nagle.
+    fn output_data(&mut self, ctx: &mut Ctx, force: bool) {
+        let mss = self.eff_mss();
+        loop {
+            let flight = self.flight();
+            let wnd = self.snd_wnd.min(self.cc.cwnd);
+            let usable = wnd.saturating_sub(flight) as usize;
+            let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
+            let unsent = self.snd_buf.len().saturating_sub(sent_off);
+            let fin_pending = self.fin_queued
+                && matches!(
+                    self.state,
+                    State::FinWait1 | State::LastAck | State::Closing
+                )
+                && self.snd_nxt == self.data_end()
+                && self.fin_seq.is_none_or(|f| self.snd_nxt <= f);
+            if unsent == 0 {
+                if fin_pending {
+                    // A FIN alone (the data already went out).
+                    self.send_data(ctx, 0, true);
+                }
+                break;
+            }
+            let len = unsent.min(usable).min(mss);
+            if len == 0 {
+                break;
+            }
+            if len < mss && !force {
+                let all = len == unsent;
+                // Nagle (RFC 1122 §4.2.3.4): no small segment while data is
+                // unacknowledged.
+                if self.nagle && flight > 0 {
+                    break;
+                }
+                // Sender SWS avoidance: send a small segment only if it is
+                // all we have, or at least half the largest window seen.
+                if !all && (len as u32) < self.max_snd_wnd / 2 {
+                    break;
+                }
+            }
+            let with_fin = fin_pending_after(self, len);
+            self.send_data(ctx, len, with_fin);
+            if force {
+                break;
+            }
+        }
+        // Persist (RFC 9293 §3.8.6.1) and the SWS override timer: data is
+        // waiting, nothing is in flight, and nothing could be sent.
+        let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
+        let unsent = self.snd_buf.len().saturating_sub(sent_off);
+        if unsent > 0 && self.flight() == 0 && self.timer(TimerKind::Retransmit).is_none() {
+            if self.timer(TimerKind::Persist).is_none() {
+                let d = self.persist_interval(ctx.cfg.persist_max);
+                self.arm(ctx, TimerKind::Persist, ctx.now + d);
+            }
+        } else if self.timer(TimerKind::Persist).is_some() && (unsent == 0 || self.flight() > 0) {
+            self.cancel(ctx, TimerKind::Persist);
+            self.persist_backoff = 0;
+        }
+    }
+
+    /// RTO doubled per unanswered probe, capped (RFC 9293 §3.8.6.1 asks
+    /// for exponential back-off).
+    fn persist_interval(&self, max: Duration) -> Duration {
+        let mut d = self.rtt.rto();
+        for _ in 0..self.persist_backoff {
+            d = d.saturating_mul(2).min(max);
+        }
+        d.min(max)
+    }
+
+    /// Send `len` bytes at SND.NXT (and FIN after them when asked).
+    fn send_data(&mut self, ctx: &mut Ctx, len: usize, fin: bool) {
+        let seq = self.snd_nxt;
+        let off = seq.diff(self.snd_buf_seq).max(0) as usize;
+        let payload: Vec<u8> = self.snd_buf.range(off..off + len).copied().collect();
+        let mut flags = Flags::ACK;
+        let end_of_queue = off + len == self.snd_buf.len();
+        if len > 0 && end_of_queue {
+            // RFC 9293 §3.9.1: PSH when the segment empties the send queue.
+            flags = flags | Flags::PSH;
+        }
+        if fin {
+            flags = flags | Flags::FIN;
+        }
+        let retransmit = seq < self.snd_max;
+        self.send(ctx, flags, seq, payload, retransmit);
+        self.snd_nxt = seq + len + usize::from(fin);
+        if fin {
+            self.fin_seq = Some(seq + len);
+        }
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        if !retransmit && self.rtt_probe.is_none() && !self.ts_enabled {
+            self.rtt_probe = Some((seq, ctx.now));
+        }
+        if self.timer(TimerKind::Retransmit).is_none() {
+            let rto = self.rtt.rto();
+            self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+        }
+        // Data in flight: the keepalive has nothing to do (RFC 1122
+        // §4.2.3.6 probes an idle connection).
+    }
+
+    /// Retransmit the first unacknowledged segment (fast retransmit, partial
+    /// ACK, or RTO when SND.NXT was rewound).
+    fn retransmit_first(&mut self, ctx: &mut Ctx) {
+        let seq = self.snd_una;
+        let data_left = self.data_end().diff(seq).max(0) as usize;
+        let len = data_left.min(self.eff_mss());
+        let off = seq.diff(self.snd_buf_seq).max(0) as usize;
+        let fin = self.fin_seq.is_some_and(|f| f == seq + len);
+        let payload: Vec<u8> = self.snd_buf.range(off..off + len).copied().collect();
+        if len == 0 && !fin {
+            return;
+        }
+        let mut flags = Flags::ACK;
+        if fin {
+            flags = flags | Flags::FIN;
+        }
+        self.send(ctx, flags, seq, payload, true);
+        if self.snd_nxt < seq + len + usize::from(fin) {
+            self.snd_nxt = seq + len + usize::from(fin);
+        }
+        // Karn's rule (RFC 6298 §3): no sample from retransmitted data.
+        self.rtt_probe = None;
+    }
+
+    // ----- segment arrives (RFC 9293 §3.10.7) ------------------------------
+
+    pub(crate) fn on_segment(&mut self, ctx: &mut Ctx, seg: Segment) -> Verdict {
+        self.last_rcv = ctx.now;
+        match self.state {
+            State::SynSent => {
+                self.on_segment_syn_sent(ctx, seg);
+                Verdict::Keep
+            }
+            State::Closed | State::Listen => Verdict::Keep,
+            _ => self.on_segment_other(ctx, seg),
+        }
+    }
+
+    /// §3.10.7.3 SYN-SENT STATE.
+    fn on_segment_syn_sent(&mut self, ctx: &mut Ctx, seg: Segment) {
+        let f = seg.flags;
+        // First, check the ACK: it must acknowledge our SYN.
+        if f.ack() && (seg.ack <= self.iss || seg.ack > self.snd_nxt) {
+            if !f.rst() {
+                // <SEQ=SEG.ACK><CTL=RST>
+                self.send(ctx, Flags::RST, seg.ack, Vec::new(), false);
+            }
+            return;
+        }
+        // Second, RST: only with an acceptable ACK (RFC 5961 §3.2 for SYN-SENT).
+        if f.rst() {
+            if f.ack() {
+                self.abort(
+                    ctx,
+                    "reset_received",
+                    false,
+                    "RST+ACK received in SYN-SENT: connection refused".into(),
+                );
+                self.close_reason = Some(CloseReason::Refused);
+            }
+            return;
+        }
+        if !f.syn() {
+            return;
+        }
+        // Fourth, SYN.
+        self.irs = seg.seq;
+        self.rcv_nxt = seg.seq + 1usize;
+        self.rcv_adv = self.rcv_nxt;
+        if let Some((val, _)) = seg.options.timestamp {
+            self.ts_recent = val;
+        }
+        self.negotiate(ctx, &seg.options);
+        self.emit_negotiated(ctx);
+        self.snd_wnd = u32::from(seg.window);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = seg.seq;
+        if f.ack() {
+            self.snd_wl2 = seg.ack;
+            self.ack_advances(ctx, &seg);
+        }
+        if self.snd_una > self.iss {
+            self.cancel(ctx, TimerKind::Connect);
+            self.set_state(
+                ctx,
+                State::Established,
+                format!(
+                    "SYN+ACK received (peer ISN {}, ack = our ISN + 1); ACK sent",
+                    seg.seq
+                ),
+            );
+            self.on_established(ctx);
+            self.ack_now = true;
+            if !seg.payload.is_empty() || f.fin() {
+                let mut rest = seg;
+                rest.seq = rest.seq + 1usize;
+                rest.flags = Flags(rest.flags.0 & !Flags::SYN.0);
+                self.process_text_and_fin(ctx, rest);
+            }
+        } else {
+            // Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+            self.set_state(
+                ctx,
+                State::SynReceived,
+                "SYN received while in SYN-SENT (simultaneous open): SYN+ACK sent".into(),
+            );
+            self.send_syn(ctx, false);
+        }
+    }
+
+    fn on_established(&mut self, ctx: &mut Ctx) {
+        self.dirty = true;
+        self.restart_keepalive(ctx);
+    }
+
+    /// §3.10.7.4: SYN-RECEIVED and the synchronized states.
+    fn on_segment_other(&mut self, ctx: &mut Ctx, mut seg: Segment) -> Verdict {
+        let f = seg.flags;
+
+        if self.state == State::TimeWait {
+            if f.rst() {
+                // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT assassination).
+                return Verdict::Keep;
+            }
+            if f.syn() && !f.ack() && seg.seq > self.rcv_nxt {
+                return Verdict::Reopen(seg);
+            }
+            if f.fin() && seg.seq + seg.payload.len() + 1usize == self.rcv_nxt {
+                // The peer's FIN again: our last ACK was lost. ACK it and
+                // restart the 2 MSL timer (RFC 9293 §3.10.7.4 eighth step).
+                self.send_ack(ctx);
+                let d = ctx.cfg.msl * 2;
+                self.timers[idx(TimerKind::TimeWait)] = None;
+                self.arm(ctx, TimerKind::TimeWait, ctx.now + d);
+                return Verdict::Keep;
+            }
+        }
+
+        if self.state == State::SynReceived && f.syn() && seg.seq == self.irs {
+            if !f.ack() {
+                // The peer retransmitted its SYN: our SYN+ACK was lost.
+                if !f.rst() {
+                    self.send(ctx, Flags::SYN | Flags::ACK, self.iss, Vec::new(), true);
+                }
+                return Verdict::Keep;
+            }
+            // SYN+ACK in SYN-RECEIVED (simultaneous open): the SYN is old
+            // news; process the ACK.
+            seg.seq = seg.seq + 1usize;
+            seg.flags = Flags(seg.flags.0 & !Flags::SYN.0);
+        }
+
+        // RFC 7323 §5.3 PAWS: a timestamp older than TS.Recent marks an old
+        // duplicate; ACK and drop it (RST is exempt).
+        if self.ts_enabled
+            && !f.rst()
+            && let Some((val, _)) = seg.options.timestamp
+            && (val.wrapping_sub(self.ts_recent) as i32) < 0
+        {
+            self.send_ack(ctx);
+            return Verdict::Keep;
+        }
+
+        // First: sequence number acceptability.
+        let wnd = self.rcv_wnd();
+        let len = seg.seg_len() as u32;
+        let acceptable = match (len, wnd) {
+            (0, 0) => seg.seq == self.rcv_nxt,
+            (0, _) => seg.seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd),
+            (_, 0) => false,
+            (_, _) => {
+                seg.seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd)
+                    || (seg.seq + (len - 1)).in_range(self.rcv_nxt, self.rcv_nxt + wnd)
+            }
+        };
+        if !acceptable {
+            if wnd == 0 && seg.seq == self.rcv_nxt && !f.syn() {
+                // "special allowance ... to accept valid ACKs, URGs, and RSTs"
+                // with a zero window: keep the control part, drop the text.
+                seg.payload.clear();
+                seg.flags = Flags(seg.flags.0 & !Flags::FIN.0);
+                self.ack_now = true;
+            } else {
+                if !f.rst() {
+                    self.send_ack(ctx);
+                }
+                return Verdict::Keep;
+            }
+        }
+        // RFC 7323 §4.3: TS.Recent follows the segment that reached the
+        // left edge of the window.
+        if self.ts_enabled
+            && let Some((val, _)) = seg.options.timestamp
+            && seg.seq <= self.last_ack_sent
+            && (val.wrapping_sub(self.ts_recent) as i32) >= 0
+        {
+            self.ts_recent = val;
+        }
+        self.trim(&mut seg);
+        let f = seg.flags;
+
+        // Second: RST (RFC 5961 §3.2: only an exact match resets).
+        if f.rst() {
+            if seg.seq != self.rcv_nxt {
+                self.send_challenge_ack(ctx);
+                return Verdict::Keep;
+            }
+            match self.state {
+                State::SynReceived if self.listener.is_some() => {
+                    ctx.event(
+                        Some(&self.name),
+                        Body::Abort {
+                            reason: "reset_received".into(),
+                        },
+                    );
+                    self.close_reason = Some(CloseReason::Reset);
+                    self.set_state(
+                        ctx,
+                        State::Listen,
+                        "RST received in SYN-RECEIVED: back to LISTEN".into(),
+                    );
+                }
+                State::SynReceived => {
+                    self.abort(
+                        ctx,
+                        "reset_received",
+                        false,
+                        "RST received in SYN-RECEIVED: connection refused".into(),
+                    );
+                    self.close_reason = Some(CloseReason::Refused);
+                }
+                _ => {
+                    let probing = self.ka_probes > 0;
+                    self.abort(
+                        ctx,
+                        "reset_received",
+                        false,
+                        if probing {
+                            "RST in answer to a keepalive probe: the peer forgot the connection (rebooted)".into()
+                        } else {
+                            "RST received: connection reset".into()
+                        },
+                    );
+                }
+            }
+            return Verdict::Keep;
+        }
+
+        // Fourth: SYN in a synchronized state (RFC 5961 §4.2: challenge ACK).
+        if f.syn() {
+            self.send_challenge_ack(ctx);
+            return Verdict::Keep;
+        }
+
+        // Fifth: the ACK field.
+        if !f.ack() {
+            return Verdict::Keep;
+        }
+        if self.state == State::SynReceived {
+            if self.snd_una < seg.ack && seg.ack <= self.snd_nxt {
+                self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = seg.seq;
+                self.snd_wl2 = seg.ack;
+                self.cancel(ctx, TimerKind::Connect);
+                self.set_state(
+                    ctx,
+                    State::Established,
+                    "ACK of our SYN received: handshake complete".into(),
+                );
+                self.on_established(ctx);
+                if self.fin_queued {
+                    // CLOSE was called in SYN-RECEIVED with data queued.
+                    self.set_state(
+                        ctx,
+                        State::FinWait1,
+                        "CLOSE queued in SYN-RECEIVED: FIN follows the data".into(),
+                    );
+                }
+            } else {
+                // <SEQ=SEG.ACK><CTL=RST>
+                self.send(ctx, Flags::RST, seg.ack, Vec::new(), false);
+                return Verdict::Keep;
+            }
+        }
+        if !self.process_ack(ctx, &seg) {
+            return Verdict::Keep;
+        }
+        if self.state == State::Closed {
+            return Verdict::Keep;
+        }
+
+        // Seventh and eighth: text and FIN.
+        self.process_text_and_fin(ctx, seg);
+        Verdict::Keep
+    }
+
+    /// Cut what lies before RCV.NXT or beyond the window.
+    fn trim(&mut self, seg: &mut Segment) {
+        if seg.seq < self.rcv_nxt {
+            let mut cut = self.rcv_nxt - seg.seq;
+            if seg.flags.syn() {
+                seg.flags = Flags(seg.flags.0 & !Flags::SYN.0);
+                seg.seq = seg.seq + 1usize;
+                cut -= 1;
+            }
+            let n = cut.min(seg.payload.len());
+            seg.payload.drain(..n);
+            seg.seq = seg.seq + n;
+        }
+        let wnd = self.rcv_wnd() as usize;
+        let room = wnd.saturating_sub(seg.seq.diff(self.rcv_nxt).max(0) as usize);
+        if seg.payload.len() > room {
+            seg.payload.truncate(room);
+            // The FIN came after bytes we cannot take.
+            seg.flags = Flags(seg.flags.0 & !Flags::FIN.0);
+        }
+    }
+
+    /// The ACK field of an acceptable segment. Returns false when the
+    /// segment must be dropped.
+    fn process_ack(&mut self, ctx: &mut Ctx, seg: &Segment) -> bool {
+        let mut ack_limit = self.snd_nxt;
+        if self.probe_out {
+            // The zero-window probe byte may have been taken.
+            ack_limit = ack_limit + 1usize;
+        }
+        if seg.ack > ack_limit {
+            // ACK of something not yet sent: ACK and drop (§3.10.7.4 fifth).
+            self.send_ack(ctx);
+            return false;
+        }
+        // RFC 5961 §5.2: an ACK too far in the past is not acceptable.
+        let old = seg.ack < self.snd_una;
+        let oldest = self.snd_una - (self.max_snd_wnd as usize);
+        if seg.ack < oldest {
+            self.send_challenge_ack(ctx);
+            return false;
+        }
+        if self.probe_out && seg.ack == ack_limit {
+            self.snd_nxt = ack_limit;
+            self.snd_max = self.snd_max.max(self.snd_nxt);
+        }
+        let new_wnd = u32::from(seg.window) << self.snd_wscale;
+        if seg.ack > self.snd_una {
+            self.ack_advances(ctx, seg);
+        } else if seg.ack == self.snd_una
+            && seg.payload.is_empty()
+            && !seg.flags.fin()
+            && self.flight() > 0
+            && new_wnd == self.snd_wnd
+        {
+            // RFC 5681 §2: a duplicate ACK.
+            let action = self.cc.on_dup_ack(seg.ack, self.snd_max, self.flight());
+            if let CcAction::RetransmitFirst { .. } = action {
+                self.retransmit_first(ctx);
+            }
+        }
+        // Window update (§3.10.7.4: SND.WL1/SND.WL2 rule).
+        if !old
+            && (self.snd_wl1 < seg.seq || (self.snd_wl1 == seg.seq && self.snd_wl2 <= seg.ack))
+        {
+            let was_zero = self.snd_wnd == 0;
+            self.snd_wnd = new_wnd;
+            self.max_snd_wnd = self.max_snd_wnd.max(new_wnd);
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = seg.ack;
+            if was_zero && new_wnd > 0 {
+                self.probe_out = false;
+                self.persist_backoff = 0;
+                self.cancel(ctx, TimerKind::Persist);
+            }
+        }
+        if self.probe_out && self.snd_wnd > 0 {
+            self.probe_out = false;
+        }
+        match self.state {
+            State::FinWait1 if self.fin_acked() => {
+                self.set_state(
+                    ctx,
+                    State::FinWait2,
+                    "ACK of our FIN received: half-closed, the peer may still send".into(),
+                );
+                if self.orphan {
+                    self.arm_fin_wait_2(ctx);
+                }
+            }
+            State::Closing if self.fin_acked() => {
+                self.enter_time_wait(ctx, "ACK of our FIN received in CLOSING".into());
+            }
+            State::LastAck if self.fin_acked() => {
+                self.close_reason = Some(CloseReason::Normal);
+                self.set_state(
+                    ctx,
+                    State::Closed,
+                    "ACK of our FIN received: connection closed (no TIME-WAIT for the passive closer)"
+                        .into(),
+                );
+                return false;
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// SND.UNA moves forward: free acknowledged bytes, take an RTT sample,
+    /// grow the congestion window, manage the timer.
+    fn ack_advances(&mut self, ctx: &mut Ctx, seg: &Segment) {
+        let data_from = self.snd_una.max(self.snd_buf_seq);
+        let data_to = seg.ack.min(self.data_end());
+        // Bytes of data acknowledged (SYN and FIN do not grow cwnd).
+        let acked = data_to.diff(data_from).max(0) as u32;
+        if data_to > data_from {
+            let n = data_to - data_from;
+            self.snd_buf.drain(..n);
+            self.snd_buf_seq = self.snd_buf_seq + n;
+            self.dirty = true;
+        }
+        self.snd_una = seg.ack;
+        if self.snd_nxt < self.snd_una {
+            self.snd_nxt = self.snd_una;
+        }
+        self.retries = 0;
+
+        // RTT: timestamps (RFC 7323 §4.1) or the timed segment (RFC 6298 §3).
+        let mut sample = None;
+        if self.ts_enabled {
+            if let Some((_, ecr)) = seg.options.timestamp
+                && ecr != 0
+            {
+                let ms = self.ts_now(ctx.now).wrapping_sub(ecr);
+                if ms < 60_000 {
+                    sample = Some(Duration::from_millis(u64::from(ms)));
+                }
+            }
+        } else if let Some((pseq, sent)) = self.rtt_probe
+            && seg.ack > pseq
+        {
+            sample = Some(ctx.now - sent);
+            self.rtt_probe = None;
+        }
+        if let Some(r) = sample {
+            let (srtt, rttvar, rto) = self.rtt.sample(r);
+            ctx.event(
+                Some(&self.name),
+                Body::Rtt {
+                    sample: r.as_secs_f64(),
+                    srtt: srtt.as_secs_f64(),
+                    rttvar: rttvar.as_secs_f64(),
+                    rto: rto.as_secs_f64(),
+                },
+            );
+        }
+
+        let flight = self.flight();
+        if self.state.is_synchronized() {
+            let action = self.cc.on_new_ack(seg.ack, acked, flight);
+            if let CcAction::RetransmitFirst { restart_timer } = action {
+                self.retransmit_first(ctx);
+                if restart_timer {
+                    let rto = self.rtt.rto();
+                    self.timers[idx(TimerKind::Retransmit)] = None;
+                    self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+                }
+            }
+        }
+
+        // RFC 6298 §5.2 / §5.3.
+        if self.snd_una == self.snd_max {
+            self.cancel(ctx, TimerKind::Retransmit);
+        } else {
+            let rto = self.rtt.rto();
+            self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+        }
+    }
+
+    /// Seventh (text) and eighth (FIN) steps.
+    fn process_text_and_fin(&mut self, ctx: &mut Ctx, seg: Segment) {
+        let text_ok = matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2 | State::SynReceived
+        );
+        let mut fin_now = false;
+        if !seg.payload.is_empty() && text_ok {
+            if seg.seq == self.rcv_nxt {
+                let had_holes = self.ooo.segments() > 0;
+                self.take_in_order(&seg.payload);
+                while let Some(more) = self.ooo.pop_ready(self.rcv_off) {
+                    self.take_in_order(&more);
+                }
+                if self.ooo.fin() == Some(self.rcv_off) {
+                    fin_now = true;
+                }
+                self.dirty = true;
+                if had_holes || ctx.cfg.delayed_ack.is_zero() {
+                    // RFC 5681 §4.2: ACK at once when a hole is filled.
+                    self.ack_now = true;
+                } else if self.unacked_bytes >= 2 * self.rcv_mss() {
+                    // At least every second full-sized segment.
+                    self.ack_now = true;
+                } else if self.timer(TimerKind::DelayedAck).is_none() {
+                    let d = ctx.cfg.delayed_ack;
+                    self.arm(ctx, TimerKind::DelayedAck, ctx.now + d);
+                }
+            } else {
+                // Out of order: keep it (bounded) and send a duplicate ACK
+                // at once (RFC 5681 §4.2).
+                let off = self.rcv_off + (seg.seq - self.rcv_nxt) as u64;
+                match self
+                    .ooo
+                    .insert(off, &seg.payload, ctx.cfg.ooo_max_segments)
+                {
+                    Insert::Full => ctx.event(
+                        Some(&self.name),
+                        Body::Limit {
+                            what: "ooo_queue".into(),
+                            limit: ctx.cfg.ooo_max_segments as u64,
+                            detail: Some("out-of-order segment not kept".into()),
+                        },
+                    ),
+                    Insert::Stored | Insert::Duplicate => {
+                        if seg.flags.fin() {
+                            self.ooo.set_fin(off + seg.payload.len() as u64);
+                        }
+                    }
+                }
+                self.ack_now = true;
+            }
+        } else if seg.flags.fin() && seg.seq != self.rcv_nxt && text_ok {
+            // A bare FIN beyond a hole.
+            let off = self.rcv_off + (seg.seq - self.rcv_nxt) as u64;
+            self.ooo.set_fin(off);
+            self.ack_now = true;
+        }
+        if seg.flags.fin() && seg.seq + seg.payload.len() == self.rcv_nxt {
+            fin_now = true;
+        }
+        if fin_now && !self.fin_received {
+            self.on_fin(ctx);
+        }
+    }
+
+    /// The MSS the peer uses towards us, for the delayed-ACK rule.
+    fn rcv_mss(&self) -> usize {
+        let ts = if self.ts_enabled { 12 } else { 0 };
+        (self.our_mss as usize).saturating_sub(ts)
+    }
+
+    fn take_in_order(&mut self, data: &[u8]) {
+        let n = data.len();
+        self.rcv_nxt = self.rcv_nxt + n;
+        self.rcv_off += n as u64;
+        self.bytes_in += n as u64;
+        self.unacked_bytes += n;
+        if !self.orphan {
+            self.rcv_buf.extend(data);
+        }
+    }
+
+    /// Eighth step: FIN.
+    fn on_fin(&mut self, ctx: &mut Ctx) {
+        if matches!(self.state, State::Closed | State::Listen | State::SynSent) {
+            return;
+        }
+        self.fin_received = true;
+        self.rcv_nxt = self.rcv_nxt + 1usize;
+        self.ooo.clear();
+        self.ack_now = true;
+        self.dirty = true;
+        match self.state {
+            State::SynReceived | State::Established => {
+                self.set_state(
+                    ctx,
+                    State::CloseWait,
+                    "FIN received: the peer has no more data (half-close); ACK sent".into(),
+                );
+            }
+            State::FinWait1 => {
+                if self.fin_acked() {
+                    self.enter_time_wait(ctx, "FIN received, our FIN already acknowledged".into());
+                } else {
+                    self.set_state(
+                        ctx,
+                        State::Closing,
+                        "FIN received before the ACK of ours (simultaneous close)".into(),
+                    );
+                }
+            }
+            State::FinWait2 => {
+                self.enter_time_wait(ctx, "FIN received in FIN-WAIT-2; ACK sent".into());
+            }
+            _ => {}
+        }
+    }
+
+    fn enter_time_wait(&mut self, ctx: &mut Ctx, cause: String) {
+        for k in [
+            TimerKind::Retransmit,
+            TimerKind::Persist,
+            TimerKind::Keepalive,
+            TimerKind::DelayedAck,
+            TimerKind::FinWait2,
+            TimerKind::Connect,
+        ] {
+            self.cancel(ctx, k);
+        }
+        let msl = ctx.cfg.msl;
+        self.set_state(
+            ctx,
+            State::TimeWait,
+            format!("{cause}; waiting 2 MSL = {} s", (msl * 2).as_secs_f64()),
+        );
+        self.close_reason = Some(CloseReason::Normal);
+        self.arm(ctx, TimerKind::TimeWait, ctx.now + msl * 2);
+    }
+
+    fn arm_fin_wait_2(&mut self, ctx: &mut Ctx) {
+        if let Some(d) = ctx.cfg.fin_wait_2_timeout {
+            self.arm(ctx, TimerKind::FinWait2, ctx.now + d);
+        }
+    }
+
+    /// RFC 1122 §4.2.3.6: every segment from the peer restarts idling.
+    fn restart_keepalive(&mut self, ctx: &mut Ctx) {
+        let Some(ka) = self.keepalive else {
+            return;
+        };
+        if !matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait2
+        ) {
+            return;
+        }
+        if self.ka_probes > 0 {
+            ctx.event(
+                Some(&self.name),
+                Body::Keepalive(KeepaliveEvent {
+                    action: KeepaliveAction::Answered,
+                    probe: self.ka_probes,
+                    of: ka.count,
+                    idle: None,
+                    interval: None,
+                }),
+            );
+            self.ka_probes = 0;
+        }
+        self.arm(ctx, TimerKind::Keepalive, self.last_rcv + ka.idle);
+    }
+
+    /// Called by the engine after a segment was processed.
+    pub(crate) fn after_segment(&mut self, ctx: &mut Ctx) {
+        if self.state != State::Closed && self.state != State::Listen {
+            self.restart_keepalive(ctx);
+        }
+    }
+
+    // ----- timers ------------------------------------------------------------
+
+    pub(crate) fn on_timers(&mut self, ctx: &mut Ctx) {
+        for kind in TimerKind::ALL {
+            if self.state == State::Closed {
+                return;
+            }
+            let Some(d) = self.timers[idx(kind)] else {
+                continue;
+            };
+            if d > ctx.now {
+                continue;
+            }
+            self.timers[idx(kind)] = None;
+            ctx.event(
+                Some(&self.name),
+                Body::Timer(TimerEvent {
+                    timer: kind,
+                    action: TimerAction::Fired,
+                    deadline: None,
+                    backoff: None,
+                }),
+            );
+            match kind {
+                TimerKind::Retransmit => self.on_rto(ctx),
+                TimerKind::DelayedAck => {
+                    self.ack_now = true;
+                }
+                TimerKind::Persist => self.on_persist(ctx),
+                TimerKind::Keepalive => self.on_keepalive(ctx),
+                TimerKind::TimeWait => {
+                    self.set_state(
+                        ctx,
+                        State::Closed,
+                        "2 MSL elapsed: TIME-WAIT over, TCB deleted".into(),
+                    );
+                }
+                TimerKind::FinWait2 => {
+                    self.abort(
+                        ctx,
+                        "fin_wait_2_timeout",
+                        true,
+                        "no FIN from the peer within the FIN-WAIT-2 timeout".into(),
+                    );
+                }
+                TimerKind::Connect => {
+                    self.abort(
+                        ctx,
+                        "connect_timeout",
+                        false,
+                        "connect timeout: no answer to our SYN".into(),
+                    );
+                }
+            }
+        }
+        if self.state != State::Closed {
+            self.output(ctx);
+        }
+    }
+
+    /// RFC 6298 §5.4–5.6 and RFC 5681 §3.1.
+    fn on_rto(&mut self, ctx: &mut Ctx) {
+        self.retries += 1;
+        let handshake = matches!(self.state, State::SynSent | State::SynReceived);
+        let limit = if handshake {
+            ctx.cfg.syn_retries
+        } else {
+            ctx.cfg.data_retries
+        };
+        if self.retries > limit {
+            let what = if handshake { "SYN" } else { "data" };
+            self.abort(
+                ctx,
+                "retransmit_timeout",
+                !handshake,
+                format!("{what} retransmitted {limit} times without an answer"),
+            );
+            return;
+        }
+        let first = self.rtt.backoff == 0;
+        self.rtt.back_off();
+        self.rtt_probe = None;
+        if handshake {
+            self.send_syn(ctx, true);
+            return;
+        }
+        self.cc.on_rto(self.snd_max, self.flight(), first);
+        // Go back: resend from SND.UNA as the (now one-segment) window allows.
+        self.snd_nxt = self.snd_una;
+        self.probe_out = false;
+        self.retransmit_first(ctx);
+        let rto = self.rtt.rto();
+        self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+    }
+
+    /// RFC 9293 §3.8.6.1: probe a zero window, or send what SWS avoidance
+    /// held back (RFC 1122 §4.2.3.4 override timer).
+    fn on_persist(&mut self, ctx: &mut Ctx) {
+        if self.snd_wnd == 0 {
+            let off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
+            if let Some(&byte) = self.snd_buf.get(off) {
+                // One byte of new data beyond the window.
+                self.send(ctx, Flags::ACK, self.snd_nxt, vec![byte], false);
+                self.probe_out = true;
+            }
+        } else {
+            self.output_data(ctx, true);
+        }
+        if self.snd_wnd == 0 || self.flight() == 0 {
+            self.persist_backoff += 1;
+            let d = self.persist_interval(ctx.cfg.persist_max);
+            self.arm(ctx, TimerKind::Persist, ctx.now + d);
+        }
+    }
+
+    /// RFC 1122 §4.2.3.6.
+    fn on_keepalive(&mut self, ctx: &mut Ctx) {
+        let Some(ka) = self.keepalive else {
+            return;
+        };
+        if self.flight() > 0 || !self.snd_buf.is_empty() {
+            // Not idle: data is moving or waiting; retransmission and
+            // persist cover it. Look again after another idle period.
+            self.arm(ctx, TimerKind::Keepalive, ctx.now + ka.idle);
+            return;
+        }
+        if self.ka_probes >= ka.count {
+            ctx.event(
+                Some(&self.name),
+                Body::Keepalive(KeepaliveEvent {
+                    action: KeepaliveAction::Dead,
+                    probe: self.ka_probes,
+                    of: ka.count,
+                    idle: None,
+                    interval: None,
+                }),
+            );
+            self.abort(
+                ctx,
+                "keepalive_timeout",
+                true,
+                format!("{} keepalive probes unanswered: the peer is dead", ka.count),
+            );
+            return;
+        }
+        self.ka_probes += 1;
+        // The probe: SEG.SEQ = SND.NXT - 1, zero or one byte of garbage.
+        let payload = if ctx.cfg.keepalive_garbage {
+            vec![0]
+        } else {
+            Vec::new()
+        };
+        self.send(ctx, Flags::ACK, self.snd_nxt - 1usize, payload, false);
+        ctx.event(
+            Some(&self.name),
+            Body::Keepalive(KeepaliveEvent {
+                action: KeepaliveAction::ProbeSent,
+                probe: self.ka_probes,
+                of: ka.count,
+                idle: None,
+                interval: None,
+            }),
+        );
+        self.arm(ctx, TimerKind::Keepalive, ctx.now + ka.interval);
+    }
+
+    // ----- events for the TCB panel ----------------------------------------
+
+    pub(crate) fn emit_vars(&mut self, ctx: &mut Ctx) {
+        if !self.state.is_synchronized() && self.state != State::SynReceived {
+            return;
+        }
+        let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
+        let v = VarsEvent {
+            snd_una: self.snd_una.0,
+            snd_nxt: self.snd_nxt.0,
+            snd_wnd: self.snd_wnd,
+            rcv_nxt: self.rcv_nxt.0,
+            rcv_wnd: self.rcv_wnd(),
+            cwnd: self.cc.cwnd,
+            ssthresh: self.cc.ssthresh,
+            phase: self.cc.phase().name().into(),
+            unsent: self.snd_buf.len().saturating_sub(sent_off) as u32,
+            in_flight: self.flight(),
+        };
+        if self.last_vars.as_ref() != Some(&v) {
+            self.last_vars = Some(v.clone());
+            ctx.event(Some(&self.name), Body::Vars(v));
+        }
+    }
+
+    /// Cancel every timer (with events) before the TCB is freed.
+    pub(crate) fn cancel_all(&mut self, ctx: &mut Ctx) {
+        for k in TimerKind::ALL {
+            self.cancel(ctx, k);
+        }
+    }
+
+    /// Forget everything silently (the host "rebooted").
+    pub(crate) fn forget(&mut self) {
+        self.timers = [None; 7];
+        self.state = State::Closed;
+    }
+}
+
+/// Whether the segment of `len` bytes at SND.NXT empties the queue so the FIN
+/// can ride on it.
+fn fin_pending_after(t: &Tcb, len: usize) -> bool {
+    t.fin_queued
+        && matches!(t.state, State::FinWait1 | State::LastAck | State::Closing)
+        && t.snd_nxt + len == t.data_end()
+        && t.fin_seq.is_none_or(|f| t.snd_nxt + len <= f)
+}

@@ -1,0 +1,76 @@
+//! The one interface between the terminal UI and whatever feeds it.
+//!
+//! The UI never touches an engine: it gets events from a [`Driver`] and
+//! hands back [`Command`]s. The demo (scenario on the in-memory wire), the
+//! live runtime (TUN) and replay (a recording) each implement it.
+
+use std::net::SocketAddrV4;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::event::{Dir, Event};
+use crate::fault::Rule;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Demo,
+    Live,
+    Replay,
+}
+
+/// A connection as the UI names it: the reporting host and its `conn` string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ConnRef {
+    pub host: Option<Arc<str>>,
+    pub conn: Arc<str>,
+}
+
+/// What the user asked for. A driver answers with a status-line sentence,
+/// or an error sentence when the command makes no sense in its mode.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Drop the next segment going this way (`d` in, `D` out).
+    DropNext(Dir),
+    /// Random loss in percent, per direction (`l`).
+    SetLoss { inbound: f64, outbound: f64 },
+    /// Hold every segment (`h`), or stop holding.
+    HoldAll(bool),
+    /// Release the oldest held segment (space) or all (`r`).
+    ReleaseOne,
+    ReleaseAll,
+    /// Any fault rule of the injector (`f` form).
+    AddRule(Rule),
+    ClearRules,
+    /// Close (FIN) or abort (RST) a connection (`x`, `a`).
+    Close(ConnRef),
+    Abort(ConnRef),
+    /// Open a connection (`c`, live mode).
+    Connect(SocketAddrV4),
+    /// Turn keepalive on or off for a connection (`K`).
+    Keepalive(ConnRef, bool),
+    /// Virtual seconds per real second (`t`, demo and replay).
+    TimeScale(f64),
+    Pause(bool),
+    /// Walkthrough / replay stepping: next narrated step, previous one.
+    StepForward,
+    StepBack,
+    /// Replay: jump to this `t`.
+    Seek(f64),
+}
+
+pub trait Driver {
+    fn mode(&self) -> Mode;
+    /// A line for the title bar: scenario title, interface and addresses, file.
+    fn title(&self) -> String;
+    /// Advance to the present (demo: virtual time at the chosen speed) and
+    /// return the events that happened since the last call.
+    fn poll(&mut self) -> Vec<Event>;
+    /// The current `t` (seconds on the events' timeline), for countdowns.
+    fn now(&self) -> f64;
+    /// How long the UI may sleep before `poll` could have something new;
+    /// `None` when only a key can change anything.
+    fn next_wake(&self) -> Option<Duration>;
+    fn command(&mut self, cmd: Command) -> Result<String, String>;
+    /// The run is over (scenario finished, recording at its end, live stopped).
+    fn finished(&self) -> bool;
+}
