@@ -62,9 +62,11 @@ fn headless(run: &mut Run, common: &Common, title: &str) -> Result<(), String> {
             None => run.advance_one(None),
         }
         for e in run.take_events() {
-            out.write(&e).map_err(|e| format!("cannot write events: {e}"))?;
+            out.write(&e)
+                .map_err(|e| format!("cannot write events: {e}"))?;
             if let Some(r) = rec.as_mut() {
-                r.write(&e).map_err(|e| format!("cannot write the recording: {e}"))?;
+                r.write(&e)
+                    .map_err(|e| format!("cannot write the recording: {e}"))?;
             }
         }
         if run.is_finished() {
@@ -72,14 +74,18 @@ fn headless(run: &mut Run, common: &Common, title: &str) -> Result<(), String> {
         }
     }
     for e in run.take_events() {
-        out.write(&e).map_err(|e| format!("cannot write events: {e}"))?;
+        out.write(&e)
+            .map_err(|e| format!("cannot write events: {e}"))?;
         if let Some(r) = rec.as_mut() {
-            r.write(&e).map_err(|e| format!("cannot write the recording: {e}"))?;
+            r.write(&e)
+                .map_err(|e| format!("cannot write the recording: {e}"))?;
         }
     }
-    out.flush().map_err(|e| format!("cannot write events: {e}"))?;
+    out.flush()
+        .map_err(|e| format!("cannot write events: {e}"))?;
     if let Some(r) = rec.as_mut() {
-        r.flush().map_err(|e| format!("cannot write the recording: {e}"))?;
+        r.flush()
+            .map_err(|e| format!("cannot write the recording: {e}"))?;
     }
     Ok(())
 }

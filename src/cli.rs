@@ -142,7 +142,9 @@ pub fn parse_keepalive(s: &str) -> Result<Keepalive, String> {
     let interval = parse_secs(parts[1]).map_err(|_| bad())?;
     let count: u32 = parts[2].trim().parse().map_err(|_| bad())?;
     if idle <= 0.0 || interval <= 0.0 || count == 0 {
-        return Err(format!("--keepalive {s}: idle, interval and count must be above 0"));
+        return Err(format!(
+            "--keepalive {s}: idle, interval and count must be above 0"
+        ));
     }
     Ok(Keepalive {
         idle: Duration::from_secs_f64(idle),

@@ -90,7 +90,10 @@ impl Action {
             "reorder" => Ok(Action::Reorder),
             "corrupt" => Ok(Action::Corrupt),
             _ => {
-                if let Some(d) = s.strip_prefix("delay:").or_else(|| s.strip_prefix("delay=")) {
+                if let Some(d) = s
+                    .strip_prefix("delay:")
+                    .or_else(|| s.strip_prefix("delay="))
+                {
                     parse_duration(d).map(Action::Delay)
                 } else {
                     Err(format!(
@@ -106,14 +109,26 @@ impl Action {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("\"{s}\" is not a duration (use 250ms or 2s)");
     if let Some(ms) = s.strip_suffix("ms") {
-        ms.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
-            .map(|v| Duration::from_secs_f64(v / 1000.0)).ok_or_else(bad)
+        ms.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(|v| Duration::from_secs_f64(v / 1000.0))
+            .ok_or_else(bad)
     } else if let Some(sec) = s.strip_suffix('s') {
-        sec.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
-            .map(Duration::from_secs_f64).ok_or_else(bad)
+        sec.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(bad)
     } else {
-        s.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
-            .map(|v| Duration::from_secs_f64(v / 1000.0)).ok_or_else(bad)
+        s.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(|v| Duration::from_secs_f64(v / 1000.0))
+            .ok_or_else(bad)
     }
 }
 
@@ -327,10 +342,14 @@ impl Injector {
     pub fn add_rule(&mut self, now: Instant, rule: Rule) -> u32 {
         let id = self.next_rule;
         self.next_rule += 1;
-        self.event(now, None, Body::Rule {
-            action: "added".into(),
-            rule: rule.to_string(),
-        });
+        self.event(
+            now,
+            None,
+            Body::Rule {
+                action: "added".into(),
+                rule: rule.to_string(),
+            },
+        );
         self.rules.push((id, rule));
         id
     }
@@ -338,10 +357,14 @@ impl Injector {
     pub fn remove_rule(&mut self, now: Instant, id: u32) -> bool {
         if let Some(i) = self.rules.iter().position(|(r, _)| *r == id) {
             let (_, rule) = self.rules.remove(i);
-            self.event(now, None, Body::Rule {
-                action: "removed".into(),
-                rule: rule.to_string(),
-            });
+            self.event(
+                now,
+                None,
+                Body::Rule {
+                    action: "removed".into(),
+                    rule: rule.to_string(),
+                },
+            );
             true
         } else {
             false
@@ -363,10 +386,14 @@ impl Injector {
     pub fn set_hold_all(&mut self, now: Instant, on: bool) {
         if self.hold_all != on {
             self.hold_all = on;
-            self.event(now, None, Body::Rule {
-                action: if on { "added" } else { "removed" }.into(),
-                rule: "hold any all".into(),
-            });
+            self.event(
+                now,
+                None,
+                Body::Rule {
+                    action: if on { "added" } else { "removed" }.into(),
+                    rule: "hold any all".into(),
+                },
+            );
         }
     }
 
@@ -419,17 +446,30 @@ impl Injector {
         };
         let rule = self.rules[i].1.clone();
         let text = rule.to_string();
+        let mut used_up = false;
         if let Trigger::Count(n) = rule.trigger {
             if n <= 1 {
                 self.rules.remove(i);
-                self.event(now, None, Body::Rule {
-                    action: "used_up".into(),
-                    rule: text.clone(),
-                });
+                used_up = true;
             } else {
                 self.rules[i].1.trigger = Trigger::Count(n - 1);
             }
         }
+        self.apply(now, pkt, &rule, &text, &peek);
+        if used_up {
+            self.event(
+                now,
+                None,
+                Body::Rule {
+                    action: "used_up".into(),
+                    rule: text,
+                },
+            );
+        }
+    }
+
+    fn apply(&mut self, now: Instant, pkt: Packet, rule: &Rule, text: &str, peek: &wire::Peek) {
+        let text = text.to_string();
         match rule.action {
             Action::Drop => {
                 match pkt.dir {
@@ -437,12 +477,16 @@ impl Injector {
                     Dir::Out => self.counters.dropped_out += 1,
                 }
                 let (conn, fields) = describe(&pkt);
-                self.event(now, conn, Body::Drop(DropEvent {
-                    dir: pkt.dir,
-                    reason: "injected".into(),
-                    rule: Some(text),
-                    seg: fields,
-                }));
+                self.event(
+                    now,
+                    conn,
+                    Body::Drop(DropEvent {
+                        dir: pkt.dir,
+                        reason: "injected".into(),
+                        rule: Some(text),
+                        seg: fields,
+                    }),
+                );
             }
             Action::Hold => self.do_hold(now, pkt, text),
             Action::Delay(d) => {
@@ -495,11 +539,15 @@ impl Injector {
         self.counters.held += 1;
         let (conn, fields) = describe(&pkt);
         if let Some(seg) = fields {
-            self.event(now, conn, Body::Hold(FaultSegEvent {
-                dir: pkt.dir,
-                rule: Some(rule),
-                seg,
-            }));
+            self.event(
+                now,
+                conn,
+                Body::Hold(FaultSegEvent {
+                    dir: pkt.dir,
+                    rule: Some(rule),
+                    seg,
+                }),
+            );
         }
         self.held.push_back(pkt);
     }
@@ -507,12 +555,16 @@ impl Injector {
     fn fault_event(&mut self, now: Instant, pkt: &Packet, action: &str, rule: &str) {
         let (conn, fields) = describe(pkt);
         if let Some(seg) = fields {
-            self.event(now, conn, Body::Fault(FaultActionEvent {
-                dir: pkt.dir,
-                action: action.into(),
-                rule: Some(rule.into()),
-                seg,
-            }));
+            self.event(
+                now,
+                conn,
+                Body::Fault(FaultActionEvent {
+                    dir: pkt.dir,
+                    action: action.into(),
+                    rule: Some(rule.into()),
+                    seg,
+                }),
+            );
         }
     }
 
@@ -524,11 +576,15 @@ impl Injector {
         self.counters.released += 1;
         let (conn, fields) = describe(&pkt);
         if let Some(seg) = fields {
-            self.event(now, conn, Body::Release(FaultSegEvent {
-                dir: pkt.dir,
-                rule: None,
-                seg,
-            }));
+            self.event(
+                now,
+                conn,
+                Body::Release(FaultSegEvent {
+                    dir: pkt.dir,
+                    rule: None,
+                    seg,
+                }),
+            );
         }
         self.deliver.push_back(pkt);
         true
@@ -645,7 +701,9 @@ mod tests {
     }
 
     fn ids(inj: &mut Injector) -> Vec<u64> {
-        std::iter::from_fn(|| inj.poll_deliver()).map(|p| p.id).collect()
+        std::iter::from_fn(|| inj.poll_deliver())
+            .map(|p| p.id)
+            .collect()
     }
 
     fn kinds(inj: &mut Injector) -> Vec<String> {
@@ -661,7 +719,10 @@ mod tests {
         let mut inj = Injector::new("server", 1);
         inj.add_rule(T, Rule::parse_drop("out:SA:1").unwrap());
         inj.process(T, pkt(1, Dir::In, Flags::SYN, b""));
-        inj.process(T, pkt(2, Dir::Out, Flags::SYN | Flags::ACK | Flags::PSH, b""));
+        inj.process(
+            T,
+            pkt(2, Dir::Out, Flags::SYN | Flags::ACK | Flags::PSH, b""),
+        );
         inj.process(T, pkt(3, Dir::Out, Flags::SYN | Flags::ACK, b""));
         inj.process(T, pkt(4, Dir::Out, Flags::SYN | Flags::ACK, b""));
         assert_eq!(ids(&mut inj), vec![1, 2, 4]);
@@ -684,27 +745,54 @@ mod tests {
         assert_eq!(ids(&mut inj), vec![2]);
 
         let ms = Duration::from_millis;
-        inj.add_rule(T, Rule { action: Action::Delay(ms(50)), ..Rule::drop_next(DirMatch::In, None, 1) });
+        inj.add_rule(
+            T,
+            Rule {
+                action: Action::Delay(ms(50)),
+                ..Rule::drop_next(DirMatch::In, None, 1)
+            },
+        );
         inj.process(T, pkt(3, Dir::In, Flags::ACK, b""));
         assert_eq!(ids(&mut inj), Vec::<u64>::new());
         assert_eq!(inj.poll_at(), Some(T + ms(50)));
         inj.on_timer(T + ms(50));
         assert_eq!(ids(&mut inj), vec![3]);
 
-        inj.add_rule(T, Rule { action: Action::Duplicate, ..Rule::drop_next(DirMatch::In, None, 1) });
+        inj.add_rule(
+            T,
+            Rule {
+                action: Action::Duplicate,
+                ..Rule::drop_next(DirMatch::In, None, 1)
+            },
+        );
         inj.process(T, pkt(4, Dir::In, Flags::ACK, b""));
         assert_eq!(ids(&mut inj), vec![4, 4]);
 
-        inj.add_rule(T, Rule { action: Action::Reorder, ..Rule::drop_next(DirMatch::In, None, 1) });
+        inj.add_rule(
+            T,
+            Rule {
+                action: Action::Reorder,
+                ..Rule::drop_next(DirMatch::In, None, 1)
+            },
+        );
         inj.process(T, pkt(5, Dir::In, Flags::ACK, b""));
         inj.process(T, pkt(6, Dir::Out, Flags::ACK, b""));
         inj.process(T, pkt(7, Dir::In, Flags::ACK, b""));
         assert_eq!(ids(&mut inj), vec![6, 7, 5]);
 
-        inj.add_rule(T, Rule { action: Action::Corrupt, ..Rule::drop_next(DirMatch::In, None, 1) });
+        inj.add_rule(
+            T,
+            Rule {
+                action: Action::Corrupt,
+                ..Rule::drop_next(DirMatch::In, None, 1)
+            },
+        );
         inj.process(T, pkt(8, Dir::In, Flags::ACK, b"data"));
         let p = inj.poll_deliver().unwrap();
-        assert!(matches!(wire::parse(&p.bytes), Err(wire::WireError::Checksum(_))));
+        assert!(matches!(
+            wire::parse(&p.bytes),
+            Err(wire::WireError::Checksum(_))
+        ));
     }
 
     #[test]
@@ -725,17 +813,34 @@ mod tests {
         assert_ne!(a, run(8));
         assert_eq!(a.iter().filter(|i| **i >= 100).count(), 64, "out untouched");
         let kept_in = a.iter().filter(|i| **i < 100).count();
-        assert!((16..=48).contains(&kept_in), "about half of 64 kept, got {kept_in}");
+        assert!(
+            (16..=48).contains(&kept_in),
+            "about half of 64 kept, got {kept_in}"
+        );
     }
 
     #[test]
     fn cli_syntax_errors_are_sentences() {
-        assert!(Rule::parse_drop("sideways:S").unwrap_err().contains("in, out or any"));
-        assert!(Rule::parse_drop("in:SX").unwrap_err().contains("unknown flag"));
+        assert!(
+            Rule::parse_drop("sideways:S")
+                .unwrap_err()
+                .contains("in, out or any")
+        );
+        assert!(
+            Rule::parse_drop("in:SX")
+                .unwrap_err()
+                .contains("unknown flag")
+        );
         assert!(Rule::parse_drop("in:S:0").unwrap_err().contains("COUNT"));
         assert!(Rule::parse_loss("120").unwrap_err().contains("percentage"));
         assert!(Rule::parse_loss("up=3").unwrap_err().contains("in or out"));
-        assert_eq!(Rule::parse_drop("any").unwrap().to_string(), "drop any next 1");
-        assert_eq!(Rule::parse_loss("10").unwrap()[0].to_string(), "drop any 10%");
+        assert_eq!(
+            Rule::parse_drop("any").unwrap().to_string(),
+            "drop any next 1"
+        );
+        assert_eq!(
+            Rule::parse_loss("10").unwrap()[0].to_string(),
+            "drop any 10%"
+        );
     }
 }

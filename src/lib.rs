@@ -5,14 +5,14 @@
 //! injector (`fault`), links (`link`: in-memory wire, TUN), the scenario
 //! runner (`scenario`), and the terminal UI (`ui`).
 
-pub mod event;
-pub mod tcp;
-pub mod time;
-pub mod wire;
-pub mod fault;
-pub mod link;
 pub mod app;
 pub mod cli;
+pub mod event;
+pub mod fault;
+pub mod link;
 pub mod output;
 pub mod scenario;
+pub mod tcp;
+pub mod time;
 pub mod ui;
+pub mod wire;

@@ -274,12 +274,7 @@ impl Segment {
     }
 
     pub fn emit_into(&self, out: &mut Vec<u8>) {
-        let mut tcp = TcpHeader::new(
-            self.src.port(),
-            self.dst.port(),
-            self.seq.0,
-            self.window,
-        );
+        let mut tcp = TcpHeader::new(self.src.port(), self.dst.port(), self.seq.0, self.window);
         tcp.acknowledgment_number = self.ack.0;
         let f = self.flags;
         tcp.fin = f.fin();
@@ -419,7 +414,8 @@ pub fn parse(packet: &[u8]) -> Result<Segment, WireError> {
     if packet.first().map(|b| b >> 4) != Some(4) {
         return Err(WireError::NotIpv4Tcp);
     }
-    let ip = Ipv4HeaderSlice::from_slice(packet).map_err(|e| WireError::Malformed(e.to_string()))?;
+    let ip =
+        Ipv4HeaderSlice::from_slice(packet).map_err(|e| WireError::Malformed(e.to_string()))?;
     let hdr = ip.to_header();
     if hdr.calc_header_checksum() != ip.header_checksum() {
         return Err(WireError::Malformed("IPv4 header checksum".into()));
@@ -595,10 +591,7 @@ mod tests {
     fn option_length_zero_or_one_is_bad() {
         for len in [0u8, 1] {
             let opts = [253, len, 0, 0];
-            assert!(matches!(
-                parse_options(&opts),
-                Err(WireError::BadOption(_))
-            ));
+            assert!(matches!(parse_options(&opts), Err(WireError::BadOption(_))));
         }
         assert!(matches!(
             parse_options(&[2, 0, 0, 0]),
@@ -622,7 +615,10 @@ mod tests {
         s.flags = Flags::ACK | Flags::PSH;
         s.payload = b"abc".to_vec();
         let p = peek(&s.emit()).unwrap();
-        assert_eq!((p.src, p.dst, p.flags, p.payload_len, p.tcp_offset), (s.src, s.dst, s.flags, 3, 20));
+        assert_eq!(
+            (p.src, p.dst, p.flags, p.payload_len, p.tcp_offset),
+            (s.src, s.dst, s.flags, 3, 20)
+        );
         assert_eq!(peek(&[0x45; 10]), None);
     }
 

@@ -6,8 +6,8 @@
 //! Segment ids: the client's are odd, the server's even, so an `in` event
 //! carries the id of the `out` event it came from.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -134,11 +134,19 @@ impl Wire {
             self.collect();
             let mut progress = false;
             while let Some(tx) = self.client.poll_transmit() {
-                self.launch(Packet { id: tx.id, dir: Dir::In, bytes: tx.packet });
+                self.launch(Packet {
+                    id: tx.id,
+                    dir: Dir::In,
+                    bytes: tx.packet,
+                });
                 progress = true;
             }
             while let Some(tx) = self.server.poll_transmit() {
-                self.launch(Packet { id: tx.id, dir: Dir::Out, bytes: tx.packet });
+                self.launch(Packet {
+                    id: tx.id,
+                    dir: Dir::Out,
+                    bytes: tx.packet,
+                });
                 progress = true;
             }
             self.collect();
@@ -159,7 +167,8 @@ impl Wire {
 
     fn launch(&mut self, p: Packet) {
         self.order += 1;
-        self.flying.push(Reverse(InFlight(self.now + self.delay, self.order, p)));
+        self.flying
+            .push(Reverse(InFlight(self.now + self.delay, self.order, p)));
     }
 
     /// The next time anything happens on its own.

@@ -20,14 +20,35 @@ pub use run::{Overrides, Run};
 /// The built-in scenarios, in the order `tcpscope scenarios` lists them.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("tour", include_str!("../../assets/scenarios/tour.toml")),
-    ("handshake", include_str!("../../assets/scenarios/handshake.toml")),
-    ("client-close", include_str!("../../assets/scenarios/client-close.toml")),
-    ("server-close", include_str!("../../assets/scenarios/server-close.toml")),
-    ("half-close", include_str!("../../assets/scenarios/half-close.toml")),
-    ("simultaneous-open", include_str!("../../assets/scenarios/simultaneous-open.toml")),
-    ("simultaneous-close", include_str!("../../assets/scenarios/simultaneous-close.toml")),
+    (
+        "handshake",
+        include_str!("../../assets/scenarios/handshake.toml"),
+    ),
+    (
+        "client-close",
+        include_str!("../../assets/scenarios/client-close.toml"),
+    ),
+    (
+        "server-close",
+        include_str!("../../assets/scenarios/server-close.toml"),
+    ),
+    (
+        "half-close",
+        include_str!("../../assets/scenarios/half-close.toml"),
+    ),
+    (
+        "simultaneous-open",
+        include_str!("../../assets/scenarios/simultaneous-open.toml"),
+    ),
+    (
+        "simultaneous-close",
+        include_str!("../../assets/scenarios/simultaneous-close.toml"),
+    ),
     ("reset", include_str!("../../assets/scenarios/reset.toml")),
-    ("no-listener", include_str!("../../assets/scenarios/no-listener.toml")),
+    (
+        "no-listener",
+        include_str!("../../assets/scenarios/no-listener.toml"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -153,8 +174,13 @@ impl FaultSpec {
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Op {
     /// Passive open.
-    Listen { port: u16, backlog: Option<usize> },
-    Unlisten { port: u16 },
+    Listen {
+        port: u16,
+        backlog: Option<usize>,
+    },
+    Unlisten {
+        port: u16,
+    },
     /// Active open to the other host (or `addr`) on `port`.
     Connect {
         port: u16,
@@ -168,10 +194,16 @@ pub enum Op {
         conn: Option<usize>,
     },
     /// CLOSE and release (close(2)).
-    Close { conn: Option<usize> },
+    Close {
+        conn: Option<usize>,
+    },
     /// CLOSE, still reading (shutdown(SHUT_WR)).
-    Shutdown { conn: Option<usize> },
-    Abort { conn: Option<usize> },
+    Shutdown {
+        conn: Option<usize>,
+    },
+    Abort {
+        conn: Option<usize>,
+    },
     Keepalive {
         #[serde(default = "yes")]
         on: bool,
@@ -201,7 +233,9 @@ pub enum Op {
     Fault(FaultSpec),
     ClearFaults {},
     /// Nothing happens; narration may point at the moment.
-    Note { text: Option<String> },
+    Note {
+        text: Option<String>,
+    },
 }
 
 /// (No `deny_unknown_fields` here: serde cannot combine it with `flatten`;
@@ -352,7 +386,10 @@ impl Scenario {
         for (i, s) in self.steps.iter().enumerate() {
             let here = || at("[[step]]", i);
             if !(s.at.is_finite() && s.at >= 0.0) {
-                return Err(format!("{}: step field `at` must be 0 or more seconds", here()));
+                return Err(format!(
+                    "{}: step field `at` must be 0 or more seconds",
+                    here()
+                ));
             }
             match &s.op {
                 Op::Send { text, bytes, .. } => {
@@ -379,8 +416,9 @@ impl Scenario {
         }
         for (i, n) in self.narrations.iter().enumerate() {
             if let Some(fl) = &n.on.flags {
-                Flags::from_letters(fl)
-                    .map_err(|e| format!("{}: narration field `flags`: {e}", at("[[narration]]", i)))?;
+                Flags::from_letters(fl).map_err(|e| {
+                    format!("{}: narration field `flags`: {e}", at("[[narration]]", i))
+                })?;
             }
             if n.on.nth == Some(0) {
                 return Err(format!(

@@ -12,7 +12,9 @@ use siphasher::sip::SipHasher13;
 use crate::event::{Body, Dir, Event};
 use crate::fault::Rule;
 use crate::link::memory::{Side, Wire};
-use crate::scenario::{AppKind, EventMatch, HostSpec, Lang, MAX_DURATION, Op, Scenario, Step, secs};
+use crate::scenario::{
+    AppKind, EventMatch, HostSpec, Lang, MAX_DURATION, Op, Scenario, Step, secs,
+};
 use crate::tcp::{Config, ConnId, Keepalive, Profile, TcpError};
 use crate::time::Instant;
 use crate::wire::Flags;
@@ -463,7 +465,11 @@ impl Run {
                 let Some(c) = self.conn_ref(side, *conn) else {
                     return;
                 };
-                let what = if release { "close" } else { "shutdown (half-close)" };
+                let what = if release {
+                    "close"
+                } else {
+                    "shutdown (half-close)"
+                };
                 let name = self.wire.engine(side).info(c).name;
                 self.app_event(side, Some(name), format!("{who}: {what}"));
                 self.close_when_drained(side, c, release);
@@ -501,7 +507,11 @@ impl Run {
             }
             Op::Read { on } => {
                 self.apps[idx(side)].reading = *on;
-                let what = if *on { "resumes reading" } else { "stops reading" };
+                let what = if *on {
+                    "resumes reading"
+                } else {
+                    "stops reading"
+                };
                 self.app_event(side, None, format!("{who}: application {what}"));
             }
             Op::Silent { on } => {
@@ -523,7 +533,11 @@ impl Run {
                 }
             }
             Op::Forget {} => {
-                self.app_event(side, None, format!("{who}: reboots and forgets every connection"));
+                self.app_event(
+                    side,
+                    None,
+                    format!("{who}: reboots and forgets every connection"),
+                );
                 self.wire.engine(side).forget_all(now);
                 let app = &mut self.apps[idx(side)];
                 app.conns.clear();
@@ -531,7 +545,9 @@ impl Run {
                 app.close_at.clear();
             }
             Op::Fault(spec) => {
-                let rule = spec.to_rule().expect("checked when the scenario was parsed");
+                let rule = spec
+                    .to_rule()
+                    .expect("checked when the scenario was parsed");
                 self.wire.injector.add_rule(now, rule);
             }
             Op::ClearFaults {} => self.wire.injector.clear_rules(now),
@@ -584,7 +600,8 @@ impl Run {
         // Due closes.
         let due: Vec<ConnId> = {
             let app = &mut self.apps[i];
-            let (due, keep): (Vec<_>, Vec<_>) = app.close_at.drain(..).partition(|(t, _)| *t <= now);
+            let (due, keep): (Vec<_>, Vec<_>) =
+                app.close_at.drain(..).partition(|(t, _)| *t <= now);
             app.close_at = keep;
             due.into_iter().map(|(_, c)| c).collect()
         };
@@ -659,7 +676,9 @@ impl Run {
                             self.app_event(
                                 side,
                                 Some(name),
-                                format!("{who}: read end of stream ({total} bytes received in all)"),
+                                format!(
+                                    "{who}: read end of stream ({total} bytes received in all)"
+                                ),
                             );
                         }
                         break;
@@ -743,7 +762,12 @@ pub fn matches(m: &EventMatch, e: &Event) -> bool {
         return false;
     }
     let (dir, flags, len, retransmit) = match &e.body {
-        Body::Segment(s) => (Some(s.dir), Some(s.seg.flags), Some(s.seg.len), Some(s.retransmit)),
+        Body::Segment(s) => (
+            Some(s.dir),
+            Some(s.seg.flags),
+            Some(s.seg.len),
+            Some(s.retransmit),
+        ),
         Body::Drop(d) => (
             Some(d.dir),
             d.seg.as_ref().map(|s| s.flags),
@@ -804,10 +828,16 @@ pub fn matches(m: &EventMatch, e: &Event) -> bool {
     if m.timer.as_ref().is_some_and(|t| Some(t) != timer.as_ref()) {
         return false;
     }
-    if m.action.as_ref().is_some_and(|a| Some(a) != action.as_ref()) {
+    if m.action
+        .as_ref()
+        .is_some_and(|a| Some(a) != action.as_ref())
+    {
         return false;
     }
-    if m.reason.as_ref().is_some_and(|r| Some(r) != reason.as_ref()) {
+    if m.reason
+        .as_ref()
+        .is_some_and(|r| Some(r) != reason.as_ref())
+    {
         return false;
     }
     true

@@ -30,7 +30,9 @@ pub enum CcAction {
     /// Retransmit the first unacknowledged segment: the third duplicate ACK
     /// (RFC 5681 §3.2 step 4) or a partial ACK in recovery (RFC 6582 §3.2
     /// step 5).
-    RetransmitFirst { restart_timer: bool },
+    RetransmitFirst {
+        restart_timer: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -239,7 +241,7 @@ mod tests {
         assert_eq!(c.cwnd, 8000);
         // Full ACK beyond recover: cwnd = min(ssthresh, flight + SMSS).
         assert_eq!(c.on_new_ack(SeqNum(10_001), 8000, 0), CcAction::None);
-        assert_eq!(c.cwnd, 1000);
+        assert_eq!(c.cwnd, 2000, "min(5000, max(0, 1000) + 1000)");
         assert_eq!(c.phase(), Phase::SlowStart);
     }
 

@@ -28,12 +28,12 @@ use crate::time::Instant;
 use crate::wire::{self, Flags, Segment, TcpOptions, WireError};
 
 pub use config::{Config, Keepalive, Profile};
-pub use ctx::{RateLimit, Transmit, conn_name};
 use ctx::Ctx;
+pub use ctx::{RateLimit, Transmit, conn_name};
 pub use seq::SeqNum;
 pub use state::State;
-pub use tcb::{CloseReason, ConnId, Tcb};
 use tcb::Verdict;
+pub use tcb::{CloseReason, ConnId, Tcb};
 
 /// Errors a user call can get, each one sentence.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -563,7 +563,12 @@ impl Engine {
     // ----- user calls ---------------------------------------------------------
 
     /// Passive OPEN on `port` (RFC 9293 §3.10.1).
-    pub fn listen(&mut self, now: Instant, port: u16, backlog: Option<usize>) -> Result<(), TcpError> {
+    pub fn listen(
+        &mut self,
+        now: Instant,
+        port: u16,
+        backlog: Option<usize>,
+    ) -> Result<(), TcpError> {
         if self.listeners.contains_key(&port) {
             return Err(TcpError::AddrInUse(port));
         }
@@ -608,7 +613,9 @@ impl Engine {
         let pending: Vec<ConnId> = self
             .conns
             .iter()
-            .filter(|(_, t)| t.listener == Some(port) && !t.queued || l.accept_queue.contains(&t.id))
+            .filter(|(_, t)| {
+                t.listener == Some(port) && !t.queued || l.accept_queue.contains(&t.id)
+            })
             .map(|(c, _)| *c)
             .collect();
         for cid in pending {
@@ -763,7 +770,12 @@ impl Engine {
     }
 
     /// Nagle's algorithm off (`true`) or on for one connection.
-    pub fn set_nodelay(&mut self, now: Instant, cid: ConnId, nodelay: bool) -> Result<(), TcpError> {
+    pub fn set_nodelay(
+        &mut self,
+        now: Instant,
+        cid: ConnId,
+        nodelay: bool,
+    ) -> Result<(), TcpError> {
         self.with_tcb(now, cid, |t, ctx| {
             t.nagle = !nodelay;
             t.output(ctx);
@@ -827,7 +839,11 @@ impl Engine {
                 remote: t.remote,
                 name: t.name.clone(),
                 readable: t.recv_available(),
-                writable: if t.state.can_send() { t.send_space() } else { 0 },
+                writable: if t.state.can_send() {
+                    t.send_space()
+                } else {
+                    0
+                },
                 eof: t.fin_received && t.recv_available() == 0,
                 closed: None,
             },
@@ -855,3 +871,6 @@ impl Engine {
         self.tombstones.remove(&cid);
     }
 }
+
+#[cfg(test)]
+mod tests;

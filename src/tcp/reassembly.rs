@@ -167,7 +167,11 @@ mod tests {
         assert_eq!(r.sack_blocks(4), vec![(20, 21), (10, 11)]);
         r.insert(11, b"x", 2);
         assert_eq!(r.sack_blocks(4), vec![(10, 12), (20, 21)]);
-        assert_eq!(r.pop_ready(11).unwrap(), b"x", "partially delivered range is trimmed");
+        assert_eq!(
+            r.pop_ready(11).unwrap(),
+            b"x",
+            "partially delivered range is trimmed"
+        );
     }
 
     proptest! {

@@ -74,7 +74,10 @@ impl Sub<SeqNum> for SeqNum {
     /// before `other`, which would be a logic error in the caller.
     fn sub(self, other: SeqNum) -> usize {
         let d = self.diff(other);
-        debug_assert!(d >= 0, "sequence subtraction went negative: {self} - {other}");
+        debug_assert!(
+            d >= 0,
+            "sequence subtraction went negative: {self} - {other}"
+        );
         d.max(0) as usize
     }
 }

@@ -61,7 +61,9 @@ impl State {
     }
 
     pub fn from_name(s: &str) -> Option<State> {
-        State::ALL.into_iter().find(|st| st.name().eq_ignore_ascii_case(s))
+        State::ALL
+            .into_iter()
+            .find(|st| st.name().eq_ignore_ascii_case(s))
     }
 
     /// RFC 9293 §3.3.2: the states after the handshake completed, in which

@@ -255,7 +255,11 @@ impl Tcb {
         ts_offset: u32,
     ) -> Tcb {
         let mut t = Tcb::new(ctx, id, local, remote, iss, ts_offset);
-        t.set_state(ctx, State::SynSent, "active open: SYN sent with our ISN".into());
+        t.set_state(
+            ctx,
+            State::SynSent,
+            "active open: SYN sent with our ISN".into(),
+        );
         t.send_syn(ctx, false);
         if let Some(d) = ctx.cfg.connect_timeout {
             t.arm(ctx, TimerKind::Connect, ctx.now + d);
@@ -489,7 +493,6 @@ impl Tcb {
         }
     }
 
-
     fn options_for(&mut self, now: Instant, syn: bool) -> TcpOptions {
         let mut o = TcpOptions::default();
         if syn {
@@ -505,9 +508,7 @@ impl Tcb {
                 // RFC 2018 §2).
                 o.wscale = self.ws_enabled.then_some(self.rcv_wscale);
                 o.sack_perm = self.sack_enabled;
-                o.timestamp = self
-                    .ts_enabled
-                    .then(|| (self.ts_now(now), self.ts_recent));
+                o.timestamp = self.ts_enabled.then(|| (self.ts_now(now), self.ts_recent));
             }
         } else {
             if self.ts_enabled {
@@ -548,7 +549,8 @@ impl Tcb {
         }
         self.ts_enabled = self.offer_ts && peer.timestamp.is_some();
         self.sack_enabled = self.offer_sack && peer.sack_perm;
-        self.cc.set_smss(self.eff_mss() as u16, ctx.cfg.initial_cwnd);
+        self.cc
+            .set_smss(self.eff_mss() as u16, ctx.cfg.initial_cwnd);
     }
 
     fn emit_negotiated(&mut self, ctx: &mut Ctx) {
@@ -698,13 +700,21 @@ impl Tcb {
     pub(crate) fn user_close(&mut self, ctx: &mut Ctx) -> Result<(), &'static str> {
         match self.state {
             State::SynSent => {
-                self.set_state(ctx, State::Closed, "user CLOSE before the handshake completed".into());
+                self.set_state(
+                    ctx,
+                    State::Closed,
+                    "user CLOSE before the handshake completed".into(),
+                );
                 self.close_reason = Some(CloseReason::Aborted);
             }
             State::SynReceived => {
                 self.fin_queued = true;
                 if self.snd_buf.is_empty() {
-                    self.set_state(ctx, State::FinWait1, "user CLOSE in SYN-RECEIVED: FIN sent".into());
+                    self.set_state(
+                        ctx,
+                        State::FinWait1,
+                        "user CLOSE in SYN-RECEIVED: FIN sent".into(),
+                    );
                     self.output(ctx);
                 }
                 // Otherwise the FIN follows the data once ESTABLISHED.
@@ -759,7 +769,12 @@ impl Tcb {
                 | State::FinWait2
                 | State::CloseWait
         );
-        self.abort(ctx, "user", send_rst, "user ABORT: RST sent, TCB deleted".into());
+        self.abort(
+            ctx,
+            "user",
+            send_rst,
+            "user ABORT: RST sent, TCB deleted".into(),
+        );
     }
 
     pub(crate) fn set_keepalive(&mut self, ctx: &mut Ctx, ka: Option<Keepalive>) {
@@ -1308,8 +1323,7 @@ impl Tcb {
             }
         }
         // Window update (§3.10.7.4: SND.WL1/SND.WL2 rule).
-        if !old
-            && (self.snd_wl1 < seg.seq || (self.snd_wl1 == seg.seq && self.snd_wl2 <= seg.ack))
+        if !old && (self.snd_wl1 < seg.seq || (self.snd_wl1 == seg.seq && self.snd_wl2 <= seg.ack))
         {
             let was_zero = self.snd_wnd == 0;
             self.snd_wnd = new_wnd;
@@ -1457,10 +1471,7 @@ impl Tcb {
                 // Out of order: keep it (bounded) and send a duplicate ACK
                 // at once (RFC 5681 §4.2).
                 let off = self.rcv_off + (seg.seq - self.rcv_nxt) as u64;
-                match self
-                    .ooo
-                    .insert(off, &seg.payload, ctx.cfg.ooo_max_segments)
-                {
+                match self.ooo.insert(off, &seg.payload, ctx.cfg.ooo_max_segments) {
                     Insert::Full => ctx.event(
                         Some(&self.name),
                         Body::Limit {
@@ -1514,6 +1525,11 @@ impl Tcb {
             return;
         }
         self.fin_received = true;
+        // The FIN occupies a sequence number but no buffer space: move the
+        // window's right edge with it so the advertised window keeps its size.
+        if self.rcv_adv >= self.rcv_nxt {
+            self.rcv_adv = self.rcv_adv + 1usize;
+        }
         self.rcv_nxt = self.rcv_nxt + 1usize;
         self.ooo.clear();
         self.ack_now = true;

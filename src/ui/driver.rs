@@ -32,7 +32,10 @@ pub enum Command {
     /// Drop the next segment going this way (`d` in, `D` out).
     DropNext(Dir),
     /// Random loss in percent, per direction (`l`).
-    SetLoss { inbound: f64, outbound: f64 },
+    SetLoss {
+        inbound: f64,
+        outbound: f64,
+    },
     /// Hold every segment (`h`), or stop holding.
     HoldAll(bool),
     /// Release the oldest held segment (space) or all (`r`).

@@ -1,0 +1,1 @@
+//! Timers and reliability (issue 3): filled in with the timer work.
