@@ -1,1 +1,452 @@
-//! Timers and reliability (issue 3): filled in with the timer work.
+//! Timers and reliability under virtual time: exact deadlines.
+
+use std::time::Duration;
+
+use super::*;
+use crate::event::{Body, KeepaliveAction};
+use crate::tcp::Keepalive;
+
+fn secs(s: f64) -> Instant {
+    Instant::from_secs_f64(s)
+}
+
+/// Deadlines of every `armed` event of a timer.
+fn armed(h: &H, kind: TimerKind) -> Vec<f64> {
+    h.timers(kind)
+        .into_iter()
+        .filter(|(a, _, _)| *a == TimerAction::Armed)
+        .map(|(_, d, _)| d.unwrap())
+        .collect()
+}
+
+fn fired_at(h: &H, kind: TimerKind) -> Vec<f64> {
+    h.timers(kind)
+        .into_iter()
+        .filter(|(a, _, _)| *a == TimerAction::Fired)
+        .map(|(_, _, t)| t)
+        .collect()
+}
+
+fn abort_reason(h: &H) -> Option<(String, f64)> {
+    h.events.iter().find_map(|e| match &e.body {
+        Body::Abort { reason } => Some((reason.clone(), e.t)),
+        _ => None,
+    })
+}
+
+fn rtts(h: &H) -> Vec<(f64, f64, f64, f64)> {
+    h.events
+        .iter()
+        .filter_map(|e| match &e.body {
+            Body::Rtt {
+                sample,
+                srtt,
+                rttvar,
+                rto,
+            } => Some((*sample, *srtt, *rttvar, *rto)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn syn_is_retransmitted_with_doubling_rto_then_aborted() {
+    let mut h = syn_sent();
+    h.run_until(secs(200.0));
+    // RFC 6298 §5.5: 1 s, doubled on every expiry; six retries (Linux
+    // tcp_syn_retries) then give up at 1+2+4+8+16+32+64 = 127 s.
+    assert_eq!(
+        armed(&h, TimerKind::Retransmit),
+        vec![1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 127.0]
+    );
+    let mut syns = 0;
+    while let Some(s) = h.output() {
+        assert_eq!(s.flags, S);
+        assert_eq!(s.seq, SeqNum(h.iss), "the same ISN every time");
+        syns += 1;
+    }
+    assert_eq!(syns, 6);
+    assert_eq!(abort_reason(&h), Some(("retransmit_timeout".into(), 127.0)));
+    assert_eq!(h.state(), None);
+    // Retransmissions are marked in the events.
+    let rtx = h
+        .events
+        .iter()
+        .filter(|e| e.segment().is_some_and(|s| s.retransmit))
+        .count();
+    assert_eq!(rtx, 6);
+}
+
+/// A handshake with a known RTT: SYN at t=0, the ACK at t=0.1 s.
+fn established_with_rtt(cfg: Config) -> H {
+    let mut h = H::new(cfg);
+    h.e.listen(h.now, 80, None).unwrap();
+    h.input(h.seg(S, IRS, 0));
+    h.iss = h.output().unwrap().seq.0;
+    h.conn = h.e.find(h.us, h.them);
+    h.run_until(secs(0.1));
+    h.input(h.seg(A, IRS + 1, h.iss + 1));
+    assert_eq!(h.state(), Some(State::Established));
+    h
+}
+
+#[test]
+fn rto_follows_rfc6298_after_known_samples() {
+    let mut cfg = test_config();
+    cfg.rto_min = Duration::from_millis(200);
+    let mut h = established_with_rtt(cfg);
+    // First sample R = 100 ms: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4·RTTVAR.
+    assert_eq!(rtts(&h), vec![(0.1, 0.1, 0.05, 0.3)]);
+    let c = h.conn.unwrap();
+    h.run_until(secs(1.0));
+    h.e.send(h.now, c, b"ping").unwrap();
+    h.output().unwrap();
+    assert_eq!(armed(&h, TimerKind::Retransmit).last(), Some(&1.3));
+    h.run_until(secs(1.2));
+    h.input(h.seg(A, IRS + 1, h.iss + 5));
+    // Second sample R' = 200 ms: RTTVAR = 3/4·50 + 1/4·|100 − 200| = 62.5 ms,
+    // SRTT = 7/8·100 + 1/8·200 = 112.5 ms, RTO = 112.5 + 4·62.5 = 362.5 ms.
+    assert_eq!(rtts(&h)[1], (0.2, 0.1125, 0.0625, 0.3625));
+    // Nothing in flight: the timer is cancelled (RFC 6298 §5.2).
+    assert_eq!(
+        h.timers(TimerKind::Retransmit).last().map(|t| t.0),
+        Some(TimerAction::Cancelled)
+    );
+    // Now data that is never acknowledged: back-off doubles from 362.5 ms.
+    h.run_until(secs(2.0));
+    h.e.send(h.now, c, b"lost").unwrap();
+    h.output().unwrap();
+    h.run_until(secs(10.0));
+    let fires = fired_at(&h, TimerKind::Retransmit);
+    let expected = [2.3625, 3.0875, 4.5375, 7.4375];
+    for (got, want) in fires.iter().zip(expected) {
+        assert!((got - want).abs() < 1e-9, "fired at {got}, expected {want}");
+    }
+    assert_eq!(fires.len(), 4);
+    // Each retransmission resends the same 4 bytes, marked as such.
+    let mut again = 0;
+    while let Some(s) = h.output() {
+        assert_eq!(
+            (s.seq, s.payload.as_slice()),
+            (SeqNum(h.iss + 5), &b"lost"[..])
+        );
+        again += 1;
+    }
+    assert_eq!(again, 4);
+}
+
+#[test]
+fn data_retransmission_gives_up_after_fifteen_tries() {
+    let mut h = established();
+    let c = h.conn.unwrap();
+    h.e.send(h.now, c, b"x").unwrap();
+    h.output().unwrap();
+    h.run_until(secs(5000.0));
+    // RTO 1 s (the RFC minimum), doubled to the 120 s cap: 1+2+…+64 = 127,
+    // then nine times 120: the 16th expiry at 1207 s aborts.
+    let fires = fired_at(&h, TimerKind::Retransmit);
+    assert_eq!(fires.len(), 16);
+    assert_eq!(fires[..8], [1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 127.0, 247.0]);
+    assert_eq!(*fires.last().unwrap(), 1207.0);
+    assert_eq!(
+        abort_reason(&h),
+        Some(("retransmit_timeout".into(), 1207.0))
+    );
+    // 15 retransmissions, then the RST of the abort.
+    let mut segs = Vec::new();
+    while let Some(s) = h.output() {
+        segs.push(s.flags);
+    }
+    assert_eq!(segs.len(), 16);
+    assert_eq!(*segs.last().unwrap(), R);
+}
+
+fn keepalive_fixture(ka: Keepalive) -> H {
+    let mut cfg = test_config();
+    cfg.keepalive = ka;
+    cfg.keepalive_on = true;
+    let h = established();
+    let mut h2 = H::new(cfg);
+    // Rebuild the same connection with keepalive on.
+    drop(h);
+    h2.e.listen(h2.now, 80, None).unwrap();
+    h2.input(h2.seg(S, IRS, 0));
+    h2.iss = h2.output().unwrap().seq.0;
+    h2.conn = h2.e.find(h2.us, h2.them);
+    h2.input(h2.seg(A, IRS + 1, h2.iss + 1));
+    h2.clear_events();
+    h2
+}
+
+fn keepalive_events(h: &H) -> Vec<(KeepaliveAction, u32, u32, f64)> {
+    h.events
+        .iter()
+        .filter_map(|e| match &e.body {
+            Body::Keepalive(k) => Some((k.action, k.probe, k.of, e.t)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn keepalive_rfc_schedule_first_probe_at_7200_death_at_7950() {
+    let mut h = keepalive_fixture(Keepalive::RFC);
+    h.run_until(secs(10_000.0));
+    let ka = keepalive_events(&h);
+    let probes: Vec<(u32, f64)> = ka
+        .iter()
+        .filter(|k| k.0 == KeepaliveAction::ProbeSent)
+        .map(|k| (k.1, k.3))
+        .collect();
+    let want: Vec<(u32, f64)> = (0..10).map(|k| (k + 1, 7200.0 + 75.0 * k as f64)).collect();
+    assert_eq!(probes, want);
+    assert!(ka.iter().all(|k| k.2 == 10), "probe N of 10");
+    assert_eq!(
+        ka.last().map(|k| (k.0, k.3)),
+        Some((KeepaliveAction::Dead, 7950.0))
+    );
+    assert_eq!(abort_reason(&h), Some(("keepalive_timeout".into(), 7950.0)));
+    // Each probe: <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, no data.
+    for _ in 0..10 {
+        let probe = h.reply(A, h.iss, IRS + 1, OUR_WIN);
+        h.expect(probe);
+    }
+    assert_eq!(h.output().map(|s| s.flags), Some(R));
+    assert_eq!(h.state(), None);
+}
+
+#[test]
+fn keepalive_answer_restarts_idling_and_any_segment_resets_the_timer() {
+    let ka = Keepalive {
+        idle: Duration::from_secs(10),
+        interval: Duration::from_secs(2),
+        count: 3,
+    };
+    let mut h = keepalive_fixture(ka);
+    // A segment from the peer at t = 5 s moves the first probe to 15 s.
+    h.run_until(secs(5.0));
+    h.input(with_payload(h.seg(A | P, IRS + 1, h.iss + 1), b"hi"));
+    h.run_until(secs(15.0));
+    h.input(h.seg(A, IRS + 3, h.iss + 1)); // the answer to probe 1
+    h.run_until(secs(30.0));
+    let ka_ev = keepalive_events(&h);
+    assert_eq!(
+        ka_ev,
+        vec![
+            (KeepaliveAction::ProbeSent, 1, 3, 15.0),
+            (KeepaliveAction::Answered, 1, 3, 15.0),
+            (KeepaliveAction::ProbeSent, 1, 3, 25.0),
+            (KeepaliveAction::ProbeSent, 2, 3, 27.0),
+            (KeepaliveAction::ProbeSent, 3, 3, 29.0),
+        ]
+    );
+    h.run_until(secs(31.0));
+    assert_eq!(abort_reason(&h), Some(("keepalive_timeout".into(), 31.0)));
+}
+
+#[test]
+fn rst_answering_a_keepalive_probe_means_the_peer_rebooted() {
+    let ka = Keepalive {
+        idle: Duration::from_secs(10),
+        interval: Duration::from_secs(2),
+        count: 3,
+    };
+    let mut h = keepalive_fixture(ka);
+    h.run_until(secs(10.0));
+    let probe = h.output().unwrap();
+    assert_eq!(probe.seq, SeqNum(h.iss));
+    // The rebooted peer has no connection: it answers the probe's ACK with
+    // <SEQ=SEG.ACK><CTL=RST>, which is exactly RCV.NXT.
+    h.input(h.seg(R, IRS + 1, 0));
+    assert_eq!(abort_reason(&h), Some(("reset_received".into(), 10.0)));
+    assert_eq!(h.state(), None);
+    let cause = h.events.iter().find_map(|e| match &e.body {
+        Body::State { cause, .. } if cause.contains("rebooted") => Some(cause.clone()),
+        _ => None,
+    });
+    assert!(cause.is_some(), "the state change says why");
+}
+
+#[test]
+fn zero_window_persist_probes_back_off() {
+    let mut h = established();
+    let c = h.conn.unwrap();
+    // The peer closes its window.
+    let mut zw = h.seg(A, IRS + 1, h.iss + 1);
+    zw.window = 0;
+    h.input(zw.clone());
+    h.e.send(h.now, c, b"abc").unwrap();
+    h.expect_none();
+    // RTO 1 s, doubling: probes at 1, 3, 7, 15 s.
+    for t in [1.0, 3.0, 7.0, 15.0] {
+        h.run_until(secs(t));
+        // One byte of new data beyond the window (RFC 9293 §3.8.6.1).
+        let probe = with_payload(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN), b"a");
+        h.expect(probe);
+        // The peer still has no room: it ACKs without taking the byte.
+        h.input(zw.clone());
+        h.expect_none();
+    }
+    assert_eq!(fired_at(&h, TimerKind::Persist), vec![1.0, 3.0, 7.0, 15.0]);
+    assert_eq!(armed(&h, TimerKind::Persist).last(), Some(&31.0));
+    // The window opens: the data goes out at once and persist stops.
+    let mut open = h.seg(A, IRS + 1, h.iss + 1);
+    open.window = 1000;
+    h.input(open);
+    let data = with_payload(h.reply(A | P, h.iss + 1, IRS + 1, OUR_WIN), b"abc");
+    h.expect(data);
+    assert_eq!(
+        h.timers(TimerKind::Persist).last().map(|t| t.0),
+        Some(TimerAction::Cancelled)
+    );
+}
+
+#[test]
+fn persist_probe_byte_taken_by_a_reopened_window_is_accounted() {
+    let mut h = established();
+    let c = h.conn.unwrap();
+    let mut zw = h.seg(A, IRS + 1, h.iss + 1);
+    zw.window = 0;
+    h.input(zw);
+    h.e.send(h.now, c, b"abc").unwrap();
+    h.run_until(secs(1.0));
+    h.output().unwrap(); // probe "a"
+    // The peer had just made room and takes the probe byte.
+    let mut took = h.seg(A, IRS + 1, h.iss + 2);
+    took.window = 1000;
+    h.input(took);
+    let rest = with_payload(h.reply(A | P, h.iss + 2, IRS + 1, OUR_WIN), b"bc");
+    h.expect(rest);
+}
+
+#[test]
+fn delayed_ack_every_second_full_segment_or_after_200ms() {
+    let mut h = established();
+    let full = vec![1u8; 1460];
+    h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &full));
+    h.expect_none();
+    assert_eq!(armed(&h, TimerKind::DelayedAck), vec![0.2]);
+    // The second full-sized segment is acknowledged at once (RFC 5681 §4.2).
+    h.input(with_payload(h.seg(A, IRS + 1461, h.iss + 1), &full));
+    let ack = h.reply(A, h.iss + 1, IRS + 2921, OUR_WIN - 2920);
+    h.expect(ack);
+    assert_eq!(
+        h.timers(TimerKind::DelayedAck).last().map(|t| t.0),
+        Some(TimerAction::Cancelled)
+    );
+}
+
+#[test]
+fn fast_retransmit_on_the_third_duplicate_ack_and_newreno_recovery() {
+    let mut cfg = test_config();
+    cfg.initial_cwnd = Some(10);
+    let mut h = H::new(cfg);
+    h.e.listen(h.now, 80, None).unwrap();
+    let mut syn = h.seg(S, IRS, 0);
+    syn.options = mss(1460);
+    h.input(syn);
+    h.iss = h.output().unwrap().seq.0;
+    h.conn = h.e.find(h.us, h.them);
+    let mut ack = h.seg(A, IRS + 1, h.iss + 1);
+    ack.window = 60000;
+    h.input(ack.clone());
+    let c = h.conn.unwrap();
+    h.e.send(h.now, c, &vec![9u8; 5 * 1460]).unwrap();
+    let mut sent = Vec::new();
+    while let Some(s) = h.output() {
+        sent.push((s.seq.0 - h.iss - 1, s.payload.len()));
+    }
+    assert_eq!(
+        sent,
+        vec![
+            (0, 1460),
+            (1460, 1460),
+            (2920, 1460),
+            (4380, 1460),
+            (5840, 1460)
+        ]
+    );
+    // Segment 1 is lost; segments 2, 3, 4 each produce a duplicate ACK.
+    h.input(ack.clone());
+    h.input(ack.clone());
+    h.expect_none();
+    h.input(ack.clone());
+    let rtx = with_payload(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN), &vec![9u8; 1460]);
+    h.expect(rtx);
+    let t = h.e.tcb(c).unwrap();
+    // ssthresh = FlightSize/2 = 3650; cwnd = ssthresh + 3·SMSS.
+    assert_eq!((t.ssthresh(), t.cwnd()), (3650, 3650 + 3 * 1460));
+    assert_eq!(t.fast_retransmits(), 1);
+    let rtx_event = h
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| e.segment().filter(|s| s.dir == crate::event::Dir::Out))
+        .unwrap();
+    assert!(rtx_event.retransmit);
+    // The retransmission fills the hole: a full ACK ends recovery with
+    // cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
+    let mut full = h.seg(A, IRS + 1, h.iss + 1 + 7300);
+    full.window = 60000;
+    h.input(full);
+    let t = h.e.tcb(c).unwrap();
+    assert_eq!(t.cwnd(), 2920);
+    let phases: Vec<String> = h
+        .events
+        .iter()
+        .filter_map(|e| match &e.body {
+            Body::Vars(v) => Some(v.phase.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(phases.contains(&"fast_recovery".to_string()));
+    assert_eq!(phases.last().map(String::as_str), Some("slow_start"));
+}
+
+#[test]
+fn nagle_holds_small_segments_while_data_is_unacknowledged() {
+    let mut h = established();
+    let c = h.conn.unwrap();
+    h.e.send(h.now, c, b"a").unwrap();
+    let first = with_payload(h.reply(A | P, h.iss + 1, IRS + 1, OUR_WIN), b"a");
+    h.expect(first);
+    h.e.send(h.now, c, b"b").unwrap();
+    h.e.send(h.now, c, b"c").unwrap();
+    h.expect_none();
+    // The ACK of "a" releases "bc" as one segment.
+    h.input(h.seg(A, IRS + 1, h.iss + 2));
+    let second = with_payload(h.reply(A | P, h.iss + 2, IRS + 1, OUR_WIN), b"bc");
+    h.expect(second);
+    // With Nagle off, small segments go at once.
+    h.e.set_nodelay(h.now, c, true).unwrap();
+    h.e.send(h.now, c, b"d").unwrap();
+    let third = with_payload(h.reply(A | P, h.iss + 4, IRS + 1, OUR_WIN), b"d");
+    h.expect(third);
+}
+
+#[test]
+fn fin_wait_2_timeout_applies_only_to_released_connections() {
+    let mut h = fin_wait_2();
+    h.run_until(secs(600.0));
+    assert_eq!(
+        h.state(),
+        Some(State::FinWait2),
+        "RFC 9293: FIN-WAIT-2 may last"
+    );
+    h.e.close(h.now, h.conn.unwrap()).unwrap();
+    h.pull_events();
+    assert_eq!(armed(&h, TimerKind::FinWait2), vec![660.0]);
+    h.run_until(secs(660.0));
+    assert_eq!(abort_reason(&h), Some(("fin_wait_2_timeout".into(), 660.0)));
+}
+
+#[test]
+fn connect_timeout_ends_syn_sent() {
+    let mut cfg = test_config();
+    cfg.connect_timeout = Some(Duration::from_secs(5));
+    let mut h = H::new(cfg);
+    h.conn = Some(h.e.connect(h.now, h.them, Some(50000)).unwrap());
+    h.run_until(secs(10.0));
+    assert_eq!(armed(&h, TimerKind::Connect), vec![5.0]);
+    assert_eq!(abort_reason(&h), Some(("connect_timeout".into(), 5.0)));
+}
