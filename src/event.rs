@@ -275,6 +275,12 @@ pub struct VarsEvent {
     /// Bytes queued to send but not yet sent, and sent but unacknowledged.
     pub unsent: u32,
     pub in_flight: u32,
+    /// Segments retransmitted so far, and how many of those were fast
+    /// retransmits (RFC 5681 §3.2).
+    #[serde(default)]
+    pub retransmits: u64,
+    #[serde(default)]
+    pub fast_retransmits: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

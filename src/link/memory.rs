@@ -65,6 +65,9 @@ pub struct Wire {
     flying: BinaryHeap<Reverse<InFlight>>,
     order: u64,
     events: Vec<Event>,
+    /// A crashed host: its timers do not run (segments to it are dropped by
+    /// a fault rule the caller adds).
+    frozen: [bool; 2],
 }
 
 impl Wire {
@@ -99,6 +102,7 @@ impl Wire {
             flying: BinaryHeap::new(),
             order: 0,
             events: Vec::new(),
+            frozen: [false, false],
         }
     }
 
@@ -107,6 +111,15 @@ impl Wire {
             Side::Client => &mut self.client,
             Side::Server => &mut self.server,
         }
+    }
+
+    /// Stop (or restart) a host's clock, as when the machine crashed.
+    pub fn set_frozen(&mut self, side: Side, frozen: bool) {
+        self.frozen[side as usize] = frozen;
+    }
+
+    pub fn is_frozen(&self, side: Side) -> bool {
+        self.frozen[side as usize]
     }
 
     pub fn delay(&self) -> Duration {
@@ -174,8 +187,8 @@ impl Wire {
     /// The next time anything happens on its own.
     pub fn next_wakeup(&self) -> Option<Instant> {
         [
-            self.client.poll_at(),
-            self.server.poll_at(),
+            self.client.poll_at().filter(|_| !self.frozen[0]),
+            self.server.poll_at().filter(|_| !self.frozen[1]),
             self.injector.poll_at(),
             self.flying.peek().map(|Reverse(f)| f.0),
         ]
@@ -212,10 +225,10 @@ impl Wire {
         }
         self.injector.on_timer(now);
         self.flush();
-        if self.client.poll_at().is_some_and(|d| d <= now) {
+        if !self.frozen[0] && self.client.poll_at().is_some_and(|d| d <= now) {
             self.client.on_timer(now);
         }
-        if self.server.poll_at().is_some_and(|d| d <= now) {
+        if !self.frozen[1] && self.server.poll_at().is_some_and(|d| d <= now) {
             self.server.on_timer(now);
         }
         self.flush();

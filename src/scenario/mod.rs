@@ -17,38 +17,36 @@ use crate::wire::Flags;
 
 pub use run::{Overrides, Run};
 
+/// Embed `assets/scenarios/NAME.toml` for each name, so an installed binary
+/// has them.
+macro_rules! builtin {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../assets/scenarios/", $name, ".toml")))),*]
+    };
+}
+
 /// The built-in scenarios, in the order `tcpscope scenarios` lists them.
-pub const BUILTIN: &[(&str, &str)] = &[
-    ("tour", include_str!("../../assets/scenarios/tour.toml")),
-    (
-        "handshake",
-        include_str!("../../assets/scenarios/handshake.toml"),
-    ),
-    (
-        "client-close",
-        include_str!("../../assets/scenarios/client-close.toml"),
-    ),
-    (
-        "server-close",
-        include_str!("../../assets/scenarios/server-close.toml"),
-    ),
-    (
-        "half-close",
-        include_str!("../../assets/scenarios/half-close.toml"),
-    ),
-    (
-        "simultaneous-open",
-        include_str!("../../assets/scenarios/simultaneous-open.toml"),
-    ),
-    (
-        "simultaneous-close",
-        include_str!("../../assets/scenarios/simultaneous-close.toml"),
-    ),
-    ("reset", include_str!("../../assets/scenarios/reset.toml")),
-    (
-        "no-listener",
-        include_str!("../../assets/scenarios/no-listener.toml"),
-    ),
+pub const BUILTIN: &[(&str, &str)] = builtin![
+    "tour",
+    "handshake",
+    "client-close",
+    "server-close",
+    "half-close",
+    "simultaneous-open",
+    "simultaneous-close",
+    "reset",
+    "no-listener",
+    "lost-syn",
+    "lost-synack",
+    "lost-data",
+    "lost-fin",
+    "lost-last-ack",
+    "zero-window",
+    "keepalive-dead-peer",
+    "keepalive-rebooted-peer",
+    "bulk-with-loss",
+    "delayed-ack",
+    "nagle",
 ];
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -80,7 +78,7 @@ pub enum AppKind {
     Sink,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostSpec {
     pub addr: Option<Ipv4Addr>,
@@ -116,6 +114,13 @@ pub struct HostSpec {
 
 fn yes() -> bool {
     true
+}
+
+impl Default for HostSpec {
+    /// The same defaults as an empty `[client]` / `[server]` table.
+    fn default() -> Self {
+        toml::from_str("").expect("every HostSpec field has a default")
+    }
 }
 
 /// A fault rule as written in a scenario (or built by the TUI's form).
@@ -222,7 +227,8 @@ pub enum Op {
         #[serde(default = "yes")]
         on: bool,
     },
-    /// The host stops answering: every segment to or from it is lost.
+    /// The host stops answering, as if it crashed or was unplugged: every
+    /// segment to or from it is lost and its timers stop.
     Silent {
         #[serde(default = "yes")]
         on: bool,

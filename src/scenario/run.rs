@@ -527,9 +527,11 @@ impl Run {
                         action: crate::fault::Action::Drop,
                     };
                     self.silent_rule[i] = Some(self.wire.injector.add_rule(now, rule));
+                    self.wire.set_frozen(side, true);
                 } else if !*on && let Some(id) = self.silent_rule[i].take() {
                     self.app_event(side, None, format!("{who}: answers again (plugged back)"));
                     self.wire.injector.remove_rule(now, id);
+                    self.wire.set_frozen(side, false);
                 }
             }
             Op::Forget {} => {

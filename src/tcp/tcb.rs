@@ -1104,9 +1104,14 @@ impl Tcb {
 
         if self.state == State::SynReceived && f.syn() && seg.seq == self.irs {
             if !f.ack() {
-                // The peer retransmitted its SYN: our SYN+ACK was lost.
+                // The peer retransmitted its SYN: our SYN+ACK was lost. Send
+                // it again now and restart its timer from this transmission,
+                // so the timer does not send a second copy right behind it.
                 if !f.rst() {
                     self.send(ctx, Flags::SYN | Flags::ACK, self.iss, Vec::new(), true);
+                    self.rtt_probe = None;
+                    let rto = self.rtt.rto();
+                    self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
                 }
                 return Verdict::Keep;
             }
@@ -1805,6 +1810,8 @@ impl Tcb {
             phase: self.cc.phase().name().into(),
             unsent: self.snd_buf.len().saturating_sub(sent_off) as u32,
             in_flight: self.flight(),
+            retransmits: self.retransmits,
+            fast_retransmits: self.cc.fast_retransmits,
         };
         if self.last_vars.as_ref() != Some(&v) {
             self.last_vars = Some(v.clone());
