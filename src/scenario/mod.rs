@@ -273,6 +273,8 @@ pub struct EventMatch {
     pub retransmit: Option<bool>,
     /// Segments with (true) or without (false) payload.
     pub payload: Option<bool>,
+    /// Segments with exactly this window field (0: a zero window).
+    pub win: Option<u16>,
     /// The n-th matching event (1-based, default 1).
     pub nth: Option<usize>,
 }

@@ -763,6 +763,15 @@ pub fn matches(m: &EventMatch, e: &Event) -> bool {
     {
         return false;
     }
+    if let Some(w) = m.win {
+        let win = match &e.body {
+            Body::Segment(s) => Some(s.seg.win),
+            _ => None,
+        };
+        if win != Some(w) {
+            return false;
+        }
+    }
     let (dir, flags, len, retransmit) = match &e.body {
         Body::Segment(s) => (
             Some(s.dir),

@@ -125,6 +125,12 @@ pub struct Tcb {
     rtt: RttEstimator,
     /// Without timestamps: one segment timed per RTT (RFC 6298 §3).
     rtt_probe: Option<(SeqNum, Instant)>,
+    /// One past the highest sequence number ever retransmitted. Karn's rule
+    /// (RFC 6298 §3) applies to timestamps too: an ACK that covers nothing
+    /// beyond it may echo the TSval of an old segment (RFC 7323 §4.3 makes
+    /// duplicates echo TS.Recent), and such samples feed back into an
+    /// ever-larger RTO under heavy loss.
+    rtx_high: SeqNum,
     /// Consecutive retransmissions of the same data (reset on progress).
     retries: u32,
     persist_backoff: u32,
@@ -151,6 +157,8 @@ pub struct Tcb {
     last_vars: Option<VarsEvent>,
     /// Set when something an application waits on changed.
     pub dirty: bool,
+    /// When we last answered an unacceptable pure ACK.
+    last_oow_ack: Option<Instant>,
     /// Counted in its listener's half-open total (SYN-RECEIVED).
     pub(crate) half_open: bool,
     /// Put on its listener's accept queue.
@@ -224,6 +232,7 @@ impl Tcb {
             timers: [None; 7],
             rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
             rtt_probe: None,
+            rtx_high: iss,
             retries: 0,
             persist_backoff: 0,
             cc: Congestion::new(DEFAULT_MSS, iss, cfg.initial_cwnd),
@@ -240,6 +249,7 @@ impl Tcb {
             retransmits: 0,
             last_vars: None,
             dirty: false,
+            last_oow_ack: None,
             half_open: false,
             queued: false,
         }
@@ -615,6 +625,8 @@ impl Tcb {
         }
         if retransmit {
             self.retransmits += 1;
+            let end = seq + seg_end_len(flags, seg.payload.len());
+            self.rtx_high = self.rtx_high.max(end);
         }
         self.bytes_out += seg.payload.len() as u64;
         ctx.transmit(&self.name, &seg, retransmit);
@@ -683,12 +695,16 @@ impl Tcb {
             *dst = src;
         }
         if n > 0 && self.state.is_synchronized() && !self.fin_received {
-            // RFC 1122 §4.2.3.3: update the window when it grows by
-            // min(half the buffer, one MSS), and always when it was zero.
-            let free = self.rcv_cap - self.rcv_buf.len();
+            // A separate window update only when the read freed a lot: the
+            // window we could offer is at least twice what the peer has and
+            // moves the edge by at least min(RCV.BUFF/2, MSS) (RFC 1122
+            // §4.2.3.3; "twice" as Linux's __tcp_cleanup_rbuf). Otherwise
+            // the next ACK carries the new window, and delayed ACK keeps
+            // working for an application that reads promptly.
+            let free = (self.rcv_cap - self.rcv_buf.len()) as u32;
             let grow = (self.rcv_nxt + free).diff(self.rcv_adv).max(0) as u32;
             let threshold = (self.rcv_cap as u32 / 2).min(u32::from(self.our_mss));
-            if grow >= threshold || (before == 0 && grow > 0) {
+            if grow >= threshold && free >= before.saturating_mul(2) {
                 self.ack_now = true;
                 self.output(ctx);
             }
@@ -1152,7 +1168,7 @@ impl Tcb {
                 seg.flags = Flags(seg.flags.0 & !Flags::FIN.0);
                 self.ack_now = true;
             } else {
-                if !f.rst() {
+                if !f.rst() && !self.oow_rate_limited(ctx, &seg) {
                     self.send_ack(ctx);
                 }
                 return Verdict::Keep;
@@ -1228,7 +1244,7 @@ impl Tcb {
             return Verdict::Keep;
         }
         if self.state == State::SynReceived {
-            if self.snd_una < seg.ack && seg.ack <= self.snd_nxt {
+            if self.snd_una < seg.ack && seg.ack <= self.snd_max {
                 self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq;
@@ -1266,6 +1282,24 @@ impl Tcb {
         Verdict::Keep
     }
 
+    /// Answers to unacceptable pure ACKs are rate-limited (Linux's
+    /// tcp_invalid_ratelimit, 500 ms), so two ends that disagree cannot
+    /// keep ACKing each other's ACKs. Segments with data, SYN or FIN are
+    /// always answered.
+    fn oow_rate_limited(&mut self, ctx: &mut Ctx, seg: &Segment) -> bool {
+        if seg.seg_len() > 0 {
+            return false;
+        }
+        if self
+            .last_oow_ack
+            .is_some_and(|t| ctx.now - t < Duration::from_millis(500))
+        {
+            return true;
+        }
+        self.last_oow_ack = Some(ctx.now);
+        false
+    }
+
     /// Cut what lies before RCV.NXT or beyond the window.
     fn trim(&mut self, seg: &mut Segment) {
         if seg.seq < self.rcv_nxt {
@@ -1291,7 +1325,10 @@ impl Tcb {
     /// The ACK field of an acceptable segment. Returns false when the
     /// segment must be dropped.
     fn process_ack(&mut self, ctx: &mut Ctx, seg: &Segment) -> bool {
-        let mut ack_limit = self.snd_nxt;
+        // SND.NXT in the RFC; after an RTO rewound SND.NXT (go-back-N) the
+        // peer may acknowledge data sent before the rewind, so the bound is
+        // the highest sequence number ever sent (as BSD's snd_max).
+        let mut ack_limit = self.snd_max;
         if self.probe_out {
             // The zero-window probe byte may have been taken.
             ack_limit = ack_limit + 1usize;
@@ -1394,7 +1431,10 @@ impl Tcb {
 
         // RTT: timestamps (RFC 7323 §4.1) or the timed segment (RFC 6298 §3).
         let mut sample = None;
-        if self.ts_enabled {
+        if seg.ack <= self.rtx_high {
+            // Only retransmitted data acknowledged: no sample (Karn).
+            self.rtt_probe = None;
+        } else if self.ts_enabled {
             if let Some((_, ecr)) = seg.options.timestamp
                 && ecr != 0
             {
@@ -1713,6 +1753,8 @@ impl Tcb {
             return;
         }
         self.cc.on_rto(self.snd_max, self.flight(), first);
+        // Everything outstanding may now be sent again.
+        self.rtx_high = self.rtx_high.max(self.snd_max);
         // Go back: resend from SND.UNA as the (now one-segment) window allows.
         self.snd_nxt = self.snd_una;
         self.probe_out = false;
@@ -1831,6 +1873,11 @@ impl Tcb {
         self.timers = [None; 7];
         self.state = State::Closed;
     }
+}
+
+/// Sequence space a segment with these flags and payload occupies.
+fn seg_end_len(flags: Flags, payload: usize) -> usize {
+    payload + usize::from(flags.syn()) + usize::from(flags.fin())
 }
 
 /// Whether the segment of `len` bytes at SND.NXT empties the queue so the FIN

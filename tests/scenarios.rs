@@ -1,0 +1,609 @@
+//! Every built-in scenario runs headless to completion under virtual time,
+//! every narration finds the event it explains, and each scenario's key
+//! events are asserted exactly.
+
+use tcpscope::event::{Body, Dir, Event, KeepaliveAction, TimerAction, TimerKind};
+use tcpscope::fault::Rule;
+use tcpscope::link::memory::Side;
+use tcpscope::scenario::{BUILTIN, Lang, Overrides, Run, Scenario};
+use tcpscope::tcp::State;
+use tcpscope::wire::Flags;
+
+use State::*;
+
+fn run(name: &str) -> (Run, Vec<Event>) {
+    run_with(name, Overrides::default())
+}
+
+fn run_with(name: &str, ov: Overrides) -> (Run, Vec<Event>) {
+    let sc = Scenario::builtin(name).unwrap_or_else(|| panic!("no scenario {name}"));
+    let mut r = Run::new(sc, &ov);
+    let ev = r.run_to_end();
+    assert!(r.is_finished());
+    (r, ev)
+}
+
+fn states(ev: &[Event], host: &str) -> Vec<(State, State)> {
+    ev.iter()
+        .filter(|e| e.host.as_deref() == Some(host))
+        .filter_map(|e| match &e.body {
+            // Listener events name the unspecified remote; keep connections.
+            Body::State { from, to, .. }
+                if !e.conn.as_deref().unwrap_or("").ends_with("0.0.0.0:0") =>
+            {
+                Some((*from, *to))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// (t, dir, flags, seq, ack, len, retransmit) of a host's segment events.
+fn segs(ev: &[Event], host: &str, dir: Dir) -> Vec<(f64, Flags, u32, u32, u32, bool)> {
+    ev.iter()
+        .filter(|e| e.host.as_deref() == Some(host))
+        .filter_map(|e| e.segment().map(|s| (e.t, s)))
+        .filter(|(_, s)| s.dir == dir)
+        .map(|(t, s)| {
+            (
+                t,
+                s.seg.flags,
+                s.seg.seq,
+                s.seg.ack,
+                s.seg.len,
+                s.retransmit,
+            )
+        })
+        .collect()
+}
+
+fn timer_events(
+    ev: &[Event],
+    host: &str,
+    kind: TimerKind,
+    action: TimerAction,
+) -> Vec<(f64, Option<f64>)> {
+    ev.iter()
+        .filter(|e| e.host.as_deref() == Some(host))
+        .filter_map(|e| match &e.body {
+            Body::Timer(t) if t.timer == kind && t.action == action => Some((e.t, t.deadline)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn aborts(ev: &[Event], host: &str) -> Vec<(f64, String)> {
+    ev.iter()
+        .filter(|e| e.host.as_deref() == Some(host))
+        .filter_map(|e| match &e.body {
+            Body::Abort { reason } => Some((e.t, reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn freed_at(ev: &[Event], host: &str) -> Vec<f64> {
+    ev.iter()
+        .filter(|e| e.host.as_deref() == Some(host))
+        .filter_map(|e| match &e.body {
+            Body::Tcb(t) if t.action == tcpscope::event::TcbAction::Freed => Some(e.t),
+            _ => None,
+        })
+        .collect()
+}
+
+const SA: Flags = Flags(Flags::SYN.0 | Flags::ACK.0);
+const FA: Flags = Flags(Flags::FIN.0 | Flags::ACK.0);
+
+#[test]
+fn every_builtin_scenario_finishes_and_every_narration_is_used() {
+    assert!(BUILTIN.len() >= 12);
+    for (name, _) in BUILTIN {
+        for lang in [Lang::En, Lang::Zh] {
+            let ov = Overrides {
+                lang: Some(lang),
+                ..Default::default()
+            };
+            let sc = Scenario::builtin(name).unwrap();
+            let n = sc.narrations.len();
+            let mut r = Run::new(sc, &ov);
+            let ev = r.run_to_end();
+            assert_eq!(
+                r.unmatched_narrations(),
+                Vec::<usize>::new(),
+                "{name}: narrations without their event"
+            );
+            let narr: Vec<&Event> = ev.iter().filter(|e| e.kind() == "narration").collect();
+            assert_eq!(narr.len(), n, "{name}");
+            for e in narr {
+                let Body::Narration {
+                    lang: l,
+                    text,
+                    explains,
+                } = &e.body
+                else {
+                    unreachable!()
+                };
+                assert_eq!(l, lang.name());
+                assert!(!text.is_empty());
+                let inner = explains.as_ref().expect("narration carries its event");
+                assert_eq!(inner.t, e.t, "{name}: narration at the time of its event");
+            }
+            assert_eq!(
+                ev.last().map(|e| e.kind()),
+                Some("info"),
+                "{name} ends with 'finished'"
+            );
+        }
+    }
+}
+
+#[test]
+fn handshake() {
+    let (_, ev) = run("handshake");
+    let c_out = segs(&ev, "client", Dir::Out);
+    let s_out = segs(&ev, "server", Dir::Out);
+    let (_, syn_f, isn_c, _, _, _) = c_out[0];
+    assert_eq!(syn_f, Flags::SYN);
+    let (_, sa_f, isn_s, sa_ack, _, _) = s_out[0];
+    assert_eq!((sa_f, sa_ack), (SA, isn_c + 1));
+    let (_, ack_f, ack_seq, ack_ack, _, _) = c_out[1];
+    assert_eq!(
+        (ack_f, ack_seq, ack_ack),
+        (Flags::ACK, isn_c + 1, isn_s + 1)
+    );
+    assert_eq!(c_out.len(), 2);
+    assert_eq!(s_out.len(), 1);
+    assert_eq!(
+        states(&ev, "client"),
+        vec![(Closed, SynSent), (SynSent, Established)]
+    );
+    assert_eq!(
+        states(&ev, "server"),
+        vec![(Listen, SynReceived), (SynReceived, Established)]
+    );
+}
+
+#[test]
+fn client_close_time_wait_is_two_msl() {
+    let (_, ev) = run("client-close");
+    assert_eq!(
+        states(&ev, "client"),
+        vec![
+            (Closed, SynSent),
+            (SynSent, Established),
+            (Established, FinWait1),
+            (FinWait1, FinWait2),
+            (FinWait2, TimeWait),
+            (TimeWait, Closed)
+        ]
+    );
+    assert_eq!(
+        states(&ev, "server"),
+        vec![
+            (Listen, SynReceived),
+            (SynReceived, Established),
+            (Established, CloseWait),
+            (CloseWait, LastAck),
+            (LastAck, Closed)
+        ]
+    );
+    let armed = timer_events(&ev, "client", TimerKind::TimeWait, TimerAction::Armed);
+    assert_eq!(armed.len(), 1);
+    let (t0, deadline) = armed[0];
+    assert!(
+        (deadline.unwrap() - t0 - 240.0).abs() < 1e-9,
+        "2 MSL with the RFC's 120 s MSL"
+    );
+    assert_eq!(freed_at(&ev, "client"), vec![deadline.unwrap()]);
+}
+
+#[test]
+fn server_close_puts_the_server_in_time_wait() {
+    let (_, ev) = run("server-close");
+    let s = states(&ev, "server");
+    assert!(s.contains(&(Established, FinWait1)));
+    assert!(s.contains(&(TimeWait, Closed)));
+    assert!(!states(&ev, "client").iter().any(|(_, to)| *to == TimeWait));
+    assert!(states(&ev, "client").contains(&(CloseWait, LastAck)));
+    // The FIN follows the response at once: the server closed first.
+    let out = segs(&ev, "server", Dir::Out);
+    let resp = out.iter().position(|s| s.4 > 0).unwrap();
+    assert_eq!(out[resp + 1].1, FA);
+    assert_eq!(out[resp + 1].0, out[resp].0);
+    let freed_c = freed_at(&ev, "client")[0];
+    let freed_s = freed_at(&ev, "server")[0];
+    assert!(
+        freed_s - freed_c > 239.0,
+        "the server holds its TCB 2 MSL longer"
+    );
+}
+
+#[test]
+fn half_close_data_flows_after_the_first_fin() {
+    let (r, ev) = run("half-close");
+    let c = states(&ev, "client");
+    assert!(c.contains(&(Established, FinWait1)) && c.contains(&(FinWait2, TimeWait)));
+    // Data segments the client received while in FIN-WAIT-2.
+    let fin_wait_2_at = ev
+        .iter()
+        .find(|e| {
+            e.host.as_deref() == Some("client")
+                && matches!(e.body, Body::State { to: FinWait2, .. })
+        })
+        .unwrap()
+        .t;
+    let later: Vec<u32> = segs(&ev, "client", Dir::In)
+        .into_iter()
+        .filter(|s| s.0 > fin_wait_2_at && s.4 > 0)
+        .map(|s| s.4)
+        .collect();
+    assert_eq!(later, vec![2, 2, 2]);
+    assert_eq!(r.received(Side::Client).bytes, 6);
+    assert!(states(&ev, "server").contains(&(CloseWait, LastAck)));
+}
+
+#[test]
+fn simultaneous_open_takes_four_segments_and_no_listener() {
+    let (_, ev) = run("simultaneous-open");
+    for host in ["client", "server"] {
+        assert_eq!(
+            states(&ev, host),
+            vec![
+                (Closed, SynSent),
+                (SynSent, SynReceived),
+                (SynReceived, Established)
+            ]
+        );
+        let out: Vec<Flags> = segs(&ev, host, Dir::Out).into_iter().map(|s| s.1).collect();
+        assert_eq!(out, vec![Flags::SYN, SA]);
+    }
+}
+
+#[test]
+fn simultaneous_close_goes_through_closing_on_both_sides() {
+    let (_, ev) = run("simultaneous-close");
+    for host in ["client", "server"] {
+        let s = states(&ev, host);
+        assert_eq!(
+            s[2..].to_vec(),
+            vec![
+                (Established, FinWait1),
+                (FinWait1, Closing),
+                (Closing, TimeWait),
+                (TimeWait, Closed)
+            ],
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn reset_aborts_both_sides_without_time_wait() {
+    let (_, ev) = run("reset");
+    let rst = segs(&ev, "client", Dir::Out)
+        .into_iter()
+        .find(|s| s.1 == Flags::RST)
+        .unwrap();
+    // seq = SND.NXT: after the SYN and the 15-byte request.
+    let isn_c = segs(&ev, "client", Dir::Out)[0].2;
+    assert_eq!(rst.2, isn_c + 1 + 15);
+    assert_eq!(
+        aborts(&ev, "client")
+            .iter()
+            .map(|a| a.1.as_str())
+            .collect::<Vec<_>>(),
+        ["user"]
+    );
+    assert_eq!(
+        aborts(&ev, "server")
+            .iter()
+            .map(|a| a.1.as_str())
+            .collect::<Vec<_>>(),
+        ["reset_received"]
+    );
+    assert!(
+        !ev.iter()
+            .any(|e| matches!(e.body, Body::State { to: TimeWait, .. }))
+    );
+}
+
+#[test]
+fn no_listener_is_refused_with_rst_ack() {
+    let (_, ev) = run("no-listener");
+    let isn_c = segs(&ev, "client", Dir::Out)[0].2;
+    let rst = segs(&ev, "server", Dir::Out);
+    assert_eq!(rst.len(), 1);
+    assert_eq!(
+        (rst[0].1, rst[0].2, rst[0].3),
+        (Flags(Flags::RST.0 | Flags::ACK.0), 0, isn_c + 1)
+    );
+    assert_eq!(aborts(&ev, "client")[0].1, "reset_received");
+    assert_eq!(
+        states(&ev, "client"),
+        vec![(Closed, SynSent), (SynSent, Closed)]
+    );
+}
+
+#[test]
+fn lost_syn_is_retransmitted_after_one_second() {
+    let (_, ev) = run("lost-syn");
+    let syns: Vec<(f64, bool)> = segs(&ev, "client", Dir::Out)
+        .into_iter()
+        .filter(|s| s.1 == Flags::SYN)
+        .map(|s| (s.0, s.5))
+        .collect();
+    assert_eq!(syns, vec![(0.1, false), (1.1, true)]);
+    assert_eq!(ev.iter().filter(|e| e.kind() == "drop").count(), 1);
+    assert!(states(&ev, "server").contains(&(SynReceived, Established)));
+}
+
+#[test]
+fn lost_synack_both_sides_retransmit() {
+    let (_, ev) = run("lost-synack");
+    let c: Vec<bool> = segs(&ev, "client", Dir::Out)
+        .iter()
+        .filter(|s| s.1 == Flags::SYN)
+        .map(|s| s.5)
+        .collect();
+    assert_eq!(c, vec![false, true]);
+    let s: Vec<bool> = segs(&ev, "server", Dir::Out)
+        .iter()
+        .filter(|s| s.1 == SA)
+        .map(|s| s.5)
+        .collect();
+    assert_eq!(s, vec![false, true], "one SYN+ACK again, not two");
+    assert!(states(&ev, "client").contains(&(SynSent, Established)));
+}
+
+#[test]
+fn lost_data_fast_retransmit_then_rto() {
+    let (r, ev) = run("lost-data");
+    let last_vars = ev
+        .iter()
+        .rev()
+        .find_map(|e| match &e.body {
+            Body::Vars(v) if e.host.as_deref() == Some("client") => Some(v.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(last_vars.fast_retransmits, 1);
+    assert!(last_vars.retransmits >= 2);
+    let rto = timer_events(&ev, "client", TimerKind::Retransmit, TimerAction::Fired);
+    assert_eq!(rto.len(), 1, "only the lone request needed the timer");
+    assert_eq!(rto[0].0, 4.0, "sent at 3.0 s, RTO 1 s");
+    assert_eq!(
+        r.received(Side::Server).digest(),
+        r.sent(Side::Client).digest()
+    );
+    assert_eq!(r.received(Side::Server).bytes, 27512 + 17);
+}
+
+#[test]
+fn lost_fin_is_retransmitted() {
+    let (_, ev) = run("lost-fin");
+    let fins: Vec<(f64, bool)> = segs(&ev, "client", Dir::Out)
+        .into_iter()
+        .filter(|s| s.1 == FA)
+        .map(|s| (s.0, s.5))
+        .collect();
+    assert_eq!(fins, vec![(0.5, false), (1.5, true)]);
+    assert!(states(&ev, "client").contains(&(FinWait2, TimeWait)));
+}
+
+#[test]
+fn lost_last_ack_is_answered_from_time_wait() {
+    let (_, ev) = run("lost-last-ack");
+    let armed = timer_events(&ev, "client", TimerKind::TimeWait, TimerAction::Armed);
+    assert_eq!(
+        armed.len(),
+        2,
+        "TIME-WAIT restarted by the retransmitted FIN"
+    );
+    assert!(
+        (armed[1].1.unwrap() - armed[1].0 - 10.0).abs() < 1e-9,
+        "2 MSL again, MSL 5 s"
+    );
+    let fins: Vec<bool> = segs(&ev, "server", Dir::Out)
+        .into_iter()
+        .filter(|s| s.1 == FA)
+        .map(|s| s.5)
+        .collect();
+    assert_eq!(fins, vec![false, true]);
+    assert_eq!(states(&ev, "server").last(), Some(&(LastAck, Closed)));
+    assert!(
+        aborts(&ev, "server").is_empty(),
+        "no RST: TIME-WAIT answered"
+    );
+}
+
+#[test]
+fn zero_window_persist_then_everything_arrives() {
+    let (r, ev) = run("zero-window");
+    assert!(ev.iter().any(|e| {
+        e.host.as_deref() == Some("server")
+            && e.segment()
+                .is_some_and(|s| s.dir == Dir::Out && s.seg.win == 0)
+    }));
+    let zero_at = ev
+        .iter()
+        .find(|e| {
+            e.host.as_deref() == Some("client")
+                && e.segment()
+                    .is_some_and(|s| s.dir == Dir::In && s.seg.win == 0)
+        })
+        .unwrap()
+        .t;
+    // The first expiry is the SWS override (it sends the 1200 bytes held
+    // back); after the window closes, the probes.
+    let fired: Vec<(f64, Option<f64>)> =
+        timer_events(&ev, "client", TimerKind::Persist, TimerAction::Fired)
+            .into_iter()
+            .filter(|f| f.0 > zero_at)
+            .collect();
+    assert!(fired.len() >= 3, "persist probes: {fired:?}");
+    // Back-off: the gaps between probes double.
+    let gaps: Vec<f64> = fired.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    for g in gaps.windows(2) {
+        assert!((g[1] - 2.0 * g[0]).abs() < 1e-6, "gaps {gaps:?}");
+    }
+    assert_eq!(r.received(Side::Server).bytes, 12000);
+    assert_eq!(
+        r.received(Side::Server).digest(),
+        r.sent(Side::Client).digest()
+    );
+}
+
+fn probes(ev: &[Event], host: &str) -> Vec<(f64, KeepaliveAction, u32, u32)> {
+    ev.iter()
+        .filter(|e| e.host.as_deref() == Some(host))
+        .filter_map(|e| match &e.body {
+            Body::Keepalive(k) => Some((e.t, k.action, k.probe, k.of)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn keepalive_dead_peer_rfc_schedule() {
+    let (_, ev) = run("keepalive-dead-peer");
+    let p = probes(&ev, "server");
+    let last_from_client = 0.51;
+    let mut want: Vec<(f64, KeepaliveAction, u32, u32)> = (0..10)
+        .map(|k| {
+            (
+                last_from_client + 7200.0 + 75.0 * k as f64,
+                KeepaliveAction::ProbeSent,
+                k + 1,
+                10,
+            )
+        })
+        .collect();
+    want.push((last_from_client + 7950.0, KeepaliveAction::Dead, 10, 10));
+    assert_eq!(p.len(), want.len());
+    for (got, want) in p.iter().zip(&want) {
+        assert!(
+            (got.0 - want.0).abs() < 1e-6 && got.1 == want.1 && got.2 == want.2 && got.3 == want.3,
+            "{got:?} vs {want:?}"
+        );
+    }
+    assert_eq!(aborts(&ev, "server")[0].1, "keepalive_timeout");
+    assert!((freed_at(&ev, "server")[0] - 7950.51).abs() < 1e-6);
+}
+
+#[test]
+fn keepalive_dead_peer_with_overridden_values() {
+    let ov = Overrides {
+        keepalive: Some(tcpscope::cli::parse_keepalive("10,2,3").unwrap()),
+        ..Default::default()
+    };
+    let (_, ev) = run_with("keepalive-dead-peer", ov);
+    let p: Vec<(f64, KeepaliveAction)> = probes(&ev, "server")
+        .into_iter()
+        .map(|p| (p.0, p.1))
+        .collect();
+    assert_eq!(
+        p,
+        vec![
+            (10.51, KeepaliveAction::ProbeSent),
+            (12.51, KeepaliveAction::ProbeSent),
+            (14.51, KeepaliveAction::ProbeSent),
+            (16.51, KeepaliveAction::Dead)
+        ]
+    );
+}
+
+#[test]
+fn keepalive_rebooted_peer_answers_with_rst() {
+    let (_, ev) = run("keepalive-rebooted-peer");
+    let rst = segs(&ev, "client", Dir::Out)
+        .into_iter()
+        .find(|s| s.1 == Flags::RST)
+        .unwrap();
+    assert!((rst.0 - 7200.52).abs() < 1e-6);
+    let a = aborts(&ev, "server");
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].1, "reset_received");
+    assert!((a[0].0 - 7200.53).abs() < 1e-6);
+}
+
+#[test]
+fn bulk_with_loss_delivers_every_byte_in_order() {
+    for (pct, seed) in [(10.0, 11u64), (20.0, 22), (30.0, 33)] {
+        let mut sc = Scenario::builtin("bulk-with-loss").unwrap();
+        sc.faults.clear();
+        let ov = Overrides {
+            rules: vec![Rule::loss(tcpscope::fault::DirMatch::Any, pct / 100.0)],
+            seed: Some(seed),
+            ..Default::default()
+        };
+        let mut r = Run::new(sc, &ov);
+        let ev = r.run_to_end();
+        assert_eq!(r.received(Side::Server).bytes, 1 << 20, "{pct}%");
+        assert_eq!(
+            r.received(Side::Server).digest(),
+            r.sent(Side::Client).digest(),
+            "{pct}%: same bytes, same order"
+        );
+        let drops = ev.iter().filter(|e| e.kind() == "drop").count();
+        let last = ev
+            .iter()
+            .rev()
+            .find_map(|e| match &e.body {
+                Body::Vars(v) if e.host.as_deref() == Some("client") => Some(v.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(drops > 50, "{pct}%: {drops} drops");
+        assert!(
+            last.retransmits > 0 && last.fast_retransmits > 0,
+            "{pct}%: {last:?}"
+        );
+    }
+}
+
+#[test]
+fn delayed_ack_waits_200ms_then_acks_every_second_segment() {
+    let (_, ev) = run("delayed-ack");
+    let armed = timer_events(&ev, "server", TimerKind::DelayedAck, TimerAction::Armed);
+    let fired = timer_events(&ev, "server", TimerKind::DelayedAck, TimerAction::Fired);
+    assert!((armed[0].1.unwrap() - armed[0].0 - 0.2).abs() < 1e-9);
+    assert!((fired[0].0 - armed[0].1.unwrap()).abs() < 1e-9);
+    // The two full-sized segments at 1.51: one ACK, sent at once.
+    let acks: Vec<f64> = segs(&ev, "server", Dir::Out)
+        .into_iter()
+        .filter(|s| s.0 > 1.5 && s.0 < 1.6)
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(acks.len(), 1);
+}
+
+#[test]
+fn nagle_coalesces_then_nodelay_does_not() {
+    let (_, ev) = run("nagle");
+    let lens: Vec<u32> = segs(&ev, "client", Dir::Out)
+        .into_iter()
+        .filter(|s| s.4 > 0)
+        .map(|s| s.4)
+        .collect();
+    assert_eq!(lens, vec![1, 4, 1, 1, 1, 1, 1]);
+}
+
+#[test]
+fn narration_in_chinese() {
+    let ov = Overrides {
+        lang: Some(Lang::Zh),
+        ..Default::default()
+    };
+    let (_, ev) = run_with("handshake", ov);
+    let first = ev
+        .iter()
+        .find_map(|e| match &e.body {
+            Body::Narration { lang, text, .. } => Some((lang.clone(), text.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(first.0, "zh");
+    assert!(first.1.contains("LISTEN"), "{}", first.1);
+    assert!(first.1.contains("服务器"));
+}
