@@ -223,9 +223,24 @@ impl TcpOptions {
             e.push(WindowScale(w));
         }
         if !self.sack.is_empty() {
-            // The options field holds 40 bytes; with timestamps (12) three
-            // blocks fit, without them four (RFC 2018 §3).
-            let room = if self.timestamp.is_some() { 3 } else { 4 };
+            // The options field holds 40 bytes: as many blocks as fit after
+            // the other options (RFC 2018 §3: three with timestamps, four
+            // without), each 8 bytes after 2 NOPs and the kind and length.
+            let used: usize = e
+                .iter()
+                .map(|o| match o {
+                    Noop => 1,
+                    MaximumSegmentSize(_) => 4,
+                    WindowScale(_) => 3,
+                    SelectiveAcknowledgementPermitted => 2,
+                    Timestamp(_, _) => 10,
+                    SelectiveAcknowledgement(_, _) => 0,
+                })
+                .sum();
+            let room = (40usize.saturating_sub(used + 4) / 8).min(4);
+            if room == 0 {
+                return e;
+            }
             let blocks: Vec<(u32, u32)> = self
                 .sack
                 .iter()
@@ -287,9 +302,10 @@ impl Segment {
         tcp.cwr = f.contains(Flags::CWR);
         tcp.urgent_pointer = self.urgent;
         if !self.options.is_empty() {
-            // Our own options always fit in 40 bytes (at most 36 used).
+            // `elements` leaves out SACK blocks that would not fit, so the
+            // options always fit the 40 bytes.
             tcp.set_options(&self.options.elements())
-                .expect("tcpscope's own options fit in the header");
+                .expect("options are trimmed to 40 bytes");
         }
         let tcp_len = tcp.header_len() + self.payload.len();
         // Segments are bounded by the MSS, far below 64 KiB.

@@ -327,10 +327,16 @@ impl Scenario {
     /// Parse and check a scenario; errors name `origin`, the line and the field.
     pub fn parse(origin: &str, text: &str) -> Result<Scenario, String> {
         let sc: Scenario = toml::from_str(text).map_err(|e| {
-            let (line, col) = e
-                .span()
-                .map(|sp| line_col(text, sp.start))
-                .unwrap_or((0, 0));
+            let mut at = e.span().map(|sp| sp.start).unwrap_or(0);
+            // Through tagged enums the span covers the whole table; point at
+            // the offending key inside it when the message names one.
+            if let Some(key) = e.message().split('`').nth(1)
+                && e.message().starts_with("unknown field")
+                && let Some(i) = text[at..].find(&format!("{key} ="))
+            {
+                at += i;
+            }
+            let (line, col) = line_col(text, at);
             format!(
                 "{origin}:{line}:{col}: {}",
                 e.message().trim_end().replace('\n', " ")

@@ -1,0 +1,256 @@
+//! The command line as a user runs it: the README's commands, exit codes,
+//! and one clear sentence for every mistake.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn tcpscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tcpscope"))
+        .args(args)
+        .env("LANG", "C")
+        .output()
+        .expect("run tcpscope")
+}
+
+fn events(args: &[&str]) -> Vec<Value> {
+    let out = tcpscope(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect()
+}
+
+fn of_kind<'a>(ev: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    ev.iter().filter(|e| e["kind"] == kind).collect()
+}
+
+fn flags(e: &Value) -> Vec<&str> {
+    e["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn demo_handshake_headless_shows_isns_and_states() {
+    let ev = events(&["demo", "handshake", "--headless", "--events", "-"]);
+    let out: Vec<&Value> = of_kind(&ev, "segment")
+        .into_iter()
+        .filter(|e| e["dir"] == "out")
+        .collect();
+    let syn = out.iter().find(|e| flags(e) == ["SYN"]).unwrap();
+    let isn_c = syn["seq"].as_u64().unwrap();
+    let sa = out.iter().find(|e| flags(e) == ["SYN", "ACK"]).unwrap();
+    let isn_s = sa["seq"].as_u64().unwrap();
+    assert_eq!(sa["ack"].as_u64().unwrap(), (isn_c + 1) % (1 << 32));
+    let ack = out
+        .iter()
+        .find(|e| flags(e) == ["ACK"] && e["host"] == "client")
+        .unwrap();
+    assert_eq!(ack["ack"].as_u64().unwrap(), (isn_s + 1) % (1 << 32));
+    assert!(syn["opts"].as_array().unwrap().iter().any(|o| o == "MSS=1460"));
+    let states = |host: &str| -> Vec<(String, String)> {
+        of_kind(&ev, "state")
+            .into_iter()
+            .filter(|e| e["host"] == host && !e["conn"].as_str().unwrap().ends_with("0.0.0.0:0"))
+            .map(|e| (e["from"].as_str().unwrap().into(), e["to"].as_str().unwrap().into()))
+            .collect()
+    };
+    let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        states("client"),
+        vec![s("CLOSED", "SYN-SENT"), s("SYN-SENT", "ESTABLISHED")]
+    );
+    assert_eq!(
+        states("server"),
+        vec![s("LISTEN", "SYN-RECEIVED"), s("SYN-RECEIVED", "ESTABLISHED")]
+    );
+    // Every event has t and kind; connection events name the connection.
+    for e in &ev {
+        assert!(e["t"].is_f64());
+        assert!(e["kind"].is_string());
+    }
+    for e in of_kind(&ev, "segment") {
+        assert!(e["conn"].as_str().unwrap().contains("<->"));
+        for field in ["dir", "seq", "ack", "len", "win", "opts", "retransmit"] {
+            assert!(!e[field].is_null(), "segment without {field}");
+        }
+    }
+}
+
+#[test]
+fn demo_client_close_time_wait_lasts_two_msl() {
+    let ev = events(&["demo", "client-close", "--msl", "7", "--headless", "--events", "-"]);
+    let tw = of_kind(&ev, "state")
+        .into_iter()
+        .find(|e| e["to"] == "TIME-WAIT")
+        .unwrap();
+    let start = tw["t"].as_f64().unwrap();
+    let end = of_kind(&ev, "state")
+        .into_iter()
+        .find(|e| e["from"] == "TIME-WAIT")
+        .unwrap();
+    let t_end = end["t"].as_f64().unwrap();
+    assert!((t_end - start - 14.0).abs() < 1e-9, "TIME-WAIT {start} → {t_end}");
+    assert_eq!(end["to"], "CLOSED");
+    let freed = of_kind(&ev, "tcb")
+        .into_iter()
+        .find(|e| e["action"] == "freed" && e["host"] == "client")
+        .unwrap();
+    assert_eq!(freed["t"].as_f64().unwrap(), t_end);
+    assert!(freed["freed"].as_str().unwrap().contains("port"));
+}
+
+#[test]
+fn keepalive_override_on_the_dead_peer_demo() {
+    let ev = events(&[
+        "demo",
+        "keepalive-dead-peer",
+        "--headless",
+        "--events",
+        "-",
+        "--keepalive",
+        "10,2,3",
+    ]);
+    let ka: Vec<(f64, String)> = of_kind(&ev, "keepalive")
+        .into_iter()
+        .map(|e| (e["t"].as_f64().unwrap(), e["action"].as_str().unwrap().to_string()))
+        .collect();
+    let last_in = 0.51; // the client's data, the last segment the server heard
+    assert_eq!(
+        ka,
+        vec![
+            (last_in + 10.0, "probe_sent".into()),
+            (last_in + 12.0, "probe_sent".into()),
+            (last_in + 14.0, "probe_sent".into()),
+            (last_in + 16.0, "dead".into()),
+        ]
+    );
+    let kinds: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["t"].as_f64().unwrap() >= last_in + 16.0 && e["host"] == "server")
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    let pos = |k: &str| kinds.iter().position(|x| *x == k).unwrap();
+    assert!(pos("keepalive") < pos("abort") && pos("abort") < pos("tcb"));
+}
+
+#[test]
+fn drop_flag_applies_to_demos() {
+    let ev = events(&["demo", "handshake", "--headless", "--drop", "out:SA:1"]);
+    let drops = of_kind(&ev, "drop");
+    assert_eq!(drops.len(), 1);
+    assert_eq!(drops[0]["reason"], "injected");
+    assert_eq!(flags(drops[0]), ["SYN", "ACK"]);
+    assert!(of_kind(&ev, "segment")
+        .iter()
+        .any(|e| e["retransmit"] == true && flags(e) == ["SYN"]));
+}
+
+#[test]
+fn scenarios_lists_one_per_line_starting_with_the_name() {
+    let out = tcpscope(&["scenarios"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = text.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert!(names.len() >= 12);
+    for n in [
+        "handshake",
+        "client-close",
+        "server-close",
+        "simultaneous-open",
+        "simultaneous-close",
+        "half-close",
+        "reset",
+        "no-listener",
+        "lost-syn",
+        "lost-synack",
+        "keepalive-dead-peer",
+        "bulk-with-loss",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+}
+
+#[test]
+fn chinese_narration() {
+    let ev = events(&["demo", "handshake", "--headless", "--lang", "zh"]);
+    let n = of_kind(&ev, "narration");
+    assert!(!n.is_empty());
+    assert!(n.iter().all(|e| e["lang"] == "zh"));
+    assert!(n[0]["text"].as_str().unwrap().contains("服务器"));
+    assert_eq!(n[0]["explains"]["kind"], "state");
+}
+
+fn fails_with(args: &[&str], code: i32, needle: &str) {
+    let out = tcpscope(args);
+    assert_eq!(out.status.code(), Some(code), "{args:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(needle), "{args:?}: stderr was {err}");
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_sentence() {
+    fails_with(&["demo", "--drop", "sideways:S"], 2, "in, out or any");
+    fails_with(&["demo", "--drop", "in:SX"], 2, "unknown flag letter");
+    fails_with(&["demo", "--loss", "200"], 2, "percentage from 0 to 100");
+    fails_with(&["demo", "--keepalive", "1,2"], 2, "IDLE,INTERVAL,COUNT");
+    fails_with(&["demo", "--msl", "soon"], 2, "not a number of seconds");
+    fails_with(&["frobnicate"], 2, "unrecognized subcommand");
+}
+
+#[test]
+fn runtime_errors_exit_1_with_one_sentence() {
+    fails_with(&["demo", "no-such-scenario", "--headless"], 1, "no scenario named");
+    fails_with(
+        &["demo", "handshake", "--headless", "--events", "/nonexistent/dir/x.jsonl"],
+        1,
+        "cannot write events to /nonexistent/dir/x.jsonl",
+    );
+}
+
+#[test]
+fn a_wrong_scenario_file_names_the_file_line_and_field() {
+    let dir = std::env::temp_dir().join(format!("tcpscope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"x\"\ntitle = \"t\"\n\n[[step]]\nat = 1.0\nhost = \"client\"\ndo = \"connect\"\nprot = 80\n",
+    )
+    .unwrap();
+    let path = bad.to_str().unwrap();
+    let out = tcpscope(&["demo", path, "--headless"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(path), "{err}");
+    assert!(err.contains(&format!("{path}:8:1")), "the line of the misspelled key: {err}");
+    assert!(err.contains("prot"), "field name: {err}");
+
+    std::fs::write(&bad, "name = \"x\"\ntitle = \"t\"\ndelay_ms = \"fast\"\n").unwrap();
+    let out = tcpscope(&["demo", path, "--headless"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{path}:3")), "{err}");
+    assert!(err.contains("delay_ms") || err.contains("invalid type"), "{err}");
+
+    // A user's own valid scenario runs.
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "name = \"mine\"\ntitle = \"mine\"\n[[step]]\nat = 0.0\nhost = \"server\"\ndo = \"listen\"\nport = 8080\n[[step]]\nat = 0.1\nhost = \"client\"\ndo = \"connect\"\nport = 8080\n",
+    )
+    .unwrap();
+    let ev = events(&["demo", good.to_str().unwrap(), "--headless"]);
+    assert!(of_kind(&ev, "state").iter().any(|e| e["to"] == "ESTABLISHED"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
