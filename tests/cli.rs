@@ -57,12 +57,23 @@ fn demo_handshake_headless_shows_isns_and_states() {
         .find(|e| flags(e) == ["ACK"] && e["host"] == "client")
         .unwrap();
     assert_eq!(ack["ack"].as_u64().unwrap(), (isn_s + 1) % (1 << 32));
-    assert!(syn["opts"].as_array().unwrap().iter().any(|o| o == "MSS=1460"));
+    assert!(
+        syn["opts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o == "MSS=1460")
+    );
     let states = |host: &str| -> Vec<(String, String)> {
         of_kind(&ev, "state")
             .into_iter()
             .filter(|e| e["host"] == host && !e["conn"].as_str().unwrap().ends_with("0.0.0.0:0"))
-            .map(|e| (e["from"].as_str().unwrap().into(), e["to"].as_str().unwrap().into()))
+            .map(|e| {
+                (
+                    e["from"].as_str().unwrap().into(),
+                    e["to"].as_str().unwrap().into(),
+                )
+            })
             .collect()
     };
     let s = |a: &str, b: &str| (a.to_string(), b.to_string());
@@ -72,7 +83,10 @@ fn demo_handshake_headless_shows_isns_and_states() {
     );
     assert_eq!(
         states("server"),
-        vec![s("LISTEN", "SYN-RECEIVED"), s("SYN-RECEIVED", "ESTABLISHED")]
+        vec![
+            s("LISTEN", "SYN-RECEIVED"),
+            s("SYN-RECEIVED", "ESTABLISHED")
+        ]
     );
     // Every event has t and kind; connection events name the connection.
     for e in &ev {
@@ -89,7 +103,15 @@ fn demo_handshake_headless_shows_isns_and_states() {
 
 #[test]
 fn demo_client_close_time_wait_lasts_two_msl() {
-    let ev = events(&["demo", "client-close", "--msl", "7", "--headless", "--events", "-"]);
+    let ev = events(&[
+        "demo",
+        "client-close",
+        "--msl",
+        "7",
+        "--headless",
+        "--events",
+        "-",
+    ]);
     let tw = of_kind(&ev, "state")
         .into_iter()
         .find(|e| e["to"] == "TIME-WAIT")
@@ -100,7 +122,10 @@ fn demo_client_close_time_wait_lasts_two_msl() {
         .find(|e| e["from"] == "TIME-WAIT")
         .unwrap();
     let t_end = end["t"].as_f64().unwrap();
-    assert!((t_end - start - 14.0).abs() < 1e-9, "TIME-WAIT {start} → {t_end}");
+    assert!(
+        (t_end - start - 14.0).abs() < 1e-9,
+        "TIME-WAIT {start} → {t_end}"
+    );
     assert_eq!(end["to"], "CLOSED");
     let freed = of_kind(&ev, "tcb")
         .into_iter()
@@ -123,7 +148,12 @@ fn keepalive_override_on_the_dead_peer_demo() {
     ]);
     let ka: Vec<(f64, String)> = of_kind(&ev, "keepalive")
         .into_iter()
-        .map(|e| (e["t"].as_f64().unwrap(), e["action"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["t"].as_f64().unwrap(),
+                e["action"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let last_in = 0.51; // the client's data, the last segment the server heard
     assert_eq!(
@@ -151,9 +181,11 @@ fn drop_flag_applies_to_demos() {
     assert_eq!(drops.len(), 1);
     assert_eq!(drops[0]["reason"], "injected");
     assert_eq!(flags(drops[0]), ["SYN", "ACK"]);
-    assert!(of_kind(&ev, "segment")
-        .iter()
-        .any(|e| e["retransmit"] == true && flags(e) == ["SYN"]));
+    assert!(
+        of_kind(&ev, "segment")
+            .iter()
+            .any(|e| e["retransmit"] == true && flags(e) == ["SYN"])
+    );
 }
 
 #[test]
@@ -161,7 +193,10 @@ fn scenarios_lists_one_per_line_starting_with_the_name() {
     let out = tcpscope(&["scenarios"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    let names: Vec<&str> = text.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    let names: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
     assert!(names.len() >= 12);
     for n in [
         "handshake",
@@ -196,7 +231,10 @@ fn fails_with(args: &[&str], code: i32, needle: &str) {
     assert_eq!(out.status.code(), Some(code), "{args:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(needle), "{args:?}: stderr was {err}");
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -211,9 +249,19 @@ fn usage_errors_exit_2_with_a_sentence() {
 
 #[test]
 fn runtime_errors_exit_1_with_one_sentence() {
-    fails_with(&["demo", "no-such-scenario", "--headless"], 1, "no scenario named");
     fails_with(
-        &["demo", "handshake", "--headless", "--events", "/nonexistent/dir/x.jsonl"],
+        &["demo", "no-such-scenario", "--headless"],
+        1,
+        "no scenario named",
+    );
+    fails_with(
+        &[
+            "demo",
+            "handshake",
+            "--headless",
+            "--events",
+            "/nonexistent/dir/x.jsonl",
+        ],
         1,
         "cannot write events to /nonexistent/dir/x.jsonl",
     );
@@ -234,14 +282,20 @@ fn a_wrong_scenario_file_names_the_file_line_and_field() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(path), "{err}");
-    assert!(err.contains(&format!("{path}:8:1")), "the line of the misspelled key: {err}");
+    assert!(
+        err.contains(&format!("{path}:8:1")),
+        "the line of the misspelled key: {err}"
+    );
     assert!(err.contains("prot"), "field name: {err}");
 
     std::fs::write(&bad, "name = \"x\"\ntitle = \"t\"\ndelay_ms = \"fast\"\n").unwrap();
     let out = tcpscope(&["demo", path, "--headless"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{path}:3")), "{err}");
-    assert!(err.contains("delay_ms") || err.contains("invalid type"), "{err}");
+    assert!(
+        err.contains("delay_ms") || err.contains("invalid type"),
+        "{err}"
+    );
 
     // A user's own valid scenario runs.
     let good = dir.join("good.toml");
@@ -251,6 +305,10 @@ fn a_wrong_scenario_file_names_the_file_line_and_field() {
     )
     .unwrap();
     let ev = events(&["demo", good.to_str().unwrap(), "--headless"]);
-    assert!(of_kind(&ev, "state").iter().any(|e| e["to"] == "ESTABLISHED"));
+    assert!(
+        of_kind(&ev, "state")
+            .iter()
+            .any(|e| e["to"] == "ESTABLISHED")
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -75,7 +75,12 @@ fn malformed_packets_are_dropped_with_a_reason() {
 
     // Option lengths 0 and 1, and a truncated option: rebuild the packet by
     // hand with a correct checksum so only the option is wrong.
-    for opts in [[2u8, 0, 0, 0], [8, 1, 0, 0], [2, 4, 5, 0xb4 /* ok */], [3, 3, 0, 8]] {
+    for opts in [
+        [2u8, 0, 0, 0],
+        [8, 1, 0, 0],
+        [2, 4, 5, 0xb4 /* ok */],
+        [3, 3, 0, 8],
+    ] {
         let mut h = etherparse::TcpHeader::new(40000, 80, 1, 1000);
         h.syn = true;
         h.set_options_raw(&opts).unwrap();
@@ -159,17 +164,19 @@ fn step() -> impl Strategy<Value = Step> {
             proptest::collection::vec((any::<u32>(), any::<u32>()), 0..4),
             0usize..3000,
         )
-            .prop_map(|(flags, seq_off, ack_off, window, mss, ws, ts, sack, payload)| Step::Seg {
-                flags,
-                seq_off,
-                ack_off,
-                window,
-                mss,
-                ws,
-                ts,
-                sack,
-                payload,
-            }),
+            .prop_map(
+                |(flags, seq_off, ack_off, window, mss, ws, ts, sack, payload)| Step::Seg {
+                    flags,
+                    seq_off,
+                    ack_off,
+                    window,
+                    mss,
+                    ws,
+                    ts,
+                    sack,
+                    payload,
+                }
+            ),
         (0usize..20_000).prop_map(Step::Send),
         Just(Step::Recv),
         Just(Step::Shutdown),

@@ -406,13 +406,11 @@ impl Scenario {
                 ));
             }
             match &s.op {
-                Op::Send { text, bytes, .. } => {
-                    if text.is_some() == bytes.is_some() {
-                        return Err(format!(
-                            "{}: step `send` needs exactly one of `text` or `bytes`",
-                            here()
-                        ));
-                    }
+                Op::Send { text, bytes, .. } if text.is_some() == bytes.is_some() => {
+                    return Err(format!(
+                        "{}: step `send` needs exactly one of `text` or `bytes`",
+                        here()
+                    ));
                 }
                 Op::Fault(f) => {
                     f.to_rule()

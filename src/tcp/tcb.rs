@@ -1075,7 +1075,7 @@ impl Tcb {
             self.ack_now = true;
             if !seg.payload.is_empty() || f.fin() {
                 let mut rest = seg;
-                rest.seq = rest.seq + 1usize;
+                rest.seq += 1usize;
                 rest.flags = Flags(rest.flags.0 & !Flags::SYN.0);
                 self.process_text_and_fin(ctx, rest);
             }
@@ -1133,7 +1133,7 @@ impl Tcb {
             }
             // SYN+ACK in SYN-RECEIVED (simultaneous open): the SYN is old
             // news; process the ACK.
-            seg.seq = seg.seq + 1usize;
+            seg.seq += 1usize;
             seg.flags = Flags(seg.flags.0 & !Flags::SYN.0);
         }
 
@@ -1306,12 +1306,12 @@ impl Tcb {
             let mut cut = self.rcv_nxt - seg.seq;
             if seg.flags.syn() {
                 seg.flags = Flags(seg.flags.0 & !Flags::SYN.0);
-                seg.seq = seg.seq + 1usize;
+                seg.seq += 1usize;
                 cut -= 1;
             }
             let n = cut.min(seg.payload.len());
             seg.payload.drain(..n);
-            seg.seq = seg.seq + n;
+            seg.seq += n;
         }
         let wnd = self.rcv_wnd() as usize;
         let room = wnd.saturating_sub(seg.seq.diff(self.rcv_nxt).max(0) as usize);
@@ -1331,7 +1331,7 @@ impl Tcb {
         let mut ack_limit = self.snd_max;
         if self.probe_out {
             // The zero-window probe byte may have been taken.
-            ack_limit = ack_limit + 1usize;
+            ack_limit += 1usize;
         }
         if seg.ack > ack_limit {
             // ACK of something not yet sent: ACK and drop (§3.10.7.4 fifth).
@@ -1420,7 +1420,7 @@ impl Tcb {
         if data_to > data_from {
             let n = data_to - data_from;
             self.snd_buf.drain(..n);
-            self.snd_buf_seq = self.snd_buf_seq + n;
+            self.snd_buf_seq += n;
             self.dirty = true;
         }
         self.snd_una = seg.ack;
@@ -1555,7 +1555,7 @@ impl Tcb {
 
     fn take_in_order(&mut self, data: &[u8]) {
         let n = data.len();
-        self.rcv_nxt = self.rcv_nxt + n;
+        self.rcv_nxt += n;
         self.rcv_off += n as u64;
         self.bytes_in += n as u64;
         self.unacked_bytes += n;
@@ -1573,9 +1573,9 @@ impl Tcb {
         // The FIN occupies a sequence number but no buffer space: move the
         // window's right edge with it so the advertised window keeps its size.
         if self.rcv_adv >= self.rcv_nxt {
-            self.rcv_adv = self.rcv_adv + 1usize;
+            self.rcv_adv += 1usize;
         }
-        self.rcv_nxt = self.rcv_nxt + 1usize;
+        self.rcv_nxt += 1usize;
         self.ooo.clear();
         self.ack_now = true;
         self.dirty = true;

@@ -1,0 +1,93 @@
+//! The engine's hot path: in-order data with ACKs, both directions, two
+//! engines on the in-memory wire under virtual time, with the events the UI
+//! would get generated and collected. Reports segments per second.
+//!
+//! Run: `cargo bench --bench engine`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant as WallInstant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tcpscope::event::Dir;
+use tcpscope::link::memory::Wire;
+use tcpscope::tcp::Config;
+use tcpscope::time::Instant;
+
+const BYTES: usize = 4 << 20;
+const STEP: Duration = Duration::from_micros(50);
+
+/// Move BYTES each way over one connection; returns the segments sent
+/// (both directions, data and ACKs).
+fn transfer(cfg: &Config) -> u64 {
+    let mut w = Wire::new(cfg.clone(), cfg.clone(), STEP);
+    w.server.listen(w.now, 9, None).unwrap();
+    let c = w
+        .client
+        .connect(w.now, "10.0.0.2:9".parse().unwrap(), None)
+        .unwrap();
+    w.run_until(Instant::from_millis(1));
+    let s = w.server.accept(9).expect("accepted");
+    let chunk = vec![0x5au8; 64 * 1024];
+    let mut buf = vec![0u8; 256 * 1024];
+    let (mut sent_c, mut sent_s, mut got_c, mut got_s) = (0, 0, 0, 0);
+    let mut segments = 0u64;
+    let mut t = w.now;
+    while got_s < BYTES || got_c < BYTES {
+        if sent_c < BYTES {
+            let n = (BYTES - sent_c).min(chunk.len());
+            sent_c += w.client.send(t, c, &chunk[..n]).unwrap_or(0);
+        }
+        if sent_s < BYTES {
+            let n = (BYTES - sent_s).min(chunk.len());
+            sent_s += w.server.send(t, s, &chunk[..n]).unwrap_or(0);
+        }
+        while let Ok(n @ 1..) = w.server.recv(t, s, &mut buf) {
+            got_s += n;
+        }
+        while let Ok(n @ 1..) = w.client.recv(t, c, &mut buf) {
+            got_c += n;
+        }
+        t += STEP;
+        w.run_until(t);
+        segments += w
+            .take_events()
+            .iter()
+            .filter(|e| e.segment().is_some_and(|s| s.dir == Dir::Out))
+            .count() as u64;
+    }
+    segments
+}
+
+fn bench(c: &mut Criterion) {
+    let cfg = Config {
+        send_buf: 1 << 20,
+        recv_buf: 1 << 20,
+        ..Config::default()
+    };
+    let quiet = Config {
+        hex_in_events: false,
+        ..cfg.clone()
+    };
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(10);
+    for (name, cfg) in [
+        ("events with hex dumps", &cfg),
+        ("events without hex dumps", &quiet),
+    ] {
+        // Deterministic: one run tells how many segments a transfer takes.
+        g.throughput(Throughput::Elements(transfer(cfg)));
+        g.bench_function(format!("4 MiB each way, {name}"), |b| {
+            b.iter_custom(|iters| {
+                let start = WallInstant::now();
+                for _ in 0..iters {
+                    black_box(transfer(cfg));
+                }
+                start.elapsed()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
