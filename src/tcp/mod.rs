@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod congestion;
+pub mod cookie;
 pub mod ctx;
 pub mod isn;
 pub mod reassembly;
@@ -93,6 +94,9 @@ struct Listener {
     backlog: usize,
     half_open: usize,
     accept_queue: VecDeque<ConnId>,
+    /// Cookies were sent until this time plus their lifetime: only then is
+    /// an ACK to the listener checked for one.
+    cookies_sent: Option<Instant>,
 }
 
 /// Tombstones kept so that an application learns how its connection ended.
@@ -139,6 +143,8 @@ pub struct Engine {
     tombstones: HashMap<ConnId, CloseReason>,
     tomb_order: VecDeque<ConnId>,
     dirty: Vec<ConnId>,
+    /// When each kind of `limit` event was last emitted.
+    limit_reported: HashMap<String, Instant>,
 }
 
 impl Engine {
@@ -167,6 +173,7 @@ impl Engine {
             tombstones: HashMap::new(),
             tomb_order: VecDeque::new(),
             dirty: Vec::new(),
+            limit_reported: HashMap::new(),
         }
     }
 
@@ -369,7 +376,11 @@ impl Engine {
         if f.rst() {
             return;
         }
+        let port = seg.dst.port();
         if f.ack() {
+            if !f.syn() && self.try_cookie(now, &seg) {
+                return;
+            }
             // "Any acknowledgment is bad if it arrives on a connection still
             // in the LISTEN state": <SEQ=SEG.ACK><CTL=RST>.
             self.reset_for(now, &seg);
@@ -378,19 +389,20 @@ impl Engine {
         if !f.syn() {
             return;
         }
-        let port = seg.dst.port();
         let l = self.listeners.get(&port).expect("caller checked");
         let name = conn_name(seg.dst, seg.src);
         if l.half_open + l.accept_queue.len() >= l.backlog {
             let limit = l.backlog as u64;
-            self.core.ctx(now).event(
-                Some(&name),
-                Body::Limit {
-                    what: "syn_backlog".into(),
-                    limit,
-                    detail: Some(format!("listener on port {port} is full: SYN dropped")),
-                },
-            );
+            let cookies = self.core.cfg.syn_cookies;
+            let detail = if cookies {
+                format!("listener on port {port} is full: answering with SYN cookies")
+            } else {
+                format!("listener on port {port} is full: SYN dropped")
+            };
+            self.limit_event(now, &name, "syn_backlog", limit, detail);
+            if cookies {
+                self.send_cookie(now, &seg);
+            }
             return;
         }
         if self.conns.len() >= self.core.cfg.max_connections {
@@ -412,14 +424,104 @@ impl Engine {
 
     fn table_full(&mut self, now: Instant, name: &Arc<str>) {
         let limit = self.core.cfg.max_connections as u64;
+        self.limit_event(
+            now,
+            name,
+            "max_connections",
+            limit,
+            "connection table full".into(),
+        );
+    }
+
+    /// A `limit` event, at most one a second per kind so that a flood does
+    /// not flood the event stream too.
+    fn limit_event(
+        &mut self,
+        now: Instant,
+        name: &Arc<str>,
+        what: &str,
+        limit: u64,
+        detail: String,
+    ) {
+        if self
+            .limit_reported
+            .get(what)
+            .is_some_and(|t| now - *t < std::time::Duration::from_secs(1))
+        {
+            return;
+        }
+        self.limit_reported.insert(what.to_string(), now);
         self.core.ctx(now).event(
             Some(name),
             Body::Limit {
-                what: "max_connections".into(),
+                what: what.into(),
                 limit,
-                detail: Some("connection table full".into()),
+                detail: Some(detail),
             },
         );
+    }
+
+    /// SYN+ACK with a cookie ISN, no TCB (RFC 4987 §3.6).
+    fn send_cookie(&mut self, now: Instant, syn: &Segment) {
+        let mss = syn
+            .options
+            .mss
+            .unwrap_or(tcb::DEFAULT_MSS)
+            .min(self.core.cfg.mss);
+        let iss = cookie::make(&self.isn, now, syn.dst, syn.src, syn.seq, mss);
+        let window = self.core.cfg.recv_buf.min(65535) as u16;
+        let sa = Segment {
+            src: syn.dst,
+            dst: syn.src,
+            seq: iss,
+            ack: syn.seq + 1usize,
+            flags: Flags::SYN | Flags::ACK,
+            window,
+            urgent: 0,
+            options: TcpOptions {
+                mss: Some(self.core.cfg.mss),
+                ..TcpOptions::default()
+            },
+            payload: Vec::new(),
+        };
+        if let Some(l) = self.listeners.get_mut(&syn.dst.port()) {
+            l.cookies_sent = Some(now);
+        }
+        let name = conn_name(syn.dst, syn.src);
+        self.core.ctx(now).transmit(&name, &sa, false);
+    }
+
+    /// An ACK to a listener that recently sent cookies: is it one back?
+    fn try_cookie(&mut self, now: Instant, ack: &Segment) -> bool {
+        let port = ack.dst.port();
+        let recent = self
+            .listeners
+            .get(&port)
+            .and_then(|l| l.cookies_sent)
+            .is_some_and(|t| now - t < std::time::Duration::from_secs(128));
+        if !recent || self.conns.len() >= self.core.cfg.max_connections {
+            return false;
+        }
+        let iss = ack.ack - 1usize;
+        let Some(mss) = cookie::check(&self.isn, now, ack.dst, ack.src, ack.seq - 1usize, iss)
+        else {
+            return false;
+        };
+        let name = conn_name(ack.dst, ack.src);
+        let cid = self.new_conn_id();
+        let ts_off = self.ts_offset(ack.dst, ack.src);
+        self.emit_allocated(now, &name, port);
+        let mut ctx = self.core.ctx(now);
+        let mut tcb = Tcb::from_cookie(&mut ctx, cid, ack, iss, mss, ts_off);
+        // Data that rode on the ACK.
+        if !ack.payload.is_empty() || ack.flags.fin() {
+            let _ = tcb.on_segment(&mut ctx, ack.clone());
+        }
+        tcb.output(&mut ctx);
+        self.by_tuple.insert((tcb.local, tcb.remote), cid);
+        self.conns.insert(cid, tcb);
+        self.settle(now, cid);
+        true
     }
 
     fn new_conn_id(&mut self) -> ConnId {
@@ -592,6 +694,7 @@ impl Engine {
                 backlog,
                 half_open: 0,
                 accept_queue: VecDeque::new(),
+                cookies_sent: None,
             },
         );
         Ok(())

@@ -314,6 +314,52 @@ impl Tcb {
         t
     }
 
+    /// The ACK of a SYN cookie arrived (RFC 4987 §3.6): the handshake is
+    /// complete and the TCB is created only now, straight in ESTABLISHED.
+    pub(crate) fn from_cookie(
+        ctx: &mut Ctx,
+        id: ConnId,
+        ack: &Segment,
+        iss: SeqNum,
+        mss: u16,
+        ts_offset: u32,
+    ) -> Tcb {
+        let mut t = Tcb::new(ctx, id, ack.dst, ack.src, iss, ts_offset);
+        t.listener = Some(ack.dst.port());
+        t.state = State::Listen;
+        t.irs = ack.seq - 1usize;
+        t.rcv_nxt = ack.seq;
+        t.snd_una = iss + 1usize;
+        t.snd_nxt = t.snd_una;
+        t.snd_max = t.snd_una;
+        t.rtx_high = t.snd_una;
+        t.offer_ws = false;
+        t.offer_ts = false;
+        t.offer_sack = false;
+        t.negotiate(
+            ctx,
+            &TcpOptions {
+                mss: Some(mss),
+                ..TcpOptions::default()
+            },
+        );
+        // The window our cookie SYN+ACK advertised.
+        t.rcv_adv = t.rcv_nxt + t.rcv_cap.min(65535);
+        t.snd_wnd = u32::from(ack.window);
+        t.max_snd_wnd = t.snd_wnd;
+        t.snd_wl1 = ack.seq;
+        t.snd_wl2 = ack.ack;
+        t.last_rcv = ctx.now;
+        t.set_state(
+            ctx,
+            State::Established,
+            "the ACK returned a valid SYN cookie: the TCB is created only now (RFC 4987)".into(),
+        );
+        t.emit_negotiated(ctx);
+        t.on_established(ctx);
+        t
+    }
+
     // ----- small helpers -------------------------------------------------
 
     fn set_state(&mut self, ctx: &mut Ctx, to: State, cause: String) {

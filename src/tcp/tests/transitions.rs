@@ -634,3 +634,90 @@ fn silly_window_scale_over_14_is_treated_as_14() {
         .unwrap();
     assert_eq!(neg.ws_snd, Some(14));
 }
+
+// ----- SYN cookies (RFC 4987 §3.6) ---------------------------------------------
+
+fn syn_from(h: &H, port: u16, seq: u32) -> Segment {
+    let mut s = h.seg(S, seq, 0);
+    s.src.set_port(port);
+    s.options = mss(1460);
+    s
+}
+
+#[test]
+fn full_backlog_answers_with_a_cookie_and_keeps_no_state() {
+    let mut h = H::new(test_config());
+    h.e.listen(h.now, 80, Some(2)).unwrap();
+    for p in [1001, 1002] {
+        h.input(syn_from(&h, p, 10));
+        assert_eq!(h.output().unwrap().flags, S | A);
+    }
+    assert_eq!(h.e.connection_count(), 2);
+    h.input(syn_from(&h, 1003, 500));
+    let sa = h.output().unwrap();
+    assert_eq!((sa.flags, sa.ack), (S | A, SeqNum(501)));
+    assert_eq!(
+        sa.options,
+        mss(1460),
+        "a cookie cannot remember WS, TS or SACK"
+    );
+    assert_eq!(h.e.connection_count(), 2, "no TCB for the cookie");
+    assert!(
+        h.events
+            .iter()
+            .any(|e| matches!(&e.body, Body::Limit { what, .. } if what == "syn_backlog"))
+    );
+    // The ACK brings the cookie back: ESTABLISHED at once.
+    let mut ack = h.seg(A, 501, sa.seq.0 + 1);
+    ack.src.set_port(1003);
+    h.input(ack);
+    h.expect_none();
+    let c = h.e.find(h.us, "10.0.0.1:1003".parse().unwrap()).unwrap();
+    assert_eq!(h.e.state(c), Some(Established));
+    assert_eq!(h.e.tcb(c).unwrap().snd_mss(), 1460);
+    let t = h.transitions();
+    assert_eq!(t.last(), Some(&(Listen, Established)));
+    // A forged ACK (wrong cookie) gets the listener's RST.
+    let mut forged = h.seg(A, 900, 12345);
+    forged.src.set_port(1004);
+    h.input(forged);
+    let rst = h.output().unwrap();
+    assert_eq!((rst.flags, rst.seq), (R, SeqNum(12345)));
+}
+
+#[test]
+fn syn_flood_keeps_memory_bounded_and_serves_a_real_client() {
+    let mut h = H::new(test_config());
+    h.e.listen(h.now, 80, Some(16)).unwrap();
+    for i in 0..50_000u32 {
+        let mut s = syn_from(
+            &h,
+            1024 + (i % 60_000) as u16,
+            i.wrapping_mul(2_654_435_761),
+        );
+        s.src = std::net::SocketAddrV4::new(
+            std::net::Ipv4Addr::from(0x0a00_0100 + (i >> 16)),
+            s.src.port(),
+        );
+        h.e.receive(h.now, u64::from(i), &s.emit());
+        while h.e.poll_transmit().is_some() {}
+        h.e.drain_events().for_each(drop);
+    }
+    assert_eq!(h.e.connection_count(), 16, "only the backlog holds state");
+    // A real client among the flood: SYN, cookie SYN+ACK, ACK.
+    h.input(syn_from(&h, 40000, 7));
+    let sa = h.output().unwrap();
+    h.input(h.seg(A, 8, sa.seq.0 + 1));
+    let c = h.e.find(h.us, h.them).unwrap();
+    assert_eq!(h.e.state(c), Some(Established));
+    h.input(with_payload(h.seg(A | P, 8, sa.seq.0 + 1), b"GET /"));
+    let mut buf = [0u8; 8];
+    assert_eq!(h.e.recv(h.now, c, &mut buf), Ok(5));
+    // Limit events are rate-limited: one for the whole flood at one instant.
+    let limits = h
+        .events
+        .iter()
+        .filter(|e| matches!(&e.body, Body::Limit { .. }))
+        .count();
+    assert!(limits <= 1, "{limits} limit events");
+}
