@@ -97,13 +97,16 @@ impl SegFields {
     }
 }
 
+/// Lower-case hex, table-driven: this runs for every segment event, and
+/// `core::fmt` made it the engine's hottest path.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02x}");
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0x0f)]);
     }
-    s
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -499,6 +502,12 @@ mod tests {
             };
             assert_eq!(Event::from_json(&d.to_json()).unwrap(), d);
         }
+    }
+
+    #[test]
+    fn hex_is_lower_case_pairs() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
     }
 
     #[test]

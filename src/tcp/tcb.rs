@@ -737,9 +737,8 @@ impl Tcb {
     pub(crate) fn user_recv(&mut self, ctx: &mut Ctx, buf: &mut [u8]) -> usize {
         let before = self.rcv_wnd();
         let n = buf.len().min(self.rcv_buf.len());
-        for (dst, src) in buf.iter_mut().zip(self.rcv_buf.drain(..n)) {
-            *dst = src;
-        }
+        copy_out(&self.rcv_buf, 0, &mut buf[..n]);
+        self.rcv_buf.drain(..n);
         if n > 0 && self.state.is_synchronized() && !self.fin_received {
             // A separate window update only when the read freed a lot: the
             // window we could offer is at least twice what the peer has and
@@ -998,7 +997,8 @@ impl Tcb {
     fn send_data(&mut self, ctx: &mut Ctx, len: usize, fin: bool) {
         let seq = self.snd_nxt;
         let off = seq.diff(self.snd_buf_seq).max(0) as usize;
-        let payload: Vec<u8> = self.snd_buf.range(off..off + len).copied().collect();
+        let mut payload = vec![0u8; len];
+        copy_out(&self.snd_buf, off, &mut payload);
         let mut flags = Flags::ACK;
         let end_of_queue = off + len == self.snd_buf.len();
         if len > 0 && end_of_queue {
@@ -1034,7 +1034,8 @@ impl Tcb {
         let len = data_left.min(self.eff_mss());
         let off = seq.diff(self.snd_buf_seq).max(0) as usize;
         let fin = self.fin_seq.is_some_and(|f| f == seq + len);
-        let payload: Vec<u8> = self.snd_buf.range(off..off + len).copied().collect();
+        let mut payload = vec![0u8; len];
+        copy_out(&self.snd_buf, off, &mut payload);
         if len == 0 && !fin {
             return;
         }
@@ -1918,6 +1919,21 @@ impl Tcb {
     pub(crate) fn forget(&mut self) {
         self.timers = [None; 7];
         self.state = State::Closed;
+    }
+}
+
+/// Copy `out.len()` bytes starting at `off` out of a ring buffer, with at
+/// most two memcpys.
+fn copy_out(ring: &VecDeque<u8>, off: usize, out: &mut [u8]) {
+    let (a, b) = ring.as_slices();
+    let n = out.len();
+    if off < a.len() {
+        let from_a = (a.len() - off).min(n);
+        out[..from_a].copy_from_slice(&a[off..off + from_a]);
+        out[from_a..].copy_from_slice(&b[..n - from_a]);
+    } else {
+        let o = off - a.len();
+        out.copy_from_slice(&b[o..o + n]);
     }
 }
 
