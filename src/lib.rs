@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod event;
 pub mod fault;
+pub mod fuzzing;
 pub mod link;
 pub mod output;
 pub mod scenario;

@@ -189,6 +189,28 @@ fn drop_flag_applies_to_demos() {
 }
 
 #[test]
+fn loss_flag_applies_to_demos() {
+    let ev = events(&[
+        "demo",
+        "bulk-with-loss",
+        "--headless",
+        "--loss",
+        "in=20,out=0",
+        "--seed",
+        "5",
+    ]);
+    let rules: Vec<&str> = of_kind(&ev, "rule")
+        .iter()
+        .filter(|e| e["action"] == "added")
+        .map(|e| e["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"drop in 20%"), "{rules:?}");
+    assert!(rules.contains(&"drop out 0%"), "{rules:?}");
+    let injected = of_kind(&ev, "drop").len();
+    assert!(injected > 50, "{injected} drops");
+}
+
+#[test]
 fn scenarios_lists_one_per_line_starting_with_the_name() {
     let out = tcpscope(&["scenarios"]);
     assert!(out.status.success());
