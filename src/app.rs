@@ -39,14 +39,40 @@ fn demo(name: &str, common: &Common) -> Result<(), String> {
 }
 
 fn headless(run: &mut Run, common: &Common, title: &str) -> Result<(), String> {
+    match headless_inner(run, common, title) {
+        // The reader went away (`| head`): stop quietly, as Unix tools do.
+        Err(HeadlessError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(HeadlessError::Io(e)) => Err(format!("cannot write events: {e}")),
+        Err(HeadlessError::Msg(m)) => Err(m),
+        Ok(()) => Ok(()),
+    }
+}
+
+enum HeadlessError {
+    Io(std::io::Error),
+    Msg(String),
+}
+
+impl From<String> for HeadlessError {
+    fn from(m: String) -> Self {
+        HeadlessError::Msg(m)
+    }
+}
+
+impl From<std::io::Error> for HeadlessError {
+    fn from(e: std::io::Error) -> Self {
+        HeadlessError::Io(e)
+    }
+}
+
+fn headless_inner(run: &mut Run, common: &Common, title: &str) -> Result<(), HeadlessError> {
     let target = common.events.clone().unwrap_or_else(|| "-".into());
     let mut out = EventWriter::create(&target)
-        .map_err(|e| format!("cannot write events to {target}: {e}"))?;
+        .map_err(|e| HeadlessError::Msg(format!("cannot write events to {target}: {e}")))?;
     let mut rec = match &common.record {
-        Some(p) => Some(
-            Recorder::create(p, "demo", title)
-                .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
-        ),
+        Some(p) => Some(Recorder::create(p, "demo", title).map_err(|e| {
+            HeadlessError::Msg(format!("cannot write the recording {}: {e}", p.display()))
+        })?),
         None => None,
     };
     let stop = common.duration.map(Instant::from_secs_f64);

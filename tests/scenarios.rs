@@ -607,3 +607,65 @@ fn narration_in_chinese() {
     assert!(first.1.contains("LISTEN"), "{}", first.1);
     assert!(first.1.contains("服务器"));
 }
+
+#[test]
+fn the_tour_covers_every_topic() {
+    let (_, ev) = run("tour");
+    let narr: Vec<&str> = ev
+        .iter()
+        .filter_map(|e| match &e.body {
+            Body::Narration { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    for chapter in 1..=10 {
+        assert!(
+            narr.iter()
+                .any(|t| t.starts_with(&format!("Chapter {chapter},"))),
+            "chapter {chapter} narrated"
+        );
+    }
+    // TIME-WAIT is 2 MSL = 10 s every time it is entered (MSL 5 s), and the
+    // lost last ACK restarts it once.
+    let tw: Vec<(f64, f64)> = ev
+        .iter()
+        .filter_map(|e| match &e.body {
+            Body::Timer(t) if t.timer == TimerKind::TimeWait && t.action == TimerAction::Armed => {
+                Some((e.t, t.deadline.unwrap()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(tw.len() >= 6, "{tw:?}");
+    assert!(tw.iter().all(|(t, d)| (d - t - 10.0).abs() < 1e-9));
+    // Both sides pay TIME-WAIT somewhere in the tour.
+    for host in ["client", "server"] {
+        assert!(
+            states(&ev, host).iter().any(|(_, to)| *to == TimeWait),
+            "{host}"
+        );
+    }
+    // The dead peer: ten probes, then dead, 7200 + 10×75 s after the client's
+    // last segment (140.51 s).
+    let dead = probes(&ev, "server")
+        .into_iter()
+        .find(|p| p.1 == KeepaliveAction::Dead)
+        .unwrap();
+    assert!((dead.0 - (140.51 + 7950.0)).abs() < 1e-6, "{dead:?}");
+    // The rebooted peer answers the probe with RST.
+    let resets: Vec<(f64, String)> = aborts(&ev, "server");
+    assert!(
+        resets
+            .iter()
+            .any(|(t, r)| r == "reset_received" && (*t - 15401.53).abs() < 1e-6),
+        "{resets:?}"
+    );
+    // Exponential back-off in chapter 7: the lost request goes at 100.5,
+    // then 1 s, 2 s and 4 s later.
+    let tries: Vec<f64> = segs(&ev, "client", Dir::Out)
+        .into_iter()
+        .filter(|s| s.0 >= 100.0 && s.0 < 110.0 && s.4 > 0)
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(tries, vec![100.5, 101.5, 103.5, 107.5]);
+}

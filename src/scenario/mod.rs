@@ -242,6 +242,11 @@ pub enum Op {
     Note {
         text: Option<String>,
     },
+    /// Suggest a new playback speed (virtual seconds per real second) from
+    /// here on, so that a two-hour idle period fits a lesson.
+    Speed {
+        x: f64,
+    },
 }
 
 /// (No `deny_unknown_fields` here: serde cannot combine it with `flatten`;
@@ -397,6 +402,20 @@ impl Scenario {
                 at("profile", 0)
             ));
         }
+        for (host, spec) in [("client", &self.client), ("server", &self.server)] {
+            if let Some((idle, interval, count)) = spec.keepalive
+                && !(idle > 0.0
+                    && interval > 0.0
+                    && count > 0
+                    && idle.is_finite()
+                    && interval.is_finite())
+            {
+                return Err(format!(
+                    "{}: [{host}] keepalive needs idle and interval above 0 seconds and a count above 0",
+                    at("keepalive", 0)
+                ));
+            }
+        }
         for (i, s) in self.steps.iter().enumerate() {
             let here = || at("[[step]]", i);
             if !(s.at.is_finite() && s.at >= 0.0) {
@@ -415,6 +434,23 @@ impl Scenario {
                 Op::Fault(f) => {
                     f.to_rule()
                         .map_err(|e| format!("{}: step `fault`: {e}", here()))?;
+                }
+                Op::Keepalive {
+                    idle,
+                    interval,
+                    count,
+                    ..
+                } if idle.is_some_and(|v| !(v.is_finite() && v > 0.0))
+                    || interval.is_some_and(|v| !(v.is_finite() && v > 0.0))
+                    || *count == Some(0) =>
+                {
+                    return Err(format!(
+                        "{}: step `keepalive` needs idle and interval above 0 seconds and a count above 0",
+                        here()
+                    ));
+                }
+                Op::Speed { x } if !(x.is_finite() && *x > 0.0) => {
+                    return Err(format!("{}: step `speed` needs x above 0", here()));
                 }
                 Op::Listen { port: 0, .. } | Op::Connect { port: 0, .. } => {
                     return Err(format!("{}: field `port` must be 1 to 65535", here()));

@@ -117,6 +117,9 @@ pub struct Run {
     end: Instant,
     finished: bool,
     out: Vec<Event>,
+    /// Playback speed the scenario asks for now (its `speed`, then `speed`
+    /// steps).
+    speed: f64,
 }
 
 fn idx(s: Side) -> usize {
@@ -251,11 +254,12 @@ impl Run {
             end,
             finished: false,
             out: Vec::new(),
+            speed: scenario.speed.unwrap_or(1.0),
             scenario,
         };
         let title = run.scenario.title_for(lang).to_string();
         let name = run.scenario.name.clone();
-        run.out.push(Event {
+        run.push_event(Event {
             t: 0.0,
             host: None,
             conn: None,
@@ -277,6 +281,11 @@ impl Run {
 
     pub fn lang(&self) -> Lang {
         self.lang
+    }
+
+    /// Virtual seconds per real second the scenario suggests right now.
+    pub fn speed(&self) -> f64 {
+        self.speed
     }
 
     /// Events since the last call.
@@ -558,6 +567,18 @@ impl Run {
                     self.app_event(side, None, t.clone());
                 }
             }
+            Op::Speed { x } => {
+                self.speed = *x;
+                let t = self.wire.now.secs_f64();
+                self.push_event(Event {
+                    t,
+                    host: None,
+                    conn: None,
+                    body: Body::Info {
+                        msg: format!("speed ×{x}"),
+                    },
+                });
+            }
         }
     }
 
@@ -705,10 +726,14 @@ impl Run {
     fn collect(&mut self) {
         let events = self.wire.take_events();
         for e in events {
-            let narr = self.narrate(&e);
-            self.out.push(e);
-            self.out.extend(narr);
+            self.push_event(e);
         }
+    }
+
+    fn push_event(&mut self, e: Event) {
+        let narr = self.narrate(&e);
+        self.out.push(e);
+        self.out.extend(narr);
     }
 
     fn narrate(&mut self, e: &Event) -> Vec<Event> {

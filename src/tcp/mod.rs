@@ -642,7 +642,9 @@ impl Engine {
 
     /// Fire every timer that is due.
     pub fn on_timer(&mut self, now: Instant) {
-        loop {
+        // Timers re-arm strictly after `now` (Tcb::arm), so a second pass
+        // only meets connections the first one touched; bound it anyway.
+        for _ in 0..4 {
             let due: Vec<ConnId> = self
                 .timer_index
                 .iter()

@@ -373,6 +373,9 @@ impl Tcb {
     }
 
     fn arm(&mut self, ctx: &mut Ctx, kind: TimerKind, deadline: Instant) {
+        // A timer always lies in the future: one re-armed "now" (a zero
+        // interval) would fire again in the same pass, forever.
+        let deadline = deadline.max(ctx.now + Duration::from_micros(1));
         if self.timers[idx(kind)] == Some(deadline) {
             return;
         }
