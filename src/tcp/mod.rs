@@ -12,6 +12,7 @@ pub mod ctx;
 pub mod isn;
 pub mod reassembly;
 pub mod rtt;
+pub mod sack;
 pub mod seq;
 pub mod state;
 pub mod tcb;

@@ -18,6 +18,7 @@ use crate::tcp::congestion::{CcAction, Congestion};
 use crate::tcp::ctx::{Ctx, conn_name};
 use crate::tcp::reassembly::{Insert, Reassembly};
 use crate::tcp::rtt::RttEstimator;
+use crate::tcp::sack::Scoreboard;
 use crate::tcp::seq::SeqNum;
 use crate::tcp::state::State;
 use crate::time::Instant;
@@ -131,6 +132,14 @@ pub struct Tcb {
     /// duplicates echo TS.Recent), and such samples feed back into an
     /// ever-larger RTO under heavy loss.
     rtx_high: SeqNum,
+    /// Our TSval when we last retransmitted: an echo at or after it comes
+    /// from a recent transmission, so it is a valid RTT sample even for
+    /// retransmitted data (RFC 7323 §4.1's reason for timestamps).
+    last_rtx_ts: Option<u32>,
+    /// What the peer's SACK blocks say it holds (RFC 2018).
+    sack: Scoreboard,
+    /// In recovery: holes below this were already resent this episode.
+    rtx_mark: SeqNum,
     /// Consecutive retransmissions of the same data (reset on progress).
     retries: u32,
     persist_backoff: u32,
@@ -233,6 +242,9 @@ impl Tcb {
             rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
             rtt_probe: None,
             rtx_high: iss,
+            last_rtx_ts: None,
+            sack: Scoreboard::default(),
+            rtx_mark: iss,
             retries: 0,
             persist_backoff: 0,
             cc: Congestion::new(DEFAULT_MSS, iss, cfg.initial_cwnd),
@@ -674,6 +686,7 @@ impl Tcb {
         }
         if retransmit {
             self.retransmits += 1;
+            self.last_rtx_ts = Some(self.ts_now(ctx.now));
             let end = seq + seg_end_len(flags, seg.payload.len());
             self.rtx_high = self.rtx_high.max(end);
         }
@@ -948,11 +961,26 @@ impl Tcb {
                 }
                 break;
             }
-            let len = unsent.min(usable).min(mss);
+            if self.snd_nxt < self.snd_max
+                && let Some(end) = self.sack.covering(self.snd_nxt)
+            {
+                // Resending after an RTO: the receiver already holds this.
+                self.snd_nxt = end.min(self.snd_max);
+                continue;
+            }
+            let mut len = unsent.min(usable).min(mss);
+            if self.snd_nxt < self.snd_max
+                && let Some(next) = self.sack.next_sacked(self.snd_nxt)
+            {
+                len = len.min(next - self.snd_nxt);
+            }
             if len == 0 {
                 break;
             }
-            if len < mss && !force {
+            // Resent data (after an RTO) is not held back by Nagle or SWS
+            // avoidance: it was sent once already, whole.
+            let resend = self.snd_nxt < self.snd_max;
+            if len < mss && !force && !resend {
                 let all = len == unsent;
                 // Nagle (RFC 1122 §4.2.3.4): no small segment while data is
                 // unacknowledged.
@@ -1032,9 +1060,15 @@ impl Tcb {
     /// Retransmit the first unacknowledged segment (fast retransmit, partial
     /// ACK, or RTO when SND.NXT was rewound).
     fn retransmit_first(&mut self, ctx: &mut Ctx) {
-        let seq = self.snd_una;
+        let una = self.snd_una;
+        let mss = self.eff_mss();
+        self.retransmit_at(ctx, una, mss);
+    }
+
+    /// Resend up to `max_len` bytes from `seq` (and the FIN if it follows).
+    fn retransmit_at(&mut self, ctx: &mut Ctx, seq: SeqNum, max_len: usize) {
         let data_left = self.data_end().diff(seq).max(0) as usize;
-        let len = data_left.min(self.eff_mss());
+        let len = data_left.min(max_len);
         let off = seq.diff(self.snd_buf_seq).max(0) as usize;
         let fin = self.fin_seq.is_some_and(|f| f == seq + len);
         let mut payload = vec![0u8; len];
@@ -1050,8 +1084,27 @@ impl Tcb {
         if self.snd_nxt < seq + len + usize::from(fin) {
             self.snd_nxt = seq + len + usize::from(fin);
         }
+        self.rtx_mark = self.rtx_mark.max(seq + len);
         // Karn's rule (RFC 6298 §3): no sample from retransmitted data.
         self.rtt_probe = None;
+    }
+
+    /// SACK-based recovery (RFC 6675, simplified): each ACK that arrives
+    /// during recovery lets one segment into the network, and that segment
+    /// is the next hole the receiver's SACK blocks reveal, not already resent
+    /// in this episode.
+    fn sack_recover(&mut self, ctx: &mut Ctx) -> bool {
+        if !self.sack_enabled || self.sack.is_empty() {
+            return false;
+        }
+        let from = self.rtx_mark.max(self.snd_una);
+        match self.sack.next_hole(from, self.eff_mss()) {
+            Some((seq, len)) => {
+                self.retransmit_at(ctx, seq, len);
+                true
+            }
+            None => false,
+        }
     }
 
     // ----- segment arrives (RFC 9293 §3.10.7) ------------------------------
@@ -1400,6 +1453,11 @@ impl Tcb {
             self.snd_max = self.snd_max.max(self.snd_nxt);
         }
         let new_wnd = u32::from(seg.window) << self.snd_wscale;
+        if self.sack_enabled {
+            for &(l, r) in &seg.options.sack {
+                self.sack.add(l, r, self.snd_una.max(seg.ack), self.snd_max);
+            }
+        }
         if seg.ack > self.snd_una {
             self.ack_advances(ctx, seg);
         } else if seg.ack == self.snd_una
@@ -1409,9 +1467,13 @@ impl Tcb {
             && new_wnd == self.snd_wnd
         {
             // RFC 5681 §2: a duplicate ACK.
+            let was_recovering = self.cc.in_recovery();
             let action = self.cc.on_dup_ack(seg.ack, self.snd_max, self.flight());
             if let CcAction::RetransmitFirst { .. } = action {
+                self.rtx_mark = self.snd_una;
                 self.retransmit_first(ctx);
+            } else if was_recovering {
+                self.sack_recover(ctx);
             }
         }
         // Window update (§3.10.7.4: SND.WL1/SND.WL2 rule).
@@ -1477,12 +1539,18 @@ impl Tcb {
         if self.snd_nxt < self.snd_una {
             self.snd_nxt = self.snd_una;
         }
+        self.sack.prune(self.snd_una);
         self.retries = 0;
 
         // RTT: timestamps (RFC 7323 §4.1) or the timed segment (RFC 6298 §3).
         let mut sample = None;
-        if seg.ack <= self.rtx_high {
-            // Only retransmitted data acknowledged: no sample (Karn).
+        let fresh_echo = match (self.last_rtx_ts, seg.options.timestamp) {
+            (Some(rtx), Some((_, ecr))) => ecr != 0 && (ecr.wrapping_sub(rtx) as i32) >= 0,
+            _ => false,
+        };
+        if seg.ack <= self.rtx_high && !(self.ts_enabled && fresh_echo) {
+            // Only retransmitted data acknowledged, and nothing proves the
+            // echo is recent: no sample (Karn).
             self.rtt_probe = None;
         } else if self.ts_enabled {
             if let Some((_, ecr)) = seg.options.timestamp
@@ -1516,7 +1584,11 @@ impl Tcb {
         if self.state.is_synchronized() {
             let action = self.cc.on_new_ack(seg.ack, acked, flight);
             if let CcAction::RetransmitFirst { restart_timer } = action {
-                self.retransmit_first(ctx);
+                // A partial ACK: NewReno resends SND.UNA; with SACK, the next
+                // hole not yet resent.
+                if !self.sack_recover(ctx) && self.rtx_mark <= self.snd_una {
+                    self.retransmit_first(ctx);
+                }
                 if restart_timer {
                     let rto = self.rtt.rto();
                     self.timers[idx(TimerKind::Retransmit)] = None;
@@ -1805,6 +1877,12 @@ impl Tcb {
         self.cc.on_rto(self.snd_max, self.flight(), first);
         // Everything outstanding may now be sent again.
         self.rtx_high = self.rtx_high.max(self.snd_max);
+        self.rtx_mark = self.snd_una;
+        if !first {
+            // A second timeout for the same data: the receiver may have
+            // reneged on what it SACKed (RFC 2018 §8); trust nothing.
+            self.sack.clear();
+        }
         // Go back: resend from SND.UNA as the (now one-segment) window allows.
         self.snd_nxt = self.snd_una;
         self.probe_out = false;

@@ -450,3 +450,63 @@ fn connect_timeout_ends_syn_sent() {
     assert_eq!(armed(&h, TimerKind::Connect), vec![5.0]);
     assert_eq!(abort_reason(&h), Some(("connect_timeout".into(), 5.0)));
 }
+
+#[test]
+fn sack_recovery_resends_each_hole_once_without_waiting_for_partial_acks() {
+    let mut cfg = test_config();
+    cfg.initial_cwnd = Some(10);
+    cfg.sack = true;
+    let mut h = H::new(cfg);
+    h.e.listen(h.now, 80, None).unwrap();
+    let mut syn = h.seg(S, IRS, 0);
+    syn.options = TcpOptions {
+        mss: Some(1000),
+        sack_perm: true,
+        ..Default::default()
+    };
+    h.input(syn);
+    h.iss = h.output().unwrap().seq.0;
+    h.conn = h.e.find(h.us, h.them);
+    let mut ack = h.seg(A, IRS + 1, h.iss + 1);
+    ack.window = 60000;
+    h.input(ack.clone());
+    let c = h.conn.unwrap();
+    h.e.send(h.now, c, &[3u8; 8000]).unwrap();
+    let mut sent = 0;
+    while h.output().is_some() {
+        sent += 1;
+    }
+    assert_eq!(sent, 8);
+    let base = h.iss + 1;
+    // Segments 1 and 4 (offsets 0 and 3000) are lost; the receiver SACKs
+    // what arrives after each hole.
+    let dup = |h: &H, blocks: &[(u32, u32)]| {
+        let mut d = h.seg(A, IRS + 1, base);
+        d.window = 60000;
+        d.options.sack = blocks
+            .iter()
+            .map(|(l, r)| (SeqNum(base + l), SeqNum(base + r)))
+            .collect();
+        d
+    };
+    h.input(dup(&h, &[(1000, 2000)]));
+    h.input(dup(&h, &[(1000, 3000)]));
+    h.expect_none();
+    h.input(dup(&h, &[(4000, 5000), (1000, 3000)]));
+    // Third duplicate ACK: the first hole.
+    let first = h.output().unwrap();
+    assert_eq!((first.seq.0 - base, first.payload.len()), (0, 1000));
+    // The next duplicate ACK lets the second hole out at once.
+    h.input(dup(&h, &[(4000, 6000), (1000, 3000)]));
+    let second = h.output().unwrap();
+    assert_eq!((second.seq.0 - base, second.payload.len()), (3000, 1000));
+    // No hole left to resend: further duplicate ACKs send nothing old.
+    h.input(dup(&h, &[(4000, 7000), (1000, 3000)]));
+    while let Some(s) = h.output() {
+        assert!(
+            s.seq.0 - base >= 8000,
+            "only new data, got {}",
+            s.seq.0 - base
+        );
+    }
+}
