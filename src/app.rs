@@ -35,34 +35,28 @@ fn demo(name: &str, common: &Common) -> Result<(), String> {
     }
     let title = scenario.title.clone();
     let mut run = Run::new(scenario, &ov);
+    if let Some(path) = &common.pcap {
+        let w = crate::pcap::PcapWriter::create(path, "wire")
+            .map_err(|e| format!("cannot write the pcap file {}: {e}", path.display()))?;
+        run.set_pcap(w);
+    }
     headless(&mut run, common, &title)
 }
 
 fn headless(run: &mut Run, common: &Common, title: &str) -> Result<(), String> {
     match headless_inner(run, common, title) {
         // The reader went away (`| head`): stop quietly, as Unix tools do.
-        Err(HeadlessError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(HeadlessError::Io(e)) => Err(format!("cannot write events: {e}")),
+        Err(HeadlessError::Events(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(HeadlessError::Events(e)) => Err(format!("cannot write events: {e}")),
         Err(HeadlessError::Msg(m)) => Err(m),
         Ok(()) => Ok(()),
     }
 }
 
 enum HeadlessError {
-    Io(std::io::Error),
+    /// Writing the event stream failed.
+    Events(std::io::Error),
     Msg(String),
-}
-
-impl From<String> for HeadlessError {
-    fn from(m: String) -> Self {
-        HeadlessError::Msg(m)
-    }
-}
-
-impl From<std::io::Error> for HeadlessError {
-    fn from(e: std::io::Error) -> Self {
-        HeadlessError::Io(e)
-    }
 }
 
 fn headless_inner(run: &mut Run, common: &Common, title: &str) -> Result<(), HeadlessError> {
@@ -75,6 +69,8 @@ fn headless_inner(run: &mut Run, common: &Common, title: &str) -> Result<(), Hea
         })?),
         None => None,
     };
+    let rec_err =
+        |e: std::io::Error| HeadlessError::Msg(format!("cannot write the recording: {e}"));
     let stop = common.duration.map(Instant::from_secs_f64);
     loop {
         match stop {
@@ -82,36 +78,29 @@ fn headless_inner(run: &mut Run, common: &Common, title: &str) -> Result<(), Hea
                 run.advance_one(Some(s));
                 if run.next_wakeup().is_none_or(|t| t > s) {
                     run.advance(s);
-                    break;
                 }
             }
             None => run.advance_one(None),
         }
         for e in run.take_events() {
-            out.write(&e)
-                .map_err(|e| format!("cannot write events: {e}"))?;
+            out.write(&e).map_err(HeadlessError::Events)?;
             if let Some(r) = rec.as_mut() {
-                r.write(&e)
-                    .map_err(|e| format!("cannot write the recording: {e}"))?;
+                r.write(&e).map_err(rec_err)?;
             }
         }
-        if run.is_finished() {
+        let stopped = stop.is_some_and(|s| run.next_wakeup().is_none_or(|t| t > s));
+        if run.is_finished() || stopped {
             break;
         }
     }
-    for e in run.take_events() {
-        out.write(&e)
-            .map_err(|e| format!("cannot write events: {e}"))?;
-        if let Some(r) = rec.as_mut() {
-            r.write(&e)
-                .map_err(|e| format!("cannot write the recording: {e}"))?;
-        }
-    }
-    out.flush()
-        .map_err(|e| format!("cannot write events: {e}"))?;
+    out.flush().map_err(HeadlessError::Events)?;
     if let Some(r) = rec.as_mut() {
-        r.flush()
-            .map_err(|e| format!("cannot write the recording: {e}"))?;
+        r.flush().map_err(rec_err)?;
+    }
+    run.flush_pcap()
+        .map_err(|e| HeadlessError::Msg(format!("cannot write the pcap file: {e}")))?;
+    if let Some(e) = run.pcap_error() {
+        return Err(HeadlessError::Msg(e.to_string()));
     }
     Ok(())
 }

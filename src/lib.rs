@@ -12,6 +12,7 @@ pub mod fault;
 pub mod fuzzing;
 pub mod link;
 pub mod output;
+pub mod pcap;
 pub mod scenario;
 pub mod tcp;
 pub mod time;

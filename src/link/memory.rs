@@ -11,7 +11,7 @@ use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::event::{Dir, Event};
+use crate::event::{Body, Dir, Event};
 use crate::fault::{Injector, Packet};
 use crate::tcp::{Config, Engine};
 use crate::time::Instant;
@@ -56,6 +56,17 @@ impl Ord for InFlight {
     }
 }
 
+/// A packet as it met the receiver's fault injector, for `--pcap`.
+#[derive(Clone, Debug)]
+pub struct Capture {
+    pub t: Instant,
+    /// From the server's side, as the injector sees it.
+    pub dir: Dir,
+    pub bytes: Vec<u8>,
+    /// What the injector did to it, when it did anything.
+    pub comment: Option<String>,
+}
+
 pub struct Wire {
     pub now: Instant,
     pub client: Engine,
@@ -68,6 +79,7 @@ pub struct Wire {
     /// A crashed host: its timers do not run (segments to it are dropped by
     /// a fault rule the caller adds).
     frozen: [bool; 2],
+    captures: Option<Vec<Capture>>,
 }
 
 impl Wire {
@@ -103,6 +115,7 @@ impl Wire {
             order: 0,
             events: Vec::new(),
             frozen: [false, false],
+            captures: None,
         }
     }
 
@@ -110,6 +123,56 @@ impl Wire {
         match side {
             Side::Client => &mut self.client,
             Side::Server => &mut self.server,
+        }
+    }
+
+    /// Keep a copy of every packet that reaches an injector (`--pcap`).
+    pub fn enable_capture(&mut self) {
+        self.captures.get_or_insert_with(Vec::new);
+    }
+
+    /// Packets captured since the last call.
+    pub fn take_captures(&mut self) -> Vec<Capture> {
+        self.captures
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Into the injector; the capture says what the injector did to it.
+    fn inject(&mut self, now: Instant, p: Packet) {
+        let Some(caps) = self.captures.as_ref() else {
+            self.injector.process(now, p);
+            return;
+        };
+        let _ = caps;
+        let (id, dir, bytes) = (p.id, p.dir, p.bytes.clone());
+        self.injector.process(now, p);
+        let mut comment = None;
+        while let Some(e) = self.injector.poll_event() {
+            let verdict = match &e.body {
+                Body::Drop(d) if d.seg.as_ref().is_some_and(|s| s.id == id) => {
+                    Some(("dropped", d.rule.clone()))
+                }
+                Body::Hold(h) if h.seg.id == id => Some(("held", h.rule.clone())),
+                Body::Fault(f) if f.seg.id == id => Some((f.action.as_str(), f.rule.clone())),
+                _ => None,
+            };
+            if let Some((what, rule)) = verdict {
+                comment = Some(match rule {
+                    Some(r) => format!("tcpscope fault injector: {what} (rule: {r})"),
+                    None => format!("tcpscope fault injector: {what}"),
+                });
+            }
+            self.events.push(e);
+        }
+        if let Some(caps) = self.captures.as_mut() {
+            caps.push(Capture {
+                t: now,
+                dir,
+                bytes,
+                comment,
+            });
         }
     }
 
@@ -220,7 +283,7 @@ impl Wire {
                 break;
             }
             let Reverse(InFlight(_, _, p)) = self.flying.pop().expect("peeked");
-            self.injector.process(now, p);
+            self.inject(now, p);
             self.flush();
         }
         self.injector.on_timer(now);

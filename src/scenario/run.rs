@@ -120,6 +120,8 @@ pub struct Run {
     /// Playback speed the scenario asks for now (its `speed`, then `speed`
     /// steps).
     speed: f64,
+    pcap: Option<crate::pcap::PcapWriter>,
+    pcap_error: Option<String>,
 }
 
 fn idx(s: Side) -> usize {
@@ -255,6 +257,8 @@ impl Run {
             finished: false,
             out: Vec::new(),
             speed: scenario.speed.unwrap_or(1.0),
+            pcap: None,
+            pcap_error: None,
             scenario,
         };
         let title = run.scenario.title_for(lang).to_string();
@@ -281,6 +285,40 @@ impl Run {
 
     pub fn lang(&self) -> Lang {
         self.lang
+    }
+
+    /// Write every packet on the wire to this pcapng writer (`--pcap`), with
+    /// virtual time as timestamps and the injector's verdicts as comments.
+    pub fn set_pcap(&mut self, w: crate::pcap::PcapWriter) {
+        self.wire.enable_capture();
+        self.pcap = Some(w);
+    }
+
+    /// A pcap write failed (the disk filled up): capture stopped, and why.
+    pub fn pcap_error(&self) -> Option<&str> {
+        self.pcap_error.as_deref()
+    }
+
+    /// Flush the pcap file (at the end of a run).
+    pub fn flush_pcap(&mut self) -> std::io::Result<()> {
+        match self.pcap.as_mut() {
+            Some(p) => p.flush(),
+            None => Ok(()),
+        }
+    }
+
+    fn write_captures(&mut self) {
+        let caps = self.wire.take_captures();
+        if let Some(w) = self.pcap.as_mut() {
+            for c in caps {
+                let ts = std::time::Duration::from_micros(c.t.micros());
+                if let Err(e) = w.write(ts, Some(c.dir), &c.bytes, c.comment.as_deref()) {
+                    self.pcap_error = Some(format!("cannot write the pcap file: {e}"));
+                    self.pcap = None;
+                    break;
+                }
+            }
+        }
     }
 
     /// Virtual seconds per real second the scenario suggests right now.
@@ -724,6 +762,7 @@ impl Run {
 
     /// Move engine events out, adding narration after the events it explains.
     fn collect(&mut self) {
+        self.write_captures();
         let events = self.wire.take_events();
         for e in events {
             self.push_event(e);
