@@ -22,7 +22,7 @@ impl Scoreboard {
     /// Record a block; blocks outside (SND.UNA, SND.MAX] are ignored (RFC
     /// 2883 D-SACKs below SND.UNA, and lies).
     pub fn add(&mut self, left: SeqNum, right: SeqNum, una: SeqNum, max: SeqNum) {
-        if !(left < right) || left < una || right > max {
+        if left >= right || left < una || right > max {
             return;
         }
         let mut l = left;
