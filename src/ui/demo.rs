@@ -115,8 +115,9 @@ pub struct DemoDriver {
     /// Events taken from the run but not yet handed out (a walkthrough stops
     /// in the middle of a moment; a step makes a moment ahead of the clock).
     backlog: VecDeque<Event>,
-    /// A re-run's events, handed out whole by the next poll.
-    rerun_out: Vec<Event>,
+    /// Events to hand out whole at the next poll whatever the clock says: a
+    /// re-run's, a step's, a jump's. Nothing else comes out while paused.
+    ready: Vec<Event>,
     /// Events taken from the run since it (re)started, for the tee.
     produced: usize,
     /// Narrations handed out since the run (re)started.
@@ -161,7 +162,7 @@ impl DemoDriver {
             anchor_virt: 0.0,
             now: 0.0,
             backlog: VecDeque::new(),
-            rerun_out: Vec::new(),
+            ready: Vec::new(),
             produced: 0,
             narrations: 0,
             moments: VecDeque::new(),
@@ -409,7 +410,7 @@ impl DemoDriver {
                 }
             }
         }
-        self.rerun_out = out;
+        self.ready = out;
         self.reanchor();
     }
 
@@ -564,15 +565,15 @@ impl Driver for DemoDriver {
     }
 
     fn poll(&mut self) -> Vec<Event> {
-        if !self.rerun_out.is_empty() {
-            return std::mem::take(&mut self.rerun_out);
+        if !self.ready.is_empty() {
+            return std::mem::take(&mut self.ready);
+        }
+        if self.paused {
+            return Vec::new();
         }
         let target = self.clock_target();
-        if !self.paused {
-            self.advance_run(target);
-        }
-        let limit = if self.paused { self.now } else { target };
-        let out = self.deliver(limit);
+        self.advance_run(target);
+        let out = self.deliver(target);
         if !self.paused {
             self.now = self.now.max(target);
         }
@@ -601,9 +602,8 @@ impl Driver for DemoDriver {
                 self.speed = x.clamp(MIN_SPEED, MAX_SPEED);
                 self.reanchor();
                 Ok(format!(
-                    "time runs at {}: {} virtual seconds per real second",
-                    super::units::speed(self.speed),
-                    self.speed
+                    "time runs at {} (virtual seconds per real second)",
+                    super::units::speed(self.speed)
                 ))
             }
             Command::Pause(p) => {
@@ -633,9 +633,13 @@ impl Driver for DemoDriver {
                     let now = self.run.now();
                     self.apply_journal(now, true);
                 }
-                if let Some(t) = self.backlog.back().map(|e| e.t) {
-                    self.now = self.now.max(t);
-                }
+                // Hand out that moment now; a walkthrough stop does not
+                // apply to a single step.
+                let walkthrough = std::mem::replace(&mut self.walkthrough, false);
+                let upto = self.backlog.back().map(|e| e.t).unwrap_or(self.now);
+                let out = self.deliver(upto);
+                self.walkthrough = walkthrough;
+                self.ready.extend(out);
                 self.reanchor();
                 Ok(format!("stepped to t = {}", super::units::t(self.now)))
             }
@@ -685,7 +689,7 @@ impl Driver for DemoDriver {
                     self.now = t;
                     // Hand out everything up to t even when paused.
                     let out = self.deliver(t);
-                    self.rerun_out = out;
+                    self.ready.extend(out);
                     self.reanchor();
                     Ok(format!("jumped to t = {}", super::units::t(t)))
                 } else {
@@ -720,7 +724,7 @@ impl Driver for DemoDriver {
     fn finished(&self) -> bool {
         self.run.is_finished()
             && self.backlog.is_empty()
-            && self.rerun_out.is_empty()
+            && self.ready.is_empty()
             && self.run.wire.next_wakeup().is_none()
     }
 
@@ -751,5 +755,138 @@ impl Driver for DemoDriver {
             self.reanchor();
             Ok("walkthrough off: the demo runs on".into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn narrations(es: &[Event]) -> Vec<String> {
+        es.iter()
+            .filter_map(|e| match &e.body {
+                Body::Narration { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn handshake() -> DemoDriver {
+        let ov = Overrides {
+            lang: Some(Lang::En),
+            ..Overrides::default()
+        };
+        DemoDriver::new(Scenario::builtin("handshake").unwrap(), ov)
+    }
+
+    /// Poll until something comes out (time must pass for a running demo).
+    fn poll_some(d: &mut DemoDriver) -> Vec<Event> {
+        for _ in 0..200 {
+            let got = d.poll();
+            if !got.is_empty() {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Vec::new()
+    }
+
+    #[test]
+    fn walkthrough_stops_at_each_narration_and_steps_back() {
+        let mut d = handshake().with_walkthrough(true);
+        d.command(Command::TimeScale(10_000.0)).unwrap();
+        let first = poll_some(&mut d);
+        assert_eq!(narrations(&first).len(), 1);
+        assert!(
+            matches!(first.last().unwrap().body, Body::Narration { .. }),
+            "stops on it"
+        );
+        assert!(d.playback().paused);
+        assert!(d.poll().is_empty(), "paused: nothing more until space");
+
+        d.command(Command::StepForward).unwrap();
+        let second = poll_some(&mut d);
+        assert_eq!(narrations(&second).len(), 1);
+        d.command(Command::StepForward).unwrap();
+        let third = poll_some(&mut d);
+        let n3 = narrations(&third);
+        assert_eq!(n3.len(), 1);
+        assert!(n3[0].starts_with("The client sends SYN"), "{n3:?}");
+
+        // Back one step: the timeline restarts and ends on narration 2.
+        d.command(Command::StepBack).unwrap();
+        assert!(d.take_rewind());
+        let again = d.poll();
+        assert_eq!(
+            narrations(&again),
+            [narrations(&first), narrations(&second)].concat()
+        );
+        assert!(d.poll().is_empty(), "still paused on step 2");
+        assert_eq!(d.narrations, 2);
+    }
+
+    #[test]
+    fn commands_change_the_run_and_survive_a_rerun() {
+        let mut d = handshake().paused();
+        // Step to the moment the SYN leaves; drop the SYN+ACK to come.
+        let mut seen = Vec::new();
+        while !seen.iter().any(|e: &Event| e.segment().is_some()) {
+            d.command(Command::StepForward).unwrap();
+            seen.extend(d.poll());
+        }
+        let msg = d.command(Command::DropNext(Dir::Out)).unwrap();
+        assert_eq!(msg, "the next segment server → client will be dropped");
+        d.command(Command::Seek(3.0)).unwrap();
+        let later = d.poll();
+        let drops = |es: &[Event]| {
+            es.iter()
+                .filter(|e| matches!(e.body, Body::Drop(_)))
+                .count()
+        };
+        assert_eq!(drops(&later), 1);
+        // Back to 1 s and forward again: the journal replays the drop.
+        d.command(Command::Seek(1.0)).unwrap();
+        assert!(d.take_rewind());
+        let replayed = d.poll();
+        assert_eq!(
+            drops(&replayed),
+            1,
+            "the rule was applied again at its time"
+        );
+    }
+
+    #[test]
+    fn keys_that_need_live_mode_say_so() {
+        let mut d = handshake();
+        let err = d
+            .command(Command::Connect("10.0.0.2:80".parse().unwrap()))
+            .unwrap_err();
+        assert!(err.starts_with("c (connect) is for live mode"), "{err}");
+        assert!(d.command(Command::TimeScale(-1.0)).is_err());
+    }
+
+    #[test]
+    fn the_engines_keep_running_after_the_script() {
+        let mut d = handshake().paused();
+        d.command(Command::Seek(5.0)).unwrap();
+        d.poll();
+        assert!(d.run.is_finished());
+        let conn = ConnRef {
+            host: Some("client".into()),
+            conn: "10.0.0.1:63359<->10.0.0.2:80".into(),
+        };
+        d.command(Command::Close(conn)).unwrap();
+        d.command(Command::Seek(6.0)).unwrap();
+        let after = d.poll();
+        let fin_acked = after.iter().any(|e| {
+            matches!(
+                &e.body,
+                Body::State {
+                    to: crate::tcp::State::FinWait2,
+                    ..
+                }
+            )
+        });
+        assert!(fin_acked, "the FIN went out and was acknowledged");
     }
 }

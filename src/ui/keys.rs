@@ -105,7 +105,7 @@ pub const HELP: &[(&str, &[Binding])] = &[
             Binding {
                 keys: "mouse",
                 action: Action::Details,
-                what: "click selects, wheel scrolls",
+                what: "click select, wheel scroll",
             },
             Binding {
                 keys: "Esc",
@@ -120,7 +120,7 @@ pub const HELP: &[(&str, &[Binding])] = &[
             Binding {
                 keys: "d  D",
                 action: Action::DropIn,
-                what: "drop next inbound / outbound",
+                what: "drop next in / outbound",
             },
             Binding {
                 keys: "l",

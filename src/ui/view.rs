@@ -204,6 +204,7 @@ impl View {
             if new != self.selected {
                 self.selected = new;
                 self.reset_ladder();
+                self.acting = 0;
             }
         }
         // A lifeline that is not there cannot act.
@@ -594,6 +595,7 @@ impl View {
                 if Some(vis[new]) != self.selected {
                     self.selected = Some(vis[new]);
                     self.reset_ladder();
+                    self.acting = 0;
                 }
             }
             Focus::Ladder => {

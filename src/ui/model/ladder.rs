@@ -134,7 +134,10 @@ pub enum Mark {
     },
     Tcb {
         allocated: bool,
+        /// Short, for the lifeline.
         text: Box<str>,
+        /// What the engine says was allocated or freed, for the details.
+        detail: Box<str>,
     },
     Abort {
         reason: Box<str>,

@@ -466,17 +466,27 @@ impl Model {
                     freed: tcb.freed.map(String::into_boxed_str),
                     t,
                 };
+                let buffers = crate::ui::units::kib((tcb.send_buf + tcb.recv_buf) as u64);
                 let text = if allocated {
+                    format!("TCB allocated: {buffers} buffers, port {}", tcb.port)
+                } else {
+                    format!("TCB freed: {buffers} buffers, port {}", tcb.port)
+                };
+                let detail = if allocated {
                     format!(
-                        "TCB allocated: {} send + {} receive buffers, port {}",
+                        "TCB allocated: {} send and {} receive buffers, local port {}; {} connection{} in the table.",
                         crate::ui::units::kib(tcb.send_buf as u64),
                         crate::ui::units::kib(tcb.recv_buf as u64),
-                        tcb.port
+                        tcb.port,
+                        tcb.table,
+                        if tcb.table == 1 { "" } else { "s" }
                     )
                 } else {
                     format!(
-                        "TCB freed: {}",
-                        info.freed.as_deref().unwrap_or("buffers and port released")
+                        "Freed: {}. {} connection{} left in the table.",
+                        info.freed.as_deref().unwrap_or("buffers and port released"),
+                        tcb.table,
+                        if tcb.table == 1 { "" } else { "s" }
                     )
                 };
                 if allocated {
@@ -496,6 +506,7 @@ impl Model {
                         mark: Mark::Tcb {
                             allocated,
                             text: text.into_boxed_str(),
+                            detail: detail.into_boxed_str(),
                         },
                     },
                 );
@@ -874,7 +885,11 @@ impl Model {
             && let Some(c) = self.rows.get_mut(&id)
         {
             let slot = Model::slot_for(c, host);
-            let reopened = starts && c.is_closed() && !c.listener;
+            // A new incarnation only when this host's own side there is
+            // over: a host that never had a TCB in the row (a held SYN
+            // released after the client gave up) joins it.
+            let own_closed = c.side(slot).is_some_and(|s| s.had_tcb() && s.is_closed());
+            let reopened = starts && own_closed && c.is_closed() && !c.listener;
             if !reopened {
                 c.last_t = c.last_t.max(t);
                 return (id, slot);

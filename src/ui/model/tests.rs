@@ -335,3 +335,36 @@ fn live_mode_draws_each_event_as_its_own_arrow() {
     );
     assert!(a.iter().all(|a| a.fate == Fate::Delivered));
 }
+
+#[test]
+fn a_released_syn_joins_the_row_its_sender_left() {
+    // The client gives up (close in SYN-SENT) while its SYN is held; the
+    // SYN released later still belongs to that connection's ladder.
+    let hold = Rule {
+        action: Action::Hold,
+        ..Rule::drop_next(DirMatch::In, Some(Flags::SYN), 1)
+    };
+    let ov = Overrides {
+        rules: vec![hold],
+        ..Overrides::default()
+    };
+    let mut run = Run::new(Scenario::builtin("tour").unwrap(), &ov);
+    run.advance(Instant::from_secs_f64(1.2));
+    let mut m = Model::new(true);
+    m.ingest_all(run.take_events());
+    assert!(
+        conn(&m).side(0).unwrap().is_closed(),
+        "the client closed in SYN-SENT"
+    );
+    run.wire.injector.release_one(run.now());
+    run.wire.flush();
+    run.advance(Instant::from_secs_f64(1.3));
+    m.ingest_all(run.take_events());
+    let c = conn(&m);
+    assert_eq!(c.side(1).unwrap().state, Some(State::SynReceived));
+    let syn = arrows(c)
+        .into_iter()
+        .find(|a| a.seg.flags == Flags::SYN)
+        .unwrap();
+    assert_eq!(syn.fate, Fate::Delivered, "one arrow, now arrived");
+}

@@ -125,7 +125,7 @@ pub fn tuple_text(c: &Conn, w: usize) -> String {
             .find(|e| &***e != "0.0.0.0:0")
             .map(|e| e.to_string())
             .unwrap_or_default();
-        return fit(&format!("listening {local}"), w);
+        return fit(&format!("listen {local}"), w);
     }
     let full = format!("{} ⇄ {}", c.ends[0], c.ends[1]);
     if super::width(&full) <= w {
@@ -149,7 +149,8 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &C
     let states = if two { 2 * state_w } else { state_w } as usize;
     let cols = if two { 7 } else { 6 };
     // Age, bytes and retransmissions, and the spaces between columns.
-    let fixed = states + 6 + 9 + 4 + (cols - 1);
+    let (age_w, bytes_w) = if wide { (6, 10) } else { (5, 8) };
+    let fixed = states + age_w + bytes_w + 4 + (cols - 1);
     let rest = inner_w.saturating_sub(fixed);
     // The tuple gets what it needs (up to 44), the timer column the rest.
     let want = ids
@@ -169,7 +170,8 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &C
     } else {
         header.push(Cell::from("State"));
     }
-    header.extend(["Age", "Bytes →/←", "Rtx", "Timer"].map(Cell::from));
+    let bytes_h = if wide { "Bytes →/←" } else { "→/←" };
+    header.extend(["Age", bytes_h, "Rtx", "Timer"].map(Cell::from));
 
     let rows: Vec<Row> = ids
         .iter()
@@ -219,8 +221,8 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &C
         widths.push(Constraint::Length(state_w));
     }
     widths.extend([
-        Constraint::Length(6),
-        Constraint::Length(9),
+        Constraint::Length(age_w as u16),
+        Constraint::Length(bytes_w as u16),
         Constraint::Length(4),
         Constraint::Length(timer_w),
     ]);

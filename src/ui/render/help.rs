@@ -10,7 +10,7 @@ use crate::ui::view::View;
 
 use super::block;
 
-const KEY_W: usize = 11;
+const KEY_W: usize = 10;
 const COL_W: u16 = 38;
 
 fn column<'a>(

@@ -117,7 +117,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, _clock: &
         return;
     }
     let g = Geometry::new(inner.width, model.two_hosts());
-    header(f.buffer_mut(), inner, &g, c, &t);
+    header(f.buffer_mut(), inner, &g, c, model.two_hosts(), &t);
     if c.ladder.is_empty() {
         lifelines(f.buffer_mut(), body, &g, &t);
         put(
@@ -191,26 +191,27 @@ fn window(c: &Conn, view: &mut View, h: u16) -> usize {
 }
 
 /// Lifeline names over the diagram.
-fn header(buf: &mut Buffer, inner: Rect, g: &Geometry, c: &Conn, t: &Theme) {
-    let label = |slot: Slot| -> String {
-        match c.side(slot) {
-            Some(s) => format!("{} {}", s.host, c.ends[slot]),
-            None => format!("peer {}", c.ends[slot]),
-        }
+fn header(buf: &mut Buffer, inner: Rect, g: &Geometry, c: &Conn, two_hosts: bool, t: &Theme) {
+    // A lifeline without events yet: in a demo it is the other tcpscope
+    // host; live it is the kernel's end, the peer.
+    let absent = |slot: Slot| match (two_hosts, slot) {
+        (true, 0) => "client",
+        (true, _) => "server",
+        _ => "peer",
     };
+    let name = |slot: Slot| -> String {
+        c.side(slot)
+            .map(|s| s.host.to_string())
+            .unwrap_or_else(|| absent(slot).to_string())
+    };
+    let label = |slot: Slot| format!("{} {}", name(slot), c.ends[slot]);
     put(buf, inner, 1, 0, "t", t.header());
     let (mut l, mut r) = (label(0), label(1));
     // Left label from ll-1, right label up to rl+1, a space between.
     let room = (g.rl + 3 - g.ll) as usize;
     if width(&l) + width(&r) + 1 > room {
-        l = c
-            .side(0)
-            .map(|s| s.host.to_string())
-            .unwrap_or_else(|| "peer".into());
-        r = c
-            .side(1)
-            .map(|s| s.host.to_string())
-            .unwrap_or_else(|| "peer".into());
+        l = name(0);
+        r = name(1);
     }
     put(buf, inner, g.ll.saturating_sub(1), 0, &l, t.side_fg(0));
     let rx = (g.rl + 1).saturating_sub(width(&r) as u16);
@@ -309,10 +310,12 @@ fn mark_text(m: &Mark, e: &Entry, t: &Theme) -> (&'static str, String, Style) {
         Mark::Tcb {
             allocated: true,
             text,
+            ..
         } => ("▣", text.to_string(), t.note()),
         Mark::Tcb {
             allocated: false,
             text,
+            ..
         } => ("□", text.to_string(), t.note()),
         Mark::Abort { reason } => (
             "✗",
@@ -400,7 +403,11 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
     if s.flags.ack() {
         short.push_str(&format!(" a{ack}"));
     }
-    short.push_str(&format!(" w{}", units::bytes(win)));
+    if win < 100_000 {
+        short.push_str(&format!(" w{win}"));
+    } else {
+        short.push_str(&format!(" w{}", units::bytes(win)));
+    }
     if let Some(n) = a.dup_ack {
         short.push_str(&format!(" dup#{n}"));
     }
@@ -430,6 +437,19 @@ fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow
         "╌"
     } else {
         "─"
+    };
+    // A stopped arrow is as long as its full label needs, leaving room for
+    // the reason after the ✗.
+    let stopped = reach < span;
+    let reach = if stopped {
+        let full = width(&arrow_label(c, a, view.absolute, usize::MAX)) + 5;
+        let reason_room = width(&end_text) + 1;
+        reach
+            .max(full)
+            .min(span.saturating_sub(reason_room))
+            .max(span / 3)
+    } else {
+        reach
     };
     let reach = reach.max(6).min(span);
     // The shaft: from the sender's lifeline towards the receiver.

@@ -34,12 +34,14 @@ pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &Clock) {
     }
     view.sync(model);
     let narration = model.narration.is_some();
-    let narr_h = if !narration {
-        0
-    } else if area.height >= 40 {
-        5
-    } else {
-        4
+    // As many lines as the text needs, within reason for the height.
+    let narr_h = match &model.narration {
+        None => 0,
+        Some(n) => {
+            let most = if area.height >= 40 { 6 } else { 3 };
+            let text = format!("▶ {}", n.text);
+            wrapped_lines(&text, area.width.saturating_sub(2) as usize).clamp(1, most) + 2
+        }
     };
     let rows = view.visible(model).len() as u16;
     let max_conns = (area.height * 28 / 100).max(6);
@@ -151,6 +153,31 @@ pub(crate) fn fit(s: &str, w: usize) -> String {
     }
     out.push('…');
     out
+}
+
+/// Lines a greedy word wrap of `text` takes at width `w`.
+pub(crate) fn wrapped_lines(text: &str, w: usize) -> u16 {
+    if w == 0 {
+        return 1;
+    }
+    let mut lines = 1u16;
+    let mut used = 0usize;
+    for word in text.split_whitespace() {
+        let ww = width(word);
+        if used == 0 {
+            used = ww;
+        } else if used + 1 + ww <= w {
+            used += 1 + ww;
+        } else {
+            lines += 1;
+            used = ww;
+        }
+        while used > w {
+            lines += 1;
+            used -= w;
+        }
+    }
+    lines
 }
 
 /// Display width of a string.

@@ -74,6 +74,16 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Clock
     }
 }
 
+/// A side without a state event yet: just allocated (still CLOSED), or a
+/// host that only answered (a RST from a port without a listener).
+fn no_state(s: &Side) -> &'static str {
+    if s.allocated.is_some() {
+        "CLOSED (TCB allocated)"
+    } else {
+        "no TCB"
+    }
+}
+
 /// Sequence numbers relative to the ISN of whoever chose them.
 fn rel(c: &Conn, owner: Slot, v: u32, absolute: bool) -> String {
     match c.isn[owner] {
@@ -94,7 +104,7 @@ fn tcb_rows(c: &Conn, slot: Slot, s: &Side, absolute: bool) -> Vec<(&'static str
         "state",
         s.state
             .map(|x| x.name().to_string())
-            .unwrap_or_else(|| "no TCB".into()),
+            .unwrap_or_else(|| no_state(s).into()),
     ));
     match &s.vars {
         Some(v) => {
@@ -224,10 +234,7 @@ fn state_block(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
 }
 
 fn short(s: crate::tcp::State) -> &'static str {
-    match s {
-        crate::tcp::State::SynReceived => "SYN-RCVD",
-        other => other.name(),
-    }
+    super::conns::short_state(s)
 }
 
 /// Human names of the timers.
@@ -488,7 +495,7 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &Clock) {
     let mut st = vec![];
     match s.state {
         Some(x) => st.push(Span::styled(x.name(), t.state(x))),
-        None => st.push(Span::styled("no TCB", t.dim())),
+        None => st.push(Span::styled(no_state(s), t.dim())),
     }
     if let Some(l) = &s.last {
         st.push(Span::styled(format!(" ← {}", short(l.from)), t.dim()));

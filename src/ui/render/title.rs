@@ -34,10 +34,12 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Clock
         right.push(Span::raw("  "));
         right.push(Span::styled(units::speed(s), t.key()));
     }
-    let state = if clock.finished {
+    let state = if clock.finished && !model.faults.held.is_empty() {
+        Span::styled("  ‖ segments held", t.held())
+    } else if clock.finished {
         Span::styled("  ■ finished", t.dim())
     } else if pb.walkthrough && pb.paused {
-        Span::styled("  ⏵ space: next step", t.warn())
+        Span::styled("  ▸ space: next step", t.warn())
     } else if pb.paused {
         Span::styled("  ‖ paused", t.warn())
     } else if clock.mode == Mode::Live {
