@@ -6,11 +6,13 @@ pub fn secs(s: f64) -> String {
         return "∞".into();
     }
     let s = s.max(0.0);
-    if s < 1.0 {
+    // Thresholds just below the next unit, so rounding never prints "10.0s"
+    // or "100s" where "10s" or "1m40s" belongs.
+    if s < 0.995 {
         format!("{s:.2}s")
-    } else if s < 10.0 {
+    } else if s < 9.95 {
         format!("{s:.1}s")
-    } else if s < 100.0 {
+    } else if s < 99.5 {
         format!("{s:.0}s")
     } else if s < 3600.0 {
         let m = (s / 60.0).floor();
@@ -105,6 +107,9 @@ mod tests {
         assert_eq!(secs(1.23), "1.2s");
         assert_eq!(secs(14.2), "14s");
         assert_eq!(secs(242.0), "4m02s");
+        assert_eq!(secs(99.9), "1m39s");
+        assert_eq!(secs(9.97), "10s");
+        assert_eq!(secs(0.999), "1.0s");
         assert_eq!(secs(7200.0), "2h00m");
         assert_eq!(secs(f64::NAN), "∞");
         assert_eq!(ms(0.02), "20ms");

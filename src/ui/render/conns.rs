@@ -153,7 +153,20 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &C
     let fixed = states + age_w + bytes_w + 4 + (cols - 1);
     let rest = inner_w.saturating_sub(fixed);
     // The tuple gets what it needs (up to 44), the timer column the rest.
-    let want = ids
+    // Only the rows on screen are built: the list may hold thousands.
+    let page = area.height.saturating_sub(3) as usize;
+    let sel_index = view.selected.and_then(|s| ids.iter().position(|i| *i == s));
+    let mut offset = view.conn_offset.min(ids.len().saturating_sub(page.max(1)));
+    if let Some(sel) = sel_index {
+        if sel < offset {
+            offset = sel;
+        } else if page > 0 && sel >= offset + page {
+            offset = sel + 1 - page;
+        }
+    }
+    view.conn_offset = offset;
+    let shown = &ids[offset.min(ids.len())..(offset + page).min(ids.len())];
+    let want = shown
         .iter()
         .filter_map(|id| model.conn(*id))
         .map(|c| super::width(&tuple_text(c, 60)))
@@ -173,7 +186,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &C
     let bytes_h = if wide { "Bytes →/←" } else { "→/←" };
     header.extend(["Age", bytes_h, "Rtx", "Timer"].map(Cell::from));
 
-    let rows: Vec<Row> = ids
+    let rows: Vec<Row> = shown
         .iter()
         .filter_map(|id| model.conn(*id))
         .map(|c| {
@@ -239,17 +252,13 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &C
         }
         title.push(Span::raw(" "));
     }
-    let sel_index = view.selected.and_then(|s| ids.iter().position(|i| *i == s));
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(t.header()))
         .column_spacing(1)
         .row_highlight_style(t.selected())
         .block(block(Line::from(title), focused(view, Focus::Conns), view));
-    let mut st = TableState::new()
-        .with_offset(view.conn_offset)
-        .with_selected(sel_index);
+    let mut st = TableState::new().with_selected(sel_index.and_then(|i| i.checked_sub(offset)));
     f.render_stateful_widget(table, area, &mut st);
-    view.conn_offset = st.offset();
 
     if ids.is_empty() {
         let msg = if view.filter.is_empty() {
@@ -265,9 +274,8 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &C
     view.hits.conns = area;
     let first_y = area.y + 2;
     let last_y = area.bottom().saturating_sub(1);
-    view.hits.conn_rows = ids
+    view.hits.conn_rows = shown
         .iter()
-        .skip(view.conn_offset)
         .enumerate()
         .map(|(i, id)| (first_y + i as u16, *id))
         .take_while(|(y, _)| *y < last_y)

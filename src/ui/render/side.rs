@@ -250,32 +250,28 @@ pub fn timer_name(k: TimerKind) -> &'static str {
     }
 }
 
-/// A countdown bar: full when just armed, empty at the deadline.
+/// A countdown bar: full when just armed, empty at the deadline. Eighths of
+/// a cell keep a short countdown moving smoothly; the empty part is a dim
+/// track so the bar's length reads without brackets.
 fn gauge(buf: &mut Buffer, x: u16, y: u16, w: u16, frac: f64, t: &Theme, urgent: bool) {
-    if w < 3 {
+    if w == 0 {
         return;
     }
-    let cells = (w - 2) as usize;
-    // Eighths of a cell, so a short countdown still moves smoothly.
+    let cells = w as usize;
     let eighths = (frac.clamp(0.0, 1.0) * (cells * 8) as f64).round() as usize;
     let full = eighths / 8;
     let part = eighths % 8;
     const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
-    let mut s = String::from("▕");
-    s.push_str(&"█".repeat(full));
+    let mut bar = "█".repeat(full);
     let mut used = full;
     if part > 0 && used < cells {
-        s.push_str(PARTS[part]);
+        bar.push_str(PARTS[part]);
         used += 1;
     }
-    s.push_str(&" ".repeat(cells - used));
-    s.push('▏');
-    let style = if urgent {
-        t.gauge_urgent()
-    } else {
-        t.gauge_fill()
-    };
-    buf.set_stringn(x, y, s, w as usize, style);
+    let style = if urgent { t.gauge_urgent() } else { t.gauge_fill() };
+    buf.set_stringn(x, y, &bar, cells, style);
+    let track = "░".repeat(cells - used);
+    buf.set_stringn(x + used as u16, y, track, cells - used, t.dim());
 }
 
 /// One timer line: `C RTO ▕████   ▏ 0.62s ×1`.
