@@ -121,6 +121,12 @@ pub struct Model {
     pub pinned: Option<u64>,
     /// The last entry an event created or changed (for narration targets).
     last_touch: Option<(u64, u64)>,
+    /// The row the current event went to, to keep `closed` up to date.
+    touched_row: Option<u64>,
+    /// Closed rows and when they closed: pruning looks only at these.
+    closed: HashMap<u64, f64>,
+    /// `latest_t` at the last prune.
+    pruned_at: f64,
 }
 
 impl Model {
@@ -150,6 +156,9 @@ impl Model {
             events_seen: 0,
             pinned: None,
             last_touch: None,
+            touched_row: None,
+            closed: HashMap::new(),
+            pruned_at: f64::NEG_INFINITY,
         }
     }
 
@@ -198,6 +207,7 @@ impl Model {
 
     pub fn ingest(&mut self, e: Event) {
         self.events_seen += 1;
+        self.touched_row = None;
         if e.t.is_finite() && e.t > self.latest_t {
             self.latest_t = e.t;
         }
@@ -674,7 +684,26 @@ impl Model {
             }
             Body::Info { msg } => self.note_log(t, host, msg),
         }
-        self.prune();
+        if let Some(id) = self.touched_row
+            && let Some(c) = self.rows.get(&id)
+        {
+            match c.closed_at() {
+                Some(at) => {
+                    self.closed.insert(id, at);
+                }
+                None => {
+                    self.closed.remove(&id);
+                }
+            }
+        }
+        // Pruning sorts the closed rows: do it once a timeline second, or
+        // sooner when many have piled up.
+        let over = self.closed.len() > self.limits.closed_keep;
+        let due = self.latest_t - self.pruned_at >= 1.0
+            || self.closed.len() > self.limits.closed_keep + 256;
+        if over && due {
+            self.prune();
+        }
     }
 
     // ----- segments -----------------------------------------------------------
@@ -892,6 +921,7 @@ impl Model {
             let reopened = starts && own_closed && c.is_closed() && !c.listener;
             if !reopened {
                 c.last_t = c.last_t.max(t);
+                self.touched_row = Some(id);
                 return (id, slot);
             }
         }
@@ -905,6 +935,7 @@ impl Model {
         c.ends[other(slot)] = remote.into();
         self.rows.insert(id, c);
         self.by_key.insert(key, id);
+        self.touched_row = Some(id);
         self.evict_rows();
         (id, slot)
     }
@@ -949,6 +980,7 @@ impl Model {
     }
 
     fn remove_row(&mut self, id: u64) {
+        self.closed.remove(&id);
         if let Some(c) = self.rows.remove(&id) {
             self.total_entries -= c.ladder.len();
             if self.by_key.get(&c.key) == Some(&id) {
@@ -962,14 +994,14 @@ impl Model {
         // The newest row is the one being filled in right now: never it.
         let newest = self.next_row - 1;
         while self.rows.len() > self.limits.rows {
-            let spare = |c: &&Conn| Some(c.id) != self.pinned && c.id != newest;
+            let spare = |id: u64| Some(id) != self.pinned && id != newest;
             let victim = self
-                .rows
-                .values()
-                .filter(spare)
-                .find(|c| c.is_closed())
-                .or_else(|| self.rows.values().find(spare))
-                .map(|c| c.id);
+                .closed
+                .keys()
+                .copied()
+                .filter(|id| spare(*id))
+                .min()
+                .or_else(|| self.rows.keys().copied().find(|id| spare(*id)));
             match victim {
                 Some(id) => self.remove_row(id),
                 None => break,
@@ -980,11 +1012,8 @@ impl Model {
     /// Closed rows leave the list after a while (see [`Limits`]).
     fn prune(&mut self) {
         let now = self.latest_t;
-        let mut closed: Vec<(f64, u64)> = self
-            .rows
-            .values()
-            .filter_map(|c| c.closed_at().map(|at| (at, c.id)))
-            .collect();
+        self.pruned_at = now;
+        let mut closed: Vec<(f64, u64)> = self.closed.iter().map(|(id, at)| (*at, *id)).collect();
         if closed.len() <= self.limits.closed_keep {
             return;
         }

@@ -268,7 +268,11 @@ fn gauge(buf: &mut Buffer, x: u16, y: u16, w: u16, frac: f64, t: &Theme, urgent:
         bar.push_str(PARTS[part]);
         used += 1;
     }
-    let style = if urgent { t.gauge_urgent() } else { t.gauge_fill() };
+    let style = if urgent {
+        t.gauge_urgent()
+    } else {
+        t.gauge_fill()
+    };
     buf.set_stringn(x, y, &bar, cells, style);
     let track = "░".repeat(cells - used);
     buf.set_stringn(x + used as u16, y, track, cells - used, t.dim());
