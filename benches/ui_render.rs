@@ -33,23 +33,63 @@ fn events() -> Vec<Event> {
     for i in 0..CONNS {
         let t = i as f64 * 0.001;
         let port = 1024 + i;
-        let c = format!("10.0.{}.{}:{port}<->10.0.0.2:80", (i / 250) % 250, i % 250 + 1);
+        let c = format!(
+            "10.0.{}.{}:{port}<->10.0.0.2:80",
+            (i / 250) % 250,
+            i % 250 + 1
+        );
         let (l, r) = c.split_once("<->").unwrap();
         let s = format!("{r}<->{l}");
         let id = 10 * i as u64;
         let lines = [
-            format!(r#"{{"t":{t},"host":"client","conn":"{c}","kind":"tcb","action":"allocated","send_buf":262144,"recv_buf":262144,"port":{port},"table":1}}"#),
-            format!(r#"{{"t":{t},"host":"client","conn":"{c}","kind":"state","from":"CLOSED","to":"SYN-SENT","cause":"active open"}}"#),
-            format!(r#"{{"t":{t},"host":"client","conn":"{c}","kind":"segment","dir":"out","id":{},"flags":["SYN"],"seq":1000,"ack":0,"len":0,"win":65535,"opts":["MSS=1460","SACK_PERM","TS=1,0","WS=3"],"hdr":"{HDR}"}}"#, id + 1),
-            format!(r#"{{"t":{t},"host":"client","conn":"{c}","kind":"timer","timer":"retransmit","action":"armed","deadline":{},"backoff":0}}"#, t + 1.0),
-            format!(r#"{{"t":{},"host":"server","conn":"{s}","kind":"segment","dir":"in","id":{},"flags":["SYN"],"seq":1000,"ack":0,"len":0,"win":65535,"opts":["MSS=1460","SACK_PERM","TS=1,0","WS=3"],"hdr":"{HDR}"}}"#, t + 0.01, id + 1),
-            format!(r#"{{"t":{},"host":"server","conn":"{s}","kind":"state","from":"LISTEN","to":"SYN-RECEIVED","cause":"SYN received"}}"#, t + 0.01),
-            format!(r#"{{"t":{},"host":"server","conn":"{s}","kind":"segment","dir":"out","id":{},"flags":["SYN","ACK"],"seq":5000,"ack":1001,"len":0,"win":65535,"opts":["MSS=1460"],"hdr":"{HDR}"}}"#, t + 0.01, id + 2),
-            format!(r#"{{"t":{},"host":"client","conn":"{c}","kind":"segment","dir":"in","id":{},"flags":["SYN","ACK"],"seq":5000,"ack":1001,"len":0,"win":65535,"opts":["MSS=1460"],"hdr":"{HDR}"}}"#, t + 0.02, id + 2),
-            format!(r#"{{"t":{},"host":"client","conn":"{c}","kind":"state","from":"SYN-SENT","to":"ESTABLISHED","cause":"SYN+ACK received"}}"#, t + 0.02),
-            format!(r#"{{"t":{},"host":"client","conn":"{c}","kind":"segment","dir":"out","id":{},"flags":["ACK"],"seq":1001,"ack":5001,"len":0,"win":32768,"opts":[],"hdr":"{HDR}"}}"#, t + 0.02, id + 3),
+            format!(
+                r#"{{"t":{t},"host":"client","conn":"{c}","kind":"tcb","action":"allocated","send_buf":262144,"recv_buf":262144,"port":{port},"table":1}}"#
+            ),
+            format!(
+                r#"{{"t":{t},"host":"client","conn":"{c}","kind":"state","from":"CLOSED","to":"SYN-SENT","cause":"active open"}}"#
+            ),
+            format!(
+                r#"{{"t":{t},"host":"client","conn":"{c}","kind":"segment","dir":"out","id":{},"flags":["SYN"],"seq":1000,"ack":0,"len":0,"win":65535,"opts":["MSS=1460","SACK_PERM","TS=1,0","WS=3"],"hdr":"{HDR}"}}"#,
+                id + 1
+            ),
+            format!(
+                r#"{{"t":{t},"host":"client","conn":"{c}","kind":"timer","timer":"retransmit","action":"armed","deadline":{},"backoff":0}}"#,
+                t + 1.0
+            ),
+            format!(
+                r#"{{"t":{},"host":"server","conn":"{s}","kind":"segment","dir":"in","id":{},"flags":["SYN"],"seq":1000,"ack":0,"len":0,"win":65535,"opts":["MSS=1460","SACK_PERM","TS=1,0","WS=3"],"hdr":"{HDR}"}}"#,
+                t + 0.01,
+                id + 1
+            ),
+            format!(
+                r#"{{"t":{},"host":"server","conn":"{s}","kind":"state","from":"LISTEN","to":"SYN-RECEIVED","cause":"SYN received"}}"#,
+                t + 0.01
+            ),
+            format!(
+                r#"{{"t":{},"host":"server","conn":"{s}","kind":"segment","dir":"out","id":{},"flags":["SYN","ACK"],"seq":5000,"ack":1001,"len":0,"win":65535,"opts":["MSS=1460"],"hdr":"{HDR}"}}"#,
+                t + 0.01,
+                id + 2
+            ),
+            format!(
+                r#"{{"t":{},"host":"client","conn":"{c}","kind":"segment","dir":"in","id":{},"flags":["SYN","ACK"],"seq":5000,"ack":1001,"len":0,"win":65535,"opts":["MSS=1460"],"hdr":"{HDR}"}}"#,
+                t + 0.02,
+                id + 2
+            ),
+            format!(
+                r#"{{"t":{},"host":"client","conn":"{c}","kind":"state","from":"SYN-SENT","to":"ESTABLISHED","cause":"SYN+ACK received"}}"#,
+                t + 0.02
+            ),
+            format!(
+                r#"{{"t":{},"host":"client","conn":"{c}","kind":"segment","dir":"out","id":{},"flags":["ACK"],"seq":1001,"ack":5001,"len":0,"win":32768,"opts":[],"hdr":"{HDR}"}}"#,
+                t + 0.02,
+                id + 3
+            ),
         ];
-        out.extend(lines.iter().map(|l| Event::from_json(l).expect("valid event")));
+        out.extend(
+            lines
+                .iter()
+                .map(|l| Event::from_json(l).expect("valid event")),
+        );
     }
     assert_eq!(out.len(), EVENTS);
     out
@@ -72,12 +112,15 @@ fn frame(c: &mut Criterion, m: &Model, w: u16, h: u16) {
     let mut view = View::new(Theme::COLOR);
     let clock = clock();
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    c.bench_function(&format!("frame {w}x{h}, {CONNS} conns, {EVENTS} events"), |b| {
-        b.iter(|| {
-            term.draw(|f| render::draw(f, black_box(m), &mut view, &clock))
-                .unwrap();
-        })
-    });
+    c.bench_function(
+        &format!("frame {w}x{h}, {CONNS} conns, {EVENTS} events"),
+        |b| {
+            b.iter(|| {
+                term.draw(|f| render::draw(f, black_box(m), &mut view, &clock))
+                    .unwrap();
+            })
+        },
+    );
 }
 
 /// A line of /proc/self/status in KiB (`VmHWM`, `VmRSS`), Linux only.
@@ -122,6 +165,9 @@ fn main() {
         );
     }
     if let Some(p) = status_kib("VmHWM:") {
-        println!("peak resident memory of the whole run (VmHWM): {:.1} MiB", mib(p));
+        println!(
+            "peak resident memory of the whole run (VmHWM): {:.1} MiB",
+            mib(p)
+        );
     }
 }

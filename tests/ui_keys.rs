@@ -70,7 +70,10 @@ impl Driver for Fake {
 }
 
 fn handshake_model() -> Model {
-    let mut run = Run::new(Scenario::builtin("handshake").unwrap(), &Overrides::default());
+    let mut run = Run::new(
+        Scenario::builtin("handshake").unwrap(),
+        &Overrides::default(),
+    );
     run.advance(Instant::from_secs_f64(5.0));
     let mut m = Model::new(true);
     m.ingest_all(run.take_events());
@@ -105,7 +108,12 @@ fn client_conn() -> ConnRef {
 fn fault_keys_send_injector_commands() {
     let (m, mut v, mut d) = setup(Mode::Demo);
     use KeyCode::Char;
-    press(&mut v, &m, &mut d, &[Char('d'), Char('D'), Char('h'), Char('r'), Char('F')]);
+    press(
+        &mut v,
+        &m,
+        &mut d,
+        &[Char('d'), Char('D'), Char('h'), Char('r'), Char('F')],
+    );
     assert_eq!(
         d.sent,
         [
@@ -122,7 +130,12 @@ fn fault_keys_send_injector_commands() {
 fn loss_prompt_parses_rates() {
     let (m, mut v, mut d) = setup(Mode::Demo);
     use KeyCode::*;
-    press(&mut v, &m, &mut d, &[Char('l'), Char('2'), Char('0'), Enter]);
+    press(
+        &mut v,
+        &m,
+        &mut d,
+        &[Char('l'), Char('2'), Char('0'), Enter],
+    );
     press(&mut v, &m, &mut d, &[Char('l')]);
     for c in "in=5,out=1".chars() {
         press(&mut v, &m, &mut d, &[Char(c)]);
@@ -133,12 +146,23 @@ fn loss_prompt_parses_rates() {
     assert_eq!(
         d.sent,
         [
-            Command::SetLoss { inbound: 20.0, outbound: 20.0 },
-            Command::SetLoss { inbound: 5.0, outbound: 1.0 },
+            Command::SetLoss {
+                inbound: 20.0,
+                outbound: 20.0
+            },
+            Command::SetLoss {
+                inbound: 5.0,
+                outbound: 1.0
+            },
         ]
     );
-    let Some(Popup::Prompt(p)) = &v.popup else { panic!("prompt still open") };
-    assert_eq!(p.error.as_deref(), Some("\"x\" is not a percentage from 0 to 100"));
+    let Some(Popup::Prompt(p)) = &v.popup else {
+        panic!("prompt still open")
+    };
+    assert_eq!(
+        p.error.as_deref(),
+        Some("\"x\" is not a percentage from 0 to 100")
+    );
     press(&mut v, &m, &mut d, &[Esc]);
     assert!(v.popup.is_none());
 }
@@ -152,7 +176,20 @@ fn the_form_adds_the_rule_it_shows() {
         &mut v,
         &m,
         &mut d,
-        &[Char('f'), Right, Down, Char('S'), Char('A'), Down, Down, Down, Down, Down, Right, Enter],
+        &[
+            Char('f'),
+            Right,
+            Down,
+            Char('S'),
+            Char('A'),
+            Down,
+            Down,
+            Down,
+            Down,
+            Down,
+            Right,
+            Enter,
+        ],
     );
     let want = Rule {
         action: Action::Hold,
@@ -223,7 +260,19 @@ fn space_means_release_then_step_then_pause() {
 fn time_keys_scale_step_and_seek() {
     let (m, mut v, mut d) = setup(Mode::Demo);
     use KeyCode::Char;
-    press(&mut v, &m, &mut d, &[Char('t'), Char('T'), Char('p'), Char('.'), Char(']'), Char('{')]);
+    press(
+        &mut v,
+        &m,
+        &mut d,
+        &[
+            Char('t'),
+            Char('T'),
+            Char('p'),
+            Char('.'),
+            Char(']'),
+            Char('{'),
+        ],
+    );
     assert_eq!(
         d.sent,
         [
@@ -247,14 +296,22 @@ fn keys_that_make_no_sense_in_a_mode_say_so() {
     for k in [Char('t'), Char('p'), Backspace, Char('s'), Char(']')] {
         press(&mut v, &m, &mut d, &[k]);
         let s = v.status.take().unwrap();
-        assert!(s.error && s.text.starts_with("live traffic runs in real time"), "{k:?}: {s:?}");
+        assert!(
+            s.error && s.text.starts_with("live traffic runs in real time"),
+            "{k:?}: {s:?}"
+        );
     }
     assert!(d.sent.is_empty());
     // Demo: c opens no prompt.
     let (m, mut v, mut d) = setup(Mode::Demo);
     press(&mut v, &m, &mut d, &[Char('c')]);
     assert!(v.popup.is_none());
-    assert!(v.status.unwrap().text.starts_with("c (connect) works in live mode"));
+    assert!(
+        v.status
+            .unwrap()
+            .text
+            .starts_with("c (connect) works in live mode")
+    );
     // Replay: no faults.
     let (m, mut v, mut d) = setup(Mode::Replay);
     press(&mut v, &m, &mut d, &[Char('f')]);
@@ -271,7 +328,10 @@ fn connect_in_live_mode_takes_an_address() {
         press(&mut v, &m, &mut d, &[Char(c)]);
     }
     press(&mut v, &m, &mut d, &[Enter]);
-    assert_eq!(d.sent, [Command::Connect("10.77.0.1:8080".parse().unwrap())]);
+    assert_eq!(
+        d.sent,
+        [Command::Connect("10.77.0.1:8080".parse().unwrap())]
+    );
 }
 
 #[test]
@@ -289,7 +349,11 @@ fn selection_filter_help_and_quit() {
         press(&mut v, &m, &mut d, &[Char(c)]);
     }
     press(&mut v, &m, &mut d, &[Enter]);
-    assert_eq!(v.visible(&m).len(), 1, "only the listener matches \"listen\"");
+    assert_eq!(
+        v.visible(&m).len(),
+        1,
+        "only the listener matches \"listen\""
+    );
     press(&mut v, &m, &mut d, &[Esc]);
     assert!(v.filter.is_empty());
     press(&mut v, &m, &mut d, &[Tab, Enter]);
@@ -324,7 +388,10 @@ fn clicks_select_what_is_under_them() {
     term.draw(|f| render::draw(f, &m, &mut v, &clock)).unwrap();
     let (ay, seq) = v.hits.ladder_rows[2];
     v.mouse(click(20, ay), &m);
-    assert_eq!((v.focus, v.ladder_sel, v.detail), (Focus::Ladder, Some(seq), false));
+    assert_eq!(
+        (v.focus, v.ladder_sel, v.detail),
+        (Focus::Ladder, Some(seq), false)
+    );
     v.mouse(click(20, ay), &m);
     assert!(v.detail);
     assert!(d.sent.is_empty());

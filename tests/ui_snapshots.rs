@@ -101,7 +101,13 @@ fn view() -> View {
 fn handshake() {
     let m = model(builtin("handshake", vec![], 5.0));
     let mut v = view();
-    let term = draw(&m, &mut v, &clock("handshake: The three-way handshake", 0.6), 100, 30);
+    let term = draw(
+        &m,
+        &mut v,
+        &clock("handshake: The three-way handshake", 0.6),
+        100,
+        30,
+    );
     let s = text(&term);
     assert!(s.contains("SYN seq 0 win 65535"), "{s}");
     assert!(s.contains("SYN+ACK seq 0 ack 1 win 65535"));
@@ -112,12 +118,19 @@ fn handshake() {
 
 #[test]
 fn dropped_synack() {
-    let m = model(builtin("handshake", vec![Rule::parse_drop("out:SA:1").unwrap()], 5.0));
+    let m = model(builtin(
+        "handshake",
+        vec![Rule::parse_drop("out:SA:1").unwrap()],
+        5.0,
+    ));
     let mut v = view();
     let term = draw(&m, &mut v, &clock("handshake", 3.0), 120, 40);
     let s = text(&term);
     assert!(s.contains("✗ injected") || s.contains("injected ✗"), "{s}");
-    assert!(s.contains("↻ SYN seq 0"), "the SYN's retransmission is marked");
+    assert!(
+        s.contains("↻ SYN seq 0"),
+        "the SYN's retransmission is marked"
+    );
     assert!(s.contains("RTO fired"));
     assert!(s.contains("dropped in 0 · out 1"));
     insta::assert_snapshot!(term.backend());
@@ -125,7 +138,11 @@ fn dropped_synack() {
 
 #[test]
 fn detail_of_the_dropped_segment() {
-    let m = model(builtin("handshake", vec![Rule::parse_drop("out:SA:1").unwrap()], 5.0));
+    let m = model(builtin(
+        "handshake",
+        vec![Rule::parse_drop("out:SA:1").unwrap()],
+        5.0,
+    ));
     let mut v = view();
     let c = m.conns().find(|c| !c.listener).unwrap();
     let dropped = c
@@ -156,8 +173,14 @@ fn time_wait_part_way() {
     let term = draw(&m, &mut v, &clock("tour", 100.0), 120, 40);
     let s = text(&term);
     assert!(s.contains("C timewait 2m21s"), "{s}");
-    assert!(s.contains("C TIME-WAIT   ██████"), "a gauge for 2 MSL:\n{s}");
-    assert!(s.contains("░ 2m21s"), "the part of 2 MSL already waited:\n{s}");
+    assert!(
+        s.contains("C TIME-WAIT   ██████"),
+        "a gauge for 2 MSL:\n{s}"
+    );
+    assert!(
+        s.contains("░ 2m21s"),
+        "the part of 2 MSL already waited:\n{s}"
+    );
     insta::assert_snapshot!(term.backend());
 }
 
@@ -166,7 +189,13 @@ fn keepalive_probe_2_of_3() {
     let sc = Scenario::parse("keepalive.toml", KEEPALIVE_DEAD).unwrap();
     let m = model(events(sc, vec![], 13.0));
     let mut v = view();
-    let term = draw(&m, &mut v, &clock("keepalive-dead: Keepalive on a dead peer", 13.0), 120, 40);
+    let term = draw(
+        &m,
+        &mut v,
+        &clock("keepalive-dead: Keepalive on a dead peer", 13.0),
+        120,
+        40,
+    );
     let s = text(&term);
     assert!(s.contains("probe 2 of 3, next in 1.1s"), "{s}");
     assert!(s.contains("C keepalive 1.1s (2/3)"));
@@ -195,7 +224,12 @@ fn help_popup() {
     v.popup = Some(Popup::Help);
     let term = draw(&m, &mut v, &clock("tour", 2.0), 80, 24);
     let s = text(&term);
-    for key in ["drop next in / outbound", "release one held segment", "walkthrough on ⇄ off", "quit"] {
+    for key in [
+        "drop next in / outbound",
+        "release one held segment",
+        "walkthrough on ⇄ off",
+        "quit",
+    ] {
         assert!(s.contains(key), "help lists {key:?}:\n{s}");
     }
     insta::assert_snapshot!(term.backend());
@@ -228,7 +262,10 @@ fn tour_at_200x50() {
     let mut v = view();
     let term = draw(&m, &mut v, &clock("tour: A guided tour", 100.0), 200, 50);
     let s = text(&term);
-    assert!(s.contains("State (RFC 9293)"), "the state diagram has room:\n{s}");
+    assert!(
+        s.contains("State (RFC 9293)"),
+        "the state diagram has room:\n{s}"
+    );
     assert!(s.contains("FIN-WAIT-2 ─▶ TIME-WAIT"));
     assert!(s.contains("SRTT ± VAR"));
     insta::assert_snapshot!(term.backend());
@@ -240,7 +277,10 @@ fn too_small_says_so() {
     let mut v = view();
     let term = draw(&m, &mut v, &clock("tour", 2.0), 60, 20);
     let s = text(&term);
-    assert!(s.contains("This terminal is 60×20; tcpscope needs at least 80×24."), "{s}");
+    assert!(
+        s.contains("This terminal is 60×20; tcpscope needs at least 80×24."),
+        "{s}"
+    );
     assert!(!s.contains("Ladder"));
     insta::assert_snapshot!(term.backend());
 }

@@ -61,7 +61,10 @@ impl Drop for Tmux {
 fn tmux_available() -> Result<(), String> {
     match Command::new("tmux").arg("-V").output() {
         Ok(o) if o.status.success() => Ok(()),
-        Ok(o) => Err(format!("tmux -V failed: {}", String::from_utf8_lossy(&o.stderr).trim())),
+        Ok(o) => Err(format!(
+            "tmux -V failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
         Err(e) => Err(format!("tmux is not installed ({e})")),
     }
 }
@@ -82,23 +85,55 @@ fn tour_help_quit_restores_the_terminal() {
     // The shell reports the exit status and stays, so we can look at the
     // terminal the program left behind.
     let script = format!("'{bin}' --lang en; echo \"EXITED:$?\"; sleep 60");
-    let out = tmux.cmd(&["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "sh", "-c", &script]);
-    assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(
+        out.status.success(),
+        "tmux new-session: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let s = tmux.wait_for("the tour to reach ESTABLISHED", |s| s.contains("ESTABLISHED"));
+    let s = tmux.wait_for("the tour to reach ESTABLISHED", |s| {
+        s.contains("ESTABLISHED")
+    });
     assert!(s.contains("tcpscope · demo · tour"), "{s}");
-    assert_eq!(tmux.flag("alternate_on"), "1", "the UI draws on the alternate screen");
+    assert_eq!(
+        tmux.flag("alternate_on"),
+        "1",
+        "the UI draws on the alternate screen"
+    );
 
     tmux.cmd(&["send-keys", "-t", "t", "?"]);
-    let s = tmux.wait_for("the help popup", |s| s.contains("Keys") && s.contains("any key closes"));
-    for line in ["drop next in / outbound", "hold every segment", "walkthrough on ⇄ off", "q  Ctrl-C"] {
+    let s = tmux.wait_for("the help popup", |s| {
+        s.contains("Keys") && s.contains("any key closes")
+    });
+    for line in [
+        "drop next in / outbound",
+        "hold every segment",
+        "walkthrough on ⇄ off",
+        "q  Ctrl-C",
+    ] {
         assert!(s.contains(line), "help shows {line:?}:\n{s}");
     }
 
     tmux.cmd(&["send-keys", "-t", "t", "q"]);
     let s = tmux.wait_for("the program to exit", |s| s.contains("EXITED:"));
     assert!(s.contains("EXITED:0"), "exit status 0:\n{s}");
-    assert!(!s.contains("Connections"), "the UI is gone from the screen:\n{s}");
+    assert!(
+        !s.contains("Connections"),
+        "the UI is gone from the screen:\n{s}"
+    );
     assert_eq!(tmux.flag("alternate_on"), "0", "back on the normal screen");
     assert_eq!(tmux.flag("mouse_any_flag"), "0", "mouse reporting off");
     assert_eq!(tmux.flag("cursor_flag"), "1", "cursor visible");
@@ -126,12 +161,27 @@ fn sigterm_also_restores_the_terminal() {
     // A job started with & has no terminal input in a non-interactive sh;
     // give it the pane's terminal explicitly.
     let script = script.replacen('&', "< /dev/tty &", 1);
-    let out = tmux.cmd(&["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "sh", "-c", &script]);
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &script,
+    ]);
     assert!(out.status.success());
     tmux.wait_for("the handshake on screen", |s| s.contains("ESTABLISHED"));
     let pid = std::fs::read_to_string(&pidfile).expect("pid written");
     let _ = std::fs::remove_file(&pidfile);
-    let st = Command::new("kill").args(["-TERM", pid.trim()]).status().unwrap();
+    let st = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap();
     assert!(st.success());
     let s = tmux.wait_for("the program to exit", |s| s.contains("EXITED:"));
     assert!(s.contains("EXITED:0"), "SIGTERM is a clean exit:\n{s}");
