@@ -77,8 +77,9 @@ pub enum Command {
     Seek(f64),
 }
 
-/// How the timeline moves, for the title bar and the key hints.
-#[derive(Clone, Debug, PartialEq)]
+/// How the timeline moves, for the title bar and the key hints. The
+/// default is real time, running, no walkthrough, unbounded.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Playback {
     /// Timeline seconds per real second; `None` when time is real (live).
     pub speed: Option<f64>,
@@ -88,17 +89,6 @@ pub struct Playback {
     pub walkthrough: bool,
     /// Where in a bounded timeline we are: (position, end) in seconds.
     pub progress: Option<(f64, f64)>,
-}
-
-impl Default for Playback {
-    fn default() -> Self {
-        Playback {
-            speed: None,
-            paused: false,
-            walkthrough: false,
-            progress: None,
-        }
-    }
 }
 
 pub trait Driver {

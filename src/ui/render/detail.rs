@@ -279,7 +279,7 @@ fn hexdump<'a>(bytes: &[u8], w: usize, t: &Theme) -> Vec<Line<'a>> {
     // offset (5) + 3 per byte + space + 1 per byte
     let per = [16usize, 8, 4]
         .into_iter()
-        .find(|n| 5 + n * 4 + 1 <= w)
+        .find(|n| 5 + n * 4 < w)
         .unwrap_or(4);
     bytes
         .chunks(per)

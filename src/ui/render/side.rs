@@ -284,8 +284,7 @@ fn timer_line(
     area: Rect,
     y: u16,
     letter: Option<(String, Slot)>,
-    k: TimerKind,
-    a: &Armed,
+    (k, a): (TimerKind, &Armed),
     now: f64,
     t: &Theme,
 ) {
@@ -338,7 +337,7 @@ fn timers_block(
                 break;
             }
             let letter = two.then(|| (side_letter(&s.host, slot), slot));
-            timer_line(buf, inner, y, letter, k, &a, clock.now, &t);
+            timer_line(buf, inner, y, letter, (k, &a), clock.now, &t);
             y += 1;
             any = true;
         }
@@ -581,7 +580,7 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &Clock) {
         if y >= ka_line {
             break;
         }
-        timer_line(buf, inner, y, None, *k, a, clock.now, &t);
+        timer_line(buf, inner, y, None, (*k, a), clock.now, &t);
         y += 1;
     }
     if armed.is_empty() && y < ka_line {
