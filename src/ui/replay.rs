@@ -91,8 +91,16 @@ pub fn parse(name: &str, input: impl BufRead) -> Result<Recording, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let e = Event::from_json(&line)
-            .map_err(|err| format!("{name} line {}: not a valid event: {err}", i + 1))?;
+        let e = Event::from_json(&line).map_err(|err| {
+            // serde counts within the line; the file's line number is ours.
+            let msg = err.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            format!(
+                "{name} line {}: not a valid event: {msg} (column {})",
+                i + 1,
+                err.column()
+            )
+        })?;
         if !e.t.is_finite() || e.t < 0.0 {
             return Err(format!(
                 "{name} line {}: \"t\" must be a time of 0 or more",

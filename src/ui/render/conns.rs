@@ -206,10 +206,11 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &C
                 units::bytes(c.bytes[0]),
                 units::bytes(c.bytes[1])
             )));
-            let mut rtx = vec![Span::raw(if c.retransmits > 0 {
-                c.retransmits.to_string()
-            } else {
-                "·".into()
+            // Retransmissions, then drops after ✗; a dot when neither.
+            let mut rtx = vec![Span::raw(match (c.retransmits, c.drops) {
+                (0, 0) => "·".to_string(),
+                (0, _) => String::new(),
+                (n, _) => n.to_string(),
             })];
             if c.drops > 0 {
                 rtx.push(Span::styled(

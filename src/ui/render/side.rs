@@ -394,10 +394,7 @@ pub fn keepalive_text(s: &Side, now: f64, t: &Theme) -> (String, Style) {
         return ("— (closed)".into(), t.dim());
     }
     if !ka.on {
-        return (
-            "off (RFC 1122: only when asked for) · K turns it on".into(),
-            t.dim(),
-        );
+        return ("off (the RFC 1122 default) · K turns it on".into(), t.dim());
     }
     let Some(a) = armed else {
         let when = match ka.idle {
