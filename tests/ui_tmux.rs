@@ -154,13 +154,12 @@ fn sigterm_also_restores_the_terminal() {
     };
     // The program's pid goes to a file so the test can signal exactly it.
     let pidfile = std::env::temp_dir().join(format!("tcpscope-ui-term-{}.pid", std::process::id()));
-    let script = format!(
-        "'{bin}' demo handshake --lang en & echo $! > '{}'; wait $!; echo \"EXITED:$?\"; sleep 60",
-        pidfile.display()
-    );
     // A job started with & has no terminal input in a non-interactive sh;
     // give it the pane's terminal explicitly.
-    let script = script.replacen('&', "< /dev/tty &", 1);
+    let script = format!(
+        "'{bin}' demo handshake --lang en < /dev/tty & echo $! > '{}'; wait $!; echo \"EXITED:$?\"; sleep 60",
+        pidfile.display()
+    );
     let out = tmux.cmd(&[
         "new-session",
         "-d",
@@ -187,4 +186,60 @@ fn sigterm_also_restores_the_terminal() {
     assert!(s.contains("EXITED:0"), "SIGTERM is a clean exit:\n{s}");
     assert_eq!(tmux.flag("alternate_on"), "0");
     assert_eq!(tmux.flag("mouse_any_flag"), "0");
+}
+
+#[test]
+fn closing_the_terminal_ends_the_program() {
+    // crossterm spins on a vanished terminal (issue #793); the UI must notice
+    // the hang-up and exit instead of burning a core forever.
+    if let Err(why) = tmux_available() {
+        if std::env::var("TCPSCOPE_REQUIRE_NETNS").as_deref() == Ok("1") {
+            panic!("TCPSCOPE_REQUIRE_NETNS=1 and {why}: this test must run");
+        }
+        eprintln!("skipping ui_tmux: {why}");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_tcpscope");
+    let tmux = Tmux {
+        socket: format!("tcpscope-ui-hup-{}", std::process::id()),
+    };
+    let pidfile = std::env::temp_dir().join(format!("tcpscope-ui-hup-{}.pid", std::process::id()));
+    let script = format!(
+        "'{bin}' demo handshake --lang en < /dev/tty & echo $! > '{}'; wait $!",
+        pidfile.display()
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(out.status.success());
+    tmux.wait_for("the handshake on screen", |s| s.contains("ESTABLISHED"));
+    let pid = std::fs::read_to_string(&pidfile).expect("pid written");
+    let _ = std::fs::remove_file(&pidfile);
+    let proc_dir = format!("/proc/{}", pid.trim());
+    tmux.cmd(&["kill-session", "-t", "t"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // A zombie (its parent shell gone too) counts as exited.
+    let alive = || {
+        std::fs::read_to_string(format!("{proc_dir}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
+    };
+    while alive() {
+        assert!(
+            Instant::now() < deadline,
+            "tcpscope (pid {}) still runs 5 s after its terminal closed",
+            pid.trim()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
