@@ -133,6 +133,9 @@ pub struct ReplayDriver {
     /// Events to hand out at the next poll regardless of the clock.
     pending: Vec<Event>,
     two_hosts: bool,
+    /// Steps go from narration to narration (default when the recording
+    /// has any), or one event at a time (`s` switches).
+    by_narration: bool,
 }
 
 const MIN_SPEED: f64 = 0.01;
@@ -146,7 +149,12 @@ impl ReplayDriver {
                 .iter()
                 .take(1000)
                 .any(|e| matches!(e.host.as_deref(), Some("client") | Some("server")));
+        let by_narration = rec
+            .events
+            .iter()
+            .any(|e| matches!(e.body, Body::Narration { .. }));
         ReplayDriver {
+            by_narration,
             rec,
             pos: 0,
             now: 0.0,
@@ -168,13 +176,6 @@ impl ReplayDriver {
 
     pub fn end(&self) -> f64 {
         self.rec.events.last().map(|e| e.t).unwrap_or(0.0)
-    }
-
-    fn has_narration(&self) -> bool {
-        self.rec
-            .events
-            .iter()
-            .any(|e| matches!(e.body, Body::Narration { .. }))
     }
 
     fn clock_target(&self) -> f64 {
@@ -278,7 +279,7 @@ impl Driver for ReplayDriver {
     }
 
     fn command(&mut self, cmd: Command) -> Result<String, String> {
-        let narrated = self.walkthrough || self.has_narration();
+        let narrated = self.by_narration;
         match cmd {
             Command::TimeScale(x) => {
                 if !(x.is_finite() && x > 0.0) {
@@ -400,10 +401,12 @@ impl Driver for ReplayDriver {
 
     fn set_walkthrough(&mut self, on: bool) -> Result<String, String> {
         self.walkthrough = on;
+        self.by_narration = on;
         Ok(if on {
-            "walkthrough: playback stops at each explanation; space goes on".into()
+            "walkthrough: playback stops at each explanation; space and backspace move a step"
+                .into()
         } else {
-            "walkthrough off".into()
+            "walkthrough off: space and backspace move one event".into()
         })
     }
 
@@ -501,6 +504,19 @@ mod tests {
             .command(Command::DropNext(crate::event::Dir::In))
             .unwrap_err();
         assert!(err.starts_with("a recording only plays back"), "{err}");
+    }
+
+    #[test]
+    fn walkthrough_off_steps_single_events() {
+        let mut d = ReplayDriver::new(parse("r", GOOD.as_bytes()).unwrap()).paused();
+        d.set_walkthrough(false).unwrap();
+        d.command(Command::StepForward).unwrap();
+        assert_eq!(texts(&d.poll()), ["a"]);
+        d.command(Command::StepForward).unwrap();
+        assert_eq!(texts(&d.poll()), ["one"]);
+        d.command(Command::StepBack).unwrap();
+        assert!(d.take_rewind());
+        assert_eq!(texts(&d.poll()), ["a"]);
     }
 
     #[test]
