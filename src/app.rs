@@ -80,6 +80,11 @@ fn demo_tui(
         .with_stop(common.duration)
         .with_walkthrough(common.step)
         .with_tee(Tee::new(events, record));
+    if let Some(path) = &common.pcap {
+        let w = crate::pcap::PcapWriter::create(path, "wire")
+            .map_err(|e| format!("cannot write the pcap file {}: {e}", path.display()))?;
+        driver = driver.with_pcap(w);
+    }
     crate::ui::run(&mut driver)
 }
 

@@ -168,9 +168,9 @@ fn detail_of_the_dropped_segment() {
 
 #[test]
 fn time_wait_part_way() {
-    let m = model(builtin("tour", vec![], 100.0));
+    let m = model(builtin("client-close", vec![], 100.0));
     let mut v = view();
-    let term = draw(&m, &mut v, &clock("tour", 100.0), 120, 40);
+    let term = draw(&m, &mut v, &clock("client-close", 100.0), 120, 40);
     let s = text(&term);
     assert!(s.contains("C timewait 2m21s"), "{s}");
     assert!(
@@ -219,10 +219,10 @@ fn held_segment() {
 
 #[test]
 fn help_popup() {
-    let m = model(builtin("tour", vec![], 2.0));
+    let m = model(builtin("client-close", vec![], 2.0));
     let mut v = view();
     v.popup = Some(Popup::Help);
-    let term = draw(&m, &mut v, &clock("tour", 2.0), 80, 24);
+    let term = draw(&m, &mut v, &clock("client-close", 2.0), 80, 24);
     let s = text(&term);
     for key in [
         "drop next in / outbound",
@@ -246,10 +246,16 @@ fn fault_form() {
 }
 
 #[test]
-fn tour_at_80x24() {
-    let m = model(builtin("tour", vec![], 100.0));
+fn at_80x24() {
+    let m = model(builtin("client-close", vec![], 100.0));
     let mut v = view();
-    let term = draw(&m, &mut v, &clock("tour: A guided tour", 100.0), 80, 24);
+    let term = draw(
+        &m,
+        &mut v,
+        &clock("client-close: The client closes first", 100.0),
+        80,
+        24,
+    );
     let s = text(&term);
     assert!(s.contains("TCB client"), "compact TCB for one side:\n{s}");
     assert!(s.contains("TIME-WAIT"));
@@ -257,10 +263,16 @@ fn tour_at_80x24() {
 }
 
 #[test]
-fn tour_at_200x50() {
-    let m = model(builtin("tour", vec![], 100.0));
+fn at_200x50() {
+    let m = model(builtin("client-close", vec![], 100.0));
     let mut v = view();
-    let term = draw(&m, &mut v, &clock("tour: A guided tour", 100.0), 200, 50);
+    let term = draw(
+        &m,
+        &mut v,
+        &clock("client-close: The client closes first", 100.0),
+        200,
+        50,
+    );
     let s = text(&term);
     assert!(
         s.contains("State (RFC 9293)"),
@@ -273,9 +285,9 @@ fn tour_at_200x50() {
 
 #[test]
 fn too_small_says_so() {
-    let m = model(builtin("tour", vec![], 2.0));
+    let m = model(builtin("client-close", vec![], 2.0));
     let mut v = view();
-    let term = draw(&m, &mut v, &clock("tour", 2.0), 60, 20);
+    let term = draw(&m, &mut v, &clock("client-close", 2.0), 60, 20);
     let s = text(&term);
     assert!(
         s.contains("This terminal is 60×20; tcpscope needs at least 80×24."),

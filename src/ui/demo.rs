@@ -134,6 +134,11 @@ pub struct DemoDriver {
     /// Ids of the loss rules `l` added, to replace them.
     loss_rules: Vec<u32>,
     tee: Tee,
+    /// `--pcap` is being written by the current run (the first one only:
+    /// a re-run would write the same packets again).
+    pcap: bool,
+    pcap_reported: bool,
+    notices: VecDeque<String>,
 }
 
 const MIN_SPEED: f64 = 0.01;
@@ -172,6 +177,9 @@ impl DemoDriver {
             next_cmd: 0,
             loss_rules: Vec::new(),
             tee: Tee::default(),
+            pcap: false,
+            pcap_reported: false,
+            notices: VecDeque::new(),
         };
         d.take_run_events();
         d
@@ -190,6 +198,13 @@ impl DemoDriver {
         for (i, e) in self.backlog.iter().enumerate() {
             self.tee.write(i, e);
         }
+        self
+    }
+
+    /// Capture the wire to a pcapng file (`--pcap`).
+    pub fn with_pcap(mut self, w: crate::pcap::PcapWriter) -> DemoDriver {
+        self.run.set_pcap(w);
+        self.pcap = true;
         self
     }
 
@@ -356,6 +371,10 @@ impl DemoDriver {
     /// events go out whole at the next poll, after the UI forgot the old
     /// timeline.
     fn rerun(&mut self, until: f64, mut stop: impl FnMut(&Event, usize) -> Stop) {
+        if std::mem::take(&mut self.pcap) {
+            self.notices
+                .push_back("--pcap stops here: it holds the run up to the first step back".into());
+        }
         self.run = Run::new(self.scenario.clone(), &self.overrides);
         self.loss_rules.clear();
         self.backlog.clear();
@@ -742,7 +761,14 @@ impl Driver for DemoDriver {
     }
 
     fn take_notice(&mut self) -> Option<String> {
-        self.tee.error.take()
+        if self.pcap
+            && !self.pcap_reported
+            && let Some(e) = self.run.pcap_error()
+        {
+            self.pcap_reported = true;
+            self.notices.push_back(format!("--pcap stopped: {e}"));
+        }
+        self.tee.error.take().or_else(|| self.notices.pop_front())
     }
 
     fn set_walkthrough(&mut self, on: bool) -> Result<String, String> {

@@ -227,7 +227,7 @@ fn keepalive_on_a_dead_peer_counts_probes_then_gives_up() {
 
 #[test]
 fn time_wait_is_a_timer_with_a_deadline() {
-    let m = model_of(builtin("tour", Overrides::default(), 100.0));
+    let m = model_of(builtin("client-close", Overrides::default(), 100.0));
     let c = conn(&m);
     let client = c.side(0).unwrap();
     assert_eq!(client.state, Some(State::TimeWait));
@@ -236,7 +236,7 @@ fn time_wait_is_a_timer_with_a_deadline() {
     assert!((tw.left(100.0) - 141.52).abs() < 1e-6);
     assert!(c.side(1).unwrap().is_closed());
     assert!(!c.is_closed(), "the client is still in TIME-WAIT");
-    let m = model_of(builtin("tour", Overrides::default(), 300.0));
+    let m = model_of(builtin("client-close", Overrides::default(), 300.0));
     let c = m.conns().find(|c| !c.listener).unwrap();
     assert!(c.is_closed());
     assert!(c.side(0).unwrap().freed.is_some());
@@ -268,7 +268,7 @@ fn history_stays_within_bounds() {
         log: 3,
     };
     let mut m = Model::with_limits(true, limits);
-    let events = builtin("tour", Overrides::default(), 2.0);
+    let events = builtin("client-close", Overrides::default(), 2.0);
     m.ingest_all(events);
     let c = conn(&m);
     assert_eq!(c.ladder.len(), 4);
@@ -359,7 +359,7 @@ fn a_released_syn_joins_the_row_its_sender_left() {
         rules: vec![hold],
         ..Overrides::default()
     };
-    let mut run = Run::new(Scenario::builtin("tour").unwrap(), &ov);
+    let mut run = Run::new(Scenario::builtin("client-close").unwrap(), &ov);
     run.advance(Instant::from_secs_f64(1.2));
     let mut m = Model::new(true);
     m.ingest_all(run.take_events());
