@@ -1,9 +1,13 @@
 //! What each command does, from parsed flags to a finished run.
 
+use std::path::Path;
+
 use crate::cli::{Cli, Command, Common};
 use crate::output::{EventWriter, Recorder};
 use crate::scenario::{BUILTIN, Lang, Run, Scenario};
 use crate::time::Instant;
+use crate::ui::demo::{DemoDriver, Tee};
+use crate::ui::replay::{self, ReplayDriver};
 
 /// Run the command; an `Err` is one sentence for stderr (exit code 1).
 pub fn run(cli: Cli) -> Result<(), String> {
@@ -16,7 +20,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Some(Command::Live(_)) => Err("live mode is not built yet".into()),
-        Some(Command::Replay { .. }) => Err("replay is not built yet".into()),
+        Some(Command::Replay { file }) => replay(&file, &common),
     }
 }
 
@@ -33,6 +37,9 @@ fn demo(name: &str, common: &Common) -> Result<(), String> {
     if ov.lang.is_none() {
         ov.lang = Some(Lang::from_env());
     }
+    if !common.headless {
+        return demo_tui(scenario, ov, common);
+    }
     let title = scenario.title.clone();
     let mut run = Run::new(scenario, &ov);
     if let Some(path) = &common.pcap {
@@ -41,6 +48,65 @@ fn demo(name: &str, common: &Common) -> Result<(), String> {
         run.set_pcap(w);
     }
     headless(&mut run, common, &title)
+}
+
+/// The demo in the terminal UI; `--events FILE` and `--record FILE` still
+/// get every event.
+fn demo_tui(
+    scenario: Scenario,
+    ov: crate::scenario::Overrides,
+    common: &Common,
+) -> Result<(), String> {
+    if common.events.as_deref() == Some("-") {
+        return Err(
+            "--events - would write over the terminal UI: add --headless, or give a file name"
+                .into(),
+        );
+    }
+    let events = match &common.events {
+        Some(p) => {
+            Some(EventWriter::create(p).map_err(|e| format!("cannot write events to {p}: {e}"))?)
+        }
+        None => None,
+    };
+    let record = match &common.record {
+        Some(p) => Some(
+            Recorder::create(p, "demo", &scenario.title)
+                .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut driver = DemoDriver::new(scenario, ov)
+        .with_stop(common.duration)
+        .with_walkthrough(common.step)
+        .with_tee(Tee::new(events, record));
+    if let Some(path) = &common.pcap {
+        let w = crate::pcap::PcapWriter::create(path, "wire")
+            .map_err(|e| format!("cannot write the pcap file {}: {e}", path.display()))?;
+        driver = driver.with_pcap(w);
+    }
+    crate::ui::run(&mut driver)
+}
+
+fn replay(file: &Path, common: &Common) -> Result<(), String> {
+    let rec = replay::load(file)?;
+    if common.headless {
+        // Without the UI a replay is the recording's events, as JSON lines.
+        let target = common.events.clone().unwrap_or_else(|| "-".into());
+        let mut out = EventWriter::create(&target)
+            .map_err(|e| format!("cannot write events to {target}: {e}"))?;
+        for e in &rec.events {
+            out.write(e)
+                .map_err(|e| format!("cannot write events: {e}"))?;
+        }
+        return out.flush().map_err(|e| format!("cannot write events: {e}"));
+    }
+    let mut driver = ReplayDriver::new(rec);
+    if common.step {
+        use crate::ui::driver::Driver;
+        let _ = driver.set_walkthrough(true);
+    }
+    crate::ui::run(&mut driver)
 }
 
 fn headless(run: &mut Run, common: &Common, title: &str) -> Result<(), String> {

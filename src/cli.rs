@@ -91,6 +91,9 @@ pub struct Common {
     /// Write a recording that `tcpscope replay` opens.
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Walkthrough (TUI): stop at each narration; space goes on, backspace back.
+    #[arg(long, global = true)]
+    pub step: bool,
     /// Narration language (default from the locale).
     #[arg(long, global = true, value_enum)]
     pub lang: Option<Lang>,

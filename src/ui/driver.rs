@@ -3,6 +3,10 @@
 //! The UI never touches an engine: it gets events from a [`Driver`] and
 //! hands back [`Command`]s. The demo (scenario on the in-memory wire), the
 //! live runtime (TUN) and replay (a recording) each implement it.
+//!
+//! Everything past the original seven required methods is a provided
+//! (default) method, so an implementation written against the first version
+//! of this trait still compiles and behaves sensibly.
 
 use std::net::SocketAddrV4;
 use std::sync::Arc;
@@ -16,6 +20,16 @@ pub enum Mode {
     Demo,
     Live,
     Replay,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Demo => "demo",
+            Mode::Live => "live",
+            Mode::Replay => "replay",
+        }
+    }
 }
 
 /// A connection as the UI names it: the reporting host and its `conn` string.
@@ -55,10 +69,26 @@ pub enum Command {
     TimeScale(f64),
     Pause(bool),
     /// Walkthrough / replay stepping: next narrated step, previous one.
+    /// Outside a walkthrough, the next (previous) moment at which anything
+    /// happens (demo) or the next (previous) event (replay).
     StepForward,
     StepBack,
-    /// Replay: jump to this `t`.
+    /// Replay: jump to this `t`. Demo: jump forward (or re-run up to it).
     Seek(f64),
+}
+
+/// How the timeline moves, for the title bar and the key hints. The
+/// default is real time, running, no walkthrough, unbounded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Playback {
+    /// Timeline seconds per real second; `None` when time is real (live).
+    pub speed: Option<f64>,
+    pub paused: bool,
+    /// Walkthrough: the run stops at each narration (demo) or steps by
+    /// narrated steps (replay).
+    pub walkthrough: bool,
+    /// Where in a bounded timeline we are: (position, end) in seconds.
+    pub progress: Option<(f64, f64)>,
 }
 
 pub trait Driver {
@@ -76,4 +106,34 @@ pub trait Driver {
     fn command(&mut self, cmd: Command) -> Result<String, String>;
     /// The run is over (scenario finished, recording at its end, live stopped).
     fn finished(&self) -> bool;
+
+    /// Speed, pause and walkthrough state. Default: real time, running.
+    fn playback(&self) -> Playback {
+        Playback::default()
+    }
+
+    /// True once after the timeline restarted (demo step back, replay seek
+    /// backwards): the UI forgets what it showed and rebuilds from the events
+    /// the next [`Driver::poll`] returns. The UI asks before each poll.
+    fn take_rewind(&mut self) -> bool {
+        false
+    }
+
+    /// Walkthrough on or off (`s`, `--step`).
+    fn set_walkthrough(&mut self, _on: bool) -> Result<String, String> {
+        Err("walkthrough is for demos and replays".into())
+    }
+
+    /// A sentence the driver wants on the status line, once (for example
+    /// that `--record` cannot write). Default: none.
+    fn take_notice(&mut self) -> Option<String> {
+        None
+    }
+
+    /// Whether events come from two tcpscope hosts (demo: `client` and
+    /// `server`), so that a segment's `out` and `in` events meet in one
+    /// arrow. Live mode has one host; its peer is the kernel.
+    fn two_hosts(&self) -> bool {
+        self.mode() == Mode::Demo
+    }
 }

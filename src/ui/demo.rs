@@ -1,0 +1,918 @@
+//! The demo driver: a scenario on the in-memory wire under virtual time.
+//!
+//! Virtual time advances at the chosen speed (virtual seconds per real
+//! second, starting at the scenario's `speed`). Commands go to the injector
+//! (`run.wire.injector`) and the engines (`run.wire.engine(side)`), always at
+//! the run's current virtual time.
+//!
+//! Walkthrough: the driver hands out events up to the next narration and
+//! stops there. Stepping back re-runs the scenario from the start, under
+//! virtual time and without waiting, up to the previous narration; the
+//! commands the person gave (faults, close, abort, keepalive) are replayed
+//! at the virtual times they were given, so the re-run is the same run.
+
+use std::collections::VecDeque;
+use std::net::SocketAddrV4;
+use std::time::{Duration, Instant as RealInstant};
+
+use crate::event::{Body, Dir, Event};
+use crate::fault::{DirMatch, Rule};
+use crate::link::memory::Side;
+use crate::output::{EventWriter, Recorder};
+use crate::scenario::{Lang, Overrides, Run, Scenario};
+use crate::tcp::ConnId;
+use crate::time::Instant;
+
+use super::driver::{Command, ConnRef, Driver, Mode, Playback};
+
+/// Where events go besides the UI (`--events FILE`, `--record FILE`).
+#[derive(Default)]
+pub struct Tee {
+    pub events: Option<EventWriter>,
+    pub record: Option<Recorder>,
+    /// Events written so far: a re-run produces the same events again, and
+    /// only the ones past this count are new.
+    written: usize,
+    /// First write error, reported once in the status line; after it the
+    /// tee stops writing.
+    error: Option<String>,
+    failed: bool,
+}
+
+impl Tee {
+    pub fn new(events: Option<EventWriter>, record: Option<Recorder>) -> Tee {
+        Tee {
+            events,
+            record,
+            written: 0,
+            error: None,
+            failed: false,
+        }
+    }
+
+    fn write(&mut self, index: usize, e: &Event) {
+        if index < self.written || self.failed {
+            return;
+        }
+        self.written = index + 1;
+        let mut res = Ok(());
+        if let Some(w) = self.events.as_mut() {
+            res = res.and(w.write(e));
+        }
+        if let Some(r) = self.record.as_mut() {
+            res = res.and(r.write(e));
+        }
+        if let Err(err) = res {
+            self.failed = true;
+            self.error = Some(format!("cannot write events any more: {err}"));
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(w) = self.events.as_mut() {
+            let _ = w.flush();
+        }
+        if let Some(r) = self.record.as_mut() {
+            let _ = r.flush();
+        }
+    }
+}
+
+impl Drop for Tee {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// What the person did, at the virtual time they did it.
+#[derive(Clone, Debug)]
+struct Journaled {
+    t: Instant,
+    cmd: Command,
+}
+
+/// Where a re-run stops relative to the event it is looking at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    Continue,
+    Before,
+    After,
+}
+
+pub struct DemoDriver {
+    scenario: Scenario,
+    overrides: Overrides,
+    run: Run,
+    title: String,
+    speed: f64,
+    paused: bool,
+    walkthrough: bool,
+    /// The real moment at which virtual time read `anchor_virt`.
+    anchor_real: RealInstant,
+    anchor_virt: f64,
+    /// Virtual time the UI has been shown.
+    now: f64,
+    /// Events taken from the run but not yet handed out (a walkthrough stops
+    /// in the middle of a moment; a step makes a moment ahead of the clock).
+    backlog: VecDeque<Event>,
+    /// Events to hand out whole at the next poll whatever the clock says: a
+    /// re-run's, a step's, a jump's. Nothing else comes out while paused.
+    ready: Vec<Event>,
+    /// Events taken from the run since it (re)started, for the tee.
+    produced: usize,
+    /// Narrations handed out since the run (re)started.
+    narrations: usize,
+    /// Distinct event times handed out, for stepping back one moment.
+    moments: VecDeque<f64>,
+    rewound: bool,
+    /// `--duration`: virtual time stops here.
+    stop: Option<f64>,
+    /// The person's commands, sorted by time, and the next one a re-run
+    /// has not applied yet.
+    journal: Vec<Journaled>,
+    next_cmd: usize,
+    /// Ids of the loss rules `l` added, to replace them.
+    loss_rules: Vec<u32>,
+    tee: Tee,
+    /// `--pcap` is being written by the current run (the first one only:
+    /// a re-run would write the same packets again).
+    pcap: bool,
+    pcap_reported: bool,
+    notices: VecDeque<String>,
+}
+
+const MIN_SPEED: f64 = 0.01;
+const MAX_SPEED: f64 = 100_000.0;
+const MAX_MOMENTS: usize = 100_000;
+
+impl DemoDriver {
+    pub fn new(scenario: Scenario, overrides: Overrides) -> DemoDriver {
+        let lang = overrides.lang.unwrap_or(Lang::En);
+        let title = format!("{}: {}", scenario.name, scenario.title_for(lang));
+        let speed = scenario
+            .speed
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(1.0)
+            .clamp(MIN_SPEED, MAX_SPEED);
+        let run = Run::new(scenario.clone(), &overrides);
+        let mut d = DemoDriver {
+            scenario,
+            overrides,
+            run,
+            title,
+            speed,
+            paused: false,
+            walkthrough: false,
+            anchor_real: RealInstant::now(),
+            anchor_virt: 0.0,
+            now: 0.0,
+            backlog: VecDeque::new(),
+            ready: Vec::new(),
+            produced: 0,
+            narrations: 0,
+            moments: VecDeque::new(),
+            rewound: false,
+            stop: None,
+            journal: Vec::new(),
+            next_cmd: 0,
+            loss_rules: Vec::new(),
+            tee: Tee::default(),
+            pcap: false,
+            pcap_reported: false,
+            notices: VecDeque::new(),
+        };
+        d.take_run_events();
+        d
+    }
+
+    /// Stop virtual time at `secs` (`--duration`).
+    pub fn with_stop(mut self, secs: Option<f64>) -> DemoDriver {
+        self.stop = secs.filter(|s| s.is_finite() && *s >= 0.0);
+        self
+    }
+
+    /// Write events to `--events FILE` / `--record FILE` as they happen.
+    pub fn with_tee(mut self, tee: Tee) -> DemoDriver {
+        self.tee = tee;
+        // What the run produced before the tee existed.
+        for (i, e) in self.backlog.iter().enumerate() {
+            self.tee.write(i, e);
+        }
+        self
+    }
+
+    /// Capture the wire to a pcapng file (`--pcap`).
+    pub fn with_pcap(mut self, w: crate::pcap::PcapWriter) -> DemoDriver {
+        self.run.set_pcap(w);
+        self.pcap = true;
+        self
+    }
+
+    pub fn with_walkthrough(mut self, on: bool) -> DemoDriver {
+        self.walkthrough = on;
+        self
+    }
+
+    /// Start paused (tests, and a teacher who wants to talk first).
+    pub fn paused(mut self) -> DemoDriver {
+        self.paused = true;
+        self
+    }
+
+    fn end(&self) -> f64 {
+        self.stop.unwrap_or(f64::INFINITY)
+    }
+
+    fn clock_target(&self) -> f64 {
+        if self.paused {
+            self.now
+        } else {
+            let t = self.anchor_virt + self.anchor_real.elapsed().as_secs_f64() * self.speed;
+            t.max(self.now).min(self.end().max(self.now))
+        }
+    }
+
+    fn reanchor(&mut self) {
+        self.anchor_real = RealInstant::now();
+        self.anchor_virt = self.now;
+    }
+
+    fn take_run_events(&mut self) {
+        for e in self.run.take_events() {
+            self.tee.write(self.produced, &e);
+            self.produced += 1;
+            self.backlog.push_back(e);
+        }
+    }
+
+    fn backlog_has_narration(&self) -> bool {
+        self.backlog
+            .iter()
+            .any(|e| matches!(e.body, Body::Narration { .. }))
+    }
+
+    // ----- moments: the scenario while its script runs, then the bare wire --
+
+    /// The next instant at which anything happens on its own. Once the
+    /// scenario's script is over the engines still run, so that a person can
+    /// close, abort or probe and watch what follows.
+    fn next_moment(&self) -> Option<Instant> {
+        if self.run.is_finished() {
+            self.run.wire.next_wakeup()
+        } else {
+            self.run.next_wakeup()
+        }
+    }
+
+    /// Process the next moment if it is no later than `limit`.
+    fn step_moment(&mut self, limit: Instant) {
+        if self.run.is_finished() {
+            if let Some(w) = self.run.wire.next_wakeup().filter(|w| *w <= limit) {
+                self.run.wire.run_until(w);
+            }
+        } else if self.run.next_wakeup().is_none() {
+            // Nothing left in the script: let the run say it is finished.
+            self.run.advance_one(None);
+        } else {
+            self.run.advance_one(Some(limit));
+        }
+        self.take_run_events();
+    }
+
+    /// Move the clock to `until` (nothing is due before it).
+    fn move_clock(&mut self, until: Instant) {
+        if until <= self.run.now() {
+            return;
+        }
+        if self.run.is_finished() {
+            self.run.wire.run_until(until);
+        } else {
+            self.run.advance(until);
+        }
+        self.take_run_events();
+    }
+
+    /// Apply the journaled commands due before `t` (or at it, `inclusive`).
+    fn apply_journal(&mut self, t: Instant, inclusive: bool) {
+        while let Some(j) = self.journal.get(self.next_cmd) {
+            if j.t > t || (!inclusive && j.t == t) {
+                break;
+            }
+            let j = j.clone();
+            self.next_cmd += 1;
+            self.move_clock(j.t);
+            let _ = self.apply(&j.cmd);
+        }
+    }
+
+    /// Run up to virtual `target`, one moment at a time (so journaled
+    /// commands land between the moments they fell between). In a
+    /// walkthrough, stop after a moment that produced a narration.
+    fn advance_run(&mut self, target: f64) {
+        let until = Instant::from_secs_f64(target);
+        loop {
+            if self.walkthrough && self.backlog_has_narration() {
+                return;
+            }
+            match self.next_moment() {
+                Some(w) if w <= until => {
+                    self.apply_journal(w, false);
+                    self.step_moment(until);
+                    let now = self.run.now();
+                    self.apply_journal(now, true);
+                }
+                None if !self.run.is_finished() => self.step_moment(until),
+                _ => break,
+            }
+        }
+        self.apply_journal(until, true);
+        self.move_clock(until);
+    }
+
+    /// Hand out the backlog up to `limit`; in a walkthrough, stop after a
+    /// narration and pause there.
+    fn deliver(&mut self, limit: f64) -> Vec<Event> {
+        let mut out = Vec::new();
+        while let Some(e) = self.backlog.front() {
+            if e.t > limit + 1e-9 {
+                break;
+            }
+            let e = self.backlog.pop_front().expect("peeked");
+            let narration = matches!(e.body, Body::Narration { .. });
+            self.saw(&e);
+            out.push(e);
+            if narration && self.walkthrough {
+                self.paused = true;
+                self.reanchor();
+                break;
+            }
+        }
+        out
+    }
+
+    /// Book-keeping for an event handed out.
+    fn saw(&mut self, e: &Event) {
+        if matches!(e.body, Body::Narration { .. }) {
+            self.narrations += 1;
+        }
+        if e.t > self.now {
+            self.now = e.t;
+        }
+        if self.moments.back().is_none_or(|m| e.t > *m) {
+            self.moments.push_back(e.t);
+            if self.moments.len() > MAX_MOMENTS {
+                self.moments.pop_front();
+            }
+        }
+    }
+
+    /// Start over from the beginning (paused), then go forward without
+    /// waiting until `stop` says so or virtual `until` is reached. The
+    /// events go out whole at the next poll, after the UI forgot the old
+    /// timeline.
+    fn rerun(&mut self, until: f64, mut stop: impl FnMut(&Event, usize) -> Stop) {
+        if std::mem::take(&mut self.pcap) {
+            self.notices
+                .push_back("--pcap stops here: it holds the run up to the first step back".into());
+        }
+        self.run = Run::new(self.scenario.clone(), &self.overrides);
+        self.loss_rules.clear();
+        self.backlog.clear();
+        self.produced = 0;
+        self.narrations = 0;
+        self.moments.clear();
+        self.next_cmd = 0;
+        self.now = 0.0;
+        self.paused = true;
+        self.rewound = true;
+        self.take_run_events();
+        let until_i = Instant::from_secs_f64(until);
+        let mut out = Vec::new();
+        'run: loop {
+            while let Some(e) = self.backlog.front() {
+                if e.t > until + 1e-9 {
+                    break 'run;
+                }
+                let count = self.narrations + usize::from(matches!(e.body, Body::Narration { .. }));
+                match stop(e, count) {
+                    Stop::Before => break 'run,
+                    Stop::Continue => {}
+                    Stop::After => {
+                        let e = self.backlog.pop_front().expect("peeked");
+                        self.saw(&e);
+                        out.push(e);
+                        break 'run;
+                    }
+                }
+                let e = self.backlog.pop_front().expect("peeked");
+                self.saw(&e);
+                out.push(e);
+            }
+            match self.next_moment() {
+                Some(w) if w <= until_i => {
+                    self.apply_journal(w, false);
+                    self.step_moment(until_i);
+                    let now = self.run.now();
+                    self.apply_journal(now, true);
+                }
+                None if !self.run.is_finished() => self.step_moment(until_i),
+                _ => {
+                    if until.is_finite() {
+                        self.apply_journal(until_i, true);
+                        self.move_clock(until_i);
+                        if self.backlog.front().is_some_and(|e| e.t <= until + 1e-9) {
+                            continue;
+                        }
+                        self.now = self.now.max(until);
+                    }
+                    break;
+                }
+            }
+        }
+        self.ready = out;
+        self.reanchor();
+    }
+
+    fn conn_id(&mut self, c: &ConnRef) -> Result<(Side, ConnId), String> {
+        let side = match c.host.as_deref() {
+            Some("client") => Side::Client,
+            Some("server") => Side::Server,
+            _ => return Err("that connection belongs to no host of this demo".into()),
+        };
+        let (l, r) = c
+            .conn
+            .split_once("<->")
+            .ok_or_else(|| format!("\"{}\" is not a connection", c.conn))?;
+        let local: SocketAddrV4 = l
+            .parse()
+            .map_err(|_| format!("\"{l}\" is not an address"))?;
+        let remote: SocketAddrV4 = r
+            .parse()
+            .map_err(|_| format!("\"{r}\" is not an address"))?;
+        let id = self
+            .run
+            .wire
+            .engine(side)
+            .find(local, remote)
+            .ok_or_else(|| format!("the {} has no open connection {}", side.name(), c.conn))?;
+        Ok((side, id))
+    }
+
+    /// Commands that change the run; journaled by the caller so that a
+    /// re-run repeats them.
+    fn apply(&mut self, cmd: &Command) -> Result<String, String> {
+        let now = self.run.now();
+        let res = match cmd {
+            Command::DropNext(dir) => {
+                let (d, what) = match dir {
+                    Dir::In => (DirMatch::In, "client → server"),
+                    Dir::Out => (DirMatch::Out, "server → client"),
+                };
+                self.run
+                    .wire
+                    .injector
+                    .add_rule(now, Rule::drop_next(d, None, 1));
+                Ok(format!("the next segment {what} will be dropped"))
+            }
+            Command::SetLoss { inbound, outbound } => {
+                for id in std::mem::take(&mut self.loss_rules) {
+                    self.run.wire.injector.remove_rule(now, id);
+                }
+                for (d, p) in [(DirMatch::In, inbound), (DirMatch::Out, outbound)] {
+                    if *p > 0.0 {
+                        let rule = Rule::loss(d, (p / 100.0).clamp(0.0, 1.0));
+                        let id = self.run.wire.injector.add_rule(now, rule);
+                        self.loss_rules.push(id);
+                    }
+                }
+                if *inbound <= 0.0 && *outbound <= 0.0 {
+                    Ok("no more random loss".into())
+                } else {
+                    Ok(format!(
+                        "random loss: {inbound}% client → server, {outbound}% server → client"
+                    ))
+                }
+            }
+            Command::HoldAll(on) => {
+                self.run.wire.injector.set_hold_all(now, *on);
+                Ok(if *on {
+                    "holding every segment: space releases one, r releases all".into()
+                } else {
+                    "new segments pass again (held ones stay until released)".into()
+                })
+            }
+            Command::ReleaseOne => {
+                if self.run.wire.injector.release_one(now) {
+                    self.run.wire.flush();
+                    let left = self.run.wire.injector.held_count();
+                    Ok(format!("released one segment ({left} still held)"))
+                } else {
+                    Err("no segment is held".into())
+                }
+            }
+            Command::ReleaseAll => {
+                let n = self.run.wire.injector.release_all(now);
+                self.run.wire.flush();
+                match n {
+                    0 => Err("no segment is held".into()),
+                    1 => Ok("released 1 segment".into()),
+                    n => Ok(format!("released {n} segments")),
+                }
+            }
+            Command::AddRule(rule) => {
+                self.run.wire.injector.add_rule(now, rule.clone());
+                Ok(format!("fault rule added: {rule}"))
+            }
+            Command::ClearRules => {
+                self.run.wire.injector.clear_rules(now);
+                self.loss_rules.clear();
+                Ok("every fault rule removed".into())
+            }
+            Command::Close(c) => {
+                let (side, id) = self.conn_id(c)?;
+                self.run
+                    .wire
+                    .engine(side)
+                    .close(now, id)
+                    .map_err(|e| format!("close: {e}"))?;
+                self.run.wire.flush();
+                Ok(format!("the {} closes its side (FIN)", side.name()))
+            }
+            Command::Abort(c) => {
+                let (side, id) = self.conn_id(c)?;
+                self.run
+                    .wire
+                    .engine(side)
+                    .abort(now, id)
+                    .map_err(|e| format!("abort: {e}"))?;
+                self.run.wire.flush();
+                Ok(format!("the {} aborts the connection (RST)", side.name()))
+            }
+            Command::Keepalive(c, on) => {
+                let (side, id) = self.conn_id(c)?;
+                let engine = self.run.wire.engine(side);
+                let ka = on.then(|| engine.config().keepalive);
+                engine
+                    .set_keepalive(now, id, ka)
+                    .map_err(|e| format!("keepalive: {e}"))?;
+                self.run.wire.flush();
+                Ok(match ka {
+                    Some(k) => format!(
+                        "keepalive on for the {}: idle {} s, then every {} s, {} probes",
+                        side.name(),
+                        k.idle.as_secs_f64(),
+                        k.interval.as_secs_f64(),
+                        k.count
+                    ),
+                    None => format!("keepalive off for the {}", side.name()),
+                })
+            }
+            other => Err(format!("{other:?} does not change the run")),
+        };
+        self.take_run_events();
+        res
+    }
+}
+
+impl Driver for DemoDriver {
+    fn mode(&self) -> Mode {
+        Mode::Demo
+    }
+
+    fn title(&self) -> String {
+        self.title.clone()
+    }
+
+    fn poll(&mut self) -> Vec<Event> {
+        if !self.ready.is_empty() {
+            return std::mem::take(&mut self.ready);
+        }
+        if self.paused {
+            return Vec::new();
+        }
+        let target = self.clock_target();
+        self.advance_run(target);
+        let out = self.deliver(target);
+        if !self.paused {
+            self.now = self.now.max(target);
+        }
+        out
+    }
+
+    fn now(&self) -> f64 {
+        self.now
+    }
+
+    fn next_wake(&self) -> Option<Duration> {
+        if self.paused || self.finished() || self.now >= self.end() {
+            return None;
+        }
+        // Time flows and countdowns move: the UI redraws at its frame rate.
+        Some(Duration::from_millis(40))
+    }
+
+    fn command(&mut self, cmd: Command) -> Result<String, String> {
+        match cmd {
+            Command::TimeScale(x) => {
+                if !(x.is_finite() && x > 0.0) {
+                    return Err(format!("{x} is not a speed"));
+                }
+                self.now = self.clock_target();
+                self.speed = x.clamp(MIN_SPEED, MAX_SPEED);
+                self.reanchor();
+                Ok(format!(
+                    "time runs at {} (virtual seconds per real second)",
+                    super::units::speed(self.speed)
+                ))
+            }
+            Command::Pause(p) => {
+                self.now = self.clock_target();
+                self.paused = p;
+                self.reanchor();
+                Ok(if p { "paused".into() } else { "running".into() })
+            }
+            Command::StepForward => {
+                if self.walkthrough {
+                    if self.finished() {
+                        return Err("that was the last step: backspace goes back, q quits".into());
+                    }
+                    self.paused = false;
+                    self.reanchor();
+                    return Ok("on to the next step".into());
+                }
+                // One moment: everything that happens at the next instant.
+                self.now = self.clock_target();
+                self.paused = true;
+                if self.backlog.is_empty() {
+                    let Some(w) = self.next_moment().filter(|w| w.secs_f64() <= self.end()) else {
+                        return Err("nothing more happens: backspace steps back, q quits".into());
+                    };
+                    self.apply_journal(w, false);
+                    self.step_moment(w);
+                    let now = self.run.now();
+                    self.apply_journal(now, true);
+                }
+                // Hand out that moment now; a walkthrough stop does not
+                // apply to a single step.
+                let walkthrough = std::mem::replace(&mut self.walkthrough, false);
+                let upto = self.backlog.back().map(|e| e.t).unwrap_or(self.now);
+                let out = self.deliver(upto);
+                self.walkthrough = walkthrough;
+                self.ready.extend(out);
+                self.reanchor();
+                Ok(format!("stepped to t = {}", super::units::t(self.now)))
+            }
+            Command::StepBack => {
+                if self.walkthrough {
+                    // The narration on screen is number `narrations`: go to
+                    // the one before it, or to the very start.
+                    let want = self.narrations.saturating_sub(1);
+                    let narrated = |e: &Event| matches!(e.body, Body::Narration { .. });
+                    self.rerun(f64::INFINITY, |e, n| {
+                        if want == 0 && narrated(e) {
+                            Stop::Before
+                        } else if want > 0 && n == want && narrated(e) {
+                            Stop::After
+                        } else {
+                            Stop::Continue
+                        }
+                    });
+                    Ok(if want == 0 {
+                        "back at the start".into()
+                    } else {
+                        format!("back to step {want}")
+                    })
+                } else {
+                    let now = self.clock_target();
+                    let prev = self
+                        .moments
+                        .iter()
+                        .rev()
+                        .find(|m| **m < now - 1e-9)
+                        .copied()
+                        .unwrap_or(0.0);
+                    self.rerun(prev, |_, _| Stop::Continue);
+                    Ok(format!("back to t = {}", super::units::t(prev)))
+                }
+            }
+            Command::Seek(t) => {
+                if !t.is_finite() || t < 0.0 {
+                    return Err(format!("{t} is not a time on the timeline"));
+                }
+                let t = t.min(self.end());
+                let now = self.clock_target();
+                if t >= now {
+                    let walkthrough = std::mem::replace(&mut self.walkthrough, false);
+                    self.advance_run(t);
+                    self.walkthrough = walkthrough;
+                    self.now = t;
+                    // Hand out everything up to t even when paused.
+                    let out = self.deliver(t);
+                    self.ready.extend(out);
+                    self.reanchor();
+                    Ok(format!("jumped to t = {}", super::units::t(t)))
+                } else {
+                    let paused = self.paused;
+                    self.rerun(t, |_, _| Stop::Continue);
+                    self.paused = paused;
+                    self.reanchor();
+                    Ok(format!("back to t = {}", super::units::t(t)))
+                }
+            }
+            Command::Connect(_) => Err(
+                "c (connect) is for live mode: in a demo the scenario decides who connects".into(),
+            ),
+            other => {
+                let t = self.run.now();
+                let res = self.apply(&other);
+                if res.is_ok() {
+                    // After what was applied so far at this time.
+                    let at = self.journal[self.next_cmd..]
+                        .iter()
+                        .position(|j| j.t > t)
+                        .map(|i| i + self.next_cmd)
+                        .unwrap_or(self.journal.len());
+                    self.journal.insert(at, Journaled { t, cmd: other });
+                    self.next_cmd = at + 1;
+                }
+                res
+            }
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.run.is_finished()
+            && self.backlog.is_empty()
+            && self.ready.is_empty()
+            && self.run.wire.next_wakeup().is_none()
+    }
+
+    fn playback(&self) -> Playback {
+        Playback {
+            speed: Some(self.speed),
+            paused: self.paused,
+            walkthrough: self.walkthrough,
+            progress: self.stop.map(|s| (self.now, s)),
+        }
+    }
+
+    fn take_rewind(&mut self) -> bool {
+        std::mem::take(&mut self.rewound)
+    }
+
+    fn take_notice(&mut self) -> Option<String> {
+        if self.pcap
+            && !self.pcap_reported
+            && let Some(e) = self.run.pcap_error()
+        {
+            self.pcap_reported = true;
+            self.notices.push_back(format!("--pcap stopped: {e}"));
+        }
+        self.tee.error.take().or_else(|| self.notices.pop_front())
+    }
+
+    fn set_walkthrough(&mut self, on: bool) -> Result<String, String> {
+        self.walkthrough = on;
+        if on {
+            Ok("walkthrough: stops at each explanation; space goes on, backspace goes back".into())
+        } else {
+            self.now = self.clock_target();
+            self.paused = false;
+            self.reanchor();
+            Ok("walkthrough off: the demo runs on".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn narrations(es: &[Event]) -> Vec<String> {
+        es.iter()
+            .filter_map(|e| match &e.body {
+                Body::Narration { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn handshake() -> DemoDriver {
+        let ov = Overrides {
+            lang: Some(Lang::En),
+            ..Overrides::default()
+        };
+        DemoDriver::new(Scenario::builtin("handshake").unwrap(), ov)
+    }
+
+    /// Poll until something comes out (time must pass for a running demo).
+    fn poll_some(d: &mut DemoDriver) -> Vec<Event> {
+        for _ in 0..200 {
+            let got = d.poll();
+            if !got.is_empty() {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Vec::new()
+    }
+
+    #[test]
+    fn walkthrough_stops_at_each_narration_and_steps_back() {
+        let mut d = handshake().with_walkthrough(true);
+        d.command(Command::TimeScale(10_000.0)).unwrap();
+        let first = poll_some(&mut d);
+        assert_eq!(narrations(&first).len(), 1);
+        assert!(
+            matches!(first.last().unwrap().body, Body::Narration { .. }),
+            "stops on it"
+        );
+        assert!(d.playback().paused);
+        assert!(d.poll().is_empty(), "paused: nothing more until space");
+
+        d.command(Command::StepForward).unwrap();
+        let second = poll_some(&mut d);
+        assert_eq!(narrations(&second).len(), 1);
+        d.command(Command::StepForward).unwrap();
+        let third = poll_some(&mut d);
+        let n3 = narrations(&third);
+        assert_eq!(n3.len(), 1);
+        assert!(n3[0].starts_with("The client sends SYN"), "{n3:?}");
+
+        // Back one step: the timeline restarts and ends on narration 2.
+        d.command(Command::StepBack).unwrap();
+        assert!(d.take_rewind());
+        let again = d.poll();
+        assert_eq!(
+            narrations(&again),
+            [narrations(&first), narrations(&second)].concat()
+        );
+        assert!(d.poll().is_empty(), "still paused on step 2");
+        assert_eq!(d.narrations, 2);
+    }
+
+    #[test]
+    fn commands_change_the_run_and_survive_a_rerun() {
+        let mut d = handshake().paused();
+        // Step to the moment the SYN leaves; drop the SYN+ACK to come.
+        let mut seen = Vec::new();
+        while !seen.iter().any(|e: &Event| e.segment().is_some()) {
+            d.command(Command::StepForward).unwrap();
+            seen.extend(d.poll());
+        }
+        let msg = d.command(Command::DropNext(Dir::Out)).unwrap();
+        assert_eq!(msg, "the next segment server → client will be dropped");
+        d.command(Command::Seek(3.0)).unwrap();
+        let later = d.poll();
+        let drops = |es: &[Event]| {
+            es.iter()
+                .filter(|e| matches!(e.body, Body::Drop(_)))
+                .count()
+        };
+        assert_eq!(drops(&later), 1);
+        // Back to 1 s and forward again: the journal replays the drop.
+        d.command(Command::Seek(1.0)).unwrap();
+        assert!(d.take_rewind());
+        let replayed = d.poll();
+        assert_eq!(
+            drops(&replayed),
+            1,
+            "the rule was applied again at its time"
+        );
+    }
+
+    #[test]
+    fn keys_that_need_live_mode_say_so() {
+        let mut d = handshake();
+        let err = d
+            .command(Command::Connect("10.0.0.2:80".parse().unwrap()))
+            .unwrap_err();
+        assert!(err.starts_with("c (connect) is for live mode"), "{err}");
+        assert!(d.command(Command::TimeScale(-1.0)).is_err());
+    }
+
+    #[test]
+    fn the_engines_keep_running_after_the_script() {
+        let mut d = handshake().paused();
+        d.command(Command::Seek(5.0)).unwrap();
+        d.poll();
+        assert!(d.run.is_finished());
+        let conn = ConnRef {
+            host: Some("client".into()),
+            conn: "10.0.0.1:63359<->10.0.0.2:80".into(),
+        };
+        d.command(Command::Close(conn)).unwrap();
+        d.command(Command::Seek(6.0)).unwrap();
+        let after = d.poll();
+        let fin_acked = after.iter().any(|e| {
+            matches!(
+                &e.body,
+                Body::State {
+                    to: crate::tcp::State::FinWait2,
+                    ..
+                }
+            )
+        });
+        assert!(fin_acked, "the FIN went out and was acknowledged");
+    }
+}

@@ -1,0 +1,363 @@
+//! The `f` form: any rule the fault injector knows, built field by field.
+//!
+//! The form fills a [`FaultSpec`], the same value a scenario file writes, so
+//! the checks and the rule are the injector's own (DESIGN.md: faults are
+//! data, created the same way from keys, flags and files).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::fault::Rule;
+use crate::scenario::FaultSpec;
+
+pub const DIRS: [&str; 3] = ["in", "out", "any"];
+pub const PAYLOADS: [&str; 3] = ["any", "with data", "without data"];
+pub const TRIGGERS: [&str; 3] = ["count", "probability", "always"];
+pub const ACTIONS: [&str; 6] = ["drop", "hold", "delay", "duplicate", "reorder", "corrupt"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Dir,
+    Flags,
+    Payload,
+    Port,
+    Trigger,
+    Amount,
+    Action,
+    Delay,
+}
+
+impl Field {
+    pub const ALL: [Field; 8] = [
+        Field::Dir,
+        Field::Flags,
+        Field::Payload,
+        Field::Port,
+        Field::Trigger,
+        Field::Amount,
+        Field::Action,
+        Field::Delay,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Dir => "direction",
+            Field::Flags => "flags",
+            Field::Payload => "payload",
+            Field::Port => "port",
+            Field::Trigger => "when",
+            Field::Amount => "how many",
+            Field::Action => "action",
+            Field::Delay => "delay (ms)",
+        }
+    }
+    pub fn hint(self) -> &'static str {
+        match self {
+            Field::Dir => "in: toward the server (live: toward tcpscope)",
+            Field::Flags => "exact set as letters: S SA A FA PA R; empty = any",
+            Field::Payload => "segments with or without data",
+            Field::Port => "either end's port; empty = any",
+            Field::Trigger => "the next N, each with a probability, or all",
+            Field::Amount => "N segments, or a percentage",
+            Field::Action => "what happens to a matching segment",
+            Field::Delay => "for delay: how long",
+        }
+    }
+    fn is_text(self) -> bool {
+        matches!(
+            self,
+            Field::Flags | Field::Port | Field::Amount | Field::Delay
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultForm {
+    pub focus: usize,
+    pub dir: usize,
+    pub flags: String,
+    pub payload: usize,
+    pub port: String,
+    pub trigger: usize,
+    pub amount: String,
+    pub action: usize,
+    pub delay: String,
+    pub error: Option<String>,
+}
+
+impl Default for FaultForm {
+    fn default() -> Self {
+        FaultForm {
+            focus: 0,
+            dir: 0,
+            flags: String::new(),
+            payload: 0,
+            port: String::new(),
+            trigger: 0,
+            amount: "1".into(),
+            action: 0,
+            delay: "500".into(),
+            error: None,
+        }
+    }
+}
+
+/// What a key did to the form.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FormResult {
+    Editing,
+    Cancel,
+    Submit(Rule),
+}
+
+impl FaultForm {
+    pub fn field(&self) -> Field {
+        Field::ALL[self.focus]
+    }
+
+    /// The current value of a field as text.
+    pub fn value(&self, f: Field) -> String {
+        match f {
+            Field::Dir => DIRS[self.dir].into(),
+            Field::Flags => self.flags.clone(),
+            Field::Payload => PAYLOADS[self.payload].into(),
+            Field::Port => self.port.clone(),
+            Field::Trigger => TRIGGERS[self.trigger].into(),
+            Field::Amount => self.amount.clone(),
+            Field::Action => ACTIONS[self.action].into(),
+            Field::Delay => self.delay.clone(),
+        }
+    }
+
+    /// Whether a field matters with the other choices made.
+    pub fn applies(&self, f: Field) -> bool {
+        match f {
+            Field::Amount => TRIGGERS[self.trigger] != "always",
+            Field::Delay => ACTIONS[self.action] == "delay",
+            _ => true,
+        }
+    }
+
+    pub fn spec(&self) -> FaultSpec {
+        let trimmed = |s: &str| {
+            let s = s.trim();
+            (!s.is_empty()).then(|| s.to_string())
+        };
+        let amount = self.amount.trim().trim_end_matches('%');
+        let (count, percent) = match TRIGGERS[self.trigger] {
+            "count" => (Some(amount.parse::<u32>().unwrap_or(0)), None),
+            "probability" => (None, Some(amount.parse::<f64>().unwrap_or(f64::NAN))),
+            _ => (None, None),
+        };
+        let action = match ACTIONS[self.action] {
+            "delay" => format!("delay:{}ms", self.delay.trim()),
+            a => a.to_string(),
+        };
+        FaultSpec {
+            dir: DIRS[self.dir].into(),
+            flags: trimmed(&self.flags),
+            payload: match self.payload {
+                1 => Some(true),
+                2 => Some(false),
+                _ => None,
+            },
+            port: trimmed(&self.port).and_then(|p| p.parse().ok()),
+            count,
+            percent,
+            action,
+        }
+    }
+
+    /// The rule, or the sentence that says what is wrong.
+    pub fn rule(&self) -> Result<Rule, String> {
+        let port = self.port.trim();
+        if !port.is_empty() && port.parse::<u16>().ok().filter(|p| *p > 0).is_none() {
+            return Err(format!("port \"{port}\" is not 1 to 65535"));
+        }
+        let amount = self.amount.trim().trim_end_matches('%');
+        match TRIGGERS[self.trigger] {
+            "count" if amount.parse::<u32>().is_err() => {
+                return Err(format!("\"{amount}\" is not a whole number of segments"));
+            }
+            "probability" if amount.parse::<f64>().is_err() => {
+                return Err(format!("\"{amount}\" is not a percentage"));
+            }
+            _ => {}
+        }
+        self.spec().to_rule()
+    }
+
+    fn cycle(&mut self, forward: bool) {
+        let step = |v: &mut usize, n: usize| {
+            *v = if forward {
+                (*v + 1) % n
+            } else {
+                (*v + n - 1) % n
+            };
+        };
+        match self.field() {
+            Field::Dir => step(&mut self.dir, DIRS.len()),
+            Field::Payload => step(&mut self.payload, PAYLOADS.len()),
+            Field::Trigger => {
+                step(&mut self.trigger, TRIGGERS.len());
+                self.amount = match TRIGGERS[self.trigger] {
+                    "count" => "1".into(),
+                    "probability" => "20".into(),
+                    _ => String::new(),
+                };
+            }
+            Field::Action => step(&mut self.action, ACTIONS.len()),
+            _ => {}
+        }
+    }
+
+    fn text_mut(&mut self) -> Option<&mut String> {
+        match self.field() {
+            Field::Flags => Some(&mut self.flags),
+            Field::Port => Some(&mut self.port),
+            Field::Amount => Some(&mut self.amount),
+            Field::Delay => Some(&mut self.delay),
+            _ => None,
+        }
+    }
+
+    fn move_focus(&mut self, down: bool) {
+        let n = Field::ALL.len();
+        for _ in 0..n {
+            self.focus = if down {
+                (self.focus + 1) % n
+            } else {
+                (self.focus + n - 1) % n
+            };
+            if self.applies(self.field()) {
+                break;
+            }
+        }
+    }
+
+    pub fn key(&mut self, key: &KeyEvent) -> FormResult {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return FormResult::Cancel;
+        }
+        match key.code {
+            KeyCode::Esc => return FormResult::Cancel,
+            KeyCode::Enter => match self.rule() {
+                Ok(r) => return FormResult::Submit(r),
+                Err(e) => self.error = Some(e),
+            },
+            KeyCode::Up | KeyCode::BackTab => self.move_focus(false),
+            KeyCode::Down | KeyCode::Tab => self.move_focus(true),
+            KeyCode::Left => self.cycle(false),
+            KeyCode::Right => self.cycle(true),
+            KeyCode::Char(' ') if !self.field().is_text() => self.cycle(true),
+            KeyCode::Backspace => {
+                if let Some(t) = self.text_mut() {
+                    t.pop();
+                }
+            }
+            KeyCode::Char(c) => {
+                let f = self.field();
+                if let Some(t) = self.text_mut()
+                    && t.len() < 12
+                {
+                    let ok = match f {
+                        Field::Flags => "SAFRPUECsafrpuec.".contains(c),
+                        _ => c.is_ascii_digit() || c == '.' || c == '%',
+                    };
+                    if ok {
+                        t.push(if f == Field::Flags {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        if !matches!(key.code, KeyCode::Enter) {
+            self.error = None;
+        }
+        FormResult::Editing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fault::{Action, DirMatch, Trigger};
+    use crate::wire::Flags;
+
+    fn press(f: &mut FaultForm, keys: &[KeyCode]) -> FormResult {
+        let mut last = FormResult::Editing;
+        for k in keys {
+            last = f.key(&KeyEvent::new(*k, KeyModifiers::NONE));
+        }
+        last
+    }
+
+    #[test]
+    fn default_is_drop_next_inbound() {
+        let mut f = FaultForm::default();
+        let r = press(&mut f, &[KeyCode::Enter]);
+        assert_eq!(
+            r,
+            FormResult::Submit(Rule::drop_next(DirMatch::In, None, 1))
+        );
+    }
+
+    #[test]
+    fn builds_a_delay_of_synack_with_probability() {
+        let mut f = FaultForm::default();
+        use KeyCode::*;
+        let r = press(
+            &mut f,
+            &[
+                Right, // dir: out
+                Down,
+                Char('s'),
+                Char('a'), // flags SA
+                Down,
+                Down,
+                Down,
+                Right, // trigger: probability (amount 20)
+                Down,
+                Backspace,
+                Backspace,
+                Char('5'),
+                Char('0'), // 50 %
+                Down,
+                Right,
+                Right, // action: delay
+                Down,
+                Backspace,
+                Backspace,
+                Backspace,
+                Char('2'),
+                Char('5'),
+                Char('0'),
+                Enter,
+            ],
+        );
+        let FormResult::Submit(rule) = r else {
+            panic!("{r:?} {:?}", f.error)
+        };
+        assert_eq!(rule.dir, DirMatch::Out);
+        assert_eq!(rule.flags, Some(Flags::SYN | Flags::ACK));
+        assert_eq!(rule.trigger, Trigger::Probability(0.5));
+        assert_eq!(
+            rule.action,
+            Action::Delay(std::time::Duration::from_millis(250))
+        );
+    }
+
+    #[test]
+    fn bad_values_explain_themselves() {
+        let mut f = FaultForm {
+            amount: "0".into(),
+            ..FaultForm::default()
+        };
+        assert_eq!(press(&mut f, &[KeyCode::Enter]), FormResult::Editing);
+        assert_eq!(f.error.as_deref(), Some("count must be above 0"));
+        f.port = "70000".into();
+        assert!(f.rule().unwrap_err().contains("70000"));
+    }
+}

@@ -1,0 +1,227 @@
+//! What the ladder diagram of one connection is made of: arrows (segments)
+//! and marks on a lifeline (state changes, timer fires, keepalive, notes).
+
+use std::sync::Arc;
+
+use crate::event::{SegFields, TimerKind};
+use crate::tcp::State;
+use crate::wire::Flags;
+
+/// Lifeline index: 0 is the left one (client in demo, the peer live), 1 the
+/// right one (server in demo, tcpscope live).
+pub type Slot = usize;
+
+pub fn other(s: Slot) -> Slot {
+    1 - s
+}
+
+/// A segment as the ladder keeps it: the event's fields with the header dump
+/// decoded from hex once, so a frame never parses text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Seg {
+    pub id: u64,
+    pub flags: Flags,
+    pub seq: u32,
+    pub ack: u32,
+    pub len: u32,
+    pub win: u16,
+    pub opts: Box<[Box<str>]>,
+    /// IP and TCP headers and the first payload bytes.
+    pub hdr: Option<Box<[u8]>>,
+}
+
+impl Seg {
+    pub fn from_fields(f: SegFields) -> Seg {
+        Seg {
+            id: f.id,
+            flags: f.flags,
+            seq: f.seq,
+            ack: f.ack,
+            len: f.len,
+            win: f.win,
+            opts: f.opts.into_iter().map(String::into_boxed_str).collect(),
+            hdr: f.hdr.as_deref().and_then(unhex),
+        }
+    }
+
+    /// A segment that carries nothing but an acknowledgment.
+    pub fn is_pure_ack(&self) -> bool {
+        self.flags == Flags::ACK && self.len == 0
+    }
+
+    /// Sequence space the segment occupies (SYN and FIN count one each).
+    pub fn seg_len(&self) -> u32 {
+        self.len + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
+    }
+}
+
+/// Hex text to bytes; `None` when the text is not hex (bad input never
+/// panics: the detail pane then says the dump is missing).
+pub fn unhex(s: &str) -> Option<Box<[u8]>> {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// What became of a segment.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fate {
+    /// Sent, not (yet) seen at the other end (two-host runs only).
+    InFlight,
+    /// Seen at the receiver (or, live, simply sent or received).
+    Delivered,
+    /// Dropped on the way: by the injector or refused by the receiver.
+    Dropped {
+        reason: Box<str>,
+        rule: Option<Box<str>>,
+        at: f64,
+    },
+    /// Waiting in the injector until released.
+    Held { at: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arrow {
+    pub from: Slot,
+    /// When the sender emitted it (`None` when only its arrival was seen).
+    pub sent: Option<f64>,
+    /// When the receiver took it in.
+    pub arrived: Option<f64>,
+    pub seg: Seg,
+    pub retransmit: bool,
+    /// The n-th duplicate of the previous pure ACK from the same sender.
+    pub dup_ack: Option<u32>,
+    /// Keepalive probe number and count.
+    pub probe: Option<(u32, u32)>,
+    pub fate: Fate,
+    /// Injector actions on the way: delay, duplicate, reorder, corrupt.
+    pub faults: Vec<Box<str>>,
+    /// Extra deliveries (the injector duplicated it).
+    pub copies: u32,
+}
+
+/// A coalesced run of in-order data segments and pure ACKs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Burst {
+    pub from: Slot,
+    pub segments: u32,
+    pub bytes: u64,
+    pub seq_from: u32,
+    pub seq_to: u32,
+    pub ack_to: u32,
+    pub since: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mark {
+    State {
+        from: State,
+        to: State,
+        cause: Box<str>,
+    },
+    TimerFired {
+        timer: TimerKind,
+    },
+    /// Keepalive answered (`true`) or the peer declared dead (`false`).
+    Keepalive {
+        alive: bool,
+        probe: u32,
+        of: u32,
+    },
+    Tcb {
+        allocated: bool,
+        /// Short, for the lifeline.
+        text: Box<str>,
+        /// What the engine says was allocated or freed, for the details.
+        detail: Box<str>,
+    },
+    Abort {
+        reason: Box<str>,
+    },
+    /// An application message, a configured limit reached, anything else
+    /// worth a line on the lifeline.
+    Note {
+        text: Box<str>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EntryKind {
+    Arrow(Box<Arrow>),
+    Burst(Burst),
+    /// A mark on one lifeline (or on none: `slot` is `None`).
+    Mark {
+        slot: Option<Slot>,
+        mark: Mark,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// Position in the connection's ladder, counting evicted entries too, so
+    /// a selection survives eviction of older entries.
+    pub seq: u64,
+    /// Where it sits on the time axis (an arrow: when it was sent).
+    pub t: f64,
+    /// The host that reported it, for the detail pane.
+    pub host: Option<Arc<str>>,
+    pub kind: EntryKind,
+}
+
+impl Entry {
+    pub fn arrow(&self) -> Option<&Arrow> {
+        match &self.kind {
+            EntryKind::Arrow(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+/// `SYN+ACK`, `PSH+ACK`, `FIN+ACK`, `RST`: the way the narration writes them.
+pub fn flag_words(f: Flags) -> String {
+    const ORDER: [(Flags, &str); 8] = [
+        (Flags::SYN, "SYN"),
+        (Flags::FIN, "FIN"),
+        (Flags::RST, "RST"),
+        (Flags::PSH, "PSH"),
+        (Flags::ACK, "ACK"),
+        (Flags::URG, "URG"),
+        (Flags::ECE, "ECE"),
+        (Flags::CWR, "CWR"),
+    ];
+    let words: Vec<&str> = ORDER
+        .iter()
+        .filter(|(b, _)| f.contains(*b))
+        .map(|(_, n)| *n)
+        .collect();
+    if words.is_empty() {
+        "none".into()
+    } else {
+        words.join("+")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unhex_rejects_bad_text() {
+        assert_eq!(unhex("45ff").as_deref(), Some(&[0x45, 0xff][..]));
+        assert_eq!(unhex("4"), None);
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex("é1"), None);
+    }
+
+    #[test]
+    fn flags_read_like_the_narration() {
+        assert_eq!(flag_words(Flags::SYN | Flags::ACK), "SYN+ACK");
+        assert_eq!(flag_words(Flags::ACK | Flags::PSH), "PSH+ACK");
+        assert_eq!(flag_words(Flags::ACK | Flags::FIN), "FIN+ACK");
+        assert_eq!(flag_words(Flags::NONE), "none");
+    }
+}

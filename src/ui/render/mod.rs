@@ -1,0 +1,187 @@
+//! Drawing: one module per widget, this one lays them out.
+//!
+//! 80×24 is the smallest size with everything on screen; more room gives
+//! more rows, both lifelines' TCBs side by side and the state diagram.
+
+mod conns;
+mod detail;
+mod faults;
+mod help;
+mod ladder;
+mod narration;
+mod popup;
+mod side;
+mod statebox;
+mod title;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use super::model::Model;
+use super::view::{Clock, Focus, Popup, View};
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Draw one frame.
+pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &Clock) {
+    let area = f.area();
+    view.hits = Default::default();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return too_small(f, area, view);
+    }
+    view.sync(model);
+    let narration = model.narration.is_some();
+    // As many lines as the text needs, within reason for the height.
+    let narr_h = match &model.narration {
+        None => 0,
+        Some(n) => {
+            let most = if area.height >= 40 { 6 } else { 3 };
+            let text = format!("▶ {}", n.text);
+            wrapped_lines(&text, area.width.saturating_sub(2) as usize).clamp(1, most) + 2
+        }
+    };
+    let rows = view.visible(model).len() as u16;
+    let max_conns = (area.height * 28 / 100).max(6);
+    let conns_h = (rows + 3).clamp(5, max_conns);
+    let [top, conns_a, main, narr_a, faults_a, hint_a] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(conns_h),
+        Constraint::Min(8),
+        Constraint::Length(narr_h),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    title::draw(f, top, model, view, clock);
+    conns::draw(f, conns_a, model, view, clock);
+
+    let side_w = if view.detail {
+        (main.width / 2).max(40)
+    } else if main.width >= 160 {
+        52
+    } else if main.width >= 120 {
+        48
+    } else {
+        34
+    };
+    let [ladder_a, side_a] =
+        Layout::horizontal([Constraint::Min(40), Constraint::Length(side_w)]).areas(main);
+    ladder::draw(f, ladder_a, model, view, clock);
+    if view.detail {
+        detail::draw(f, side_a, model, view);
+    } else {
+        side::draw(f, side_a, model, view, clock);
+    }
+    if narration {
+        narration::draw(f, narr_a, model, view, clock);
+    }
+    faults::draw(f, faults_a, model, view);
+    title::hints(f, hint_a, model, view, clock);
+
+    match &view.popup {
+        Some(Popup::Help) => help::draw(f, area, view),
+        Some(Popup::Form(form)) => popup::form(f, area, form, view, clock),
+        Some(Popup::Prompt(p)) => popup::prompt(f, area, p, view),
+        None => {}
+    }
+    view.page = (ladder_a.height.saturating_sub(3) as usize).max(1);
+}
+
+fn too_small(f: &mut Frame, area: Rect, view: &View) {
+    let t = view.theme;
+    let text = vec![
+        Line::from(Span::styled("tcpscope", t.title())),
+        Line::from(""),
+        Line::from(format!(
+            "This terminal is {}×{}; tcpscope needs at least {MIN_WIDTH}×{MIN_HEIGHT}.",
+            area.width, area.height
+        )),
+        Line::from("Make the window larger, or press q to quit."),
+    ];
+    let h = (text.len() as u16 + 2).min(area.height);
+    let y = area.y + area.height.saturating_sub(h) / 2;
+    let box_area = Rect::new(area.x, y, area.width, h);
+    f.render_widget(
+        Paragraph::new(text)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true })
+            .block(Block::new()),
+        box_area,
+    );
+}
+
+/// A bordered block with a title, highlighted when it has the focus.
+pub(crate) fn block<'a>(title: Line<'a>, focused: bool, view: &View) -> Block<'a> {
+    let t = view.theme;
+    Block::bordered()
+        .border_style(if focused {
+            t.border_focus()
+        } else {
+            t.border()
+        })
+        .title(title)
+}
+
+/// Focus test shared by the widgets.
+pub(crate) fn focused(view: &View, f: Focus) -> bool {
+    view.focus == f && view.popup.is_none()
+}
+
+/// Cut `s` to `w` display columns, with an ellipsis when it was longer.
+pub(crate) fn fit(s: &str, w: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= w {
+        return s.to_string();
+    }
+    if w == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw + 1 > w {
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Lines a greedy word wrap of `text` takes at width `w`.
+pub(crate) fn wrapped_lines(text: &str, w: usize) -> u16 {
+    if w == 0 {
+        return 1;
+    }
+    let mut lines = 1u16;
+    let mut used = 0usize;
+    for word in text.split_whitespace() {
+        let ww = width(word);
+        if used == 0 {
+            used = ww;
+        } else if used + 1 + ww <= w {
+            used += 1 + ww;
+        } else {
+            lines += 1;
+            used = ww;
+        }
+        while used > w {
+            lines += 1;
+            used -= w;
+        }
+    }
+    lines
+}
+
+/// Display width of a string.
+pub(crate) fn width(s: &str) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    s.width()
+}

@@ -1,0 +1,137 @@
+//! The small popups: the fault-rule form and one-line prompts.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use crate::ui::driver::Mode;
+use crate::ui::form::{FaultForm, Field};
+use crate::ui::view::{Clock, Prompt, View};
+
+use super::block;
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+pub fn form(f: &mut Frame, area: Rect, form: &FaultForm, view: &View, clock: &Clock) {
+    let t = view.theme;
+    let popup = centered(area, 66, Field::ALL.len() as u16 + 7);
+    f.render_widget(Clear, popup);
+    let b = block(
+        Line::from(Span::styled(" Fault rule ", t.title())),
+        true,
+        view,
+    )
+    .title_bottom(
+        Line::from(Span::styled(
+            " ↑↓ field · ←→ choose · type · Enter adds · Esc cancels ",
+            t.dim(),
+        ))
+        .alignment(Alignment::Right),
+    );
+    let mut lines = Vec::new();
+    let who = if clock.mode == Mode::Live {
+        "tcpscope"
+    } else {
+        "the server"
+    };
+    lines.push(Line::from(Span::styled(
+        format!("Directions are seen from {who}: in = toward it, out = from it."),
+        t.dim(),
+    )));
+    for (i, field) in Field::ALL.iter().enumerate() {
+        let focused = i == form.focus;
+        let applies = form.applies(*field);
+        let value = form.value(*field);
+        let shown = match field {
+            Field::Flags | Field::Port if value.is_empty() => "any".to_string(),
+            _ => value,
+        };
+        let choice = matches!(
+            field,
+            Field::Dir | Field::Payload | Field::Trigger | Field::Action
+        );
+        let val = if choice {
+            format!("◂ {shown} ▸")
+        } else if focused {
+            format!("{shown}▏")
+        } else {
+            shown
+        };
+        let label_style = if focused {
+            t.key()
+        } else if applies {
+            t.header()
+        } else {
+            t.dim()
+        };
+        let val_style = if focused {
+            t.selected()
+        } else if applies {
+            t.base()
+        } else {
+            t.dim()
+        };
+        let mut spans = vec![
+            Span::styled(if focused { "▸ " } else { "  " }, t.key()),
+            Span::styled(format!("{:<11}", field.label()), label_style),
+            Span::styled(val, val_style),
+        ];
+        if focused {
+            spans.push(Span::styled(format!("  {}", field.hint()), t.dim()));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::from(""));
+    match (&form.error, form.rule()) {
+        (Some(e), _) => lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error()))),
+        (None, Ok(r)) => lines.push(Line::from(vec![
+            Span::styled("rule: ", t.header()),
+            Span::styled(r.to_string(), t.ok()),
+        ])),
+        (None, Err(e)) => lines.push(Line::from(Span::styled(format!("✗ {e}"), t.warn()))),
+    }
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(b),
+        popup,
+    );
+}
+
+pub fn prompt(f: &mut Frame, area: Rect, p: &Prompt, view: &View) {
+    let t = view.theme;
+    let popup = centered(area, 64, 6);
+    f.render_widget(Clear, popup);
+    let b = block(
+        Line::from(Span::styled(format!(" {} ", p.kind.title()), t.title())),
+        true,
+        view,
+    )
+    .title_bottom(
+        Line::from(Span::styled(" Enter applies · Esc cancels ", t.dim()))
+            .alignment(Alignment::Right),
+    );
+    let mut lines = vec![
+        Line::from(Span::styled(p.kind.help(), t.dim())),
+        Line::from(vec![
+            Span::styled("> ", t.key()),
+            Span::raw(p.input.clone()),
+            Span::styled("▏", t.key()),
+        ]),
+    ];
+    if let Some(e) = &p.error {
+        lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error())));
+    }
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(b),
+        popup,
+    );
+}

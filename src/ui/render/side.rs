@@ -1,0 +1,597 @@
+//! The panel beside the ladder: the TCB (RFC 9293 §3.3.1 variables,
+//! negotiated options, RFC 6298 RTT state, RFC 5681 congestion state), the
+//! state diagram, every armed timer as a gauge counting down, and the
+//! keepalive countdown (RFC 1122 §4.2.3.6).
+//!
+//! With room, both lifelines' TCBs stand side by side; at 80×24 one block
+//! shows the side `v` picks.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::event::TimerKind;
+use crate::ui::model::Model;
+use crate::ui::model::ladder::other;
+use crate::ui::model::{Armed, Conn, Side, Slot, Verdict};
+use crate::ui::theme::Theme;
+use crate::ui::units;
+use crate::ui::view::{Clock, View};
+
+use super::conns::side_letter;
+use super::{block, fit, statebox};
+
+pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Clock) {
+    let t = view.theme;
+    let Some(c) = view.selected_conn(model) else {
+        let b = block(Line::from(Span::styled(" TCB ", t.title())), false, view);
+        let inner = b.inner(area);
+        f.render_widget(b, area);
+        f.render_widget(
+            Paragraph::new(Span::styled("select a connection", t.dim())),
+            inner,
+        );
+        return;
+    };
+    let inner_w = area.width.saturating_sub(2);
+    if area.height < 20 || inner_w < 40 {
+        return compact(f, area, c, view, clock);
+    }
+    let sides: Vec<Slot> = c.present().map(|(s, _)| s).collect();
+    let timer_lines: u16 = c
+        .present()
+        .map(|(_, s)| s.armed().len() as u16)
+        .sum::<u16>()
+        .max(1);
+    let ka_lines = sides.len().max(1) as u16;
+    let tcb_h = 13;
+    let rest = area.height.saturating_sub(tcb_h);
+    let diagram = inner_w >= statebox::WIDTH && rest >= statebox::HEIGHT + 3 + 4;
+    let diag_h = if diagram { statebox::HEIGHT + 3 } else { 0 };
+    let after = rest.saturating_sub(diag_h);
+    // Separate timer and keepalive blocks when both fit, else one.
+    let split = after >= timer_lines + ka_lines + 4;
+    let [tcb_a, diag_a, timers_a] = Layout::vertical([
+        Constraint::Length(tcb_h),
+        Constraint::Length(diag_h),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    tcb_table(f, tcb_a, c, view);
+    if diagram {
+        state_block(f, diag_a, c, view);
+    }
+    if split {
+        let [tm, ka] = Layout::vertical([Constraint::Min(3), Constraint::Length(ka_lines + 2)])
+            .areas(timers_a);
+        timers_block(f, tm, c, view, clock, false);
+        keepalive_block(f, ka, c, view, clock);
+    } else {
+        timers_block(f, timers_a, c, view, clock, true);
+    }
+}
+
+/// A side without a state event yet: just allocated (still CLOSED), or a
+/// host that only answered (a RST from a port without a listener).
+fn no_state(s: &Side) -> &'static str {
+    if s.allocated.is_some() {
+        "CLOSED (TCB allocated)"
+    } else {
+        "no TCB"
+    }
+}
+
+/// Sequence numbers relative to the ISN of whoever chose them.
+fn rel(c: &Conn, owner: Slot, v: u32, absolute: bool) -> String {
+    match c.isn[owner] {
+        Some(isn) if !absolute => v.wrapping_sub(isn).to_string(),
+        _ => v.to_string(),
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
+}
+
+/// The TCB rows for one side: (label, value).
+fn tcb_rows(c: &Conn, slot: Slot, s: &Side, absolute: bool) -> Vec<(&'static str, String)> {
+    let dash = || "—".to_string();
+    let mut rows = Vec::new();
+    rows.push((
+        "state",
+        s.state
+            .map(|x| x.name().to_string())
+            .unwrap_or_else(|| no_state(s).into()),
+    ));
+    match &s.vars {
+        Some(v) => {
+            rows.push((
+                "SND.UNA/NXT",
+                format!(
+                    "{} / {}",
+                    rel(c, slot, v.snd_una, absolute),
+                    rel(c, slot, v.snd_nxt, absolute)
+                ),
+            ));
+            rows.push(("SND.WND", v.snd_wnd.to_string()));
+            rows.push(("RCV.NXT", rel(c, other(slot), v.rcv_nxt, absolute)));
+            rows.push(("RCV.WND", v.rcv_wnd.to_string()));
+        }
+        None => {
+            rows.push(("SND.UNA/NXT", dash()));
+            rows.push(("SND.WND", dash()));
+            rows.push(("RCV.NXT", dash()));
+            rows.push(("RCV.WND", dash()));
+        }
+    }
+    match &s.negotiated {
+        Some(n) => {
+            let ws = match (n.ws_snd, n.ws_rcv) {
+                (Some(a), Some(b)) => format!("{a}/{b}"),
+                _ => "off".into(),
+            };
+            rows.push(("MSS · WS", format!("{} · {ws}", n.mss)));
+            rows.push(("TS · SACK", format!("{} · {}", yes(n.ts), yes(n.sack))));
+        }
+        None => {
+            rows.push(("MSS · WS", dash()));
+            rows.push(("TS · SACK", dash()));
+        }
+    }
+    match &s.rtt {
+        Some(r) => {
+            rows.push((
+                "SRTT ± VAR",
+                format!("{} ± {}", units::ms(r.srtt), units::ms(r.rttvar)),
+            ));
+            rows.push(("RTO", units::secs(r.rto)));
+        }
+        None => {
+            rows.push(("SRTT ± VAR", dash()));
+            rows.push(("RTO", dash()));
+        }
+    }
+    match &s.vars {
+        Some(v) => {
+            let ss = if v.ssthresh >= u32::MAX / 2 {
+                "∞".to_string()
+            } else {
+                v.ssthresh.to_string()
+            };
+            rows.push(("cwnd/ssthr", format!("{} / {ss}", v.cwnd)));
+            rows.push(("phase", v.phase.replace('_', " ")));
+        }
+        None => {
+            rows.push(("cwnd/ssthr", dash()));
+            rows.push(("phase", dash()));
+        }
+    }
+    rows
+}
+
+fn tcb_table(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
+    let t = view.theme;
+    let b = block(Line::from(Span::styled(" TCB ", t.title())), false, view);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let sides: Vec<(Slot, &Side)> = c.present().collect();
+    let label_w = 12u16;
+    let col_w = (inner.width.saturating_sub(label_w)) / sides.len().max(1) as u16;
+    let buf = f.buffer_mut();
+    for (i, (slot, s)) in sides.iter().enumerate() {
+        let x = inner.x + label_w + i as u16 * col_w;
+        let name = fit(&s.host, col_w as usize - 1);
+        buf.set_stringn(x, inner.y, &name, col_w as usize, t.side_fg(*slot));
+        for (j, (label, value)) in tcb_rows(c, *slot, s, view.absolute).into_iter().enumerate() {
+            let y = inner.y + 1 + j as u16;
+            if y >= inner.bottom() {
+                break;
+            }
+            if i == 0 {
+                buf.set_stringn(inner.x, y, label, label_w as usize, t.header());
+            }
+            let style = if j == 0 {
+                s.state.map(|st| t.state(st)).unwrap_or(t.dim())
+            } else {
+                t.base()
+            };
+            buf.set_stringn(x, y, fit(&value, col_w as usize - 1), col_w as usize, style);
+        }
+    }
+}
+
+fn state_block(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
+    let t = view.theme;
+    let b = block(
+        Line::from(Span::styled(" State (RFC 9293) ", t.title())),
+        false,
+        view,
+    );
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    statebox::draw(f.buffer_mut(), inner, c, &t);
+    // The transition each side took last.
+    let y = inner.y + statebox::HEIGHT;
+    if y < inner.bottom() {
+        let mut spans = Vec::new();
+        for (slot, s) in c.present() {
+            if let Some(l) = &s.last {
+                spans.push(Span::styled(
+                    format!(" {} ", side_letter(&s.host, slot)),
+                    t.side(slot),
+                ));
+                spans.push(Span::raw(format!(" {} → {}  ", short(l.from), short(l.to))));
+            }
+        }
+        f.render_widget(
+            Paragraph::new(Line::from(spans)),
+            Rect::new(inner.x, y, inner.width, 1),
+        );
+    }
+}
+
+fn short(s: crate::tcp::State) -> &'static str {
+    super::conns::short_state(s)
+}
+
+/// Human names of the timers.
+pub fn timer_name(k: TimerKind) -> &'static str {
+    match k {
+        TimerKind::Retransmit => "RTO",
+        TimerKind::DelayedAck => "delayed ACK",
+        TimerKind::Persist => "persist",
+        TimerKind::Keepalive => "keepalive",
+        TimerKind::TimeWait => "TIME-WAIT",
+        TimerKind::FinWait2 => "FIN-WAIT-2",
+        TimerKind::Connect => "connect",
+    }
+}
+
+/// A countdown bar: full when just armed, empty at the deadline. Eighths of
+/// a cell keep a short countdown moving smoothly; the empty part is a dim
+/// track so the bar's length reads without brackets.
+fn gauge(buf: &mut Buffer, x: u16, y: u16, w: u16, frac: f64, t: &Theme, urgent: bool) {
+    if w == 0 {
+        return;
+    }
+    let cells = w as usize;
+    let eighths = (frac.clamp(0.0, 1.0) * (cells * 8) as f64).round() as usize;
+    let full = eighths / 8;
+    let part = eighths % 8;
+    const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+    let mut bar = "█".repeat(full);
+    let mut used = full;
+    if part > 0 && used < cells {
+        bar.push_str(PARTS[part]);
+        used += 1;
+    }
+    let style = if urgent {
+        t.gauge_urgent()
+    } else {
+        t.gauge_fill()
+    };
+    buf.set_stringn(x, y, &bar, cells, style);
+    let track = "░".repeat(cells - used);
+    buf.set_stringn(x + used as u16, y, track, cells - used, t.dim());
+}
+
+/// One timer line: `C RTO ▕████   ▏ 0.62s ×1`.
+fn timer_line(
+    buf: &mut Buffer,
+    area: Rect,
+    y: u16,
+    letter: Option<(String, Slot)>,
+    (k, a): (TimerKind, &Armed),
+    now: f64,
+    t: &Theme,
+) {
+    let mut x = area.x;
+    if let Some((l, slot)) = letter {
+        buf.set_stringn(x, y, format!("{l} "), 2, t.side_fg(slot));
+        x += 2;
+    }
+    let name = timer_name(k);
+    buf.set_stringn(x, y, name, 11, t.timer());
+    x += 12;
+    let left = a.left(now);
+    let mut value = units::secs(left);
+    if let Some(b) = a.backoff.filter(|b| *b > 0) {
+        value.push_str(&format!(" ×{b}"));
+    }
+    let vw = value.chars().count() as u16 + 1;
+    let gw = area.right().saturating_sub(x + vw);
+    gauge(
+        buf,
+        x,
+        y,
+        gw,
+        a.fraction_left(now),
+        t,
+        left < 1.0 && k != TimerKind::DelayedAck,
+    );
+    buf.set_stringn(x + gw + 1, y, &value, vw as usize, t.bold());
+}
+
+fn timers_block(
+    f: &mut Frame,
+    area: Rect,
+    c: &Conn,
+    view: &View,
+    clock: &Clock,
+    with_keepalive: bool,
+) {
+    let t = view.theme;
+    let b = block(Line::from(Span::styled(" Timers ", t.title())), false, view);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let two = c.present().count() > 1;
+    let buf = f.buffer_mut();
+    let mut y = inner.y;
+    let mut any = false;
+    for (slot, s) in c.present() {
+        for (k, a) in s.armed() {
+            if y >= inner.bottom() {
+                break;
+            }
+            let letter = two.then(|| (side_letter(&s.host, slot), slot));
+            timer_line(buf, inner, y, letter, (k, &a), clock.now, &t);
+            y += 1;
+            any = true;
+        }
+    }
+    if !any && y < inner.bottom() {
+        buf.set_stringn(inner.x, y, "no timer armed", inner.width as usize, t.dim());
+        y += 1;
+    }
+    if with_keepalive {
+        for (slot, s) in c.present() {
+            if y >= inner.bottom() {
+                break;
+            }
+            let (text, style) = keepalive_text(s, clock.now, &t);
+            let prefix = if two {
+                format!("{} ", side_letter(&s.host, slot))
+            } else {
+                String::new()
+            };
+            buf.set_stringn(inner.x, y, &prefix, 2, t.side_fg(slot));
+            let x = inner.x + prefix.chars().count() as u16;
+            buf.set_stringn(
+                x,
+                y,
+                fit(&format!("keepalive: {text}"), (inner.right() - x) as usize),
+                inner.width as usize,
+                style,
+            );
+            y += 1;
+        }
+    }
+}
+
+/// Where keepalive stands, in words.
+pub fn keepalive_text(s: &Side, now: f64, t: &Theme) -> (String, Style) {
+    let ka = &s.keepalive;
+    let armed = s.timer(TimerKind::Keepalive);
+    match &ka.verdict {
+        Some(Verdict::Dead { probes, .. }) => {
+            return (
+                format!("✗ peer dead: {probes} probes unanswered, connection aborted"),
+                t.error(),
+            );
+        }
+        Some(Verdict::Reset { .. }) => {
+            return (
+                "✗ the peer answered a probe with RST: it rebooted and forgot us".into(),
+                t.error(),
+            );
+        }
+        _ => {}
+    }
+    if s.is_closed() {
+        return ("— (closed)".into(), t.dim());
+    }
+    if !ka.on {
+        return ("off (the RFC 1122 default) · K turns it on".into(), t.dim());
+    }
+    let Some(a) = armed else {
+        let when = match ka.idle {
+            Some(i) => format!(" after {} idle", units::secs(i)),
+            None => String::new(),
+        };
+        return (
+            format!("on, waiting for the connection to be established{when}"),
+            t.dim(),
+        );
+    };
+    let left = units::secs(a.left(now));
+    if ka.probe == 0 {
+        let answered = match &ka.verdict {
+            Some(Verdict::Answered { probe, .. }) => format!("✓ probe {probe} answered; "),
+            _ => String::new(),
+        };
+        (format!("{answered}idle, first probe in {left}"), t.ok())
+    } else if ka.probe < ka.of {
+        (
+            format!("probe {} of {}, next in {left}", ka.probe, ka.of),
+            t.warn(),
+        )
+    } else {
+        (
+            format!(
+                "probe {} of {} unanswered, verdict in {left}",
+                ka.probe, ka.of
+            ),
+            t.error(),
+        )
+    }
+}
+
+fn keepalive_block(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &Clock) {
+    let t = view.theme;
+    let b = block(
+        Line::from(Span::styled(" Keepalive ", t.title())),
+        false,
+        view,
+    );
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let two = c.present().count() > 1;
+    let buf = f.buffer_mut();
+    for (i, (slot, s)) in c.present().enumerate() {
+        let y = inner.y + i as u16;
+        if y >= inner.bottom() {
+            break;
+        }
+        let mut x = inner.x;
+        if two {
+            buf.set_stringn(
+                x,
+                y,
+                format!("{} ", side_letter(&s.host, slot)),
+                2,
+                t.side_fg(slot),
+            );
+            x += 2;
+        }
+        let (text, style) = keepalive_text(s, clock.now, &t);
+        buf.set_stringn(
+            x,
+            y,
+            fit(&text, (inner.right() - x) as usize),
+            inner.width as usize,
+            style,
+        );
+    }
+}
+
+/// Everything for the side `v` picks, in one block (80×24).
+fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &Clock) {
+    let t = view.theme;
+    let slot = if c.side(view.acting).is_some() {
+        view.acting
+    } else {
+        c.present().map(|(s, _)| s).next().unwrap_or(1)
+    };
+    let Some(s) = c.side(slot) else { return };
+    let mut title = vec![
+        Span::styled(" TCB ", t.title()),
+        Span::styled(format!("{} ", s.host), t.side_fg(slot)),
+    ];
+    if let Some(o) = c.side(other(slot)) {
+        title.push(Span::styled(format!("· v: {} ", o.host), t.dim()));
+    }
+    let b = block(Line::from(title), false, view);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let abs = view.absolute;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut st = vec![];
+    match s.state {
+        Some(x) => st.push(Span::styled(x.name(), t.state(x))),
+        None => st.push(Span::styled(no_state(s), t.dim())),
+    }
+    if let Some(l) = &s.last {
+        st.push(Span::styled(format!(" ← {}", short(l.from)), t.dim()));
+    }
+    lines.push(Line::from(st));
+    if let Some(v) = &s.vars {
+        lines.push(Line::from(format!(
+            "SND una {} nxt {} wnd {}",
+            rel(c, slot, v.snd_una, abs),
+            rel(c, slot, v.snd_nxt, abs),
+            v.snd_wnd
+        )));
+        lines.push(Line::from(format!(
+            "RCV nxt {} wnd {}",
+            rel(c, other(slot), v.rcv_nxt, abs),
+            v.rcv_wnd
+        )));
+    } else {
+        lines.push(Line::from(Span::styled("SND —  RCV —", t.dim())));
+    }
+    if let Some(n) = &s.negotiated {
+        let ws = match (n.ws_snd, n.ws_rcv) {
+            (Some(a), Some(b)) => format!("WS {a}/{b}"),
+            _ => "WS off".into(),
+        };
+        lines.push(Line::from(format!(
+            "MSS {} {ws}{}{}",
+            n.mss,
+            if n.ts { " TS" } else { "" },
+            if n.sack { " SACK" } else { "" }
+        )));
+    }
+    if let Some(r) = &s.rtt {
+        lines.push(Line::from(format!(
+            "SRTT {} ±{} RTO {}",
+            units::ms(r.srtt),
+            units::ms(r.rttvar),
+            units::secs(r.rto)
+        )));
+    }
+    if let Some(v) = &s.vars {
+        let ss = if v.ssthresh >= u32::MAX / 2 {
+            "∞".to_string()
+        } else {
+            v.ssthresh.to_string()
+        };
+        lines.push(Line::from(format!("cwnd {} ssthresh {ss}", v.cwnd)));
+    }
+    let w = inner.width as usize;
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|l| {
+            let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+            if super::width(&text) > w {
+                Line::from(Span::styled(
+                    fit(&text, w),
+                    l.spans.first().map(|s| s.style).unwrap_or_default(),
+                ))
+            } else {
+                l
+            }
+        })
+        .collect();
+    let used = lines.len() as u16;
+    f.render_widget(Paragraph::new(lines), inner);
+    // Timers and keepalive below, as room allows.
+    let buf = f.buffer_mut();
+    let mut y = inner.y + used;
+    let armed = s.armed();
+    if y < inner.bottom() {
+        buf.set_stringn(
+            inner.x,
+            y,
+            "─".repeat(inner.width as usize),
+            inner.width as usize,
+            t.border(),
+        );
+        buf.set_stringn(inner.x + 1, y, " timers ", 8, t.header());
+        y += 1;
+    }
+    let ka_line = inner.bottom().saturating_sub(1);
+    for (k, a) in &armed {
+        if y >= ka_line {
+            break;
+        }
+        timer_line(buf, inner, y, None, (*k, a), clock.now, &t);
+        y += 1;
+    }
+    if armed.is_empty() && y < ka_line {
+        buf.set_stringn(inner.x, y, "no timer armed", inner.width as usize, t.dim());
+        y += 1;
+    }
+    if y <= ka_line {
+        let (text, style) = keepalive_text(s, clock.now, &t);
+        buf.set_stringn(
+            inner.x,
+            ka_line,
+            fit(&format!("keepalive: {text}"), w),
+            w,
+            style,
+        );
+    }
+}

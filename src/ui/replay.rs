@@ -1,0 +1,531 @@
+//! Replay: a recording (`--record FILE`) played back in the same UI.
+//!
+//! A recording is a header line `{"tcpscope_recording":1,...}` and one event
+//! per line. It is read whole before the UI opens, so every error (missing
+//! file, another format version, a bad line) is one sentence on stderr.
+//! Playback runs at real speed, faster or slower, by single events or by
+//! narrated steps, and seeks anywhere (backwards by rebuilding the UI's
+//! model from the start, which its bounded history makes cheap).
+
+use std::io::BufRead;
+use std::path::Path;
+use std::time::{Duration, Instant as RealInstant};
+
+use serde::Deserialize;
+
+use crate::event::{Body, Event};
+use crate::output::RECORDING_FORMAT;
+
+use super::driver::{Command, Driver, Mode, Playback};
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct Header {
+    pub tcpscope_recording: u32,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recording {
+    pub name: String,
+    pub header: Header,
+    pub events: Vec<Event>,
+}
+
+/// Read a recording file.
+pub fn load(path: &Path) -> Result<Recording, String> {
+    let name = path.display().to_string();
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open the recording {name}: {e}"))?;
+    parse(&name, std::io::BufReader::new(file))
+}
+
+/// Parse a recording; `name` is used in error sentences.
+pub fn parse(name: &str, input: impl BufRead) -> Result<Recording, String> {
+    let mut lines = input.lines().enumerate();
+    let header = loop {
+        let Some((i, line)) = lines.next() else {
+            return Err(format!(
+                "{name} is empty: a recording starts with a tcpscope_recording header line"
+            ));
+        };
+        let line = line.map_err(|e| format!("cannot read {name} at line {}: {e}", i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line).map_err(|_| {
+            format!(
+                "{name} is not a tcpscope recording: line {} is not a JSON header",
+                i + 1
+            )
+        })?;
+        let Some(format) = v.get("tcpscope_recording") else {
+            return Err(format!(
+                "{name} is not a tcpscope recording: its first line has no \"tcpscope_recording\" field (an --events file? record with --record FILE)"
+            ));
+        };
+        match format.as_u64() {
+            Some(n) if n == u64::from(RECORDING_FORMAT) => {}
+            Some(n) => {
+                return Err(format!(
+                    "{name} is a recording of format version {n}; this tcpscope reads version {RECORDING_FORMAT} only"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "{name}: the header's \"tcpscope_recording\" is {format}, not a format version number"
+                ));
+            }
+        }
+        let header: Header = serde_json::from_value(v)
+            .map_err(|e| format!("{name}: the header line is not valid: {e}"))?;
+        break header;
+    };
+    let mut events = Vec::new();
+    for (i, line) in lines {
+        let line = line.map_err(|e| format!("cannot read {name} at line {}: {e}", i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e = Event::from_json(&line).map_err(|err| {
+            // serde counts within the line; the file's line number is ours.
+            let msg = err.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            format!(
+                "{name} line {}: not a valid event: {msg} (column {})",
+                i + 1,
+                err.column()
+            )
+        })?;
+        if !e.t.is_finite() || e.t < 0.0 {
+            return Err(format!(
+                "{name} line {}: \"t\" must be a time of 0 or more",
+                i + 1
+            ));
+        }
+        events.push(e);
+    }
+    // Events are recorded in order; a hand-edited file may not be. Seeking
+    // relies on order, and a stable sort keeps same-time events as written.
+    events.sort_by(|a, b| a.t.total_cmp(&b.t));
+    Ok(Recording {
+        name: name.to_string(),
+        header,
+        events,
+    })
+}
+
+pub struct ReplayDriver {
+    rec: Recording,
+    /// Index of the next event to hand out.
+    pos: usize,
+    now: f64,
+    speed: f64,
+    paused: bool,
+    walkthrough: bool,
+    anchor_real: RealInstant,
+    anchor_virt: f64,
+    rewound: bool,
+    /// Events to hand out at the next poll regardless of the clock.
+    pending: Vec<Event>,
+    two_hosts: bool,
+    /// Steps go from narration to narration (default when the recording
+    /// has any), or one event at a time (`s` switches).
+    by_narration: bool,
+}
+
+const MIN_SPEED: f64 = 0.01;
+const MAX_SPEED: f64 = 100_000.0;
+
+impl ReplayDriver {
+    pub fn new(rec: Recording) -> ReplayDriver {
+        let two_hosts = rec.header.mode.as_deref() == Some("demo")
+            || rec
+                .events
+                .iter()
+                .take(1000)
+                .any(|e| matches!(e.host.as_deref(), Some("client") | Some("server")));
+        let by_narration = rec
+            .events
+            .iter()
+            .any(|e| matches!(e.body, Body::Narration { .. }));
+        ReplayDriver {
+            by_narration,
+            rec,
+            pos: 0,
+            now: 0.0,
+            speed: 1.0,
+            paused: false,
+            walkthrough: false,
+            anchor_real: RealInstant::now(),
+            anchor_virt: 0.0,
+            rewound: false,
+            pending: Vec::new(),
+            two_hosts,
+        }
+    }
+
+    pub fn paused(mut self) -> ReplayDriver {
+        self.paused = true;
+        self
+    }
+
+    pub fn end(&self) -> f64 {
+        self.rec.events.last().map(|e| e.t).unwrap_or(0.0)
+    }
+
+    fn clock_target(&self) -> f64 {
+        if self.paused {
+            self.now
+        } else {
+            let t = self.anchor_virt + self.anchor_real.elapsed().as_secs_f64() * self.speed;
+            t.clamp(self.now, self.end().max(self.now))
+        }
+    }
+
+    fn reanchor(&mut self) {
+        self.anchor_real = RealInstant::now();
+        self.anchor_virt = self.now;
+    }
+
+    /// Hand out events up to index `to` (exclusive).
+    fn take_to(&mut self, to: usize) -> Vec<Event> {
+        let to = to.min(self.rec.events.len());
+        let out: Vec<Event> = self.rec.events[self.pos.min(to)..to].to_vec();
+        if let Some(last) = out.last() {
+            self.now = self.now.max(last.t);
+        }
+        self.pos = self.pos.max(to);
+        out
+    }
+
+    /// Index just past the last event at or before `t`.
+    fn index_after(&self, t: f64) -> usize {
+        self.rec.events.partition_point(|e| e.t <= t + 1e-9)
+    }
+
+    /// Start over and hand out the first `to` events at the next poll.
+    fn rewind_to(&mut self, to: usize, now: f64) {
+        self.pos = 0;
+        self.now = 0.0;
+        self.rewound = true;
+        self.pending = self.take_to(to);
+        self.now = now.max(self.now);
+        self.reanchor();
+    }
+
+    fn narration_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.rec
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e.body, Body::Narration { .. }))
+            .map(|(i, _)| i)
+    }
+}
+
+impl Driver for ReplayDriver {
+    fn mode(&self) -> Mode {
+        Mode::Replay
+    }
+
+    fn title(&self) -> String {
+        match &self.rec.header.title {
+            Some(t) if !t.is_empty() => format!("{} — {}", self.rec.name, t),
+            _ => self.rec.name.clone(),
+        }
+    }
+
+    fn poll(&mut self) -> Vec<Event> {
+        if !self.pending.is_empty() {
+            return std::mem::take(&mut self.pending);
+        }
+        if self.paused {
+            return Vec::new();
+        }
+        let target = self.clock_target();
+        let mut to = self.index_after(target);
+        let stop_at = self.narration_indices().find(|i| *i >= self.pos && *i < to);
+        if self.walkthrough
+            && let Some(n) = stop_at
+        {
+            // Stop on the narration, as a demo walkthrough does.
+            to = n + 1;
+            self.paused = true;
+        }
+        let out = self.take_to(to);
+        if !self.paused {
+            self.now = self.now.max(target);
+        } else {
+            self.reanchor();
+        }
+        out
+    }
+
+    fn now(&self) -> f64 {
+        self.now
+    }
+
+    fn next_wake(&self) -> Option<Duration> {
+        if self.paused || self.finished() {
+            None
+        } else {
+            Some(Duration::from_millis(40))
+        }
+    }
+
+    fn command(&mut self, cmd: Command) -> Result<String, String> {
+        let narrated = self.by_narration;
+        match cmd {
+            Command::TimeScale(x) => {
+                if !(x.is_finite() && x > 0.0) {
+                    return Err(format!("{x} is not a speed"));
+                }
+                self.now = self.clock_target();
+                self.speed = x.clamp(MIN_SPEED, MAX_SPEED);
+                self.reanchor();
+                Ok(format!("playing at {}", super::units::speed(self.speed)))
+            }
+            Command::Pause(p) => {
+                self.now = self.clock_target();
+                self.paused = p;
+                self.reanchor();
+                Ok(if p { "paused".into() } else { "playing".into() })
+            }
+            Command::StepForward => {
+                self.now = self.clock_target();
+                self.paused = true;
+                if self.pos >= self.rec.events.len() {
+                    return Err("at the end of the recording: backspace steps back".into());
+                }
+                let to = if narrated {
+                    self.narration_indices()
+                        .find(|i| *i >= self.pos)
+                        .map(|i| i + 1)
+                        .unwrap_or(self.rec.events.len())
+                } else {
+                    self.pos + 1
+                };
+                self.pending = self.take_to(to);
+                self.reanchor();
+                Ok(format!(
+                    "{} {} of {}",
+                    if narrated { "step to event" } else { "event" },
+                    self.pos,
+                    self.rec.events.len()
+                ))
+            }
+            Command::StepBack => {
+                self.paused = true;
+                if self.pos == 0 {
+                    return Err("at the start of the recording".into());
+                }
+                let to = if narrated {
+                    // The narration on screen is the last one before pos;
+                    // go to the one before it (or the start).
+                    let shown: Vec<usize> =
+                        self.narration_indices().filter(|i| *i < self.pos).collect();
+                    match shown.len() {
+                        0 | 1 => shown.first().copied().unwrap_or(0),
+                        n => shown[n - 2] + 1,
+                    }
+                } else {
+                    self.pos - 1
+                };
+                let now = if to == 0 {
+                    0.0
+                } else {
+                    self.rec.events[to - 1].t
+                };
+                self.rewind_to(to, now);
+                Ok(format!("back to event {to} of {}", self.rec.events.len()))
+            }
+            Command::Seek(t) => {
+                if !t.is_finite() {
+                    return Err(format!("{t} is not a time"));
+                }
+                let t = t.clamp(0.0, self.end());
+                let to = self.index_after(t);
+                if to >= self.pos {
+                    self.pending = self.take_to(to);
+                    self.now = t;
+                    self.reanchor();
+                } else {
+                    self.rewind_to(to, t);
+                }
+                Ok(format!(
+                    "at t = {} of {}",
+                    super::units::t(t),
+                    super::units::t(self.end())
+                ))
+            }
+            other => Err(format!(
+                "a recording only plays back: {} needs a demo or live mode",
+                match other {
+                    Command::DropNext(_) => "dropping segments",
+                    Command::SetLoss { .. } => "setting loss",
+                    Command::HoldAll(_) | Command::ReleaseOne | Command::ReleaseAll => {
+                        "holding segments"
+                    }
+                    Command::AddRule(_) | Command::ClearRules => "a fault rule",
+                    Command::Close(_) => "closing a connection",
+                    Command::Abort(_) => "aborting a connection",
+                    Command::Connect(_) => "connecting",
+                    Command::Keepalive(..) => "switching keepalive",
+                    _ => "this",
+                }
+            )),
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.pos >= self.rec.events.len() && self.pending.is_empty()
+    }
+
+    fn playback(&self) -> Playback {
+        Playback {
+            speed: Some(self.speed),
+            paused: self.paused,
+            walkthrough: self.walkthrough,
+            progress: Some((self.now, self.end())),
+        }
+    }
+
+    fn take_rewind(&mut self) -> bool {
+        std::mem::take(&mut self.rewound)
+    }
+
+    fn set_walkthrough(&mut self, on: bool) -> Result<String, String> {
+        self.walkthrough = on;
+        self.by_narration = on;
+        Ok(if on {
+            "walkthrough: playback stops at each explanation; space and backspace move a step"
+                .into()
+        } else {
+            "walkthrough off: space and backspace move one event".into()
+        })
+    }
+
+    fn two_hosts(&self) -> bool {
+        self.two_hosts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = concat!(
+        r#"{"tcpscope_recording":1,"version":"0.1.0","mode":"demo","title":"t"}"#,
+        "\n",
+        r#"{"t":0.0,"kind":"info","msg":"a"}"#,
+        "\n\n",
+        r#"{"t":0.5,"kind":"narration","lang":"en","text":"one"}"#,
+        "\n",
+        r#"{"t":1.0,"kind":"info","msg":"b"}"#,
+        "\n",
+        r#"{"t":2.0,"kind":"narration","lang":"en","text":"two"}"#,
+        "\n",
+        r#"{"t":3.0,"kind":"info","msg":"c"}"#,
+        "\n"
+    );
+
+    fn texts(es: &[Event]) -> Vec<String> {
+        es.iter()
+            .map(|e| match &e.body {
+                Body::Info { msg } => msg.clone(),
+                Body::Narration { text, .. } => text.clone(),
+                _ => e.kind().into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parses_and_names_bad_lines() {
+        let r = parse("rec.jsonl", GOOD.as_bytes()).unwrap();
+        assert_eq!(r.events.len(), 5);
+        assert_eq!(r.header.mode.as_deref(), Some("demo"));
+
+        let bad = GOOD.replace(
+            r#"{"t":1.0,"kind":"info","msg":"b"}"#,
+            r#"{"t":1.0,"kind":"nonsense"}"#,
+        );
+        let err = parse("rec.jsonl", bad.as_bytes()).unwrap_err();
+        assert!(
+            err.starts_with("rec.jsonl line 5: not a valid event"),
+            "{err}"
+        );
+
+        let v2 = GOOD.replace(r#""tcpscope_recording":1"#, r#""tcpscope_recording":2"#);
+        let err = parse("rec.jsonl", v2.as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            "rec.jsonl is a recording of format version 2; this tcpscope reads version 1 only"
+        );
+
+        let events_file = r#"{"t":0.0,"kind":"info","msg":"a"}"#;
+        let err = parse("ev.jsonl", events_file.as_bytes()).unwrap_err();
+        assert!(err.contains("not a tcpscope recording"), "{err}");
+        assert!(parse("e", "".as_bytes()).unwrap_err().contains("is empty"));
+        assert!(
+            parse("e", "garbage\n".as_bytes())
+                .unwrap_err()
+                .contains("line 1")
+        );
+    }
+
+    #[test]
+    fn steps_by_narration_and_seeks_back() {
+        let mut d = ReplayDriver::new(parse("r", GOOD.as_bytes()).unwrap()).paused();
+        assert!(d.two_hosts());
+        assert!(d.poll().is_empty(), "paused: nothing plays");
+        d.command(Command::StepForward).unwrap();
+        assert_eq!(texts(&d.poll()), ["a", "one"]);
+        assert_eq!(d.now(), 0.5);
+        d.command(Command::StepForward).unwrap();
+        assert_eq!(texts(&d.poll()), ["b", "two"]);
+        d.command(Command::StepBack).unwrap();
+        assert!(d.take_rewind());
+        assert_eq!(texts(&d.poll()), ["a", "one"]);
+        d.command(Command::Seek(2.5)).unwrap();
+        assert_eq!(texts(&d.poll()), ["b", "two"]);
+        assert_eq!(d.now(), 2.5);
+        d.command(Command::Seek(0.7)).unwrap();
+        assert!(d.take_rewind());
+        assert_eq!(texts(&d.poll()), ["a", "one"]);
+        d.command(Command::Seek(99.0)).unwrap();
+        assert_eq!(texts(&d.poll()), ["b", "two", "c"]);
+        assert!(d.finished());
+        let err = d
+            .command(Command::DropNext(crate::event::Dir::In))
+            .unwrap_err();
+        assert!(err.starts_with("a recording only plays back"), "{err}");
+    }
+
+    #[test]
+    fn walkthrough_off_steps_single_events() {
+        let mut d = ReplayDriver::new(parse("r", GOOD.as_bytes()).unwrap()).paused();
+        d.set_walkthrough(false).unwrap();
+        d.command(Command::StepForward).unwrap();
+        assert_eq!(texts(&d.poll()), ["a"]);
+        d.command(Command::StepForward).unwrap();
+        assert_eq!(texts(&d.poll()), ["one"]);
+        d.command(Command::StepBack).unwrap();
+        assert!(d.take_rewind());
+        assert_eq!(texts(&d.poll()), ["a"]);
+    }
+
+    #[test]
+    fn plays_in_real_time_at_speed() {
+        let mut d = ReplayDriver::new(parse("r", GOOD.as_bytes()).unwrap());
+        d.command(Command::TimeScale(1000.0)).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let got = d.poll();
+        assert_eq!(got.len(), 5, "20 ms at ×1000 covers the 3 s recording");
+        assert!(d.finished());
+    }
+}

@@ -1,0 +1,126 @@
+//! Durations, sizes and times as the UI writes them: short, like `ss -o`.
+
+/// `0.20s`, `1.2s`, `14s`, `4m02s`, `2h00m`.
+pub fn secs(s: f64) -> String {
+    if !s.is_finite() {
+        return "∞".into();
+    }
+    let s = s.max(0.0);
+    // Thresholds just below the next unit, so rounding never prints "10.0s"
+    // or "100s" where "10s" or "1m40s" belongs.
+    if s < 0.995 {
+        format!("{s:.2}s")
+    } else if s < 9.95 {
+        format!("{s:.1}s")
+    } else if s < 99.5 {
+        format!("{s:.0}s")
+    } else if s < 3600.0 {
+        let m = (s / 60.0).floor();
+        format!("{}m{:02}s", m as u64, (s - m * 60.0).floor() as u64)
+    } else {
+        let h = (s / 3600.0).floor();
+        format!(
+            "{}h{:02}m",
+            h as u64,
+            ((s - h * 3600.0) / 60.0).floor() as u64
+        )
+    }
+}
+
+/// Milliseconds below a second, else seconds: `20ms`, `5.6ms`, `1.0s`.
+pub fn ms(s: f64) -> String {
+    if !s.is_finite() {
+        return "∞".into();
+    }
+    if s < 0.01 {
+        format!("{:.1}ms", s * 1e3)
+    } else if s < 1.0 {
+        format!("{:.0}ms", s * 1e3)
+    } else {
+        format!("{s:.1}s")
+    }
+}
+
+/// A timeline position: `0.120`, `241.520`, `7262.5`.
+pub fn t(s: f64) -> String {
+    if !s.is_finite() {
+        return "?".into();
+    }
+    if s < 1000.0 {
+        format!("{s:.3}")
+    } else if s < 100_000.0 {
+        format!("{s:.1}")
+    } else {
+        format!("{s:.0}")
+    }
+}
+
+/// `0`, `512`, `1.2K`, `256K`, `3.4M`, `5.6G` (bytes, powers of 1024).
+pub fn bytes(n: u64) -> String {
+    const K: f64 = 1024.0;
+    let f = n as f64;
+    let scaled = |v: f64, unit: &str| {
+        if v >= 100.0 || v.fract() == 0.0 {
+            format!("{v:.0}{unit}")
+        } else {
+            format!("{v:.1}{unit}")
+        }
+    };
+    if n < 1024 {
+        format!("{n}")
+    } else if f < K * K {
+        scaled(f / K, "K")
+    } else if f < K * K * K {
+        scaled(f / (K * K), "M")
+    } else {
+        scaled(f / (K * K * K), "G")
+    }
+}
+
+/// Buffer sizes: `256 KiB`, `1 MiB`, `1500 B`.
+pub fn kib(n: u64) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1024 && n.is_multiple_of(1024) {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} B")
+    }
+}
+
+/// A speed factor: `×0.5`, `×1`, `×100`.
+pub fn speed(x: f64) -> String {
+    if x >= 10.0 || x.fract() == 0.0 {
+        format!("×{x:.0}")
+    } else {
+        format!("×{}", format!("{x:.2}").trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_forms() {
+        assert_eq!(secs(0.2), "0.20s");
+        assert_eq!(secs(1.23), "1.2s");
+        assert_eq!(secs(14.2), "14s");
+        assert_eq!(secs(242.0), "4m02s");
+        assert_eq!(secs(99.9), "1m39s");
+        assert_eq!(secs(9.97), "10s");
+        assert_eq!(secs(0.999), "1.0s");
+        assert_eq!(secs(7200.0), "2h00m");
+        assert_eq!(secs(f64::NAN), "∞");
+        assert_eq!(ms(0.02), "20ms");
+        assert_eq!(ms(0.005625), "5.6ms");
+        assert_eq!(bytes(5), "5");
+        assert_eq!(bytes(1536), "1.5K");
+        assert_eq!(bytes(262_144), "256K");
+        assert_eq!(kib(262_144), "256 KiB");
+        assert_eq!(speed(0.5), "×0.5");
+        assert_eq!(speed(0.25), "×0.25");
+        assert_eq!(speed(2.0), "×2");
+        assert_eq!(t(241.52), "241.520");
+    }
+}

@@ -1,0 +1,690 @@
+//! What the person is looking at and doing: selection, focus, popups,
+//! filter, the status line. Keys and mouse become [`Action`]s (see
+//! `keys`), and actions become view changes or [`Command`]s to the driver.
+//!
+//! Pure apart from the driver it is handed, so tests check exactly which
+//! command a key produces.
+
+use std::net::SocketAddrV4;
+
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+use crate::event::Dir;
+
+use super::driver::{Command, ConnRef, Driver, Mode, Playback};
+use super::form::{FaultForm, FormResult};
+use super::keys::{self, Action};
+use super::model::{Conn, EntryKind, Model, Slot};
+use super::theme::Theme;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Conns,
+    Ladder,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    Loss,
+    Connect,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: String,
+    pub error: Option<String>,
+}
+
+impl PromptKind {
+    pub fn title(self) -> &'static str {
+        match self {
+            PromptKind::Loss => "Random loss",
+            PromptKind::Connect => "Connect",
+        }
+    }
+    pub fn help(self) -> &'static str {
+        match self {
+            PromptKind::Loss => "percent both ways (10), or in=10,out=5; 0 turns loss off",
+            PromptKind::Connect => "IP:PORT to connect to, such as 10.77.0.1:8080",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Popup {
+    Help,
+    Form(FaultForm),
+    Prompt(Prompt),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+}
+
+/// Where things were drawn, for the mouse (written by the renderer).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Hits {
+    /// The connection list's rows: (y, row id).
+    pub conn_rows: Vec<(u16, u64)>,
+    pub conns: Rect,
+    /// The ladder's lines: (y, entry seq).
+    pub ladder_rows: Vec<(u16, u64)>,
+    pub ladder: Rect,
+}
+
+/// What the title bar and key hints need from the driver, copied once per
+/// frame so that rendering never calls the driver.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clock {
+    pub mode: Mode,
+    pub title: String,
+    pub now: f64,
+    pub playback: Playback,
+    pub finished: bool,
+}
+
+impl Clock {
+    pub fn of(d: &dyn Driver) -> Clock {
+        Clock {
+            mode: d.mode(),
+            title: d.title(),
+            now: d.now(),
+            playback: d.playback(),
+            finished: d.finished(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct View {
+    pub theme: Theme,
+    pub focus: Focus,
+    /// Selected row; `follow` picks the newest open connection by itself.
+    pub selected: Option<u64>,
+    pub follow: bool,
+    pub conn_offset: usize,
+    /// Selected ladder entry (by seq); `ladder_follow` keeps the newest in view.
+    pub ladder_sel: Option<u64>,
+    pub ladder_follow: bool,
+    /// First ladder entry on screen when not following.
+    pub ladder_top: Option<u64>,
+    pub detail: bool,
+    pub popup: Option<Popup>,
+    pub filter: String,
+    pub filter_editing: bool,
+    /// Absolute sequence numbers instead of relative ones.
+    pub absolute: bool,
+    /// Which lifeline x, a and K act for.
+    pub acting: Slot,
+    pub status: Option<Status>,
+    pub hits: Hits,
+    pub quit: bool,
+    /// Lines per page, from the last render.
+    pub page: usize,
+}
+
+impl View {
+    pub fn new(theme: Theme) -> View {
+        View {
+            theme,
+            focus: Focus::Conns,
+            selected: None,
+            follow: true,
+            conn_offset: 0,
+            ladder_sel: None,
+            ladder_follow: true,
+            ladder_top: None,
+            detail: false,
+            popup: None,
+            filter: String::new(),
+            filter_editing: false,
+            absolute: false,
+            acting: 0,
+            status: None,
+            hits: Hits::default(),
+            quit: false,
+            page: 10,
+        }
+    }
+
+    pub fn say(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: false,
+        });
+    }
+
+    pub fn complain(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: true,
+        });
+    }
+
+    fn answer(&mut self, r: Result<String, String>) {
+        match r {
+            Ok(s) => self.say(s),
+            Err(e) => self.complain(e),
+        }
+    }
+
+    /// Rows the list shows, in order.
+    pub fn visible(&self, model: &Model) -> Vec<u64> {
+        model
+            .conns()
+            .filter(|c| c.matches_filter(&self.filter))
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// Keep the selection valid; in follow mode pick the newest open
+    /// connection (a listener only when there is nothing else).
+    pub fn sync(&mut self, model: &Model) {
+        let still = self
+            .selected
+            .and_then(|id| model.conn(id))
+            .is_some_and(|c| c.matches_filter(&self.filter));
+        if self.follow || !still {
+            let pick = |f: &dyn Fn(&Conn) -> bool| {
+                model
+                    .conns()
+                    .rev()
+                    .find(|c| c.matches_filter(&self.filter) && f(c))
+                    .map(|c| c.id)
+            };
+            let new = pick(&|c| !c.listener && !c.is_closed())
+                .or_else(|| pick(&|c| !c.listener))
+                .or_else(|| pick(&|_| true));
+            if new != self.selected {
+                self.selected = new;
+                self.reset_ladder();
+                self.acting = 0;
+            }
+        }
+        // A lifeline that is not there cannot act.
+        if let Some(c) = self.selected.and_then(|id| model.conn(id))
+            && c.side(self.acting).is_none()
+            && let Some((s, _)) = c.present().next()
+        {
+            self.acting = s;
+        }
+    }
+
+    fn reset_ladder(&mut self) {
+        self.ladder_sel = None;
+        self.ladder_follow = true;
+        self.ladder_top = None;
+        self.detail = false;
+    }
+
+    pub fn selected_conn<'m>(&self, model: &'m Model) -> Option<&'m Conn> {
+        self.selected.and_then(|id| model.conn(id))
+    }
+
+    /// The connection `x`, `a` and `K` act on, as the driver names it.
+    fn conn_ref(&self, model: &Model) -> Option<ConnRef> {
+        let c = self.selected_conn(model)?;
+        let side = c
+            .side(self.acting)
+            .or_else(|| c.present().map(|(_, s)| s).next())?;
+        Some(ConnRef {
+            host: Some(side.host.clone()),
+            conn: side.conn.clone(),
+        })
+    }
+
+    // ----- input ------------------------------------------------------------
+
+    pub fn key(&mut self, key: KeyEvent, model: &Model, driver: &mut dyn Driver) {
+        if key.kind == KeyEventKind::Release {
+            return;
+        }
+        if self.filter_editing {
+            return self.filter_key(key);
+        }
+        match self.popup.take() {
+            Some(Popup::Help) => {
+                // Any key closes help; q and Ctrl-C still quit.
+                if keys::action(&key) == Some(Action::Quit) {
+                    self.quit = true;
+                }
+                return;
+            }
+            Some(Popup::Form(mut form)) => {
+                match form.key(&key) {
+                    FormResult::Editing => self.popup = Some(Popup::Form(form)),
+                    FormResult::Cancel => self.say("no rule added"),
+                    FormResult::Submit(rule) => {
+                        let r = driver.command(Command::AddRule(rule));
+                        self.answer(r);
+                    }
+                }
+                return;
+            }
+            Some(Popup::Prompt(p)) => return self.prompt_key(p, key, driver),
+            None => {}
+        }
+        if let Some(a) = keys::action(&key) {
+            self.act(a, model, driver);
+        }
+    }
+
+    fn filter_key(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Enter => self.filter_editing = false,
+            KeyCode::Esc => {
+                self.filter_editing = false;
+                self.filter.clear();
+            }
+            KeyCode::Backspace => {
+                self.filter.pop();
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.filter_editing = false;
+                self.filter.clear();
+            }
+            KeyCode::Char(c) if self.filter.len() < 40 => self.filter.push(c),
+            _ => {}
+        }
+        self.follow = true;
+    }
+
+    fn prompt_key(&mut self, mut p: Prompt, key: KeyEvent, driver: &mut dyn Driver) {
+        match key.code {
+            KeyCode::Esc => return,
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => return,
+            KeyCode::Backspace => {
+                p.input.pop();
+            }
+            KeyCode::Enter => {
+                let cmd = match p.kind {
+                    PromptKind::Loss => parse_loss(&p.input),
+                    PromptKind::Connect => p
+                        .input
+                        .trim()
+                        .parse::<SocketAddrV4>()
+                        .map(Command::Connect)
+                        .map_err(|_| {
+                            format!(
+                                "\"{}\" is not IP:PORT, such as 10.77.0.1:8080",
+                                p.input.trim()
+                            )
+                        }),
+                };
+                match cmd {
+                    Ok(cmd) => {
+                        let r = driver.command(cmd);
+                        return self.answer(r);
+                    }
+                    Err(e) => p.error = Some(e),
+                }
+            }
+            KeyCode::Char(c) if p.input.len() < 40 => {
+                p.input.push(c);
+                p.error = None;
+            }
+            _ => {}
+        }
+        self.popup = Some(Popup::Prompt(p));
+    }
+
+    pub fn mouse(&mut self, m: MouseEvent, model: &Model) {
+        let at = Position::new(m.column, m.row);
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                if self.popup.is_some() {
+                    return;
+                }
+                if let Some((_, id)) = self.hits.conn_rows.iter().find(|(y, _)| *y == m.row)
+                    && self.hits.conns.contains(at)
+                {
+                    self.focus = Focus::Conns;
+                    if self.selected != Some(*id) {
+                        self.selected = Some(*id);
+                        self.reset_ladder();
+                    }
+                    self.follow = false;
+                } else if let Some((_, seq)) =
+                    self.hits.ladder_rows.iter().find(|(y, _)| *y == m.row)
+                    && self.hits.ladder.contains(at)
+                {
+                    self.focus = Focus::Ladder;
+                    // A second click on the selected arrow opens it.
+                    if self.ladder_sel == Some(*seq) {
+                        self.detail = true;
+                    }
+                    self.ladder_sel = Some(*seq);
+                    self.ladder_follow = false;
+                }
+            }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                let up = m.kind == MouseEventKind::ScrollUp;
+                if self.hits.conns.contains(at) {
+                    self.focus = Focus::Conns;
+                } else if self.hits.ladder.contains(at) {
+                    self.focus = Focus::Ladder;
+                } else {
+                    return;
+                }
+                for _ in 0..3 {
+                    self.move_sel(model, if up { -1 } else { 1 });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ----- actions ------------------------------------------------------------
+
+    pub fn act(&mut self, a: Action, model: &Model, driver: &mut dyn Driver) {
+        let mode = driver.mode();
+        let pb = driver.playback();
+        let timeline = mode != Mode::Live;
+        let no_time = "live traffic runs in real time: this key works in demo and replay";
+        match a {
+            Action::Quit => self.quit = true,
+            Action::Help => self.popup = Some(Popup::Help),
+            Action::Up => self.move_sel(model, -1),
+            Action::Down => self.move_sel(model, 1),
+            Action::PageUp => self.move_sel(model, -(self.page.max(1) as i64)),
+            Action::PageDown => self.move_sel(model, self.page.max(1) as i64),
+            Action::Top => self.move_sel(model, i64::MIN),
+            Action::Bottom => match self.focus {
+                Focus::Conns => {
+                    self.follow = true;
+                    self.sync(model);
+                }
+                Focus::Ladder => {
+                    self.ladder_sel = None;
+                    self.ladder_follow = true;
+                    self.ladder_top = None;
+                }
+            },
+            Action::FocusNext | Action::FocusPrev => {
+                self.focus = match self.focus {
+                    Focus::Conns => Focus::Ladder,
+                    Focus::Ladder => Focus::Conns,
+                };
+            }
+            Action::Details => match self.focus {
+                Focus::Conns => self.focus = Focus::Ladder,
+                Focus::Ladder => {
+                    if self.detail {
+                        self.detail = false;
+                    } else if let Some(c) = self.selected_conn(model) {
+                        if self.ladder_sel.is_none() {
+                            // Open the newest arrow.
+                            self.ladder_sel = c
+                                .ladder
+                                .iter()
+                                .rev()
+                                .find(|e| matches!(e.kind, EntryKind::Arrow(_)))
+                                .or(c.ladder.back())
+                                .map(|e| e.seq);
+                        }
+                        self.detail = self.ladder_sel.is_some();
+                        self.ladder_follow = false;
+                    }
+                }
+            },
+            Action::Back => {
+                if self.detail {
+                    self.detail = false;
+                } else if !self.filter.is_empty() {
+                    self.filter.clear();
+                } else if self.focus == Focus::Ladder {
+                    self.focus = Focus::Conns;
+                }
+            }
+            Action::DropIn => self.send(driver, Command::DropNext(Dir::In)),
+            Action::DropOut => self.send(driver, Command::DropNext(Dir::Out)),
+            Action::Loss => self.popup_prompt(PromptKind::Loss, mode),
+            Action::Hold => self.send(driver, Command::HoldAll(!model.faults.hold_all)),
+            Action::Space => {
+                if !model.faults.held.is_empty() {
+                    self.send(driver, Command::ReleaseOne);
+                } else if !timeline {
+                    self.complain("nothing is held: space releases held segments (h holds them)");
+                } else if pb.walkthrough || mode == Mode::Replay {
+                    self.send(driver, Command::StepForward);
+                } else {
+                    self.send(driver, Command::Pause(!pb.paused));
+                }
+            }
+            Action::StepForward if timeline => self.send(driver, Command::StepForward),
+            Action::StepBack if timeline => self.send(driver, Command::StepBack),
+            Action::Pause if timeline => self.send(driver, Command::Pause(!pb.paused)),
+            Action::Faster | Action::Slower if timeline => {
+                let cur = pb.speed.unwrap_or(1.0);
+                self.send(
+                    driver,
+                    Command::TimeScale(keys::next_speed(cur, a == Action::Faster)),
+                );
+            }
+            Action::SeekBack
+            | Action::SeekForward
+            | Action::SeekBackFar
+            | Action::SeekForwardFar
+                if timeline =>
+            {
+                let d = match a {
+                    Action::SeekBack => -10.0,
+                    Action::SeekForward => 10.0,
+                    Action::SeekBackFar => -60.0,
+                    _ => 60.0,
+                };
+                let to = (driver.now() + d).max(0.0);
+                self.send(driver, Command::Seek(to));
+            }
+            Action::Walkthrough if timeline => {
+                let r = driver.set_walkthrough(!pb.walkthrough);
+                self.answer(r);
+            }
+            Action::StepForward
+            | Action::StepBack
+            | Action::Pause
+            | Action::Faster
+            | Action::Slower
+            | Action::SeekBack
+            | Action::SeekForward
+            | Action::SeekBackFar
+            | Action::SeekForwardFar
+            | Action::Walkthrough => self.complain(no_time),
+            Action::ReleaseAll => self.send(driver, Command::ReleaseAll),
+            Action::FaultForm => {
+                if mode == Mode::Replay {
+                    self.complain("a recording only plays back: faults need a demo or live mode");
+                } else {
+                    self.popup = Some(Popup::Form(FaultForm::default()));
+                }
+            }
+            Action::ClearRules => self.send(driver, Command::ClearRules),
+            Action::Close | Action::Abort | Action::Keepalive => {
+                let Some(r) = self.conn_ref(model) else {
+                    return self.complain("select a connection first (↑ ↓)");
+                };
+                if self.selected_conn(model).is_some_and(|c| c.listener) {
+                    return self.complain("that is a listening socket, not a connection");
+                }
+                let cmd = match a {
+                    Action::Close => Command::Close(r),
+                    Action::Abort => Command::Abort(r),
+                    _ => {
+                        let on = self
+                            .selected_conn(model)
+                            .and_then(|c| c.side(self.acting))
+                            .is_some_and(|s| s.keepalive.on);
+                        Command::Keepalive(r, !on)
+                    }
+                };
+                self.send(driver, cmd);
+            }
+            Action::Connect => {
+                if mode == Mode::Live {
+                    self.popup_prompt(PromptKind::Connect, mode);
+                } else {
+                    self.complain(
+                        "c (connect) works in live mode; here the scenario decides who connects",
+                    );
+                }
+            }
+            Action::OtherSide => {
+                let Some(c) = self.selected_conn(model) else {
+                    return;
+                };
+                let other = 1 - self.acting;
+                match c.side(other) {
+                    Some(s) => {
+                        self.acting = other;
+                        let host = s.host.clone();
+                        self.say(format!("x, a and K now act for the {host}"));
+                    }
+                    None => self.complain("this connection has only one side here"),
+                }
+            }
+            Action::Filter => {
+                self.filter_editing = true;
+                self.focus = Focus::Conns;
+            }
+            Action::Absolute => {
+                self.absolute = !self.absolute;
+                self.say(if self.absolute {
+                    "absolute sequence numbers"
+                } else {
+                    "sequence numbers relative to each side's ISN"
+                });
+            }
+        }
+    }
+
+    fn popup_prompt(&mut self, kind: PromptKind, mode: Mode) {
+        if mode == Mode::Replay {
+            return self.complain("a recording only plays back: faults need a demo or live mode");
+        }
+        self.popup = Some(Popup::Prompt(Prompt {
+            kind,
+            input: String::new(),
+            error: None,
+        }));
+    }
+
+    fn send(&mut self, driver: &mut dyn Driver, cmd: Command) {
+        let r = driver.command(cmd);
+        self.answer(r);
+    }
+
+    fn move_sel(&mut self, model: &Model, by: i64) {
+        match self.focus {
+            Focus::Conns => {
+                let vis = self.visible(model);
+                if vis.is_empty() {
+                    return;
+                }
+                let cur = self
+                    .selected
+                    .and_then(|id| vis.iter().position(|v| *v == id))
+                    .unwrap_or(vis.len() - 1);
+                let new = step(cur, by, vis.len());
+                self.follow = false;
+                if Some(vis[new]) != self.selected {
+                    self.selected = Some(vis[new]);
+                    self.reset_ladder();
+                    self.acting = 0;
+                }
+            }
+            Focus::Ladder => {
+                let Some(c) = self.selected_conn(model) else {
+                    return;
+                };
+                if c.ladder.is_empty() {
+                    return;
+                }
+                let cur = self
+                    .ladder_sel
+                    .and_then(|s| c.index_of(s))
+                    .unwrap_or(c.ladder.len() - 1);
+                let start_fresh = self.ladder_sel.is_none();
+                let new = if start_fresh && by < 0 && by != i64::MIN {
+                    // The first ↑ selects the newest entry.
+                    step(cur, by + 1, c.ladder.len())
+                } else {
+                    step(cur, by, c.ladder.len())
+                };
+                self.ladder_sel = Some(c.ladder[new].seq);
+                self.ladder_follow = false;
+            }
+        }
+    }
+}
+
+fn step(cur: usize, by: i64, len: usize) -> usize {
+    if by == i64::MIN {
+        return 0;
+    }
+    (cur as i64 + by).clamp(0, len as i64 - 1) as usize
+}
+
+/// `10` (both ways), `in=10,out=5`, `0` (off).
+pub fn parse_loss(s: &str) -> Result<Command, String> {
+    let pct = |v: &str| -> Result<f64, String> {
+        let v = v.trim().trim_end_matches('%');
+        v.parse::<f64>()
+            .ok()
+            .filter(|p| (0.0..=100.0).contains(p))
+            .ok_or_else(|| format!("\"{v}\" is not a percentage from 0 to 100"))
+    };
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("type a percentage, such as 10".into());
+    }
+    if !s.contains('=') {
+        let p = pct(s)?;
+        return Ok(Command::SetLoss {
+            inbound: p,
+            outbound: p,
+        });
+    }
+    let (mut inbound, mut outbound) = (0.0, 0.0);
+    for part in s.split(',') {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| "write in=PCT,out=PCT".to_string())?;
+        match k.trim() {
+            "in" => inbound = pct(v)?,
+            "out" => outbound = pct(v)?,
+            other => return Err(format!("\"{other}\" must be in or out")),
+        }
+    }
+    Ok(Command::SetLoss { inbound, outbound })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_syntax() {
+        assert_eq!(
+            parse_loss("10"),
+            Ok(Command::SetLoss {
+                inbound: 10.0,
+                outbound: 10.0
+            })
+        );
+        assert_eq!(
+            parse_loss("in=5, out=2.5%"),
+            Ok(Command::SetLoss {
+                inbound: 5.0,
+                outbound: 2.5
+            })
+        );
+        assert!(parse_loss("200").unwrap_err().contains("0 to 100"));
+        assert!(parse_loss("up=3").unwrap_err().contains("in or out"));
+    }
+}

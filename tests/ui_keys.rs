@@ -1,0 +1,398 @@
+//! Which command each key (and click) produces, against a driver that only
+//! records what it is told, with a model built from a real engine run.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use tcpscope::event::{Dir, Event};
+use tcpscope::fault::{Action, DirMatch, Rule};
+use tcpscope::scenario::{Overrides, Run, Scenario};
+use tcpscope::time::Instant;
+use tcpscope::ui::driver::{Command, ConnRef, Driver, Mode, Playback};
+use tcpscope::ui::model::Model;
+use tcpscope::ui::render;
+use tcpscope::ui::theme::Theme;
+use tcpscope::ui::view::{Clock, Focus, Popup, View};
+use tcpscope::wire::Flags;
+
+struct Fake {
+    mode: Mode,
+    playback: Playback,
+    sent: Vec<Command>,
+    walkthrough: Option<bool>,
+}
+
+impl Fake {
+    fn new(mode: Mode) -> Fake {
+        Fake {
+            mode,
+            playback: Playback {
+                speed: (mode != Mode::Live).then_some(0.5),
+                ..Playback::default()
+            },
+            sent: Vec::new(),
+            walkthrough: None,
+        }
+    }
+}
+
+impl Driver for Fake {
+    fn mode(&self) -> Mode {
+        self.mode
+    }
+    fn title(&self) -> String {
+        "fake".into()
+    }
+    fn poll(&mut self) -> Vec<Event> {
+        Vec::new()
+    }
+    fn now(&self) -> f64 {
+        5.0
+    }
+    fn next_wake(&self) -> Option<std::time::Duration> {
+        None
+    }
+    fn command(&mut self, cmd: Command) -> Result<String, String> {
+        self.sent.push(cmd);
+        Ok("ok".into())
+    }
+    fn finished(&self) -> bool {
+        false
+    }
+    fn playback(&self) -> Playback {
+        self.playback.clone()
+    }
+    fn set_walkthrough(&mut self, on: bool) -> Result<String, String> {
+        self.walkthrough = Some(on);
+        Ok("walkthrough".into())
+    }
+}
+
+fn handshake_model() -> Model {
+    let mut run = Run::new(
+        Scenario::builtin("handshake").unwrap(),
+        &Overrides::default(),
+    );
+    run.advance(Instant::from_secs_f64(5.0));
+    let mut m = Model::new(true);
+    m.ingest_all(run.take_events());
+    m
+}
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn press(view: &mut View, m: &Model, d: &mut Fake, keys: &[KeyCode]) {
+    for k in keys {
+        view.key(key(*k), m, d);
+    }
+}
+
+fn setup(mode: Mode) -> (Model, View, Fake) {
+    let m = handshake_model();
+    let mut v = View::new(Theme::COLOR);
+    v.sync(&m);
+    (m, v, Fake::new(mode))
+}
+
+fn client_conn() -> ConnRef {
+    ConnRef {
+        host: Some("client".into()),
+        conn: "10.0.0.1:63359<->10.0.0.2:80".into(),
+    }
+}
+
+#[test]
+fn fault_keys_send_injector_commands() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    use KeyCode::Char;
+    press(
+        &mut v,
+        &m,
+        &mut d,
+        &[Char('d'), Char('D'), Char('h'), Char('r'), Char('F')],
+    );
+    assert_eq!(
+        d.sent,
+        [
+            Command::DropNext(Dir::In),
+            Command::DropNext(Dir::Out),
+            Command::HoldAll(true),
+            Command::ReleaseAll,
+            Command::ClearRules,
+        ]
+    );
+}
+
+#[test]
+fn loss_prompt_parses_rates() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    use KeyCode::*;
+    press(
+        &mut v,
+        &m,
+        &mut d,
+        &[Char('l'), Char('2'), Char('0'), Enter],
+    );
+    press(&mut v, &m, &mut d, &[Char('l')]);
+    for c in "in=5,out=1".chars() {
+        press(&mut v, &m, &mut d, &[Char(c)]);
+    }
+    press(&mut v, &m, &mut d, &[Enter]);
+    // A bad value keeps the prompt open with the reason and sends nothing.
+    press(&mut v, &m, &mut d, &[Char('l'), Char('x'), Enter]);
+    assert_eq!(
+        d.sent,
+        [
+            Command::SetLoss {
+                inbound: 20.0,
+                outbound: 20.0
+            },
+            Command::SetLoss {
+                inbound: 5.0,
+                outbound: 1.0
+            },
+        ]
+    );
+    let Some(Popup::Prompt(p)) = &v.popup else {
+        panic!("prompt still open")
+    };
+    assert_eq!(
+        p.error.as_deref(),
+        Some("\"x\" is not a percentage from 0 to 100")
+    );
+    press(&mut v, &m, &mut d, &[Esc]);
+    assert!(v.popup.is_none());
+}
+
+#[test]
+fn the_form_adds_the_rule_it_shows() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    use KeyCode::*;
+    // f, direction out, flags SA, action hold, Enter.
+    press(
+        &mut v,
+        &m,
+        &mut d,
+        &[
+            Char('f'),
+            Right,
+            Down,
+            Char('S'),
+            Char('A'),
+            Down,
+            Down,
+            Down,
+            Down,
+            Down,
+            Right,
+            Enter,
+        ],
+    );
+    let want = Rule {
+        action: Action::Hold,
+        ..Rule::drop_next(DirMatch::Out, Some(Flags::SYN | Flags::ACK), 1)
+    };
+    assert_eq!(d.sent, [Command::AddRule(want)]);
+    assert!(v.popup.is_none());
+}
+
+#[test]
+fn connection_keys_name_the_selected_connection_and_side() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    use KeyCode::Char;
+    press(&mut v, &m, &mut d, &[Char('x'), Char('a'), Char('K')]);
+    // v: act as the server from now on.
+    press(&mut v, &m, &mut d, &[Char('v'), Char('x')]);
+    let server = ConnRef {
+        host: Some("server".into()),
+        conn: "10.0.0.2:80<->10.0.0.1:63359".into(),
+    };
+    assert_eq!(
+        d.sent,
+        [
+            Command::Close(client_conn()),
+            Command::Abort(client_conn()),
+            Command::Keepalive(client_conn(), true),
+            Command::Close(server),
+        ]
+    );
+}
+
+#[test]
+fn a_listener_cannot_be_closed_from_here() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    press(&mut v, &m, &mut d, &[KeyCode::Up, KeyCode::Char('x')]);
+    assert!(d.sent.is_empty());
+    let s = v.status.as_ref().unwrap();
+    assert!(s.error && s.text.contains("listening socket"), "{s:?}");
+}
+
+#[test]
+fn space_means_release_then_step_then_pause() {
+    use KeyCode::Char;
+    // Demo, running: space pauses.
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    press(&mut v, &m, &mut d, &[Char(' ')]);
+    assert_eq!(d.sent, [Command::Pause(true)]);
+    // Walkthrough: space is the next step, backspace the previous one.
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    d.playback.walkthrough = true;
+    press(&mut v, &m, &mut d, &[Char(' '), KeyCode::Backspace]);
+    assert_eq!(d.sent, [Command::StepForward, Command::StepBack]);
+    // Replay: space steps.
+    let (m, mut v, mut d) = setup(Mode::Replay);
+    press(&mut v, &m, &mut d, &[Char(' ')]);
+    assert_eq!(d.sent, [Command::StepForward]);
+    // Something held: space releases it, whatever the mode.
+    let mut held = handshake_model();
+    let hold = Event::from_json(r#"{"t":6.0,"host":"server","conn":"10.0.0.2:80<->10.0.0.1:63359","kind":"hold","dir":"out","id":99,"flags":["ACK"],"seq":1,"ack":1,"len":0,"win":10,"opts":[]}"#).unwrap();
+    held.ingest(hold);
+    let mut v = View::new(Theme::COLOR);
+    let mut d = Fake::new(Mode::Replay);
+    press(&mut v, &held, &mut d, &[Char(' ')]);
+    assert_eq!(d.sent, [Command::ReleaseOne]);
+}
+
+#[test]
+fn time_keys_scale_step_and_seek() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    use KeyCode::Char;
+    press(
+        &mut v,
+        &m,
+        &mut d,
+        &[
+            Char('t'),
+            Char('T'),
+            Char('p'),
+            Char('.'),
+            Char(']'),
+            Char('{'),
+        ],
+    );
+    assert_eq!(
+        d.sent,
+        [
+            Command::TimeScale(1.0),
+            Command::TimeScale(0.25),
+            Command::Pause(true),
+            Command::StepForward,
+            Command::Seek(15.0),
+            Command::Seek(0.0),
+        ]
+    );
+    press(&mut v, &m, &mut d, &[Char('s')]);
+    assert_eq!(d.walkthrough, Some(true));
+}
+
+#[test]
+fn keys_that_make_no_sense_in_a_mode_say_so() {
+    use KeyCode::*;
+    // Live: no timeline to scale or step.
+    let (m, mut v, mut d) = setup(Mode::Live);
+    for k in [Char('t'), Char('p'), Backspace, Char('s'), Char(']')] {
+        press(&mut v, &m, &mut d, &[k]);
+        let s = v.status.take().unwrap();
+        assert!(
+            s.error && s.text.starts_with("live traffic runs in real time"),
+            "{k:?}: {s:?}"
+        );
+    }
+    assert!(d.sent.is_empty());
+    // Demo: c opens no prompt.
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    press(&mut v, &m, &mut d, &[Char('c')]);
+    assert!(v.popup.is_none());
+    assert!(
+        v.status
+            .unwrap()
+            .text
+            .starts_with("c (connect) works in live mode")
+    );
+    // Replay: no faults.
+    let (m, mut v, mut d) = setup(Mode::Replay);
+    press(&mut v, &m, &mut d, &[Char('f')]);
+    assert!(v.popup.is_none());
+    assert!(v.status.unwrap().text.contains("only plays back"));
+}
+
+#[test]
+fn connect_in_live_mode_takes_an_address() {
+    let (m, mut v, mut d) = setup(Mode::Live);
+    use KeyCode::*;
+    press(&mut v, &m, &mut d, &[Char('c')]);
+    for c in "10.77.0.1:8080".chars() {
+        press(&mut v, &m, &mut d, &[Char(c)]);
+    }
+    press(&mut v, &m, &mut d, &[Enter]);
+    assert_eq!(
+        d.sent,
+        [Command::Connect("10.77.0.1:8080".parse().unwrap())]
+    );
+}
+
+#[test]
+fn selection_filter_help_and_quit() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    use KeyCode::*;
+    let conn = v.selected;
+    press(&mut v, &m, &mut d, &[Up]);
+    assert_ne!(v.selected, conn, "↑ selects the listener above");
+    assert!(!v.follow);
+    press(&mut v, &m, &mut d, &[Char('G')]);
+    assert_eq!(v.selected, conn, "G follows the newest connection again");
+    press(&mut v, &m, &mut d, &[Char('/')]);
+    for c in "listen".chars() {
+        press(&mut v, &m, &mut d, &[Char(c)]);
+    }
+    press(&mut v, &m, &mut d, &[Enter]);
+    assert_eq!(
+        v.visible(&m).len(),
+        1,
+        "only the listener matches \"listen\""
+    );
+    press(&mut v, &m, &mut d, &[Esc]);
+    assert!(v.filter.is_empty());
+    press(&mut v, &m, &mut d, &[Tab, Enter]);
+    assert_eq!(v.focus, Focus::Ladder);
+    assert!(v.detail, "Enter opens the newest arrow");
+    press(&mut v, &m, &mut d, &[Char('?')]);
+    assert_eq!(v.popup, Some(Popup::Help));
+    press(&mut v, &m, &mut d, &[Char('x')]);
+    assert_eq!(v.popup, None, "any key closes help, and does nothing else");
+    assert!(d.sent.is_empty());
+    v.key(KeyEvent::new(Char('c'), KeyModifiers::CONTROL), &m, &mut d);
+    assert!(v.quit);
+}
+
+#[test]
+fn clicks_select_what_is_under_them() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    let clock = Clock::of(&d);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| render::draw(f, &m, &mut v, &clock)).unwrap();
+    let (y, listener) = v.hits.conn_rows[0];
+    let click = |x, y| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: x,
+        row: y,
+        modifiers: KeyModifiers::NONE,
+    };
+    v.mouse(click(5, y), &m);
+    assert_eq!(v.selected, Some(listener));
+    // Back to the connection, then click an arrow twice: selected, then opened.
+    v.key(key(KeyCode::Char('G')), &m, &mut d);
+    term.draw(|f| render::draw(f, &m, &mut v, &clock)).unwrap();
+    let (ay, seq) = v.hits.ladder_rows[2];
+    v.mouse(click(20, ay), &m);
+    assert_eq!(
+        (v.focus, v.ladder_sel, v.detail),
+        (Focus::Ladder, Some(seq), false)
+    );
+    v.mouse(click(20, ay), &m);
+    assert!(v.detail);
+    assert!(d.sent.is_empty());
+}

@@ -1,0 +1,319 @@
+//! Snapshots of every view, drawn with ratatui's TestBackend from events the
+//! real engine produced (a scenario run to a fixed virtual time), with the
+//! UI's clock pinned, so they stay true to the engine and never flake.
+//!
+//! Review changes with `cargo insta review` (or INSTA_UPDATE=always).
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use tcpscope::event::Event;
+use tcpscope::fault::{Action, DirMatch, Rule};
+use tcpscope::scenario::{Overrides, Run, Scenario};
+use tcpscope::time::Instant;
+use tcpscope::ui::driver::{Mode, Playback};
+use tcpscope::ui::form::FaultForm;
+use tcpscope::ui::model::{EntryKind, Fate, Model};
+use tcpscope::ui::render;
+use tcpscope::ui::theme::Theme;
+use tcpscope::ui::view::{Clock, Focus, Popup, View};
+use tcpscope::wire::Flags;
+
+const KEEPALIVE_DEAD: &str = r#"
+name = "keepalive-dead"
+title = "Keepalive on a dead peer"
+[client]
+keepalive = [10.0, 2.0, 3]
+[[step]]
+at = 0.0
+host = "server"
+do = "listen"
+port = 80
+[[step]]
+at = 0.1
+host = "client"
+do = "connect"
+port = 80
+[[step]]
+at = 1.0
+host = "server"
+do = "silent"
+"#;
+
+fn events(sc: Scenario, rules: Vec<Rule>, until: f64) -> Vec<Event> {
+    let ov = Overrides {
+        rules,
+        ..Overrides::default()
+    };
+    let mut run = Run::new(sc, &ov);
+    run.advance(Instant::from_secs_f64(until));
+    run.take_events()
+}
+
+fn builtin(name: &str, rules: Vec<Rule>, until: f64) -> Vec<Event> {
+    events(Scenario::builtin(name).unwrap(), rules, until)
+}
+
+fn model(events: Vec<Event>) -> Model {
+    let mut m = Model::new(true);
+    m.ingest_all(events);
+    m
+}
+
+fn clock(title: &str, now: f64) -> Clock {
+    Clock {
+        mode: Mode::Demo,
+        title: title.into(),
+        now,
+        playback: Playback {
+            speed: Some(1.0),
+            paused: true,
+            walkthrough: false,
+            progress: None,
+        },
+        finished: false,
+    }
+}
+
+fn draw(m: &Model, view: &mut View, c: &Clock, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| render::draw(f, m, view, c)).unwrap();
+    term
+}
+
+fn text(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn view() -> View {
+    View::new(Theme::COLOR)
+}
+
+#[test]
+fn handshake() {
+    let m = model(builtin("handshake", vec![], 5.0));
+    let mut v = view();
+    let term = draw(
+        &m,
+        &mut v,
+        &clock("handshake: The three-way handshake", 0.6),
+        100,
+        30,
+    );
+    let s = text(&term);
+    assert!(s.contains("SYN seq 0 win 65535"), "{s}");
+    assert!(s.contains("SYN+ACK seq 0 ack 1 win 65535"));
+    assert!(s.contains("ACK seq 1 ack 1 win 262144"));
+    assert!(s.contains("MSS 1460 · SACK · TS · WS 3"));
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn dropped_synack() {
+    let m = model(builtin(
+        "handshake",
+        vec![Rule::parse_drop("out:SA:1").unwrap()],
+        5.0,
+    ));
+    let mut v = view();
+    let term = draw(&m, &mut v, &clock("handshake", 3.0), 120, 40);
+    let s = text(&term);
+    assert!(s.contains("✗ injected") || s.contains("injected ✗"), "{s}");
+    assert!(
+        s.contains("↻ SYN seq 0"),
+        "the SYN's retransmission is marked"
+    );
+    assert!(s.contains("RTO fired"));
+    assert!(s.contains("dropped in 0 · out 1"));
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn detail_of_the_dropped_segment() {
+    let m = model(builtin(
+        "handshake",
+        vec![Rule::parse_drop("out:SA:1").unwrap()],
+        5.0,
+    ));
+    let mut v = view();
+    let c = m.conns().find(|c| !c.listener).unwrap();
+    let dropped = c
+        .ladder
+        .iter()
+        .find(|e| matches!(&e.kind, EntryKind::Arrow(a) if matches!(a.fate, Fate::Dropped { .. })))
+        .unwrap();
+    v.selected = Some(c.id);
+    v.follow = false;
+    v.focus = Focus::Ladder;
+    v.ladder_sel = Some(dropped.seq);
+    v.ladder_follow = false;
+    v.detail = true;
+    let term = draw(&m, &mut v, &clock("handshake", 3.0), 120, 40);
+    let s = text(&term);
+    assert!(s.contains("IPv4  10.0.0.2 → 10.0.0.1"), "{s}");
+    assert!(s.contains("TCP   80 → 63359"));
+    assert!(s.contains("(relative 0)"));
+    assert!(s.contains("dropped at 0.520: injected (rule"), "{s}");
+    assert!(s.contains("0000 45 00 00 3c"), "hex dump");
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn time_wait_part_way() {
+    let m = model(builtin("client-close", vec![], 100.0));
+    let mut v = view();
+    let term = draw(&m, &mut v, &clock("client-close", 100.0), 120, 40);
+    let s = text(&term);
+    assert!(s.contains("C timewait 2m21s"), "{s}");
+    assert!(
+        s.contains("C TIME-WAIT   ██████"),
+        "a gauge for 2 MSL:\n{s}"
+    );
+    assert!(
+        s.contains("░ 2m21s"),
+        "the part of 2 MSL already waited:\n{s}"
+    );
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn keepalive_probe_2_of_3() {
+    let sc = Scenario::parse("keepalive.toml", KEEPALIVE_DEAD).unwrap();
+    let m = model(events(sc, vec![], 13.0));
+    let mut v = view();
+    let term = draw(
+        &m,
+        &mut v,
+        &clock("keepalive-dead: Keepalive on a dead peer", 13.0),
+        120,
+        40,
+    );
+    let s = text(&term);
+    assert!(s.contains("probe 2 of 3, next in 1.1s"), "{s}");
+    assert!(s.contains("C keepalive 1.1s (2/3)"));
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn held_segment() {
+    let hold = Rule {
+        action: Action::Hold,
+        ..Rule::drop_next(DirMatch::Out, Some(Flags::SYN | Flags::ACK), 1)
+    };
+    let m = model(builtin("handshake", vec![hold], 0.8));
+    let mut v = view();
+    let term = draw(&m, &mut v, &clock("handshake", 0.8), 100, 30);
+    let s = text(&term);
+    assert!(s.contains("‖ held 1: SYN+ACK out"), "{s}");
+    assert!(s.contains("held ‖"), "the arrow waits");
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn help_popup() {
+    let m = model(builtin("client-close", vec![], 2.0));
+    let mut v = view();
+    v.popup = Some(Popup::Help);
+    let term = draw(&m, &mut v, &clock("client-close", 2.0), 80, 24);
+    let s = text(&term);
+    for key in [
+        "drop next in / outbound",
+        "release one held segment",
+        "walkthrough on ⇄ off",
+        "quit",
+    ] {
+        assert!(s.contains(key), "help lists {key:?}:\n{s}");
+    }
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn fault_form() {
+    let m = model(builtin("handshake", vec![], 5.0));
+    let mut v = view();
+    v.popup = Some(Popup::Form(FaultForm::default()));
+    let term = draw(&m, &mut v, &clock("handshake", 1.0), 100, 30);
+    assert!(text(&term).contains("rule: drop in next 1"));
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn at_80x24() {
+    let m = model(builtin("client-close", vec![], 100.0));
+    let mut v = view();
+    let term = draw(
+        &m,
+        &mut v,
+        &clock("client-close: The client closes first", 100.0),
+        80,
+        24,
+    );
+    let s = text(&term);
+    assert!(s.contains("TCB client"), "compact TCB for one side:\n{s}");
+    assert!(s.contains("TIME-WAIT"));
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn at_200x50() {
+    let m = model(builtin("client-close", vec![], 100.0));
+    let mut v = view();
+    let term = draw(
+        &m,
+        &mut v,
+        &clock("client-close: The client closes first", 100.0),
+        200,
+        50,
+    );
+    let s = text(&term);
+    assert!(
+        s.contains("State (RFC 9293)"),
+        "the state diagram has room:\n{s}"
+    );
+    assert!(s.contains("FIN-WAIT-2 ─▶ TIME-WAIT"));
+    assert!(s.contains("SRTT ± VAR"));
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn too_small_says_so() {
+    let m = model(builtin("client-close", vec![], 2.0));
+    let mut v = view();
+    let term = draw(&m, &mut v, &clock("client-close", 2.0), 60, 20);
+    let s = text(&term);
+    assert!(
+        s.contains("This terminal is 60×20; tcpscope needs at least 80×24."),
+        "{s}"
+    );
+    assert!(!s.contains("Ladder"));
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn no_color_keeps_the_meaning() {
+    // Without colour the selection is reversed video, not a background.
+    let m = model(builtin("handshake", vec![], 5.0));
+    let mut v = View::new(Theme::MONO);
+    let term = draw(&m, &mut v, &clock("handshake", 1.0), 100, 30);
+    let buf = term.backend().buffer();
+    let mut colours = 0;
+    let mut reversed = 0;
+    for cell in buf.content() {
+        if cell.fg != ratatui::style::Color::Reset || cell.bg != ratatui::style::Color::Reset {
+            colours += 1;
+        }
+        if cell.modifier.contains(ratatui::style::Modifier::REVERSED) {
+            reversed += 1;
+        }
+    }
+    assert_eq!(colours, 0, "NO_COLOR: not one coloured cell");
+    assert!(reversed > 0, "the selected row stands out anyway");
+}

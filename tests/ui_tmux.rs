@@ -1,0 +1,245 @@
+//! End to end: the real binary in a real terminal (tmux). The tour reaches
+//! ESTABLISHED, `?` shows the help, `q` quits, and the terminal is given
+//! back: alternate screen off, mouse reporting off, cursor visible.
+//!
+//! Without tmux the test prints why and passes, unless
+//! TCPSCOPE_REQUIRE_NETNS=1 (CI), where a skip is a failure.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A private tmux server (its own socket), killed when the test ends, so a
+/// developer's own tmux sessions are never touched.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env("LANG", "C.UTF-8")
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    fn flag(&self, name: &str) -> String {
+        let out = self.cmd(&["display-message", "-p", "-t", "t", &format!("#{{{name}}}")]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Wait until the screen satisfies `ok`, or fail with what it shows.
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; the screen shows:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn tmux_available() -> Result<(), String> {
+    match Command::new("tmux").arg("-V").output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!(
+            "tmux -V failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Err(format!("tmux is not installed ({e})")),
+    }
+}
+
+#[test]
+fn tour_help_quit_restores_the_terminal() {
+    if let Err(why) = tmux_available() {
+        if std::env::var("TCPSCOPE_REQUIRE_NETNS").as_deref() == Ok("1") {
+            panic!("TCPSCOPE_REQUIRE_NETNS=1 and {why}: this test must run");
+        }
+        eprintln!("skipping ui_tmux: {why}");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_tcpscope");
+    let tmux = Tmux {
+        socket: format!("tcpscope-ui-test-{}", std::process::id()),
+    };
+    // The shell reports the exit status and stays, so we can look at the
+    // terminal the program left behind.
+    let script = format!("'{bin}' --lang en; echo \"EXITED:$?\"; sleep 60");
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(
+        out.status.success(),
+        "tmux new-session: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let s = tmux.wait_for("the tour to reach ESTABLISHED", |s| {
+        s.contains("ESTABLISHED")
+    });
+    assert!(s.contains("tcpscope · demo · tour"), "{s}");
+    assert_eq!(
+        tmux.flag("alternate_on"),
+        "1",
+        "the UI draws on the alternate screen"
+    );
+
+    tmux.cmd(&["send-keys", "-t", "t", "?"]);
+    let s = tmux.wait_for("the help popup", |s| {
+        s.contains("Keys") && s.contains("any key closes")
+    });
+    for line in [
+        "drop next in / outbound",
+        "hold every segment",
+        "walkthrough on ⇄ off",
+        "q  Ctrl-C",
+    ] {
+        assert!(s.contains(line), "help shows {line:?}:\n{s}");
+    }
+
+    tmux.cmd(&["send-keys", "-t", "t", "q"]);
+    let s = tmux.wait_for("the program to exit", |s| s.contains("EXITED:"));
+    assert!(s.contains("EXITED:0"), "exit status 0:\n{s}");
+    assert!(
+        !s.contains("Connections"),
+        "the UI is gone from the screen:\n{s}"
+    );
+    assert_eq!(tmux.flag("alternate_on"), "0", "back on the normal screen");
+    assert_eq!(tmux.flag("mouse_any_flag"), "0", "mouse reporting off");
+    assert_eq!(tmux.flag("cursor_flag"), "1", "cursor visible");
+}
+
+#[test]
+fn sigterm_also_restores_the_terminal() {
+    if let Err(why) = tmux_available() {
+        if std::env::var("TCPSCOPE_REQUIRE_NETNS").as_deref() == Ok("1") {
+            panic!("TCPSCOPE_REQUIRE_NETNS=1 and {why}: this test must run");
+        }
+        eprintln!("skipping ui_tmux: {why}");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_tcpscope");
+    let tmux = Tmux {
+        socket: format!("tcpscope-ui-term-{}", std::process::id()),
+    };
+    // The program's pid goes to a file so the test can signal exactly it.
+    let pidfile = std::env::temp_dir().join(format!("tcpscope-ui-term-{}.pid", std::process::id()));
+    // A job started with & has no terminal input in a non-interactive sh;
+    // give it the pane's terminal explicitly.
+    let script = format!(
+        "'{bin}' demo handshake --lang en < /dev/tty & echo $! > '{}'; wait $!; echo \"EXITED:$?\"; sleep 60",
+        pidfile.display()
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(out.status.success());
+    tmux.wait_for("the handshake on screen", |s| s.contains("ESTABLISHED"));
+    let pid = std::fs::read_to_string(&pidfile).expect("pid written");
+    let _ = std::fs::remove_file(&pidfile);
+    let st = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let s = tmux.wait_for("the program to exit", |s| s.contains("EXITED:"));
+    assert!(s.contains("EXITED:0"), "SIGTERM is a clean exit:\n{s}");
+    assert_eq!(tmux.flag("alternate_on"), "0");
+    assert_eq!(tmux.flag("mouse_any_flag"), "0");
+}
+
+#[test]
+fn closing_the_terminal_ends_the_program() {
+    // crossterm spins on a vanished terminal (issue #793); the UI must notice
+    // the hang-up and exit instead of burning a core forever.
+    if let Err(why) = tmux_available() {
+        if std::env::var("TCPSCOPE_REQUIRE_NETNS").as_deref() == Ok("1") {
+            panic!("TCPSCOPE_REQUIRE_NETNS=1 and {why}: this test must run");
+        }
+        eprintln!("skipping ui_tmux: {why}");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_tcpscope");
+    let tmux = Tmux {
+        socket: format!("tcpscope-ui-hup-{}", std::process::id()),
+    };
+    let pidfile = std::env::temp_dir().join(format!("tcpscope-ui-hup-{}.pid", std::process::id()));
+    let script = format!(
+        "'{bin}' demo handshake --lang en < /dev/tty & echo $! > '{}'; wait $!",
+        pidfile.display()
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(out.status.success());
+    tmux.wait_for("the handshake on screen", |s| s.contains("ESTABLISHED"));
+    let pid = std::fs::read_to_string(&pidfile).expect("pid written");
+    let _ = std::fs::remove_file(&pidfile);
+    let proc_dir = format!("/proc/{}", pid.trim());
+    tmux.cmd(&["kill-session", "-t", "t"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // A zombie (its parent shell gone too) counts as exited.
+    let alive = || {
+        std::fs::read_to_string(format!("{proc_dir}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
+    };
+    while alive() {
+        assert!(
+            Instant::now() < deadline,
+            "tcpscope (pid {}) still runs 5 s after its terminal closed",
+            pid.trim()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
