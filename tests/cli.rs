@@ -156,9 +156,25 @@ fn keepalive_override_on_the_dead_peer_demo() {
         })
         .collect();
     let last_in = 0.51; // the client's data, the last segment the server heard
+    let enabled = of_kind(&ev, "keepalive")
+        .into_iter()
+        .find(|e| e["action"] == "enabled")
+        .unwrap();
+    assert_eq!(
+        (
+            enabled["idle"].as_f64(),
+            enabled["interval"].as_f64(),
+            enabled["of"].as_u64()
+        ),
+        (Some(10.0), Some(2.0), Some(3))
+    );
     assert_eq!(
         ka,
         vec![
+            // On by --keepalive: announced with its values when each side
+            // reaches ESTABLISHED.
+            (0.12, "enabled".into()),
+            (0.13, "enabled".into()),
             (last_in + 10.0, "probe_sent".into()),
             (last_in + 12.0, "probe_sent".into()),
             (last_in + 14.0, "probe_sent".into()),

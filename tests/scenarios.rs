@@ -454,11 +454,14 @@ fn zero_window_persist_then_everything_arrives() {
     );
 }
 
+/// Probes, answers and verdicts (not the `enabled` announcements).
 fn probes(ev: &[Event], host: &str) -> Vec<(f64, KeepaliveAction, u32, u32)> {
     ev.iter()
         .filter(|e| e.host.as_deref() == Some(host))
         .filter_map(|e| match &e.body {
-            Body::Keepalive(k) => Some((e.t, k.action, k.probe, k.of)),
+            Body::Keepalive(k) if k.action != KeepaliveAction::Enabled => {
+                Some((e.t, k.action, k.probe, k.of))
+            }
             _ => None,
         })
         .collect()

@@ -756,16 +756,19 @@ impl Tcb {
         copy_out(&self.rcv_buf, 0, &mut buf[..n]);
         self.rcv_buf.drain(..n);
         if n > 0 && self.state.is_synchronized() && !self.fin_received {
-            // A separate window update only when the read freed a lot: the
-            // window we could offer is at least twice what the peer has and
-            // moves the edge by at least min(RCV.BUFF/2, MSS) (RFC 1122
-            // §4.2.3.3; "twice" as Linux's __tcp_cleanup_rbuf). Otherwise
-            // the next ACK carries the new window, and delayed ACK keeps
-            // working for an application that reads promptly.
+            // A separate window update only to reopen a window that had
+            // really closed: under an eighth of the buffer or two segments,
+            // read moves the edge by at least min(RCV.BUFF/2, MSS) (RFC 1122
+            // §4.2.3.3) to at least twice what the peer has (as Linux's
+            // __tcp_cleanup_rbuf). Otherwise the next ACK carries the new
+            // window, so delayed ACK keeps working for a prompt reader, and
+            // the SYN's unscaled 64 KiB does not cost an extra ACK.
             let free = (self.rcv_cap - self.rcv_buf.len()) as u32;
             let grow = (self.rcv_nxt + free).diff(self.rcv_adv).max(0) as u32;
             let threshold = (self.rcv_cap as u32 / 2).min(u32::from(self.our_mss));
-            if grow >= threshold && free >= before.saturating_mul(2) {
+            let closed = before.saturating_mul(8) <= self.rcv_cap as u32
+                || before < 2 * self.rcv_mss() as u32;
+            if grow >= threshold && free >= before.saturating_mul(2) && closed {
                 self.ack_now = true;
                 self.output(ctx);
             }
@@ -1195,6 +1198,20 @@ impl Tcb {
 
     fn on_established(&mut self, ctx: &mut Ctx) {
         self.dirty = true;
+        if let Some(k) = self.keepalive {
+            // On by configuration (profile, --keepalive, a scenario's host):
+            // say so with the values, as set_keepalive does.
+            ctx.event(
+                Some(&self.name),
+                Body::Keepalive(KeepaliveEvent {
+                    action: KeepaliveAction::Enabled,
+                    probe: 0,
+                    of: k.count,
+                    idle: Some(k.idle.as_secs_f64()),
+                    interval: Some(k.interval.as_secs_f64()),
+                }),
+            );
+        }
         self.restart_keepalive(ctx);
     }
 
