@@ -1271,7 +1271,7 @@ impl Tcb {
     /// The ACK field of an acceptable segment. Returns false when the
     /// segment must be dropped.
     fn process_ack(&mut self, ctx: &mut Ctx, seg: &Segment) -> bool {
-        let mut ack_limit = self.snd_nxt;
+        let mut ack_limit = self.snd_nxt.max(self.snd_max);
         if self.probe_out {
             // The zero-window probe byte may have been taken.
             ack_limit = ack_limit + 1usize;
