@@ -11,6 +11,11 @@ use crate::fault::Rule;
 use crate::scenario::{Lang, Overrides};
 use crate::tcp::{Keepalive, Profile};
 
+/// The rules one `--loss` value makes. A named type, because clap's derive
+/// reads `Option<Vec<T>>` as "several values of T" and then panics when the
+/// value parser returns the whole `Vec<Rule>`.
+pub type LossRules = Vec<Rule>;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "tcpscope",
@@ -109,7 +114,7 @@ pub struct Common {
     pub drops: Vec<Rule>,
     /// Random loss: PCT both ways, or in=PCT,out=PCT.
     #[arg(long, global = true, value_name = "PCT|in=PCT,out=PCT", value_parser = Rule::parse_loss)]
-    pub loss: Option<Vec<Rule>>,
+    pub loss: Option<LossRules>,
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
