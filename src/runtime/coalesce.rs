@@ -12,8 +12,9 @@
 //!   `rtt` events that come with them are absorbed; the last of each kind
 //!   (per timer) is emitted after the burst, so panels stay current.
 //! - Never coalesced: SYN, FIN, RST, URG, ECE/CWR, retransmissions,
-//!   out-of-order data, duplicate ACKs and ACKs with SACK blocks, windows to
-//!   or from zero, and every other kind of event (`drop`, `state`, `abort`,
+//!   out-of-order data, the first three duplicate ACKs of a run (the
+//!   fast-retransmit signal, RFC 5681 §3.2; later ones in the same run are
+//!   folded), windows to or from zero, and every other kind of event (`drop`, `state`, `abort`,
 //!   `keepalive`, `app`, …). Such an event first flushes the connection's
 //!   open bursts, so the order of the stream is kept.
 //! - A burst is emitted at the latest [`Coalescer::MAX_AGE`] after its first
@@ -46,6 +47,8 @@ struct ConnState {
     next_seq: [Option<u32>; 2],
     last_ack: [Option<u32>; 2],
     last_win: [Option<u16>; 2],
+    /// Duplicate ACKs in a row, per direction.
+    dupacks: [u32; 2],
     /// Absorbed events, the latest per key, in first-absorbed order.
     absorbed: Vec<(AbsorbKey, Event)>,
 }
@@ -76,6 +79,8 @@ impl Coalescer {
     pub const WINDOW: f64 = 1.0;
     pub const MAX_AGE: f64 = 0.5;
     pub const IDLE: f64 = 0.1;
+    /// Duplicate ACKs of a run that stay single events.
+    pub const DUPACKS_SHOWN: u32 = 3;
 
     pub fn new() -> Coalescer {
         Coalescer::default()
@@ -154,21 +159,28 @@ impl Coalescer {
         if s.seg.win == 0 || st.last_win[d] == Some(0) {
             return false;
         }
-        if s.seg.opts.iter().any(|o| o.starts_with("SACK=")) {
-            return false;
-        }
         if s.seg.len > 0 {
             st.next_seq[d].is_none_or(|n| n == s.seg.seq)
         } else {
             match st.last_ack[d] {
                 None => true,
-                Some(a) => seq_gt(s.seg.ack, a) || st.last_win[d] != Some(s.seg.win),
+                Some(a) => {
+                    seq_gt(s.seg.ack, a)
+                        || st.last_win[d] != Some(s.seg.win)
+                        || st.dupacks[d] >= Self::DUPACKS_SHOWN
+                }
             }
         }
     }
 
     fn track(st: &mut ConnState, s: &SegmentEvent) {
         let d = slot(s.dir);
+        let dup = s.seg.len == 0
+            && s.seg.flags.ack()
+            && !s.seg.flags.intersects(Flags::SYN | Flags::FIN | Flags::RST)
+            && st.last_ack[d] == Some(s.seg.ack)
+            && st.last_win[d] == Some(s.seg.win);
+        st.dupacks[d] = if dup { st.dupacks[d] + 1 } else { 0 };
         let end = s.seg.seq.wrapping_add(s.seg.len);
         if s.seg.len > 0 && st.next_seq[d].is_none_or(|n| seq_gt(end, n)) {
             st.next_seq[d] = Some(end);
@@ -364,7 +376,7 @@ mod tests {
         let mut out = Vec::new();
         let t = bulk(&mut c, &mut out, 0.0, 400);
         out.clear();
-        // Out-of-order data, a retransmission, a zero window, a dup ACK.
+        // Out-of-order data, a retransmission, a dup ACK, a zero window.
         c.push(seg(t, Dir::In, Flags::ACK, 999_999, 1, 100, 500), &mut out);
         assert_eq!(kinds(&out), vec!["burst", "burst", "timer", "segment"]);
         out.clear();
@@ -377,6 +389,21 @@ mod tests {
         c.push(seg(t, Dir::Out, Flags::ACK, 1, 1100 + 400 * 100, 0, 0), &mut out);
         c.push(seg(t, Dir::Out, Flags::ACK, 1, 1100 + 401 * 100, 0, 500), &mut out);
         assert_eq!(kinds(&out), vec!["segment"; 4]);
+        out.clear();
+        // A run of duplicate ACKs: the first three stand alone, the rest fold.
+        for _ in 0..5 {
+            c.push(seg(t, Dir::In, Flags::ACK, 7, 1, 0, 500), &mut out);
+        }
+        for _ in 0..5 {
+            c.push(seg(t, Dir::In, Flags::ACK, 7, 1, 0, 500), &mut out);
+        }
+        // (The data segments before carried ack 1, so all ten are duplicates.)
+        assert_eq!(kinds(&out), vec!["segment"; 3], "three duplicates stand alone");
+        out.clear();
+        c.flush_all(&mut out);
+        assert_eq!(kinds(&out), vec!["burst"]);
+        let Body::Burst(b) = &out[0].body else { panic!() };
+        assert_eq!((b.segments, b.bytes), (7, 0));
         out.clear();
         // Back to ordinary: a burst opens, then tick emits it when idle.
         c.push(seg(t, Dir::Out, Flags::ACK, 1, 1100 + 402 * 100, 0, 500), &mut out);
