@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use crate::cli::{Cli, Command, Common, LiveArgs};
 use crate::link::tun::{TunSpec, parse_cidr};
+use crate::output::{EventWriter, Recorder};
 use crate::runtime::sink::{PcapSink, spawn_event_writer};
 use crate::runtime::{LiveSetup, run_headless};
-use crate::tcp::{Config, Profile};
-use crate::output::{EventWriter, Recorder};
 use crate::scenario::{BUILTIN, Lang, Run, Scenario};
+use crate::tcp::{Config, Profile};
 use crate::time::Instant;
 
 /// Run the command; an `Err` is one sentence for stderr (exit code 1).
@@ -68,9 +68,11 @@ fn headless(run: &mut Run, common: &Common, title: &str) -> Result<(), String> {
             None => run.advance_one(None),
         }
         for e in run.take_events() {
-            out.write(&e).map_err(|e| format!("cannot write events: {e}"))?;
+            out.write(&e)
+                .map_err(|e| format!("cannot write events: {e}"))?;
             if let Some(r) = rec.as_mut() {
-                r.write(&e).map_err(|e| format!("cannot write the recording: {e}"))?;
+                r.write(&e)
+                    .map_err(|e| format!("cannot write the recording: {e}"))?;
             }
         }
         if run.is_finished() {
@@ -78,14 +80,18 @@ fn headless(run: &mut Run, common: &Common, title: &str) -> Result<(), String> {
         }
     }
     for e in run.take_events() {
-        out.write(&e).map_err(|e| format!("cannot write events: {e}"))?;
+        out.write(&e)
+            .map_err(|e| format!("cannot write events: {e}"))?;
         if let Some(r) = rec.as_mut() {
-            r.write(&e).map_err(|e| format!("cannot write the recording: {e}"))?;
+            r.write(&e)
+                .map_err(|e| format!("cannot write the recording: {e}"))?;
         }
     }
-    out.flush().map_err(|e| format!("cannot write events: {e}"))?;
+    out.flush()
+        .map_err(|e| format!("cannot write events: {e}"))?;
     if let Some(r) = rec.as_mut() {
-        r.flush().map_err(|e| format!("cannot write the recording: {e}"))?;
+        r.flush()
+            .map_err(|e| format!("cannot write the recording: {e}"))?;
     }
     Ok(())
 }
@@ -187,7 +193,10 @@ fn live(args: &LiveArgs, common: &Common) -> Result<(), String> {
         .join()
         .unwrap_or_else(|_| Err("the event writer panicked".into()));
     let p = pcap_thread
-        .map(|h| h.join().unwrap_or_else(|_| Err("the pcap writer panicked".into())))
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err("the pcap writer panicked".into()))
+        })
         .unwrap_or(Ok(()));
     result?;
     w?;

@@ -107,17 +107,32 @@ mod tests {
     #[test]
     fn round_trip_with_comment_and_direction() {
         let mut w = PcapWriter::new(Vec::new(), "tcpscope0").unwrap();
-        let pkt = [0x45u8, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let pkt = [
+            0x45u8, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         w.write(Duration::from_micros(1_500_000), Some(Dir::In), &pkt, None)
             .unwrap();
-        w.write(Duration::from_secs(2), Some(Dir::Out), &pkt[..19], Some("dropped"))
-            .unwrap();
+        w.write(
+            Duration::from_secs(2),
+            Some(Dir::Out),
+            &pkt[..19],
+            Some("dropped"),
+        )
+        .unwrap();
         let bytes = w.into_inner();
         let mut r = PcapNgReader::new(&bytes[..]).unwrap();
         let mut seen = Vec::new();
         while let Some(b) = r.next_block() {
             if let Block::EnhancedPacket(p) = b.unwrap() {
-                seen.push((p.timestamp, p.data.len(), p.options.clone().into_iter().map(|o| format!("{o:?}")).collect::<Vec<_>>()));
+                seen.push((
+                    p.timestamp,
+                    p.data.len(),
+                    p.options
+                        .clone()
+                        .into_iter()
+                        .map(|o| format!("{o:?}"))
+                        .collect::<Vec<_>>(),
+                ));
             }
         }
         assert_eq!(r.interfaces()[0].linktype, DataLink::RAW);
@@ -125,6 +140,9 @@ mod tests {
         assert_eq!(seen[0].0, Duration::from_micros(1_500_000));
         assert_eq!(seen[0].1, 20);
         assert_eq!(seen[0].2, vec!["Flags(1)".to_string()]);
-        assert_eq!(seen[1].2, vec!["Flags(2)".to_string(), "Comment(\"dropped\")".to_string()]);
+        assert_eq!(
+            seen[1].2,
+            vec!["Flags(2)".to_string(), "Comment(\"dropped\")".to_string()]
+        );
     }
 }

@@ -69,7 +69,10 @@ impl Inner {
     /// Wake everything (the run is stopping).
     pub fn wake_all(&mut self) {
         let conns = self.readers.drain().chain(self.writers.drain());
-        for w in conns.map(|(_, w)| w).chain(self.acceptors.drain().map(|(_, w)| w)) {
+        for w in conns
+            .map(|(_, w)| w)
+            .chain(self.acceptors.drain().map(|(_, w)| w))
+        {
             w.wake();
         }
     }
@@ -124,7 +127,10 @@ fn close_err(r: Option<CloseReason>) -> io::Error {
         Some(CloseReason::Refused) => io_err(TcpError::Refused),
         Some(CloseReason::Reset) => io_err(TcpError::Reset),
         Some(CloseReason::TimedOut(w)) => io_err(TcpError::TimedOut(w)),
-        _ => io::Error::new(io::ErrorKind::ConnectionAborted, "connection closed before it was established"),
+        _ => io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "connection closed before it was established",
+        ),
     }
 }
 
@@ -201,7 +207,10 @@ impl Stack {
     /// An `info` event (no connection), e.g. a failed active open.
     pub fn info_event(&self, msg: String) {
         let now = self.shared.clock.now();
-        self.shared.lock().engine.emit(now, None, Body::Info { msg });
+        self.shared
+            .lock()
+            .engine
+            .emit(now, None, Body::Info { msg });
         self.shared.poke();
     }
 }
@@ -283,7 +292,11 @@ impl TcpStream {
     }
 
     pub fn state(&self) -> State {
-        self.shared.lock().engine.state(self.cid).unwrap_or(State::Closed)
+        self.shared
+            .lock()
+            .engine
+            .state(self.cid)
+            .unwrap_or(State::Closed)
     }
 
     /// ABORT: RST, and the TCB is deleted.

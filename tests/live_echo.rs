@@ -20,20 +20,37 @@ fn echo_16mib(test: &str, extra: &[&str], iptables_loss: bool) {
     if !require(test, &tools) {
         return;
     }
-    let Some(mut ns) = Netns::new(test) else { return };
+    let Some(mut ns) = Netns::new(test) else {
+        return;
+    };
     let script = write_script(&ns, "echo.py", ECHO_CLIENT);
-    let mut args = vec!["--duration", "120", "--serve", "7:echo", "--profile", "linux"];
+    let mut args = vec![
+        "--duration",
+        "120",
+        "--serve",
+        "7:echo",
+        "--profile",
+        "linux",
+    ];
     args.extend_from_slice(extra);
     let live = ns.tcpscope(&args);
     if iptables_loss {
         // RFC-style random loss on the kernel's side of the link, both ways.
-        ns.iptables(&format!("-A INPUT -i {IFACE} -m statistic --mode random --probability 0.1 -j DROP"));
-        ns.iptables(&format!("-A OUTPUT -o {IFACE} -m statistic --mode random --probability 0.1 -j DROP"));
+        ns.iptables(&format!(
+            "-A INPUT -i {IFACE} -m statistic --mode random --probability 0.1 -j DROP"
+        ));
+        ns.iptables(&format!(
+            "-A OUTPUT -o {IFACE} -m statistic --mode random --probability 0.1 -j DROP"
+        ));
     }
     let py = ns.spawn(&["python3", &script, STACK, "7", &SIZE.to_string()], false);
     let (status, out, err) = ns.wait_helper(py, Duration::from_secs(90));
-    assert!(status.is_some_and(|s| s.success()), "echo client: {out} {err}");
-    let v: Value = serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("client said {out} {err}"));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "echo client: {out} {err}"
+    );
+    let v: Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("client said {out} {err}"));
     assert_eq!(v["sent"], SIZE);
     assert_eq!(v["received"], SIZE, "{v}");
     assert_eq!(v["same"], true, "the echo must be byte-identical");
@@ -82,14 +99,27 @@ fn echo_16mib(test: &str, extra: &[&str], iptables_loss: bool) {
         })
         .expect("final info event with packet counts");
     let seg_events = c.iter().filter(|e| e["kind"] == "segment").count() as u64;
-    let limit = if iptables_loss || extra.contains(&"--loss") { packets / 2 } else { 1000 };
-    assert!(seg_events < limit, "{seg_events} single segment events for {packets} packets");
+    let limit = if iptables_loss || extra.contains(&"--loss") {
+        packets / 2
+    } else {
+        1000
+    };
+    assert!(
+        seg_events < limit,
+        "{seg_events} single segment events for {packets} packets"
+    );
     let apps: Vec<_> = c.iter().filter(|e| e["kind"] == "app").collect();
     assert!(
-        apps.iter().any(|e| e["msg"].as_str().unwrap().ends_with(&format!("{SIZE} bytes echoed"))),
+        apps.iter().any(|e| e["msg"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{SIZE} bytes echoed"))),
         "{apps:?}"
     );
-    assert!(kind(&f.events, "lagged").is_empty(), "the events file must not lag");
+    assert!(
+        kind(&f.events, "lagged").is_empty(),
+        "the events file must not lag"
+    );
 }
 
 #[test]

@@ -17,7 +17,10 @@ fn curl(ns: &Netns, args: &[&str]) -> String {
 
 fn assert_gone(ns: &Netns) {
     let o = ns.run(&["ip", "link", "show", IFACE]);
-    assert!(!o.status.success(), "the interface must be removed when tcpscope exits");
+    assert!(
+        !o.status.success(),
+        "the interface must be removed when tcpscope exits"
+    );
 }
 
 /// The one connection to port 80.
@@ -32,9 +35,20 @@ fn curl_gets_200_with_real_kernel_options_and_a_passive_close() {
     if !require("curl_gets_200", &["curl"]) {
         return;
     }
-    let Some(ns) = Netns::new("curl200") else { return };
+    let Some(ns) = Netns::new("curl200") else {
+        return;
+    };
     let live = ns.tcpscope(&["--duration", "3"]);
-    let out = curl(&ns, &["-o", "/dev/stdout", "-w", "\n%{http_code}", &format!("http://{STACK}/")]);
+    let out = curl(
+        &ns,
+        &[
+            "-o",
+            "/dev/stdout",
+            "-w",
+            "\n%{http_code}",
+            &format!("http://{STACK}/"),
+        ],
+    );
     assert!(out.ends_with("\n200"), "curl: {out}");
     assert!(out.contains("request: 1 on this connection"), "page: {out}");
     let f = live.wait(Duration::from_secs(10));
@@ -42,26 +56,56 @@ fn curl_gets_200_with_real_kernel_options_and_a_passive_close() {
     assert_gone(&ns);
 
     let conn = http_conn(&f.events);
-    assert!(conn.starts_with(&format!("{STACK}:80<->{KERNEL}:")), "{conn}");
+    assert!(
+        conn.starts_with(&format!("{STACK}:80<->{KERNEL}:")),
+        "{conn}"
+    );
     let c = of_conn(&f.events, &conn);
     let segs = segments(&c, None);
     // Three-way handshake (RFC 9293 §3.5), with the kernel's real options.
     let (syn, synack, ack) = (segs[0], segs[1], segs[2]);
-    assert_eq!((syn["dir"].as_str(), flags(syn)), (Some("in"), vec!["SYN".to_string()]));
+    assert_eq!(
+        (syn["dir"].as_str(), flags(syn)),
+        (Some("in"), vec!["SYN".to_string()])
+    );
     let o = opts(syn);
-    assert!(o.contains(&"MSS=1460".to_string()), "kernel SYN options {o:?}");
-    assert!(o.contains(&"SACK_PERM".to_string()), "kernel SYN options {o:?}");
-    assert!(o.iter().any(|x| x.starts_with("TS=") && x.ends_with(",0")), "{o:?}");
+    assert!(
+        o.contains(&"MSS=1460".to_string()),
+        "kernel SYN options {o:?}"
+    );
+    assert!(
+        o.contains(&"SACK_PERM".to_string()),
+        "kernel SYN options {o:?}"
+    );
+    assert!(
+        o.iter().any(|x| x.starts_with("TS=") && x.ends_with(",0")),
+        "{o:?}"
+    );
     assert!(o.iter().any(|x| x.starts_with("WS=")), "{o:?}");
     assert_eq!(syn["retransmit"], false);
     assert_eq!(synack["dir"], "out");
     assert_eq!(flags(synack), ["SYN", "ACK"]);
-    assert_eq!(synack["ack"].as_u64(), Some((syn["seq"].as_u64().unwrap() + 1) % (1 << 32)));
+    assert_eq!(
+        synack["ack"].as_u64(),
+        Some((syn["seq"].as_u64().unwrap() + 1) % (1 << 32))
+    );
     let so = opts(synack);
-    assert!(so.contains(&"MSS=1460".to_string()) && so.contains(&"SACK_PERM".to_string()), "{so:?}");
-    assert!(so.iter().any(|x| x.starts_with("TS=")) && so.iter().any(|x| x.starts_with("WS=")), "{so:?}");
-    assert_eq!((ack["dir"].as_str(), flags(ack)), (Some("in"), vec!["ACK".to_string()]));
-    assert_eq!(ack["ack"].as_u64(), Some((synack["seq"].as_u64().unwrap() + 1) % (1 << 32)));
+    assert!(
+        so.contains(&"MSS=1460".to_string()) && so.contains(&"SACK_PERM".to_string()),
+        "{so:?}"
+    );
+    assert!(
+        so.iter().any(|x| x.starts_with("TS=")) && so.iter().any(|x| x.starts_with("WS=")),
+        "{so:?}"
+    );
+    assert_eq!(
+        (ack["dir"].as_str(), flags(ack)),
+        (Some("in"), vec!["ACK".to_string()])
+    );
+    assert_eq!(
+        ack["ack"].as_u64(),
+        Some((synack["seq"].as_u64().unwrap() + 1) % (1 << 32))
+    );
     let neg = kind(&f.events, "negotiated");
     assert_eq!(neg.len(), 1);
     assert_eq!(neg[0]["mss"], 1460);
@@ -80,7 +124,10 @@ fn curl_gets_200_with_real_kernel_options_and_a_passive_close() {
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))
     );
-    let fins: Vec<_> = segs.iter().filter(|e| flags(e).contains(&"FIN".to_string())).collect();
+    let fins: Vec<_> = segs
+        .iter()
+        .filter(|e| flags(e).contains(&"FIN".to_string()))
+        .collect();
     assert_eq!(fins.len(), 2);
     assert_eq!(fins[0]["dir"], "in", "the kernel's FIN comes first");
     let apps: Vec<_> = kind(&f.events, "app")
@@ -90,7 +137,10 @@ fn curl_gets_200_with_real_kernel_options_and_a_passive_close() {
     assert_eq!(apps.len(), 1);
     assert_eq!(apps[0]["msg"], "GET / 200");
     assert_eq!(apps[0]["request"], 1);
-    let freed: Vec<_> = c.iter().filter(|e| e["kind"] == "tcb" && e["action"] == "freed").collect();
+    let freed: Vec<_> = c
+        .iter()
+        .filter(|e| e["kind"] == "tcb" && e["action"] == "freed")
+        .collect();
     assert_eq!(freed.len(), 1);
     // A fresh TUN's IPv6 chatter is switched off, so nothing is dropped.
     assert_eq!(kind(&f.events, "drop").len(), 0);
@@ -101,11 +151,17 @@ fn two_urls_in_one_curl_share_one_connection() {
     if !require("two_urls_one_connection", &["curl"]) {
         return;
     }
-    let Some(ns) = Netns::new("keepalive2") else { return };
+    let Some(ns) = Netns::new("keepalive2") else {
+        return;
+    };
     let live = ns.tcpscope(&["--duration", "2"]);
     let url = format!("http://{STACK}/");
     let out = curl(&ns, &[&url, &url]);
-    assert!(out.contains("request: 1 on this connection") && out.contains("request: 2 on this connection"), "{out}");
+    assert!(
+        out.contains("request: 1 on this connection")
+            && out.contains("request: 2 on this connection"),
+        "{out}"
+    );
     let f = live.wait(Duration::from_secs(10));
     assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
     let conn = http_conn(&f.events);
@@ -117,7 +173,12 @@ fn two_urls_in_one_curl_share_one_connection() {
     let reqs: Vec<(String, u64)> = kind(&f.events, "app")
         .into_iter()
         .filter(|e| e["request"].is_u64())
-        .map(|e| (e["conn"].as_str().unwrap().to_string(), e["request"].as_u64().unwrap()))
+        .map(|e| {
+            (
+                e["conn"].as_str().unwrap().to_string(),
+                e["request"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(reqs, [(conn.clone(), 1), (conn, 2)]);
 }
@@ -127,7 +188,9 @@ fn connection_close_makes_the_server_hold_time_wait_for_two_msl() {
     if !require("connection_close_time_wait", &["curl"]) {
         return;
     }
-    let Some(ns) = Netns::new("timewait") else { return };
+    let Some(ns) = Netns::new("timewait") else {
+        return;
+    };
     let live = ns.tcpscope(&["--duration", "4", "--msl", "1"]);
     let url = format!("http://{STACK}/");
     for _ in 0..2 {
@@ -145,14 +208,30 @@ fn connection_close_makes_the_server_hold_time_wait_for_two_msl() {
             .iter()
             .find(|e| flags(e).contains(&"FIN".to_string()))
             .expect("a FIN");
-        assert_eq!(first_fin["dir"], "out", "with Connection: close the server closes first");
+        assert_eq!(
+            first_fin["dir"], "out",
+            "with Connection: close the server closes first"
+        );
         let st = states(&c);
-        assert_eq!(st[2], ("ESTABLISHED".to_string(), "FIN-WAIT-1".to_string()), "{st:?}");
+        assert_eq!(
+            st[2],
+            ("ESTABLISHED".to_string(), "FIN-WAIT-1".to_string()),
+            "{st:?}"
+        );
         assert!(st.iter().any(|s| s.1 == "TIME-WAIT"), "{st:?}");
-        assert_eq!(st.last().unwrap(), &("TIME-WAIT".to_string(), "CLOSED".to_string()));
+        assert_eq!(
+            st.last().unwrap(),
+            &("TIME-WAIT".to_string(), "CLOSED".to_string())
+        );
         // TIME-WAIT lasts 2 x MSL = 2 s: from the state events and the timer.
-        let enter = c.iter().find(|e| e["kind"] == "state" && e["to"] == "TIME-WAIT").unwrap();
-        let leave = c.iter().find(|e| e["kind"] == "state" && e["from"] == "TIME-WAIT").unwrap();
+        let enter = c
+            .iter()
+            .find(|e| e["kind"] == "state" && e["to"] == "TIME-WAIT")
+            .unwrap();
+        let leave = c
+            .iter()
+            .find(|e| e["kind"] == "state" && e["from"] == "TIME-WAIT")
+            .unwrap();
         let held = t(leave) - t(enter);
         assert!((held - 2.0).abs() < 0.1, "TIME-WAIT lasted {held} s");
         let armed = c
@@ -161,8 +240,15 @@ fn connection_close_makes_the_server_hold_time_wait_for_two_msl() {
             .expect("time_wait armed");
         let d = armed["deadline"].as_f64().unwrap() - t(armed);
         assert!((d - 2.0).abs() < 1e-3, "time_wait timer armed for {d} s");
-        assert!(c.iter().any(|e| e["kind"] == "timer" && e["timer"] == "time_wait" && e["action"] == "fired"));
-        let reqs: Vec<_> = c.iter().filter(|e| e["kind"] == "app" && e["request"].is_u64()).collect();
+        assert!(
+            c.iter().any(|e| e["kind"] == "timer"
+                && e["timer"] == "time_wait"
+                && e["action"] == "fired")
+        );
+        let reqs: Vec<_> = c
+            .iter()
+            .filter(|e| e["kind"] == "app" && e["request"].is_u64())
+            .collect();
         assert_eq!(reqs.len(), 1);
         assert_eq!(reqs[0]["request"], 1);
     }
@@ -173,11 +259,22 @@ fn dropped_syn_ack_is_recovered_and_captured() {
     if !require("dropped_syn_ack", &["curl"]) {
         return;
     }
-    let Some(ns) = Netns::new("dropsa") else { return };
+    let Some(ns) = Netns::new("dropsa") else {
+        return;
+    };
     let pcap = ns.dir.join("drop.pcapng");
     let pcap_s = pcap.to_string_lossy().into_owned();
     let live = ns.tcpscope(&["--duration", "4", "--drop", "out:SA:1", "--pcap", &pcap_s]);
-    let out = curl(&ns, &["-o", "/dev/null", "-w", "%{http_code}", &format!("http://{STACK}/")]);
+    let out = curl(
+        &ns,
+        &[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("http://{STACK}/"),
+        ],
+    );
     assert_eq!(out, "200");
     let f = live.wait(Duration::from_secs(12));
     assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
@@ -188,16 +285,35 @@ fn dropped_syn_ack_is_recovered_and_captured() {
     assert_eq!(flags(drops[0]), ["SYN", "ACK"]);
     let conn = http_conn(&f.events);
     let c = of_conn(&f.events, &conn);
-    let syns_in = segments(&c, Some("in")).into_iter().filter(|e| flags(e) == ["SYN"]).count();
-    let synacks = segments(&c, Some("out")).into_iter().filter(|e| flags(e) == ["SYN", "ACK"]).count();
+    let syns_in = segments(&c, Some("in"))
+        .into_iter()
+        .filter(|e| flags(e) == ["SYN"])
+        .count();
+    let synacks = segments(&c, Some("out"))
+        .into_iter()
+        .filter(|e| flags(e) == ["SYN", "ACK"])
+        .count();
     // The kernel's SYN retransmission (1 s) or our SYN+ACK retransmission
     // (1 s) repairs the loss; the kernel's retransmitted SYN is answered too.
-    assert!(syns_in >= 1 && synacks >= 2, "SYN in {syns_in}, SYN+ACK out {synacks}");
+    assert!(
+        syns_in >= 1 && synacks >= 2,
+        "SYN in {syns_in}, SYN+ACK out {synacks}"
+    );
     let st = states(&c);
-    assert_eq!(st[1], ("SYN-RECEIVED".to_string(), "ESTABLISHED".to_string()), "{st:?}");
-    let est = c.iter().find(|e| e["kind"] == "state" && e["to"] == "ESTABLISHED").unwrap();
+    assert_eq!(
+        st[1],
+        ("SYN-RECEIVED".to_string(), "ESTABLISHED".to_string()),
+        "{st:?}"
+    );
+    let est = c
+        .iter()
+        .find(|e| e["kind"] == "state" && e["to"] == "ESTABLISHED")
+        .unwrap();
     let first = segments(&c, Some("in"))[0];
-    assert!(t(est) - t(first) >= 0.9, "the handshake waited for a retransmission");
+    assert!(
+        t(est) - t(first) >= 0.9,
+        "the handshake waited for a retransmission"
+    );
 
     // The pcap has every packet of the link, the dropped one with a comment.
     use pcap_file::pcapng::{Block, PcapNgReader};
@@ -209,7 +325,10 @@ fn dropped_syn_ack_is_recovered_and_captured() {
         if let Block::EnhancedPacket(p) = b.expect("block") {
             packets += 1;
             for o in &p.options {
-                if let pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption::Comment(c) = o {
+                if let pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption::Comment(
+                    c,
+                ) = o
+                {
                     commented.push(c.to_string());
                 }
             }
@@ -218,7 +337,10 @@ fn dropped_syn_ack_is_recovered_and_captured() {
     let seg_events = kind(&f.events, "segment").len();
     assert_eq!(packets, seg_events, "one pcap record per segment event");
     assert_eq!(commented.len(), 1, "{commented:?}");
-    assert!(commented[0].contains("dropped") && commented[0].contains("drop out SA"), "{commented:?}");
+    assert!(
+        commented[0].contains("dropped") && commented[0].contains("drop out SA"),
+        "{commented:?}"
+    );
 }
 
 /// The Python side of the keepalive tests: connect to echo, exchange one
@@ -244,15 +366,27 @@ fn keepalive_declares_a_silent_peer_dead_after_three_probes() {
     if !require("keepalive_dead", &["iptables", "python3"]) {
         return;
     }
-    let Some(mut ns) = Netns::new("kadead") else { return };
+    let Some(mut ns) = Netns::new("kadead") else {
+        return;
+    };
     let script = write_script(&ns, "ka.py", KA_CLIENT);
-    let live = ns.tcpscope(&["--duration", "7", "--keepalive", "2,1,3", "--serve", "7:echo"]);
+    let live = ns.tcpscope(&[
+        "--duration",
+        "7",
+        "--keepalive",
+        "2,1,3",
+        "--serve",
+        "7:echo",
+    ]);
     ns.spawn(&["python3", &script, STACK], true);
     // Wait for the echo exchange, then cut the link both ways.
     let up = std::time::Instant::now();
     loop {
         let evs = live.events_now();
-        if evs.iter().any(|e| e["kind"] == "segment" && e["dir"] == "out" && e["len"] == 1) {
+        if evs
+            .iter()
+            .any(|e| e["kind"] == "segment" && e["dir"] == "out" && e["len"] == 1)
+        {
             break;
         }
         assert!(up.elapsed() < Duration::from_secs(5), "no echo exchange");
@@ -278,7 +412,10 @@ fn keepalive_declares_a_silent_peer_dead_after_three_probes() {
         assert_eq!(p["of"], 3);
     }
     let first = t(probes[0]) - last_in;
-    assert!((first - 2.0).abs() < 0.15, "first probe {first} s after the last segment");
+    assert!(
+        (first - 2.0).abs() < 0.15,
+        "first probe {first} s after the last segment"
+    );
     for w in probes.windows(2) {
         let gap = t(w[1]) - t(w[0]);
         assert!((gap - 1.0).abs() < 0.1, "probes {gap} s apart");
@@ -297,7 +434,10 @@ fn keepalive_declares_a_silent_peer_dead_after_three_probes() {
     let abort: Vec<_> = c.iter().filter(|e| e["kind"] == "abort").collect();
     assert_eq!(abort.len(), 1);
     assert_eq!(abort[0]["reason"], "keepalive_timeout");
-    let freed = c.iter().filter(|e| e["kind"] == "tcb" && e["action"] == "freed").count();
+    let freed = c
+        .iter()
+        .filter(|e| e["kind"] == "tcb" && e["action"] == "freed")
+        .count();
     assert_eq!(freed, 1);
     // Order: probes, dead, abort, freed.
     let pos = |pred: &dyn Fn(&Value) -> bool| c.iter().position(|e| pred(e)).unwrap();
@@ -312,14 +452,26 @@ fn keepalive_probe_to_a_peer_that_forgot_gets_a_reset() {
     if !require("keepalive_forgot", &["iptables", "python3"]) {
         return;
     }
-    let Some(mut ns) = Netns::new("kaforgot") else { return };
+    let Some(mut ns) = Netns::new("kaforgot") else {
+        return;
+    };
     let script = write_script(&ns, "ka.py", KA_CLIENT);
-    let live = ns.tcpscope(&["--duration", "5", "--keepalive", "2,1,3", "--serve", "7:echo"]);
+    let live = ns.tcpscope(&[
+        "--duration",
+        "5",
+        "--keepalive",
+        "2,1,3",
+        "--serve",
+        "7:echo",
+    ]);
     let py = ns.spawn(&["python3", &script, STACK], true);
     let up = std::time::Instant::now();
     loop {
         let evs = live.events_now();
-        if evs.iter().any(|e| e["kind"] == "segment" && e["dir"] == "out" && e["len"] == 1) {
+        if evs
+            .iter()
+            .any(|e| e["kind"] == "segment" && e["dir"] == "out" && e["len"] == 1)
+        {
             break;
         }
         assert!(up.elapsed() < Duration::from_secs(5), "no echo exchange");
@@ -340,15 +492,30 @@ fn keepalive_probe_to_a_peer_that_forgot_gets_a_reset() {
         .filter(|e| e["kind"] == "keepalive" && e["action"] == "probe_sent")
         .collect();
     assert_eq!(probes.len(), 1, "the first probe is answered with RST");
-    let rst: Vec<_> = segments(&c, Some("in")).into_iter().filter(|e| flags(e).contains(&"RST".to_string())).collect();
-    assert_eq!(rst.len(), 1, "exactly the kernel's RST arrives (the SO_LINGER RST was blocked)");
+    let rst: Vec<_> = segments(&c, Some("in"))
+        .into_iter()
+        .filter(|e| flags(e).contains(&"RST".to_string()))
+        .collect();
+    assert_eq!(
+        rst.len(),
+        1,
+        "exactly the kernel's RST arrives (the SO_LINGER RST was blocked)"
+    );
     assert_eq!(flags(rst[0]), ["RST"]);
     assert!(t(rst[0]) >= t(probes[0]));
     let abort: Vec<_> = c.iter().filter(|e| e["kind"] == "abort").collect();
     assert_eq!(abort.len(), 1);
     assert_eq!(abort[0]["reason"], "reset_received");
-    assert!(!c.iter().any(|e| e["kind"] == "keepalive" && e["action"] == "dead"));
-    assert_eq!(c.iter().filter(|e| e["kind"] == "tcb" && e["action"] == "freed").count(), 1);
+    assert!(
+        !c.iter()
+            .any(|e| e["kind"] == "keepalive" && e["action"] == "dead")
+    );
+    assert_eq!(
+        c.iter()
+            .filter(|e| e["kind"] == "tcb" && e["action"] == "freed")
+            .count(),
+        1
+    );
 }
 
 /// A kernel listener: accept one connection, read to EOF, wait, close, and
@@ -374,25 +541,33 @@ fn active_open_to_a_kernel_listener_and_active_close() {
     if !require("active_open", &["python3"]) {
         return;
     }
-    let Some(mut ns) = Netns::new("connect") else { return };
+    let Some(mut ns) = Netns::new("connect") else {
+        return;
+    };
     let script = write_script(&ns, "listen.py", LISTENER);
     let py = ns.spawn(&["python3", &script], false);
     std::thread::sleep(Duration::from_millis(300));
     let live = ns.tcpscope(&[
-        "--duration", "1", "--msl", "1", "--serve", "none",
-        "--connect", &format!("{KERNEL}:9000"), "--send", "hello from tcpscope",
+        "--duration",
+        "1",
+        "--msl",
+        "1",
+        "--serve",
+        "none",
+        "--connect",
+        &format!("{KERNEL}:9000"),
+        "--send",
+        "hello from tcpscope",
     ]);
     let f = live.wait(Duration::from_secs(10));
     assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
     let (_, out, err) = ns.wait_helper(py, Duration::from_secs(5));
-    let v: Value = serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("listener: {out} {err}"));
+    let v: Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("listener: {out} {err}"));
     assert_eq!(v["data"], "hello from tcpscope");
     assert_eq!(v["peer"], STACK);
     let c = kind(&f.events, "state");
-    let conn = c
-        .iter()
-        .find(|e| e["to"] == "SYN-SENT")
-        .expect("SYN-SENT")["conn"]
+    let conn = c.iter().find(|e| e["to"] == "SYN-SENT").expect("SYN-SENT")["conn"]
         .as_str()
         .unwrap()
         .to_string();
@@ -410,16 +585,31 @@ fn active_open_to_a_kernel_listener_and_active_close() {
         .map(|(a, b)| (a.to_string(), b.to_string()))
     );
     let segs = segments(&c, None);
-    assert_eq!((segs[0]["dir"].as_str(), flags(segs[0])), (Some("out"), vec!["SYN".to_string()]));
+    assert_eq!(
+        (segs[0]["dir"].as_str(), flags(segs[0])),
+        (Some("out"), vec!["SYN".to_string()])
+    );
     let o = opts(segs[0]);
-    assert!(o.contains(&"MSS=1460".to_string()) && o.contains(&"SACK_PERM".to_string()), "{o:?}");
+    assert!(
+        o.contains(&"MSS=1460".to_string()) && o.contains(&"SACK_PERM".to_string()),
+        "{o:?}"
+    );
     assert_eq!(flags(segs[1]), ["SYN", "ACK"]);
     assert_eq!(segs[1]["dir"], "in");
-    let data: Vec<_> = segments(&c, Some("out")).into_iter().filter(|e| e["len"].as_u64() > Some(0)).collect();
+    let data: Vec<_> = segments(&c, Some("out"))
+        .into_iter()
+        .filter(|e| e["len"].as_u64() > Some(0))
+        .collect();
     assert_eq!(data.len(), 1);
     assert_eq!(data[0]["len"], "hello from tcpscope".len());
-    let fin_out = segments(&c, Some("out")).into_iter().find(|e| flags(e).contains(&"FIN".to_string())).unwrap();
-    let fin_in = segments(&c, Some("in")).into_iter().find(|e| flags(e).contains(&"FIN".to_string())).unwrap();
+    let fin_out = segments(&c, Some("out"))
+        .into_iter()
+        .find(|e| flags(e).contains(&"FIN".to_string()))
+        .unwrap();
+    let fin_in = segments(&c, Some("in"))
+        .into_iter()
+        .find(|e| flags(e).contains(&"FIN".to_string()))
+        .unwrap();
     assert!(t(fin_out) < t(fin_in), "the stack closes first");
 }
 
@@ -428,10 +618,22 @@ fn without_cap_net_admin_it_says_so_and_exits_1() {
     if !require("no_cap_net_admin", &["setpriv"]) {
         return;
     }
-    let Some(ns) = Netns::new("nocap") else { return };
+    let Some(ns) = Netns::new("nocap") else {
+        return;
+    };
     let o = ns.run(&[
-        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-        BIN, "live", "--headless", "--events", "/dev/null", "--duration", "1",
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        BIN,
+        "live",
+        "--headless",
+        "--events",
+        "/dev/null",
+        "--duration",
+        "1",
     ]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -447,16 +649,36 @@ fn name_and_address_in_use_are_one_sentence_each() {
     if !require("in_use", &[]) {
         return;
     }
-    let Some(ns) = Netns::new("inuse") else { return };
+    let Some(ns) = Netns::new("inuse") else {
+        return;
+    };
     ns.ok(&["ip", "tuntap", "add", "dev", IFACE, "mode", "tun"]);
-    let o = ns.run(&[BIN, "live", "--headless", "--events", "/dev/null", "--duration", "1"]);
+    let o = ns.run(&[
+        BIN,
+        "live",
+        "--headless",
+        "--events",
+        "/dev/null",
+        "--duration",
+        "1",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
         "tcpscope: the interface name tcpscope0 is already in use: choose another with --iface\n"
     );
     ns.ok(&["ip", "addr", "add", "10.77.0.1/32", "dev", "lo"]);
-    let o = ns.run(&[BIN, "live", "--headless", "--events", "/dev/null", "--iface", "tcps1", "--duration", "1"]);
+    let o = ns.run(&[
+        BIN,
+        "live",
+        "--headless",
+        "--events",
+        "/dev/null",
+        "--iface",
+        "tcps1",
+        "--duration",
+        "1",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
@@ -464,7 +686,15 @@ fn name_and_address_in_use_are_one_sentence_each() {
     );
     // No /dev/net/tun is checked before any system call; bad flags are
     // sentences too.
-    let o = ns.run(&[BIN, "live", "--headless", "--stack-addr", "10.9.9.9", "--duration", "1"]);
+    let o = ns.run(&[
+        BIN,
+        "live",
+        "--headless",
+        "--stack-addr",
+        "10.9.9.9",
+        "--duration",
+        "1",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),

@@ -78,7 +78,10 @@ impl TunSpec {
                 self.stack_addr
             ));
         }
-        for (flag, a) in [("--addr", self.kernel_addr), ("--stack-addr", self.stack_addr)] {
+        for (flag, a) in [
+            ("--addr", self.kernel_addr),
+            ("--stack-addr", self.stack_addr),
+        ] {
             if host(a) == 0 || host(a) == !mask {
                 return Err(format!(
                     "{flag} {a} is the subnet's network or broadcast address: choose a host address"
@@ -99,7 +102,9 @@ fn prefix_mask(prefix: u8) -> u32 {
 
 /// `10.77.0.1/24` → (10.77.0.1, 24).
 pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
-    let bad = || format!("--addr {s}: expected an IPv4 address with a prefix length such as 10.77.0.1/24");
+    let bad = || {
+        format!("--addr {s}: expected an IPv4 address with a prefix length such as 10.77.0.1/24")
+    };
     let (a, p) = s.split_once('/').ok_or_else(bad)?;
     let addr: Ipv4Addr = a.trim().parse().map_err(|_| bad())?;
     let prefix: u8 = p.trim().parse().map_err(|_| bad())?;
@@ -130,7 +135,10 @@ impl Tun {
                 spec.name
             ));
         }
-        for (flag, a) in [("--addr", spec.kernel_addr), ("--stack-addr", spec.stack_addr)] {
+        for (flag, a) in [
+            ("--addr", spec.kernel_addr),
+            ("--stack-addr", spec.stack_addr),
+        ] {
             if let Some(on) = address_owner(a) {
                 return Err(format!(
                     "the address {a} is already in use on interface {on}: choose another with {flag}"
@@ -144,7 +152,10 @@ impl Tun {
                     "the interface name {} is already in use: choose another with --iface",
                     spec.name
                 ),
-                Some(libc::ENOENT) | Some(libc::ENODEV) => "/dev/net/tun is not usable: load the TUN driver with `sudo modprobe tun`".into(),
+                Some(libc::ENOENT) | Some(libc::ENODEV) => {
+                    "/dev/net/tun is not usable: load the TUN driver with `sudo modprobe tun`"
+                        .into()
+                }
                 _ => format!("cannot create the TUN interface {}: {e}", spec.name),
             }
         })?;
@@ -268,7 +279,11 @@ fn address_owner(addr: Ipv4Addr) -> Option<String> {
 fn ifreq(name: &str) -> libc::ifreq {
     // SAFETY: ifreq is plain old data; all zeroes is a valid value.
     let mut r: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (d, s) in r.ifr_name.iter_mut().zip(name.bytes().take(libc::IFNAMSIZ - 1)) {
+    for (d, s) in r
+        .ifr_name
+        .iter_mut()
+        .zip(name.bytes().take(libc::IFNAMSIZ - 1))
+    {
         *d = s as libc::c_char;
     }
     r
@@ -357,7 +372,8 @@ pub fn icmp_echo_reply(packet: &[u8], stack_addr: Ipv4Addr) -> Option<Vec<u8>> {
     let Icmpv4Type::EchoRequest(echo) = icmp.icmp_type() else {
         return None;
     };
-    let builder = PacketBuilder::ipv4(hdr.destination(), hdr.source(), 64).icmpv4_echo_reply(echo.id, echo.seq);
+    let builder = PacketBuilder::ipv4(hdr.destination(), hdr.source(), 64)
+        .icmpv4_echo_reply(echo.id, echo.seq);
     let payload = icmp.payload();
     let mut out = Vec::with_capacity(builder.size(payload.len()));
     builder.write(&mut out, payload).ok()?;
@@ -382,16 +398,43 @@ mod tests {
     #[test]
     fn validation_sentences() {
         assert_eq!(spec().validate(), Ok(()));
-        let s = TunSpec { name: "a-name-that-is-too-long".into(), ..spec() };
-        assert!(s.validate().unwrap_err().contains("not a valid interface name"));
-        let s = TunSpec { stack_addr: Ipv4Addr::new(10, 78, 0, 2), ..spec() };
-        assert!(s.validate().unwrap_err().contains("not in the kernel side's subnet"));
-        let s = TunSpec { stack_addr: Ipv4Addr::new(10, 77, 0, 1), ..spec() };
+        let s = TunSpec {
+            name: "a-name-that-is-too-long".into(),
+            ..spec()
+        };
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .contains("not a valid interface name")
+        );
+        let s = TunSpec {
+            stack_addr: Ipv4Addr::new(10, 78, 0, 2),
+            ..spec()
+        };
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .contains("not in the kernel side's subnet")
+        );
+        let s = TunSpec {
+            stack_addr: Ipv4Addr::new(10, 77, 0, 1),
+            ..spec()
+        };
         assert!(s.validate().unwrap_err().contains("own address"));
-        let s = TunSpec { stack_addr: Ipv4Addr::new(10, 77, 0, 255), ..spec() };
+        let s = TunSpec {
+            stack_addr: Ipv4Addr::new(10, 77, 0, 255),
+            ..spec()
+        };
         assert!(s.validate().unwrap_err().contains("broadcast"));
-        assert_eq!(parse_cidr("10.77.0.1/24"), Ok((Ipv4Addr::new(10, 77, 0, 1), 24)));
-        assert!(parse_cidr("10.77.0.1").unwrap_err().contains("prefix length"));
+        assert_eq!(
+            parse_cidr("10.77.0.1/24"),
+            Ok((Ipv4Addr::new(10, 77, 0, 1), 24))
+        );
+        assert!(
+            parse_cidr("10.77.0.1")
+                .unwrap_err()
+                .contains("prefix length")
+        );
     }
 
     #[test]
@@ -405,10 +448,16 @@ mod tests {
         };
         let reply = icmp_echo_reply(&req, Ipv4Addr::new(10, 77, 0, 2)).unwrap();
         let s = etherparse::SlicedPacket::from_ip(&reply).unwrap();
-        let Some(etherparse::NetSlice::Ipv4(ip)) = s.net else { panic!() };
+        let Some(etherparse::NetSlice::Ipv4(ip)) = s.net else {
+            panic!()
+        };
         assert_eq!(ip.header().destination(), [10, 77, 0, 1]);
-        let Some(etherparse::TransportSlice::Icmpv4(icmp)) = s.transport else { panic!() };
-        assert!(matches!(icmp.icmp_type(), etherparse::Icmpv4Type::EchoReply(e) if e.id == 7 && e.seq == 1));
+        let Some(etherparse::TransportSlice::Icmpv4(icmp)) = s.transport else {
+            panic!()
+        };
+        assert!(
+            matches!(icmp.icmp_type(), etherparse::Icmpv4Type::EchoReply(e) if e.id == 7 && e.seq == 1)
+        );
         assert_eq!(icmp.payload(), b"ping");
         assert_eq!(icmp_echo_reply(&req, Ipv4Addr::new(10, 77, 0, 3)), None);
     }

@@ -127,7 +127,8 @@ impl Coalescer {
                 }
             }
             other => {
-                let freed = matches!(other, Body::Tcb(t) if t.action == crate::event::TcbAction::Freed);
+                let freed =
+                    matches!(other, Body::Tcb(t) if t.action == crate::event::TcbAction::Freed);
                 if let Some(st) = self.conns.get_mut(&conn) {
                     Self::flush(st, &conn, out);
                 }
@@ -145,8 +146,7 @@ impl Coalescer {
         while st.recent.len() > Self::THRESHOLD + 1 {
             st.recent.pop_front();
         }
-        st.recent.len() > Self::THRESHOLD
-            && st.recent.front().is_some_and(|f| t - f < Self::WINDOW)
+        st.recent.len() > Self::THRESHOLD && st.recent.front().is_some_and(|f| t - f < Self::WINDOW)
     }
 
     fn ordinary(st: &ConnState, s: &SegmentEvent) -> bool {
@@ -194,7 +194,7 @@ impl Coalescer {
     fn add(st: &mut ConnState, t: f64, s: &SegmentEvent) {
         let d = slot(s.dir);
         let end = s.seg.seq.wrapping_add(s.seg.len);
-        let b = st.bursts[d].get_or_insert_with(|| BurstEvent {
+        let b = st.bursts[d].get_or_insert(BurstEvent {
             dir: s.dir,
             segments: 0,
             bytes: 0,
@@ -307,7 +307,10 @@ mod tests {
     fn bulk(c: &mut Coalescer, out: &mut Vec<Event>, start: f64, n: u32) -> f64 {
         let mut t = start;
         for i in 0..n {
-            c.push(seg(t, Dir::In, Flags::ACK, 1000 + i * 100, 1, 100, 500), out);
+            c.push(
+                seg(t, Dir::In, Flags::ACK, 1000 + i * 100, 1, 100, 500),
+                out,
+            );
             c.push(
                 Event {
                     t,
@@ -333,7 +336,18 @@ mod tests {
         let mut c = Coalescer::new();
         let mut out = Vec::new();
         for i in 0..100 {
-            c.push(seg(f64::from(i) * 0.01, Dir::In, Flags::ACK, 1000 + i * 10, 1, 10, 500), &mut out);
+            c.push(
+                seg(
+                    f64::from(i) * 0.01,
+                    Dir::In,
+                    Flags::ACK,
+                    1000 + i * 10,
+                    1,
+                    10,
+                    500,
+                ),
+                &mut out,
+            );
         }
         assert_eq!(out.len(), 100);
         assert!(out.iter().all(|e| e.kind() == "segment"));
@@ -355,15 +369,30 @@ mod tests {
         assert!(due <= t);
         out.clear();
         // A FIN flushes both bursts first, then the absorbed timer, then the FIN.
-        c.push(seg(t, Dir::In, Flags::FIN | Flags::ACK, 1000 + 1000 * 100, 1, 0, 500), &mut out);
+        c.push(
+            seg(
+                t,
+                Dir::In,
+                Flags::FIN | Flags::ACK,
+                1000 + 1000 * 100,
+                1,
+                0,
+                500,
+            ),
+            &mut out,
+        );
         assert_eq!(kinds(&out), vec!["burst", "burst", "timer", "segment"]);
-        let Body::Burst(b_in) = &out[0].body else { panic!() };
+        let Body::Burst(b_in) = &out[0].body else {
+            panic!()
+        };
         assert_eq!(b_in.dir, Dir::In);
         assert_eq!(b_in.segments, 1000 - 150);
         assert_eq!(b_in.bytes, 850 * 100);
         assert_eq!(b_in.seq_from, 1000 + 150 * 100);
         assert_eq!(b_in.seq_to, 1000 + 1000 * 100);
-        let Body::Burst(b_out) = &out[1].body else { panic!() };
+        let Body::Burst(b_out) = &out[1].body else {
+            panic!()
+        };
         assert_eq!(b_out.dir, Dir::Out);
         assert_eq!(b_out.segments, 850);
         assert_eq!(b_out.ack_to, 1100 + 999 * 100);
@@ -385,9 +414,18 @@ mod tests {
             s.retransmit = true;
         }
         c.push(rtx, &mut out);
-        c.push(seg(t, Dir::Out, Flags::ACK, 1, 1100 + 399 * 100, 0, 500), &mut out);
-        c.push(seg(t, Dir::Out, Flags::ACK, 1, 1100 + 400 * 100, 0, 0), &mut out);
-        c.push(seg(t, Dir::Out, Flags::ACK, 1, 1100 + 401 * 100, 0, 500), &mut out);
+        c.push(
+            seg(t, Dir::Out, Flags::ACK, 1, 1100 + 399 * 100, 0, 500),
+            &mut out,
+        );
+        c.push(
+            seg(t, Dir::Out, Flags::ACK, 1, 1100 + 400 * 100, 0, 0),
+            &mut out,
+        );
+        c.push(
+            seg(t, Dir::Out, Flags::ACK, 1, 1100 + 401 * 100, 0, 500),
+            &mut out,
+        );
         assert_eq!(kinds(&out), vec!["segment"; 4]);
         out.clear();
         // A run of duplicate ACKs: the first three stand alone, the rest fold.
@@ -398,15 +436,24 @@ mod tests {
             c.push(seg(t, Dir::In, Flags::ACK, 7, 1, 0, 500), &mut out);
         }
         // (The data segments before carried ack 1, so all ten are duplicates.)
-        assert_eq!(kinds(&out), vec!["segment"; 3], "three duplicates stand alone");
+        assert_eq!(
+            kinds(&out),
+            vec!["segment"; 3],
+            "three duplicates stand alone"
+        );
         out.clear();
         c.flush_all(&mut out);
         assert_eq!(kinds(&out), vec!["burst"]);
-        let Body::Burst(b) = &out[0].body else { panic!() };
+        let Body::Burst(b) = &out[0].body else {
+            panic!()
+        };
         assert_eq!((b.segments, b.bytes), (7, 0));
         out.clear();
         // Back to ordinary: a burst opens, then tick emits it when idle.
-        c.push(seg(t, Dir::Out, Flags::ACK, 1, 1100 + 402 * 100, 0, 500), &mut out);
+        c.push(
+            seg(t, Dir::Out, Flags::ACK, 1, 1100 + 402 * 100, 0, 500),
+            &mut out,
+        );
         assert!(out.is_empty());
         let due = c.poll_at().unwrap();
         assert!((due - (t + Coalescer::IDLE)).abs() < 1e-9);

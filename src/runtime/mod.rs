@@ -76,7 +76,11 @@ impl LiveSetup {
             self.tun.prefix,
             self.tun.stack_addr,
             self.profile,
-            if serve.is_empty() { "nothing".into() } else { serve.join(",") }
+            if serve.is_empty() {
+                "nothing".into()
+            } else {
+                serve.join(",")
+            }
         )
     }
 
@@ -162,7 +166,11 @@ impl Live {
             tokio::spawn(services::serve(stack.clone(), l, s.kind, opts.clone()));
         }
         for addr in &setup.connect {
-            tokio::spawn(services::active_open(stack.clone(), *addr, setup.send.clone()));
+            tokio::spawn(services::active_open(
+                stack.clone(),
+                *addr,
+                setup.send.clone(),
+            ));
         }
         Ok((
             Live {
@@ -200,10 +208,7 @@ impl Live {
         let mut sigterm =
             signal(SignalKind::terminate()).map_err(|e| format!("cannot catch SIGTERM: {e}"))?;
         let clock = *self.shared.clock();
-        let stop_at = self
-            .setup
-            .duration
-            .map(|d| clock.now() + d);
+        let stop_at = self.setup.duration.map(|d| clock.now() + d);
         let mut buf = vec![0u8; MAX_PACKET];
         let mut batch: Vec<Vec<u8>> = Vec::with_capacity(READ_BATCH);
         // The first round emits the `info` and `state LISTEN` events.
@@ -225,7 +230,9 @@ impl Live {
             };
             match wake {
                 Wake::Stop(why) => self.begin_stop(why),
-                Wake::Read(Err(e)) => break Err(format!("reading from {} failed: {e}", tun.name())),
+                Wake::Read(Err(e)) => {
+                    break Err(format!("reading from {} failed: {e}", tun.name()));
+                }
                 Wake::Read(Ok(_)) | Wake::Other => {}
             }
             if self.grace.is_none() && stop_at.is_some_and(|s| clock.now() >= s) {
@@ -283,7 +290,12 @@ impl Live {
         if let Some(reply) = tun::icmp_echo_reply(&bytes, self.setup.tun.stack_addr) {
             // RFC 1122 §3.2.2.6: answer pings; not TCP, so no events.
             self.stats.icmp_echo += 1;
-            self.capture(now, Dir::In, &bytes, Some("ICMP echo request, answered".into()));
+            self.capture(
+                now,
+                Dir::In,
+                &bytes,
+                Some("ICMP echo request, answered".into()),
+            );
             self.capture(now, Dir::Out, &reply, None);
             self.outq.push_back(reply);
             return;
@@ -438,7 +450,10 @@ impl Live {
             now,
             None,
             Body::Info {
-                msg: format!("stopping ({why}): closing {} open connection(s)", open.len()),
+                msg: format!(
+                    "stopping ({why}): closing {} open connection(s)",
+                    open.len()
+                ),
             },
         );
         for port in self.listening.drain(..) {

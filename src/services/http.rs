@@ -166,7 +166,12 @@ pub async fn serve_connection(stack: Stack, s: TcpStream, idle: Option<Duration>
             stack.app_event(
                 &name,
                 "http",
-                format!("{} {} {}", req.method(), req.uri().path(), resp.status().as_u16()),
+                format!(
+                    "{} {} {}",
+                    req.method(),
+                    req.uri().path(),
+                    resp.status().as_u16()
+                ),
                 Some(n),
             );
             async move { Ok::<_, Infallible>(resp) }

@@ -49,7 +49,9 @@ pub fn parse_serve(s: &str) -> Result<Vec<ServiceSpec>, String> {
     let mut out: Vec<ServiceSpec> = Vec::new();
     for part in s.split(',') {
         let bad = || {
-            format!("--serve {s}: \"{part}\" is not PORT:NAME with NAME echo, discard, chargen or http")
+            format!(
+                "--serve {s}: \"{part}\" is not PORT:NAME with NAME echo, discard, chargen or http"
+            )
         };
         let (p, n) = part.trim().split_once(':').ok_or_else(bad)?;
         let port: u16 = p.trim().parse().ok().filter(|p| *p > 0).ok_or_else(bad)?;
@@ -120,7 +122,12 @@ pub async fn active_open(stack: Stack, remote: SocketAddrV4, text: Option<String
         }
     };
     let _ = s.shutdown().await;
-    stack.app_event(&name, "connect", format!("{end}; {total} bytes received"), None);
+    stack.app_event(
+        &name,
+        "connect",
+        format!("{end}; {total} bytes received"),
+        None,
+    );
 }
 
 #[cfg(test)]
@@ -131,10 +138,20 @@ mod tests {
     fn serve_syntax() {
         let v = parse_serve("7:echo,9:discard,19:chargen,80:http").unwrap();
         assert_eq!(v.len(), 4);
-        assert_eq!(v[3], ServiceSpec { port: 80, kind: ServiceKind::Http });
+        assert_eq!(
+            v[3],
+            ServiceSpec {
+                port: 80,
+                kind: ServiceKind::Http
+            }
+        );
         assert_eq!(parse_serve("none").unwrap(), vec![]);
         assert!(parse_serve("7:ftp").unwrap_err().contains("PORT:NAME"));
         assert!(parse_serve("0:echo").unwrap_err().contains("PORT:NAME"));
-        assert!(parse_serve("7:echo,7:discard").unwrap_err().contains("twice"));
+        assert!(
+            parse_serve("7:echo,7:discard")
+                .unwrap_err()
+                .contains("twice")
+        );
     }
 }

@@ -44,7 +44,12 @@ pub async fn echo(stack: Stack, mut s: TcpStream) {
         None => "the peer closed (FIN); echo closed its side".to_string(),
         Some(e) => format!("connection ended: {e}"),
     };
-    stack.app_event(s.name(), "echo", format!("{how}; {total} bytes echoed"), None);
+    stack.app_event(
+        s.name(),
+        "echo",
+        format!("{how}; {total} bytes echoed"),
+        None,
+    );
 }
 
 /// RFC 863: "simply throw away any data it receives".
@@ -66,7 +71,12 @@ pub async fn discard(stack: Stack, mut s: TcpStream) {
         None => "the peer closed (FIN); discard closed its side".to_string(),
         Some(e) => format!("connection ended: {e}"),
     };
-    stack.app_event(s.name(), "discard", format!("{how}; {total} bytes discarded"), None);
+    stack.app_event(
+        s.name(),
+        "discard",
+        format!("{how}; {total} bytes discarded"),
+        None,
+    );
 }
 
 /// RFC 864's suggested pattern: lines of 72 printable ASCII characters
@@ -116,7 +126,12 @@ pub async fn chargen(stack: Stack, s: TcpStream) {
     };
     let mut s = r.unsplit(w);
     let _ = s.shutdown().await;
-    stack.app_event(&name, "chargen", format!("{how}; {sent} bytes generated"), None);
+    stack.app_event(
+        &name,
+        "chargen",
+        format!("{how}; {sent} bytes generated"),
+        None,
+    );
 }
 
 #[cfg(test)]

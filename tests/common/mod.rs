@@ -73,7 +73,11 @@ impl Netns {
     /// A fresh namespace named after the test and this process, with `lo`
     /// up; `None` (skipped) when namespaces cannot be made here.
     pub fn new(test: &str) -> Option<Netns> {
-        let short: String = test.chars().filter(|c| c.is_ascii_alphanumeric()).take(20).collect();
+        let short: String = test
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(20)
+            .collect();
         let name = format!("tcps-{short}-{}", std::process::id());
         let dir = std::env::temp_dir().join(format!("tcpscope-test-{name}"));
         let _ = fs::remove_dir_all(&dir);
@@ -83,7 +87,13 @@ impl Netns {
         match out {
             Ok(o) if o.status.success() => {}
             Ok(o) => {
-                skip(test, &format!("cannot create a network namespace: {}", String::from_utf8_lossy(&o.stderr).trim()));
+                skip(
+                    test,
+                    &format!(
+                        "cannot create a network namespace: {}",
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    ),
+                );
                 return None;
             }
             Err(e) => {
@@ -109,7 +119,9 @@ impl Netns {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("run a command in the namespace")
+        self.cmd(args)
+            .output()
+            .expect("run a command in the namespace")
     }
 
     /// Run and require success.
@@ -133,7 +145,8 @@ impl Netns {
         } else {
             c.stdin(Stdio::null());
         }
-        self.children.push(c.spawn().expect("spawn a helper in the namespace"));
+        self.children
+            .push(c.spawn().expect("spawn a helper in the namespace"));
         self.children.len() - 1
     }
 
@@ -144,7 +157,11 @@ impl Netns {
     }
 
     /// Wait for a helper to exit (at most `limit`) and take its stdout.
-    pub fn wait_helper(&mut self, i: usize, limit: Duration) -> (Option<ExitStatus>, String, String) {
+    pub fn wait_helper(
+        &mut self,
+        i: usize,
+        limit: Duration,
+    ) -> (Option<ExitStatus>, String, String) {
         let deadline = Instant::now() + limit;
         let child = &mut self.children[i];
         let status = loop {
@@ -204,7 +221,9 @@ impl Drop for Netns {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
@@ -306,14 +325,22 @@ pub fn of_conn<'a>(evs: &'a [Value], conn: &str) -> Vec<&'a Value> {
 pub fn flags(e: &Value) -> Vec<String> {
     e["flags"]
         .as_array()
-        .map(|a| a.iter().map(|f| f.as_str().unwrap_or("").to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|f| f.as_str().unwrap_or("").to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 pub fn opts(e: &Value) -> Vec<String> {
     e["opts"]
         .as_array()
-        .map(|a| a.iter().map(|f| f.as_str().unwrap_or("").to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|f| f.as_str().unwrap_or("").to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
