@@ -701,3 +701,102 @@ fn name_and_address_in_use_are_one_sentence_each() {
         "tcpscope: --stack-addr 10.9.9.9 is not in the kernel side's subnet 10.77.0.0/24\n"
     );
 }
+
+/// Discard, chargen and ping from Python, the recording file, and the
+/// interface going away even when tcpscope is killed with SIGKILL.
+const SMALL: &str = r#"
+import json, os, socket, struct, sys, time
+host = sys.argv[1]
+res = {}
+s = socket.create_connection((host, 9), timeout=5)
+s.sendall(b"d" * 102400)
+s.shutdown(socket.SHUT_WR)
+res["discard_eof"] = s.recv(1) == b""
+s.close()
+s = socket.create_connection((host, 19), timeout=5)
+buf = b""
+while len(buf) < 7400:
+    buf += s.recv(65536)
+s.close()
+res["chargen"] = buf[:148].decode()
+# ICMP echo (RFC 792) through a raw socket: type 8, code 0, id, seq.
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xFFFF); t += t >> 16
+    return ~t & 0xFFFF
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+r.settimeout(3)
+hdr = struct.pack("!BBHHH", 8, 0, 0, 0x77, 1) + b"tcpscope"
+pkt = hdr[:2] + struct.pack("!H", csum(hdr)) + hdr[4:]
+r.sendto(pkt, (host, 0))
+while True:
+    data, addr = r.recvfrom(2048)
+    icmp = data[(data[0] & 15) * 4:]
+    if icmp[0] == 0:
+        res["ping"] = [addr[0], struct.unpack("!H", icmp[4:6])[0], icmp[8:].decode()]
+        break
+print(json.dumps(res), flush=True)
+"#;
+
+#[test]
+fn discard_chargen_ping_recording_and_sigkill() {
+    if !require("small_services", &["python3"]) {
+        return;
+    }
+    let Some(mut ns) = Netns::new("small") else {
+        return;
+    };
+    let script = write_script(&ns, "small.py", SMALL);
+    let rec = ns.dir.join("run.rec");
+    let rec_s = rec.to_string_lossy().into_owned();
+    let live = ns.tcpscope(&["--duration", "30", "--record", &rec_s]);
+    let py = ns.spawn(&["python3", &script, STACK], false);
+    let (status, out, err) = ns.wait_helper(py, Duration::from_secs(15));
+    assert!(status.is_some_and(|s| s.success()), "{out} {err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["discard_eof"], true);
+    // RFC 864's pattern: 72 characters from ' ', then from '!', CR LF each.
+    let expect: String = (0..2u8)
+        .map(|l| {
+            let line: String = (0..72u8).map(|i| (32 + (l + i) % 95) as char).collect();
+            line + "\r\n"
+        })
+        .collect();
+    assert_eq!(v["chargen"], expect);
+    assert_eq!(v["ping"], serde_json::json!([STACK, 0x77, "tcpscope"]));
+    std::thread::sleep(Duration::from_millis(300));
+    let evs = live.events_now();
+    let apps: Vec<(String, String)> = kind(&evs, "app")
+        .iter()
+        .map(|e| {
+            (
+                e["service"].as_str().unwrap().to_string(),
+                e["msg"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let has = |svc: &str, pat: &str| apps.iter().any(|(s, m)| s == svc && m.contains(pat));
+    assert!(
+        has("discard", "connection accepted from 10.77.0.1:"),
+        "{apps:?}"
+    );
+    assert!(has("discard", "102400 bytes discarded"), "{apps:?}");
+    assert!(has("chargen", "connection accepted from"), "{apps:?}");
+    assert!(has("chargen", "bytes generated"), "{apps:?}");
+    // The recording: a header line, then the same events.
+    let text = std::fs::read_to_string(&rec).unwrap();
+    let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(header["tcpscope_recording"], 1);
+    assert_eq!(header["mode"], "live");
+    assert!(text.lines().count() > 10);
+    // SIGKILL: no clean-up code runs, yet the kernel removes the TUN when
+    // its last descriptor closes (the device is not persistent).
+    assert!(ns.run(&["ip", "link", "show", IFACE]).status.success());
+    // SAFETY: killing our own child by PID.
+    unsafe { libc::kill(live.pid(), libc::SIGKILL) };
+    let f = live.wait(Duration::from_secs(5));
+    assert_eq!(f.status.code(), None, "killed by a signal");
+    assert_gone(&ns);
+}
