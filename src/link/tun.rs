@@ -357,6 +357,11 @@ fn configure(spec: &TunSpec) -> io::Result<()> {
 /// etherparse; `None` for anything else.
 pub fn icmp_echo_reply(packet: &[u8], stack_addr: Ipv4Addr) -> Option<Vec<u8>> {
     use etherparse::{Icmpv4Type, PacketBuilder, SlicedPacket, TransportSlice};
+    // Every packet passes here: look at the version and protocol bytes
+    // before asking etherparse to slice it.
+    if packet.len() < 28 || packet[0] >> 4 != 4 || packet[9] != 1 {
+        return None;
+    }
     let sliced = SlicedPacket::from_ip(packet).ok()?;
     let net = sliced.net.as_ref()?;
     let etherparse::NetSlice::Ipv4(ip) = net else {

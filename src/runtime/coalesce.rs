@@ -262,6 +262,16 @@ impl Coalescer {
         }
     }
 
+    /// Whether any connection is above the rate at `now` (the runtime then
+    /// stops asking the engine for per-segment hex dumps that would only be
+    /// folded away).
+    pub fn any_hot(&self, now: f64) -> bool {
+        self.conns.values().any(|st| {
+            st.recent.len() > Self::THRESHOLD
+                && st.recent.front().is_some_and(|f| now - f < Self::WINDOW)
+        })
+    }
+
     /// Emit everything (end of the run).
     pub fn flush_all(&mut self, out: &mut Vec<Event>) {
         for (conn, st) in self.conns.iter_mut() {

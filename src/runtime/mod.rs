@@ -125,6 +125,9 @@ pub struct Live {
     /// Set once stopping: when to give up waiting for closes.
     grace: Option<Instant>,
     stop_reason: Option<String>,
+    /// The configuration's `hex_in_events`, which the runtime suspends
+    /// while a connection is above the coalescing rate.
+    want_hex: bool,
     listening: Vec<u16>,
 }
 
@@ -138,6 +141,7 @@ impl Live {
     ) -> Result<(Live, Tun), String> {
         let tun = Tun::open(&setup.tun)?;
         let clock = Clock::start();
+        let want_hex = setup.cfg.hex_in_events;
         let mut engine = Engine::new(setup.cfg.clone(), HOST, setup.tun.stack_addr);
         engine.set_segment_ids(2, 2);
         let mut injector = Injector::new(HOST, setup.cfg.seed);
@@ -186,6 +190,7 @@ impl Live {
                 stats: Stats::default(),
                 grace: None,
                 stop_reason: None,
+                want_hex,
                 listening,
             },
             tun,
@@ -269,6 +274,11 @@ impl Live {
         let now = shared.clock().now();
         {
             let mut g = shared.lock();
+            // Hex dumps cost a quarter of the CPU under bulk load and the
+            // coalescer would fold most of them away: only while no
+            // connection is hot.
+            g.engine.config_mut().hex_in_events =
+                self.want_hex && !self.coalescer.any_hot(now.secs_f64());
             for pkt in batch.drain(..) {
                 self.packet_in(&mut g, now, pkt);
             }
