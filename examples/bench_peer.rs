@@ -43,10 +43,17 @@ fn main() {
 }
 
 fn serve(addr: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let discard = tokio::net::TcpListener::bind((addr, 9)).await.expect("bind :9");
-        let http = tokio::net::TcpListener::bind((addr, 80)).await.expect("bind :80");
+        let discard = tokio::net::TcpListener::bind((addr, 9))
+            .await
+            .expect("bind :9");
+        let http = tokio::net::TcpListener::bind((addr, 80))
+            .await
+            .expect("bind :80");
         tokio::spawn(async move {
             loop {
                 let (mut s, _) = discard.accept().await.unwrap();
@@ -62,7 +69,9 @@ fn serve(addr: &str) {
                 let svc = service_fn(|_req: Request<hyper::body::Incoming>| async {
                     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello\n"))))
                 });
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(s), svc).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(s), svc)
+                    .await;
             });
         }
     });
@@ -71,11 +80,17 @@ fn serve(addr: &str) {
 fn bulk(to: &str, dur: Duration) {
     let addr: SocketAddr = to.parse().unwrap_or_else(|_| usage());
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    // A peer that stops reading must not hang the benchmark.
+    s.set_write_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
     let buf = vec![0x5au8; 1 << 20];
     let start = Instant::now();
     let mut sent = 0u64;
     while start.elapsed() < dur {
-        s.write_all(&buf).expect("write");
+        if let Err(e) = s.write_all(&buf) {
+            eprintln!("bulk: the transfer stalled after {sent} bytes: {e}");
+            std::process::exit(1);
+        }
         sent += buf.len() as u64;
     }
     s.shutdown(std::net::Shutdown::Write).ok();
@@ -87,7 +102,10 @@ fn bulk(to: &str, dur: Duration) {
 
 fn short(to: &str, dur: Duration) {
     let addr: SocketAddr = to.parse().unwrap_or_else(|_| usage());
-    let req = format!("GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", addr.ip());
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        addr.ip()
+    );
     let start = Instant::now();
     let mut done = 0u64;
     let mut failed = 0u64;

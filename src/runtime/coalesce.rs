@@ -20,7 +20,7 @@
 //! - A burst is emitted at the latest [`Coalescer::MAX_AGE`] after its first
 //!   segment, or [`Coalescer::IDLE`] after its last one.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::event::{Body, BurstEvent, Dir, Event, SegmentEvent, TimerKind};
@@ -69,6 +69,13 @@ impl ConnState {
 #[derive(Default)]
 pub struct Coalescer {
     conns: HashMap<Arc<str>, ConnState>,
+    /// Connections with an open burst, and connections whose last
+    /// THRESHOLD + 1 segments are on record (the only ones that can be
+    /// hot). Kept so that the per-round checks never walk every connection:
+    /// with many short connections in TIME-WAIT that walk cost more than
+    /// the stack.
+    open: HashSet<Arc<str>>,
+    busy: HashSet<Arc<str>>,
     /// Segments folded into bursts so far (for the run summary).
     pub coalesced: u64,
 }
@@ -99,13 +106,22 @@ impl Coalescer {
                     st.host = ev.host.clone();
                 }
                 let hot = Self::note_rate(st, ev.t);
+                if st.recent.len() > Self::THRESHOLD && !self.busy.contains(&conn) {
+                    self.busy.insert(conn.clone());
+                }
                 let ordinary = Self::ordinary(st, s);
                 Self::track(st, s);
                 if hot && ordinary {
                     Self::add(st, ev.t, s);
                     self.coalesced += 1;
+                    if !self.open.contains(&conn) {
+                        self.open.insert(conn.clone());
+                    }
                 } else {
-                    Self::flush(st, &conn, out);
+                    if st.has_burst() {
+                        Self::flush(st, &conn, out);
+                        self.open.remove(&conn);
+                    }
                     out.push(ev);
                 }
             }
@@ -129,12 +145,16 @@ impl Coalescer {
             other => {
                 let freed =
                     matches!(other, Body::Tcb(t) if t.action == crate::event::TcbAction::Freed);
-                if let Some(st) = self.conns.get_mut(&conn) {
+                if let Some(st) = self.conns.get_mut(&conn)
+                    && st.has_burst()
+                {
                     Self::flush(st, &conn, out);
+                    self.open.remove(&conn);
                 }
                 out.push(ev);
                 if freed {
                     self.conns.remove(&conn);
+                    self.busy.remove(&conn);
                 }
             }
         }
@@ -236,8 +256,9 @@ impl Coalescer {
     /// When a burst must be emitted even if nothing else happens (seconds on
     /// the events' timeline).
     pub fn poll_at(&self) -> Option<f64> {
-        self.conns
-            .values()
+        self.open
+            .iter()
+            .filter_map(|c| self.conns.get(c))
             .flat_map(|st| {
                 (0..2).filter_map(move |d| {
                     st.bursts[d]
@@ -250,7 +271,11 @@ impl Coalescer {
 
     /// Emit the bursts that are old or idle at `now`.
     pub fn tick(&mut self, now: f64, out: &mut Vec<Event>) {
-        for (conn, st) in self.conns.iter_mut() {
+        let conns = &mut self.conns;
+        self.open.retain(|conn| {
+            let Some(st) = conns.get_mut(conn) else {
+                return false;
+            };
             let due = (0..2).any(|d| {
                 st.bursts[d].as_ref().is_some_and(|b| {
                     now >= b.since + Self::MAX_AGE || now >= st.last_t[d] + Self::IDLE
@@ -259,23 +284,31 @@ impl Coalescer {
             if due {
                 Self::flush(st, conn, out);
             }
-        }
+            !due
+        });
     }
 
     /// Whether any connection is above the rate at `now` (the runtime then
     /// stops asking the engine for per-segment hex dumps that would only be
     /// folded away).
-    pub fn any_hot(&self, now: f64) -> bool {
-        self.conns.values().any(|st| {
-            st.recent.len() > Self::THRESHOLD
-                && st.recent.front().is_some_and(|f| now - f < Self::WINDOW)
-        })
+    pub fn any_hot(&mut self, now: f64) -> bool {
+        let conns = &self.conns;
+        // A connection whose last THRESHOLD segments span more than the
+        // window is cold until it gets busy again.
+        self.busy.retain(|c| {
+            conns
+                .get(c)
+                .is_some_and(|st| st.recent.front().is_some_and(|f| now - f < Self::WINDOW))
+        });
+        !self.busy.is_empty()
     }
 
     /// Emit everything (end of the run).
     pub fn flush_all(&mut self, out: &mut Vec<Event>) {
-        for (conn, st) in self.conns.iter_mut() {
-            Self::flush(st, conn, out);
+        for conn in self.open.drain() {
+            if let Some(st) = self.conns.get_mut(&conn) {
+                Self::flush(st, &conn, out);
+            }
         }
     }
 }

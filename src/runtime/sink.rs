@@ -77,6 +77,9 @@ impl Sink {
     }
 }
 
+/// How long a writer thread waits after the first event of a batch.
+const BATCH_WAIT: Duration = Duration::from_millis(5);
+
 /// The thread that writes `--events` and `--record`.
 pub fn spawn_event_writer(
     capacity: usize,
@@ -90,6 +93,10 @@ pub fn spawn_event_writer(
             let werr = |e: std::io::Error| format!("cannot write events: {e}");
             let rerr = |e: std::io::Error| format!("cannot write the recording: {e}");
             while let Ok(first) = rx.recv() {
+                // Let a few milliseconds of events gather: one wake-up per
+                // batch instead of one per event keeps this thread from
+                // taking turns with the stack on a small machine.
+                std::thread::sleep(BATCH_WAIT);
                 let mut next = Some(first);
                 while let Some(e) = next {
                     if let Some(w) = events.as_mut() {
@@ -149,6 +156,7 @@ impl PcapSink {
             .spawn(move || -> Result<(), String> {
                 let err = |e: std::io::Error| format!("cannot write the pcap file: {e}");
                 while let Ok(first) = rx.recv() {
+                    std::thread::sleep(BATCH_WAIT);
                     let mut next = Some(first);
                     while let Some(p) = next {
                         w.write(p.ts, Some(p.dir), &p.bytes, p.comment.as_deref())
