@@ -737,6 +737,8 @@ while True:
     if icmp[0] == 0:
         res["ping"] = [addr[0], struct.unpack("!H", icmp[4:6])[0], icmp[8:].decode()]
         break
+# Not TCP: the engine counts it as a drop (not_ipv4_tcp).
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"udp", (host, 9))
 print(json.dumps(res), flush=True)
 "#;
 
@@ -785,6 +787,10 @@ fn discard_chargen_ping_recording_and_sigkill() {
     assert!(has("discard", "102400 bytes discarded"), "{apps:?}");
     assert!(has("chargen", "connection accepted from"), "{apps:?}");
     assert!(has("chargen", "bytes generated"), "{apps:?}");
+    let drops = kind(&evs, "drop");
+    assert_eq!(drops.len(), 1, "{drops:?}");
+    assert_eq!(drops[0]["reason"], "not_ipv4_tcp");
+    assert_eq!(drops[0]["dir"], "in");
     // The recording: a header line, then the same events.
     let text = std::fs::read_to_string(&rec).unwrap();
     let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
@@ -799,4 +805,64 @@ fn discard_chargen_ping_recording_and_sigkill() {
     let f = live.wait(Duration::from_secs(5));
     assert_eq!(f.status.code(), None, "killed by a signal");
     assert_gone(&ns);
+}
+
+/// A persistent connection that stays idle is closed by the server after
+/// --http-idle, so the server side goes through FIN-WAIT and TIME-WAIT.
+const IDLE_CLIENT: &str = r#"
+import http.client, json, socket, sys, time
+c = http.client.HTTPConnection(sys.argv[1], 80, timeout=5)
+c.request("GET", "/")
+r = c.getresponse(); body = r.read().decode()
+t0 = time.time()
+c.sock.settimeout(5)
+eof = c.sock.recv(1) == b""
+print(json.dumps({"status": r.status, "body": body, "closed_after": round(time.time() - t0, 2), "eof": eof}), flush=True)
+"#;
+
+#[test]
+fn http_idle_closes_an_idle_persistent_connection() {
+    if !require("http_idle", &["python3"]) {
+        return;
+    }
+    let Some(mut ns) = Netns::new("httpidle") else {
+        return;
+    };
+    let script = write_script(&ns, "idle.py", IDLE_CLIENT);
+    let live = ns.tcpscope(&["--duration", "3", "--http-idle", "1", "--msl", "0.5"]);
+    let py = ns.spawn(&["python3", &script, STACK], false);
+    let (status, out, err) = ns.wait_helper(py, Duration::from_secs(10));
+    assert!(status.is_some_and(|s| s.success()), "{out} {err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["eof"], true, "the server closed the idle connection");
+    let after = v["closed_after"].as_f64().unwrap();
+    assert!(
+        (0.8..1.6).contains(&after),
+        "closed {after} s after the response"
+    );
+    let f = live.wait(Duration::from_secs(10));
+    assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
+    let conn = http_conn(&f.events);
+    let c = of_conn(&f.events, &conn);
+    let msgs: Vec<&str> = c
+        .iter()
+        .filter(|e| e["kind"] == "app")
+        .map(|e| e["msg"].as_str().unwrap())
+        .collect();
+    assert!(
+        msgs.iter().any(|m| m.starts_with("idle for 1.0s")),
+        "{msgs:?}"
+    );
+    assert_eq!(
+        msgs.last().unwrap(),
+        &"connection closed after 1 request(s)"
+    );
+    let st = states(&c);
+    assert_eq!(
+        st[2],
+        ("ESTABLISHED".to_string(), "FIN-WAIT-1".to_string()),
+        "{st:?}"
+    );
+    assert!(st.iter().any(|s| s.1 == "TIME-WAIT"), "{st:?}");
 }

@@ -99,6 +99,9 @@ pub struct Stats {
     pub packets_in: u64,
     pub packets_out: u64,
     pub icmp_echo: u64,
+    /// Packets that were not IPv4 TCP (the engine drops them with reason
+    /// `not_ipv4_tcp`).
+    pub not_tcp: u64,
     pub write_errors: u64,
     pub events: u64,
 }
@@ -310,6 +313,9 @@ impl Live {
             self.outq.push_back(reply);
             return;
         }
+        if bytes.len() < 20 || bytes[0] >> 4 != 4 || bytes[9] != 6 {
+            self.stats.not_tcp += 1;
+        }
         let id = self.next_in_id;
         self.next_in_id += 2;
         self.inject(
@@ -513,10 +519,11 @@ impl Live {
             conn: None,
             body: Body::Info {
                 msg: format!(
-                    "stopped: {} packets in, {} out, {} ICMP echo answered, {} segment events folded into bursts, {} connection(s) left (TIME-WAIT or unfinished), {} events and {} pcap packets lost by slow consumers; interface {} removed",
+                    "stopped: {} packets in, {} out, {} ICMP echo answered, {} not IPv4 TCP (dropped), {} segment events folded into bursts, {} connection(s) left (TIME-WAIT or unfinished), {} events and {} pcap packets lost by slow consumers; interface {} removed",
                     self.stats.packets_in,
                     self.stats.packets_out,
                     self.stats.icmp_echo,
+                    self.stats.not_tcp,
                     self.coalescer.coalesced,
                     left,
                     lost_events,
