@@ -233,7 +233,8 @@ fn connection_close_makes_the_server_hold_time_wait_for_two_msl() {
             .find(|e| e["kind"] == "state" && e["from"] == "TIME-WAIT")
             .unwrap();
         let held = t(leave) - t(enter);
-        assert!((held - 2.0).abs() < 0.1, "TIME-WAIT lasted {held} s");
+        // (Wall-clock slack for a loaded machine; the deadline below is exact.)
+        assert!((held - 2.0).abs() < 0.25, "TIME-WAIT lasted {held} s");
         let armed = c
             .iter()
             .find(|e| e["kind"] == "timer" && e["timer"] == "time_wait" && e["action"] == "armed")
@@ -413,12 +414,26 @@ fn keepalive_declares_a_silent_peer_dead_after_three_probes() {
     }
     let first = t(probes[0]) - last_in;
     assert!(
-        (first - 2.0).abs() < 0.15,
+        (first - 2.0).abs() < 0.25,
         "first probe {first} s after the last segment"
     );
     for w in probes.windows(2) {
         let gap = t(w[1]) - t(w[0]);
-        assert!((gap - 1.0).abs() < 0.1, "probes {gap} s apart");
+        assert!((gap - 1.0).abs() < 0.25, "probes {gap} s apart");
+    }
+    // Exactly: each probe re-arms the keepalive timer for one interval.
+    for p in &probes {
+        let armed = c
+            .iter()
+            .find(|e| {
+                e["kind"] == "timer"
+                    && e["timer"] == "keepalive"
+                    && e["action"] == "armed"
+                    && (t(e) - t(p)).abs() < 1e-9
+            })
+            .expect("keepalive timer re-armed with the probe");
+        let d = armed["deadline"].as_f64().unwrap() - t(armed);
+        assert!((d - 1.0).abs() < 1e-6, "re-armed for {d} s");
     }
     // The probes themselves: ACK, no data (or one byte), seq = SND.NXT - 1.
     let probe_segs: Vec<_> = segments(&c, Some("out"))
@@ -430,7 +445,7 @@ fn keepalive_declares_a_silent_peer_dead_after_three_probes() {
         assert_eq!(flags(p), ["ACK"]);
     }
     let dead = ka.iter().find(|e| e["action"] == "dead").expect("dead");
-    assert!((t(dead) - t(probes[2]) - 1.0).abs() < 0.1);
+    assert!((t(dead) - t(probes[2]) - 1.0).abs() < 0.25);
     let abort: Vec<_> = c.iter().filter(|e| e["kind"] == "abort").collect();
     assert_eq!(abort.len(), 1);
     assert_eq!(abort[0]["reason"], "keepalive_timeout");
