@@ -1,10 +1,16 @@
 //! What each command does, from parsed flags to a finished run.
 
 use std::path::Path;
+use std::time::Duration;
 
-use crate::cli::{Cli, Command, Common};
+use crate::cli::{Cli, Command, Common, LiveArgs};
+use crate::link::tun::{TunSpec, parse_cidr};
 use crate::output::{EventWriter, Recorder};
+use crate::runtime::driver::LiveDriver;
+use crate::runtime::sink::{PcapSink, spawn_event_writer};
+use crate::runtime::{LiveSetup, run_headless};
 use crate::scenario::{BUILTIN, Lang, Run, Scenario};
+use crate::tcp::{Config, Profile};
 use crate::time::Instant;
 use crate::ui::demo::{DemoDriver, Tee};
 use crate::ui::replay::{self, ReplayDriver};
@@ -19,7 +25,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             list_scenarios(common.lang.unwrap_or_else(Lang::from_env));
             Ok(())
         }
-        Some(Command::Live(_)) => Err("live mode is not built yet".into()),
+        Some(Command::Live(args)) => live(&args, &common),
         Some(Command::Replay { file }) => replay(&file, &common),
     }
 }
@@ -169,4 +175,166 @@ fn headless_inner(run: &mut Run, common: &Common, title: &str) -> Result<(), Hea
         return Err(HeadlessError::Msg(e.to_string()));
     }
     Ok(())
+}
+
+/// Events the `--events`/`--record` writer's channel holds before it lags.
+const WRITER_CHANNEL: usize = 1 << 17;
+const PCAP_CHANNEL: usize = 1 << 15;
+
+/// The engine's settings for live mode: the profile, then the flags.
+pub fn live_config(common: &Common) -> (Config, &'static str) {
+    let ov = common.overrides();
+    let profile = ov.profile.unwrap_or(Profile::Rfc);
+    let mut c = Config::profile(profile);
+    if let Some(v) = ov.msl {
+        c.msl = v;
+    }
+    if let Some(k) = ov.keepalive {
+        c.keepalive = k;
+        c.keepalive_on = true;
+    }
+    if let Some(v) = ov.rto_min {
+        c.rto_min = v;
+    }
+    if let Some(s) = ov.seed {
+        c.seed = s;
+    } else {
+        // Live ISNs must not repeat across runs (RFC 6528): without
+        // --seed, take one from the clock.
+        c.seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(c.seed);
+    }
+    (c, profile.name())
+}
+
+pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String> {
+    let (kernel_addr, prefix) = parse_cidr(&args.addr)?;
+    let services = crate::services::parse_serve(&args.serve)?;
+    let (cfg, profile) = live_config(common);
+    let http_idle = match args.http_idle {
+        Some(v) if !(v.is_finite() && v > 0.0) => {
+            return Err(format!("--http-idle {v}: give a number of seconds above 0"));
+        }
+        Some(v) => Some(Duration::from_secs_f64(v)),
+        None => None,
+    };
+    let tun = TunSpec {
+        name: args.iface.clone(),
+        kernel_addr,
+        prefix,
+        stack_addr: args.stack_addr,
+        mtu: 1500,
+        txqueuelen: LiveSetup::txqueuelen_for(&cfg),
+    };
+    tun.validate()?;
+    Ok(LiveSetup {
+        tun,
+        cfg,
+        rules: common.overrides().rules,
+        services,
+        connect: args.connect.clone(),
+        send: args.send.clone(),
+        http_idle,
+        duration: common.duration.map(Duration::from_secs_f64),
+        profile,
+    })
+}
+
+fn live(args: &LiveArgs, common: &Common) -> Result<(), String> {
+    let setup = live_setup(args, common)?;
+    if !common.headless {
+        return live_tui(setup, common);
+    }
+    let target = common.events.clone().unwrap_or_else(|| "-".into());
+    let events = EventWriter::create(&target)
+        .map_err(|e| format!("cannot write events to {target}: {e}"))?;
+    let record = match &common.record {
+        Some(p) => Some(
+            Recorder::create(p, "live", &setup.describe())
+                .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let (sink, writer) = spawn_event_writer(WRITER_CHANNEL, Some(events), record);
+    let (pcap, pcap_thread) = match &common.pcap {
+        Some(p) => {
+            let (s, h) = PcapSink::spawn(p.clone(), &setup.tun.name, PCAP_CHANNEL)?;
+            (Some(s), Some(h))
+        }
+        None => (None, None),
+    };
+    let result = run_headless(setup, vec![sink], pcap);
+    let w = writer
+        .join()
+        .unwrap_or_else(|_| Err("the event writer panicked".into()));
+    let p = pcap_thread
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err("the pcap writer panicked".into()))
+        })
+        .unwrap_or(Ok(()));
+    result?;
+    w?;
+    p
+}
+
+/// Live mode in the terminal UI; `--events FILE`, `--record FILE` and
+/// `--pcap FILE` still get everything.
+fn live_tui(setup: LiveSetup, common: &Common) -> Result<(), String> {
+    if common.events.as_deref() == Some("-") {
+        return Err(
+            "--events - would write over the terminal UI: add --headless, or give a file name"
+                .into(),
+        );
+    }
+    let events = match &common.events {
+        Some(p) => {
+            Some(EventWriter::create(p).map_err(|e| format!("cannot write events to {p}: {e}"))?)
+        }
+        None => None,
+    };
+    let record = match &common.record {
+        Some(p) => Some(
+            Recorder::create(p, "live", &setup.describe())
+                .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut sinks = Vec::new();
+    let mut writer = None;
+    if events.is_some() || record.is_some() {
+        let (sink, w) = spawn_event_writer(WRITER_CHANNEL, events, record);
+        sinks.push(sink);
+        writer = Some(w);
+    }
+    let (pcap, pcap_thread) = match &common.pcap {
+        Some(p) => {
+            let (s, h) = PcapSink::spawn(p.clone(), &setup.tun.name, PCAP_CHANNEL)?;
+            (Some(s), Some(h))
+        }
+        None => (None, None),
+    };
+    let mut driver = LiveDriver::start(setup, sinks, pcap)?;
+    let ui = crate::ui::run(&mut driver);
+    // Stop the stack (FIN to open connections, remove the interface) before
+    // the writers finish.
+    let stopped = driver.stop().map(|_| ());
+    let w = writer
+        .map(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err("the event writer panicked".into()))
+        })
+        .unwrap_or(Ok(()));
+    let p = pcap_thread
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err("the pcap writer panicked".into()))
+        })
+        .unwrap_or(Ok(()));
+    ui?;
+    stopped?;
+    w?;
+    p
 }

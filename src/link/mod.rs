@@ -2,3 +2,4 @@
 //! (demo, tests) and the TUN device (live).
 
 pub mod memory;
+pub mod tun;

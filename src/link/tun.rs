@@ -1,0 +1,469 @@
+//! The TUN link: raw IPv4 packets between the kernel and tcpscope's stack.
+//!
+//! The device is created with the tun-tap crate (`Mode::Tun`, no packet
+//! info, so every read is exactly one IP packet), made non-blocking and
+//! registered with tokio's `AsyncFd`. It is configured from this process with
+//! the classic `SIOCSIF*` ioctls on an `AF_INET` socket (netdevice(7)), not
+//! with the `ip` command: a child process would not inherit a capability
+//! granted with `setcap cap_net_admin+ep`, and no outside program is needed.
+//!
+//! The device is not persistent (no `TUNSETPERSIST`): the kernel deletes it
+//! when its last file descriptor closes, which happens on every way out of
+//! the process (clean stop, Ctrl-C, SIGTERM, panic, even SIGKILL).
+//!
+//! One read or write per packet (the plain path). Offloads (`IFF_VNET_HDR`,
+//! TSO) would need our own `TUNSETIFF`; see DESIGN.md's performance notes.
+
+use std::ffi::CString;
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use tokio::io::unix::AsyncFd;
+use tun_tap::{Iface, Mode};
+
+/// Largest packet a read may return: the MTU we set plus slack.
+pub const MAX_PACKET: usize = 65536;
+
+/// What the interface looks like once it is up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TunSpec {
+    pub name: String,
+    /// The kernel's side of the link and the prefix length of the subnet.
+    pub kernel_addr: Ipv4Addr,
+    pub prefix: u8,
+    /// The address the user-space stack answers on (not assigned to the
+    /// interface: the kernel routes it into the TUN through the subnet).
+    pub stack_addr: Ipv4Addr,
+    pub mtu: u32,
+    /// The device's transmit queue (kernel → tcpscope), in packets.
+    pub txqueuelen: u32,
+}
+
+impl TunSpec {
+    /// Check names and addresses before touching the system.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.is_empty()
+            || self.name.len() > 15
+            || self
+                .name
+                .chars()
+                .any(|c| c == '/' || c == ':' || c.is_whitespace() || c == '%')
+        {
+            return Err(format!(
+                "\"{}\" is not a valid interface name (1 to 15 characters, no '/', ':', '%' or spaces)",
+                self.name
+            ));
+        }
+        if !(1..=30).contains(&self.prefix) {
+            return Err(format!(
+                "--addr {}/{}: the prefix length must be between 1 and 30",
+                self.kernel_addr, self.prefix
+            ));
+        }
+        let mask = prefix_mask(self.prefix);
+        let net = u32::from(self.kernel_addr) & mask;
+        let host = |a: Ipv4Addr| u32::from(a) & !mask;
+        if u32::from(self.stack_addr) & mask != net {
+            return Err(format!(
+                "--stack-addr {} is not in the kernel side's subnet {}/{}",
+                self.stack_addr,
+                Ipv4Addr::from(net),
+                self.prefix
+            ));
+        }
+        if self.stack_addr == self.kernel_addr {
+            return Err(format!(
+                "--stack-addr {} is the kernel side's own address: choose another address in the subnet",
+                self.stack_addr
+            ));
+        }
+        for (flag, a) in [
+            ("--addr", self.kernel_addr),
+            ("--stack-addr", self.stack_addr),
+        ] {
+            if host(a) == 0 || host(a) == !mask {
+                return Err(format!(
+                    "{flag} {a} is the subnet's network or broadcast address: choose a host address"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn prefix_mask(prefix: u8) -> u32 {
+    if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(prefix))
+    }
+}
+
+/// `10.77.0.1/24` → (10.77.0.1, 24).
+pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
+    let bad = || {
+        format!("--addr {s}: expected an IPv4 address with a prefix length such as 10.77.0.1/24")
+    };
+    let (a, p) = s.split_once('/').ok_or_else(bad)?;
+    let addr: Ipv4Addr = a.trim().parse().map_err(|_| bad())?;
+    let prefix: u8 = p.trim().parse().map_err(|_| bad())?;
+    Ok((addr, prefix))
+}
+
+/// The sentence for a missing CAP_NET_ADMIN (DESIGN.md "Exit codes").
+pub const NEED_CAP_NET_ADMIN: &str = "creating the TUN interface needs CAP_NET_ADMIN: run with sudo, or give the binary the capability with `sudo setcap cap_net_admin+ep $(which tcpscope)`";
+
+/// An open, configured TUN device.
+pub struct Tun {
+    fd: AsyncFd<Iface>,
+    name: String,
+}
+
+impl Tun {
+    /// Create the interface, give the kernel side its address, size its
+    /// queue, turn IPv6 off on it, and bring it up. Errors are sentences.
+    /// Must be called inside a tokio runtime (for `AsyncFd`).
+    pub fn open(spec: &TunSpec) -> Result<Tun, String> {
+        spec.validate()?;
+        if !std::path::Path::new("/dev/net/tun").exists() {
+            return Err("/dev/net/tun does not exist: load the TUN driver with `sudo modprobe tun` (in a container, pass the device in with --device /dev/net/tun)".into());
+        }
+        if interface_exists(&spec.name) {
+            return Err(format!(
+                "the interface name {} is already in use: choose another with --iface",
+                spec.name
+            ));
+        }
+        for (flag, a) in [
+            ("--addr", spec.kernel_addr),
+            ("--stack-addr", spec.stack_addr),
+        ] {
+            if let Some(on) = address_owner(a) {
+                return Err(format!(
+                    "the address {a} is already in use on interface {on}: choose another with {flag}"
+                ));
+            }
+        }
+        let iface = Iface::without_packet_info(&spec.name, Mode::Tun).map_err(|e| {
+            match e.raw_os_error() {
+                Some(libc::EPERM) | Some(libc::EACCES) => NEED_CAP_NET_ADMIN.to_string(),
+                Some(libc::EBUSY) | Some(libc::EEXIST) => format!(
+                    "the interface name {} is already in use: choose another with --iface",
+                    spec.name
+                ),
+                Some(libc::ENOENT) | Some(libc::ENODEV) => {
+                    "/dev/net/tun is not usable: load the TUN driver with `sudo modprobe tun`"
+                        .into()
+                }
+                _ => format!("cannot create the TUN interface {}: {e}", spec.name),
+            }
+        })?;
+        if iface.name() != spec.name {
+            return Err(format!(
+                "the kernel named the interface {} instead of {}: choose a shorter name with --iface",
+                iface.name(),
+                spec.name
+            ));
+        }
+        iface
+            .set_non_blocking()
+            .map_err(|e| format!("cannot make the TUN interface non-blocking: {e}"))?;
+        configure(spec).map_err(|e| match e.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) => NEED_CAP_NET_ADMIN.to_string(),
+            Some(libc::EEXIST) | Some(libc::EADDRINUSE) => format!(
+                "the address {} is already in use: choose another with --addr",
+                spec.kernel_addr
+            ),
+            _ => format!("cannot configure the interface {}: {e}", spec.name),
+        })?;
+        // SAFETY: `Iface` owns its file descriptor and returns the same one
+        // from `as_raw_fd` for as long as it lives, which is as long as the
+        // `AsyncFd` that owns it.
+        let fd = unsafe { AsyncFd::register(iface) }
+            .map_err(|e| format!("cannot register the TUN interface with the runtime: {e}"))?;
+        Ok(Tun {
+            fd,
+            name: spec.name.clone(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Wait until a packet can be read, then read as many as are queued (up
+    /// to `max`), calling `each` for every packet.
+    pub async fn read_batch(
+        &self,
+        buf: &mut [u8],
+        max: usize,
+        mut each: impl FnMut(&[u8]),
+    ) -> io::Result<usize> {
+        let mut n = 0;
+        while n < max {
+            let mut guard = self.fd.readable().await?;
+            match guard.try_io(|fd| fd.get_ref().recv(buf)) {
+                Ok(Ok(len)) => {
+                    n += 1;
+                    each(&buf[..len]);
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => {
+                    if n > 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Write one packet. A TUN write does not block in practice (the kernel
+    /// queues the packet into its input path or drops it); `WouldBlock` is
+    /// passed up so the caller can retry when the device is writable.
+    pub fn try_send(&self, packet: &[u8]) -> io::Result<()> {
+        self.fd.get_ref().send(packet).map(|_| ())
+    }
+
+    pub async fn writable(&self) -> io::Result<()> {
+        let mut g = self.fd.writable().await?;
+        g.clear_ready();
+        Ok(())
+    }
+}
+
+fn interface_exists(name: &str) -> bool {
+    // if_nametoindex asks the kernel in our own network namespace; /sys may
+    // still show another namespace after `unshare -n`.
+    let Ok(c) = CString::new(name) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated string.
+    unsafe { libc::if_nametoindex(c.as_ptr()) != 0 }
+}
+
+/// The interface that already holds `addr` in this network namespace.
+fn address_owner(addr: Ipv4Addr) -> Option<String> {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list we free below.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return None;
+    }
+    let mut found = None;
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: cur is a node of the list getifaddrs returned.
+        let ifa = unsafe { &*cur };
+        if !ifa.ifa_addr.is_null() {
+            // SAFETY: non-null address pointer from getifaddrs.
+            let fam = unsafe { (*ifa.ifa_addr).sa_family };
+            if i32::from(fam) == libc::AF_INET {
+                // SAFETY: AF_INET addresses are sockaddr_in.
+                let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
+                if Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)) == addr {
+                    // SAFETY: ifa_name is a NUL-terminated C string.
+                    let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
+                    found = Some(name.to_string_lossy().into_owned());
+                    break;
+                }
+            }
+        }
+        cur = ifa.ifa_next;
+    }
+    // SAFETY: head came from getifaddrs.
+    unsafe { libc::freeifaddrs(head) };
+    found
+}
+
+fn ifreq(name: &str) -> libc::ifreq {
+    // SAFETY: ifreq is plain old data; all zeroes is a valid value.
+    let mut r: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in r
+        .ifr_name
+        .iter_mut()
+        .zip(name.bytes().take(libc::IFNAMSIZ - 1))
+    {
+        *d = s as libc::c_char;
+    }
+    r
+}
+
+fn sockaddr(a: Ipv4Addr) -> libc::sockaddr {
+    let sin = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(a).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: sockaddr_in and sockaddr have the same size on Linux.
+    unsafe { std::mem::transmute::<libc::sockaddr_in, libc::sockaddr>(sin) }
+}
+
+fn ioctl(sock: &OwnedFd, req: libc::c_ulong, r: &mut libc::ifreq) -> io::Result<()> {
+    // SAFETY: `r` is a valid ifreq for these SIOC*IF* requests (netdevice(7)).
+    if unsafe { libc::ioctl(sock.as_raw_fd(), req as _, r as *mut libc::ifreq) } < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// netdevice(7): MTU, txqueuelen, address, netmask, then up.
+fn configure(spec: &TunSpec) -> io::Result<()> {
+    // SAFETY: plain socket(2) call; the fd is owned below.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: raw is a fresh fd we own.
+    let sock = unsafe { OwnedFd::from_raw_fd(raw) };
+    let name = &spec.name;
+
+    let mut r = ifreq(name);
+    r.ifr_ifru.ifru_mtu = spec.mtu as libc::c_int;
+    ioctl(&sock, libc::SIOCSIFMTU, &mut r)?;
+
+    // ifr_qlen shares the union's int slot with ifru_mtu.
+    let mut r = ifreq(name);
+    r.ifr_ifru.ifru_mtu = spec.txqueuelen as libc::c_int;
+    ioctl(&sock, libc::SIOCSIFTXQLEN, &mut r)?;
+
+    // A fresh TUN would otherwise send IPv6 router solicitations that the
+    // engine can only count as `not_ipv4_tcp` drops. Best effort: the file is
+    // root's, and a kernel without IPv6 has no such file.
+    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
+
+    let mut r = ifreq(name);
+    r.ifr_ifru.ifru_addr = sockaddr(spec.kernel_addr);
+    ioctl(&sock, libc::SIOCSIFADDR, &mut r)?;
+
+    let mut r = ifreq(name);
+    r.ifr_ifru.ifru_netmask = sockaddr(Ipv4Addr::from(prefix_mask(spec.prefix)));
+    ioctl(&sock, libc::SIOCSIFNETMASK, &mut r)?;
+
+    let mut r = ifreq(name);
+    ioctl(&sock, libc::SIOCGIFFLAGS, &mut r)?;
+    // SAFETY: SIOCGIFFLAGS filled ifru_flags.
+    let flags = unsafe { r.ifr_ifru.ifru_flags };
+    r.ifr_ifru.ifru_flags = flags | (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+    ioctl(&sock, libc::SIOCSIFFLAGS, &mut r)?;
+    Ok(())
+}
+
+/// The reply to an ICMP echo request for `stack_addr` (RFC 792), built with
+/// etherparse; `None` for anything else.
+pub fn icmp_echo_reply(packet: &[u8], stack_addr: Ipv4Addr) -> Option<Vec<u8>> {
+    use etherparse::{Icmpv4Type, PacketBuilder, SlicedPacket, TransportSlice};
+    // Every packet passes here: look at the version and protocol bytes
+    // before asking etherparse to slice it.
+    if packet.len() < 28 || packet[0] >> 4 != 4 || packet[9] != 1 {
+        return None;
+    }
+    let sliced = SlicedPacket::from_ip(packet).ok()?;
+    let net = sliced.net.as_ref()?;
+    let etherparse::NetSlice::Ipv4(ip) = net else {
+        return None;
+    };
+    let hdr = ip.header();
+    if Ipv4Addr::from(hdr.destination()) != stack_addr || ip.is_payload_fragmented() {
+        return None;
+    }
+    let Some(TransportSlice::Icmpv4(icmp)) = &sliced.transport else {
+        return None;
+    };
+    let Icmpv4Type::EchoRequest(echo) = icmp.icmp_type() else {
+        return None;
+    };
+    let builder = PacketBuilder::ipv4(hdr.destination(), hdr.source(), 64)
+        .icmpv4_echo_reply(echo.id, echo.seq);
+    let payload = icmp.payload();
+    let mut out = Vec::with_capacity(builder.size(payload.len()));
+    builder.write(&mut out, payload).ok()?;
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> TunSpec {
+        TunSpec {
+            name: "tcpscope0".into(),
+            kernel_addr: Ipv4Addr::new(10, 77, 0, 1),
+            prefix: 24,
+            stack_addr: Ipv4Addr::new(10, 77, 0, 2),
+            mtu: 1500,
+            txqueuelen: 1000,
+        }
+    }
+
+    #[test]
+    fn validation_sentences() {
+        assert_eq!(spec().validate(), Ok(()));
+        let s = TunSpec {
+            name: "a-name-that-is-too-long".into(),
+            ..spec()
+        };
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .contains("not a valid interface name")
+        );
+        let s = TunSpec {
+            stack_addr: Ipv4Addr::new(10, 78, 0, 2),
+            ..spec()
+        };
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .contains("not in the kernel side's subnet")
+        );
+        let s = TunSpec {
+            stack_addr: Ipv4Addr::new(10, 77, 0, 1),
+            ..spec()
+        };
+        assert!(s.validate().unwrap_err().contains("own address"));
+        let s = TunSpec {
+            stack_addr: Ipv4Addr::new(10, 77, 0, 255),
+            ..spec()
+        };
+        assert!(s.validate().unwrap_err().contains("broadcast"));
+        assert_eq!(
+            parse_cidr("10.77.0.1/24"),
+            Ok((Ipv4Addr::new(10, 77, 0, 1), 24))
+        );
+        assert!(
+            parse_cidr("10.77.0.1")
+                .unwrap_err()
+                .contains("prefix length")
+        );
+    }
+
+    #[test]
+    fn answers_echo_requests_for_the_stack_only() {
+        let req = {
+            let b = etherparse::PacketBuilder::ipv4([10, 77, 0, 1], [10, 77, 0, 2], 64)
+                .icmpv4_echo_request(7, 1);
+            let mut v = Vec::new();
+            b.write(&mut v, b"ping").unwrap();
+            v
+        };
+        let reply = icmp_echo_reply(&req, Ipv4Addr::new(10, 77, 0, 2)).unwrap();
+        let s = etherparse::SlicedPacket::from_ip(&reply).unwrap();
+        let Some(etherparse::NetSlice::Ipv4(ip)) = s.net else {
+            panic!()
+        };
+        assert_eq!(ip.header().destination(), [10, 77, 0, 1]);
+        let Some(etherparse::TransportSlice::Icmpv4(icmp)) = s.transport else {
+            panic!()
+        };
+        assert!(
+            matches!(icmp.icmp_type(), etherparse::Icmpv4Type::EchoReply(e) if e.id == 7 && e.seq == 1)
+        );
+        assert_eq!(icmp.payload(), b"ping");
+        assert_eq!(icmp_echo_reply(&req, Ipv4Addr::new(10, 77, 0, 3)), None);
+    }
+}

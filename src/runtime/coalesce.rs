@@ -1,0 +1,507 @@
+//! Bulk-transfer coalescing: keeps the event rate something a person (and a
+//! terminal) can follow.
+//!
+//! The rule (also in the README):
+//! - Per connection, count `segment` events in both directions. While fewer
+//!   than [`Coalescer::THRESHOLD`] segments fell in the last second, every
+//!   segment is its own event.
+//! - Above that rate, runs of *ordinary* segments become one `burst` event
+//!   per direction: in-order data segments (seq = the end of the previous
+//!   one), ACKs that move the acknowledgment forward, and window updates
+//!   that neither go to nor come from a zero window. The `timer`, `vars` and
+//!   `rtt` events that come with them are absorbed; the last of each kind
+//!   (per timer) is emitted after the burst, so panels stay current.
+//! - Never coalesced: SYN, FIN, RST, URG, ECE/CWR, retransmissions,
+//!   out-of-order data, the first three duplicate ACKs of a run (the
+//!   fast-retransmit signal, RFC 5681 §3.2; later ones in the same run are
+//!   folded), windows to or from zero, and every other kind of event (`drop`, `state`, `abort`,
+//!   `keepalive`, `app`, …). Such an event first flushes the connection's
+//!   open bursts, so the order of the stream is kept.
+//! - A burst is emitted at the latest [`Coalescer::MAX_AGE`] after its first
+//!   segment, or [`Coalescer::IDLE`] after its last one.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use crate::event::{Body, BurstEvent, Dir, Event, SegmentEvent, TimerKind};
+use crate::wire::Flags;
+
+fn slot(d: Dir) -> usize {
+    match d {
+        Dir::In => 0,
+        Dir::Out => 1,
+    }
+}
+
+/// `a` after `b` in sequence space (RFC 9293 §3.4 arithmetic mod 2^32).
+fn seq_gt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+#[derive(Default)]
+struct ConnState {
+    host: Option<Arc<str>>,
+    recent: VecDeque<f64>,
+    bursts: [Option<BurstEvent>; 2],
+    last_t: [f64; 2],
+    next_seq: [Option<u32>; 2],
+    last_ack: [Option<u32>; 2],
+    last_win: [Option<u16>; 2],
+    /// Duplicate ACKs in a row, per direction.
+    dupacks: [u32; 2],
+    /// Absorbed events, the latest per key, in first-absorbed order.
+    absorbed: Vec<(AbsorbKey, Event)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AbsorbKey {
+    Vars,
+    Rtt,
+    Timer(TimerKind),
+}
+
+impl ConnState {
+    fn has_burst(&self) -> bool {
+        self.bursts.iter().any(Option::is_some)
+    }
+}
+
+#[derive(Default)]
+pub struct Coalescer {
+    conns: HashMap<Arc<str>, ConnState>,
+    /// Connections with an open burst, and connections whose last
+    /// THRESHOLD + 1 segments are on record (the only ones that can be
+    /// hot). Kept so that the per-round checks never walk every connection:
+    /// with many short connections in TIME-WAIT that walk cost more than
+    /// the stack.
+    open: HashSet<Arc<str>>,
+    busy: HashSet<Arc<str>>,
+    /// Segments folded into bursts so far (for the run summary).
+    pub coalesced: u64,
+}
+
+impl Coalescer {
+    /// Segments per second per connection above which bursts start.
+    pub const THRESHOLD: usize = 300;
+    pub const WINDOW: f64 = 1.0;
+    pub const MAX_AGE: f64 = 0.5;
+    pub const IDLE: f64 = 0.1;
+    /// Duplicate ACKs of a run that stay single events.
+    pub const DUPACKS_SHOWN: u32 = 3;
+
+    pub fn new() -> Coalescer {
+        Coalescer::default()
+    }
+
+    /// Take one event; whatever is ready to go out is appended to `out`.
+    pub fn push(&mut self, ev: Event, out: &mut Vec<Event>) {
+        let Some(conn) = ev.conn.clone() else {
+            out.push(ev);
+            return;
+        };
+        match &ev.body {
+            Body::Segment(s) => {
+                let st = self.conns.entry(conn.clone()).or_default();
+                if st.host.is_none() {
+                    st.host = ev.host.clone();
+                }
+                let hot = Self::note_rate(st, ev.t);
+                if st.recent.len() > Self::THRESHOLD && !self.busy.contains(&conn) {
+                    self.busy.insert(conn.clone());
+                }
+                let ordinary = Self::ordinary(st, s);
+                Self::track(st, s);
+                if hot && ordinary {
+                    Self::add(st, ev.t, s);
+                    self.coalesced += 1;
+                    if !self.open.contains(&conn) {
+                        self.open.insert(conn.clone());
+                    }
+                } else {
+                    if st.has_burst() {
+                        Self::flush(st, &conn, out);
+                        self.open.remove(&conn);
+                    }
+                    out.push(ev);
+                }
+            }
+            Body::Timer(_) | Body::Vars(_) | Body::Rtt { .. } => {
+                let key = match &ev.body {
+                    Body::Timer(t) => AbsorbKey::Timer(t.timer),
+                    Body::Vars(_) => AbsorbKey::Vars,
+                    _ => AbsorbKey::Rtt,
+                };
+                match self.conns.get_mut(&conn) {
+                    Some(st) if st.has_burst() => {
+                        if let Some(slot) = st.absorbed.iter_mut().find(|(k, _)| *k == key) {
+                            slot.1 = ev;
+                        } else {
+                            st.absorbed.push((key, ev));
+                        }
+                    }
+                    _ => out.push(ev),
+                }
+            }
+            other => {
+                let freed =
+                    matches!(other, Body::Tcb(t) if t.action == crate::event::TcbAction::Freed);
+                if let Some(st) = self.conns.get_mut(&conn)
+                    && st.has_burst()
+                {
+                    Self::flush(st, &conn, out);
+                    self.open.remove(&conn);
+                }
+                out.push(ev);
+                if freed {
+                    self.conns.remove(&conn);
+                    self.busy.remove(&conn);
+                }
+            }
+        }
+    }
+
+    /// Record a segment at `t`; whether the connection is above the rate.
+    fn note_rate(st: &mut ConnState, t: f64) -> bool {
+        st.recent.push_back(t);
+        while st.recent.len() > Self::THRESHOLD + 1 {
+            st.recent.pop_front();
+        }
+        st.recent.len() > Self::THRESHOLD && st.recent.front().is_some_and(|f| t - f < Self::WINDOW)
+    }
+
+    fn ordinary(st: &ConnState, s: &SegmentEvent) -> bool {
+        let d = slot(s.dir);
+        let f = s.seg.flags;
+        let allowed = Flags::ACK | Flags::PSH;
+        if !f.ack() || f.0 & !allowed.0 != 0 || s.retransmit {
+            return false;
+        }
+        if s.seg.win == 0 || st.last_win[d] == Some(0) {
+            return false;
+        }
+        if s.seg.len > 0 {
+            st.next_seq[d].is_none_or(|n| n == s.seg.seq)
+        } else {
+            match st.last_ack[d] {
+                None => true,
+                Some(a) => {
+                    seq_gt(s.seg.ack, a)
+                        || st.last_win[d] != Some(s.seg.win)
+                        || st.dupacks[d] >= Self::DUPACKS_SHOWN
+                }
+            }
+        }
+    }
+
+    fn track(st: &mut ConnState, s: &SegmentEvent) {
+        let d = slot(s.dir);
+        let dup = s.seg.len == 0
+            && s.seg.flags.ack()
+            && !s.seg.flags.intersects(Flags::SYN | Flags::FIN | Flags::RST)
+            && st.last_ack[d] == Some(s.seg.ack)
+            && st.last_win[d] == Some(s.seg.win);
+        st.dupacks[d] = if dup { st.dupacks[d] + 1 } else { 0 };
+        let end = s.seg.seq.wrapping_add(s.seg.len);
+        if s.seg.len > 0 && st.next_seq[d].is_none_or(|n| seq_gt(end, n)) {
+            st.next_seq[d] = Some(end);
+        }
+        if s.seg.flags.ack() && st.last_ack[d].is_none_or(|a| !seq_gt(a, s.seg.ack)) {
+            st.last_ack[d] = Some(s.seg.ack);
+        }
+        st.last_win[d] = Some(s.seg.win);
+    }
+
+    fn add(st: &mut ConnState, t: f64, s: &SegmentEvent) {
+        let d = slot(s.dir);
+        let end = s.seg.seq.wrapping_add(s.seg.len);
+        let b = st.bursts[d].get_or_insert(BurstEvent {
+            dir: s.dir,
+            segments: 0,
+            bytes: 0,
+            seq_from: s.seg.seq,
+            seq_to: s.seg.seq,
+            ack_to: s.seg.ack,
+            since: t,
+        });
+        b.segments += 1;
+        b.bytes += u64::from(s.seg.len);
+        if s.seg.len > 0 {
+            if b.bytes == u64::from(s.seg.len) {
+                b.seq_from = s.seg.seq;
+            }
+            b.seq_to = end;
+        }
+        b.ack_to = s.seg.ack;
+        st.last_t[d] = t;
+    }
+
+    fn flush(st: &mut ConnState, conn: &Arc<str>, out: &mut Vec<Event>) {
+        let mut open: Vec<(f64, usize)> = (0..2)
+            .filter_map(|d| st.bursts[d].as_ref().map(|b| (b.since, d)))
+            .collect();
+        open.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, d) in open {
+            if let Some(b) = st.bursts[d].take() {
+                out.push(Event {
+                    t: st.last_t[d],
+                    host: st.host.clone(),
+                    conn: Some(conn.clone()),
+                    body: Body::Burst(b),
+                });
+            }
+        }
+        out.extend(st.absorbed.drain(..).map(|(_, e)| e));
+    }
+
+    /// When a burst must be emitted even if nothing else happens (seconds on
+    /// the events' timeline).
+    pub fn poll_at(&self) -> Option<f64> {
+        self.open
+            .iter()
+            .filter_map(|c| self.conns.get(c))
+            .flat_map(|st| {
+                (0..2).filter_map(move |d| {
+                    st.bursts[d]
+                        .as_ref()
+                        .map(|b| (b.since + Self::MAX_AGE).min(st.last_t[d] + Self::IDLE))
+                })
+            })
+            .min_by(f64::total_cmp)
+    }
+
+    /// Emit the bursts that are old or idle at `now`.
+    pub fn tick(&mut self, now: f64, out: &mut Vec<Event>) {
+        let conns = &mut self.conns;
+        self.open.retain(|conn| {
+            let Some(st) = conns.get_mut(conn) else {
+                return false;
+            };
+            let due = (0..2).any(|d| {
+                st.bursts[d].as_ref().is_some_and(|b| {
+                    now >= b.since + Self::MAX_AGE || now >= st.last_t[d] + Self::IDLE
+                })
+            });
+            if due {
+                Self::flush(st, conn, out);
+            }
+            !due
+        });
+    }
+
+    /// Whether any connection is above the rate at `now` (the runtime then
+    /// stops asking the engine for per-segment hex dumps that would only be
+    /// folded away).
+    pub fn any_hot(&mut self, now: f64) -> bool {
+        let conns = &self.conns;
+        // A connection whose last THRESHOLD segments span more than the
+        // window is cold until it gets busy again.
+        self.busy.retain(|c| {
+            conns
+                .get(c)
+                .is_some_and(|st| st.recent.front().is_some_and(|f| now - f < Self::WINDOW))
+        });
+        !self.busy.is_empty()
+    }
+
+    /// Emit everything (end of the run).
+    pub fn flush_all(&mut self, out: &mut Vec<Event>) {
+        for conn in self.open.drain() {
+            if let Some(st) = self.conns.get_mut(&conn) {
+                Self::flush(st, &conn, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{SegFields, TimerAction, TimerEvent};
+
+    const C: &str = "10.77.0.2:9<->10.77.0.1:4000";
+
+    fn seg(t: f64, dir: Dir, flags: Flags, seq: u32, ack: u32, len: u32, win: u16) -> Event {
+        Event {
+            t,
+            host: Some("tcpscope".into()),
+            conn: Some(C.into()),
+            body: Body::Segment(SegmentEvent {
+                dir,
+                seg: SegFields {
+                    id: 0,
+                    flags,
+                    seq,
+                    ack,
+                    len,
+                    win,
+                    opts: vec![],
+                    hdr: None,
+                },
+                retransmit: false,
+            }),
+        }
+    }
+
+    fn kinds(v: &[Event]) -> Vec<&'static str> {
+        v.iter().map(Event::kind).collect()
+    }
+
+    /// A bulk transfer: data in, ACK out, `n` times, 1 ms apart.
+    fn bulk(c: &mut Coalescer, out: &mut Vec<Event>, start: f64, n: u32) -> f64 {
+        let mut t = start;
+        for i in 0..n {
+            c.push(
+                seg(t, Dir::In, Flags::ACK, 1000 + i * 100, 1, 100, 500),
+                out,
+            );
+            c.push(
+                Event {
+                    t,
+                    host: None,
+                    conn: Some(C.into()),
+                    body: Body::Timer(TimerEvent {
+                        timer: TimerKind::DelayedAck,
+                        action: TimerAction::Armed,
+                        deadline: Some(t + 0.2),
+                        backoff: None,
+                    }),
+                },
+                out,
+            );
+            c.push(seg(t, Dir::Out, Flags::ACK, 1, 1100 + i * 100, 0, 500), out);
+            t += 0.001;
+        }
+        t
+    }
+
+    #[test]
+    fn slow_traffic_is_never_coalesced() {
+        let mut c = Coalescer::new();
+        let mut out = Vec::new();
+        for i in 0..100 {
+            c.push(
+                seg(
+                    f64::from(i) * 0.01,
+                    Dir::In,
+                    Flags::ACK,
+                    1000 + i * 10,
+                    1,
+                    10,
+                    500,
+                ),
+                &mut out,
+            );
+        }
+        assert_eq!(out.len(), 100);
+        assert!(out.iter().all(|e| e.kind() == "segment"));
+        assert_eq!(c.poll_at(), None);
+    }
+
+    #[test]
+    fn fast_in_order_data_and_acks_become_bursts() {
+        let mut c = Coalescer::new();
+        let mut out = Vec::new();
+        let t = bulk(&mut c, &mut out, 0.0, 1000);
+        // The first 300 segments (150 data + 150 ACKs) plus their timers
+        // pass one by one; after that everything is folded.
+        let segs = out.iter().filter(|e| e.kind() == "segment").count();
+        assert_eq!(segs, Coalescer::THRESHOLD);
+        // Bursts were emitted every MAX_AGE only when ticked; nothing yet.
+        assert!(!kinds(&out).contains(&"burst"));
+        let due = c.poll_at().unwrap();
+        assert!(due <= t);
+        out.clear();
+        // A FIN flushes both bursts first, then the absorbed timer, then the FIN.
+        c.push(
+            seg(
+                t,
+                Dir::In,
+                Flags::FIN | Flags::ACK,
+                1000 + 1000 * 100,
+                1,
+                0,
+                500,
+            ),
+            &mut out,
+        );
+        assert_eq!(kinds(&out), vec!["burst", "burst", "timer", "segment"]);
+        let Body::Burst(b_in) = &out[0].body else {
+            panic!()
+        };
+        assert_eq!(b_in.dir, Dir::In);
+        assert_eq!(b_in.segments, 1000 - 150);
+        assert_eq!(b_in.bytes, 850 * 100);
+        assert_eq!(b_in.seq_from, 1000 + 150 * 100);
+        assert_eq!(b_in.seq_to, 1000 + 1000 * 100);
+        let Body::Burst(b_out) = &out[1].body else {
+            panic!()
+        };
+        assert_eq!(b_out.dir, Dir::Out);
+        assert_eq!(b_out.segments, 850);
+        assert_eq!(b_out.ack_to, 1100 + 999 * 100);
+        assert_eq!(c.coalesced, 1700);
+    }
+
+    #[test]
+    fn exceptions_pass_and_tick_emits() {
+        let mut c = Coalescer::new();
+        let mut out = Vec::new();
+        let t = bulk(&mut c, &mut out, 0.0, 400);
+        out.clear();
+        // Out-of-order data, a retransmission, a dup ACK, a zero window.
+        c.push(seg(t, Dir::In, Flags::ACK, 999_999, 1, 100, 500), &mut out);
+        assert_eq!(kinds(&out), vec!["burst", "burst", "timer", "segment"]);
+        out.clear();
+        let mut rtx = seg(t, Dir::In, Flags::ACK, 1000 + 400 * 100, 1, 100, 500);
+        if let Body::Segment(s) = &mut rtx.body {
+            s.retransmit = true;
+        }
+        c.push(rtx, &mut out);
+        c.push(
+            seg(t, Dir::Out, Flags::ACK, 1, 1100 + 399 * 100, 0, 500),
+            &mut out,
+        );
+        c.push(
+            seg(t, Dir::Out, Flags::ACK, 1, 1100 + 400 * 100, 0, 0),
+            &mut out,
+        );
+        c.push(
+            seg(t, Dir::Out, Flags::ACK, 1, 1100 + 401 * 100, 0, 500),
+            &mut out,
+        );
+        assert_eq!(kinds(&out), vec!["segment"; 4]);
+        out.clear();
+        // A run of duplicate ACKs: the first three stand alone, the rest fold.
+        for _ in 0..5 {
+            c.push(seg(t, Dir::In, Flags::ACK, 7, 1, 0, 500), &mut out);
+        }
+        for _ in 0..5 {
+            c.push(seg(t, Dir::In, Flags::ACK, 7, 1, 0, 500), &mut out);
+        }
+        // (The data segments before carried ack 1, so all ten are duplicates.)
+        assert_eq!(
+            kinds(&out),
+            vec!["segment"; 3],
+            "three duplicates stand alone"
+        );
+        out.clear();
+        c.flush_all(&mut out);
+        assert_eq!(kinds(&out), vec!["burst"]);
+        let Body::Burst(b) = &out[0].body else {
+            panic!()
+        };
+        assert_eq!((b.segments, b.bytes), (7, 0));
+        out.clear();
+        // Back to ordinary: a burst opens, then tick emits it when idle.
+        c.push(
+            seg(t, Dir::Out, Flags::ACK, 1, 1100 + 402 * 100, 0, 500),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        let due = c.poll_at().unwrap();
+        assert!((due - (t + Coalescer::IDLE)).abs() < 1e-9);
+        c.tick(due, &mut out);
+        assert_eq!(kinds(&out), vec!["burst"]);
+        assert_eq!(c.poll_at(), None);
+    }
+}

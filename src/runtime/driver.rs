@@ -1,0 +1,299 @@
+//! The terminal UI's view of live mode: [`LiveDriver`] implements
+//! [`crate::ui::driver::Driver`].
+//!
+//! The runtime runs on its own thread (a current-thread tokio runtime); the
+//! UI thread gets events from a bounded channel (a lagging UI loses events
+//! and gets a `lagged` event, the stack never waits for it) and applies
+//! commands directly to the injector and the engine under the shared lock,
+//! then pokes the runtime task so their effects go out at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::event::{Dir, Event};
+use crate::fault::{Action, DirMatch, Rule, Trigger};
+use crate::runtime::sink::{PcapSink, Sink};
+use crate::runtime::{Live, LiveSetup, Stats};
+use crate::services;
+use crate::socket::{Inner, Shared, Stack};
+use crate::tcp::ConnId;
+use crate::ui::driver::{Command, ConnRef, Driver, Mode};
+
+/// Events the UI channel holds before the UI counts as lagging.
+pub const UI_CHANNEL: usize = 65536;
+
+/// Most events one `poll` hands over (the rest wait for the next frame).
+const POLL_MAX: usize = 20_000;
+
+pub struct LiveDriver {
+    shared: Arc<Shared>,
+    stack: Stack,
+    handle: tokio::runtime::Handle,
+    events: Receiver<Arc<Event>>,
+    title: String,
+    stop: Arc<Notify>,
+    done: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<Stats, String>>>,
+}
+
+impl LiveDriver {
+    /// Open the interface and start the runtime on its own thread. Errors
+    /// (no CAP_NET_ADMIN, name or address in use, …) come back as sentences
+    /// before anything runs. `sinks` are further consumers (`--events`,
+    /// `--record`); the UI's own channel is added here.
+    pub fn start(
+        setup: LiveSetup,
+        mut sinks: Vec<Sink>,
+        pcap: Option<PcapSink>,
+    ) -> Result<LiveDriver, String> {
+        let (ui_sink, events) = Sink::channel(UI_CHANNEL);
+        sinks.push(ui_sink);
+        let title = setup.describe();
+        let stop = Arc::new(Notify::new());
+        let done = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = sync_channel(1);
+        let (stop2, done2) = (stop.clone(), done.clone());
+        let thread = std::thread::Builder::new()
+            .name("tcpscope-live".into())
+            .spawn(move || -> Result<Stats, String> {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let msg = format!("cannot start the async runtime: {e}");
+                        let _ = ready_tx.send(Err(msg.clone()));
+                        return Err(msg);
+                    }
+                };
+                let r = rt.block_on(async move {
+                    match Live::open(setup, sinks, pcap) {
+                        Ok((live, tun)) => {
+                            let _ = ready_tx.send(Ok((
+                                live.shared().clone(),
+                                live.stack().clone(),
+                                tokio::runtime::Handle::current(),
+                            )));
+                            live.run(tun, stop2).await
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.clone()));
+                            Err(e)
+                        }
+                    }
+                });
+                done2.store(true, Ordering::SeqCst);
+                r
+            })
+            .map_err(|e| format!("cannot start the live runtime thread: {e}"))?;
+        match ready_rx.recv() {
+            Ok(Ok((shared, stack, handle))) => Ok(LiveDriver {
+                shared,
+                stack,
+                handle,
+                events,
+                title,
+                stop,
+                done,
+                thread: Some(thread),
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => match thread.join() {
+                Ok(Err(e)) => Err(e),
+                _ => Err("the live runtime stopped before it was ready".into()),
+            },
+        }
+    }
+
+    /// Stop (close connections, remove the interface) and wait for it.
+    pub fn stop(mut self) -> Result<Stats, String> {
+        self.stop.notify_one();
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err("the live runtime panicked".into()),
+            None => Ok(Stats::default()),
+        }
+    }
+
+    fn find(g: &Inner, c: &ConnRef) -> Result<ConnId, String> {
+        g.engine
+            .connections()
+            .find(|t| *t.name == *c.conn)
+            .map(|t| t.id)
+            .ok_or_else(|| format!("no open connection {}", c.conn))
+    }
+
+    fn apply(&mut self, cmd: Command) -> Result<String, String> {
+        let now = self.shared.clock().now();
+        let mut g = self.shared.lock();
+        let dir_name = |d: Dir| match d {
+            Dir::In => "in (from the kernel)",
+            Dir::Out => "out (to the kernel)",
+        };
+        match cmd {
+            Command::DropNext(d) => {
+                let dm = match d {
+                    Dir::In => DirMatch::In,
+                    Dir::Out => DirMatch::Out,
+                };
+                g.injector.add_rule(now, Rule::drop_next(dm, None, 1));
+                Ok(format!("the next segment going {} will be dropped", dir_name(d)))
+            }
+            Command::SetLoss { inbound, outbound } => {
+                let old: Vec<u32> = g
+                    .injector
+                    .rules()
+                    .iter()
+                    .filter(|(_, r)| {
+                        matches!(r.trigger, Trigger::Probability(_))
+                            && r.action == Action::Drop
+                            && r.flags.is_none()
+                            && r.port.is_none()
+                            && r.payload.is_none()
+                    })
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in old {
+                    g.injector.remove_rule(now, id);
+                }
+                for (dm, pct) in [(DirMatch::In, inbound), (DirMatch::Out, outbound)] {
+                    if !(0.0..=100.0).contains(&pct) {
+                        return Err(format!("{pct}% is not a percentage from 0 to 100"));
+                    }
+                    if pct > 0.0 {
+                        g.injector.add_rule(now, Rule::loss(dm, pct / 100.0));
+                    }
+                }
+                Ok(format!("random loss: {inbound}% in, {outbound}% out"))
+            }
+            Command::HoldAll(on) => {
+                g.injector.set_hold_all(now, on);
+                Ok(if on {
+                    "holding every segment: space releases one, r releases all".into()
+                } else {
+                    format!("no longer holding; {} segment(s) still held", g.injector.held_count())
+                })
+            }
+            Command::ReleaseOne => {
+                if g.injector.release_one(now) {
+                    Ok(format!("released one segment; {} still held", g.injector.held_count()))
+                } else {
+                    Err("no segment is held".into())
+                }
+            }
+            Command::ReleaseAll => {
+                let n = g.injector.release_all(now);
+                Ok(format!("released {n} segment(s)"))
+            }
+            Command::AddRule(r) => {
+                let text = r.to_string();
+                g.injector.add_rule(now, r);
+                Ok(format!("rule added: {text}"))
+            }
+            Command::ClearRules => {
+                g.injector.clear_rules(now);
+                Ok("all fault rules removed".into())
+            }
+            Command::Close(c) => {
+                let cid = Self::find(&g, &c)?;
+                g.engine.close(now, cid).map_err(|e| format!("{}: {e}", c.conn))?;
+                Ok(format!("closing {} (FIN)", c.conn))
+            }
+            Command::Abort(c) => {
+                let cid = Self::find(&g, &c)?;
+                g.engine.abort(now, cid).map_err(|e| format!("{}: {e}", c.conn))?;
+                Ok(format!("aborted {} (RST)", c.conn))
+            }
+            Command::Keepalive(c, on) => {
+                let cid = Self::find(&g, &c)?;
+                let ka = on.then(|| g.engine.config().keepalive);
+                g.engine
+                    .set_keepalive(now, cid, ka)
+                    .map_err(|e| format!("{}: {e}", c.conn))?;
+                Ok(match ka {
+                    Some(k) => format!(
+                        "keepalive on for {}: idle {}s, interval {}s, {} probes",
+                        c.conn,
+                        k.idle.as_secs_f64(),
+                        k.interval.as_secs_f64(),
+                        k.count
+                    ),
+                    None => format!("keepalive off for {}", c.conn),
+                })
+            }
+            Command::Connect(addr) => {
+                drop(g);
+                self.handle
+                    .spawn(services::active_open(self.stack.clone(), addr, None));
+                Ok(format!("connecting to {addr}"))
+            }
+            Command::TimeScale(_) | Command::Pause(_) => {
+                Err("live mode runs in real time: it cannot be slowed down or paused (hold segments with h instead)".into())
+            }
+            Command::StepForward | Command::StepBack | Command::Seek(_) => {
+                Err("stepping and seeking are for demo and replay; live mode runs in real time".into())
+            }
+        }
+    }
+}
+
+impl Driver for LiveDriver {
+    fn mode(&self) -> Mode {
+        Mode::Live
+    }
+
+    fn title(&self) -> String {
+        self.title.clone()
+    }
+
+    fn poll(&mut self) -> Vec<Event> {
+        let mut v = Vec::new();
+        while v.len() < POLL_MAX {
+            match self.events.try_recv() {
+                Ok(e) => v.push(Arc::unwrap_or_clone(e)),
+                Err(_) => break,
+            }
+        }
+        v
+    }
+
+    fn now(&self) -> f64 {
+        self.shared.clock().now().secs_f64()
+    }
+
+    /// Events arrive on their own: look again at a frame rate.
+    fn next_wake(&self) -> Option<Duration> {
+        Some(Duration::from_millis(33))
+    }
+
+    fn command(&mut self, cmd: Command) -> Result<String, String> {
+        if self.finished() {
+            return Err("the live run has stopped".into());
+        }
+        let r = self.apply(cmd);
+        self.shared.poke();
+        r
+    }
+
+    fn finished(&self) -> bool {
+        self.done.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for LiveDriver {
+    fn drop(&mut self) {
+        self.stop.notify_one();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,556 @@
+//! The live runtime: the thin async shell around the sans-IO engine.
+//!
+//! One tokio task ([`Live::run`]) owns the TUN link and drives the engine
+//! and the fault injector (both behind the [`Shared`] lock, so that
+//! in-process applications can call the engine through [`crate::socket`]).
+//! It wakes on a packet from the TUN, on a poke from an application, on the
+//! earliest of the engine's, the injector's and the coalescer's deadlines,
+//! and on a stop request (`--duration`, Ctrl-C, SIGTERM, the UI). Events go
+//! through the [`coalesce::Coalescer`] to bounded [`sink::Sink`]s that never
+//! block the stack.
+//!
+//! Packets from the kernel are `in`, packets to it `out` (the injector's
+//! point of view is the stack's). Segment ids: the engine numbers its own
+//! segments 2, 4, 6, …; packets read from the TUN get 1, 3, 5, ….
+
+pub mod clock;
+pub mod coalesce;
+pub mod driver;
+pub mod sink;
+
+use std::collections::VecDeque;
+use std::net::SocketAddrV4;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::Notify;
+
+use crate::event::{Body, Dir, Event};
+use crate::fault::{Injector, Packet, Rule};
+use crate::link::tun::{self, MAX_PACKET, Tun, TunSpec};
+use crate::services::{self, ServiceOpts, ServiceSpec};
+use crate::socket::{Inner, Shared, Stack};
+use crate::tcp::{Config, Engine, State};
+use crate::time::Instant;
+
+use clock::Clock;
+use coalesce::Coalescer;
+use sink::{PcapRecord, PcapSink, Sink};
+
+/// The host name live events carry.
+pub const HOST: &str = "tcpscope";
+
+/// How long a stop waits for open connections to finish closing.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Packets read from the TUN per round before the engine runs.
+const READ_BATCH: usize = 64;
+
+/// Everything `tcpscope live` was asked to do.
+#[derive(Clone, Debug)]
+pub struct LiveSetup {
+    pub tun: TunSpec,
+    pub cfg: Config,
+    pub rules: Vec<Rule>,
+    pub services: Vec<ServiceSpec>,
+    pub connect: Vec<SocketAddrV4>,
+    pub send: Option<String>,
+    pub http_idle: Option<Duration>,
+    pub duration: Option<Duration>,
+    pub profile: &'static str,
+}
+
+impl LiveSetup {
+    /// One line for titles and the first `info` event.
+    pub fn describe(&self) -> String {
+        let serve: Vec<String> = self
+            .services
+            .iter()
+            .map(|s| format!("{}:{}", s.port, s.kind.name()))
+            .collect();
+        format!(
+            "live on {}: kernel {}/{}, stack {}, profile {}, serving {}",
+            self.tun.name,
+            self.tun.kernel_addr,
+            self.tun.prefix,
+            self.tun.stack_addr,
+            self.profile,
+            if serve.is_empty() {
+                "nothing".into()
+            } else {
+                serve.join(",")
+            }
+        )
+    }
+
+    /// The TUN's queue (kernel → us) holds a full receive window of
+    /// segments, plus slack (DESIGN.md performance notes: the default 500
+    /// is too short for a large window).
+    pub fn txqueuelen_for(cfg: &Config) -> u32 {
+        let segs = cfg.recv_buf / usize::from(cfg.mss.max(536));
+        (2 * segs + 64).max(1000) as u32
+    }
+}
+
+/// Counters for the final `info` event.
+#[derive(Default, Debug, Clone)]
+pub struct Stats {
+    pub packets_in: u64,
+    pub packets_out: u64,
+    pub icmp_echo: u64,
+    /// Packets that were not IPv4 TCP (the engine drops them with reason
+    /// `not_ipv4_tcp`).
+    pub not_tcp: u64,
+    pub write_errors: u64,
+    pub events: u64,
+}
+
+/// Why the loop woke.
+enum Wake {
+    Stop(String),
+    Read(std::io::Result<usize>),
+    Other,
+}
+
+/// The runtime task's state.
+pub struct Live {
+    shared: Arc<Shared>,
+    stack: Stack,
+    setup: LiveSetup,
+    coalescer: Coalescer,
+    sinks: Vec<Sink>,
+    pcap: Option<PcapSink>,
+    next_in_id: u64,
+    outq: VecDeque<Vec<u8>>,
+    events: Vec<Event>,
+    stats: Stats,
+    /// Set once stopping: when to give up waiting for closes.
+    grace: Option<Instant>,
+    stop_reason: Option<String>,
+    /// The configuration's `hex_in_events`, which the runtime suspends
+    /// while a connection is above the coalescing rate.
+    want_hex: bool,
+    listening: Vec<u16>,
+}
+
+impl Live {
+    /// Create the interface, the engine and the injector, start the
+    /// services and active opens. Must run inside a tokio runtime.
+    pub fn open(
+        setup: LiveSetup,
+        sinks: Vec<Sink>,
+        pcap: Option<PcapSink>,
+    ) -> Result<(Live, Tun), String> {
+        let tun = Tun::open(&setup.tun)?;
+        let clock = Clock::start();
+        let want_hex = setup.cfg.hex_in_events;
+        let mut engine = Engine::new(setup.cfg.clone(), HOST, setup.tun.stack_addr);
+        engine.set_segment_ids(2, 2);
+        let mut injector = Injector::new(HOST, setup.cfg.seed);
+        let now = clock.now();
+        engine.emit(
+            now,
+            None,
+            Body::Info {
+                msg: format!("{}; ready", setup.describe()),
+            },
+        );
+        for r in &setup.rules {
+            injector.add_rule(now, r.clone());
+        }
+        let shared = Shared::new(engine, injector, clock);
+        let stack = Stack::new(shared.clone());
+        let mut listening = Vec::new();
+        let opts = ServiceOpts {
+            http_idle: setup.http_idle,
+        };
+        for s in &setup.services {
+            let l = stack
+                .listen(s.port)
+                .map_err(|e| format!("cannot serve {} on port {}: {e}", s.kind.name(), s.port))?;
+            listening.push(s.port);
+            tokio::spawn(services::serve(stack.clone(), l, s.kind, opts.clone()));
+        }
+        for addr in &setup.connect {
+            tokio::spawn(services::active_open(
+                stack.clone(),
+                *addr,
+                setup.send.clone(),
+            ));
+        }
+        Ok((
+            Live {
+                shared,
+                stack,
+                setup,
+                coalescer: Coalescer::new(),
+                sinks,
+                pcap,
+                next_in_id: 1,
+                outq: VecDeque::new(),
+                events: Vec::new(),
+                stats: Stats::default(),
+                grace: None,
+                stop_reason: None,
+                want_hex,
+                listening,
+            },
+            tun,
+        ))
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+
+    /// The loop; returns when stopped and every connection has closed (or
+    /// the grace period ran out). `stop` is notified by the UI driver.
+    pub async fn run(mut self, tun: Tun, stop: Arc<Notify>) -> Result<Stats, String> {
+        let mut sigint =
+            signal(SignalKind::interrupt()).map_err(|e| format!("cannot catch Ctrl-C: {e}"))?;
+        let mut sigterm =
+            signal(SignalKind::terminate()).map_err(|e| format!("cannot catch SIGTERM: {e}"))?;
+        let clock = *self.shared.clock();
+        let stop_at = self.setup.duration.map(|d| clock.now() + d);
+        let mut buf = vec![0u8; MAX_PACKET];
+        let mut batch: Vec<Vec<u8>> = Vec::with_capacity(READ_BATCH);
+        // The first round emits the `info` and `state LISTEN` events.
+        self.round(&tun, &mut batch);
+        let result = loop {
+            let deadline = self.next_wake(stop_at);
+            let sleep_to = deadline
+                .map(|t| tokio::time::Instant::from_std(clock.to_std(t)))
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            let wake = tokio::select! {
+                biased;
+                _ = sigint.recv() => Wake::Stop("interrupted (SIGINT)".into()),
+                _ = sigterm.recv() => Wake::Stop("terminated (SIGTERM)".into()),
+                _ = stop.notified() => Wake::Stop("stopped from the UI".into()),
+                r = tun.read_batch(&mut buf, READ_BATCH, |p| batch.push(p.to_vec())) => Wake::Read(r),
+                _ = self.shared.poke.notified() => Wake::Other,
+                _ = tokio::time::sleep_until(sleep_to) => Wake::Other,
+                r = tun.writable(), if !self.outq.is_empty() => Wake::Read(r.map(|_| 0)),
+            };
+            match wake {
+                Wake::Stop(why) => self.begin_stop(why),
+                Wake::Read(Err(e)) => {
+                    break Err(format!("reading from {} failed: {e}", tun.name()));
+                }
+                Wake::Read(Ok(_)) | Wake::Other => {}
+            }
+            if self.grace.is_none() && stop_at.is_some_and(|s| clock.now() >= s) {
+                self.begin_stop("--duration reached".into());
+            }
+            self.round(&tun, &mut batch);
+            if self.finished() {
+                break Ok(());
+            }
+        };
+        self.finish();
+        result.map(|()| self.stats.clone())
+    }
+
+    fn next_wake(&self, stop_at: Option<Instant>) -> Option<Instant> {
+        let g = self.shared.lock();
+        let coalesce = self.coalescer.poll_at().map(Instant::from_secs_f64);
+        [
+            g.engine.poll_at(),
+            g.injector.poll_at(),
+            coalesce,
+            if self.grace.is_none() { stop_at } else { None },
+            self.grace,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// One round: packets in, timers, everything the engine and injector
+    /// produce, events out, packets out.
+    fn round(&mut self, tun: &Tun, batch: &mut Vec<Vec<u8>>) {
+        let shared = self.shared.clone();
+        let now = shared.clock().now();
+        {
+            let mut g = shared.lock();
+            // Hex dumps cost a quarter of the CPU under bulk load and the
+            // coalescer would fold most of them away: only while no
+            // connection is hot.
+            g.engine.config_mut().hex_in_events =
+                self.want_hex && !self.coalescer.any_hot(now.secs_f64());
+            for pkt in batch.drain(..) {
+                self.packet_in(&mut g, now, pkt);
+            }
+            if g.injector.poll_at().is_some_and(|t| t <= now) {
+                g.injector.on_timer(now);
+            }
+            if g.engine.poll_at().is_some_and(|t| t <= now) {
+                g.engine.on_timer(now);
+            }
+            self.pump(&mut g, now);
+            g.wake_dirty();
+        }
+        self.publish(now);
+        self.write_out(tun);
+    }
+
+    fn packet_in(&mut self, g: &mut Inner, now: Instant, bytes: Vec<u8>) {
+        self.stats.packets_in += 1;
+        if let Some(reply) = tun::icmp_echo_reply(&bytes, self.setup.tun.stack_addr) {
+            // RFC 1122 §3.2.2.6: answer pings; not TCP, so no events.
+            self.stats.icmp_echo += 1;
+            self.capture(
+                now,
+                Dir::In,
+                &bytes,
+                Some("ICMP echo request, answered".into()),
+            );
+            self.capture(now, Dir::Out, &reply, None);
+            self.outq.push_back(reply);
+            return;
+        }
+        if bytes.len() < 20 || bytes[0] >> 4 != 4 || bytes[9] != 6 {
+            self.stats.not_tcp += 1;
+        }
+        let id = self.next_in_id;
+        self.next_in_id += 2;
+        self.inject(
+            g,
+            now,
+            Packet {
+                id,
+                dir: Dir::In,
+                bytes,
+            },
+        );
+    }
+
+    /// Into the injector; the pcap record says what the injector did.
+    fn inject(&mut self, g: &mut Inner, now: Instant, pkt: Packet) {
+        let copy = self.pcap.as_ref().map(|_| (pkt.dir, pkt.bytes.clone()));
+        let id = pkt.id;
+        g.injector.process(now, pkt);
+        let mut comment = None;
+        while let Some(e) = g.injector.poll_event() {
+            let verdict = match &e.body {
+                Body::Drop(d) if d.seg.as_ref().is_some_and(|s| s.id == id) => {
+                    Some(("dropped", d.rule.clone()))
+                }
+                Body::Hold(h) if h.seg.id == id => Some(("held", h.rule.clone())),
+                Body::Fault(f) if f.seg.id == id => Some((f.action.as_str(), f.rule.clone())),
+                _ => None,
+            };
+            if let Some((what, rule)) = verdict {
+                comment = Some(match rule {
+                    Some(r) => format!("tcpscope fault injector: {what} (rule: {r})"),
+                    None => format!("tcpscope fault injector: {what}"),
+                });
+            }
+            self.events.push(e);
+        }
+        if let Some((dir, bytes)) = copy {
+            self.capture(now, dir, &bytes, comment);
+        }
+    }
+
+    fn capture(&self, now: Instant, dir: Dir, bytes: &[u8], comment: Option<String>) {
+        if let Some(p) = &self.pcap {
+            p.send(PcapRecord {
+                ts: self.shared.clock().wall(now),
+                dir,
+                bytes: bytes.to_vec(),
+                comment,
+            });
+        }
+    }
+
+    /// Move everything that can move now (the in-memory wire's flush loop).
+    fn pump(&mut self, g: &mut Inner, now: Instant) {
+        loop {
+            let mut progress = false;
+            self.events.extend(g.engine.drain_events());
+            while let Some(tx) = g.engine.poll_transmit() {
+                progress = true;
+                self.events.extend(g.engine.drain_events());
+                self.inject(
+                    g,
+                    now,
+                    Packet {
+                        id: tx.id,
+                        dir: Dir::Out,
+                        bytes: tx.packet,
+                    },
+                );
+            }
+            while let Some(p) = g.injector.poll_deliver() {
+                progress = true;
+                match p.dir {
+                    Dir::In => {
+                        g.engine.receive(now, p.id, &p.bytes);
+                        self.events.extend(g.engine.drain_events());
+                    }
+                    Dir::Out => self.outq.push_back(p.bytes),
+                }
+            }
+            while let Some(e) = g.injector.poll_event() {
+                self.events.push(e);
+            }
+            if !progress {
+                break;
+            }
+        }
+    }
+
+    fn publish(&mut self, now: Instant) {
+        let mut out = Vec::with_capacity(self.events.len());
+        for e in self.events.drain(..) {
+            self.coalescer.push(e, &mut out);
+        }
+        self.coalescer.tick(now.secs_f64(), &mut out);
+        self.send_events(out);
+    }
+
+    fn send_events(&mut self, out: Vec<Event>) {
+        for e in out {
+            self.stats.events += 1;
+            let e = Arc::new(e);
+            for s in &mut self.sinks {
+                s.send(&e);
+            }
+        }
+    }
+
+    fn write_out(&mut self, tun: &Tun) {
+        while let Some(p) = self.outq.front() {
+            match tun.try_send(p) {
+                Ok(()) => {
+                    self.stats.packets_out += 1;
+                    self.outq.pop_front();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(_) => {
+                    // The kernel refused the packet (device going down):
+                    // a lost packet, which TCP recovers from.
+                    self.stats.write_errors += 1;
+                    self.outq.pop_front();
+                }
+            }
+        }
+    }
+
+    /// Stop listening, close every connection (FIN), and give the closes
+    /// [`CLOSE_GRACE`] to complete.
+    fn begin_stop(&mut self, why: String) {
+        if self.grace.is_some() {
+            return;
+        }
+        let shared = self.shared.clone();
+        let now = shared.clock().now();
+        let mut g = shared.lock();
+        let open: Vec<_> = g
+            .engine
+            .connections()
+            .filter(|t| {
+                matches!(
+                    t.state,
+                    State::SynSent | State::SynReceived | State::Established | State::CloseWait
+                )
+            })
+            .map(|t| t.id)
+            .collect();
+        g.engine.emit(
+            now,
+            None,
+            Body::Info {
+                msg: format!(
+                    "stopping ({why}): closing {} open connection(s)",
+                    open.len()
+                ),
+            },
+        );
+        for port in self.listening.drain(..) {
+            g.engine.unlisten(now, port);
+        }
+        for cid in open {
+            let _ = g.engine.close(now, cid);
+        }
+        g.wake_all();
+        self.grace = Some(now + CLOSE_GRACE);
+        self.stop_reason = Some(why);
+    }
+
+    /// Stopped, and every connection is closed or in TIME-WAIT (the
+    /// process is going away; TIME-WAIT's purpose ends with it), or the
+    /// grace period is over.
+    fn finished(&self) -> bool {
+        let Some(grace) = self.grace else {
+            return false;
+        };
+        if self.shared.clock().now() >= grace {
+            return true;
+        }
+        let g = self.shared.lock();
+        g.engine
+            .connections()
+            .all(|t| matches!(t.state, State::TimeWait | State::Closed))
+    }
+
+    fn finish(&mut self) {
+        let now = self.shared.clock().now();
+        let mut out = Vec::new();
+        self.coalescer.flush_all(&mut out);
+        let (left, lost_pcap) = {
+            let g = self.shared.lock();
+            (
+                g.engine.connection_count(),
+                self.pcap
+                    .as_ref()
+                    .map_or(0, |p| p.lost.load(std::sync::atomic::Ordering::Relaxed)),
+            )
+        };
+        let lost_events: u64 = self.sinks.iter().map(|s| s.lost_total).sum();
+        out.push(Event {
+            t: now.secs_f64(),
+            host: Some(HOST.into()),
+            conn: None,
+            body: Body::Info {
+                msg: format!(
+                    "stopped: {} packets in, {} out, {} ICMP echo answered, {} not IPv4 TCP (dropped), {} segment events folded into bursts, {} connection(s) left (TIME-WAIT or unfinished), {} events and {} pcap packets lost by slow consumers; interface {} removed",
+                    self.stats.packets_in,
+                    self.stats.packets_out,
+                    self.stats.icmp_echo,
+                    self.stats.not_tcp,
+                    self.coalescer.coalesced,
+                    left,
+                    lost_events,
+                    lost_pcap,
+                    self.setup.tun.name,
+                ),
+            },
+        });
+        self.send_events(out);
+        self.sinks.clear();
+        self.pcap = None;
+    }
+}
+
+/// Run live mode on this thread until it stops; the sinks and the pcap
+/// writer are closed when it returns.
+pub fn run_headless(
+    setup: LiveSetup,
+    sinks: Vec<Sink>,
+    pcap: Option<PcapSink>,
+) -> Result<Stats, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    rt.block_on(async move {
+        let (live, tun) = Live::open(setup, sinks, pcap)?;
+        live.run(tun, Arc::new(Notify::new())).await
+    })
+}
