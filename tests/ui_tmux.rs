@@ -8,65 +8,12 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A private tmux server (its own socket), killed when the test ends, so a
-/// developer's own tmux sessions are never touched.
-struct Tmux {
-    socket: String,
-}
+mod common;
 
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .env("LANG", "C.UTF-8")
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-
-    fn flag(&self, name: &str) -> String {
-        let out = self.cmd(&["display-message", "-p", "-t", "t", &format!("#{{{name}}}")]);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Wait until the screen satisfies `ok`, or fail with what it shows.
-    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let s = self.screen();
-            if ok(&s) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; the screen shows:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
+use common::tmux::Tmux;
 
 fn tmux_available() -> Result<(), String> {
-    match Command::new("tmux").arg("-V").output() {
-        Ok(o) if o.status.success() => Ok(()),
-        Ok(o) => Err(format!(
-            "tmux -V failed: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Err(e) => Err(format!("tmux is not installed ({e})")),
-    }
+    Tmux::available()
 }
 
 #[test]
