@@ -196,6 +196,7 @@ pub fn live_config(common: &Common) -> (Config, &'static str) {
     if let Some(v) = ov.rto_min {
         c.rto_min = v;
     }
+    ov.limits.apply(&mut c);
     if let Some(s) = ov.seed {
         c.seed = s;
     } else {

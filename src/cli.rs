@@ -115,6 +115,24 @@ pub struct Common {
     /// Drop the next COUNT segments going DIR with exactly FLAGS: DIR[:FLAGS][:COUNT] (repeatable).
     #[arg(long = "drop", global = true, value_name = "DIR[:FLAGS][:COUNT]", value_parser = Rule::parse_drop)]
     pub drops: Vec<Rule>,
+    /// Connections in the table (all states) before new ones are refused.
+    #[arg(long, global = true, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Listen backlog: half-open plus not yet accepted connections.
+    #[arg(long, global = true, value_name = "N")]
+    pub backlog: Option<usize>,
+    /// Send buffer per connection, in bytes.
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub send_buf: Option<usize>,
+    /// Receive buffer per connection, in bytes (the largest window).
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub recv_buf: Option<usize>,
+    /// Out-of-order segments kept per connection.
+    #[arg(long, global = true, value_name = "N")]
+    pub ooo_segments: Option<usize>,
+    /// Answer SYNs with cookies when a listener's backlog is full (RFC 4987).
+    #[arg(long, global = true, value_name = "on|off", value_parser = parse_on_off)]
+    pub syn_cookies: Option<bool>,
     /// Random loss: PCT both ways, or in=PCT,out=PCT.
     #[arg(long, global = true, value_name = "PCT|in=PCT,out=PCT", value_parser = Rule::parse_loss)]
     pub loss: Option<LossRules>,
@@ -125,6 +143,14 @@ fn parse_secs(s: &str) -> Result<f64, String> {
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)
         .ok_or_else(|| format!("\"{s}\" is not a number of seconds"))
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "yes" | "true" => Ok(true),
+        "off" | "no" | "false" => Ok(false),
+        _ => Err(format!("\"{s}\" is not on or off")),
+    }
 }
 
 fn parse_ms(s: &str) -> Result<Duration, String> {
@@ -175,6 +201,14 @@ impl Common {
             seed: self.seed,
             rules,
             lang: Some(self.lang.unwrap_or_else(Lang::from_env)),
+            limits: crate::tcp::Limits {
+                max_connections: self.max_connections,
+                backlog: self.backlog,
+                send_buf: self.send_buf,
+                recv_buf: self.recv_buf,
+                ooo_segments: self.ooo_segments,
+                syn_cookies: self.syn_cookies,
+            },
         }
     }
 }

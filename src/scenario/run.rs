@@ -30,6 +30,7 @@ pub struct Overrides {
     pub seed: Option<u64>,
     pub rules: Vec<Rule>,
     pub lang: Option<Lang>,
+    pub limits: crate::tcp::Limits,
 }
 
 /// Bytes an application pushed or pulled, with a digest to compare streams.
@@ -211,6 +212,7 @@ pub fn host_config(sc: &Scenario, spec: &HostSpec, ov: &Overrides) -> Config {
     if let Some(s) = ov.seed {
         c.seed = s;
     }
+    ov.limits.apply(&mut c);
     c
 }
 

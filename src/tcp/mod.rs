@@ -29,7 +29,7 @@ use crate::event::{Body, Dir, DropEvent, Event, SegFields, SegmentEvent, TcbActi
 use crate::time::Instant;
 use crate::wire::{self, Flags, Segment, TcpOptions, WireError};
 
-pub use config::{Config, Keepalive, Profile};
+pub use config::{Config, Keepalive, Limits, Profile};
 use ctx::Ctx;
 pub use ctx::{RateLimit, Transmit, conn_name};
 pub use seq::SeqNum;
