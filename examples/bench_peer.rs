@@ -2,10 +2,15 @@
 //! tcpscope and the kernel, and a kernel-socket server with the same
 //! services, so that the two stacks are measured with the same programs.
 //!
-//!   bench_peer serve ADDR          discard on ADDR:9, HTTP (hyper) on ADDR:80
+//!   bench_peer serve ADDR          echo on ADDR:7, discard on ADDR:9,
+//!                                   HTTP (hyper) on ADDR:80
 //!   bench_peer bulk HOST:PORT SECS  send for SECS seconds, print MiB/s
 //!   bench_peer short HOST:PORT SECS HTTP requests with Connection: close,
 //!                                   one connection each, one at a time
+//!   bench_peer echo HOST:PORT SECS  short connections to an echo service:
+//!                                   connect, send 64 bytes, half-close, read
+//!                                   the echo until the server's FIN, close;
+//!                                   one at a time, print connections/s
 //!
 //! Loops are bounded by SECS (at most 60) and stop by themselves.
 
@@ -23,7 +28,9 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncReadExt;
 
 fn usage() -> ! {
-    eprintln!("usage: bench_peer serve ADDR | bulk HOST:PORT SECS | short HOST:PORT SECS");
+    eprintln!(
+        "usage: bench_peer serve ADDR | bulk HOST:PORT SECS | short HOST:PORT SECS | echo HOST:PORT SECS"
+    );
     std::process::exit(2)
 }
 
@@ -38,6 +45,7 @@ fn main() {
         Some("serve") => serve(a.get(2).unwrap_or_else(|| usage())),
         Some("bulk") => bulk(a.get(2).unwrap_or_else(|| usage()), secs(a.get(3))),
         Some("short") => short(a.get(2).unwrap_or_else(|| usage()), secs(a.get(3))),
+        Some("echo") => echo(a.get(2).unwrap_or_else(|| usage()), secs(a.get(3))),
         _ => usage(),
     }
 }
@@ -54,6 +62,18 @@ fn serve(addr: &str) {
         let http = tokio::net::TcpListener::bind((addr, 80))
             .await
             .expect("bind :80");
+        let echo = tokio::net::TcpListener::bind((addr, 7))
+            .await
+            .expect("bind :7");
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = echo.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let (mut r, mut w) = s.split();
+                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                });
+            }
+        });
         tokio::spawn(async move {
             loop {
                 let (mut s, _) = discard.accept().await.unwrap();
@@ -124,6 +144,38 @@ fn short(to: &str, dur: Duration) {
                 got.extend_from_slice(&b[..n]);
             }
             Ok(got.starts_with(b"HTTP/1.1 200"))
+        })();
+        match ok {
+            Ok(true) => done += 1,
+            _ => failed += 1,
+        }
+    }
+    let t = start.elapsed().as_secs_f64();
+    println!("{:.0} {failed}", done as f64 / t);
+}
+
+fn echo(to: &str, dur: Duration) {
+    let addr: SocketAddr = to.parse().unwrap_or_else(|_| usage());
+    let msg = [0x61u8; 64];
+    let start = Instant::now();
+    let mut done = 0u64;
+    let mut failed = 0u64;
+    let mut b = [0u8; 256];
+    while start.elapsed() < dur {
+        let ok = (|| -> std::io::Result<bool> {
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+            s.set_read_timeout(Some(Duration::from_secs(2)))?;
+            s.write_all(&msg)?;
+            s.shutdown(std::net::Shutdown::Write)?;
+            let mut got = 0;
+            loop {
+                let n = s.read(&mut b)?;
+                if n == 0 {
+                    break;
+                }
+                got += n;
+            }
+            Ok(got == msg.len())
         })();
         match ok {
             Ok(true) => done += 1,

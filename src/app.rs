@@ -228,6 +228,7 @@ pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String>
         stack_addr: args.stack_addr,
         mtu: 1500,
         txqueuelen: LiveSetup::txqueuelen_for(&cfg),
+        offload: args.tun_offload,
     };
     tun.validate()?;
     Ok(LiveSetup {

@@ -69,6 +69,10 @@ pub struct LiveArgs {
     /// Text to send on each --connect connection once it is up.
     #[arg(long)]
     pub send: Option<String>,
+    /// TUN offloads (virtio-net headers, TSO, checksum offload) so the
+    /// kernel hands over 64 KiB segments; `off` for one packet per read.
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
+    pub tun_offload: bool,
     /// Close an idle persistent HTTP connection after SECS.
     #[arg(long, value_name = "SECS")]
     pub http_idle: Option<f64>,

@@ -271,6 +271,28 @@ pub struct Packet {
     pub id: u64,
     pub dir: Dir,
     pub bytes: Vec<u8>,
+    /// The TCP checksum is partial (checksum offload): the link vouches for
+    /// the data and the engine does not verify it.
+    pub partial_csum: bool,
+}
+
+impl Packet {
+    pub fn new(id: u64, dir: Dir, bytes: Vec<u8>) -> Packet {
+        Packet {
+            id,
+            dir,
+            bytes,
+            partial_csum: false,
+        }
+    }
+
+    /// The bytes with a complete checksum (for a capture, or to corrupt).
+    pub fn complete(&mut self) {
+        if self.partial_csum {
+            wire::complete_tcp_checksum(&mut self.bytes);
+            self.partial_csum = false;
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -514,6 +536,9 @@ impl Injector {
                 self.counters.corrupted += 1;
                 self.fault_event(now, &pkt, "corrupt", &text);
                 let mut pkt = pkt;
+                // A vouched-for partial sum would not be checked: make it a
+                // real checksum first, so that the flip is noticed.
+                pkt.complete();
                 // Flip the TCP checksum's low byte: headers still parse, the
                 // checksum fails at the receiver.
                 let at = peek.tcp_offset + 17;
@@ -693,11 +718,7 @@ mod tests {
             options: TcpOptions::default(),
             payload: payload.to_vec(),
         };
-        Packet {
-            id,
-            dir,
-            bytes: s.emit(),
-        }
+        Packet::new(id, dir, s.emit())
     }
 
     fn ids(inj: &mut Injector) -> Vec<u64> {

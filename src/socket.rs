@@ -32,6 +32,9 @@ pub struct Shared {
     /// Wakes the runtime task: an application queued output or changed
     /// something it must look at.
     pub(crate) poke: Notify,
+    /// Set with every poke, so the runtime's busy-poll can see it without
+    /// waiting on the `Notify`.
+    pub(crate) poked: std::sync::atomic::AtomicBool,
     pub(crate) clock: Clock,
 }
 
@@ -89,6 +92,7 @@ impl Shared {
                 acceptors: HashMap::new(),
             }),
             poke: Notify::new(),
+            poked: std::sync::atomic::AtomicBool::new(false),
             clock,
         })
     }
@@ -100,7 +104,13 @@ impl Shared {
     }
 
     pub fn poke(&self) {
+        self.poked.store(true, std::sync::atomic::Ordering::Release);
         self.poke.notify_one();
+    }
+
+    /// Whether an application poked since the last call.
+    pub fn take_poked(&self) -> bool {
+        self.poked.swap(false, std::sync::atomic::Ordering::AcqRel)
     }
 
     pub fn clock(&self) -> &Clock {

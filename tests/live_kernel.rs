@@ -881,3 +881,65 @@ fn http_idle_closes_an_idle_persistent_connection() {
     );
     assert!(st.iter().any(|s| s.1 == "TIME-WAIT"), "{st:?}");
 }
+
+/// Both TUN paths serve: the offload path (the default: virtio-net headers,
+/// 64 KiB segments from the kernel, partial checksums vouched for by the
+/// link) and the plain one (`--tun-offload off`, one packet per read). The
+/// `info` event names the path; on the offload path a bulk upload arrives in
+/// segments larger than the MSS, on the plain path never.
+#[test]
+fn offload_and_plain_tun_paths() {
+    if !require("tun_paths", &["curl", "python3"]) {
+        return;
+    }
+    const UPLOAD: &str = r#"
+import socket
+s = socket.create_connection(("10.77.0.2", 9), timeout=5)
+s.sendall(b"z" * (4 << 20))
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+"#;
+    for (flag, path, big) in [
+        ("on", "TUN path offload", true),
+        ("off", "TUN path plain", false),
+    ] {
+        let Some(ns) = Netns::new(&format!("tunpath{flag}")) else {
+            return;
+        };
+        let t = ns.tcpscope(&["--tun-offload", flag, "--duration", "8"]);
+        let body = curl(&ns, &["http://10.77.0.2/"]);
+        assert!(body.contains("request: 1 on this connection"), "{body}");
+        let script = write_script(&ns, "upload.py", UPLOAD);
+        ns.ok(&["timeout", "20", "python3", &script]);
+        t.terminate();
+        let evs = t.wait(Duration::from_secs(15)).events;
+        let first = &evs[0];
+        assert!(
+            first["msg"].as_str().unwrap().contains(path),
+            "the info event names the path: {first}"
+        );
+        let largest = kind(&evs, "segment")
+            .iter()
+            .filter(|e| e["dir"] == "in")
+            .filter_map(|e| e["len"].as_u64())
+            .max()
+            .unwrap_or(0);
+        let bursts = kind(&evs, "burst");
+        let burst_seg_max = bursts
+            .iter()
+            .filter_map(|b| Some(b["bytes"].as_u64()? / b["segments"].as_u64()?.max(1)))
+            .max()
+            .unwrap_or(0);
+        let biggest = largest.max(burst_seg_max);
+        assert_eq!(
+            biggest > 1460,
+            big,
+            "{flag}: largest segment in {biggest} bytes"
+        );
+        assert!(
+            kind(&evs, "drop").iter().all(|d| d["reason"] != "checksum"),
+            "no checksum drops"
+        );
+        assert_gone(&ns);
+    }
+}

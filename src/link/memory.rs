@@ -210,19 +210,11 @@ impl Wire {
             self.collect();
             let mut progress = false;
             while let Some(tx) = self.client.poll_transmit() {
-                self.launch(Packet {
-                    id: tx.id,
-                    dir: Dir::In,
-                    bytes: tx.packet,
-                });
+                self.launch(Packet::new(tx.id, Dir::In, tx.packet));
                 progress = true;
             }
             while let Some(tx) = self.server.poll_transmit() {
-                self.launch(Packet {
-                    id: tx.id,
-                    dir: Dir::Out,
-                    bytes: tx.packet,
-                });
+                self.launch(Packet::new(tx.id, Dir::Out, tx.packet));
                 progress = true;
             }
             self.collect();

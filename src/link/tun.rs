@@ -11,8 +11,17 @@
 //! when its last file descriptor closes, which happens on every way out of
 //! the process (clean stop, Ctrl-C, SIGTERM, panic, even SIGKILL).
 //!
-//! One read or write per packet (the plain path). Offloads (`IFF_VNET_HDR`,
-//! TSO) would need our own `TUNSETIFF`; see DESIGN.md's performance notes.
+//! Two paths behind the same type. The offload path (the default) opens the
+//! device with our own `TUNSETIFF` and `IFF_VNET_HDR`, then
+//! `TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4)`: the kernel may then hand over
+//! TCP segments of up to 64 KiB (its GSO packets, cut at the MSS only if they
+//! went to a real NIC) with a partial checksum, which is where one read per
+//! 1500-byte packet stops being the limit (DESIGN.md's performance notes).
+//! Every read and write then carries a 10-byte `virtio_net_hdr`; this module
+//! strips and adds it and completes partial checksums, so everything above
+//! sees ordinary, valid IPv4 packets. The plain path (tun-tap, one packet per
+//! read) remains, chosen with `--tun-offload off` or used when the kernel
+//! refuses the offload ioctls.
 
 use std::ffi::CString;
 use std::io;
@@ -22,8 +31,14 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use tokio::io::unix::AsyncFd;
 use tun_tap::{Iface, Mode};
 
-/// Largest packet a read may return: the MTU we set plus slack.
-pub const MAX_PACKET: usize = 65536;
+/// Largest read: a 64 KiB GSO packet plus the virtio-net header.
+pub const MAX_PACKET: usize = 65536 + VNET_HDR;
+
+/// `struct virtio_net_hdr` (without `num_buffers`), in host byte order.
+const VNET_HDR: usize = 10;
+/// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: the checksum is partial, to be completed
+/// from `csum_start` to the end and stored at `csum_start + csum_offset`.
+const VNET_F_NEEDS_CSUM: u8 = 1;
 
 /// What the interface looks like once it is up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +53,8 @@ pub struct TunSpec {
     pub mtu: u32,
     /// The device's transmit queue (kernel → tcpscope), in packets.
     pub txqueuelen: u32,
+    /// Try the offload path (virtio-net headers, TSO and checksum offload).
+    pub offload: bool,
 }
 
 impl TunSpec {
@@ -114,10 +131,136 @@ pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
 /// The sentence for a missing CAP_NET_ADMIN (DESIGN.md "Exit codes").
 pub const NEED_CAP_NET_ADMIN: &str = "creating the TUN interface needs CAP_NET_ADMIN: run with sudo, or give the binary the capability with `sudo setcap cap_net_admin+ep $(which tcpscope)`";
 
+/// The device under either path.
+enum Dev {
+    Plain(Iface),
+    Offload(OwnedFd),
+}
+
+impl AsRawFd for Dev {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            Dev::Plain(i) => i.as_raw_fd(),
+            Dev::Offload(fd) => fd.as_raw_fd(),
+        }
+    }
+}
+
+impl Dev {
+    /// One packet into `buf`; on the offload path the header is removed.
+    /// Returns the packet's range in `buf`, and whether its TCP checksum is
+    /// partial (left for us to compute; the local kernel vouches for the
+    /// data, see `wire::parse_unverified`).
+    fn recv(&self, buf: &mut [u8]) -> io::Result<(std::ops::Range<usize>, bool)> {
+        match self {
+            Dev::Plain(i) => i.recv(buf).map(|n| (0..n, false)),
+            Dev::Offload(fd) => {
+                // SAFETY: reading into a buffer we own, at most its length.
+                let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                if n < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let n = n as usize;
+                if n < VNET_HDR {
+                    return Ok((0..0, false));
+                }
+                let hdr: [u8; VNET_HDR] = buf[..VNET_HDR].try_into().expect("10 bytes");
+                let pkt = &mut buf[VNET_HDR..n];
+                let mut partial = false;
+                if hdr[0] & VNET_F_NEEDS_CSUM != 0 {
+                    let start = usize::from(u16::from_ne_bytes([hdr[6], hdr[7]]));
+                    let off = usize::from(u16::from_ne_bytes([hdr[8], hdr[9]]));
+                    let ihl = pkt.first().map(|b| usize::from(b & 0x0f) * 4);
+                    if pkt.get(9) == Some(&6) && Some(start) == ihl && off == 16 {
+                        // The usual case, IPv4 TCP: leave the sum partial and
+                        // say so; whoever needs a full one computes it.
+                        partial = true;
+                    } else {
+                        crate::wire::complete_checksum(pkt, start, off);
+                    }
+                }
+                Ok((VNET_HDR..n, partial))
+            }
+        }
+    }
+
+    fn send(&self, packet: &[u8]) -> io::Result<()> {
+        match self {
+            Dev::Plain(i) => i.send(packet).map(|_| ()),
+            Dev::Offload(fd) => {
+                // A zero header: no GSO, the checksum is already complete.
+                let hdr = [0u8; VNET_HDR];
+                let iov = [
+                    libc::iovec {
+                        iov_base: hdr.as_ptr() as *mut libc::c_void,
+                        iov_len: hdr.len(),
+                    },
+                    libc::iovec {
+                        iov_base: packet.as_ptr() as *mut libc::c_void,
+                        iov_len: packet.len(),
+                    },
+                ];
+                // SAFETY: two iovecs over buffers that live across the call.
+                let n = unsafe { libc::writev(fd.as_raw_fd(), iov.as_ptr(), 2) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+/// Our own TUNSETIFF with virtio-net headers, then the offloads.
+fn open_offload(name: &str) -> io::Result<OwnedFd> {
+    // SAFETY: opening a device node with a NUL-terminated path.
+    let raw = unsafe {
+        libc::open(
+            c"/dev/net/tun".as_ptr(),
+            libc::O_RDWR | libc::O_CLOEXEC | libc::O_NONBLOCK,
+        )
+    };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a file descriptor we just opened and now own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: ifreq is plain data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req
+        .ifr_name
+        .iter_mut()
+        .zip(name.bytes().take(libc::IFNAMSIZ - 1))
+    {
+        *d = s as libc::c_char;
+    }
+    req.ifr_ifru.ifru_flags =
+        (libc::IFF_TUN | libc::IFF_NO_PI | libc::IFF_VNET_HDR) as libc::c_short;
+    // SAFETY: TUNSETIFF reads an ifreq we own.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETIFF, &mut req) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let offloads = libc::TUN_F_CSUM | libc::TUN_F_TSO4;
+    // SAFETY: TUNSETOFFLOAD takes the flags as its argument.
+    if unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            libc::TUNSETOFFLOAD,
+            offloads as libc::c_ulong,
+        )
+    } < 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
 /// An open, configured TUN device.
 pub struct Tun {
-    fd: AsyncFd<Iface>,
+    fd: AsyncFd<Dev>,
     name: String,
+    offload: Option<Result<(), String>>,
 }
 
 impl Tun {
@@ -145,6 +288,50 @@ impl Tun {
                 ));
             }
         }
+        let mut offload = None;
+        let dev = if spec.offload {
+            match open_offload(&spec.name) {
+                Ok(fd) => {
+                    offload = Some(Ok(()));
+                    Some(Dev::Offload(fd))
+                }
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) => {
+                    return Err(NEED_CAP_NET_ADMIN.to_string());
+                }
+                Err(e) => {
+                    offload = Some(Err(e.to_string()));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let dev = match dev {
+            Some(d) => d,
+            None => Dev::Plain(Self::open_plain(spec)?),
+        };
+        configure(spec).map_err(|e| match e.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) => NEED_CAP_NET_ADMIN.to_string(),
+            Some(libc::EEXIST) | Some(libc::EADDRINUSE) => format!(
+                "the address {} is already in use: choose another with --addr",
+                spec.kernel_addr
+            ),
+            _ => format!("cannot configure the interface {}: {e}", spec.name),
+        })?;
+        // SAFETY: `Dev` owns its file descriptor and returns the same one
+        // from `as_raw_fd` for as long as it lives, which is as long as the
+        // `AsyncFd` that owns it.
+        let fd = unsafe { AsyncFd::register(dev) }
+            .map_err(|e| format!("cannot register the TUN interface with the runtime: {e}"))?;
+        Ok(Tun {
+            fd,
+            name: spec.name.clone(),
+            offload,
+        })
+    }
+
+    /// The plain path: tun-tap, one packet per read.
+    fn open_plain(spec: &TunSpec) -> Result<Iface, String> {
         let iface = Iface::without_packet_info(&spec.name, Mode::Tun).map_err(|e| {
             match e.raw_os_error() {
                 Some(libc::EPERM) | Some(libc::EACCES) => NEED_CAP_NET_ADMIN.to_string(),
@@ -169,23 +356,17 @@ impl Tun {
         iface
             .set_non_blocking()
             .map_err(|e| format!("cannot make the TUN interface non-blocking: {e}"))?;
-        configure(spec).map_err(|e| match e.raw_os_error() {
-            Some(libc::EPERM) | Some(libc::EACCES) => NEED_CAP_NET_ADMIN.to_string(),
-            Some(libc::EEXIST) | Some(libc::EADDRINUSE) => format!(
-                "the address {} is already in use: choose another with --addr",
-                spec.kernel_addr
-            ),
-            _ => format!("cannot configure the interface {}: {e}", spec.name),
-        })?;
-        // SAFETY: `Iface` owns its file descriptor and returns the same one
-        // from `as_raw_fd` for as long as it lives, which is as long as the
-        // `AsyncFd` that owns it.
-        let fd = unsafe { AsyncFd::register(iface) }
-            .map_err(|e| format!("cannot register the TUN interface with the runtime: {e}"))?;
-        Ok(Tun {
-            fd,
-            name: spec.name.clone(),
-        })
+        Ok(iface)
+    }
+
+    /// Which path is in use, for the `info` event: `offload` (virtio-net
+    /// headers, TSO, checksum offload), or `plain` and why.
+    pub fn path(&self) -> String {
+        match &self.offload {
+            Some(Ok(())) => "offload (64 KiB segments from the kernel)".into(),
+            Some(Err(why)) => format!("plain (the kernel refused the offloads: {why})"),
+            None => "plain (--tun-offload off)".into(),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -198,15 +379,17 @@ impl Tun {
         &self,
         buf: &mut [u8],
         max: usize,
-        mut each: impl FnMut(&[u8]),
+        mut each: impl FnMut(&[u8], bool),
     ) -> io::Result<usize> {
         let mut n = 0;
         while n < max {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|fd| fd.get_ref().recv(buf)) {
-                Ok(Ok(len)) => {
+                Ok(Ok((range, partial))) => {
                     n += 1;
-                    each(&buf[..len]);
+                    if !range.is_empty() {
+                        each(&buf[range], partial);
+                    }
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(_would_block) => {
@@ -219,11 +402,34 @@ impl Tun {
         Ok(n)
     }
 
+    /// Read what is queued now, without waiting (busy-polling).
+    pub fn try_read_batch(
+        &self,
+        buf: &mut [u8],
+        max: usize,
+        mut each: impl FnMut(&[u8], bool),
+    ) -> io::Result<usize> {
+        let mut n = 0;
+        while n < max {
+            match self.fd.get_ref().recv(buf) {
+                Ok((range, partial)) => {
+                    n += 1;
+                    if !range.is_empty() {
+                        each(&buf[range], partial);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
     /// Write one packet. A TUN write does not block in practice (the kernel
     /// queues the packet into its input path or drops it); `WouldBlock` is
     /// passed up so the caller can retry when the device is writable.
     pub fn try_send(&self, packet: &[u8]) -> io::Result<()> {
-        self.fd.get_ref().send(packet).map(|_| ())
+        self.fd.get_ref().send(packet)
     }
 
     pub async fn writable(&self) -> io::Result<()> {
@@ -397,7 +603,45 @@ mod tests {
             stack_addr: Ipv4Addr::new(10, 77, 0, 2),
             mtu: 1500,
             txqueuelen: 1000,
+            offload: true,
         }
+    }
+
+    #[test]
+    fn completes_a_partial_checksum() {
+        use crate::tcp::SeqNum;
+        use crate::wire::{Flags, Segment, TcpOptions};
+        let seg = Segment {
+            src: "10.77.0.1:5000".parse().unwrap(),
+            dst: "10.77.0.2:9".parse().unwrap(),
+            seq: SeqNum(1),
+            ack: SeqNum(2),
+            flags: Flags::ACK | Flags::PSH,
+            window: 100,
+            urgent: 0,
+            options: TcpOptions::default(),
+            payload: (0..2000u32).map(|i| i as u8).collect(),
+        };
+        let good = seg.emit();
+        // What the kernel hands over with NEEDS_CSUM: the TCP checksum field
+        // holds only the pseudo-header sum.
+        let mut partial = good.clone();
+        let tcp_len = (good.len() - 20) as u16;
+        let pseudo = etherparse::checksum::Sum16BitWords::new()
+            .add_4bytes([10, 77, 0, 1])
+            .add_4bytes([10, 77, 0, 2])
+            .add_2bytes([0, 6])
+            .add_2bytes(tcp_len.to_be_bytes())
+            .ones_complement();
+        partial[36..38].copy_from_slice(&(!pseudo).to_ne_bytes());
+        assert!(crate::wire::parse(&partial).is_err());
+        assert_eq!(crate::wire::parse_unverified(&partial).unwrap(), seg);
+        crate::wire::complete_tcp_checksum(&mut partial);
+        assert_eq!(partial, good);
+        // Bounds beyond the packet are left alone.
+        let mut short = good[..30].to_vec();
+        crate::wire::complete_checksum(&mut short, 20, 16);
+        assert_eq!(short, good[..30]);
     }
 
     #[test]

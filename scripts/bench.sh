@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# tcpscope's benchmarks, each figure beside its references measured in the
+# same run (issue 7):
+#   - bulk throughput into a discard service, one connection, MiB/s;
+#   - short connections per second against an echo service (connect, send
+#     64 bytes, half-close, read until the server's FIN; one client thread);
+# for tcpscope live on a TUN (recording its events to a file), the Linux
+# kernel over a veth pair, and a minimal smoltcp server on a TUN
+# (benches/smoltcp-ref, built here from crates.io; not part of tcpscope);
+# plus the engine's segments per second (criterion, benches/engine.rs) and
+# the terminal UI's frame time at 10,000 connections (benches/ui_render.rs).
+#
+#   scripts/bench.sh [SECS]     (default 5 s per figure, at most 60)
+#
+# Needs root, ip (iproute2) and /dev/net/tun. Everything runs inside network
+# namespaces this script creates (tcpsb-*-PID) and deletes on exit; no packet
+# leaves them. Every loop is bounded by SECS.
+set -euo pipefail
+
+SECS=${1:-5}
+case "$SECS" in ''|*[!0-9]*) echo "SECS must be a whole number" >&2; exit 2;; esac
+[ "$SECS" -ge 1 ] && [ "$SECS" -le 60 ] || { echo "SECS must be 1 to 60" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "bench.sh needs root (network namespaces, TUN)" >&2; exit 1; }
+
+cd "$(dirname "$0")/.."
+LOCK=/tmp/cargo-build.lock
+flock "$LOCK" cargo build --release --quiet
+flock "$LOCK" cargo build --release --quiet --example bench_peer
+(cd benches/smoltcp-ref && flock "$LOCK" cargo build --release --quiet)
+TCPSCOPE=$PWD/target/release/tcpscope
+PEER=$PWD/target/release/examples/bench_peer
+SMOL=$PWD/benches/smoltcp-ref/target/release/smoltcp-ref
+TMP=$(mktemp -d /tmp/tcpscope-bench.XXXXXX)
+
+NS_T=tcpsb-tun-$$
+NS_S=tcpsb-smol-$$
+NS_A=tcpsb-kcli-$$
+NS_B=tcpsb-ksrv-$$
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    for n in "$NS_T" "$NS_S" "$NS_A" "$NS_B"; do ip netns del "$n" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+for n in "$NS_T" "$NS_S" "$NS_A" "$NS_B"; do
+    ip netns add "$n"
+    ip netns exec "$n" ip link set lo up
+    # Many short connections: keep connect() from running out of ports
+    # while the client's side holds TIME-WAIT.
+    ip netns exec "$n" sysctl -q -w net.ipv4.ip_local_port_range="1024 65000"
+    ip netns exec "$n" sysctl -q -w net.ipv4.tcp_tw_reuse=1
+done
+
+wait_link() { # NS IFACE
+    for _ in $(seq 100); do
+        ip netns exec "$1" ip link show "$2" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "bench.sh: $2 did not appear in $1" >&2
+    return 1
+}
+
+# --- tcpscope on a TUN, recording its events ----------------------------------
+ip netns exec "$NS_T" "$TCPSCOPE" live --headless --events "$TMP/events.jsonl" \
+    --serve 7:echo,9:discard --recv-buf 4194304 --duration $((3 * SECS + 10)) &
+PIDS+=($!)
+wait_link "$NS_T" tcpscope0
+sleep 0.3
+T_BULK=$(ip netns exec "$NS_T" "$PEER" bulk 10.77.0.2:9 "$SECS")
+read -r T_SHORT T_FAIL < <(ip netns exec "$NS_T" "$PEER" echo 10.77.0.2:7 "$SECS")
+T_EVENTS=$(wc -l < "$TMP/events.jsonl")
+
+# --- smoltcp on a TUN ---------------------------------------------------------
+ip netns exec "$NS_S" "$SMOL" tun0 10.88.0.2/24 4194304 &
+PIDS+=($!)
+wait_link "$NS_S" tun0
+ip netns exec "$NS_S" ip addr add 10.88.0.1/24 dev tun0
+ip netns exec "$NS_S" ip link set tun0 txqueuelen 10000 up
+sleep 0.3
+S_BULK=$(ip netns exec "$NS_S" "$PEER" bulk 10.88.0.2:9 "$SECS" || echo failed)
+read -r S_SHORT S_FAIL < <(ip netns exec "$NS_S" "$PEER" echo 10.88.0.2:7 "$SECS")
+
+# --- the kernel over a veth pair ----------------------------------------------
+ip link add tcpsb-a$$ netns "$NS_A" type veth peer name tcpsb-b$$ netns "$NS_B"
+ip netns exec "$NS_A" ip addr add 10.78.0.1/24 dev tcpsb-a$$
+ip netns exec "$NS_B" ip addr add 10.78.0.2/24 dev tcpsb-b$$
+ip netns exec "$NS_A" ip link set tcpsb-a$$ up
+ip netns exec "$NS_B" ip link set tcpsb-b$$ up
+ip netns exec "$NS_B" "$PEER" serve 10.78.0.2 &
+PIDS+=($!)
+sleep 0.5
+K_BULK=$(ip netns exec "$NS_A" "$PEER" bulk 10.78.0.2:9 "$SECS")
+read -r K_SHORT K_FAIL < <(ip netns exec "$NS_A" "$PEER" echo 10.78.0.2:7 "$SECS")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
+
+echo
+printf '%-44s %10s %10s %10s %9s %9s\n' "" "tcpscope" "smoltcp" "kernel" "÷smoltcp" "÷kernel"
+printf '%-44s %10s %10s %10s %9s %9s\n' "bulk to discard, MiB/s (one connection)" \
+    "$T_BULK" "$S_BULK" "$K_BULK" "$(ratio "$T_BULK" "$S_BULK")" "$(ratio "$T_BULK" "$K_BULK")"
+printf '%-44s %10s %10s %10s %9s %9s\n' "short connections/s to echo (one client)" \
+    "$T_SHORT" "$S_SHORT" "$K_SHORT" "$(ratio "$T_SHORT" "$S_SHORT")" "$(ratio "$T_SHORT" "$K_SHORT")"
+printf '%-44s %10s %10s %10s\n' "short connections that failed" "$T_FAIL" "$S_FAIL" "$K_FAIL"
+echo "tcpscope recorded $T_EVENTS events meanwhile (--events FILE, bursts coalesced)"
+
+# --- in-process figures ---------------------------------------------------------
+if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
+    ENG=$(flock "$LOCK" cargo bench --quiet --bench engine -- --noplot 2>/dev/null \
+        | awk '/engine\/4 MiB each way, events with hex/ {f=1} f && /thrpt:/ {print $4, $5; exit}')
+    UI=$(flock "$LOCK" cargo bench --quiet --bench ui_render -- --noplot 2>/dev/null \
+        | awk '/time:/ {print $4, $5; n++} n==2 {exit}' | paste -sd' ' -)
+    echo "engine hot path (two engines, in-order data and ACKs, events on): $ENG segments/s"
+    echo "UI frame with 10,000 connections and 100,000 events (200x50, 80x24): $UI"
+fi
+echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), ${SECS} s per figure"
