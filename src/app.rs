@@ -63,25 +63,7 @@ fn demo_tui(
     ov: crate::scenario::Overrides,
     common: &Common,
 ) -> Result<(), String> {
-    if common.events.as_deref() == Some("-") {
-        return Err(
-            "--events - would write over the terminal UI: add --headless, or give a file name"
-                .into(),
-        );
-    }
-    let events = match &common.events {
-        Some(p) => {
-            Some(EventWriter::create(p).map_err(|e| format!("cannot write events to {p}: {e}"))?)
-        }
-        None => None,
-    };
-    let record = match &common.record {
-        Some(p) => Some(
-            Recorder::create(p, "demo", &scenario.title)
-                .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
-        ),
-        None => None,
-    };
+    let (events, record) = tui_writers(common, "demo", &scenario.title)?;
     let mut driver = DemoDriver::new(scenario, ov)
         .with_stop(common.duration)
         .with_walkthrough(common.step)
@@ -186,20 +168,8 @@ pub fn live_config(common: &Common) -> (Config, &'static str) {
     let ov = common.overrides();
     let profile = ov.profile.unwrap_or(Profile::Rfc);
     let mut c = Config::profile(profile);
-    if let Some(v) = ov.msl {
-        c.msl = v;
-    }
-    if let Some(k) = ov.keepalive {
-        c.keepalive = k;
-        c.keepalive_on = true;
-    }
-    if let Some(v) = ov.rto_min {
-        c.rto_min = v;
-    }
-    ov.limits.apply(&mut c);
-    if let Some(s) = ov.seed {
-        c.seed = s;
-    } else {
+    ov.apply(&mut c);
+    if ov.seed.is_none() {
         // Live ISNs must not repeat across runs (RFC 6528): without
         // --seed, take one from the clock.
         c.seed = std::time::SystemTime::now()
@@ -282,9 +252,13 @@ fn live(args: &LiveArgs, common: &Common) -> Result<(), String> {
     p
 }
 
-/// Live mode in the terminal UI; `--events FILE`, `--record FILE` and
-/// `--pcap FILE` still get everything.
-fn live_tui(setup: LiveSetup, common: &Common) -> Result<(), String> {
+/// The `--events FILE` and `--record FILE` writers beside the terminal UI
+/// (`--events -` would write over it).
+fn tui_writers(
+    common: &Common,
+    mode: &str,
+    title: &str,
+) -> Result<(Option<EventWriter>, Option<Recorder>), String> {
     if common.events.as_deref() == Some("-") {
         return Err(
             "--events - would write over the terminal UI: add --headless, or give a file name"
@@ -299,11 +273,18 @@ fn live_tui(setup: LiveSetup, common: &Common) -> Result<(), String> {
     };
     let record = match &common.record {
         Some(p) => Some(
-            Recorder::create(p, "live", &setup.describe())
+            Recorder::create(p, mode, title)
                 .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
         ),
         None => None,
     };
+    Ok((events, record))
+}
+
+/// Live mode in the terminal UI; `--events FILE`, `--record FILE` and
+/// `--pcap FILE` still get everything.
+fn live_tui(setup: LiveSetup, common: &Common) -> Result<(), String> {
+    let (events, record) = tui_writers(common, "live", &setup.describe())?;
     let mut sinks = Vec::new();
     let mut writer = None;
     if events.is_some() || record.is_some() {

@@ -678,6 +678,21 @@ impl Injector {
     }
 }
 
+/// What the injector did to packet `id`, as a pcapng comment, if this event
+/// says (a drop, a hold, or a delay, duplicate, reorder, corrupt).
+pub fn verdict_comment(e: &Event, id: u64) -> Option<String> {
+    let (what, rule) = match &e.body {
+        Body::Drop(d) if d.seg.as_ref().is_some_and(|s| s.id == id) => ("dropped", &d.rule),
+        Body::Hold(h) if h.seg.id == id => ("held", &h.rule),
+        Body::Fault(f) if f.seg.id == id => (f.action.as_str(), &f.rule),
+        _ => return None,
+    };
+    Some(match rule {
+        Some(r) => format!("tcpscope fault injector: {what} (rule: {r})"),
+        None => format!("tcpscope fault injector: {what}"),
+    })
+}
+
 /// The connection name (from the reference host's side) and the segment's
 /// fields, when the packet parses.
 fn describe(pkt: &Packet) -> (Option<Arc<str>>, Option<SegFields>) {

@@ -26,30 +26,10 @@ fn tour_help_quit_restores_the_terminal() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_tcpscope");
-    let tmux = Tmux {
-        socket: format!("tcpscope-ui-test-{}", std::process::id()),
-    };
     // The shell reports the exit status and stays, so we can look at the
     // terminal the program left behind.
     let script = format!("'{bin}' --lang en; echo \"EXITED:$?\"; sleep 60");
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(
-        out.status.success(),
-        "tmux new-session: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let tmux = Tmux::start("ui-test", 100, 30, &script);
 
     let s = tmux.wait_for("the tour to reach ESTABLISHED", |s| {
         s.contains("ESTABLISHED")
@@ -96,9 +76,6 @@ fn sigterm_also_restores_the_terminal() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_tcpscope");
-    let tmux = Tmux {
-        socket: format!("tcpscope-ui-term-{}", std::process::id()),
-    };
     // The program's pid goes to a file so the test can signal exactly it.
     let pidfile = std::env::temp_dir().join(format!("tcpscope-ui-term-{}.pid", std::process::id()));
     // A job started with & has no terminal input in a non-interactive sh;
@@ -107,20 +84,7 @@ fn sigterm_also_restores_the_terminal() {
         "'{bin}' demo handshake --lang en < /dev/tty & echo $! > '{}'; wait $!; echo \"EXITED:$?\"; sleep 60",
         pidfile.display()
     );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(out.status.success());
+    let tmux = Tmux::start("ui-term", 100, 30, &script);
     tmux.wait_for("the handshake on screen", |s| s.contains("ESTABLISHED"));
     let pid = std::fs::read_to_string(&pidfile).expect("pid written");
     let _ = std::fs::remove_file(&pidfile);
@@ -147,28 +111,12 @@ fn closing_the_terminal_ends_the_program() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_tcpscope");
-    let tmux = Tmux {
-        socket: format!("tcpscope-ui-hup-{}", std::process::id()),
-    };
     let pidfile = std::env::temp_dir().join(format!("tcpscope-ui-hup-{}.pid", std::process::id()));
     let script = format!(
         "'{bin}' demo handshake --lang en < /dev/tty & echo $! > '{}'; wait $!",
         pidfile.display()
     );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(out.status.success());
+    let tmux = Tmux::start("ui-hup", 100, 30, &script);
     tmux.wait_for("the handshake on screen", |s| s.contains("ESTABLISHED"));
     let pid = std::fs::read_to_string(&pidfile).expect("pid written");
     let _ = std::fs::remove_file(&pidfile);

@@ -11,7 +11,7 @@ use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::event::{Body, Dir, Event};
+use crate::event::{Dir, Event};
 use crate::fault::{Injector, Packet};
 use crate::tcp::{Config, Engine};
 use crate::time::Instant;
@@ -141,29 +141,15 @@ impl Wire {
 
     /// Into the injector; the capture says what the injector did to it.
     fn inject(&mut self, now: Instant, p: Packet) {
-        let Some(caps) = self.captures.as_ref() else {
+        if self.captures.is_none() {
             self.injector.process(now, p);
             return;
-        };
-        let _ = caps;
+        }
         let (id, dir, bytes) = (p.id, p.dir, p.bytes.clone());
         self.injector.process(now, p);
         let mut comment = None;
         while let Some(e) = self.injector.poll_event() {
-            let verdict = match &e.body {
-                Body::Drop(d) if d.seg.as_ref().is_some_and(|s| s.id == id) => {
-                    Some(("dropped", d.rule.clone()))
-                }
-                Body::Hold(h) if h.seg.id == id => Some(("held", h.rule.clone())),
-                Body::Fault(f) if f.seg.id == id => Some((f.action.as_str(), f.rule.clone())),
-                _ => None,
-            };
-            if let Some((what, rule)) = verdict {
-                comment = Some(match rule {
-                    Some(r) => format!("tcpscope fault injector: {what} (rule: {r})"),
-                    None => format!("tcpscope fault injector: {what}"),
-                });
-            }
+            comment = crate::fault::verdict_comment(&e, id).or(comment);
             self.events.push(e);
         }
         if let Some(caps) = self.captures.as_mut() {

@@ -376,20 +376,7 @@ impl Live {
         g.injector.process(now, pkt);
         let mut comment = None;
         while let Some(e) = g.injector.poll_event() {
-            let verdict = match &e.body {
-                Body::Drop(d) if d.seg.as_ref().is_some_and(|s| s.id == id) => {
-                    Some(("dropped", d.rule.clone()))
-                }
-                Body::Hold(h) if h.seg.id == id => Some(("held", h.rule.clone())),
-                Body::Fault(f) if f.seg.id == id => Some((f.action.as_str(), f.rule.clone())),
-                _ => None,
-            };
-            if let Some((what, rule)) = verdict {
-                comment = Some(match rule {
-                    Some(r) => format!("tcpscope fault injector: {what} (rule: {r})"),
-                    None => format!("tcpscope fault injector: {what}"),
-                });
-            }
+            comment = crate::fault::verdict_comment(&e, id).or(comment);
             self.events.push(e);
         }
         if let Some((dir, bytes)) = copy {

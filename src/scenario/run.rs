@@ -199,21 +199,28 @@ pub fn host_config(sc: &Scenario, spec: &HostSpec, ov: &Overrides) -> Config {
     if let Some(v) = spec.backlog {
         c.backlog = v;
     }
-    if let Some(v) = ov.msl {
-        c.msl = v;
-    }
-    if let Some(k) = ov.keepalive {
-        c.keepalive = k;
-        c.keepalive_on = true;
-    }
-    if let Some(v) = ov.rto_min {
-        c.rto_min = v;
-    }
-    if let Some(s) = ov.seed {
-        c.seed = s;
-    }
-    ov.limits.apply(&mut c);
+    ov.apply(&mut c);
     c
+}
+
+impl Overrides {
+    /// The command line's engine settings, over whatever came before.
+    pub fn apply(&self, c: &mut Config) {
+        if let Some(v) = self.msl {
+            c.msl = v;
+        }
+        if let Some(k) = self.keepalive {
+            c.keepalive = k;
+            c.keepalive_on = true;
+        }
+        if let Some(v) = self.rto_min {
+            c.rto_min = v;
+        }
+        if let Some(s) = self.seed {
+            c.seed = s;
+        }
+        self.limits.apply(c);
+    }
 }
 
 impl Run {

@@ -862,16 +862,7 @@ impl Tcb {
         self.ka_probes = 0;
         match ka {
             Some(k) => {
-                ctx.event(
-                    Some(&self.name),
-                    Body::Keepalive(KeepaliveEvent {
-                        action: KeepaliveAction::Enabled,
-                        probe: 0,
-                        of: k.count,
-                        idle: Some(k.idle.as_secs_f64()),
-                        interval: Some(k.interval.as_secs_f64()),
-                    }),
-                );
+                self.keepalive_enabled_event(ctx, k);
                 self.restart_keepalive(ctx);
             }
             None => {
@@ -888,6 +879,19 @@ impl Tcb {
                 self.cancel(ctx, TimerKind::Keepalive);
             }
         }
+    }
+
+    fn keepalive_enabled_event(&self, ctx: &mut Ctx, k: Keepalive) {
+        ctx.event(
+            Some(&self.name),
+            Body::Keepalive(KeepaliveEvent {
+                action: KeepaliveAction::Enabled,
+                probe: 0,
+                of: k.count,
+                idle: Some(k.idle.as_secs_f64()),
+                interval: Some(k.interval.as_secs_f64()),
+            }),
+        );
     }
 
     /// Close with an abort event; RST <SEQ=SND.NXT> when asked.
@@ -1201,16 +1205,7 @@ impl Tcb {
         if let Some(k) = self.keepalive {
             // On by configuration (profile, --keepalive, a scenario's host):
             // say so with the values, as set_keepalive does.
-            ctx.event(
-                Some(&self.name),
-                Body::Keepalive(KeepaliveEvent {
-                    action: KeepaliveAction::Enabled,
-                    probe: 0,
-                    of: k.count,
-                    idle: Some(k.idle.as_secs_f64()),
-                    interval: Some(k.interval.as_secs_f64()),
-                }),
-            );
+            self.keepalive_enabled_event(ctx, k);
         }
         self.restart_keepalive(ctx);
     }

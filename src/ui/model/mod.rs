@@ -552,23 +552,7 @@ impl Model {
                     None if service == "scenario" => msg,
                     None => format!("{service}: {msg}"),
                 };
-                match e.conn {
-                    Some(conn) if split_conn(&conn).is_some() => {
-                        let (row, slot) = self.row_for(t, host.as_deref(), &conn, false);
-                        self.push_entry(
-                            row,
-                            t,
-                            host,
-                            EntryKind::Mark {
-                                slot: Some(slot),
-                                mark: Mark::Note {
-                                    text: text.into_boxed_str(),
-                                },
-                            },
-                        );
-                    }
-                    _ => self.note_log(t, host, text),
-                }
+                self.note(t, host, e.conn, text);
             }
             Body::Narration {
                 lang,
@@ -660,23 +644,7 @@ impl Model {
                     Some(d) => format!("limit reached: {what} ({limit}): {d}"),
                     None => format!("limit reached: {what} ({limit})"),
                 };
-                match e.conn {
-                    Some(conn) if split_conn(&conn).is_some() => {
-                        let (row, slot) = self.row_for(t, host.as_deref(), &conn, false);
-                        self.push_entry(
-                            row,
-                            t,
-                            host,
-                            EntryKind::Mark {
-                                slot: Some(slot),
-                                mark: Mark::Note {
-                                    text: text.into_boxed_str(),
-                                },
-                            },
-                        );
-                    }
-                    _ => self.note_log(t, host, text),
-                }
+                self.note(t, host, e.conn, text);
             }
             Body::Lagged { lost } => {
                 self.lagged += lost;
@@ -1026,6 +994,28 @@ impl Model {
             .collect();
         for id in stale {
             self.remove_row(id);
+        }
+    }
+
+    /// A note on a connection's ladder when the event names one, else in
+    /// the log.
+    fn note(&mut self, t: f64, host: Option<Arc<str>>, conn: Option<Arc<str>>, text: String) {
+        match conn {
+            Some(conn) if split_conn(&conn).is_some() => {
+                let (row, slot) = self.row_for(t, host.as_deref(), &conn, false);
+                self.push_entry(
+                    row,
+                    t,
+                    host,
+                    EntryKind::Mark {
+                        slot: Some(slot),
+                        mark: Mark::Note {
+                            text: text.into_boxed_str(),
+                        },
+                    },
+                );
+            }
+            _ => self.note_log(t, host, text),
         }
     }
 
