@@ -128,8 +128,10 @@ fn echo_16_mib_clean() {
 }
 
 // With 10 % random loss the engine's congestion window stays at a few
-// segments, so most losses can only be repaired by the retransmission
-// timer (it has NewReno but no SACK-based recovery, RFC 6675, nor RACK-TLP).
+// segments, so many losses (a lost retransmission, a loss in a window too
+// small for three duplicate ACKs) can only be repaired by the retransmission
+// timer: the engine has NewReno with a simplified RFC 6675 SACK recovery but
+// no RACK-TLP.
 // On this sub-millisecond link the RTO is then rto_min: 200 ms with the
 // linux profile made 16 MiB take minutes, so these tests lower rto_min to
 // 10 ms (RTO = max(rto_min, SRTT + 4·RTTVAR), RFC 6298 §2.4) to stay short.

@@ -447,6 +447,9 @@ fn zero_window_persist_then_everything_arrives() {
     for g in gaps.windows(2) {
         assert!((g[1] - 2.0 * g[0]).abs() < 1e-6, "gaps {gaps:?}");
     }
+    // The full receive buffer is reported as a limit biting.
+    assert!(ev.iter().any(|e| e.host.as_deref() == Some("server")
+        && matches!(&e.body, Body::Limit { what, limit: 4096, .. } if what == "recv_buffer")));
     assert_eq!(r.received(Side::Server).bytes, 12000);
     assert_eq!(
         r.received(Side::Server).digest(),

@@ -138,3 +138,25 @@ fn closing_the_terminal_ends_the_program() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `tcpscope demo handshake --lang zh`: the narration panel speaks Chinese.
+#[test]
+fn chinese_narration_in_the_tui() {
+    if let Err(why) = tmux_available() {
+        if std::env::var("TCPSCOPE_REQUIRE_NETNS").as_deref() == Ok("1") {
+            panic!("TCPSCOPE_REQUIRE_NETNS=1 and {why}: this test must run");
+        }
+        eprintln!("skipping ui_tmux: {why}");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_tcpscope");
+    let script = format!("'{bin}' demo handshake --lang zh; echo \"EXITED:$?\"; sleep 60");
+    let tmux = Tmux::start("ui-zh", 120, 36, &script);
+    let s = tmux.wait_for("the Chinese narration", |s| s.contains("服务器被动打开"));
+    assert!(
+        s.contains("Narration") || s.contains("旁白") || s.contains("LISTEN"),
+        "{s}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("the program to exit", |s| s.contains("EXITED:0"));
+}

@@ -310,6 +310,9 @@ impl Engine {
             if tcb.state != State::Closed {
                 tcb.output(&mut ctx);
             }
+            let closed_window =
+                (tcb.rcv_window() == 0 && tcb.state.is_synchronized() && tcb.recv_available() > 0)
+                    .then(|| (tcb.name.clone(), tcb.capacities().1 as u64));
             if let Verdict::Reopen(syn) = verdict {
                 // RFC 9293 §3.10.7.4 / RFC 6191: a SYN with a higher sequence
                 // number may end TIME-WAIT and open a new incarnation.
@@ -327,6 +330,15 @@ impl Engine {
                 return;
             }
             self.settle(now, cid);
+            if let Some((name, cap)) = closed_window {
+                self.limit_event(
+                    now,
+                    &name,
+                    "recv_buffer",
+                    cap,
+                    "receive buffer full: the window is closed until the application reads".into(),
+                );
+            }
         } else {
             self.core.ctx(now).event(
                 Some(&conn_name(seg.dst, seg.src)),
@@ -598,7 +610,7 @@ impl Engine {
                 self.dirty.push(cid);
             }
         }
-        let dead = tcb.state == State::Closed || tcb.state == State::Listen;
+        let dead = tcb.state == State::Closed || (tcb.state == State::Listen && !tcb.passive_open);
         let deadline = tcb.next_deadline();
         if let Some(old) = self.timer_of.remove(&cid) {
             self.timer_index.remove(&(old, cid));
@@ -754,6 +766,37 @@ impl Engine {
         self.listeners.get_mut(&port)?.accept_queue.pop_front()
     }
 
+    /// Passive OPEN with the remote socket specified (RFC 9293 §3.10.1): a
+    /// TCB in LISTEN that only `remote` may connect to; a SEND on it turns
+    /// it active (LISTEN → SYN-SENT, §3.10.2).
+    pub fn listen_for(
+        &mut self,
+        now: Instant,
+        local_port: u16,
+        remote: SocketAddrV4,
+    ) -> Result<ConnId, TcpError> {
+        if self.conns.len() >= self.core.cfg.max_connections {
+            let name = conn_name(SocketAddrV4::new(self.addr, local_port), remote);
+            self.table_full(now, &name);
+            return Err(TcpError::TableFull);
+        }
+        let local = SocketAddrV4::new(self.addr, local_port);
+        if self.by_tuple.contains_key(&(local, remote)) {
+            return Err(TcpError::AddrInUse(local_port));
+        }
+        let cid = self.new_conn_id();
+        let iss = self.isn.isn(now, local, remote);
+        let ts_off = self.ts_offset(local, remote);
+        let name = conn_name(local, remote);
+        self.emit_allocated(now, &name, local_port);
+        let mut ctx = self.core.ctx(now);
+        let tcb = Tcb::passive(&mut ctx, cid, local, remote, iss, ts_off);
+        self.by_tuple.insert((local, remote), cid);
+        self.conns.insert(cid, tcb);
+        self.settle(now, cid);
+        Ok(cid)
+    }
+
     /// Active OPEN to `remote`, from `local_port` or an ephemeral port.
     pub fn connect(
         &mut self,
@@ -839,11 +882,27 @@ impl Engine {
 
     /// SEND: returns how many bytes were queued (0 when the buffer is full).
     pub fn send(&mut self, now: Instant, cid: ConnId, data: &[u8]) -> Result<usize, TcpError> {
-        let state = self.state(cid).ok_or_else(|| self.gone(cid))?;
-        if !state.can_send() {
+        let tcb = self.conns.get(&cid).ok_or_else(|| self.gone(cid))?;
+        // RFC 9293 §3.10.2: SEND in LISTEN (a connection-specific passive
+        // open) queues the data and turns the open active.
+        let listen_send = tcb.state == State::Listen && tcb.passive_open;
+        if !tcb.state.can_send() && !listen_send {
             return Err(TcpError::Closing);
         }
-        self.with_tcb(now, cid, |t, ctx| t.user_send(ctx, data))
+        let n = self.with_tcb(now, cid, |t, ctx| t.user_send(ctx, data))?;
+        if n < data.len()
+            && let Some(t) = self.conns.get(&cid)
+        {
+            let (name, cap) = (t.name.clone(), t.capacities().0 as u64);
+            self.limit_event(
+                now,
+                &name,
+                "send_buffer",
+                cap,
+                format!("send buffer full: {} of {} bytes queued", n, data.len()),
+            );
+        }
+        Ok(n)
     }
 
     /// RECEIVE: `Ok(0)` is end of stream; `WouldBlock` when nothing is there yet.

@@ -170,6 +170,9 @@ pub struct Tcb {
     last_oow_ack: Option<Instant>,
     /// Counted in its listener's half-open total (SYN-RECEIVED).
     pub(crate) half_open: bool,
+    /// A fully specified passive open (RFC 9293 §3.10.1): a TCB of its own
+    /// in LISTEN, waiting for one remote; it returns to LISTEN on a RST.
+    pub(crate) passive_open: bool,
     /// Put on its listener's accept queue.
     pub(crate) queued: bool,
 }
@@ -264,6 +267,7 @@ impl Tcb {
             last_oow_ack: None,
             half_open: false,
             queued: false,
+            passive_open: false,
         }
     }
 
@@ -286,6 +290,27 @@ impl Tcb {
         if let Some(d) = ctx.cfg.connect_timeout {
             t.arm(ctx, TimerKind::Connect, ctx.now + d);
         }
+        t
+    }
+
+    /// OPEN, passive, with the remote socket specified (RFC 9293 §3.10.1):
+    /// a TCB in LISTEN for that one remote. A SYN from it makes it
+    /// SYN-RECEIVED; a SEND makes it active (SYN-SENT, §3.10.2).
+    pub(crate) fn passive(
+        ctx: &mut Ctx,
+        id: ConnId,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Tcb {
+        let mut t = Tcb::new(ctx, id, local, remote, iss, ts_offset);
+        t.passive_open = true;
+        t.set_state(
+            ctx,
+            State::Listen,
+            format!("passive open on port {} for {remote} only", local.port()),
+        );
         t
     }
 
@@ -472,6 +497,11 @@ impl Tcb {
             && !simultaneous_synack
             && seg.seg_len() > 0
             && seg.seq < self.rcv_nxt
+    }
+
+    /// The window the peer was last told (RCV.WND).
+    pub fn rcv_window(&self) -> u32 {
+        self.rcv_wnd()
     }
 
     pub fn recv_available(&self) -> usize {
@@ -713,7 +743,13 @@ impl Tcb {
 
     /// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
     fn send_ack(&mut self, ctx: &mut Ctx) {
-        self.send(ctx, Flags::ACK, self.snd_nxt, Vec::new(), false);
+        // A pure ACK carries the highest sequence number sent, not SND.NXT:
+        // after an RTO rewound SND.NXT (go-back-N) the peer's RCV.NXT may be
+        // past it, and a receiver drops a segment that starts before its
+        // window without reading the ACK field (RFC 9293 §3.10.7.4, Linux
+        // tcp_sequence). BSD tcp_output does the same with snd_max. Persist
+        // probes do not advance SND.MAX, so this is SND.NXT there.
+        self.send(ctx, Flags::ACK, self.snd_max, Vec::new(), false);
     }
 
     /// RFC 5961 §7: challenge ACKs share a per-second budget.
@@ -742,6 +778,20 @@ impl Tcb {
     pub(crate) fn user_send(&mut self, ctx: &mut Ctx, data: &[u8]) -> usize {
         let n = data.len().min(self.send_space());
         self.snd_buf.extend(&data[..n]);
+        if self.state == State::Listen && self.passive_open {
+            // RFC 9293 §3.10.2 SEND in LISTEN with the remote specified:
+            // "change the connection from passive to active", SYN, and the
+            // data waits for ESTABLISHED.
+            self.passive_open = false;
+            self.set_state(
+                ctx,
+                State::SynSent,
+                "SEND on a passive open whose remote is known: the connection turns active, SYN sent"
+                    .into(),
+            );
+            self.send_syn(ctx, false);
+            return n;
+        }
         if n > 0 {
             self.output(ctx);
         }
@@ -779,6 +829,13 @@ impl Tcb {
     /// CLOSE (RFC 9293 §3.10.4): "I have no more to send". Receiving goes on.
     pub(crate) fn user_close(&mut self, ctx: &mut Ctx) -> Result<(), &'static str> {
         match self.state {
+            State::Listen if self.passive_open => {
+                self.set_state(
+                    ctx,
+                    State::Closed,
+                    "user CLOSE in LISTEN: TCB deleted".into(),
+                );
+            }
             State::SynSent => {
                 self.set_state(
                     ctx,
@@ -1123,9 +1180,50 @@ impl Tcb {
                 self.on_segment_syn_sent(ctx, seg);
                 Verdict::Keep
             }
+            State::Listen if self.passive_open => {
+                self.on_segment_listen(ctx, seg);
+                Verdict::Keep
+            }
             State::Closed | State::Listen => Verdict::Keep,
             _ => self.on_segment_other(ctx, seg),
         }
+    }
+
+    /// §3.10.7.2 LISTEN, for a fully specified passive open.
+    fn on_segment_listen(&mut self, ctx: &mut Ctx, seg: Segment) {
+        let f = seg.flags;
+        if f.rst() {
+            return;
+        }
+        if f.ack() {
+            // <SEQ=SEG.ACK><CTL=RST>
+            self.send(ctx, Flags::RST, seg.ack, Vec::new(), false);
+            return;
+        }
+        if !f.syn() {
+            return;
+        }
+        self.irs = seg.seq;
+        self.rcv_nxt = seg.seq + 1usize;
+        self.rcv_adv = self.rcv_nxt;
+        self.negotiate(ctx, &seg.options);
+        self.snd_wnd = u32::from(seg.window);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = seg.seq;
+        self.snd_wl2 = self.iss;
+        if let Some((val, _)) = seg.options.timestamp {
+            self.ts_recent = val;
+        }
+        self.set_state(
+            ctx,
+            State::SynReceived,
+            format!(
+                "SYN received (peer ISN {}); SYN+ACK sent with our ISN and ack = peer ISN + 1",
+                seg.seq
+            ),
+        );
+        self.emit_negotiated(ctx);
+        self.send_syn(ctx, false);
     }
 
     /// §3.10.7.3 SYN-SENT STATE.
@@ -1268,7 +1366,15 @@ impl Tcb {
         let len = seg.seg_len() as u32;
         let acceptable = match (len, wnd) {
             (0, 0) => seg.seq == self.rcv_nxt,
-            (0, _) => seg.seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd),
+            // A sender that has filled our window sends its ACKs at its
+            // SND.NXT, our right edge: with a hole below, a strict reading
+            // (SEG.SEQ < RCV.NXT+RCV.WND) would drop every such ACK and the
+            // two sides can deadlock. Like Linux (tcp_sequence: seq not after
+            // rcv_nxt + window) the edge itself is accepted for a
+            // zero-length segment; it carries no data to store.
+            (0, _) => {
+                seg.seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd) || seg.seq == self.rcv_nxt + wnd
+            }
             (_, 0) => false,
             (_, _) => {
                 seg.seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd)
@@ -1308,7 +1414,7 @@ impl Tcb {
                 return Verdict::Keep;
             }
             match self.state {
-                State::SynReceived if self.listener.is_some() => {
+                State::SynReceived if self.listener.is_some() || self.passive_open => {
                     ctx.event(
                         Some(&self.name),
                         Body::Abort {

@@ -226,7 +226,12 @@ impl Drop for Netns {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .output();
-        let _ = fs::remove_dir_all(&self.dir);
+        if std::thread::panicking() {
+            // A failed test leaves its events and stderr for a post-mortem.
+            eprintln!("kept {} for inspection", self.dir.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -301,6 +306,15 @@ impl Tcpscope {
 impl Drop for Tcpscope {
     fn drop(&mut self) {
         if let Some(c) = &mut self.child {
+            if std::thread::panicking() {
+                // Let it flush its events file (SIGTERM stops it cleanly).
+                // SAFETY: signalling our own child by its PID.
+                unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while Instant::now() < deadline && matches!(c.try_wait(), Ok(None)) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
             let _ = c.kill();
             let _ = c.wait();
         }

@@ -510,3 +510,58 @@ fn sack_recovery_resends_each_hole_once_without_waiting_for_partial_acks() {
         );
     }
 }
+
+/// After an RTO rewinds SND.NXT, our pure ACKs must still carry SND.MAX:
+/// the peer already holds everything we sent, so a segment starting below
+/// its RCV.NXT would be dropped unread and neither side could make progress
+/// (seen live against Linux with 10 % loss).
+#[test]
+fn pure_acks_after_a_go_back_rto_carry_the_highest_sequence_sent() {
+    let mut h = established();
+    let c = h.conn.unwrap();
+    h.e.send(h.now, c, &[7u8; 2920]).unwrap();
+    let lens: Vec<usize> = std::iter::from_fn(|| h.output())
+        .map(|s| s.payload.len())
+        .collect();
+    assert_eq!(lens, vec![1460, 1460]);
+    // Every ACK of the peer is lost: the RTO resends the first segment only.
+    h.run_until(secs(1.0));
+    let rtx = h.output().expect("retransmission");
+    assert_eq!((rtx.seq, rtx.payload.len()), (SeqNum(h.iss + 1), 1460));
+    h.expect_none();
+    // The peer, holding all 2920 bytes, sends data; our ACK of it starts at
+    // SND.MAX (iss + 2921), not at the rewound SND.NXT (iss + 1461).
+    h.input(with_payload(h.seg(A | P, IRS + 1, h.iss + 1), b"hi"));
+    h.advance(Duration::from_millis(200));
+    h.expect(h.reply(A, h.iss + 2921, IRS + 3, OUR_WIN - 2));
+    h.expect_none();
+}
+
+/// A peer that has filled our window up to its right edge (with a hole
+/// below) sends its ACKs at that edge: they must be taken, not answered as
+/// out of window.
+#[test]
+fn an_ack_at_the_right_edge_of_a_full_window_is_accepted() {
+    let mut h = established();
+    let c = h.conn.unwrap();
+    h.e.send(h.now, c, b"ping").unwrap();
+    h.output().expect("ping");
+    // IRS + 1 is lost; the rest of the window (4095 bytes) arrives.
+    let mut seq = IRS + 2;
+    for len in [1460usize, 1460, 1175] {
+        h.input(with_payload(h.seg(A, seq, h.iss + 1), &vec![1u8; len]));
+        // Out-of-order data is acknowledged at once (RFC 5681 §4.2).
+        h.expect(h.reply(A, h.iss + 5, IRS + 1, OUR_WIN));
+        seq += len as u32;
+    }
+    assert_eq!(seq, IRS + 1 + u32::from(OUR_WIN));
+    h.clear_events();
+    // The peer's pure ACK of "ping" at the right edge: accepted, no answer.
+    h.input(h.seg(A, seq, h.iss + 5));
+    h.expect_none();
+    assert_eq!(
+        h.timers(TimerKind::Retransmit).last().map(|t| t.0),
+        Some(TimerAction::Cancelled),
+        "the ACK of all our data stops the retransmission timer"
+    );
+}

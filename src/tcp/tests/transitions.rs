@@ -721,3 +721,83 @@ fn syn_flood_keeps_memory_bounded_and_serves_a_real_client() {
         .count();
     assert!(limits <= 1, "{limits} limit events");
 }
+
+// ----- a fully specified passive open (RFC 9293 §3.10.1, §3.10.2) ----------------
+
+fn specified_passive() -> H {
+    let mut h = H::new(test_config());
+    h.conn = Some(h.e.listen_for(h.now, 80, h.them).unwrap());
+    h.pull_events();
+    assert_eq!(h.state(), Some(Listen));
+    h.expect_none();
+    h
+}
+
+#[test]
+fn listen_to_syn_sent_on_send() {
+    let mut h = specified_passive();
+    let c = h.conn.unwrap();
+    assert_eq!(h.e.send(h.now, c, b"hi").unwrap(), 2);
+    let syn = h.output().expect("SYN");
+    h.iss = syn.seq.0;
+    let mut want = h.reply(S, h.iss, 0, OUR_WIN);
+    want.options = mss(1460);
+    assert_eq!(syn, want);
+    assert_eq!(h.transitions(), vec![(Closed, Listen), (Listen, SynSent)]);
+    // The data waits for ESTABLISHED, then goes with the handshake's ACK.
+    h.input(h.seg(S | A, IRS, h.iss + 1));
+    let data = with_payload(h.reply(A | P, h.iss + 1, IRS + 1, OUR_WIN), b"hi");
+    h.expect(data);
+    h.expect_none();
+    assert_eq!(h.state(), Some(Established));
+}
+
+#[test]
+fn specified_passive_open_answers_its_peer_and_returns_to_listen_on_rst() {
+    let mut h = specified_passive();
+    h.input(h.seg(S, IRS, 0));
+    let sa = h.output().unwrap();
+    assert_eq!((sa.flags, sa.ack), (S | A, SeqNum(IRS + 1)));
+    h.iss = sa.seq.0;
+    assert_eq!(h.state(), Some(SynReceived));
+    h.input(h.seg(R, IRS + 1, 0));
+    // Back to LISTEN, still there for the next SYN (Figure 5: rcv RST).
+    assert_eq!(h.state(), Some(Listen));
+    assert_eq!(h.transitions().last(), Some(&(SynReceived, Listen)));
+    h.input(h.seg(S, IRS + 100, 0));
+    assert_eq!(h.output().unwrap().flags, S | A);
+    assert_eq!(h.state(), Some(SynReceived));
+    // Another remote is not its peer: no listener for it, RST.
+    let mut other = h.seg(S, 5, 0);
+    other.src.set_port(40001);
+    h.input(other);
+    assert_eq!(h.output().unwrap().flags, R | A);
+}
+
+#[test]
+fn close_in_listen_deletes_the_passive_tcb() {
+    let mut h = specified_passive();
+    h.e.shutdown(h.now, h.conn.unwrap()).unwrap();
+    h.pull_events();
+    assert_eq!(h.state(), None);
+    assert_eq!(h.transitions().last(), Some(&(Listen, Closed)));
+}
+
+#[test]
+fn a_full_send_buffer_takes_what_fits_and_says_so() {
+    let mut cfg = test_config();
+    cfg.send_buf = 1000;
+    let mut h = H::new(cfg);
+    h.e.listen(h.now, 80, None).unwrap();
+    h.input(h.seg(S, IRS, 0));
+    h.iss = h.output().unwrap().seq.0;
+    h.input(h.seg(A, IRS + 1, h.iss + 1));
+    let c = h.e.find(h.us, h.them).unwrap();
+    assert_eq!(h.e.send(h.now, c, &[1u8; 1500]), Ok(1000));
+    h.pull_events();
+    let limit = h.events.iter().find_map(|e| match &e.body {
+        Body::Limit { what, limit, .. } => Some((what.clone(), *limit)),
+        _ => None,
+    });
+    assert_eq!(limit, Some(("send_buffer".to_string(), 1000)));
+}
