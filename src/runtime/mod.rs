@@ -148,7 +148,11 @@ impl Live {
         keep_freed_memory();
         let clock = Clock::start();
         let want_hex = setup.cfg.hex_in_events;
-        let mut engine = Engine::new(setup.cfg.clone(), HOST, setup.tun.stack_addr);
+        let mut cfg = setup.cfg.clone();
+        // What an arriving segment makes us send waits until the services
+        // have answered it (see `round`): the ACK rides on their data or FIN.
+        cfg.cork = true;
+        let mut engine = Engine::new(cfg, HOST, setup.tun.stack_addr);
         engine.set_segment_ids(2, 2);
         let mut injector = Injector::new(HOST, setup.cfg.seed);
         let now = clock.now();
@@ -279,7 +283,8 @@ impl Live {
                 batch.push((p.to_vec(), partial))
             })?;
             tokio::task::yield_now().await;
-            if got > 0 || self.shared.take_poked() || !self.outq.is_empty() {
+            let corked = self.shared.lock().engine.needs_flush();
+            if got > 0 || self.shared.take_poked() || !self.outq.is_empty() || corked {
                 self.round(tun, batch);
                 until = std::time::Instant::now() + BUSY_POLL;
             } else {
@@ -304,13 +309,17 @@ impl Live {
         .min()
     }
 
-    /// One round: packets in, timers, everything the engine and injector
-    /// produce, events out, packets out.
+    /// One round: what the last round's packets made the engine send (the
+    /// services have run since, so their answers carry the ACKs), packets
+    /// in, timers, everything the engine and injector produce, events out,
+    /// packets out.
     fn round(&mut self, tun: &Tun, batch: &mut Vec<(Vec<u8>, bool)>) {
         let shared = self.shared.clone();
         let now = shared.clock().now();
         {
             let mut g = shared.lock();
+            g.engine.flush(now);
+            let received = !batch.is_empty();
             // Hex dumps cost a quarter of the CPU under bulk load and the
             // coalescer would fold most of them away: only while no
             // connection is hot.
@@ -324,6 +333,11 @@ impl Live {
             }
             if g.engine.poll_at().is_some_and(|t| t <= now) {
                 g.engine.on_timer(now);
+            }
+            if !received {
+                // Nothing arrived for the services to answer: timers and
+                // their own calls need not wait.
+                g.engine.flush(now);
             }
             self.pump(&mut g, now);
             g.wake_dirty();

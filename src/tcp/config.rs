@@ -102,6 +102,13 @@ pub struct Config {
     pub seed: u64,
     /// Carry the hex dump of headers in segment events.
     pub hex_in_events: bool,
+    /// Hold what received segments and timers would send until
+    /// `Engine::flush`, so that an application answering in between (an
+    /// echo, a close) shares one segment with the ACK: data, FIN and ACK in
+    /// one packet instead of three. The live runtime flushes once the
+    /// services have run; duplicate ACKs for out-of-order data still go out
+    /// at once, one per segment (RFC 5681 §4.2). Off in the sans-IO default.
+    pub cork: bool,
     /// Ephemeral port range for active opens (IANA, RFC 6335).
     pub ephemeral_ports: (u16, u16),
 }
@@ -143,6 +150,7 @@ impl Config {
             challenge_ack_limit: 1000,
             seed: 0x7463_7073_636f_7065,
             hex_in_events: true,
+            cork: false,
             ephemeral_ports: (49152, 65535),
         };
         match p {

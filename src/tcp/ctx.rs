@@ -54,6 +54,8 @@ pub(crate) struct Ctx<'a> {
     pub next_id: &'a mut u64,
     pub id_step: u64,
     pub challenge: &'a mut RateLimit,
+    /// `Engine::flush` is running: a corked engine sends now.
+    pub flushing: bool,
 }
 
 impl Ctx<'_> {

@@ -125,6 +125,7 @@ impl Core {
             next_id: &mut self.next_id,
             id_step: self.id_step,
             challenge: &mut self.challenge,
+            flushing: false,
         }
     }
 }
@@ -144,6 +145,8 @@ pub struct Engine {
     tombstones: HashMap<ConnId, CloseReason>,
     tomb_order: VecDeque<ConnId>,
     dirty: Vec<ConnId>,
+    /// Corked connections with output waiting for `flush`.
+    unflushed: Vec<ConnId>,
     /// When each kind of `limit` event was last emitted.
     limit_reported: HashMap<String, Instant>,
 }
@@ -174,6 +177,7 @@ impl Engine {
             tombstones: HashMap::new(),
             tomb_order: VecDeque::new(),
             dirty: Vec::new(),
+            unflushed: Vec::new(),
             limit_reported: HashMap::new(),
         }
     }
@@ -206,6 +210,32 @@ impl Engine {
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.core.tx.pop_front()
+    }
+
+    /// With `Config::cork`: send what received segments, timers and user
+    /// calls left waiting (merged: an ACK rides on the answer's data or
+    /// FIN). A no-op otherwise.
+    pub fn flush(&mut self, now: Instant) {
+        for cid in std::mem::take(&mut self.unflushed) {
+            let Some(tcb) = self.conns.get_mut(&cid) else {
+                continue;
+            };
+            tcb.flush_listed = false;
+            if !std::mem::take(&mut tcb.output_pending) {
+                continue;
+            }
+            let mut ctx = self.core.ctx(now);
+            ctx.flushing = true;
+            if tcb.state != State::Closed {
+                tcb.output(&mut ctx);
+            }
+            self.settle(now, cid);
+        }
+    }
+
+    /// Whether `flush` has anything to send.
+    pub fn needs_flush(&self) -> bool {
+        !self.unflushed.is_empty()
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {
@@ -593,6 +623,10 @@ impl Engine {
         if tcb.dirty {
             tcb.dirty = false;
             self.dirty.push(cid);
+        }
+        if tcb.output_pending && !tcb.flush_listed {
+            tcb.flush_listed = true;
+            self.unflushed.push(cid);
         }
         if let Some(port) = tcb.listener {
             if tcb.half_open && tcb.state != State::SynReceived {

@@ -147,6 +147,12 @@ pub struct Tcb {
 
     /// An ACK must go out now (out-of-order data, FIN, window update, …).
     ack_now: bool,
+    /// That ACK is a duplicate ACK for out-of-order data: never corked.
+    dup_ack_now: bool,
+    /// Corked (`Config::cork`): `output` has work waiting for a flush.
+    pub(crate) output_pending: bool,
+    /// Listed in the engine's flush list.
+    pub(crate) flush_listed: bool,
     /// In-order bytes received and not yet acknowledged.
     unacked_bytes: usize,
 
@@ -252,6 +258,9 @@ impl Tcb {
             persist_backoff: 0,
             cc: Congestion::new(DEFAULT_MSS, iss, cfg.initial_cwnd),
             ack_now: false,
+            dup_ack_now: false,
+            output_pending: false,
+            flush_listed: false,
             unacked_bytes: 0,
             keepalive: cfg.keepalive_on.then_some(cfg.keepalive),
             ka_probes: 0,
@@ -981,6 +990,23 @@ impl Tcb {
     /// Send what the windows, Nagle and SWS avoidance allow, then a pure ACK
     /// if one is owed (RFC 9293 §3.8.6, RFC 1122 §4.2.3.4, RFC 5681 §3).
     pub(crate) fn output(&mut self, ctx: &mut Ctx) {
+        if ctx.cfg.cork && !ctx.flushing {
+            // RFC 5681 §4.2: one duplicate ACK per out-of-order segment, at
+            // once; merged, they would hide a loss from the sender's count.
+            if self.ack_now
+                && self.dup_ack_now
+                && !matches!(
+                    self.state,
+                    State::Closed | State::SynSent | State::SynReceived
+                )
+            {
+                self.send_ack(ctx);
+            }
+            self.dup_ack_now = false;
+            self.output_pending = true;
+            return;
+        }
+        self.dup_ack_now = false;
         let can_send_data = matches!(
             self.state,
             State::Established
@@ -1772,12 +1798,14 @@ impl Tcb {
                     }
                 }
                 self.ack_now = true;
+                self.dup_ack_now = true;
             }
         } else if seg.flags.fin() && seg.seq != self.rcv_nxt && text_ok {
             // A bare FIN beyond a hole.
             let off = self.rcv_off + (seg.seq - self.rcv_nxt) as u64;
             self.ooo.set_fin(off);
             self.ack_now = true;
+            self.dup_ack_now = true;
         }
         if seg.flags.fin() && seg.seq + seg.payload.len() == self.rcv_nxt {
             fin_now = true;
@@ -1824,7 +1852,8 @@ impl Tcb {
                 self.set_state(
                     ctx,
                     State::CloseWait,
-                    "FIN received: the peer has no more data (half-close); ACK sent".into(),
+                    "FIN received: the peer has no more data (half-close); it is acknowledged"
+                        .into(),
                 );
             }
             State::FinWait1 => {

@@ -565,3 +565,69 @@ fn an_ack_at_the_right_edge_of_a_full_window_is_accepted() {
         "the ACK of all our data stops the retransmission timer"
     );
 }
+
+/// ESTABLISHED on an engine with `Config::cork` (as the live runtime runs).
+fn corked() -> H {
+    let mut cfg = test_config();
+    cfg.cork = true;
+    let mut h = H::new(cfg);
+    h.e.listen(h.now, 80, None).unwrap();
+    h.input(h.seg(S, IRS, 0));
+    // The SYN+ACK is not held: nothing can answer a SYN but the stack.
+    h.iss = h.output().expect("SYN+ACK").seq.0;
+    h.conn = h.e.find(h.us, h.them);
+    h.input(h.seg(A, IRS + 1, h.iss + 1));
+    h.e.flush(h.now);
+    h.expect_none();
+    assert_eq!(h.e.accept(80), h.conn);
+    h
+}
+
+#[test]
+fn corked_the_answer_carries_the_ack_and_data_and_fin_share_one_segment() {
+    let mut h = corked();
+    let c = h.conn.unwrap();
+    h.input(with_payload(h.seg(A | P, IRS + 1, h.iss + 1), b"hello"));
+    h.input(h.seg(F | A, IRS + 6, h.iss + 1));
+    // The FIN's ACK waits for the application's answer.
+    h.expect_none();
+    assert!(h.e.needs_flush());
+    let mut buf = [0u8; 16];
+    assert_eq!(h.e.recv(h.now, c, &mut buf).unwrap(), 5);
+    h.e.send(h.now, c, &buf[..5]).unwrap();
+    h.e.shutdown(h.now, c).unwrap();
+    h.expect_none();
+    h.e.flush(h.now);
+    // Receiver SWS avoidance (RFC 1122 §4.2.3.3): reading 5 bytes does not
+    // move the right edge, so the window is 5 smaller.
+    let mut echo = h.reply(A | P | F, h.iss + 1, IRS + 7, OUR_WIN - 5);
+    echo.payload = b"hello".to_vec();
+    h.expect(echo);
+    h.expect_none();
+    assert!(!h.e.needs_flush());
+    assert_eq!(h.state(), Some(State::LastAck));
+}
+
+#[test]
+fn corked_without_an_answer_the_flush_sends_the_ack() {
+    let mut h = corked();
+    h.input(h.seg(F | A, IRS + 1, h.iss + 1));
+    h.expect_none();
+    h.e.flush(h.now);
+    h.expect(h.reply(A, h.iss + 1, IRS + 2, OUR_WIN));
+    h.expect_none();
+    assert_eq!(h.state(), Some(State::CloseWait));
+}
+
+#[test]
+fn corked_out_of_order_segments_still_get_one_duplicate_ack_each() {
+    let mut h = corked();
+    // IRS + 1 is lost; two later segments each get their duplicate ACK at
+    // once (RFC 5681 §4.2), not one merged ACK at the flush.
+    h.input(with_payload(h.seg(A, IRS + 11, h.iss + 1), &[1u8; 10]));
+    h.expect(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN));
+    h.input(with_payload(h.seg(A, IRS + 21, h.iss + 1), &[2u8; 10]));
+    h.expect(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN));
+    h.e.flush(h.now);
+    h.expect_none();
+}
