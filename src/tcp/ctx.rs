@@ -56,6 +56,8 @@ pub(crate) struct Ctx<'a> {
     pub challenge: &'a mut RateLimit,
     /// `Engine::flush` is running: a corked engine sends now.
     pub flushing: bool,
+    /// Processing an arriving segment (what a cork may hold).
+    pub arrival: bool,
 }
 
 impl Ctx<'_> {

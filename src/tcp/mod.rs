@@ -126,6 +126,7 @@ impl Core {
             id_step: self.id_step,
             challenge: &mut self.challenge,
             flushing: false,
+            arrival: false,
         }
     }
 }
@@ -326,6 +327,7 @@ impl Engine {
         if let Some(&cid) = self.by_tuple.get(&key) {
             let tcb = self.conns.get_mut(&cid).expect("indexed connection exists");
             let mut ctx = self.core.ctx(now);
+            ctx.arrival = true;
             let retransmit = tcb.looks_like_retransmit(&seg);
             ctx.event(
                 Some(&tcb.name),
@@ -571,6 +573,7 @@ impl Engine {
         let ts_off = self.ts_offset(ack.dst, ack.src);
         self.emit_allocated(now, &name, port);
         let mut ctx = self.core.ctx(now);
+        ctx.arrival = true;
         let mut tcb = Tcb::from_cookie(&mut ctx, cid, ack, iss, mss, ts_off);
         // Data that rode on the ACK.
         if !ack.payload.is_empty() || ack.flags.fin() {

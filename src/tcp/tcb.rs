@@ -990,23 +990,24 @@ impl Tcb {
     /// Send what the windows, Nagle and SWS avoidance allow, then a pure ACK
     /// if one is owed (RFC 9293 §3.8.6, RFC 1122 §4.2.3.4, RFC 5681 §3).
     pub(crate) fn output(&mut self, ctx: &mut Ctx) {
-        if ctx.cfg.cork && !ctx.flushing {
-            // RFC 5681 §4.2: one duplicate ACK per out-of-order segment, at
-            // once; merged, they would hide a loss from the sender's count.
-            if self.ack_now
-                && self.dup_ack_now
-                && !matches!(
-                    self.state,
-                    State::Closed | State::SynSent | State::SynReceived
-                )
-            {
-                self.send_ack(ctx);
-            }
-            self.dup_ack_now = false;
+        // Cork (`Config::cork`): hold an ACK that an arriving segment made
+        // due, and everything after it until the flush, so the
+        // application's answer carries it. Not held: duplicate ACKs for
+        // out-of-order data (RFC 5681 §4.2: one each, at once, or the sender
+        // miscounts), and the every-second-full-segment ACK of bulk data
+        // (§4.2 again), which clocks the sender.
+        let hold = ctx.cfg.cork
+            && !ctx.flushing
+            && (self.output_pending
+                || (ctx.arrival
+                    && self.ack_now
+                    && !self.dup_ack_now
+                    && self.unacked_bytes < 2 * self.rcv_mss()));
+        self.dup_ack_now = false;
+        if hold {
             self.output_pending = true;
             return;
         }
-        self.dup_ack_now = false;
         let can_send_data = matches!(
             self.state,
             State::Established

@@ -631,3 +631,16 @@ fn corked_out_of_order_segments_still_get_one_duplicate_ack_each() {
     h.e.flush(h.now);
     h.expect_none();
 }
+
+#[test]
+fn corked_the_ack_of_every_second_full_segment_is_not_held() {
+    let mut h = corked();
+    h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[1u8; 1460]));
+    // The first waits for the delayed-ACK timer, as without a cork.
+    h.expect_none();
+    h.input(with_payload(h.seg(A, IRS + 1461, h.iss + 1), &[2u8; 1460]));
+    // The second is acknowledged at once (RFC 5681 §4.2): it clocks a bulk
+    // sender, and no application answer is worth delaying it for.
+    h.expect(h.reply(A, h.iss + 1, IRS + 2921, OUR_WIN - 2920));
+    assert!(!h.e.needs_flush());
+}
