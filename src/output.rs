@@ -13,22 +13,40 @@ pub const RECORDING_FORMAT: u32 = 1;
 /// JSON lines to a file or stdout.
 pub struct EventWriter {
     out: Box<dyn Write + Send>,
+    /// One line, serialized here first: serde_json's many small writes then
+    /// hit a `Vec` instead of the boxed writer (about twice as fast).
+    line: Vec<u8>,
 }
+
+/// Big enough that a writer thread issues few `write` calls under load.
+const WRITE_BUFFER: usize = 1 << 20;
 
 impl EventWriter {
     /// `-` is stdout.
     pub fn create(target: &str) -> io::Result<EventWriter> {
         let out: Box<dyn Write + Send> = if target == "-" {
-            Box::new(BufWriter::new(io::stdout()))
+            Box::new(BufWriter::with_capacity(WRITE_BUFFER, io::stdout()))
         } else {
-            Box::new(BufWriter::new(File::create(target)?))
+            Box::new(BufWriter::with_capacity(
+                WRITE_BUFFER,
+                File::create(target)?,
+            ))
         };
-        Ok(EventWriter { out })
+        Ok(EventWriter::new(out))
+    }
+
+    fn new(out: Box<dyn Write + Send>) -> EventWriter {
+        EventWriter {
+            out,
+            line: Vec::with_capacity(1024),
+        }
     }
 
     pub fn write(&mut self, e: &Event) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, e)?;
-        self.out.write_all(b"\n")
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, e)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -43,9 +61,10 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn create(path: &Path, mode: &str, title: &str) -> io::Result<Recorder> {
-        let mut inner = EventWriter {
-            out: Box::new(BufWriter::new(File::create(path)?)),
-        };
+        let mut inner = EventWriter::new(Box::new(BufWriter::with_capacity(
+            WRITE_BUFFER,
+            File::create(path)?,
+        )));
         let header = serde_json::json!({
             "tcpscope_recording": RECORDING_FORMAT,
             "version": env!("CARGO_PKG_VERSION"),

@@ -80,6 +80,16 @@ impl Sink {
 /// How long a writer thread waits after the first event of a batch.
 const BATCH_WAIT: Duration = Duration::from_millis(5);
 
+/// Writers are background work: on a small machine the scheduler should
+/// give the stack's loop and its peers the CPU first (best effort).
+fn background_priority() {
+    // SAFETY: gettid and setpriority on this thread only; failure is harmless.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
+}
+
 /// The thread that writes `--events` and `--record`.
 pub fn spawn_event_writer(
     capacity: usize,
@@ -90,6 +100,7 @@ pub fn spawn_event_writer(
     let h = std::thread::Builder::new()
         .name("tcpscope-events".into())
         .spawn(move || -> Result<(), String> {
+            background_priority();
             let werr = |e: std::io::Error| format!("cannot write events: {e}");
             let rerr = |e: std::io::Error| format!("cannot write the recording: {e}");
             while let Ok(first) = rx.recv() {
@@ -154,6 +165,7 @@ impl PcapSink {
         let h = std::thread::Builder::new()
             .name("tcpscope-pcap".into())
             .spawn(move || -> Result<(), String> {
+                background_priority();
                 let err = |e: std::io::Error| format!("cannot write the pcap file: {e}");
                 while let Ok(first) = rx.recv() {
                     std::thread::sleep(BATCH_WAIT);
