@@ -72,6 +72,8 @@ sleep 0.3
 T_BULK=$(ip netns exec "$NS_T" "$PEER" bulk 10.77.0.2:9 "$SECS")
 read -r T_SHORT T_FAIL < <(ip netns exec "$NS_T" "$PEER" echo 10.77.0.2:7 "$SECS")
 T_EVENTS=$(wc -l < "$TMP/events.jsonl")
+# Events the writer could not keep up with, as its `lagged` events say.
+T_LOST=$({ grep -o '"kind":"lagged","lost":[0-9]*' "$TMP/events.jsonl" || true; } | awk -F: '{n += $NF} END {print n + 0}')
 
 # --- smoltcp on a TUN ---------------------------------------------------------
 ip netns exec "$NS_S" "$SMOL" tun0 10.88.0.2/24 4194304 &
@@ -104,7 +106,7 @@ printf '%-44s %10s %10s %10s %9s %9s\n' "bulk to discard, MiB/s (one connection)
 printf '%-44s %10s %10s %10s %9s %9s\n' "short connections/s to echo (one client)" \
     "$T_SHORT" "$S_SHORT" "$K_SHORT" "$(ratio "$T_SHORT" "$S_SHORT")" "$(ratio "$T_SHORT" "$K_SHORT")"
 printf '%-44s %10s %10s %10s\n' "short connections that failed" "$T_FAIL" "$S_FAIL" "$K_FAIL"
-echo "tcpscope recorded $T_EVENTS events meanwhile (--events FILE, bursts coalesced)"
+echo "tcpscope recorded $T_EVENTS events meanwhile (--events FILE, bursts coalesced); the writer lost $T_LOST (lagged)"
 
 # --- in-process figures ---------------------------------------------------------
 if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
