@@ -159,3 +159,39 @@ fn live_ui_shows_the_kernel_connection_then_a_dropped_synack_and_replays_the_sam
     tmux.keys(&["q"]);
     tmux.wait_for("the replay to exit", |s| s.contains("EXITED:0"));
 }
+
+/// A panic in the UI (forced with the test hook `TCPSCOPE_TEST_PANIC=1`,
+/// after the first frame): the terminal comes back, the panic message is
+/// readable on the normal screen, the exit status is Rust's 101, and the
+/// interface is gone.
+#[test]
+fn a_panic_in_the_live_ui_gives_the_terminal_back_and_removes_the_interface() {
+    let test = "live_ui_panic";
+    if !ready(test) {
+        return;
+    }
+    let Some(ns) = Netns::new(test) else {
+        return;
+    };
+    let script = format!(
+        "ip netns exec {} env TCPSCOPE_TEST_PANIC=1 '{BIN}' live --lang en; echo \"EXITED:$?\"; sleep 60",
+        ns.name
+    );
+    let tmux = Tmux::start("live-panic", 100, 30, &script);
+    let s = tmux.wait_for("the program to exit", |s| s.contains("EXITED:"));
+    assert!(s.contains("EXITED:101"), "a panic exits with 101:\n{s}");
+    assert!(
+        s.contains("a deliberate panic in the UI"),
+        "the panic message is on the normal screen:\n{s}"
+    );
+    assert!(!s.contains("Connections"), "the UI is gone:\n{s}");
+    assert_eq!(tmux.flag("alternate_on"), "0", "back on the normal screen");
+    assert_eq!(tmux.flag("mouse_any_flag"), "0", "mouse reporting off");
+    assert_eq!(tmux.flag("cursor_flag"), "1", "cursor visible");
+    let link = ns.run(&["ip", "link", "show", "tcpscope0"]);
+    assert!(
+        !link.status.success(),
+        "the interface is removed: {}",
+        String::from_utf8_lossy(&link.stdout)
+    );
+}

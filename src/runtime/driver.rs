@@ -61,6 +61,9 @@ impl LiveDriver {
         let thread = std::thread::Builder::new()
             .name("tcpscope-live".into())
             .spawn(move || -> Result<Stats, String> {
+                // `done` is set however the thread ends, a panic included,
+                // so the UI shows the run as stopped instead of waiting.
+                let _done = SetOnDrop(done2);
                 let rt = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -72,7 +75,7 @@ impl LiveDriver {
                         return Err(msg);
                     }
                 };
-                let r = rt.block_on(async move {
+                rt.block_on(async move {
                     match Live::open(setup, sinks, pcap) {
                         Ok((live, tun)) => {
                             let _ = ready_tx.send(Ok((
@@ -87,9 +90,7 @@ impl LiveDriver {
                             Err(e)
                         }
                     }
-                });
-                done2.store(true, Ordering::SeqCst);
-                r
+                })
             })
             .map_err(|e| format!("cannot start the live runtime thread: {e}"))?;
         match ready_rx.recv() {
@@ -286,6 +287,14 @@ impl Driver for LiveDriver {
 
     fn finished(&self) -> bool {
         self.done.load(Ordering::SeqCst)
+    }
+}
+
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 

@@ -122,6 +122,9 @@ fn event_loop(
     let mut last_draw = Instant::now();
     let mut last_now = f64::NAN;
     let mut status_since: Option<(String, Instant)> = None;
+    // A deliberate panic after the first frame, for the end-to-end test of
+    // the panic path (the terminal must come back; README "Tests").
+    let test_panic = std::env::var_os("TCPSCOPE_TEST_PANIC").is_some_and(|v| v == "1");
     loop {
         if stop.load(Ordering::Relaxed) || view.quit || terminal_gone() {
             return Ok(());
@@ -172,6 +175,9 @@ fn event_loop(
             dirty = false;
             last_draw = Instant::now();
             last_now = now;
+            if test_panic {
+                panic!("TCPSCOPE_TEST_PANIC=1: a deliberate panic in the UI");
+            }
         }
 
         let mut wait = IDLE;
