@@ -131,8 +131,15 @@ const US: &str = "10.0.0.2:80";
 const THEM: &str = "10.0.0.1:40000";
 
 /// Drive an engine with a listener and (usually) one connection through an
-/// arbitrary sequence of inputs, user calls and clock steps.
+/// arbitrary sequence of inputs, user calls and clock steps; twice, as the
+/// demos run it and corked as live mode runs it (`Config::cork`, flushed
+/// before each step as the runtime does before each round).
 pub fn engine(data: &[u8]) {
+    drive_engine(data, false);
+    drive_engine(data, true);
+}
+
+fn drive_engine(data: &[u8], cork: bool) {
     let mut b = Bytes(data);
     let cfg = Config {
         recv_buf: 1 + usize::from(b.u16()),
@@ -143,6 +150,7 @@ pub fn engine(data: &[u8]) {
         backlog: 1 + usize::from(b.u8() % 8),
         max_connections: 32,
         ooo_max_segments: 1 + usize::from(b.u8() % 16),
+        cork,
         ..Config::default()
     };
     let us: SocketAddrV4 = US.parse().expect("constant");
@@ -155,6 +163,7 @@ pub fn engine(data: &[u8]) {
     let mut steps = 0;
     while !b.is_empty() && steps < 2000 {
         steps += 1;
+        e.flush(now);
         match b.u8() % 12 {
             0 => {
                 let n = usize::from(b.u8());
@@ -265,12 +274,15 @@ pub fn engine(data: &[u8]) {
             Some(t) => {
                 now = now.max(t);
                 e.on_timer(now);
+                e.flush(now);
                 while e.poll_transmit().is_some() {}
                 e.drain_events().for_each(drop);
             }
             None => break,
         }
     }
+    e.flush(now);
+    assert!(!e.needs_flush(), "a flush leaves nothing held");
 }
 
 /// Arbitrary text as a scenario: an error or a scenario, never a panic; one
