@@ -213,15 +213,5 @@ fn a_half_closed_echo_is_answered_in_one_segment() {
         outs[1]["ack"].as_u64(),
         Some((ins[2]["seq"].as_u64().unwrap() + 6) % (1 << 32))
     );
-    assert_eq!(
-        states(&c),
-        [
-            ("LISTEN", "SYN-RECEIVED"),
-            ("SYN-RECEIVED", "ESTABLISHED"),
-            ("ESTABLISHED", "CLOSE-WAIT"),
-            ("CLOSE-WAIT", "LAST-ACK"),
-            ("LAST-ACK", "CLOSED"),
-        ]
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-    );
+    assert_eq!(states(&c), pairs(&PASSIVE_CLOSE));
 }

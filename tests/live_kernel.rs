@@ -113,17 +113,7 @@ fn curl_gets_200_with_real_kernel_options_and_a_passive_close() {
     assert_eq!(neg[0]["sack"], true);
     assert!(neg[0]["ws_snd"].is_u64() && neg[0]["ws_rcv"].is_u64());
     // curl closes first: we pass CLOSE-WAIT and LAST-ACK, no TIME-WAIT here.
-    assert_eq!(
-        states(&c),
-        [
-            ("LISTEN", "SYN-RECEIVED"),
-            ("SYN-RECEIVED", "ESTABLISHED"),
-            ("ESTABLISHED", "CLOSE-WAIT"),
-            ("CLOSE-WAIT", "LAST-ACK"),
-            ("LAST-ACK", "CLOSED"),
-        ]
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-    );
+    assert_eq!(states(&c), pairs(&PASSIVE_CLOSE));
     let fins: Vec<_> = segs
         .iter()
         .filter(|e| flags(e).contains(&"FIN".to_string()))
@@ -590,14 +580,13 @@ fn active_open_to_a_kernel_listener_and_active_close() {
     let c = of_conn(&f.events, &conn);
     assert_eq!(
         states(&c),
-        [
+        pairs(&[
             ("CLOSED", "SYN-SENT"),
             ("SYN-SENT", "ESTABLISHED"),
             ("ESTABLISHED", "FIN-WAIT-1"),
             ("FIN-WAIT-1", "FIN-WAIT-2"),
             ("FIN-WAIT-2", "TIME-WAIT"),
-        ]
-        .map(|(a, b)| (a.to_string(), b.to_string()))
+        ])
     );
     let segs = segments(&c, None);
     assert_eq!(

@@ -319,7 +319,6 @@ impl Live {
         {
             let mut g = shared.lock();
             g.engine.flush(now);
-            let received = !batch.is_empty();
             // Hex dumps cost a quarter of the CPU under bulk load and the
             // coalescer would fold most of them away: only while no
             // connection is hot.
@@ -333,11 +332,6 @@ impl Live {
             }
             if g.engine.poll_at().is_some_and(|t| t <= now) {
                 g.engine.on_timer(now);
-            }
-            if !received {
-                // Nothing arrived for the services to answer: timers and
-                // their own calls need not wait.
-                g.engine.flush(now);
             }
             self.pump(&mut g, now);
             g.wake_dirty();
@@ -575,8 +569,6 @@ impl Live {
     }
 }
 
-/// Run live mode on this thread until it stops; the sinks and the pcap
-/// writer are closed when it returns.
 /// With 64 KiB segments every packet is a large allocation; glibc's default
 /// trimming hands freed heap back to the kernel and the next packet faults
 /// it in again (7 % of bulk in a profile). Keep up to 64 MiB of it.
@@ -588,6 +580,8 @@ fn keep_freed_memory() {
     }
 }
 
+/// Run live mode on this thread until it stops; the sinks and the pcap
+/// writer are closed when it returns.
 pub fn run_headless(
     setup: LiveSetup,
     sinks: Vec<Sink>,

@@ -102,12 +102,13 @@ pub struct Config {
     pub seed: u64,
     /// Carry the hex dump of headers in segment events.
     pub hex_in_events: bool,
-    /// Hold what received segments and timers would send until
-    /// `Engine::flush`, so that an application answering in between (an
-    /// echo, a close) shares one segment with the ACK: data, FIN and ACK in
-    /// one packet instead of three. The live runtime flushes once the
-    /// services have run; duplicate ACKs for out-of-order data still go out
-    /// at once, one per segment (RFC 5681 §4.2). Off in the sans-IO default.
+    /// Hold an ACK that an arriving segment makes due (and what the
+    /// connection sends after it) until `Engine::flush`, so that an
+    /// application answering in between (an echo, a close) shares one
+    /// segment with the ACK: data, FIN and ACK in one packet instead of
+    /// three. The live runtime flushes once the services have run. Never
+    /// held: duplicate ACKs for out-of-order data and the ACK of every second
+    /// full-sized segment (RFC 5681 §4.2). Off in the sans-IO default.
     pub cork: bool,
     /// Ephemeral port range for active opens (IANA, RFC 6335).
     pub ephemeral_ports: (u16, u16),

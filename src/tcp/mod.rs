@@ -213,9 +213,9 @@ impl Engine {
         self.core.tx.pop_front()
     }
 
-    /// With `Config::cork`: send what received segments, timers and user
-    /// calls left waiting (merged: an ACK rides on the answer's data or
-    /// FIN). A no-op otherwise.
+    /// With `Config::cork`: send what the cork held (an ACK that arriving
+    /// segments made due, merged with what user calls added since: the ACK
+    /// rides on the answer's data or FIN). A no-op otherwise.
     pub fn flush(&mut self, now: Instant) {
         for cid in std::mem::take(&mut self.unflushed) {
             let Some(tcb) = self.conns.get_mut(&cid) else {
@@ -821,17 +821,28 @@ impl Engine {
         if self.by_tuple.contains_key(&(local, remote)) {
             return Err(TcpError::AddrInUse(local_port));
         }
+        Ok(self.open_tcb(now, local, remote, Tcb::passive))
+    }
+
+    /// A new TCB for `local`–`remote` made by `make` (an OPEN): its ISN
+    /// and timestamp offset, the `tcb allocated` event, the tables.
+    fn open_tcb(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        make: impl FnOnce(&mut Ctx, ConnId, SocketAddrV4, SocketAddrV4, SeqNum, u32) -> Tcb,
+    ) -> ConnId {
         let cid = self.new_conn_id();
         let iss = self.isn.isn(now, local, remote);
         let ts_off = self.ts_offset(local, remote);
-        let name = conn_name(local, remote);
-        self.emit_allocated(now, &name, local_port);
+        self.emit_allocated(now, &conn_name(local, remote), local.port());
         let mut ctx = self.core.ctx(now);
-        let tcb = Tcb::passive(&mut ctx, cid, local, remote, iss, ts_off);
+        let tcb = make(&mut ctx, cid, local, remote, iss, ts_off);
         self.by_tuple.insert((local, remote), cid);
         self.conns.insert(cid, tcb);
         self.settle(now, cid);
-        Ok(cid)
+        cid
     }
 
     /// Active OPEN to `remote`, from `local_port` or an ephemeral port.
@@ -859,17 +870,7 @@ impl Engine {
             None => self.ephemeral_port(remote)?,
         };
         let local = SocketAddrV4::new(self.addr, port);
-        let cid = self.new_conn_id();
-        let iss = self.isn.isn(now, local, remote);
-        let ts_off = self.ts_offset(local, remote);
-        let name = conn_name(local, remote);
-        self.emit_allocated(now, &name, port);
-        let mut ctx = self.core.ctx(now);
-        let tcb = Tcb::connect(&mut ctx, cid, local, remote, iss, ts_off);
-        self.by_tuple.insert((local, remote), cid);
-        self.conns.insert(cid, tcb);
-        self.settle(now, cid);
-        Ok(cid)
+        Ok(self.open_tcb(now, local, remote, Tcb::connect))
     }
 
     /// RFC 6056-style: a random start in the range, then the next free one.

@@ -335,19 +335,26 @@ impl Tcb {
         let mut t = Tcb::new(ctx, id, seg.dst, seg.src, iss, ts_offset);
         t.listener = Some(seg.dst.port());
         t.state = State::Listen;
-        t.irs = seg.seq;
-        t.rcv_nxt = seg.seq + 1usize;
-        t.rcv_adv = t.rcv_nxt;
-        t.last_rcv = ctx.now;
-        t.negotiate(ctx, &seg.options);
-        t.snd_wnd = u32::from(seg.window);
-        t.max_snd_wnd = t.snd_wnd;
-        t.snd_wl1 = seg.seq;
-        t.snd_wl2 = iss;
+        t.take_syn(ctx, seg);
+        t
+    }
+
+    /// LISTEN, a SYN arrives (§3.10.7.2): RCV.NXT = SEG.SEQ + 1, IRS, the
+    /// peer's options and window, SYN-RECEIVED, and our SYN+ACK.
+    fn take_syn(&mut self, ctx: &mut Ctx, seg: &Segment) {
+        self.irs = seg.seq;
+        self.rcv_nxt = seg.seq + 1usize;
+        self.rcv_adv = self.rcv_nxt;
+        self.last_rcv = ctx.now;
+        self.negotiate(ctx, &seg.options);
+        self.snd_wnd = u32::from(seg.window);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = seg.seq;
+        self.snd_wl2 = self.iss;
         if let Some((val, _)) = seg.options.timestamp {
-            t.ts_recent = val;
+            self.ts_recent = val;
         }
-        t.set_state(
+        self.set_state(
             ctx,
             State::SynReceived,
             format!(
@@ -355,9 +362,8 @@ impl Tcb {
                 seg.seq
             ),
         );
-        t.emit_negotiated(ctx);
-        t.send_syn(ctx, false);
-        t
+        self.emit_negotiated(ctx);
+        self.send_syn(ctx, false);
     }
 
     /// The ACK of a SYN cookie arrived (RFC 4987 §3.6): the handshake is
@@ -1227,30 +1233,9 @@ impl Tcb {
             self.send(ctx, Flags::RST, seg.ack, Vec::new(), false);
             return;
         }
-        if !f.syn() {
-            return;
+        if f.syn() {
+            self.take_syn(ctx, &seg);
         }
-        self.irs = seg.seq;
-        self.rcv_nxt = seg.seq + 1usize;
-        self.rcv_adv = self.rcv_nxt;
-        self.negotiate(ctx, &seg.options);
-        self.snd_wnd = u32::from(seg.window);
-        self.max_snd_wnd = self.snd_wnd;
-        self.snd_wl1 = seg.seq;
-        self.snd_wl2 = self.iss;
-        if let Some((val, _)) = seg.options.timestamp {
-            self.ts_recent = val;
-        }
-        self.set_state(
-            ctx,
-            State::SynReceived,
-            format!(
-                "SYN received (peer ISN {}); SYN+ACK sent with our ISN and ack = peer ISN + 1",
-                seg.seq
-            ),
-        );
-        self.emit_negotiated(ctx);
-        self.send_syn(ctx, false);
     }
 
     /// §3.10.7.3 SYN-SENT STATE.

@@ -369,6 +369,23 @@ pub fn segments<'a>(evs: &'a [&'a Value], dir: Option<&str>) -> Vec<&'a Value> {
 }
 
 /// The `(from, to)` of every `state` event of a connection, in order.
+/// A passive close after a kernel client's FIN (RFC 9293 Figure 5): no
+/// TIME-WAIT on our side.
+pub const PASSIVE_CLOSE: [(&str, &str); 5] = [
+    ("LISTEN", "SYN-RECEIVED"),
+    ("SYN-RECEIVED", "ESTABLISHED"),
+    ("ESTABLISHED", "CLOSE-WAIT"),
+    ("CLOSE-WAIT", "LAST-ACK"),
+    ("LAST-ACK", "CLOSED"),
+];
+
+/// Owned (from, to) pairs, to compare with [`states`].
+pub fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
 pub fn states(evs: &[&Value]) -> Vec<(String, String)> {
     evs.iter()
         .filter(|e| e["kind"] == "state")
