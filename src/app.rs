@@ -170,12 +170,15 @@ pub fn live_config(common: &Common) -> (Config, &'static str) {
     let mut c = Config::profile(profile);
     ov.apply(&mut c);
     if ov.seed.is_none() {
-        // Live ISNs must not repeat across runs (RFC 6528): without
-        // --seed, take one from the clock.
-        c.seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(c.seed);
+        // RFC 6528 §3: the ISN key (and so the SYN-cookie secret derived
+        // from it) must not be guessable. Without --seed it comes from the
+        // operating system's random source; the clock only if that fails.
+        c.seed = getrandom::u64().unwrap_or_else(|_| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(c.seed)
+        });
     }
     (c, profile.name())
 }

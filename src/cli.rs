@@ -113,6 +113,12 @@ pub struct Common {
     /// Lower bound of the retransmission timeout, in milliseconds.
     #[arg(long, global = true, value_name = "MS", value_parser = parse_ms)]
     pub rto_min: Option<Duration>,
+    /// Congestion control: newreno (RFC 5681/6582) or cubic (RFC 9438).
+    #[arg(long, global = true, value_name = "newreno|cubic", value_parser = parse_cc)]
+    pub cc: Option<crate::tcp::CcAlgo>,
+    /// RACK-TLP loss detection (RFC 8985): on or off.
+    #[arg(long, global = true, value_name = "on|off", value_parser = parse_on_off)]
+    pub rack: Option<bool>,
     /// Seed for ISNs, ports and random loss (same seed, same run).
     #[arg(long, global = true, value_name = "N")]
     pub seed: Option<u64>,
@@ -155,6 +161,10 @@ fn parse_on_off(s: &str) -> Result<bool, String> {
         "off" | "no" | "false" => Ok(false),
         _ => Err(format!("\"{s}\" is not on or off")),
     }
+}
+
+fn parse_cc(s: &str) -> Result<crate::tcp::CcAlgo, String> {
+    crate::tcp::CcAlgo::from_name(s).ok_or_else(|| format!("\"{s}\" is not newreno or cubic"))
 }
 
 fn parse_ms(s: &str) -> Result<Duration, String> {
@@ -203,6 +213,8 @@ impl Common {
             keepalive: self.keepalive,
             rto_min: self.rto_min,
             seed: self.seed,
+            cc: self.cc,
+            rack: self.rack,
             rules,
             lang: Some(self.lang.unwrap_or_else(Lang::from_env)),
             limits: crate::tcp::Limits {

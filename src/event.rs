@@ -116,6 +116,124 @@ pub struct SegmentEvent {
     pub seg: SegFields,
     #[serde(default)]
     pub retransmit: bool,
+    /// For a retransmission sent by this host: what made it go again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtx: Option<RtxCause>,
+    /// A tail loss probe (RFC 8985 §7), new data or a retransmission.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub probe: bool,
+}
+
+/// Why a segment was sent again, and what detected a loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RtxCause {
+    /// Duplicate ACKs or SACKed segments above it (RFC 5681 §3.2, RFC 6675
+    /// IsLost, RFC 6582's partial ACK).
+    Dupack,
+    /// RACK: a segment sent later was delivered and this one is overdue
+    /// (RFC 8985 §6).
+    Rack,
+    /// The tail loss probe (RFC 8985 §7).
+    Tlp,
+    /// The retransmission timer (RFC 6298).
+    Rto,
+    /// RFC 6675's rescue retransmission.
+    Rescue,
+    /// A zero-window probe sent again (RFC 9293 §3.8.6.1).
+    Persist,
+    /// SYN or SYN+ACK again.
+    Syn,
+}
+
+impl RtxCause {
+    pub fn name(self) -> &'static str {
+        match self {
+            RtxCause::Dupack => "dupack",
+            RtxCause::Rack => "rack",
+            RtxCause::Tlp => "tlp",
+            RtxCause::Rto => "rto",
+            RtxCause::Rescue => "rescue",
+            RtxCause::Persist => "persist",
+            RtxCause::Syn => "syn",
+        }
+    }
+}
+
+/// The sender's congestion state, in Linux's names (tcp_ca_state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CaState {
+    /// Nothing amiss.
+    #[default]
+    Open,
+    /// Duplicate ACKs or SACKs seen, nothing marked lost yet.
+    Disorder,
+    /// Fast recovery: a loss detected by ACKs is being repaired.
+    Recovery,
+    /// After a retransmission timeout.
+    Loss,
+}
+
+impl CaState {
+    pub fn name(self) -> &'static str {
+        match self {
+            CaState::Open => "open",
+            CaState::Disorder => "disorder",
+            CaState::Recovery => "recovery",
+            CaState::Loss => "loss",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryAction {
+    /// A loss episode begins (`by` says what detected it).
+    Enter,
+    /// More segments marked lost during an episode.
+    Mark,
+    /// The episode is over: everything up to the recovery point is ACKed.
+    Exit,
+    /// The retransmissions were unneeded (`how`): the window is restored.
+    Undo,
+    /// A tail loss probe left.
+    Probe,
+    /// A probe repaired a loss: the window is reduced once, no recovery.
+    Reduce,
+}
+
+impl RecoveryAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            RecoveryAction::Enter => "enter",
+            RecoveryAction::Mark => "mark",
+            RecoveryAction::Exit => "exit",
+            RecoveryAction::Undo => "undo",
+            RecoveryAction::Probe => "probe",
+            RecoveryAction::Reduce => "reduce",
+        }
+    }
+}
+
+/// Loss detection and recovery, as it happens.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryEvent {
+    pub action: RecoveryAction,
+    /// What detected the loss: `dupack`, `rack`, `tlp`, `rto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<RtxCause>,
+    /// The congestion state after the event.
+    pub state: CaState,
+    /// Sequence ranges marked lost (or probed), `"left-right"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<String>,
+    pub cwnd: u32,
+    pub ssthresh: u32,
+    pub pipe: u32,
+    /// For `undo`: `eifel` (timestamps, RFC 3522) or `dsack` (RFC 3708).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub how: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -155,10 +273,14 @@ pub enum TimerKind {
     FinWait2,
     /// A user timeout for SYN-SENT (RFC 9293 §3.10.8 "USER TIMEOUT").
     Connect,
+    /// RACK's reordering timer (RFC 8985 §6.3).
+    Reorder,
+    /// The tail loss probe timer, PTO (RFC 8985 §7.2).
+    Tlp,
 }
 
 impl TimerKind {
-    pub const ALL: [TimerKind; 7] = [
+    pub const ALL: [TimerKind; 9] = [
         TimerKind::Retransmit,
         TimerKind::DelayedAck,
         TimerKind::Persist,
@@ -166,6 +288,8 @@ impl TimerKind {
         TimerKind::TimeWait,
         TimerKind::FinWait2,
         TimerKind::Connect,
+        TimerKind::Reorder,
+        TimerKind::Tlp,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -176,6 +300,8 @@ impl TimerKind {
             TimerKind::TimeWait => "time_wait",
             TimerKind::FinWait2 => "fin_wait_2",
             TimerKind::Connect => "connect",
+            TimerKind::Reorder => "reorder",
+            TimerKind::Tlp => "tlp",
         }
     }
 }
@@ -284,6 +410,20 @@ pub struct VarsEvent {
     pub retransmits: u64,
     #[serde(default)]
     pub fast_retransmits: u64,
+    /// RFC 6675 pipe: bytes in the network as the sender reckons them.
+    #[serde(default)]
+    pub pipe: u32,
+    /// Bytes the peer SACKed, and bytes marked lost and not yet resent.
+    #[serde(default)]
+    pub sacked: u32,
+    #[serde(default)]
+    pub lost: u32,
+    /// The congestion state (`open`, `disorder`, `recovery`, `loss`).
+    #[serde(default)]
+    pub cc_state: CaState,
+    /// The congestion control algorithm (`newreno`, `cubic`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cc: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -340,6 +480,7 @@ pub enum Body {
     Negotiated(NegotiatedEvent),
     Vars(VarsEvent),
     Burst(BurstEvent),
+    Recovery(RecoveryEvent),
     /// A fault rule was added, removed, or used up.
     Rule {
         action: String,
@@ -408,6 +549,7 @@ impl Event {
             Body::Negotiated(_) => "negotiated",
             Body::Vars(_) => "vars",
             Body::Burst(_) => "burst",
+            Body::Recovery(_) => "recovery",
             Body::Rule { .. } => "rule",
             Body::Limit { .. } => "limit",
             Body::Lagged { .. } => "lagged",
@@ -459,6 +601,8 @@ mod tests {
                 dir: Dir::Out,
                 seg: fields(),
                 retransmit: false,
+                rtx: None,
+                probe: false,
             }),
         };
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();

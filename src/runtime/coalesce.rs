@@ -338,6 +338,8 @@ mod tests {
                     hdr: None,
                 },
                 retransmit: false,
+                rtx: None,
+                probe: false,
             }),
         }
     }

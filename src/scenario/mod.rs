@@ -109,6 +109,10 @@ pub struct HostSpec {
     pub fin_wait_2_timeout: Option<f64>,
     pub connect_timeout: Option<f64>,
     pub initial_cwnd: Option<u32>,
+    /// Congestion control for this host: `newreno` or `cubic`.
+    pub cc: Option<crate::tcp::CcAlgo>,
+    /// RACK-TLP loss detection on or off for this host.
+    pub rack: Option<bool>,
     pub backlog: Option<usize>,
 }
 

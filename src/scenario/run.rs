@@ -28,6 +28,8 @@ pub struct Overrides {
     pub keepalive: Option<Keepalive>,
     pub rto_min: Option<Duration>,
     pub seed: Option<u64>,
+    pub cc: Option<crate::tcp::CcAlgo>,
+    pub rack: Option<bool>,
     pub rules: Vec<Rule>,
     pub lang: Option<Lang>,
     pub limits: crate::tcp::Limits,
@@ -199,6 +201,12 @@ pub fn host_config(sc: &Scenario, spec: &HostSpec, ov: &Overrides) -> Config {
     if let Some(v) = spec.backlog {
         c.backlog = v;
     }
+    if let Some(v) = spec.cc {
+        c.cc = v;
+    }
+    if let Some(v) = spec.rack {
+        c.rack = v;
+    }
     ov.apply(&mut c);
     c
 }
@@ -218,6 +226,12 @@ impl Overrides {
         }
         if let Some(s) = self.seed {
             c.seed = s;
+        }
+        if let Some(v) = self.cc {
+            c.cc = v;
+        }
+        if let Some(v) = self.rack {
+            c.rack = v;
         }
         self.limits.apply(c);
     }

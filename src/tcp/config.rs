@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+pub use crate::tcp::recovery::cc::CcAlgo;
+
 /// RFC 1122 §4.2.3.6 keepalive parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Keepalive {
@@ -23,9 +25,9 @@ impl Keepalive {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Profile {
-    /// RFC values: MSL 120 s, keepalive 7200/75/10, RTO min 1 s.
+    /// RFC values: MSL 120 s, keepalive 7200/75/10, RTO min 1 s, NewReno, RACK off.
     Rfc,
-    /// Linux values: MSL 30 s (60 s TIME-WAIT), RTO min 200 ms, keepalive 7200/75/9.
+    /// Linux values: MSL 30 s (60 s TIME-WAIT), RTO min 200 ms, keepalive 7200/75/9, CUBIC, RACK-TLP.
     Linux,
     /// Short timers for a lesson: MSL 5 s, keepalive 20/5/5 on for every connection.
     Classroom,
@@ -96,7 +98,7 @@ pub struct Config {
     pub backlog: usize,
     /// Answer SYNs with cookies when the backlog is full (RFC 4987 §3.6).
     pub syn_cookies: bool,
-    /// RFC 5961 §7: challenge ACKs per second, per engine.
+    /// RFC 5961 §7: challenge ACKs per second, per connection.
     pub challenge_ack_limit: u32,
     /// Seed for ISNs, ports, and timestamps offsets: same seed, same run.
     pub seed: u64,
@@ -112,6 +114,26 @@ pub struct Config {
     pub cork: bool,
     /// Ephemeral port range for active opens (IANA, RFC 6335).
     pub ephemeral_ports: (u16, u16),
+    /// Congestion control: NewReno (RFC 5681, 6582) or CUBIC (RFC 9438).
+    pub cc: CcAlgo,
+    /// RACK-TLP loss detection (RFC 8985) for SACK connections; off, losses
+    /// are found by DupThresh (RFC 6675 §4) and the timer.
+    pub rack: bool,
+    /// Added to every tail loss probe timeout (Linux: its 2 ms timer floor).
+    pub tlp_floor: Duration,
+    /// The peer's worst-case delayed ACK, added to the probe timeout with
+    /// one segment in flight (RFC 8985 §7.2 WCDelAckT; Linux uses its RTO
+    /// minimum, 200 ms).
+    pub tlp_delack: Duration,
+    /// Segments ACKed at once at the start of a connection (Linux's
+    /// quick-ACK mode); 0 delays from the first segment (RFC 1122).
+    pub quickack: u32,
+    /// RFC 1337: ignore RST in TIME-WAIT. Linux's default (tcp_rfc1337 = 0)
+    /// lets a RST end TIME-WAIT.
+    pub rfc1337: bool,
+    /// SYN or SYN+ACK retransmissions after which the first window is one
+    /// segment (RFC 5681 §3.1 says after one; Linux after more than one).
+    pub syn_loss_one_segment: u32,
 }
 
 impl Default for Config {
@@ -153,6 +175,13 @@ impl Config {
             hex_in_events: true,
             cork: false,
             ephemeral_ports: (49152, 65535),
+            cc: CcAlgo::NewReno,
+            rack: false,
+            tlp_floor: Duration::ZERO,
+            tlp_delack: Duration::from_millis(200),
+            quickack: 0,
+            rfc1337: true,
+            syn_loss_one_segment: 1,
         };
         match p {
             Profile::Rfc => base,
@@ -165,6 +194,15 @@ impl Config {
                 },
                 initial_cwnd: Some(10),
                 ephemeral_ports: (32768, 60999),
+                cc: CcAlgo::Cubic,
+                rack: true,
+                tlp_floor: Duration::from_millis(2),
+                // Linux's delayed ACK starts at its 40 ms minimum (the ATO
+                // adapts upwards to 200 ms; tcpscope keeps the minimum).
+                delayed_ack: Duration::from_millis(40),
+                quickack: 16,
+                rfc1337: false,
+                syn_loss_one_segment: 2,
                 ..base
             },
             Profile::Classroom => Config {

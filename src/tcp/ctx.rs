@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddrV4;
 use std::sync::Arc;
 
-use crate::event::{Body, Dir, Event, SegFields, SegmentEvent};
+use crate::event::{Body, Dir, Event, RtxCause, SegFields, SegmentEvent};
 use crate::tcp::config::Config;
 use crate::time::Instant;
 use crate::wire::{Flags, Segment};
@@ -23,7 +23,9 @@ pub struct Transmit {
     pub dst: SocketAddrV4,
 }
 
-/// RFC 5961 §7: a per-engine budget of challenge ACKs per second.
+/// RFC 5961 §7: a budget of challenge ACKs per second. Each connection has
+/// its own: one shared by the whole engine lets an off-path attacker count
+/// another connection's challenge ACKs (CVE-2016-5696).
 #[derive(Clone, Debug, Default)]
 pub struct RateLimit {
     window_start: Instant,
@@ -53,7 +55,6 @@ pub(crate) struct Ctx<'a> {
     pub tx: &'a mut VecDeque<Transmit>,
     pub next_id: &'a mut u64,
     pub id_step: u64,
-    pub challenge: &'a mut RateLimit,
     /// `Engine::flush` is running: a corked engine sends now.
     pub flushing: bool,
     /// Processing an arriving segment (what a cork may hold).
@@ -71,7 +72,7 @@ impl Ctx<'_> {
     }
 
     /// Emit the segment: a `segment out` event, then the packet.
-    pub fn transmit(&mut self, conn: &Arc<str>, seg: &Segment, retransmit: bool) {
+    pub fn transmit(&mut self, conn: &Arc<str>, seg: &Segment, rtx: Option<RtxCause>, probe: bool) {
         let id = *self.next_id;
         *self.next_id += self.id_step;
         let packet = seg.emit();
@@ -84,7 +85,9 @@ impl Ctx<'_> {
             Body::Segment(SegmentEvent {
                 dir: Dir::Out,
                 seg: fields,
-                retransmit,
+                retransmit: rtx.is_some(),
+                rtx,
+                probe,
             }),
         );
         self.tx.push_back(Transmit {

@@ -6,13 +6,12 @@
 //! [`Engine::on_timer`] next (the shape of smoltcp and quinn-proto).
 
 pub mod config;
-pub mod congestion;
 pub mod cookie;
 pub mod ctx;
 pub mod isn;
 pub mod reassembly;
+pub mod recovery;
 pub mod rtt;
-pub mod sack;
 pub mod seq;
 pub mod state;
 pub mod tcb;
@@ -29,7 +28,7 @@ use crate::event::{Body, Dir, DropEvent, Event, SegFields, SegmentEvent, TcbActi
 use crate::time::Instant;
 use crate::wire::{self, Flags, Segment, TcpOptions, WireError};
 
-pub use config::{Config, Keepalive, Limits, Profile};
+pub use config::{CcAlgo, Config, Keepalive, Limits, Profile};
 use ctx::Ctx;
 pub use ctx::{RateLimit, Transmit, conn_name};
 pub use seq::SeqNum;
@@ -111,7 +110,6 @@ struct Core {
     tx: VecDeque<Transmit>,
     next_id: u64,
     id_step: u64,
-    challenge: RateLimit,
 }
 
 impl Core {
@@ -124,7 +122,6 @@ impl Core {
             tx: &mut self.tx,
             next_id: &mut self.next_id,
             id_step: self.id_step,
-            challenge: &mut self.challenge,
             flushing: false,
             arrival: false,
         }
@@ -164,7 +161,6 @@ impl Engine {
                 tx: VecDeque::new(),
                 next_id: 1,
                 id_step: 1,
-                challenge: RateLimit::default(),
             },
             addr,
             isn: isn::IsnGenerator::new(seed ^ u64::from(u32::from(addr))),
@@ -335,6 +331,8 @@ impl Engine {
                     dir: Dir::In,
                     seg: fields,
                     retransmit,
+                    rtx: None,
+                    probe: false,
                 }),
             );
             let verdict = tcb.on_segment(&mut ctx, seg);
@@ -355,7 +353,7 @@ impl Engine {
                     &mut ctx,
                     "reopened",
                     false,
-                    "new SYN in TIME-WAIT with a higher sequence number: a new incarnation".into(),
+                    "new SYN in TIME-WAIT with a higher sequence number or a newer timestamp: a new incarnation (RFC 6191)".into(),
                 );
                 self.settle(now, cid);
                 self.no_connection(now, syn);
@@ -378,6 +376,8 @@ impl Engine {
                     dir: Dir::In,
                     seg: fields,
                     retransmit: false,
+                    rtx: None,
+                    probe: false,
                 }),
             );
             self.no_connection(now, seg);
@@ -428,7 +428,7 @@ impl Engine {
             payload: Vec::new(),
         };
         let name = conn_name(seg.dst, seg.src);
-        self.core.ctx(now).transmit(&name, &rst, false);
+        self.core.ctx(now).transmit(&name, &rst, None, false);
     }
 
     /// §3.10.7.2 LISTEN.
@@ -549,7 +549,7 @@ impl Engine {
             l.cookies_sent = Some(now);
         }
         let name = conn_name(syn.dst, syn.src);
-        self.core.ctx(now).transmit(&name, &sa, false);
+        self.core.ctx(now).transmit(&name, &sa, None, false);
     }
 
     /// An ACK to a listener that recently sent cookies: is it one back?

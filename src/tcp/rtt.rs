@@ -48,7 +48,8 @@ impl RttEstimator {
         let srtt = self.srtt.unwrap_or(r);
         // RTO <- SRTT + max(G, K*RTTVAR), K = 4, then §2.4/2.5 bounds.
         self.base_rto = (srtt + GRANULARITY.max(self.rttvar * 4)).clamp(self.min, self.max);
-        // §5.7: a new sample after back-off recomputes the RTO from scratch.
+        // RFC 6298 §5, the note after rule 5.7: a new measurement after a
+        // back-off recomputes the RTO by §2, "collapsing" the back-off.
         self.backoff = 0;
         (srtt, self.rttvar, self.base_rto)
     }
@@ -63,6 +64,15 @@ impl RttEstimator {
             }
         }
         rto
+    }
+
+    /// RFC 6298 §5.7: the SYN or SYN+ACK was retransmitted and no sample
+    /// came of the handshake: data transmission starts with an RTO of 3 s.
+    pub fn reinit_after_syn_loss(&mut self) {
+        if self.srtt.is_none() {
+            self.base_rto = Duration::from_secs(3).clamp(self.min, self.max);
+        }
+        self.backoff = 0;
     }
 
     /// §5.5: the timer expired; double the RTO.

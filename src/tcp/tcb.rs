@@ -10,15 +10,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::event::{
-    Body, KeepaliveAction, KeepaliveEvent, NegotiatedEvent, TimerAction, TimerEvent, TimerKind,
-    VarsEvent,
+    Body, CaState, KeepaliveAction, KeepaliveEvent, NegotiatedEvent, RtxCause, TimerAction,
+    TimerEvent, TimerKind, VarsEvent,
 };
-use crate::tcp::config::Keepalive;
-use crate::tcp::congestion::{CcAction, Congestion};
-use crate::tcp::ctx::{Ctx, conn_name};
+use crate::tcp::config::{CcAlgo, Keepalive};
+use crate::tcp::ctx::{Ctx, RateLimit, conn_name};
 use crate::tcp::reassembly::{Insert, Reassembly};
+use crate::tcp::recovery::rack;
+use crate::tcp::recovery::scoreboard::SegState;
+use crate::tcp::recovery::{AckIn, Recovery};
 use crate::tcp::rtt::RttEstimator;
-use crate::tcp::sack::Scoreboard;
 use crate::tcp::seq::SeqNum;
 use crate::tcp::state::State;
 use crate::time::Instant;
@@ -122,7 +123,7 @@ pub struct Tcb {
     sack_enabled: bool,
     negotiated_sent: bool,
 
-    timers: [Option<Instant>; 7],
+    timers: [Option<Instant>; TimerKind::ALL.len()],
     rtt: RttEstimator,
     /// Without timestamps: one segment timed per RTT (RFC 6298 §3).
     rtt_probe: Option<(SeqNum, Instant)>,
@@ -136,14 +137,28 @@ pub struct Tcb {
     /// from a recent transmission, so it is a valid RTT sample even for
     /// retransmitted data (RFC 7323 §4.1's reason for timestamps).
     last_rtx_ts: Option<u32>,
-    /// What the peer's SACK blocks say it holds (RFC 2018).
-    sack: Scoreboard,
-    /// In recovery: holes below this were already resent this episode.
-    rtx_mark: SeqNum,
+    /// Loss detection, recovery and the congestion window
+    /// (`tcp/recovery/`).
+    rec: Recovery,
     /// Consecutive retransmissions of the same data (reset on progress).
     retries: u32,
     persist_backoff: u32,
-    cc: Congestion,
+    /// The zero-window probe byte went out before: sending it again is a
+    /// retransmission.
+    probe_sent: bool,
+    /// SYN or SYN+ACK retransmissions (RFC 6298 §5.7, RFC 5681 §3.1).
+    syn_rtx: u32,
+    /// When data last left (RFC 5681 §4.1 restart after idle).
+    last_send: Option<Instant>,
+    /// Retransmissions that were not the timer's.
+    fast_rtx: u64,
+    /// RFC 5961 §7 challenge ACK budget, per connection.
+    challenge: RateLimit,
+    /// A duplicate that arrived, reported first in the next SACK option
+    /// (D-SACK, RFC 2883).
+    dsack: Option<(SeqNum, SeqNum)>,
+    /// Segments still to ACK at once (quick-ACK at the start, as Linux).
+    quick: u32,
 
     /// An ACK must go out now (out-of-order data, FIN, window update, …).
     ack_now: bool,
@@ -247,16 +262,27 @@ impl Tcb {
             last_ack_sent: SeqNum(0),
             sack_enabled: false,
             negotiated_sent: false,
-            timers: [None; 7],
+            timers: [None; TimerKind::ALL.len()],
             rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
             rtt_probe: None,
             rtx_high: iss,
             last_rtx_ts: None,
-            sack: Scoreboard::default(),
-            rtx_mark: iss,
+            rec: Recovery::new(
+                cfg.cc,
+                cfg.rack,
+                u32::from(DEFAULT_MSS),
+                initial_window(u32::from(DEFAULT_MSS), cfg.initial_cwnd),
+                iss,
+            ),
             retries: 0,
             persist_backoff: 0,
-            cc: Congestion::new(DEFAULT_MSS, iss, cfg.initial_cwnd),
+            probe_sent: false,
+            syn_rtx: 0,
+            last_send: None,
+            fast_rtx: 0,
+            challenge: RateLimit::default(),
+            dsack: None,
+            quick: cfg.quickack,
             ack_now: false,
             dup_ack_now: false,
             output_pending: false,
@@ -476,12 +502,32 @@ impl Tcb {
     }
 
     /// Payload bytes per segment: the MSS less the timestamp option
-    /// (RFC 9293 §3.7.1: the MSS counts no TCP options).
+    /// (RFC 9293 §3.7.1: the MSS counts no TCP options). The congestion
+    /// window counts in these.
     pub fn eff_mss(&self) -> usize {
         let ts = if self.ts_enabled { 12 } else { 0 };
         (self.snd_mss as usize).saturating_sub(ts).max(1)
     }
 
+    /// Payload bytes the next data segment can carry: the MSS less every
+    /// option it will carry, SACK blocks included (RFC 9293 §3.7.1: "the
+    /// data ... reduced by the size of the options actually sent"), so a
+    /// segment never exceeds the MTU.
+    fn payload_room(&self) -> usize {
+        let mut opts = if self.ts_enabled { 12 } else { 0 };
+        if self.sack_enabled {
+            let room = if self.ts_enabled { 3 } else { 4 };
+            let blocks =
+                (self.ooo.segments().min(room) + usize::from(self.dsack.is_some())).min(room);
+            if blocks > 0 {
+                opts += 4 + 8 * blocks;
+            }
+        }
+        (self.snd_mss as usize).saturating_sub(opts).max(1)
+    }
+
+    /// Bytes sent and not yet acknowledged (SND.MAX − SND.UNA; a pending
+    /// zero-window probe byte is not counted).
     fn flight(&self) -> u32 {
         (self.snd_nxt - self.snd_una) as u32
     }
@@ -550,10 +596,23 @@ impl Tcb {
         self.snd_wnd
     }
     pub fn cwnd(&self) -> u32 {
-        self.cc.cwnd
+        self.rec.cwnd()
     }
     pub fn ssthresh(&self) -> u32 {
-        self.cc.ssthresh
+        self.rec.ssthresh()
+    }
+    pub fn ca_state(&self) -> CaState {
+        self.rec.state
+    }
+    pub fn cc_algo(&self) -> CcAlgo {
+        self.rec.cc.algo
+    }
+    /// RFC 6675 pipe.
+    pub fn pipe(&self) -> u32 {
+        self.rec.pipe(self.sack_enabled)
+    }
+    pub fn recovery_stats(&self) -> crate::tcp::recovery::Stats {
+        self.rec.stats.clone()
     }
     pub fn rto(&self) -> Duration {
         self.rtt.rto()
@@ -562,7 +621,7 @@ impl Tcb {
         self.snd_mss
     }
     pub fn fast_retransmits(&self) -> u64 {
-        self.cc.fast_retransmits
+        self.fast_rtx
     }
     pub fn capacities(&self) -> (usize, usize) {
         (self.snd_cap, self.rcv_cap)
@@ -630,14 +689,21 @@ impl Tcb {
             if self.ts_enabled {
                 o.timestamp = Some((self.ts_now(now), self.ts_recent));
             }
-            if self.sack_enabled && !self.ooo.is_empty() {
+            if self.sack_enabled {
                 let room = if self.ts_enabled { 3 } else { 4 };
-                o.sack = self
-                    .ooo
-                    .sack_blocks(room)
-                    .into_iter()
-                    .map(|(a, b)| (self.seq_of(a), self.seq_of(b)))
-                    .collect();
+                // RFC 2883: a duplicate is reported once, in the first block.
+                if let Some(d) = self.dsack.take() {
+                    o.sack.push(d);
+                }
+                if !self.ooo.is_empty() {
+                    let left = room - o.sack.len();
+                    let blocks = self.ooo.sack_blocks(left);
+                    o.sack.extend(
+                        blocks
+                            .into_iter()
+                            .map(|(a, b)| (self.seq_of(a), self.seq_of(b))),
+                    );
+                }
             }
         }
         o
@@ -665,8 +731,15 @@ impl Tcb {
         }
         self.ts_enabled = self.offer_ts && peer.timestamp.is_some();
         self.sack_enabled = self.offer_sack && peer.sack_perm;
-        self.cc
-            .set_smss(self.eff_mss() as u16, ctx.cfg.initial_cwnd);
+        // The MSS is only known now; the initial window follows it.
+        let smss = self.eff_mss() as u32;
+        self.rec = Recovery::new(
+            ctx.cfg.cc,
+            ctx.cfg.rack,
+            smss,
+            initial_window(smss, ctx.cfg.initial_cwnd),
+            self.iss,
+        );
     }
 
     fn emit_negotiated(&mut self, ctx: &mut Ctx) {
@@ -690,15 +763,30 @@ impl Tcb {
     // ----- building segments --------------------------------------------
 
     /// Send one segment from this connection. ACK is set in every state
-    /// after SYN-SENT (RFC 9293 §3.10.7.4: "ACK ... always sent").
+    /// after SYN-SENT (RFC 9293 §3.10.7.4: "ACK ... always sent"). `rtx`
+    /// says why, for a retransmission.
     fn send(
         &mut self,
         ctx: &mut Ctx,
         flags: Flags,
         seq: SeqNum,
         payload: Vec<u8>,
-        retransmit: bool,
+        rtx: Option<RtxCause>,
     ) {
+        self.send_probe(ctx, flags, seq, payload, rtx, false);
+    }
+
+    /// `send`, marking a tail loss probe as such.
+    fn send_probe(
+        &mut self,
+        ctx: &mut Ctx,
+        flags: Flags,
+        seq: SeqNum,
+        payload: Vec<u8>,
+        rtx: Option<RtxCause>,
+        probe: bool,
+    ) {
+        let retransmit = rtx.is_some();
         let syn = flags.syn();
         let with_ack = flags.ack();
         let window = if flags.rst() {
@@ -731,12 +819,18 @@ impl Tcb {
         }
         if retransmit {
             self.retransmits += 1;
+            if !matches!(rtx, Some(RtxCause::Rto | RtxCause::Syn | RtxCause::Persist)) {
+                self.fast_rtx += 1;
+            }
             self.last_rtx_ts = Some(self.ts_now(ctx.now));
             let end = seq + seg_end_len(flags, seg.payload.len());
             self.rtx_high = self.rtx_high.max(end);
         }
+        if !seg.payload.is_empty() || flags.fin() {
+            self.last_send = Some(ctx.now);
+        }
         self.bytes_out += seg.payload.len() as u64;
-        ctx.transmit(&self.name, &seg, retransmit);
+        ctx.transmit(&self.name, &seg, rtx, probe);
     }
 
     /// SYN (SYN-SENT) or SYN+ACK (SYN-RECEIVED), first time or again.
@@ -746,7 +840,16 @@ impl Tcb {
         } else {
             Flags::SYN | Flags::ACK
         };
-        self.send(ctx, flags, self.iss, Vec::new(), retransmit);
+        if retransmit {
+            self.syn_rtx += 1;
+        }
+        self.send(
+            ctx,
+            flags,
+            self.iss,
+            Vec::new(),
+            retransmit.then_some(RtxCause::Syn),
+        );
         self.snd_nxt = self.iss + 1usize;
         self.snd_max = self.snd_max.max(self.snd_nxt);
         if !retransmit {
@@ -764,12 +867,13 @@ impl Tcb {
         // window without reading the ACK field (RFC 9293 §3.10.7.4, Linux
         // tcp_sequence). BSD tcp_output does the same with snd_max. Persist
         // probes do not advance SND.MAX, so this is SND.NXT there.
-        self.send(ctx, Flags::ACK, self.snd_max, Vec::new(), false);
+        self.send(ctx, Flags::ACK, self.snd_max, Vec::new(), None);
     }
 
-    /// RFC 5961 §7: challenge ACKs share a per-second budget.
+    /// RFC 5961 §7: challenge ACKs share a per-second budget, this
+    /// connection's own (see `RateLimit`).
     fn send_challenge_ack(&mut self, ctx: &mut Ctx) {
-        if ctx.challenge.allow(ctx.now, ctx.cfg.challenge_ack_limit) {
+        if self.challenge.allow(ctx.now, ctx.cfg.challenge_ack_limit) {
             self.send_ack(ctx);
         } else {
             ctx.event(
@@ -784,7 +888,7 @@ impl Tcb {
     }
 
     fn send_rst(&mut self, ctx: &mut Ctx, seq: SeqNum) {
-        self.send(ctx, Flags::RST, seq, Vec::new(), false);
+        self.send(ctx, Flags::RST, seq, Vec::new(), None);
     }
 
     // ----- user calls (RFC 9293 §3.10.2 – §3.10.5) ----------------------
@@ -966,10 +1070,12 @@ impl Tcb {
         );
     }
 
-    /// Close with an abort event; RST <SEQ=SND.NXT> when asked.
+    /// Close with an abort event; RST <SEQ=SND.NXT> when asked, with
+    /// SND.NXT read as the highest sequence number sent (SND.MAX, as the
+    /// pure ACKs): the peer's window starts no lower than that.
     pub(crate) fn abort(&mut self, ctx: &mut Ctx, reason: &str, send_rst: bool, cause: String) {
         if send_rst {
-            self.send_rst(ctx, self.snd_nxt);
+            self.send_rst(ctx, self.snd_max);
         }
         ctx.event(
             Some(&self.name),
@@ -1035,13 +1141,25 @@ impl Tcb {
         }
     }
 
-    /// `force`: the persist timer overrides SWS avoidance and Nagle.
+    /// Send what the windows allow: first what is marked lost (RFC 6675
+    /// NextSeg rule 1, RFC 8985 §6.3), then new data, then RFC 6675's
+    /// rescue. The congestion window limits pipe (RFC 6675 §5), the peer's
+    /// window limits SND.MAX − SND.UNA. `force`: the persist timer
+    /// overrides SWS avoidance and Nagle.
     fn output_data(&mut self, ctx: &mut Ctx, force: bool) {
         let mss = self.eff_mss();
         loop {
+            let cwnd_room = self.rec.cwnd_room(self.sack_enabled) as usize;
+            if cwnd_room > 0
+                && !force
+                && let Some((start, end, by)) = self.rec.next_lost()
+            {
+                self.retransmit_range(ctx, start, end, by, false);
+                continue;
+            }
             let flight = self.flight();
-            let wnd = self.snd_wnd.min(self.cc.cwnd);
-            let usable = wnd.saturating_sub(flight) as usize;
+            let wnd_room = self.snd_wnd.saturating_sub(flight) as usize;
+            let usable = wnd_room.min(cwnd_room);
             let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
             let unsent = self.snd_buf.len().saturating_sub(sent_off);
             let fin_pending = self.fin_queued
@@ -1050,34 +1168,26 @@ impl Tcb {
                     State::FinWait1 | State::LastAck | State::Closing
                 )
                 && self.snd_nxt == self.data_end()
-                && self.fin_seq.is_none_or(|f| self.snd_nxt <= f);
+                && self.fin_seq.is_none();
             if unsent == 0 {
                 if fin_pending {
                     // A FIN alone (the data already went out).
-                    self.send_data(ctx, 0, true);
+                    self.send_data(ctx, 0, true, false);
+                } else if cwnd_room > 0
+                    && let Some((start, end)) = self.rec.rescue(self.sack_enabled)
+                {
+                    self.retransmit_range(ctx, start, end, RtxCause::Rescue, false);
                 }
                 break;
             }
-            if self.snd_nxt < self.snd_max
-                && let Some(end) = self.sack.covering(self.snd_nxt)
-            {
-                // Resending after an RTO: the receiver already holds this.
-                self.snd_nxt = end.min(self.snd_max);
-                continue;
+            if flight == 0 && self.rec.state == CaState::Open {
+                self.restart_after_idle(ctx);
             }
-            let mut len = unsent.min(usable).min(mss);
-            if self.snd_nxt < self.snd_max
-                && let Some(next) = self.sack.next_sacked(self.snd_nxt)
-            {
-                len = len.min(next - self.snd_nxt);
-            }
+            let len = unsent.min(usable).min(self.payload_room());
             if len == 0 {
                 break;
             }
-            // Resent data (after an RTO) is not held back by Nagle or SWS
-            // avoidance: it was sent once already, whole.
-            let resend = self.snd_nxt < self.snd_max;
-            if len < mss && !force && !resend {
+            if len < mss && !force {
                 let all = len == unsent;
                 // Nagle (RFC 1122 §4.2.3.4): no small segment while data is
                 // unacknowledged.
@@ -1091,7 +1201,7 @@ impl Tcb {
                 }
             }
             let with_fin = fin_pending_after(self, len);
-            self.send_data(ctx, len, with_fin);
+            self.send_data(ctx, len, with_fin, false);
             if force {
                 break;
             }
@@ -1111,6 +1221,19 @@ impl Tcb {
         }
     }
 
+    /// RFC 5681 §4.1: after more than an RTO without sending, the window
+    /// starts again from the restart window (Linux: tcp_slow_start_after_idle).
+    fn restart_after_idle(&mut self, ctx: &mut Ctx) {
+        let Some(last) = self.last_send else {
+            return;
+        };
+        if ctx.now.saturating_sub(last) > self.rtt.rto() {
+            let iw = initial_window(self.rec.smss(), ctx.cfg.initial_cwnd);
+            self.rec.cc.restart(iw);
+            self.last_send = None;
+        }
+    }
+
     /// RTO doubled per unanswered probe, capped (RFC 9293 §3.8.6.1 asks
     /// for exponential back-off).
     fn persist_interval(&self, max: Duration) -> Duration {
@@ -1121,8 +1244,8 @@ impl Tcb {
         d.min(max)
     }
 
-    /// Send `len` bytes at SND.NXT (and FIN after them when asked).
-    fn send_data(&mut self, ctx: &mut Ctx, len: usize, fin: bool) {
+    /// Send `len` new bytes at SND.NXT (and FIN after them when asked).
+    fn send_data(&mut self, ctx: &mut Ctx, len: usize, fin: bool, probe: bool) {
         let seq = self.snd_nxt;
         let off = seq.diff(self.snd_buf_seq).max(0) as usize;
         let mut payload = vec![0u8; len];
@@ -1136,71 +1259,131 @@ impl Tcb {
         if fin {
             flags = flags | Flags::FIN;
         }
-        let retransmit = seq < self.snd_max;
-        self.send(ctx, flags, seq, payload, retransmit);
+        self.send_probe(ctx, flags, seq, payload, None, probe);
         self.snd_nxt = seq + len + usize::from(fin);
         if fin {
             self.fin_seq = Some(seq + len);
         }
         self.snd_max = self.snd_max.max(self.snd_nxt);
-        if !retransmit && self.rtt_probe.is_none() && !self.ts_enabled {
+        let tsval = self.ts_now(ctx.now);
+        self.rec.on_send(seq, self.snd_nxt, ctx.now, tsval);
+        if self.rtt_probe.is_none() && !self.ts_enabled {
             self.rtt_probe = Some((seq, ctx.now));
         }
         if self.timer(TimerKind::Retransmit).is_none() {
             let rto = self.rtt.rto();
             self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
         }
+        if !probe {
+            self.schedule_tlp(ctx);
+        }
         // Data in flight: the keepalive has nothing to do (RFC 1122
         // §4.2.3.6 probes an idle connection).
     }
 
-    /// Retransmit the first unacknowledged segment (fast retransmit, partial
-    /// ACK, or RTO when SND.NXT was rewound).
-    fn retransmit_first(&mut self, ctx: &mut Ctx) {
-        let una = self.snd_una;
-        let mss = self.eff_mss();
-        self.retransmit_at(ctx, una, mss);
-    }
-
-    /// Resend up to `max_len` bytes from `seq` (and the FIN if it follows).
-    fn retransmit_at(&mut self, ctx: &mut Ctx, seq: SeqNum, max_len: usize) {
-        let data_left = self.data_end().diff(seq).max(0) as usize;
-        let len = data_left.min(max_len);
-        let off = seq.diff(self.snd_buf_seq).max(0) as usize;
-        let fin = self.fin_seq.is_some_and(|f| f == seq + len);
-        let mut payload = vec![0u8; len];
-        copy_out(&self.snd_buf, off, &mut payload);
+    /// Send [start, end) again, as much as one segment holds (the
+    /// scoreboard splits the rest off), with the FIN if it is the end.
+    fn retransmit_range(
+        &mut self,
+        ctx: &mut Ctx,
+        start: SeqNum,
+        end: SeqNum,
+        by: RtxCause,
+        probe: bool,
+    ) {
+        let start = start.max(self.snd_una);
+        let data_end = self.data_end();
+        let data_left = data_end.diff(start).max(0) as usize;
+        let want = end.diff(start).max(0) as usize;
+        let len = data_left.min(want).min(self.payload_room());
+        let fin = self.fin_seq.is_some_and(|f| f == start + len) && end > start + len;
         if len == 0 && !fin {
             return;
         }
+        let off = start.diff(self.snd_buf_seq).max(0) as usize;
+        let mut payload = vec![0u8; len];
+        copy_out(&self.snd_buf, off, &mut payload);
         let mut flags = Flags::ACK;
         if fin {
             flags = flags | Flags::FIN;
         }
-        self.send(ctx, flags, seq, payload, true);
-        if self.snd_nxt < seq + len + usize::from(fin) {
-            self.snd_nxt = seq + len + usize::from(fin);
-        }
-        self.rtx_mark = self.rtx_mark.max(seq + len);
+        self.send_probe(ctx, flags, start, payload, Some(by), probe);
+        let tsval = self.ts_now(ctx.now);
+        self.rec
+            .on_retransmit(start, start + len + usize::from(fin), ctx.now, tsval);
         // Karn's rule (RFC 6298 §3): no sample from retransmitted data.
         self.rtt_probe = None;
+        if self.timer(TimerKind::Retransmit).is_none() {
+            let rto = self.rtt.rto();
+            self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+        }
     }
 
-    /// SACK-based recovery (RFC 6675, simplified): each ACK that arrives
-    /// during recovery lets one segment into the network, and that segment
-    /// is the next hole the receiver's SACK blocks reveal, not already resent
-    /// in this episode.
-    fn sack_recover(&mut self, ctx: &mut Ctx) -> bool {
-        if !self.sack_enabled || self.sack.is_empty() {
-            return false;
+    /// RFC 8985 §7.2: (re)arm the probe timer while nothing is being
+    /// recovered, unless the retransmission timer would fire first.
+    fn schedule_tlp(&mut self, ctx: &mut Ctx) {
+        if !self.rec.tlp_allowed(self.sack_enabled) || !self.state.is_synchronized() {
+            self.cancel(ctx, TimerKind::Tlp);
+            return;
         }
-        let from = self.rtx_mark.max(self.snd_una);
-        match self.sack.next_hole(from, self.eff_mss()) {
-            Some((seq, len)) => {
-                self.retransmit_at(ctx, seq, len);
-                true
-            }
-            None => false,
+        let one = self.rec.sb.len() == 1;
+        let pto = rack::pto(self.rtt.srtt(), one, ctx.cfg.tlp_delack, ctx.cfg.tlp_floor);
+        let at = ctx.now + pto;
+        if self
+            .timer(TimerKind::Retransmit)
+            .is_some_and(|rto| rto <= at)
+        {
+            self.cancel(ctx, TimerKind::Tlp);
+            return;
+        }
+        self.arm(ctx, TimerKind::Tlp, at);
+    }
+
+    /// RFC 8985 §7.3: the probe timer fired. Send one segment of new data
+    /// if the peer's window allows, else the last segment again; then the
+    /// retransmission timer starts over.
+    fn on_tlp(&mut self, ctx: &mut Ctx) {
+        if !self.rec.tlp_allowed(self.sack_enabled) {
+            return;
+        }
+        let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
+        let unsent = self.snd_buf.len().saturating_sub(sent_off);
+        let wnd_room = self.snd_wnd.saturating_sub(self.flight()) as usize;
+        let start = self.snd_nxt;
+        if unsent > 0 && wnd_room > 0 {
+            let len = unsent.min(wnd_room).min(self.payload_room());
+            let fin = fin_pending_after(self, len);
+            self.send_data(ctx, len, fin, true);
+            let end = self.snd_nxt;
+            self.rec.on_probe(ctx, &self.name, end, false, (start, end));
+        } else if let Some(s) = self.rec.sb.last_unsacked() {
+            let (a, b) = (s.start, s.end);
+            self.retransmit_range(ctx, a, b, RtxCause::Tlp, true);
+            let end = self.snd_nxt;
+            self.rec.on_probe(ctx, &self.name, end, true, (a, b));
+        } else {
+            return;
+        }
+        let rto = self.rtt.rto();
+        self.timers[idx(TimerKind::Retransmit)] = None;
+        self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+    }
+
+    /// RACK's reordering timer fired (RFC 8985 §6.3).
+    fn on_reorder_timer(&mut self, ctx: &mut Ctx) {
+        let flight = self.flight();
+        let srtt = self.rtt.srtt();
+        self.rec
+            .on_reo_timeout(ctx, &self.name, ctx.now, srtt, flight);
+        self.sync_recovery_timers(ctx);
+        self.output_data(ctx, false);
+    }
+
+    /// Arm or cancel the reordering timer as RACK asks.
+    fn sync_recovery_timers(&mut self, ctx: &mut Ctx) {
+        match self.rec.reo_deadline {
+            Some(at) => self.arm(ctx, TimerKind::Reorder, at),
+            None => self.cancel(ctx, TimerKind::Reorder),
         }
     }
 
@@ -1230,7 +1413,7 @@ impl Tcb {
         }
         if f.ack() {
             // <SEQ=SEG.ACK><CTL=RST>
-            self.send(ctx, Flags::RST, seg.ack, Vec::new(), false);
+            self.send(ctx, Flags::RST, seg.ack, Vec::new(), None);
             return;
         }
         if f.syn() {
@@ -1245,7 +1428,7 @@ impl Tcb {
         if f.ack() && (seg.ack <= self.iss || seg.ack > self.snd_nxt) {
             if !f.rst() {
                 // <SEQ=SEG.ACK><CTL=RST>
-                self.send(ctx, Flags::RST, seg.ack, Vec::new(), false);
+                self.send(ctx, Flags::RST, seg.ack, Vec::new(), None);
             }
             return;
         }
@@ -1312,6 +1495,16 @@ impl Tcb {
 
     fn on_established(&mut self, ctx: &mut Ctx) {
         self.dirty = true;
+        if self.syn_rtx > 0 {
+            // RFC 6298 §5.7: 3 s until a sample says otherwise.
+            self.rtt.reinit_after_syn_loss();
+        }
+        if self.syn_rtx >= ctx.cfg.syn_loss_one_segment.max(1) {
+            // RFC 5681 §3.1: a lost SYN or SYN+ACK leaves a one-segment
+            // first window (Linux: after more than one retransmission).
+            let one = self.rec.smss();
+            self.rec.cc.restart(one);
+        }
         if let Some(k) = self.keepalive {
             // On by configuration (profile, --keepalive, a scenario's host):
             // say so with the values, as set_keepalive does.
@@ -1326,10 +1519,30 @@ impl Tcb {
 
         if self.state == State::TimeWait {
             if f.rst() {
-                // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT assassination).
+                if ctx.cfg.rfc1337 || seg.seq != self.rcv_nxt {
+                    // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT
+                    // assassination).
+                    return Verdict::Keep;
+                }
+                // Linux's default (tcp_rfc1337 = 0): a RST ends TIME-WAIT.
+                self.close_reason = Some(CloseReason::Normal);
+                self.set_state(
+                    ctx,
+                    State::Closed,
+                    "RST received in TIME-WAIT: TIME-WAIT ends early (Linux; RFC 1337 would ignore it)"
+                        .into(),
+                );
                 return Verdict::Keep;
             }
-            if f.syn() && !f.ack() && seg.seq > self.rcv_nxt {
+            // RFC 9293 §3.10.7.4 and RFC 6191: a new SYN may open a new
+            // incarnation if its sequence number is higher, or, with
+            // timestamps, if its timestamp is newer than TS.Recent.
+            let newer_ts = self.ts_enabled
+                && seg
+                    .options
+                    .timestamp
+                    .is_some_and(|(val, _)| (val.wrapping_sub(self.ts_recent) as i32) > 0);
+            if f.syn() && !f.ack() && (seg.seq > self.rcv_nxt || newer_ts) {
                 return Verdict::Reopen(seg);
             }
             if f.fin() && seg.seq + seg.payload.len() + 1usize == self.rcv_nxt {
@@ -1349,7 +1562,14 @@ impl Tcb {
                 // it again now and restart its timer from this transmission,
                 // so the timer does not send a second copy right behind it.
                 if !f.rst() {
-                    self.send(ctx, Flags::SYN | Flags::ACK, self.iss, Vec::new(), true);
+                    self.syn_rtx += 1;
+                    self.send(
+                        ctx,
+                        Flags::SYN | Flags::ACK,
+                        self.iss,
+                        Vec::new(),
+                        Some(RtxCause::Syn),
+                    );
                     self.rtt_probe = None;
                     let rto = self.rtt.rto();
                     self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
@@ -1401,6 +1621,13 @@ impl Tcb {
                 seg.flags = Flags(seg.flags.0 & !Flags::FIN.0);
                 self.ack_now = true;
             } else {
+                if self.sack_enabled
+                    && !seg.payload.is_empty()
+                    && seg.seq + seg.payload.len() <= self.rcv_nxt
+                {
+                    // RFC 2883: tell the sender this one arrived twice.
+                    self.dsack = Some((seg.seq, seg.seq + seg.payload.len()));
+                }
                 if !f.rst() && !self.oow_rate_limited(ctx, &seg) {
                     self.send_ack(ctx);
                 }
@@ -1499,7 +1726,7 @@ impl Tcb {
                 }
             } else {
                 // <SEQ=SEG.ACK><CTL=RST>
-                self.send(ctx, Flags::RST, seg.ack, Vec::new(), false);
+                self.send(ctx, Flags::RST, seg.ack, Vec::new(), None);
                 return Verdict::Keep;
             }
         }
@@ -1543,6 +1770,10 @@ impl Tcb {
                 cut -= 1;
             }
             let n = cut.min(seg.payload.len());
+            if n > 0 && self.sack_enabled {
+                // RFC 2883: the part received before, as a D-SACK block.
+                self.dsack = Some((seg.seq, seg.seq + n));
+            }
             seg.payload.drain(..n);
             seg.seq += n;
         }
@@ -1583,28 +1814,21 @@ impl Tcb {
             self.snd_max = self.snd_max.max(self.snd_nxt);
         }
         let new_wnd = u32::from(seg.window) << self.snd_wscale;
-        if self.sack_enabled {
-            for &(l, r) in &seg.options.sack {
-                self.sack.add(l, r, self.snd_una.max(seg.ack), self.snd_max);
-            }
-        }
-        if seg.ack > self.snd_una {
-            self.ack_advances(ctx, seg);
-        } else if seg.ack == self.snd_una
+        let flight_before = self.flight();
+        let advanced = seg.ack > self.snd_una;
+        // RFC 5681 §2: a duplicate ACK.
+        let dup = seg.ack == self.snd_una
             && seg.payload.is_empty()
             && !seg.flags.fin()
-            && self.flight() > 0
-            && new_wnd == self.snd_wnd
-        {
-            // RFC 5681 §2: a duplicate ACK.
-            let was_recovering = self.cc.in_recovery();
-            let action = self.cc.on_dup_ack(seg.ack, self.snd_max, self.flight());
-            if let CcAction::RetransmitFirst { .. } = action {
-                self.rtx_mark = self.snd_una;
-                self.retransmit_first(ctx);
-            } else if was_recovering {
-                self.sack_recover(ctx);
-            }
+            && flight_before > 0
+            && new_wnd == self.snd_wnd;
+        let data_acked = if advanced {
+            self.ack_advances(ctx, seg)
+        } else {
+            0
+        };
+        if self.state.is_synchronized() && (flight_before > 0 || !self.rec.sb.is_empty()) {
+            self.on_ack_recovery(ctx, seg, advanced, dup, flight_before, data_acked);
         }
         // Window update (§3.10.7.4: SND.WL1/SND.WL2 rule).
         if !old && (self.snd_wl1 < seg.seq || (self.snd_wl1 == seg.seq && self.snd_wl2 <= seg.ack))
@@ -1616,6 +1840,7 @@ impl Tcb {
             self.snd_wl2 = seg.ack;
             if was_zero && new_wnd > 0 {
                 self.probe_out = false;
+                self.probe_sent = false;
                 self.persist_backoff = 0;
                 self.cancel(ctx, TimerKind::Persist);
             }
@@ -1654,7 +1879,7 @@ impl Tcb {
 
     /// SND.UNA moves forward: free acknowledged bytes, take an RTT sample,
     /// grow the congestion window, manage the timer.
-    fn ack_advances(&mut self, ctx: &mut Ctx, seg: &Segment) {
+    fn ack_advances(&mut self, ctx: &mut Ctx, seg: &Segment) -> u32 {
         let data_from = self.snd_una.max(self.snd_buf_seq);
         let data_to = seg.ack.min(self.data_end());
         // Bytes of data acknowledged (SYN and FIN do not grow cwnd).
@@ -1669,7 +1894,6 @@ impl Tcb {
         if self.snd_nxt < self.snd_una {
             self.snd_nxt = self.snd_una;
         }
-        self.sack.prune(self.snd_una);
         self.retries = 0;
 
         // RTT: timestamps (RFC 7323 §4.1) or the timed segment (RFC 6298 §3).
@@ -1710,23 +1934,6 @@ impl Tcb {
             );
         }
 
-        let flight = self.flight();
-        if self.state.is_synchronized() {
-            let action = self.cc.on_new_ack(seg.ack, acked, flight);
-            if let CcAction::RetransmitFirst { restart_timer } = action {
-                // A partial ACK: NewReno resends SND.UNA; with SACK, the next
-                // hole not yet resent.
-                if !self.sack_recover(ctx) && self.rtx_mark <= self.snd_una {
-                    self.retransmit_first(ctx);
-                }
-                if restart_timer {
-                    let rto = self.rtt.rto();
-                    self.timers[idx(TimerKind::Retransmit)] = None;
-                    self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
-                }
-            }
-        }
-
         // RFC 6298 §5.2 / §5.3.
         if self.snd_una == self.snd_max {
             self.cancel(ctx, TimerKind::Retransmit);
@@ -1734,10 +1941,63 @@ impl Tcb {
             let rto = self.rtt.rto();
             self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
         }
+        acked
+    }
+
+    /// Loss detection and the congestion window after an acceptable ACK
+    /// (`tcp/recovery/`), then the timers they drive.
+    fn on_ack_recovery(
+        &mut self,
+        ctx: &mut Ctx,
+        seg: &Segment,
+        advanced: bool,
+        dup: bool,
+        flight_before: u32,
+        data_acked: u32,
+    ) {
+        let a = AckIn {
+            now: ctx.now,
+            ack: seg.ack,
+            advanced,
+            dup,
+            sack: if self.sack_enabled {
+                &seg.options.sack
+            } else {
+                &[]
+            },
+            tsecr: seg.options.timestamp.map(|(_, e)| e),
+            sack_enabled: self.sack_enabled,
+            flight_before,
+            data_acked,
+            snd_max: self.snd_max,
+            srtt: self.rtt.srtt(),
+        };
+        self.rec.on_ack(ctx, &self.name, &a);
+        self.sync_recovery_timers(ctx);
+        if advanced {
+            self.schedule_tlp(ctx);
+        } else if !self.rec.tlp_allowed(self.sack_enabled) {
+            self.cancel(ctx, TimerKind::Tlp);
+        }
     }
 
     /// Seventh (text) and eighth (FIN) steps.
     fn process_text_and_fin(&mut self, ctx: &mut Ctx, seg: Segment) {
+        if self.orphan
+            && !seg.payload.is_empty()
+            && matches!(self.state, State::FinWait1 | State::FinWait2)
+        {
+            // RFC 1122 §4.2.2.13 (and RFC 2525 §2.17): new data for an
+            // application that has closed cannot be delivered; reset, as
+            // Linux does (LINUX_MIB_TCPABORTONDATA).
+            self.abort(
+                ctx,
+                "data_after_close",
+                true,
+                "data arrived after the application closed: RST sent (RFC 1122 §4.2.2.13)".into(),
+            );
+            return;
+        }
         let text_ok = matches!(
             self.state,
             State::Established | State::FinWait1 | State::FinWait2 | State::SynReceived
@@ -1756,6 +2016,11 @@ impl Tcb {
                 self.dirty = true;
                 if had_holes || ctx.cfg.delayed_ack.is_zero() {
                     // RFC 5681 §4.2: ACK at once when a hole is filled.
+                    self.ack_now = true;
+                } else if self.quick > 0 {
+                    // Quick-ACK at the start of a connection (Linux), so a
+                    // sender in slow start is not slowed by delayed ACKs.
+                    self.quick -= 1;
                     self.ack_now = true;
                 } else if self.unacked_bytes >= 2 * self.rcv_mss() {
                     // At least every second full-sized segment.
@@ -1946,6 +2211,8 @@ impl Tcb {
             );
             match kind {
                 TimerKind::Retransmit => self.on_rto(ctx),
+                TimerKind::Tlp => self.on_tlp(ctx),
+                TimerKind::Reorder => self.on_reorder_timer(ctx),
                 TimerKind::DelayedAck => {
                     self.ack_now = true;
                 }
@@ -2000,26 +2267,22 @@ impl Tcb {
             );
             return;
         }
-        let first = self.rtt.backoff == 0;
         self.rtt.back_off();
         self.rtt_probe = None;
         if handshake {
             self.send_syn(ctx, true);
             return;
         }
-        self.cc.on_rto(self.snd_max, self.flight(), first);
-        // Everything outstanding may now be sent again.
+        // Everything outstanding may now be sent again; the loss state
+        // marks all of it lost but what the peer SACKed (RFC 6675 §5.1).
         self.rtx_high = self.rtx_high.max(self.snd_max);
-        self.rtx_mark = self.snd_una;
-        if !first {
-            // A second timeout for the same data: the receiver may have
-            // reneged on what it SACKed (RFC 2018 §8); trust nothing.
-            self.sack.clear();
+        let flight = self.flight();
+        self.rec.on_rto(ctx, &self.name, flight, self.snd_max);
+        for k in [TimerKind::Tlp, TimerKind::Reorder] {
+            self.cancel(ctx, k);
         }
-        // Go back: resend from SND.UNA as the (now one-segment) window allows.
-        self.snd_nxt = self.snd_una;
-        self.probe_out = false;
-        self.retransmit_first(ctx);
+        // Resend from SND.UNA as the (now one-segment) window allows.
+        self.output_data(ctx, false);
         let rto = self.rtt.rto();
         self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
     }
@@ -2030,9 +2293,12 @@ impl Tcb {
         if self.snd_wnd == 0 {
             let off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
             if let Some(&byte) = self.snd_buf.get(off) {
-                // One byte of new data beyond the window.
-                self.send(ctx, Flags::ACK, self.snd_nxt, vec![byte], false);
+                // One byte of new data beyond the window; the same byte
+                // again on later probes is a retransmission.
+                let again = self.probe_sent.then_some(RtxCause::Persist);
+                self.send(ctx, Flags::ACK, self.snd_nxt, vec![byte], again);
                 self.probe_out = true;
+                self.probe_sent = true;
             }
         } else {
             self.output_data(ctx, true);
@@ -2081,7 +2347,7 @@ impl Tcb {
         } else {
             Vec::new()
         };
-        self.send(ctx, Flags::ACK, self.snd_nxt - 1usize, payload, false);
+        self.send(ctx, Flags::ACK, self.snd_nxt - 1usize, payload, None);
         ctx.event(
             Some(&self.name),
             Body::Keepalive(KeepaliveEvent {
@@ -2108,13 +2374,18 @@ impl Tcb {
             snd_wnd: self.snd_wnd,
             rcv_nxt: self.rcv_nxt.0,
             rcv_wnd: self.rcv_wnd(),
-            cwnd: self.cc.cwnd,
-            ssthresh: self.cc.ssthresh,
-            phase: self.cc.phase().name().into(),
+            cwnd: self.rec.cwnd(),
+            ssthresh: self.rec.ssthresh(),
+            phase: self.rec.phase().into(),
             unsent: self.snd_buf.len().saturating_sub(sent_off) as u32,
             in_flight: self.flight(),
             retransmits: self.retransmits,
-            fast_retransmits: self.cc.fast_retransmits,
+            fast_retransmits: self.fast_rtx,
+            pipe: self.rec.pipe(self.sack_enabled),
+            sacked: self.rec.sb.bytes_in(SegState::Sacked),
+            lost: self.rec.sb.bytes_in(SegState::Lost),
+            cc_state: self.rec.state,
+            cc: self.rec.cc.algo.name().into(),
         };
         if self.last_vars.as_ref() != Some(&v) {
             self.last_vars = Some(v.clone());
@@ -2131,7 +2402,7 @@ impl Tcb {
 
     /// Forget everything silently (the host "rebooted").
     pub(crate) fn forget(&mut self) {
-        self.timers = [None; 7];
+        self.timers = [None; TimerKind::ALL.len()];
         self.state = State::Closed;
     }
 }
@@ -2162,5 +2433,16 @@ fn fin_pending_after(t: &Tcb, len: usize) -> bool {
     t.fin_queued
         && matches!(t.state, State::FinWait1 | State::LastAck | State::Closing)
         && t.snd_nxt + len == t.data_end()
-        && t.fin_seq.is_none_or(|f| t.snd_nxt + len <= f)
+        && t.fin_seq.is_none()
+}
+
+/// RFC 5681 §3.1's initial window, or `segments` × SMSS when configured
+/// (RFC 6928's ten segments in the `linux` profile).
+fn initial_window(smss: u32, segments: Option<u32>) -> u32 {
+    match segments {
+        Some(n) => n.max(1) * smss,
+        None if smss > 2190 => 2 * smss,
+        None if smss > 1095 => 3 * smss,
+        None => 4 * smss,
+    }
 }

@@ -374,8 +374,12 @@ fn fast_retransmit_on_the_third_duplicate_ack_and_newreno_recovery() {
     let rtx = with_payload(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN), &vec![9u8; 1460]);
     h.expect(rtx);
     let t = h.e.tcb(c).unwrap();
-    // ssthresh = FlightSize/2 = 3650; cwnd = ssthresh + 3·SMSS.
-    assert_eq!((t.ssthresh(), t.cwnd()), (3650, 3650 + 3 * 1460));
+    // ssthresh = FlightSize/2 = 3650. The three duplicate ACKs stand for
+    // three segments that left the network and the first is lost, so pipe
+    // is one segment; PRR (RFC 6937, slow-start reduction bound) lets
+    // cwnd = pipe + min(ssthresh − pipe, delivered + SMSS) = 1460 + 2190.
+    assert_eq!((t.ssthresh(), t.cwnd()), (3650, 3650));
+    assert_eq!(t.pipe(), 2920, "the retransmission is in flight");
     assert_eq!(t.fast_retransmits(), 1);
     let rtx_event = h
         .events
@@ -385,12 +389,13 @@ fn fast_retransmit_on_the_third_duplicate_ack_and_newreno_recovery() {
         .unwrap();
     assert!(rtx_event.retransmit);
     // The retransmission fills the hole: a full ACK ends recovery with
-    // cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
+    // cwnd = ssthresh (RFC 6937; RFC 6582 §3.2 step 6's first option).
     let mut full = h.seg(A, IRS + 1, h.iss + 1 + 7300);
     full.window = 60000;
     h.input(full);
     let t = h.e.tcb(c).unwrap();
-    assert_eq!(t.cwnd(), 2920);
+    assert_eq!(t.cwnd(), 3650);
+    assert_eq!(t.ca_state(), crate::event::CaState::Open);
     let phases: Vec<String> = h
         .events
         .iter()
@@ -400,7 +405,10 @@ fn fast_retransmit_on_the_third_duplicate_ack_and_newreno_recovery() {
         })
         .collect();
     assert!(phases.contains(&"fast_recovery".to_string()));
-    assert_eq!(phases.last().map(String::as_str), Some("slow_start"));
+    assert_eq!(
+        phases.last().map(String::as_str),
+        Some("congestion_avoidance")
+    );
 }
 
 #[test]
@@ -496,19 +504,35 @@ fn sack_recovery_resends_each_hole_once_without_waiting_for_partial_acks() {
     // Third duplicate ACK: the first hole.
     let first = h.output().unwrap();
     assert_eq!((first.seq.0 - base, first.payload.len()), (0, 1000));
-    // The next duplicate ACK lets the second hole out at once.
+    // RFC 6675 IsLost: the second hole has two SACKed segments (2000
+    // bytes, not more than 2·SMSS) above it: not lost yet, and PRR lets
+    // nothing else out while pipe is at ssthresh.
     h.input(dup(&h, &[(4000, 6000), (1000, 3000)]));
-    let second = h.output().unwrap();
-    assert_eq!((second.seq.0 - base, second.payload.len()), (3000, 1000));
-    // No hole left to resend: further duplicate ACKs send nothing old.
+    h.expect_none();
+    // A third SACKed segment above it: lost, and resent at once. With
+    // nothing lost left and no new data, the window has room for RFC
+    // 6675's one rescue retransmission (NextSeg rule 4): the highest
+    // unSACKed segment.
     h.input(dup(&h, &[(4000, 7000), (1000, 3000)]));
+    let mut out = Vec::new();
     while let Some(s) = h.output() {
-        assert!(
-            s.seq.0 - base >= 8000,
-            "only new data, got {}",
-            s.seq.0 - base
-        );
+        out.push((s.seq.0 - base, s.payload.len()));
     }
+    assert_eq!(out, vec![(3000, 1000), (7000, 1000)]);
+    let causes: Vec<_> = h
+        .events
+        .iter()
+        .filter_map(|e| e.segment().filter(|s| s.dir == crate::event::Dir::Out))
+        .filter_map(|s| s.rtx)
+        .collect();
+    use crate::event::RtxCause;
+    assert_eq!(
+        causes,
+        vec![RtxCause::Dupack, RtxCause::Dupack, RtxCause::Rescue]
+    );
+    // Each hole was resent once: further duplicate ACKs send nothing old.
+    h.input(dup(&h, &[(4000, 8000), (1000, 3000)]));
+    h.expect_none();
 }
 
 /// After an RTO rewinds SND.NXT, our pure ACKs must still carry SND.MAX:

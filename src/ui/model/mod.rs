@@ -646,6 +646,9 @@ impl Model {
                 };
                 self.note(t, host, e.conn, text);
             }
+            Body::Recovery(r) => {
+                self.note(t, host, e.conn, recovery_text(&r));
+            }
             Body::Lagged { lost } => {
                 self.lagged += lost;
                 self.note_log(t, host, format!("the UI fell behind: {lost} events lost"));
@@ -1111,3 +1114,42 @@ fn dup_ack(c: &mut Conn, from: Slot, seg: &Seg) -> Option<u32> {
 
 #[cfg(test)]
 mod tests;
+
+/// One line for a `recovery` event on the lifeline.
+fn recovery_text(r: &crate::event::RecoveryEvent) -> String {
+    use crate::event::RecoveryAction as A;
+    let by = r.by.map(|b| b.name()).unwrap_or("");
+    let ranges = if r.ranges.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", r.ranges.join(" "))
+    };
+    let w = format!(
+        "cwnd {} ssthresh {} pipe {}",
+        r.cwnd,
+        ssthresh_text(r.ssthresh),
+        r.pipe
+    );
+    match r.action {
+        A::Enter => format!(
+            "loss found by {by}: {} begins, lost{ranges}; {w}",
+            r.state.name()
+        ),
+        A::Mark => format!("marked lost by {by}:{ranges}; {w}"),
+        A::Exit => format!("recovery over: {}; {w}", r.state.name()),
+        A::Undo => format!(
+            "spurious retransmission ({}): window restored; {w}",
+            r.how.as_deref().unwrap_or("?")
+        ),
+        A::Probe => format!("tail loss probe{ranges}"),
+        A::Reduce => format!("the probe repaired a tail loss: window reduced once; {w}"),
+    }
+}
+
+fn ssthresh_text(s: u32) -> String {
+    if s == u32::MAX {
+        "∞".into()
+    } else {
+        s.to_string()
+    }
+}

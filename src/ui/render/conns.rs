@@ -54,6 +54,8 @@ pub fn timer_label(k: TimerKind, left: f64, backoff: Option<u32>) -> String {
         TimerKind::TimeWait => format!("timewait {v}"),
         TimerKind::FinWait2 => format!("fin2 {v}"),
         TimerKind::Connect => format!("connect {v}"),
+        TimerKind::Reorder => format!("reorder {v}"),
+        TimerKind::Tlp => format!("tlp {v}"),
     }
 }
 

@@ -345,6 +345,14 @@ fn mark_lines<'a>(c: &Conn, e: &Entry, slot: Option<usize>, m: &Mark, t: &Theme)
                 "No answer to the SYN in time.".into(),
                 "RFC 9293 §3.10.8 USER TIMEOUT.",
             ),
+            TimerKind::Reorder => (
+                "RACK's reordering timer expired: segments sent before one that arrived, and overdue by RACK.rtt + the reordering window, are marked lost.".into(),
+                "RFC 8985 §6.3: the reordering timer, for losses that no later ACK will reveal.",
+            ),
+            TimerKind::Tlp => (
+                "The probe timer (PTO) expired: a tail loss probe goes out, new data or the last segment again.".into(),
+                "RFC 8985 §7: after about two round trips without an ACK, one probe makes the receiver report what the tail lost, instead of waiting for the RTO.",
+            ),
         },
         Mark::Keepalive {
             alive: true,

@@ -287,6 +287,8 @@ fn mark_text(m: &Mark, e: &Entry, t: &Theme) -> (&'static str, String, Style) {
                 TimerKind::TimeWait => "2 MSL over: TIME-WAIT ends",
                 TimerKind::FinWait2 => "FIN-WAIT-2 timeout",
                 TimerKind::Connect => "connect timeout",
+                TimerKind::Reorder => "RACK reordering timer: overdue segments are lost",
+                TimerKind::Tlp => "probe timer: tail loss probe",
             };
             let style = if *timer == TimerKind::DelayedAck {
                 t.dim()

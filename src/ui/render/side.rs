@@ -247,6 +247,8 @@ pub fn timer_name(k: TimerKind) -> &'static str {
         TimerKind::TimeWait => "TIME-WAIT",
         TimerKind::FinWait2 => "FIN-WAIT-2",
         TimerKind::Connect => "connect",
+        TimerKind::Reorder => "RACK reorder",
+        TimerKind::Tlp => "loss probe",
     }
 }
 

@@ -1,0 +1,195 @@
+//! RACK-TLP (RFC 8985): loss detected by time, not by counting. A segment
+//! is lost when a segment sent after it was delivered and more than
+//! RACK.rtt + RACK.reo_wnd have passed since it left; a tail loss probe
+//! (TLP) makes the receiver say what the tail lost instead of waiting for
+//! the retransmission timer.
+
+use std::time::Duration;
+
+use crate::event::RtxCause;
+use crate::tcp::recovery::scoreboard::{Scoreboard, SegState};
+use crate::tcp::seq::SeqNum;
+use crate::time::Instant;
+
+/// RFC 8985 §6.1's per-connection state.
+#[derive(Clone, Debug, Default)]
+pub struct Rack {
+    /// RACK.xmit_ts and RACK.end_seq: the most recently sent segment known
+    /// delivered.
+    pub xmit: Option<Instant>,
+    pub end: SeqNum,
+    /// RACK.rtt: that segment's round trip.
+    pub rtt: Duration,
+    /// RACK.min_RTT (the smallest round trip seen).
+    pub min_rtt: Option<Duration>,
+    /// RACK.reordering_seen.
+    pub reordering_seen: bool,
+}
+
+/// RFC 8985 §6.2: is (t1, s1) sent after (t2, s2)?
+fn sent_after(t1: Instant, s1: SeqNum, t2: Instant, s2: SeqNum) -> bool {
+    t1 > t2 || (t1 == t2 && s1 > s2)
+}
+
+impl Rack {
+    /// Step 2 (RFC 8985 §6.2): update from one newly delivered segment.
+    /// `tsecr` is the ACK's echo; a retransmitted segment whose ACK echoes
+    /// an older transmission, or came back faster than any round trip can,
+    /// was delivered by its original and says nothing (§6.2 step 2).
+    pub fn update(
+        &mut self,
+        now: Instant,
+        xmit: Instant,
+        end: SeqNum,
+        tsval: u32,
+        retransmitted: bool,
+        tsecr: Option<u32>,
+    ) {
+        let rtt = now.saturating_sub(xmit);
+        if retransmitted {
+            if tsecr.is_some_and(|e| e != 0 && (e.wrapping_sub(tsval) as i32) < 0) {
+                return;
+            }
+            if self.min_rtt.is_some_and(|m| rtt < m) {
+                return;
+            }
+        }
+        self.rtt = rtt;
+        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        match self.xmit {
+            Some(t) if !sent_after(xmit, end, t, self.end) => {}
+            _ => {
+                self.xmit = Some(xmit);
+                self.end = end;
+            }
+        }
+    }
+
+    /// RFC 8985 §6.2 step 4: the reordering window. Zero while no
+    /// reordering was seen and either recovery is on or DupThresh segments
+    /// are SACKed (RACK then acts as quickly as the classic rule); else a
+    /// quarter of the minimum round trip, at most SRTT.
+    pub fn reo_wnd(&self, in_recovery: bool, sacked_segments: usize, srtt: Duration) -> Duration {
+        if !self.reordering_seen && (in_recovery || sacked_segments >= 3) {
+            return Duration::ZERO;
+        }
+        (self.min_rtt.unwrap_or(Duration::ZERO) / 4).min(srtt)
+    }
+
+    /// RFC 8985 §6.2 step 5: mark lost every segment sent before the
+    /// newest delivered one that has been out longer than RACK.rtt +
+    /// reo_wnd. Returns the ranges marked and, when some are not yet due,
+    /// how long until the first of them is (the reordering timer).
+    pub fn detect_loss(
+        &self,
+        now: Instant,
+        reo_wnd: Duration,
+        sb: &mut Scoreboard,
+    ) -> (Vec<(SeqNum, SeqNum)>, Option<Duration>) {
+        let Some(rxmit) = self.xmit else {
+            return (Vec::new(), None);
+        };
+        let mut marked = Vec::new();
+        let mut wait: Option<Duration> = None;
+        for i in 0..sb.len() {
+            let s = sb.get(i).expect("index in range");
+            if !matches!(s.state, SegState::InFlight | SegState::Retrans) {
+                continue;
+            }
+            if !sent_after(rxmit, self.end, s.xmit, s.end) {
+                continue;
+            }
+            let due = s.xmit + self.rtt + reo_wnd;
+            if due <= now {
+                if let Some(r) = sb.mark_lost(i, RtxCause::Rack) {
+                    marked.push(r);
+                }
+            } else {
+                let left = due - now;
+                wait = Some(wait.map_or(left, |w| w.max(left)));
+            }
+        }
+        (marked, wait)
+    }
+}
+
+/// RFC 8985 §7.2: the probe timeout. 2·SRTT; with one segment in flight
+/// plus the peer's worst-case delayed ACK; without a sample 1 s. `floor`
+/// is what Linux adds to every PTO (its timer granularity).
+pub fn pto(
+    srtt: Option<Duration>,
+    one_segment: bool,
+    wc_delack: Duration,
+    floor: Duration,
+) -> Duration {
+    match srtt {
+        Some(s) => {
+            let mut p = s * 2;
+            if one_segment {
+                p += wc_delack;
+            }
+            p + floor
+        }
+        None => Duration::from_secs(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcp::recovery::scoreboard::Delivered;
+
+    fn ms(n: u64) -> Instant {
+        Instant::from_micros(n * 1000)
+    }
+
+    #[test]
+    fn marks_after_rtt_plus_reordering_window() {
+        let mut sb = Scoreboard::default();
+        // Three segments sent 1 ms apart at t = 0, 1, 2 ms.
+        for i in 0..3u32 {
+            sb.push(SeqNum(i * 100), SeqNum(i * 100 + 100), ms(u64::from(i)), 0);
+        }
+        let mut rack = Rack {
+            min_rtt: Some(Duration::from_millis(20)),
+            ..Rack::default()
+        };
+        // The third is SACKed at t = 22 ms: RACK.rtt = 20 ms.
+        let mut d = Delivered::default();
+        sb.sack(SeqNum(200), SeqNum(300), &mut d);
+        for (x, e, ts, r) in d.newest {
+            rack.update(ms(22), x, e, ts, r, None);
+        }
+        assert_eq!(rack.rtt, Duration::from_millis(20));
+        let reo = rack.reo_wnd(false, 1, Duration::from_millis(20));
+        assert_eq!(reo, Duration::from_millis(5), "min_RTT / 4");
+        // The first left at 0: due at 0 + 20 + 5 = 25 ms; the second at 26.
+        let (m, wait) = rack.detect_loss(ms(22), reo, &mut sb);
+        assert!(m.is_empty());
+        assert_eq!(wait, Some(Duration::from_millis(4)));
+        let (m, wait) = rack.detect_loss(ms(25), reo, &mut sb);
+        assert_eq!(m, vec![(SeqNum(0), SeqNum(100))]);
+        assert_eq!(wait, Some(Duration::from_millis(1)));
+        let (m, _) = rack.detect_loss(ms(26), reo, &mut sb);
+        assert_eq!(m, vec![(SeqNum(100), SeqNum(200))]);
+    }
+
+    #[test]
+    fn probe_timeout() {
+        let srtt = Some(Duration::from_millis(50));
+        let d = Duration::from_millis(200);
+        assert_eq!(
+            pto(srtt, false, d, Duration::ZERO),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            pto(srtt, true, d, Duration::ZERO),
+            Duration::from_millis(300)
+        );
+        assert_eq!(
+            pto(srtt, false, d, Duration::from_millis(2)),
+            Duration::from_millis(102)
+        );
+        assert_eq!(pto(None, false, d, Duration::ZERO), Duration::from_secs(1));
+    }
+}
