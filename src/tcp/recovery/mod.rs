@@ -66,6 +66,9 @@ struct Undo {
     retrans_out: i64,
     /// An undo is still possible for this episode.
     armed: bool,
+    /// F-RTO (RFC 5682, as Linux runs it): after this RTO, an ACK for a
+    /// segment never sent twice means the timeout was spurious.
+    frto: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -224,6 +227,7 @@ impl Recovery {
             retrans_stamp: None,
             retrans_out: 0,
             armed: true,
+            frto: false,
         };
         self.cc.on_congestion(flight);
     }
@@ -274,7 +278,8 @@ impl Recovery {
             }
         }
         self.tlp_ack(ctx, name, a, dsack, &d);
-        self.try_undo(ctx, name, a, dsack);
+        let original_delivered = d.newest.iter().any(|&(_, _, _, rtx)| !rtx);
+        self.try_undo(ctx, name, a, dsack, original_delivered);
 
         // Loss marking.
         let mut marked: Vec<(SeqNum, SeqNum)> = Vec::new();
@@ -453,9 +458,14 @@ impl Recovery {
     pub(crate) fn on_rto(&mut self, ctx: &mut Ctx, name: &Arc<str>, flight: u32, snd_max: SeqNum) {
         self.stats.rtos += 1;
         let new_episode = !matches!(self.state, CaState::Recovery | CaState::Loss);
+        let repeated = self.state == CaState::Loss;
         if new_episode {
             self.reduce(flight);
         }
+        // RFC 5682 §3.1 step 1, as Linux enables it: F-RTO for a timeout
+        // that starts an episode or repeats one, not one that interrupts
+        // fast recovery.
+        self.undo.frto = self.undo.armed && (new_episode || repeated);
         self.cc.restart(self.cc.smss);
         self.state = CaState::Loss;
         self.high_seq = snd_max;
@@ -564,9 +574,10 @@ impl Recovery {
     }
 
     /// Undo a reduction made for data that was only late (Eifel, RFC 3522:
-    /// the ACK echoes a timestamp older than our first retransmission; or
+    /// the ACK echoes a timestamp older than our first retransmission;
+    /// F-RTO, RFC 5682: after a timeout, data never sent twice is ACKed; or
     /// every retransmission came back as a D-SACK, RFC 3708).
-    fn try_undo(&mut self, ctx: &mut Ctx, name: &Arc<str>, a: &AckIn, dsack: bool) {
+    fn try_undo(&mut self, ctx: &mut Ctx, name: &Arc<str>, a: &AckIn, dsack: bool, original: bool) {
         if !self.undo.armed || !matches!(self.state, CaState::Recovery | CaState::Loss) {
             return;
         }
@@ -576,7 +587,8 @@ impl Recovery {
                 _ => false,
             };
         let all_dsacked = dsack && self.undo.retrans_out <= 0 && self.undo.retrans_stamp.is_some();
-        if !(eifel || all_dsacked) {
+        let frto = self.state == CaState::Loss && self.undo.frto && original;
+        if !(eifel || all_dsacked || frto) {
             return;
         }
         self.cc.cwnd = self.cc.cwnd.max(self.undo.cwnd);
@@ -590,7 +602,13 @@ impl Recovery {
         } else {
             CaState::Open
         };
-        let how = if eifel { "eifel" } else { "dsack" };
+        let how = if eifel {
+            "eifel"
+        } else if frto {
+            "frto"
+        } else {
+            "dsack"
+        };
         self.event(ctx, name, RecoveryAction::Undo, None, &[], Some(how));
     }
 }

@@ -188,7 +188,11 @@ impl Scoreboard {
     /// RFC 6675 §2 "pipe": bytes that have left and are not known to have
     /// arrived or to be lost.
     pub fn pipe(&self) -> u32 {
-        self.segs.iter().filter(|s| s.in_pipe()).map(Seg::span).sum()
+        self.segs
+            .iter()
+            .filter(|s| s.in_pipe())
+            .map(Seg::span)
+            .sum()
     }
 
     pub fn bytes_in(&self, state: SegState) -> u32 {
