@@ -391,7 +391,9 @@ impl Recovery {
                 + i64::from(mss);
             (i64::from(ss) - i64::from(pipe)).min(limit)
         };
-        let mut sndcnt = sndcnt.max(0) as u32;
+        // In whole segments, as Linux counts (RFC 6937 leaves rounding to
+        // the implementation): a part of a segment would never be sent.
+        let mut sndcnt = (sndcnt.max(0) as u32).div_ceil(mss) * mss;
         if self.prr_out == 0 && sndcnt == 0 {
             // Entering recovery always lets the first retransmission out
             // (RFC 6937 §3, as Linux).

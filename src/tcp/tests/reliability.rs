@@ -377,8 +377,9 @@ fn fast_retransmit_on_the_third_duplicate_ack_and_newreno_recovery() {
     // ssthresh = FlightSize/2 = 3650. The three duplicate ACKs stand for
     // three segments that left the network and the first is lost, so pipe
     // is one segment; PRR (RFC 6937, slow-start reduction bound) lets
-    // cwnd = pipe + min(ssthresh − pipe, delivered + SMSS) = 1460 + 2190.
-    assert_eq!((t.ssthresh(), t.cwnd()), (3650, 3650));
+    // cwnd = pipe + min(ssthresh − pipe, delivered + SMSS) = 1460 + 2190,
+    // rounded up to whole segments: 1460 + 2920.
+    assert_eq!((t.ssthresh(), t.cwnd()), (3650, 4380));
     assert_eq!(t.pipe(), 2920, "the retransmission is in flight");
     assert_eq!(t.fast_retransmits(), 1);
     let rtx_event = h

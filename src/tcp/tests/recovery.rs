@@ -1,0 +1,508 @@
+//! Loss detection and recovery under virtual time (issue 10): limited
+//! transmit, RFC 6675 and RACK-TLP marking, tail loss probes, PRR, CUBIC,
+//! and undo. The test plays a SACK-capable receiver 100 ms away and checks
+//! the exact segments, their causes, and the recovery events.
+
+use std::time::Duration;
+
+use super::*;
+use crate::event::{CaState, RecoveryAction, RtxCause};
+use crate::tcp::{CcAlgo, Profile};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn at(s: f64) -> Instant {
+    Instant::from_secs_f64(s)
+}
+
+/// The peer's window in these tests: never the limit.
+const WIN: u16 = 60000;
+/// The peer's MSS: 1000-byte segments keep the offsets readable.
+const SEG: u32 = 1000;
+
+/// The `linux` profile (CUBIC, RACK-TLP) without timestamps or window
+/// scaling, so segments are easy to write by hand.
+fn linux() -> Config {
+    Config {
+        timestamps: false,
+        window_scaling: false,
+        recv_buf: OUR_WIN as usize,
+        seed: 1,
+        ..Config::profile(Profile::Linux)
+    }
+}
+
+/// The `rfc` profile (NewReno, RFC 6675 without RACK) with SACK and a
+/// ten-segment initial window.
+fn rfc_sack() -> Config {
+    Config {
+        sack: true,
+        initial_cwnd: Some(10),
+        ..test_config()
+    }
+}
+
+/// ESTABLISHED as the server; the peer offered MSS 1000 (and SACK when
+/// `sack`), and its ACK of our SYN+ACK came 100 ms later: SRTT 100 ms,
+/// RTTVAR 50 ms.
+fn sender(cfg: Config, sack: bool, ts: bool) -> H {
+    let mut h = H::new(cfg);
+    h.e.listen(h.now, 80, None).unwrap();
+    let mut syn = h.seg(S, IRS, 0);
+    syn.options = TcpOptions {
+        mss: Some(SEG as u16),
+        sack_perm: sack,
+        timestamp: ts.then_some((7, 0)),
+        ..Default::default()
+    };
+    h.input(syn);
+    let sa = h.output().unwrap();
+    h.iss = sa.seq.0;
+    h.conn = h.e.find(h.us, h.them);
+    h.advance(ms(100));
+    let mut ack = h.seg(A, IRS + 1, h.iss + 1);
+    ack.window = WIN;
+    if ts {
+        ack.options.timestamp = Some((8, sa.options.timestamp.unwrap().0));
+    }
+    h.input(ack);
+    assert_eq!(h.e.accept(80), h.conn);
+    h.clear_events();
+    h
+}
+
+/// An ACK from the peer: cumulative `ack` and SACK blocks, as offsets
+/// from our first data byte.
+fn ack(h: &H, ack: u32, blocks: &[(u32, u32)]) -> Segment {
+    let base = h.iss + 1;
+    let mut s = h.seg(A, IRS + 1, base + ack);
+    s.window = WIN;
+    s.options.sack = blocks
+        .iter()
+        .map(|&(l, r)| (SeqNum(base + l), SeqNum(base + r)))
+        .collect();
+    s
+}
+
+/// One data segment we sent: offset, length, why it went again, probe.
+#[derive(Clone, Debug, PartialEq)]
+struct Out {
+    off: u32,
+    len: u32,
+    rtx: Option<RtxCause>,
+    probe: bool,
+    t: f64,
+}
+
+fn out(off: u32, rtx: Option<RtxCause>, t: f64) -> Out {
+    Out {
+        off,
+        len: SEG,
+        rtx,
+        probe: false,
+        t,
+    }
+}
+
+/// The data segments sent since the last call (their packets drained).
+fn sent(h: &mut H, from: &mut usize) -> Vec<Out> {
+    while h.output().is_some() {}
+    let base = h.iss + 1;
+    let v = h.events[*from..]
+        .iter()
+        .filter_map(|e| {
+            let s = e.segment()?;
+            (s.dir == crate::event::Dir::Out && s.seg.len > 0).then(|| Out {
+                off: s.seg.seq.wrapping_sub(base),
+                len: s.seg.len,
+                rtx: s.rtx,
+                probe: s.probe,
+                t: e.t,
+            })
+        })
+        .collect();
+    *from = h.events.len();
+    v
+}
+
+/// (action, by, ranges as offsets) of one recovery event.
+type Rec = (RecoveryAction, Option<RtxCause>, Vec<(u32, u32)>);
+
+/// Every recovery event so far.
+fn recovery(h: &H) -> Vec<Rec> {
+    let base = h.iss + 1;
+    h.events
+        .iter()
+        .filter_map(|e| match &e.body {
+            Body::Recovery(r) => Some((
+                r.action,
+                r.by,
+                r.ranges
+                    .iter()
+                    .map(|x| {
+                        let (a, b) = x.split_once('-').unwrap();
+                        (
+                            a.parse::<u32>().unwrap().wrapping_sub(base),
+                            b.parse::<u32>().unwrap().wrapping_sub(base),
+                        )
+                    })
+                    .collect(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rto_fired(h: &H) -> usize {
+    h.timers(TimerKind::Retransmit)
+        .iter()
+        .filter(|(a, _, _)| *a == TimerAction::Fired)
+        .count()
+}
+
+fn segs(offs: &[u32], rtx: Option<RtxCause>, t: f64) -> Vec<Out> {
+    offs.iter().map(|&o| out(o * SEG, rtx, t)).collect()
+}
+
+#[test]
+fn limited_transmit_then_fast_retransmit_without_sack() {
+    // RFC 3042: each of the first two duplicate ACKs lets one new segment
+    // out; the third retransmits (RFC 5681 §3.2). No SACK: the duplicate
+    // ACKs stand for segments that left the network.
+    let cfg = Config {
+        initial_cwnd: Some(4),
+        ..test_config()
+    };
+    let mut h = sender(cfg, false, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    h.e.send(h.now, c, &[1u8; 10_000]).unwrap();
+    assert_eq!(sent(&mut h, &mut m), segs(&[0, 1, 2, 3], None, 0.1));
+    h.advance(ms(100));
+    h.input(ack(&h, 0, &[]));
+    assert_eq!(sent(&mut h, &mut m), segs(&[4], None, 0.2));
+    h.input(ack(&h, 0, &[]));
+    assert_eq!(sent(&mut h, &mut m), segs(&[5], None, 0.2));
+    h.input(ack(&h, 0, &[]));
+    assert_eq!(
+        sent(&mut h, &mut m),
+        segs(&[0], Some(RtxCause::Dupack), 0.2)
+    );
+    assert_eq!(
+        recovery(&h),
+        vec![(
+            RecoveryAction::Enter,
+            Some(RtxCause::Dupack),
+            vec![(0, SEG)]
+        )]
+    );
+    let t = h.e.tcb(c).unwrap();
+    // ssthresh = FlightSize / 2 = 6000 / 2 (RFC 5681 eq. 4).
+    assert_eq!(t.ssthresh(), 3000);
+    assert_eq!(t.ca_state(), CaState::Recovery);
+}
+
+#[test]
+fn three_holes_in_one_window_are_repaired_in_one_round_trip() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    h.e.send(h.now, c, &[1u8; 10_000]).unwrap();
+    assert_eq!(sent(&mut h, &mut m).len(), 10);
+    // Segments 0, 3 and 6 are lost; the others arrive 100 ms later and
+    // each draws an ACK with SACK blocks (most recent first, RFC 2018 §4).
+    h.advance(ms(100));
+    let mut got = Vec::new();
+    for blocks in [
+        vec![(1, 2)],
+        vec![(1, 3)],
+        vec![(4, 5), (1, 3)],
+        vec![(4, 6), (1, 3)],
+        vec![(7, 8), (4, 6), (1, 3)],
+        vec![(7, 9), (4, 6), (1, 3)],
+        vec![(7, 10), (4, 6), (1, 3)],
+    ] {
+        let b: Vec<(u32, u32)> = blocks.iter().map(|&(l, r)| (l * SEG, r * SEG)).collect();
+        h.input(ack(&h, 0, &b));
+        got.extend(sent(&mut h, &mut m));
+    }
+    // All three resent at t = 0.2, before any of them could be ACKed.
+    assert_eq!(got, segs(&[0, 3, 6], Some(RtxCause::Rack), 0.2));
+    // RACK with three segments SACKed and no reordering seen uses no
+    // reordering window: the first two holes at once, the third when the
+    // segment after it is SACKed.
+    assert_eq!(
+        recovery(&h),
+        vec![
+            (
+                RecoveryAction::Enter,
+                Some(RtxCause::Rack),
+                vec![(0, SEG), (3 * SEG, 4 * SEG)]
+            ),
+            (
+                RecoveryAction::Mark,
+                Some(RtxCause::Rack),
+                vec![(6 * SEG, 7 * SEG)]
+            ),
+        ]
+    );
+    h.advance(ms(100));
+    h.input(ack(&h, 10 * SEG, &[]));
+    let t = h.e.tcb(c).unwrap();
+    // CUBIC: ssthresh = 0.7 × cwnd (RFC 9438 §4.6); recovery ends at it.
+    assert_eq!((t.ssthresh(), t.cwnd()), (7000, 7000));
+    assert_eq!(t.ca_state(), CaState::Open);
+    assert_eq!(rto_fired(&h), 0);
+    assert_eq!(recovery(&h).last().unwrap().0, RecoveryAction::Exit);
+}
+
+#[test]
+fn the_congestion_control_sets_ssthresh_newreno_half_cubic_seven_tenths() {
+    for (cc, want) in [(CcAlgo::NewReno, 5000), (CcAlgo::Cubic, 7000)] {
+        let cfg = Config { cc, ..linux() };
+        let mut h = sender(cfg, true, false);
+        let c = h.conn.unwrap();
+        let mut m = 0;
+        h.e.send(h.now, c, &[1u8; 10_000]).unwrap();
+        sent(&mut h, &mut m);
+        h.advance(ms(100));
+        for r in 2..=4 {
+            h.input(ack(&h, 0, &[(SEG, r * SEG)]));
+        }
+        assert_eq!(h.e.tcb(c).unwrap().ssthresh(), want, "{cc:?}");
+    }
+}
+
+#[test]
+fn rack_marks_a_hole_once_the_reordering_window_has_passed() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    h.e.send(h.now, c, &[1u8; 4000]).unwrap();
+    sent(&mut h, &mut m);
+    h.advance(ms(100));
+    // Segment 1 arrives, segment 0 does not (yet): one SACKed segment, so
+    // RACK waits min_RTT / 4 = 25 ms past segment 0's RTT (RFC 8985 §6.2).
+    h.input(ack(&h, 0, &[(SEG, 2 * SEG)]));
+    assert_eq!(sent(&mut h, &mut m), vec![]);
+    let armed: Vec<_> = h
+        .timers(TimerKind::Reorder)
+        .into_iter()
+        .filter(|(a, _, _)| *a == TimerAction::Armed)
+        .map(|(_, d, t)| (d.unwrap(), t))
+        .collect();
+    assert_eq!(armed, vec![(0.225, 0.2)], "0.1 sent + 0.1 RTT + 0.025");
+    h.run_until(at(0.224));
+    assert_eq!(sent(&mut h, &mut m), vec![]);
+    h.run_until(at(0.225));
+    assert_eq!(
+        sent(&mut h, &mut m),
+        segs(&[0], Some(RtxCause::Rack), 0.225)
+    );
+    assert_eq!(
+        recovery(&h),
+        vec![(RecoveryAction::Enter, Some(RtxCause::Rack), vec![(0, SEG)])]
+    );
+}
+
+#[test]
+fn a_late_segment_inside_the_reordering_window_is_not_resent() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    h.e.send(h.now, c, &[1u8; 4000]).unwrap();
+    sent(&mut h, &mut m);
+    h.advance(ms(100));
+    h.input(ack(&h, 0, &[(SEG, 2 * SEG)]));
+    h.advance(ms(10));
+    // Segment 0 was only reordered: it arrives 10 ms later.
+    h.input(ack(&h, 2 * SEG, &[]));
+    h.run_until(at(0.3));
+    assert_eq!(sent(&mut h, &mut m), vec![]);
+    assert_eq!(recovery(&h), vec![]);
+    assert!(
+        h.timers(TimerKind::Reorder)
+            .iter()
+            .any(|(a, _, t)| *a == TimerAction::Cancelled && *t == 0.21)
+    );
+}
+
+#[test]
+fn a_tail_loss_probe_after_two_srtt_instead_of_the_rto() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    h.e.send(h.now, c, &[1u8; 3000]).unwrap();
+    sent(&mut h, &mut m);
+    // PTO = 2·SRTT + 2 ms (Linux's floor) = 0.202 s after the send; the
+    // RTO (SRTT + 4·RTTVAR = 300 ms) would come later.
+    let armed = |h: &H, k| -> Vec<f64> {
+        h.timers(k)
+            .iter()
+            .filter(|(a, _, _)| *a == TimerAction::Armed)
+            .map(|(_, d, _)| d.unwrap())
+            .collect()
+    };
+    assert_eq!(armed(&h, TimerKind::Tlp), vec![0.302]);
+    assert_eq!(armed(&h, TimerKind::Retransmit), vec![0.4]);
+    // Every segment of the flight is lost. At the PTO the last segment
+    // goes again, marked as a probe; the RTO starts over from it.
+    h.run_until(at(0.302));
+    assert_eq!(
+        sent(&mut h, &mut m),
+        vec![Out {
+            probe: true,
+            ..out(2 * SEG, Some(RtxCause::Tlp), 0.302)
+        }]
+    );
+    assert_eq!(armed(&h, TimerKind::Retransmit), vec![0.4, 0.602]);
+    // The probe's SACK shows the holes: RACK marks them and they go again
+    // a round trip after the probe, long before the RTO.
+    h.run_until(at(0.402));
+    h.input(ack(&h, 0, &[(2 * SEG, 3 * SEG)]));
+    assert_eq!(
+        sent(&mut h, &mut m),
+        segs(&[0, 1], Some(RtxCause::Rack), 0.402)
+    );
+    assert_eq!(
+        recovery(&h),
+        vec![
+            (
+                RecoveryAction::Probe,
+                Some(RtxCause::Tlp),
+                vec![(2 * SEG, 3 * SEG)]
+            ),
+            (
+                RecoveryAction::Enter,
+                Some(RtxCause::Rack),
+                vec![(0, SEG), (SEG, 2 * SEG)]
+            ),
+        ]
+    );
+    h.run_until(at(0.502));
+    h.input(ack(&h, 3 * SEG, &[]));
+    h.run_until(at(2.0));
+    assert_eq!(rto_fired(&h), 0);
+    assert_eq!(h.e.tcb(c).unwrap().ca_state(), CaState::Open);
+}
+
+#[test]
+fn rack_finds_a_lost_retransmission_without_the_timer() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    h.e.send(h.now, c, &[1u8; 4000]).unwrap();
+    sent(&mut h, &mut m);
+    h.advance(ms(100));
+    for r in 2..=4 {
+        h.input(ack(&h, 0, &[(SEG, r * SEG)]));
+    }
+    assert_eq!(sent(&mut h, &mut m), segs(&[0], Some(RtxCause::Rack), 0.2));
+    // New data leaves after the retransmission (PRR's slow-start bound
+    // lets one segment more out).
+    h.e.send(h.now, c, &[2u8; 1000]).unwrap();
+    assert_eq!(sent(&mut h, &mut m), segs(&[4], None, 0.2));
+    // The retransmission is lost too; the new segments arrive. They were
+    // sent after it, so a round trip later it is overdue: lost again.
+    h.advance(ms(100));
+    h.input(ack(&h, 0, &[(4 * SEG, 5 * SEG), (SEG, 4 * SEG)]));
+    assert_eq!(sent(&mut h, &mut m), segs(&[0], Some(RtxCause::Rack), 0.3));
+    assert_eq!(
+        recovery(&h).last().unwrap(),
+        &(RecoveryAction::Mark, Some(RtxCause::Rack), vec![(0, SEG)])
+    );
+    assert_eq!(rto_fired(&h), 0);
+}
+
+#[test]
+fn a_spurious_timeout_is_undone_by_the_echoed_timestamp() {
+    // RACK off: no probe before the timer, the timer alone.
+    let cfg = Config {
+        timestamps: true,
+        rack: false,
+        ..linux()
+    };
+    let mut h = sender(cfg, true, true);
+    let c = h.conn.unwrap();
+    h.e.send(h.now, c, &[1u8; 2000]).unwrap();
+    let first = h.output().unwrap();
+    while h.output().is_some() {}
+    let (tsval, _) = first.options.timestamp.unwrap();
+    let before = {
+        let t = h.e.tcb(c).unwrap();
+        (t.cwnd(), t.ssthresh())
+    };
+    // The ACKs are only delayed: the RTO fires at 0.1 + 0.3 and resends.
+    h.run_until(at(0.4));
+    assert_eq!(rto_fired(&h), 1);
+    let t = h.e.tcb(c).unwrap();
+    assert_eq!((t.cwnd(), t.ca_state()), (SEG - 12, CaState::Loss));
+    // Then the ACK of the original arrives: it echoes the first
+    // transmission's TSval, older than the retransmission's (RFC 3522).
+    h.advance(ms(20));
+    // Two segments of 988 bytes (1000 less the timestamp option).
+    let mut a = ack(&h, 2 * (SEG - 12), &[]);
+    a.options.timestamp = Some((9, tsval));
+    h.input(a);
+    let t = h.e.tcb(c).unwrap();
+    // Restored, then grown by this ACK as slow start does (988 bytes).
+    assert_eq!((t.cwnd(), t.ssthresh()), (before.0 + 988, before.1));
+    assert_eq!(t.ca_state(), CaState::Open);
+    let acts: Vec<_> = recovery(&h).into_iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(
+        acts,
+        vec![
+            (RecoveryAction::Enter, Some(RtxCause::Rto)),
+            (RecoveryAction::Undo, None)
+        ]
+    );
+    let how = h.events.iter().find_map(|e| match &e.body {
+        Body::Recovery(r) if r.action == RecoveryAction::Undo => r.how.clone(),
+        _ => None,
+    });
+    assert_eq!(how.as_deref(), Some("eifel"));
+}
+
+#[test]
+fn prr_sends_in_proportion_to_what_is_delivered() {
+    // RFC 6937: with ssthresh at half of RecoverFS, about one segment
+    // leaves for every two delivered while pipe is above ssthresh.
+    let mut h = sender(rfc_sack(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    h.e.send(h.now, c, &[1u8; 30_000]).unwrap();
+    assert_eq!(sent(&mut h, &mut m).len(), 10);
+    h.advance(ms(100));
+    // Segment 0 is lost; 1 to 9 arrive, each SACKed.
+    let mut per_ack = Vec::new();
+    for r in 2..=10u32 {
+        h.input(ack(&h, 0, &[(SEG, r * SEG)]));
+        per_ack.push(
+            sent(&mut h, &mut m)
+                .into_iter()
+                .map(|o| (o.off / SEG, o.rtx))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let d = Some(RtxCause::Dupack);
+    assert_eq!(
+        per_ack,
+        vec![
+            vec![(10, None)],
+            vec![(11, None)],
+            vec![(0, d)],
+            vec![],
+            vec![(12, None)],
+            vec![],
+            // pipe has come down to ssthresh: from here one segment
+            // leaves for each one delivered.
+            vec![],
+            vec![(13, None)],
+            vec![(14, None)],
+        ]
+    );
+    let t = h.e.tcb(c).unwrap();
+    assert_eq!((t.ssthresh(), t.pipe()), (6000, 6000));
+}
