@@ -45,6 +45,7 @@ pub const BUILTIN: &[(&str, &str)] = builtin![
     "keepalive-dead-peer",
     "keepalive-rebooted-peer",
     "bulk-with-loss",
+    "tail-loss",
     "delayed-ack",
     "nagle",
 ];
@@ -284,6 +285,11 @@ pub struct EventMatch {
     pub payload: Option<bool>,
     /// Segments with exactly this window field (0: a zero window).
     pub win: Option<u16>,
+    /// Recovery events: what detected the loss; segments: why a
+    /// retransmission went (`dupack`, `rack`, `tlp`, `rto`, …).
+    pub by: Option<String>,
+    /// Segments: a tail loss probe (true) or not (false).
+    pub probe: Option<bool>,
     /// The n-th matching event (1-based, default 1).
     pub nth: Option<usize>,
 }

@@ -896,6 +896,17 @@ pub fn matches(m: &EventMatch, e: &Event) -> bool {
     {
         return false;
     }
+    let (by, probe) = match &e.body {
+        Body::Segment(s) => (s.rtx.map(|c| c.name()), Some(s.probe)),
+        Body::Recovery(r) => (r.by.map(|c| c.name()), None),
+        _ => (None, None),
+    };
+    if m.by.as_deref().is_some_and(|b| Some(b) != by) {
+        return false;
+    }
+    if m.probe.is_some() && m.probe != probe {
+        return false;
+    }
     match &e.body {
         Body::State { from, to, .. } => {
             if m.to.as_ref().is_some_and(|t| t != to.name())
@@ -921,6 +932,7 @@ pub fn matches(m: &EventMatch, e: &Event) -> bool {
         Body::Abort { reason } => (None, None, Some(reason.clone())),
         Body::Drop(d) => (None, None, Some(d.reason.clone())),
         Body::Fault(f) => (None, Some(f.action.clone()), None),
+        Body::Recovery(r) => (None, Some(r.action.name().to_string()), None),
         _ => (None, None, None),
     };
     if m.timer.as_ref().is_some_and(|t| Some(t) != timer.as_ref()) {

@@ -57,6 +57,10 @@ pub struct Config {
     pub msl: Duration,
     /// RFC 6298 §2.4: lower bound on RTO (the RFC says 1 s; Linux 200 ms).
     pub rto_min: Duration,
+    /// Apply `rto_min` to the variance term (RTO = SRTT + max(4·RTTVAR,
+    /// rto_min), Linux's tcp_set_rto) instead of to the whole RTO (RFC 6298
+    /// §2.4).
+    pub rto_min_on_variance: bool,
     /// RFC 6298 §2.5: upper bound (at least 60 s); Linux uses 120 s.
     pub rto_max: Duration,
     /// RFC 6298 §2.1: RTO before any sample.
@@ -147,6 +151,7 @@ impl Config {
         let base = Config {
             msl: Duration::from_secs(120),
             rto_min: Duration::from_secs(1),
+            rto_min_on_variance: false,
             rto_max: Duration::from_secs(120),
             rto_initial: Duration::from_secs(1),
             syn_retries: 6,
@@ -188,6 +193,7 @@ impl Config {
             Profile::Linux => Config {
                 msl: Duration::from_secs(30),
                 rto_min: Duration::from_millis(200),
+                rto_min_on_variance: true,
                 keepalive: Keepalive {
                     count: 9,
                     ..Keepalive::RFC

@@ -15,6 +15,10 @@ pub struct RttEstimator {
     pub backoff: u32,
     min: Duration,
     max: Duration,
+    /// Linux's reading of the minimum: RTO = SRTT + max(4·RTTVAR, min)
+    /// (tcp_set_rto), so the RTO always stays a full `min` above the round
+    /// trip; RFC 6298 §2.4 bounds the sum instead.
+    min_on_variance: bool,
 }
 
 impl RttEstimator {
@@ -26,7 +30,14 @@ impl RttEstimator {
             backoff: 0,
             min,
             max,
+            min_on_variance: false,
         }
+    }
+
+    /// The RTO minimum bounds the variance term, as Linux does.
+    pub fn with_min_on_variance(mut self, on: bool) -> Self {
+        self.min_on_variance = on;
+        self
     }
 
     /// Feed a measurement R (RFC 6298 §2.2 and §2.3) and return the new
@@ -47,7 +58,11 @@ impl RttEstimator {
         }
         let srtt = self.srtt.unwrap_or(r);
         // RTO <- SRTT + max(G, K*RTTVAR), K = 4, then §2.4/2.5 bounds.
-        self.base_rto = (srtt + GRANULARITY.max(self.rttvar * 4)).clamp(self.min, self.max);
+        self.base_rto = if self.min_on_variance {
+            (srtt + GRANULARITY.max(self.rttvar * 4).max(self.min)).min(self.max)
+        } else {
+            (srtt + GRANULARITY.max(self.rttvar * 4)).clamp(self.min, self.max)
+        };
         // RFC 6298 §5, the note after rule 5.7: a new measurement after a
         // back-off recomputes the RTO by §2, "collapsing" the back-off.
         self.backoff = 0;

@@ -263,7 +263,8 @@ impl Tcb {
             sack_enabled: false,
             negotiated_sent: false,
             timers: [None; TimerKind::ALL.len()],
-            rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
+            rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max)
+                .with_min_on_variance(cfg.rto_min_on_variance),
             rtt_probe: None,
             rtx_high: iss,
             last_rtx_ts: None,
@@ -1147,7 +1148,6 @@ impl Tcb {
     /// window limits SND.MAX − SND.UNA. `force`: the persist timer
     /// overrides SWS avoidance and Nagle.
     fn output_data(&mut self, ctx: &mut Ctx, force: bool) {
-        let mss = self.eff_mss();
         loop {
             let cwnd_room = self.rec.cwnd_room(self.sack_enabled) as usize;
             if cwnd_room > 0
@@ -1183,11 +1183,15 @@ impl Tcb {
             if flight == 0 && self.rec.state == CaState::Open {
                 self.restart_after_idle(ctx);
             }
-            let len = unsent.min(usable).min(self.payload_room());
+            // A full segment is what this one can carry: the MSS less the
+            // options it will have (SACK blocks while we hold
+            // out-of-order data), or Nagle and SWS avoidance would hold it.
+            let full = self.payload_room();
+            let len = unsent.min(usable).min(full);
             if len == 0 {
                 break;
             }
-            if len < mss && !force {
+            if len < full && !force {
                 let all = len == unsent;
                 // Nagle (RFC 1122 §4.2.3.4): no small segment while data is
                 // unacknowledged.
@@ -1534,15 +1538,16 @@ impl Tcb {
                 );
                 return Verdict::Keep;
             }
-            // RFC 9293 §3.10.7.4 and RFC 6191: a new SYN may open a new
-            // incarnation if its sequence number is higher, or, with
-            // timestamps, if its timestamp is newer than TS.Recent.
-            let newer_ts = self.ts_enabled
-                && seg
-                    .options
-                    .timestamp
-                    .is_some_and(|(val, _)| (val.wrapping_sub(self.ts_recent) as i32) > 0);
-            if f.syn() && !f.ack() && (seg.seq > self.rcv_nxt || newer_ts) {
+            // RFC 9293 §3.10.7.4 and RFC 6191 §2: a new SYN may open a new
+            // incarnation. With timestamps in use, if and only if its
+            // timestamp is newer than TS.Recent (whatever its sequence
+            // number; an older one is an old duplicate, as PAWS says);
+            // without, if its sequence number is higher.
+            let reopen = match seg.options.timestamp {
+                Some((val, _)) if self.ts_enabled => (val.wrapping_sub(self.ts_recent) as i32) > 0,
+                _ => seg.seq > self.rcv_nxt,
+            };
+            if f.syn() && !f.ack() && reopen {
                 return Verdict::Reopen(seg);
             }
             if f.fin() && seg.seq + seg.payload.len() + 1usize == self.rcv_nxt {
@@ -1810,8 +1815,10 @@ impl Tcb {
             return false;
         }
         if self.probe_out && seg.ack == ack_limit {
+            // The probe byte was taken: the next probe is of a new byte.
             self.snd_nxt = ack_limit;
             self.snd_max = self.snd_max.max(self.snd_nxt);
+            self.probe_sent = false;
         }
         let new_wnd = u32::from(seg.window) << self.snd_wscale;
         let flight_before = self.flight();

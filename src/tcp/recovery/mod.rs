@@ -270,8 +270,8 @@ impl Recovery {
         }
         let rack = self.rack_on && a.sack_enabled;
         if rack {
-            for &(x, e, ts, r) in &d.newest {
-                self.rack.update(a.now, x, e, ts, r, a.tsecr);
+            for &(x, e, _, r) in &d.newest {
+                self.rack.update(a.now, x, e, r);
             }
             if d.reordering {
                 self.rack.reordering_seen = true;

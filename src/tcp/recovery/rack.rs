@@ -33,26 +33,15 @@ fn sent_after(t1: Instant, s1: SeqNum, t2: Instant, s2: SeqNum) -> bool {
 
 impl Rack {
     /// Step 2 (RFC 8985 §6.2): update from one newly delivered segment.
-    /// `tsecr` is the ACK's echo; a retransmitted segment whose ACK echoes
-    /// an older transmission, or came back faster than any round trip can,
-    /// was delivered by its original and says nothing (§6.2 step 2).
-    pub fn update(
-        &mut self,
-        now: Instant,
-        xmit: Instant,
-        end: SeqNum,
-        tsval: u32,
-        retransmitted: bool,
-        tsecr: Option<u32>,
-    ) {
+    /// A retransmitted segment that came back faster than any round trip
+    /// can was delivered by its original and says nothing. (Linux uses only
+    /// this test, not the timestamp echo the RFC also allows: a receiver
+    /// echoes TS.Recent, which an out-of-order segment does not update
+    /// (RFC 7323 §4.3), so a SACKed retransmission would look old.)
+    pub fn update(&mut self, now: Instant, xmit: Instant, end: SeqNum, retransmitted: bool) {
         let rtt = now.saturating_sub(xmit);
-        if retransmitted {
-            if tsecr.is_some_and(|e| e != 0 && (e.wrapping_sub(tsval) as i32) < 0) {
-                return;
-            }
-            if self.min_rtt.is_some_and(|m| rtt < m) {
-                return;
-            }
+        if retransmitted && self.min_rtt.is_some_and(|m| rtt < m) {
+            return;
         }
         self.rtt = rtt;
         self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
@@ -157,8 +146,8 @@ mod tests {
         // The third is SACKed at t = 22 ms: RACK.rtt = 20 ms.
         let mut d = Delivered::default();
         sb.sack(SeqNum(200), SeqNum(300), &mut d);
-        for (x, e, ts, r) in d.newest {
-            rack.update(ms(22), x, e, ts, r, None);
+        for (x, e, _, r) in d.newest {
+            rack.update(ms(22), x, e, r);
         }
         assert_eq!(rack.rtt, Duration::from_millis(20));
         let reo = rack.reo_wnd(false, 1, Duration::from_millis(20));
