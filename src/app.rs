@@ -324,3 +324,38 @@ fn live_tui(setup: LiveSetup, common: &Common) -> Result<(), String> {
     w?;
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_isn_key_is_random_without_seed_and_the_seed_with_one() {
+        // RFC 6528 §3: without --seed the key comes from getrandom, so two
+        // runs (two calls) do not share it.
+        let (a, profile) = live_config(&Common::default());
+        let (b, _) = live_config(&Common::default());
+        assert_eq!(profile, "rfc");
+        assert_ne!(a.seed, b.seed, "two live runs got the same ISN key");
+        assert_ne!(a.seed, Config::default().seed, "not the built-in default");
+        // Nor the clock (the key before issue 10): a random u64 lies within
+        // an hour of now in nanoseconds with a chance of about 4e-7.
+        let now_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        for s in [a.seed, b.seed] {
+            assert!(
+                s.abs_diff(now_ns) > 3_600_000_000_000,
+                "seed {s} is the clock ({now_ns})"
+            );
+        }
+        // --seed N: that seed, every time.
+        let seeded = Common {
+            seed: Some(42),
+            ..Common::default()
+        };
+        assert_eq!(live_config(&seeded).0.seed, 42);
+        assert_eq!(live_config(&seeded).0.seed, 42);
+    }
+}
