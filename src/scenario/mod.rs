@@ -46,6 +46,10 @@ pub const BUILTIN: &[(&str, &str)] = builtin![
     "keepalive-rebooted-peer",
     "bulk-with-loss",
     "tail-loss",
+    "sack-recovery",
+    "lost-retransmission",
+    "spurious-rto",
+    "cubic-vs-newreno",
     "delayed-ack",
     "nagle",
 ];

@@ -135,6 +135,10 @@ pub struct Config {
     /// RFC 1337: ignore RST in TIME-WAIT. Linux's default (tcp_rfc1337 = 0)
     /// lets a RST end TIME-WAIT.
     pub rfc1337: bool,
+    /// Restart the retransmission timer when the first unacknowledged
+    /// segment is sent again (Linux's tcp_xmit_retransmit_queue); RFC 6298
+    /// §5.1 only starts it when it is not running.
+    pub rto_restart_on_head_rtx: bool,
     /// SYN or SYN+ACK retransmissions after which the first window is one
     /// segment (RFC 5681 §3.1 says after one; Linux after more than one).
     pub syn_loss_one_segment: u32,
@@ -186,6 +190,7 @@ impl Config {
             tlp_delack: Duration::from_millis(200),
             quickack: 0,
             rfc1337: true,
+            rto_restart_on_head_rtx: false,
             syn_loss_one_segment: 1,
         };
         match p {
@@ -208,6 +213,7 @@ impl Config {
                 delayed_ack: Duration::from_millis(40),
                 quickack: 16,
                 rfc1337: false,
+                rto_restart_on_head_rtx: true,
                 syn_loss_one_segment: 2,
                 ..base
             },

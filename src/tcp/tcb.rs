@@ -1317,8 +1317,14 @@ impl Tcb {
             .on_retransmit(start, start + len + usize::from(fin), ctx.now, tsval);
         // Karn's rule (RFC 6298 §3): no sample from retransmitted data.
         self.rtt_probe = None;
-        if self.timer(TimerKind::Retransmit).is_none() {
+        let head = start == self.snd_una;
+        if self.timer(TimerKind::Retransmit).is_none()
+            || (head && ctx.cfg.rto_restart_on_head_rtx && by != RtxCause::Rto)
+        {
+            // RFC 6298 §5.1, and Linux restarts the timer when the head is
+            // resent, so a repair in progress is not cut short by it.
             let rto = self.rtt.rto();
+            self.timers[idx(TimerKind::Retransmit)] = None;
             self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
         }
     }
@@ -1588,13 +1594,16 @@ impl Tcb {
         }
 
         // RFC 7323 §5.3 PAWS: a timestamp older than TS.Recent marks an old
-        // duplicate; ACK and drop it (RST is exempt).
+        // duplicate; ACK and drop it (RST is exempt). The answer to a pure
+        // ACK is rate-limited like any out-of-window answer (Linux).
         if self.ts_enabled
             && !f.rst()
             && let Some((val, _)) = seg.options.timestamp
             && (val.wrapping_sub(self.ts_recent) as i32) < 0
         {
-            self.send_ack(ctx);
+            if !self.oow_rate_limited(ctx, &seg) {
+                self.send_ack(ctx);
+            }
             return Verdict::Keep;
         }
 
