@@ -675,3 +675,201 @@ fn the_tour_covers_every_topic() {
         .collect();
     assert_eq!(tries, vec![100.5, 101.5, 103.5, 107.5]);
 }
+
+// ----- loss recovery (issue 10) ---------------------------------------------
+
+/// (t, action, by) of a host's recovery events.
+fn recoveries(ev: &[Event], host: &str) -> Vec<(f64, String, Option<String>)> {
+    ev.iter()
+        .filter(|e| e.host.as_deref() == Some(host))
+        .filter_map(|e| match &e.body {
+            Body::Recovery(r) => Some((
+                e.t,
+                r.action.name().to_string(),
+                r.by.map(|b| b.name().to_string()),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (t, seq, rtx cause, probe) of a host's retransmitted or probing data.
+fn resent(ev: &[Event], host: &str) -> Vec<(f64, u32, Option<String>, bool)> {
+    ev.iter()
+        .filter(|e| e.host.as_deref() == Some(host))
+        .filter_map(|e| e.segment().map(|s| (e.t, s)))
+        .filter(|(_, s)| s.dir == Dir::Out && s.seg.len > 0 && (s.retransmit || s.probe))
+        .map(|(t, s)| (t, s.seg.seq, s.rtx.map(|c| c.name().to_string()), s.probe))
+        .collect()
+}
+
+fn some(s: &str) -> Option<String> {
+    Some(s.to_string())
+}
+
+fn rto_count(ev: &[Event], host: &str) -> usize {
+    timer_events(ev, host, TimerKind::Retransmit, TimerAction::Fired).len()
+}
+
+fn same_bytes(r: &Run) {
+    assert_eq!(
+        r.received(Side::Server).digest(),
+        r.sent(Side::Client).digest()
+    );
+}
+
+#[test]
+fn tail_loss_is_repaired_by_a_probe_not_the_timer() {
+    let (r, ev) = run("tail-loss");
+    same_bytes(&r);
+    assert_eq!(rto_count(&ev, "client"), 0);
+    let re = resent(&ev, "client");
+    // The probe at PTO = 2·SRTT + 2 ms after the last ACK (0.6 s), then the
+    // other lost segment, found by RACK from the probe's SACK.
+    assert_eq!(re.len(), 2, "{re:?}");
+    assert_eq!(
+        (re[0].0, re[0].2.clone(), re[0].3),
+        (0.802, some("tlp"), true)
+    );
+    assert_eq!(
+        (re[1].0, re[1].2.clone(), re[1].3),
+        (0.902, some("rack"), false)
+    );
+    assert!(re[1].1 < re[0].1, "the hole below the probe");
+    assert_eq!(
+        recoveries(&ev, "client"),
+        vec![
+            (0.802, "probe".into(), some("tlp")),
+            (0.902, "enter".into(), some("rack")),
+            (1.002, "exit".into(), None),
+        ]
+    );
+    // With RACK-TLP off, the same loss waits for the timer.
+    let mut sc = Scenario::builtin("tail-loss").unwrap();
+    sc.client.rack = Some(false);
+    let mut r = Run::new(sc, &Overrides::default());
+    let ev = r.run_to_end();
+    same_bytes(&r);
+    assert_eq!(rto_count(&ev, "client"), 1);
+    assert!(resent(&ev, "client").iter().all(|x| !x.3), "no probe");
+}
+
+#[test]
+fn sack_recovery_repairs_three_holes_in_one_round_trip() {
+    let (r, ev) = run("sack-recovery");
+    same_bytes(&r);
+    assert_eq!(rto_count(&ev, "client"), 0);
+    let re = resent(&ev, "client");
+    let times: Vec<f64> = re.iter().map(|x| x.0).collect();
+    assert_eq!(times, vec![0.605, 0.605, 0.608], "{re:?}");
+    assert!(re.iter().all(|x| x.2 == some("rack")));
+    let rec = recoveries(&ev, "client");
+    assert_eq!(rec.first().unwrap().1, "enter");
+    // Exit one round trip (100 ms) after the retransmissions.
+    assert_eq!(rec.last().unwrap(), &(0.708, "exit".to_string(), None));
+}
+
+#[test]
+fn lost_retransmission_is_found_by_rack_and_sent_a_third_time() {
+    let (r, ev) = run("lost-retransmission");
+    same_bytes(&r);
+    assert_eq!(rto_count(&ev, "client"), 0);
+    let re = resent(&ev, "client");
+    assert_eq!(re.len(), 2, "{re:?}");
+    assert_eq!(re[0].1, re[1].1, "the same segment twice");
+    assert_eq!((re[0].0, re[0].2.clone()), (0.6, some("rack")));
+    assert_eq!((re[1].0, re[1].2.clone()), (0.71, some("rack")));
+    let acts: Vec<String> = recoveries(&ev, "client").into_iter().map(|x| x.1).collect();
+    assert_eq!(acts, vec!["enter", "mark", "exit"]);
+}
+
+#[test]
+fn spurious_rto_is_undone() {
+    let (r, ev) = run("spurious-rto");
+    same_bytes(&r);
+    assert_eq!(
+        recoveries(&ev, "client"),
+        vec![
+            (0.8, "enter".into(), some("rto")),
+            (0.9, "undo".into(), None),
+        ]
+    );
+    let undo = ev
+        .iter()
+        .find_map(|e| match &e.body {
+            Body::Recovery(r) if r.action.name() == "undo" => Some(r.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(undo.how.as_deref(), Some("eifel"));
+    // Back to the initial window (10 segments) and an infinite ssthresh.
+    assert_eq!((undo.cwnd, undo.ssthresh), (14480, u32::MAX));
+}
+
+#[test]
+fn cubic_keeps_seven_tenths_and_newreno_half_then_the_shapes_differ() {
+    let (r, ev) = run("cubic-vs-newreno");
+    assert_eq!(r.received(Side::Server).bytes, 12 << 20);
+    assert_eq!(r.received(Side::Client).bytes, 12 << 20);
+    let enter = |host: &str| {
+        ev.iter()
+            .find_map(|e| match &e.body {
+                Body::Recovery(r)
+                    if e.host.as_deref() == Some(host) && r.action.name() == "enter" =>
+                {
+                    Some((r.cwnd, r.ssthresh))
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    let (cw, ss) = enter("client");
+    assert_eq!(ss, (f64::from(cw) * 0.7) as u32, "CUBIC: β = 0.7");
+    let (_, ss_reno) = enter("server");
+    assert_eq!(ss_reno / 1448, 56, "NewReno: half the flight");
+    // cwnd in segments at whole seconds: CUBIC flat near W_max around
+    // t0 + K, NewReno one segment per 200 ms round trip all along.
+    let cwnd_at = |host: &str, t: f64| {
+        ev.iter()
+            .filter(|e| e.host.as_deref() == Some(host) && e.t <= t)
+            .filter_map(|e| match &e.body {
+                Body::Vars(v) => Some(v.cwnd / 1448),
+                _ => None,
+            })
+            .last()
+            .unwrap()
+    };
+    let cubic: Vec<u32> = (3..=12).map(|s| cwnd_at("client", f64::from(s))).collect();
+    let reno: Vec<u32> = (3..=12).map(|s| cwnd_at("server", f64::from(s))).collect();
+    // Concave, then flat around W_max = 111, then convex.
+    assert!(cubic[1] - cubic[0] > cubic[3] - cubic[2], "{cubic:?}");
+    assert!((108..=114).contains(&cubic[3]), "{cubic:?}");
+    assert!(cubic[9] - cubic[8] > cubic[5] - cubic[4], "{cubic:?}");
+    // NewReno: about one segment per round trip, five a second (byte
+    // counting rounds some seconds to four).
+    for w in reno.windows(2) {
+        assert!((4..=5).contains(&(w[1] - w[0])), "{reno:?}");
+    }
+}
+
+#[test]
+fn bulk_with_loss_finishes_in_seconds_and_says_what_repaired_each_loss() {
+    let (r, ev) = run("bulk-with-loss");
+    same_bytes(&r);
+    let done = ev
+        .iter()
+        .find_map(|e| match &e.body {
+            Body::App { msg, .. } if msg.contains("end of stream") => Some(e.t),
+            _ => None,
+        })
+        .unwrap();
+    assert!(done < 10.0, "1 MiB at 10 % loss took {done} s");
+    // Every retransmission names what sent it (a probe of new data is no
+    // retransmission).
+    let re = resent(&ev, "client");
+    assert!(re.len() > 30);
+    assert!(re.iter().all(|x| x.2.is_some() || x.3), "{re:?}");
+    let rack = re.iter().filter(|x| x.2 == some("rack")).count();
+    let rto = re.iter().filter(|x| x.2 == some("rto")).count();
+    assert!(rack > 5 * rto, "RACK repairs most losses: {rack} vs {rto}");
+}
