@@ -831,12 +831,12 @@ fn cubic_keeps_seven_tenths_and_newreno_half_then_the_shapes_differ() {
     // t0 + K, NewReno one segment per 200 ms round trip all along.
     let cwnd_at = |host: &str, t: f64| {
         ev.iter()
+            .rev()
             .filter(|e| e.host.as_deref() == Some(host) && e.t <= t)
-            .filter_map(|e| match &e.body {
+            .find_map(|e| match &e.body {
                 Body::Vars(v) => Some(v.cwnd / 1448),
                 _ => None,
             })
-            .last()
             .unwrap()
     };
     let cubic: Vec<u32> = (3..=12).map(|s| cwnd_at("client", f64::from(s))).collect();
