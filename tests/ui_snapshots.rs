@@ -317,3 +317,17 @@ fn no_color_keeps_the_meaning() {
     assert_eq!(colours, 0, "NO_COLOR: not one coloured cell");
     assert!(reversed > 0, "the selected row stands out anyway");
 }
+
+#[test]
+fn tail_loss_probe_and_rack_on_the_ladder() {
+    let m = model(builtin("tail-loss", vec![], 1.1));
+    let mut v = view();
+    let term = draw(&m, &mut v, &clock("tail-loss", 1.1), 160, 48);
+    let s = text(&term);
+    assert!(s.contains("⚑ TLP"), "the probe is marked as one: {s}");
+    assert!(s.contains("↻ rack"), "RACK's retransmission says so");
+    assert!(s.contains("tail loss probe"), "the recovery note");
+    assert!(s.contains("loss found by rack"));
+    assert!(s.contains("cubic · "), "the congestion state in the TCB");
+    insta::assert_snapshot!(term.backend());
+}

@@ -93,6 +93,10 @@ pub struct Arrow {
     pub arrived: Option<f64>,
     pub seg: Seg,
     pub retransmit: bool,
+    /// What sent a retransmission (RACK, the probe timer, the RTO, …).
+    pub rtx: Option<crate::event::RtxCause>,
+    /// A tail loss probe (RFC 8985 §7).
+    pub tlp: bool,
     /// The n-th duplicate of the previous pure ACK from the same sender.
     pub dup_ack: Option<u32>,
     /// Keepalive probe number and count.

@@ -225,7 +225,7 @@ impl Model {
                         ),
                     );
                 };
-                self.on_segment(t, host, conn, s.dir, s.seg, s.retransmit);
+                self.on_segment(t, host, conn, s.dir, s.seg, (s.retransmit, s.rtx, s.probe));
             }
             Body::Drop(d) => {
                 let injected = d.reason == "injected" || d.reason == "loss";
@@ -647,7 +647,13 @@ impl Model {
                 self.note(t, host, e.conn, text);
             }
             Body::Recovery(r) => {
-                self.note(t, host, e.conn, recovery_text(&r));
+                // Ranges relative to the sender's ISN, as the ladder shows
+                // sequence numbers by default.
+                let isn = e.conn.as_ref().and_then(|conn| {
+                    let (row, slot) = self.row_for(t, host.as_deref(), conn, false);
+                    self.rows.get(&row).and_then(|c| c.isn[slot])
+                });
+                self.note(t, host, e.conn, recovery_text(&r, isn));
             }
             Body::Lagged { lost } => {
                 self.lagged += lost;
@@ -686,7 +692,7 @@ impl Model {
         conn: Arc<str>,
         dir: Dir,
         fields: SegFields,
-        retransmit: bool,
+        (retransmit, rtx, tlp): (bool, Option<crate::event::RtxCause>, bool),
     ) {
         let syn_only = fields.flags == crate::wire::Flags::SYN;
         let (row, slot) = self.row_for(t, host.as_deref(), &conn, syn_only);
@@ -740,6 +746,8 @@ impl Model {
             arrived: (dir == Dir::In).then_some(t),
             seg,
             retransmit,
+            rtx,
+            tlp,
             dup_ack,
             probe: None,
             fate,
@@ -789,6 +797,8 @@ impl Model {
             arrived: None,
             seg,
             retransmit: false,
+            rtx: None,
+            tlp: false,
             dup_ack: None,
             probe: None,
             fate,
@@ -1116,14 +1126,23 @@ fn dup_ack(c: &mut Conn, from: Slot, seg: &Seg) -> Option<u32> {
 mod tests;
 
 /// One line for a `recovery` event on the lifeline.
-fn recovery_text(r: &crate::event::RecoveryEvent) -> String {
+fn recovery_text(r: &crate::event::RecoveryEvent, isn: Option<u32>) -> String {
     use crate::event::RecoveryAction as A;
     let by = r.by.map(|b| b.name()).unwrap_or("");
-    let ranges = if r.ranges.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", r.ranges.join(" "))
+    let rel = |x: &str| -> String {
+        match (isn, x.parse::<u32>()) {
+            (Some(i), Ok(v)) => v.wrapping_sub(i).to_string(),
+            _ => x.to_string(),
+        }
     };
+    let ranges: String = r
+        .ranges
+        .iter()
+        .map(|x| match x.split_once('-') {
+            Some((a, b)) => format!(" {}:{}", rel(a), rel(b)),
+            None => format!(" {x}"),
+        })
+        .collect();
     let w = format!(
         "cwnd {} ssthresh {} pipe {}",
         r.cwnd,

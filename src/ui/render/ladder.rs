@@ -368,8 +368,19 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
         _ => u64::from(s.win),
     };
     let mut pre = String::new();
-    if a.retransmit {
-        pre.push_str("↻ ");
+    if a.tlp {
+        // A tail loss probe, new data or not (RFC 8985 §7).
+        pre.push_str("⚑ TLP ");
+    } else if a.retransmit {
+        use crate::event::RtxCause as C;
+        // What sent it: the handshake's and the persist timer's repeats
+        // say so themselves.
+        match a.rtx {
+            Some(c @ (C::Dupack | C::Rack | C::Rto | C::Rescue)) => {
+                pre.push_str(&format!("↻ {} ", c.name()));
+            }
+            _ => pre.push_str("↻ "),
+        }
     }
     if let Some((p, n)) = a.probe {
         pre.push_str(&format!("probe {p}/{n} "));

@@ -47,7 +47,15 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Clock
         .sum::<u16>()
         .max(1);
     let ka_lines = sides.len().max(1) as u16;
-    let tcb_h = 13;
+    // Borders, the host names and twelve rows (state … cwnd, pipe, cc)
+    // when the state diagram still fits below; else ten (the diagram
+    // matters more in a lesson than pipe and the congestion state).
+    let full = 15;
+    let tcb_h = if area.height.saturating_sub(full) >= statebox::HEIGHT + 3 + 4 + timer_lines {
+        full
+    } else {
+        13
+    };
     let rest = area.height.saturating_sub(tcb_h);
     let diagram = inner_w >= statebox::WIDTH && rest >= statebox::HEIGHT + 3 + 4;
     let diag_h = if diagram { statebox::HEIGHT + 3 } else { 0 };
@@ -162,11 +170,31 @@ fn tcb_rows(c: &Conn, slot: Slot, s: &Side, absolute: bool) -> Vec<(&'static str
                 v.ssthresh.to_string()
             };
             rows.push(("cwnd/ssthr", format!("{} / {ss}", v.cwnd)));
-            rows.push(("phase", v.phase.replace('_', " ")));
+            // RFC 6675 pipe, and what the scoreboard holds.
+            let mut pipe = v.pipe.to_string();
+            if v.sacked > 0 || v.lost > 0 {
+                pipe = format!("{pipe} (sack {} lost {})", v.sacked, v.lost);
+            }
+            rows.push(("pipe", pipe));
+            // While nothing is amiss the growth phase says more than
+            // "open"; otherwise the congestion state does.
+            let state = match (v.cc_state, v.phase.as_str()) {
+                (crate::event::CaState::Open, "slow_start") => "SS".to_string(),
+                (crate::event::CaState::Open, "congestion_avoidance") => "CA".to_string(),
+                (crate::event::CaState::Open, p) => p.replace('_', " "),
+                (other, _) => other.name().to_string(),
+            };
+            let cc = match v.cc.as_str() {
+                "" => state,
+                "newreno" => format!("reno · {state}"),
+                algo => format!("{algo} · {state}"),
+            };
+            rows.push(("cc", cc));
         }
         None => {
             rows.push(("cwnd/ssthr", dash()));
-            rows.push(("phase", dash()));
+            rows.push(("pipe", dash()));
+            rows.push(("cc", dash()));
         }
     }
     rows
