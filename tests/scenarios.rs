@@ -811,17 +811,17 @@ fn cubic_keeps_seven_tenths_and_newreno_half_then_the_shapes_differ() {
     let (r, ev) = run("cubic-vs-newreno");
     assert_eq!(r.received(Side::Server).bytes, 12 << 20);
     assert_eq!(r.received(Side::Client).bytes, 12 << 20);
+    // (cwnd just before the loss was found, ssthresh after).
     let enter = |host: &str| {
-        ev.iter()
-            .find_map(|e| match &e.body {
-                Body::Recovery(r)
-                    if e.host.as_deref() == Some(host) && r.action.name() == "enter" =>
-                {
-                    Some((r.cwnd, r.ssthresh))
-                }
-                _ => None,
-            })
-            .unwrap()
+        let mut cwnd = 0;
+        for e in ev.iter().filter(|e| e.host.as_deref() == Some(host)) {
+            match &e.body {
+                Body::Vars(v) => cwnd = v.cwnd,
+                Body::Recovery(r) if r.action.name() == "enter" => return (cwnd, r.ssthresh),
+                _ => {}
+            }
+        }
+        panic!("no recovery on {host}");
     };
     let (cw, ss) = enter("client");
     assert_eq!(ss, (f64::from(cw) * 0.7) as u32, "CUBIC: β = 0.7");

@@ -335,12 +335,14 @@ impl Recovery {
             }
             _ => {}
         }
+        // Announced once the window is set, so the event shows it.
+        let mut announce = None;
         if !marked.is_empty() {
             if matches!(self.state, CaState::Open | CaState::Disorder) {
                 self.enter_recovery(a.flight_before);
-                self.event(ctx, name, RecoveryAction::Enter, Some(by), &marked, None);
+                announce = Some(RecoveryAction::Enter);
             } else {
-                self.event(ctx, name, RecoveryAction::Mark, Some(by), &marked, None);
+                announce = Some(RecoveryAction::Mark);
             }
         }
         match self.state {
@@ -360,6 +362,9 @@ impl Recovery {
             self.state = CaState::Disorder;
         } else if self.state == CaState::Disorder && !self.sb.any_sacked() && self.dupacks == 0 {
             self.state = CaState::Open;
+        }
+        if let Some(action) = announce {
+            self.event(ctx, name, action, Some(by), &marked, None);
         }
     }
 
@@ -432,6 +437,8 @@ impl Recovery {
         self.stats.rack_marks += marked.len() as u64;
         if matches!(self.state, CaState::Open | CaState::Disorder) {
             self.enter_recovery(flight);
+            // RFC 6937: nothing delivered yet; let the first out.
+            self.prr(0, true);
             self.event(
                 ctx,
                 name,
@@ -440,8 +447,6 @@ impl Recovery {
                 &marked,
                 None,
             );
-            // RFC 6937: nothing delivered yet; let the first out.
-            self.prr(0, true);
         } else {
             self.event(
                 ctx,
