@@ -126,6 +126,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+forget_pid() { # PID: ended and reaped, so never signal that number again
+    local p keep=()
+    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+
+run_bg() { # CMD...: run it in the background and wait, so that a signal
+    local p rc=0 # reaches the trap at once (and cleanup ends the child)
+    "$@" &
+    p=$!
+    PIDS+=("$p")
+    wait "$p" || rc=$?
+    forget_pid "$p"
+    return $rc
+}
+
 # The analysis, in one place: `live-events FILE...`, `virtual FILE`, and the
 # tables from the result files.
 cat > "$TMP/analyze.py" <<'PY'
@@ -256,7 +272,7 @@ def table_virtual(path, rtt, nbytes):
         for key, i in (("rto", 5), ("tlp", 6), ("rack", 7), ("rtx", 8)):
             r[key].append(int(f[i]))
         r["unk"] += int(f[9])
-    print(f"{'loss':>5}  {'median s (min-max, failed)':<30}{'Mathis s':>9}{'ratio':>7}  "
+    print(f"{'loss':>5}  {'median s (min-max, failed)':<34}{'Mathis s':>9}{'ratio':>7}  "
           f"{'target <= 1.5':<14}{'RTOs':>6}{'TLPs':>6}{'RACK':>6}{'rtx':>7}")
     mss_seen = set()
     unknown = 0
@@ -273,7 +289,7 @@ def table_virtual(path, rtt, nbytes):
             ok = "ok" if ratio <= 1.5 and r["fail"] == 0 else "MISSED"
         else:
             rs, ok = "-", "MISSED"
-        print(f"{rate:>4g}%  {fmt_time(r['t'], r['fail']):<30}{bound:>9.2f}{rs:>7}  {ok:<14}"
+        print(f"{rate:>4g}%  {fmt_time(r['t'], r['fail']):<34}{bound:>9.2f}{rs:>7}  {ok:<14}"
               f"{med(r['rto']):>6}{med(r['tlp']):>6}{med(r['rack']):>6}{med(r['rtx']):>7}")
     print(f"(MSS {'/'.join(map(str, sorted(mss_seen))) or 1448} payload bytes per segment, "
           f"RTT {rtt * 1000:g} ms; RTOs, TLPs, RACK and rtx are medians per run at the client"
@@ -344,16 +360,18 @@ stop_pid() { # PID: SIGTERM, at most 10 s, then SIGKILL
     done
     kill -KILL "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
+    forget_pid "$1"
 }
 
 client() { # NS ADDR OUT: one timed echo; writes "OK secs" or "FAIL reason"
-    local secs rc=0
-    secs=$(timeout $((TIMEOUT + 45)) ip netns exec "$1" "$ECHO" "$2" "$BYTES" "$TIMEOUT" \
-        2>"$3.err") || rc=$?
+    local rc=0
+    run_bg timeout $((TIMEOUT + 45)) ip netns exec "$1" "$ECHO" "$2" "$BYTES" "$TIMEOUT" \
+        >"$3.out" 2>"$3.err" || rc=$?
     if [ $rc = 0 ]; then
-        printf 'OK\t%s\n' "$secs" > "$3"
+        printf 'OK\t%s\n' "$(cat "$3.out")" > "$3"
     else
-        printf 'FAIL\t%s\n' "$(head -c 200 "$3.err" | tr '\n\t' '  ')${rc:+ (exit $rc)}" > "$3"
+        [ $rc != 124 ] || echo "killed after $((TIMEOUT + 45)) s" >> "$3.err"
+        printf 'FAIL\t%s (exit %s)\n' "$(head -c 200 "$3.err" | tr '\n\t' '  ')" "$rc" > "$3"
     fi
 }
 
@@ -454,7 +472,7 @@ if [ $VIRT = 1 ]; then
         for seed in $(seq "$RUNS"); do
             ev=$TMP/virtual-$rate-$seed.jsonl
             rc=0
-            timeout -s KILL "$DEMO_WALL" "$TCPSCOPE" demo "$SCEN" --headless --events "$ev" \
+            run_bg timeout -s KILL "$DEMO_WALL" "$TCPSCOPE" demo "$SCEN" --headless --events "$ev" \
                 --profile linux --loss "$rate" --seed "$seed" >/dev/null 2>"$ev.err" || rc=$?
             if [ $rc = 0 ]; then
                 printf '%s\t%s\t%s\n' "$rate" "$seed" "$(analyze virtual "$ev" "$VBYTES")" >> "$TMP/virtual.tsv"
