@@ -171,8 +171,9 @@ def retransmit_counts(evs, host=None):
             c["rto_fired"] += 1
         elif k == "segment" and e.get("dir") == "out":
             cause = e.get("rtx")
-            if cause == "tlp":
-                # A TLP probe may be new data (RFC 8985 7.3), not marked retransmit.
+            if e.get("probe"):
+                # A TLP probe may be new data (RFC 8985 7.3), not marked
+                # retransmit; every probe carries "probe": true.
                 c["tlp_probes"] += 1
             if e.get("retransmit"):
                 c["rtx"] += 1
@@ -273,7 +274,7 @@ def table_virtual(path, rtt, nbytes):
             r[key].append(int(f[i]))
         r["unk"] += int(f[9])
     print(f"{'loss':>5}  {'median s (min-max, failed)':<34}{'Mathis s':>9}{'ratio':>7}  "
-          f"{'target <= 1.5':<14}{'RTOs':>6}{'TLPs':>6}{'RACK':>6}{'rtx':>7}")
+          f"{'target <= 1.5':<14}{'b=2 s':>7}{'ratio':>7}{'RTOs':>6}{'TLPs':>6}{'RACK':>6}{'rtx':>7}")
     mss_seen = set()
     unknown = 0
     for rate in sorted(rows):
@@ -282,14 +283,20 @@ def table_virtual(path, rtt, nbytes):
         mss_seen |= r["mss"]
         unknown += r["unk"]
         bound = nbytes / (mss / rtt * 1.22 / math.sqrt(rate / 100))
+        # Mathis et al.'s constant is sqrt(3 / (2b)) for b segments per
+        # ACK: 1.22 for an ACK per segment, 0.87 for the delayed ACKs
+        # (b = 2) that the receiver sends, as Linux's does.
+        bound2 = nbytes / (mss / rtt * math.sqrt(3 / 4) / math.sqrt(rate / 100))
         med = lambda xs: f"{statistics.median(xs):g}" if xs else "-"
         if r["t"]:
             ratio = statistics.median(r["t"]) / bound
             rs = f"{ratio:.2f}"
+            rs2 = f"{statistics.median(r['t']) / bound2:.2f}"
             ok = "ok" if ratio <= 1.5 and r["fail"] == 0 else "MISSED"
         else:
-            rs, ok = "-", "MISSED"
+            rs, rs2, ok = "-", "-", "MISSED"
         print(f"{rate:>4g}%  {fmt_time(r['t'], r['fail']):<34}{bound:>9.2f}{rs:>7}  {ok:<14}"
+              f"{bound2:>7.2f}{rs2:>7}"
               f"{med(r['rto']):>6}{med(r['tlp']):>6}{med(r['rack']):>6}{med(r['rtx']):>7}")
     print(f"(MSS {'/'.join(map(str, sorted(mss_seen))) or 1448} payload bytes per segment, "
           f"RTT {rtt * 1000:g} ms; RTOs, TLPs, RACK and rtx are medians per run at the client"

@@ -15,19 +15,6 @@ use crate::tcp::{CloseReason, Profile};
 
 use State::*;
 
-fn secs(s: f64) -> Instant {
-    Instant::from_secs_f64(s)
-}
-
-/// Deadlines of every `armed` event of a timer.
-fn armed(h: &H, kind: TimerKind) -> Vec<f64> {
-    h.timers(kind)
-        .into_iter()
-        .filter(|(a, _, _)| *a == TimerAction::Armed)
-        .map(|(_, d, _)| d.unwrap())
-        .collect()
-}
-
 fn aborts(h: &H) -> Vec<(String, f64)> {
     h.events
         .iter()
@@ -77,17 +64,11 @@ fn drain(h: &mut H) -> Vec<Segment> {
     std::iter::from_fn(|| h.output()).collect()
 }
 
-/// The test configuration of the `linux` profile: its timers, windows and
-/// rules, without WS, timestamps and SACK (simple fixtures).
+/// The `linux` profile's test configuration, without SACK.
 fn linux_config() -> Config {
     Config {
-        timestamps: false,
         sack: false,
-        window_scaling: false,
-        recv_buf: OUR_WIN as usize,
-        send_buf: 64 * 1024,
-        seed: 1,
-        ..Config::profile(Profile::Linux)
+        ..linux_test_config()
     }
 }
 
@@ -774,13 +755,8 @@ fn data_out(h: &H) -> Vec<(u32, u32, bool, Option<RtxCause>)> {
 
 #[test]
 fn zero_window_probe_is_new_data_first_then_a_persist_retransmission() {
-    let mut h = established();
+    let (mut h, zw) = zero_window_with(b"abc");
     let c = h.conn.unwrap();
-    let mut zw = h.seg(A, IRS + 1, h.iss + 1);
-    zw.window = 0;
-    h.input(zw.clone());
-    h.e.send(h.now, c, b"abc").unwrap();
-    h.expect_none();
     h.clear_events();
     for t in [1.0, 3.0, 7.0] {
         h.run_until(secs(t));

@@ -177,6 +177,32 @@ impl H {
     }
 }
 
+/// The `linux` profile (CUBIC, RACK-TLP and its timers) with the fixtures'
+/// simplifications: no window scaling or timestamps, our window OUR_WIN.
+pub fn linux_test_config() -> Config {
+    Config {
+        timestamps: false,
+        window_scaling: false,
+        recv_buf: OUR_WIN as usize,
+        send_buf: 64 * 1024,
+        seed: 1,
+        ..Config::profile(crate::tcp::Profile::Linux)
+    }
+}
+
+pub fn secs(s: f64) -> Instant {
+    Instant::from_secs_f64(s)
+}
+
+/// Deadlines of every `armed` event of a timer.
+pub fn armed(h: &H, kind: TimerKind) -> Vec<f64> {
+    h.timers(kind)
+        .into_iter()
+        .filter(|(a, _, _)| *a == TimerAction::Armed)
+        .map(|(_, d, _)| d.unwrap())
+        .collect()
+}
+
 pub fn mss(m: u16) -> TcpOptions {
     TcpOptions {
         mss: Some(m),
@@ -281,6 +307,19 @@ pub fn last_ack() -> H {
     h.expect(fin);
     assert_eq!(h.state(), Some(State::LastAck));
     h
+}
+
+/// ESTABLISHED, the peer's window closed (its zero-window ACK is returned),
+/// and `data` queued: nothing may leave.
+pub fn zero_window_with(data: &[u8]) -> (H, Segment) {
+    let mut h = established();
+    let c = h.conn.unwrap();
+    let mut zw = h.seg(A, IRS + 1, h.iss + 1);
+    zw.window = 0;
+    h.input(zw.clone());
+    h.e.send(h.now, c, data).unwrap();
+    h.expect_none();
+    (h, zw)
 }
 
 /// Active open from port 50000 to the peer: the SYN is checked and consumed.

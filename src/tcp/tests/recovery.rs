@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use super::*;
 use crate::event::{CaState, RecoveryAction, RtxCause};
-use crate::tcp::{CcAlgo, Profile};
+use crate::tcp::CcAlgo;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
 fn at(s: f64) -> Instant {
-    Instant::from_secs_f64(s)
+    secs(s)
 }
 
 /// The peer's window in these tests: never the limit.
@@ -25,13 +25,7 @@ const SEG: u32 = 1000;
 /// The `linux` profile (CUBIC, RACK-TLP) without timestamps or window
 /// scaling, so segments are easy to write by hand.
 fn linux() -> Config {
-    Config {
-        timestamps: false,
-        window_scaling: false,
-        recv_buf: OUR_WIN as usize,
-        seed: 1,
-        ..Config::profile(Profile::Linux)
-    }
+    linux_test_config()
 }
 
 /// The `rfc` profile (NewReno, RFC 6675 without RACK) with SACK and a

@@ -6,19 +6,6 @@ use super::*;
 use crate::event::{Body, KeepaliveAction};
 use crate::tcp::Keepalive;
 
-fn secs(s: f64) -> Instant {
-    Instant::from_secs_f64(s)
-}
-
-/// Deadlines of every `armed` event of a timer.
-fn armed(h: &H, kind: TimerKind) -> Vec<f64> {
-    h.timers(kind)
-        .into_iter()
-        .filter(|(a, _, _)| *a == TimerAction::Armed)
-        .map(|(_, d, _)| d.unwrap())
-        .collect()
-}
-
 fn fired_at(h: &H, kind: TimerKind) -> Vec<f64> {
     h.timers(kind)
         .into_iter()
@@ -269,14 +256,9 @@ fn rst_answering_a_keepalive_probe_means_the_peer_rebooted() {
 
 #[test]
 fn zero_window_persist_probes_back_off() {
-    let mut h = established();
-    let c = h.conn.unwrap();
     // The peer closes its window.
-    let mut zw = h.seg(A, IRS + 1, h.iss + 1);
-    zw.window = 0;
-    h.input(zw.clone());
-    h.e.send(h.now, c, b"abc").unwrap();
-    h.expect_none();
+    let (mut h, zw) = zero_window_with(b"abc");
+    let c = h.conn.unwrap();
     // RTO 1 s, doubling: probes at 1, 3, 7, 15 s.
     for t in [1.0, 3.0, 7.0, 15.0] {
         h.run_until(secs(t));
