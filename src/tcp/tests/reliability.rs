@@ -258,7 +258,6 @@ fn rst_answering_a_keepalive_probe_means_the_peer_rebooted() {
 fn zero_window_persist_probes_back_off() {
     // The peer closes its window.
     let (mut h, zw) = zero_window_with(b"abc");
-    let c = h.conn.unwrap();
     // RTO 1 s, doubling: probes at 1, 3, 7, 15 s.
     for t in [1.0, 3.0, 7.0, 15.0] {
         h.run_until(secs(t));
