@@ -13,8 +13,8 @@ use criterion::Criterion;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+use tcpscope::driver::{Mode, Playback};
 use tcpscope::event::Event;
-use tcpscope::ui::driver::{Mode, Playback};
 use tcpscope::ui::model::Model;
 use tcpscope::ui::render;
 use tcpscope::ui::theme::Theme;

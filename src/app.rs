@@ -4,16 +4,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::{Cli, Command, Common, LiveArgs};
+use crate::driver::demo::{DemoDriver, Tee};
+use crate::driver::live::LiveDriver;
+use crate::driver::replay::{self, ReplayDriver};
 use crate::link::tun::{TunSpec, parse_cidr};
 use crate::output::{EventWriter, Recorder};
-use crate::runtime::driver::LiveDriver;
 use crate::runtime::sink::{PcapSink, spawn_event_writer};
 use crate::runtime::{LiveSetup, run_headless};
 use crate::scenario::{BUILTIN, Lang, Run, Scenario};
 use crate::tcp::{Config, Profile};
 use crate::time::Instant;
-use crate::ui::demo::{DemoDriver, Tee};
-use crate::ui::replay::{self, ReplayDriver};
 
 /// Run the command; an `Err` is one sentence for stderr (exit code 1).
 pub fn run(cli: Cli) -> Result<(), String> {
@@ -91,7 +91,7 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
     }
     let mut driver = ReplayDriver::new(rec);
     if common.step {
-        use crate::ui::driver::Driver;
+        use crate::driver::Driver;
         let _ = driver.set_walkthrough(true);
     }
     crate::ui::run(&mut driver)

@@ -3,10 +3,13 @@
 //! A TCP stack written for this project (`tcp`, sans-IO), the wire format
 //! (`wire`), the event stream everything else consumes (`event`), the fault
 //! injector (`fault`), links (`link`: in-memory wire, TUN), the scenario
-//! runner (`scenario`), and the terminal UI (`ui`).
+//! runner (`scenario`), the live runtime (`runtime`), the drivers that feed
+//! the UI events and take its commands (`driver`: demo, live, replay), and
+//! the terminal UI (`ui`).
 
 pub mod app;
 pub mod cli;
+pub mod driver;
 pub mod event;
 pub mod fault;
 pub mod fuzzing;

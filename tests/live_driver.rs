@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use tcpscope::cli::{Cli, Command as CliCommand};
+use tcpscope::driver::live::LiveDriver;
+use tcpscope::driver::{Command, ConnRef, Driver, Mode};
 use tcpscope::event::{Body, Dir, Event, KeepaliveAction};
-use tcpscope::runtime::driver::LiveDriver;
 use tcpscope::tcp::State;
-use tcpscope::ui::driver::{Command, ConnRef, Driver, Mode};
 
 /// Kernel-side helpers, killed by PID when the test ends.
 struct Helpers(Vec<Child>);

@@ -5,11 +5,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+use tcpscope::driver::{Command, ConnRef, Driver, Mode, Playback};
 use tcpscope::event::{Dir, Event};
 use tcpscope::fault::{Action, DirMatch, Rule};
 use tcpscope::scenario::{Overrides, Run, Scenario};
 use tcpscope::time::Instant;
-use tcpscope::ui::driver::{Command, ConnRef, Driver, Mode, Playback};
 use tcpscope::ui::model::Model;
 use tcpscope::ui::render;
 use tcpscope::ui::theme::Theme;

@@ -7,11 +7,11 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+use tcpscope::driver::{Mode, Playback};
 use tcpscope::event::Event;
 use tcpscope::fault::{Action, DirMatch, Rule};
 use tcpscope::scenario::{Overrides, Run, Scenario};
 use tcpscope::time::Instant;
-use tcpscope::ui::driver::{Mode, Playback};
 use tcpscope::ui::form::FaultForm;
 use tcpscope::ui::model::{EntryKind, Fate, Model};
 use tcpscope::ui::render;

@@ -15,7 +15,6 @@
 
 pub mod clock;
 pub mod coalesce;
-pub mod driver;
 pub mod sink;
 
 use std::collections::VecDeque;

@@ -1,8 +1,8 @@
-//! The terminal UI (ratatui), fed only by events through a [`driver::Driver`].
+//! The terminal UI (ratatui), fed only by events through a
+//! [`crate::driver::Driver`]. Screen code only: what produces the events
+//! (demo, live, replay) lives in [`crate::driver`], which never uses `ui`.
 //!
 //! Layout in the spirit of trippy's frontend:
-//! - `driver`: the interface to whatever produces events (demo, live, replay);
-//!   `demo` and `replay` implement it here, live mode lives with the runtime.
 //! - `model`: the picture built from events; pure and tested on its own.
 //! - `view`: selection, focus, popups; turns keys into driver commands.
 //! - `keys`: the key table (help and hints are drawn from it); `form`: the
@@ -10,13 +10,10 @@
 //! - `render`: one module per widget.
 //! - `term`: the event loop and the terminal's setup and restoration.
 
-pub mod demo;
-pub mod driver;
 pub mod form;
 pub mod keys;
 pub mod model;
 pub mod render;
-pub mod replay;
 pub mod term;
 pub mod theme;
 pub mod units;

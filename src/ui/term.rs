@@ -29,11 +29,11 @@ use std::time::{Duration, Instant};
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent};
 use crossterm::execute;
 
-use super::driver::{Driver, Mode};
 use super::model::Model;
 use super::render;
 use super::theme::Theme;
 use super::view::{Clock, View};
+use crate::driver::{Driver, Mode};
 
 /// Frame interval while something counts down.
 pub const FRAME: Duration = Duration::from_millis(40);

@@ -1,4 +1,8 @@
 //! Durations, sizes and times as the UI writes them: short, like `ss -o`.
+//! Timeline positions and speeds are written by [`crate::driver::clock`]
+//! (the drivers' status sentences use them too) and re-exported here.
+
+pub use crate::driver::clock::{speed, t};
 
 /// `0.20s`, `1.2s`, `14s`, `4m02s`, `2h00m`.
 pub fn secs(s: f64) -> String {
@@ -41,20 +45,6 @@ pub fn ms(s: f64) -> String {
     }
 }
 
-/// A timeline position: `0.120`, `241.520`, `7262.5`.
-pub fn t(s: f64) -> String {
-    if !s.is_finite() {
-        return "?".into();
-    }
-    if s < 1000.0 {
-        format!("{s:.3}")
-    } else if s < 100_000.0 {
-        format!("{s:.1}")
-    } else {
-        format!("{s:.0}")
-    }
-}
-
 /// `0`, `512`, `1.2K`, `256K`, `3.4M`, `5.6G` (bytes, powers of 1024).
 pub fn bytes(n: u64) -> String {
     const K: f64 = 1024.0;
@@ -88,15 +78,6 @@ pub fn kib(n: u64) -> String {
     }
 }
 
-/// A speed factor: `×0.5`, `×1`, `×100`.
-pub fn speed(x: f64) -> String {
-    if x >= 10.0 || x.fract() == 0.0 {
-        format!("×{x:.0}")
-    } else {
-        format!("×{}", format!("{x:.2}").trim_end_matches('0'))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,9 +99,5 @@ mod tests {
         assert_eq!(bytes(1536), "1.5K");
         assert_eq!(bytes(262_144), "256K");
         assert_eq!(kib(262_144), "256 KiB");
-        assert_eq!(speed(0.5), "×0.5");
-        assert_eq!(speed(0.25), "×0.25");
-        assert_eq!(speed(2.0), "×2");
-        assert_eq!(t(241.52), "241.520");
     }
 }

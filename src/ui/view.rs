@@ -14,11 +14,11 @@ use ratatui::layout::{Position, Rect};
 
 use crate::event::Dir;
 
-use super::driver::{Command, ConnRef, Driver, Mode, Playback};
 use super::form::{FaultForm, FormResult};
 use super::keys::{self, Action};
 use super::model::{Conn, EntryKind, Model, Slot};
 use super::theme::Theme;
+use crate::driver::{Command, ConnRef, Driver, Mode, Playback};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {

@@ -5,7 +5,7 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-use crate::ui::driver::Mode;
+use crate::driver::Mode;
 use crate::ui::form::{FaultForm, Field};
 use crate::ui::view::{Clock, Prompt, View};
 

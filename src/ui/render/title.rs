@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::ui::driver::Mode;
+use crate::driver::Mode;
 use crate::ui::model::Model;
 use crate::ui::units;
 use crate::ui::view::{Clock, Focus, View};

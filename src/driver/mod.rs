@@ -1,12 +1,27 @@
-//! The one interface between the terminal UI and whatever feeds it.
+//! The driver layer: everything that produces events for the terminal UI
+//! and takes its commands.
 //!
-//! The UI never touches an engine: it gets events from a [`Driver`] and
-//! hands back [`Command`]s. The demo (scenario on the in-memory wire), the
-//! live runtime (TUN) and replay (a recording) each implement it.
+//! This file holds the one interface between the UI and whatever feeds it:
+//! the [`Driver`] trait, the [`Command`]s the UI hands back, [`ConnRef`],
+//! [`Mode`] and [`Playback`]. The UI never touches an engine: it gets events
+//! from a [`Driver`] and hands back [`Command`]s. The implementations:
+//! - [`demo`]: a scenario on the in-memory wire under virtual time;
+//! - [`live`]: the live runtime on a TUN, in real time;
+//! - [`replay`]: a recording played back;
+//! - [`clock`]: the virtual timeline demo and replay share;
 //!
-//! Everything past the original seven required methods is a provided
-//! (default) method, so an implementation written against the first version
-//! of this trait still compiles and behaves sensibly.
+//! The driver layer may use `tcp`, `link`, `fault`, `scenario`, `runtime`,
+//! `socket`, `services`, `output` and `pcap`; it must not use `ui` (the UI
+//! depends on it, not the other way round).
+//!
+//! Everything past the original seven required methods of [`Driver`] is a
+//! provided (default) method, so an implementation written against the
+//! first version of this trait still compiles and behaves sensibly.
+
+pub mod clock;
+pub mod demo;
+pub mod live;
+pub mod replay;
 
 use std::net::SocketAddrV4;
 use std::sync::Arc;

@@ -1,11 +1,14 @@
-//! The terminal UI's view of live mode: [`LiveDriver`] implements
-//! [`crate::ui::driver::Driver`].
+//! Live mode as the terminal UI sees it: [`LiveDriver`] implements
+//! [`crate::driver::Driver`] over the live runtime ([`crate::runtime`]).
 //!
 //! The runtime runs on its own thread (a current-thread tokio runtime); the
 //! UI thread gets events from a bounded channel (a lagging UI loses events
 //! and gets a `lagged` event, the stack never waits for it) and applies
 //! commands directly to the injector and the engine under the shared lock,
 //! then pokes the runtime task so their effects go out at once.
+//!
+//! Uses the runtime, the socket layer and the services; must not depend on
+//! `ui`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +25,8 @@ use crate::runtime::{Live, LiveSetup, Stats};
 use crate::services;
 use crate::socket::{Inner, Shared, Stack};
 use crate::tcp::ConnId;
-use crate::ui::driver::{Command, ConnRef, Driver, Mode};
+
+use super::{Command, ConnRef, Driver, Mode};
 
 /// Events the UI channel holds before the UI counts as lagging.
 pub const UI_CHANNEL: usize = 65536;

@@ -10,6 +10,10 @@
 //! virtual time and without waiting, up to the previous narration; the
 //! commands the person gave (faults, close, abort, keepalive) are replayed
 //! at the virtual times they were given, so the re-run is the same run.
+//!
+//! Holds [`DemoDriver`] and [`Tee`] (its `--events`/`--record` writers).
+//! Uses the scenario runner, the in-memory link, the injector and the
+//! output writers; must not depend on `ui`.
 
 use std::collections::VecDeque;
 use std::net::SocketAddrV4;
@@ -23,7 +27,7 @@ use crate::scenario::{Lang, Overrides, Run, Scenario};
 use crate::tcp::ConnId;
 use crate::time::Instant;
 
-use super::driver::{Command, ConnRef, Driver, Mode, Playback};
+use super::{Command, ConnRef, Driver, Mode, Playback};
 
 /// Where events go besides the UI (`--events FILE`, `--record FILE`).
 #[derive(Default)]
@@ -622,7 +626,7 @@ impl Driver for DemoDriver {
                 self.reanchor();
                 Ok(format!(
                     "time runs at {} (virtual seconds per real second)",
-                    super::units::speed(self.speed)
+                    super::clock::speed(self.speed)
                 ))
             }
             Command::Pause(p) => {
@@ -660,7 +664,7 @@ impl Driver for DemoDriver {
                 self.walkthrough = walkthrough;
                 self.ready.extend(out);
                 self.reanchor();
-                Ok(format!("stepped to t = {}", super::units::t(self.now)))
+                Ok(format!("stepped to t = {}", super::clock::t(self.now)))
             }
             Command::StepBack => {
                 if self.walkthrough {
@@ -692,7 +696,7 @@ impl Driver for DemoDriver {
                         .copied()
                         .unwrap_or(0.0);
                     self.rerun(prev, |_, _| Stop::Continue);
-                    Ok(format!("back to t = {}", super::units::t(prev)))
+                    Ok(format!("back to t = {}", super::clock::t(prev)))
                 }
             }
             Command::Seek(t) => {
@@ -710,13 +714,13 @@ impl Driver for DemoDriver {
                     let out = self.deliver(t);
                     self.ready.extend(out);
                     self.reanchor();
-                    Ok(format!("jumped to t = {}", super::units::t(t)))
+                    Ok(format!("jumped to t = {}", super::clock::t(t)))
                 } else {
                     let paused = self.paused;
                     self.rerun(t, |_, _| Stop::Continue);
                     self.paused = paused;
                     self.reanchor();
-                    Ok(format!("back to t = {}", super::units::t(t)))
+                    Ok(format!("back to t = {}", super::clock::t(t)))
                 }
             }
             Command::Connect(_) => Err(

@@ -6,6 +6,9 @@
 //! Playback runs at real speed, faster or slower, by single events or by
 //! narrated steps, and seeks anywhere (backwards by rebuilding the UI's
 //! model from the start, which its bounded history makes cheap).
+//!
+//! Holds the recording reader ([`load`], [`parse`]) and [`ReplayDriver`].
+//! Uses events and the output format only; must not depend on `ui`.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -16,7 +19,7 @@ use serde::Deserialize;
 use crate::event::{Body, Event};
 use crate::output::RECORDING_FORMAT;
 
-use super::driver::{Command, Driver, Mode, Playback};
+use super::{Command, Driver, Mode, Playback};
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct Header {
@@ -288,7 +291,7 @@ impl Driver for ReplayDriver {
                 self.now = self.clock_target();
                 self.speed = x.clamp(MIN_SPEED, MAX_SPEED);
                 self.reanchor();
-                Ok(format!("playing at {}", super::units::speed(self.speed)))
+                Ok(format!("playing at {}", super::clock::speed(self.speed)))
             }
             Command::Pause(p) => {
                 self.now = self.clock_target();
@@ -359,8 +362,8 @@ impl Driver for ReplayDriver {
                 }
                 Ok(format!(
                     "at t = {} of {}",
-                    super::units::t(t),
-                    super::units::t(self.end())
+                    super::clock::t(t),
+                    super::clock::t(self.end())
                 ))
             }
             other => Err(format!(
