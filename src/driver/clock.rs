@@ -1,7 +1,127 @@
-//! The timeline as demo and replay write it: a position (`241.520`) and a
-//! speed factor (`×0.5`). The UI shows them through `ui::units`.
+//! The virtual clock demo and replay share ([`Timeline`]), and how they
+//! write it: a position (`241.520`) and a speed factor (`×0.5`), which the
+//! UI shows through `ui::units`.
 //!
-//! Must not depend on `ui`.
+//! Only `std`: must not depend on `ui` (nor on engines: the demo moves its
+//! run to the timeline, not the other way round).
+
+use std::time::Instant as RealInstant;
+
+/// Slowest and fastest speed (timeline seconds per real second).
+pub const MIN_SPEED: f64 = 0.01;
+pub const MAX_SPEED: f64 = 100_000.0;
+
+/// A timeline that runs at a speed against the real clock, can be paused,
+/// and is moved by hand (steps, seeks, re-runs).
+///
+/// `now` is the position the UI has been shown. While running, the real
+/// time since the anchor, times the speed, says how far the timeline
+/// should be ([`Timeline::target`]); the driver hands out what lies up to
+/// there and moves `now` along. Every change of speed, pause or position
+/// re-anchors, so the timeline goes on from where it was shown.
+#[derive(Clone, Debug)]
+pub struct Timeline {
+    now: f64,
+    speed: f64,
+    paused: bool,
+    /// The real moment at which the timeline read `anchor_virt`.
+    anchor_real: RealInstant,
+    anchor_virt: f64,
+}
+
+impl Timeline {
+    /// At 0, running, at `speed` (clamped to the limits).
+    pub fn new(speed: f64) -> Timeline {
+        Timeline {
+            now: 0.0,
+            speed: speed.clamp(MIN_SPEED, MAX_SPEED),
+            paused: false,
+            anchor_real: RealInstant::now(),
+            anchor_virt: 0.0,
+        }
+    }
+
+    /// The position shown.
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Where the timeline should be by the real clock: the position shown
+    /// while paused; else the anchor plus the real time since it at speed,
+    /// never before the position shown nor past `end` (unless the position
+    /// shown already is).
+    pub fn target(&self, end: f64) -> f64 {
+        if self.paused {
+            self.now
+        } else {
+            let t = self.anchor_virt + self.anchor_real.elapsed().as_secs_f64() * self.speed;
+            t.max(self.now).min(end.max(self.now))
+        }
+    }
+
+    /// Go on from the position shown, from this real moment.
+    pub fn reanchor(&mut self) {
+        self.anchor_real = RealInstant::now();
+        self.anchor_virt = self.now;
+    }
+
+    /// Move the position shown to where the real clock says (see
+    /// [`Timeline::target`]).
+    pub fn catch_up(&mut self, end: f64) {
+        self.now = self.target(end);
+    }
+
+    /// Put the position shown at `t` (a seek, a re-run from 0). The anchor
+    /// stays: call [`Timeline::reanchor`] once the move is complete.
+    pub fn set_now(&mut self, t: f64) {
+        self.now = t;
+    }
+
+    /// Move the position shown forward to `t` (never back).
+    pub fn advance_to(&mut self, t: f64) {
+        if t > self.now {
+            self.now = t;
+        }
+    }
+
+    /// Jump to `t` and go on from there.
+    pub fn seek(&mut self, t: f64) {
+        self.now = t;
+        self.reanchor();
+    }
+
+    /// Pause or run, without moving the position or the anchor.
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
+    /// Pause or run from where the real clock says (the `p` key).
+    pub fn pause(&mut self, paused: bool, end: f64) {
+        self.catch_up(end);
+        self.paused = paused;
+        self.reanchor();
+    }
+
+    /// Change the speed from where the real clock says (the `t` keys);
+    /// `x` is clamped to the limits. An error sentence when `x` is no speed.
+    pub fn set_speed(&mut self, x: f64, end: f64) -> Result<f64, String> {
+        if !(x.is_finite() && x > 0.0) {
+            return Err(format!("{x} is not a speed"));
+        }
+        self.catch_up(end);
+        self.speed = x.clamp(MIN_SPEED, MAX_SPEED);
+        self.reanchor();
+        Ok(self.speed)
+    }
+}
 
 /// A timeline position: `0.120`, `241.520`, `7262.5`.
 pub fn t(s: f64) -> String {
@@ -29,6 +149,26 @@ pub fn speed(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_at_speed_pauses_and_clamps() {
+        assert_eq!(Timeline::new(1e9).speed(), MAX_SPEED);
+        let mut c = Timeline::new(1.0);
+        assert!(c.set_speed(0.0, 10.0).is_err());
+        assert!(c.set_speed(f64::NAN, 10.0).is_err());
+        c.set_speed(1000.0, 10.0).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(c.target(10.0), 10.0, "20 ms at ×1000 reaches the end");
+        assert!(c.target(f64::INFINITY) >= 20.0);
+        c.pause(true, 5.0);
+        assert_eq!(c.now(), 5.0);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert_eq!(c.target(10.0), 5.0, "paused: the timeline stands");
+        c.advance_to(4.0);
+        assert_eq!(c.now(), 5.0, "never back");
+        c.seek(1.0);
+        assert_eq!(c.now(), 1.0);
+    }
 
     #[test]
     fn short_forms() {

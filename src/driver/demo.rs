@@ -17,7 +17,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddrV4;
-use std::time::{Duration, Instant as RealInstant};
+use std::time::Duration;
 
 use crate::event::{Body, Dir, Event};
 use crate::fault::{DirMatch, Rule};
@@ -27,6 +27,7 @@ use crate::scenario::{Lang, Overrides, Run, Scenario};
 use crate::tcp::ConnId;
 use crate::time::Instant;
 
+use super::clock::Timeline;
 use super::{Command, ConnRef, Driver, Mode, Playback};
 
 /// Where events go besides the UI (`--events FILE`, `--record FILE`).
@@ -108,14 +109,9 @@ pub struct DemoDriver {
     overrides: Overrides,
     run: Run,
     title: String,
-    speed: f64,
-    paused: bool,
+    /// Virtual time: speed, pause, and the position the UI has been shown.
+    clock: Timeline,
     walkthrough: bool,
-    /// The real moment at which virtual time read `anchor_virt`.
-    anchor_real: RealInstant,
-    anchor_virt: f64,
-    /// Virtual time the UI has been shown.
-    now: f64,
     /// Events taken from the run but not yet handed out (a walkthrough stops
     /// in the middle of a moment; a step makes a moment ahead of the clock).
     backlog: VecDeque<Event>,
@@ -145,8 +141,6 @@ pub struct DemoDriver {
     notices: VecDeque<String>,
 }
 
-const MIN_SPEED: f64 = 0.01;
-const MAX_SPEED: f64 = 100_000.0;
 const MAX_MOMENTS: usize = 100_000;
 
 impl DemoDriver {
@@ -156,20 +150,15 @@ impl DemoDriver {
         let speed = scenario
             .speed
             .filter(|s| s.is_finite() && *s > 0.0)
-            .unwrap_or(1.0)
-            .clamp(MIN_SPEED, MAX_SPEED);
+            .unwrap_or(1.0);
         let run = Run::new(scenario.clone(), &overrides);
         let mut d = DemoDriver {
             scenario,
             overrides,
             run,
             title,
-            speed,
-            paused: false,
+            clock: Timeline::new(speed),
             walkthrough: false,
-            anchor_real: RealInstant::now(),
-            anchor_virt: 0.0,
-            now: 0.0,
             backlog: VecDeque::new(),
             ready: Vec::new(),
             produced: 0,
@@ -219,7 +208,7 @@ impl DemoDriver {
 
     /// Start paused (tests, and a teacher who wants to talk first).
     pub fn paused(mut self) -> DemoDriver {
-        self.paused = true;
+        self.clock.set_paused(true);
         self
     }
 
@@ -228,17 +217,7 @@ impl DemoDriver {
     }
 
     fn clock_target(&self) -> f64 {
-        if self.paused {
-            self.now
-        } else {
-            let t = self.anchor_virt + self.anchor_real.elapsed().as_secs_f64() * self.speed;
-            t.max(self.now).min(self.end().max(self.now))
-        }
-    }
-
-    fn reanchor(&mut self) {
-        self.anchor_real = RealInstant::now();
-        self.anchor_virt = self.now;
+        self.clock.target(self.end())
     }
 
     fn take_run_events(&mut self) {
@@ -346,8 +325,8 @@ impl DemoDriver {
             self.saw(&e);
             out.push(e);
             if narration && self.walkthrough {
-                self.paused = true;
-                self.reanchor();
+                self.clock.set_paused(true);
+                self.clock.reanchor();
                 break;
             }
         }
@@ -359,9 +338,7 @@ impl DemoDriver {
         if matches!(e.body, Body::Narration { .. }) {
             self.narrations += 1;
         }
-        if e.t > self.now {
-            self.now = e.t;
-        }
+        self.clock.advance_to(e.t);
         if self.moments.back().is_none_or(|m| e.t > *m) {
             self.moments.push_back(e.t);
             if self.moments.len() > MAX_MOMENTS {
@@ -386,8 +363,8 @@ impl DemoDriver {
         self.narrations = 0;
         self.moments.clear();
         self.next_cmd = 0;
-        self.now = 0.0;
-        self.paused = true;
+        self.clock.set_now(0.0);
+        self.clock.set_paused(true);
         self.rewound = true;
         self.take_run_events();
         let until_i = Instant::from_secs_f64(until);
@@ -427,14 +404,14 @@ impl DemoDriver {
                         if self.backlog.front().is_some_and(|e| e.t <= until + 1e-9) {
                             continue;
                         }
-                        self.now = self.now.max(until);
+                        self.clock.advance_to(until);
                     }
                     break;
                 }
             }
         }
         self.ready = out;
-        self.reanchor();
+        self.clock.reanchor();
     }
 
     fn conn_id(&mut self, c: &ConnRef) -> Result<(Side, ConnId), String> {
@@ -591,24 +568,24 @@ impl Driver for DemoDriver {
         if !self.ready.is_empty() {
             return std::mem::take(&mut self.ready);
         }
-        if self.paused {
+        if self.clock.paused() {
             return Vec::new();
         }
         let target = self.clock_target();
         self.advance_run(target);
         let out = self.deliver(target);
-        if !self.paused {
-            self.now = self.now.max(target);
+        if !self.clock.paused() {
+            self.clock.advance_to(target);
         }
         out
     }
 
     fn now(&self) -> f64 {
-        self.now
+        self.clock.now()
     }
 
     fn next_wake(&self) -> Option<Duration> {
-        if self.paused || self.finished() || self.now >= self.end() {
+        if self.clock.paused() || self.finished() || self.clock.now() >= self.end() {
             return None;
         }
         // Time flows and countdowns move: the UI redraws at its frame rate.
@@ -618,21 +595,14 @@ impl Driver for DemoDriver {
     fn command(&mut self, cmd: Command) -> Result<String, String> {
         match cmd {
             Command::TimeScale(x) => {
-                if !(x.is_finite() && x > 0.0) {
-                    return Err(format!("{x} is not a speed"));
-                }
-                self.now = self.clock_target();
-                self.speed = x.clamp(MIN_SPEED, MAX_SPEED);
-                self.reanchor();
+                let speed = self.clock.set_speed(x, self.end())?;
                 Ok(format!(
                     "time runs at {} (virtual seconds per real second)",
-                    super::clock::speed(self.speed)
+                    super::clock::speed(speed)
                 ))
             }
             Command::Pause(p) => {
-                self.now = self.clock_target();
-                self.paused = p;
-                self.reanchor();
+                self.clock.pause(p, self.end());
                 Ok(if p { "paused".into() } else { "running".into() })
             }
             Command::StepForward => {
@@ -640,13 +610,13 @@ impl Driver for DemoDriver {
                     if self.finished() {
                         return Err("that was the last step: backspace goes back, q quits".into());
                     }
-                    self.paused = false;
-                    self.reanchor();
+                    self.clock.set_paused(false);
+                    self.clock.reanchor();
                     return Ok("on to the next step".into());
                 }
                 // One moment: everything that happens at the next instant.
-                self.now = self.clock_target();
-                self.paused = true;
+                self.clock.catch_up(self.end());
+                self.clock.set_paused(true);
                 if self.backlog.is_empty() {
                     let Some(w) = self.next_moment().filter(|w| w.secs_f64() <= self.end()) else {
                         return Err("nothing more happens: backspace steps back, q quits".into());
@@ -659,12 +629,15 @@ impl Driver for DemoDriver {
                 // Hand out that moment now; a walkthrough stop does not
                 // apply to a single step.
                 let walkthrough = std::mem::replace(&mut self.walkthrough, false);
-                let upto = self.backlog.back().map(|e| e.t).unwrap_or(self.now);
+                let upto = self.backlog.back().map(|e| e.t).unwrap_or(self.clock.now());
                 let out = self.deliver(upto);
                 self.walkthrough = walkthrough;
                 self.ready.extend(out);
-                self.reanchor();
-                Ok(format!("stepped to t = {}", super::clock::t(self.now)))
+                self.clock.reanchor();
+                Ok(format!(
+                    "stepped to t = {}",
+                    super::clock::t(self.clock.now())
+                ))
             }
             Command::StepBack => {
                 if self.walkthrough {
@@ -709,17 +682,17 @@ impl Driver for DemoDriver {
                     let walkthrough = std::mem::replace(&mut self.walkthrough, false);
                     self.advance_run(t);
                     self.walkthrough = walkthrough;
-                    self.now = t;
+                    self.clock.set_now(t);
                     // Hand out everything up to t even when paused.
                     let out = self.deliver(t);
                     self.ready.extend(out);
-                    self.reanchor();
+                    self.clock.reanchor();
                     Ok(format!("jumped to t = {}", super::clock::t(t)))
                 } else {
-                    let paused = self.paused;
+                    let paused = self.clock.paused();
                     self.rerun(t, |_, _| Stop::Continue);
-                    self.paused = paused;
-                    self.reanchor();
+                    self.clock.set_paused(paused);
+                    self.clock.reanchor();
                     Ok(format!("back to t = {}", super::clock::t(t)))
                 }
             }
@@ -753,10 +726,10 @@ impl Driver for DemoDriver {
 
     fn playback(&self) -> Playback {
         Playback {
-            speed: Some(self.speed),
-            paused: self.paused,
+            speed: Some(self.clock.speed()),
+            paused: self.clock.paused(),
             walkthrough: self.walkthrough,
-            progress: self.stop.map(|s| (self.now, s)),
+            progress: self.stop.map(|s| (self.clock.now(), s)),
         }
     }
 
@@ -780,9 +753,7 @@ impl Driver for DemoDriver {
         if on {
             Ok("walkthrough: stops at each explanation; space goes on, backspace goes back".into())
         } else {
-            self.now = self.clock_target();
-            self.paused = false;
-            self.reanchor();
+            self.clock.pause(false, self.end());
             Ok("walkthrough off: the demo runs on".into())
         }
     }

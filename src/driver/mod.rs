@@ -8,7 +8,7 @@
 //! - [`demo`]: a scenario on the in-memory wire under virtual time;
 //! - [`live`]: the live runtime on a TUN, in real time;
 //! - [`replay`]: a recording played back;
-//! - [`clock`]: the virtual timeline demo and replay share;
+//! - [`clock`]: the virtual clock demo and replay share ([`clock::Timeline`]);
 //!
 //! The driver layer may use `tcp`, `link`, `fault`, `scenario`, `runtime`,
 //! `socket`, `services`, `output` and `pcap`; it must not use `ui` (the UI

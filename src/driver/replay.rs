@@ -12,13 +12,14 @@
 
 use std::io::BufRead;
 use std::path::Path;
-use std::time::{Duration, Instant as RealInstant};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::event::{Body, Event};
 use crate::output::RECORDING_FORMAT;
 
+use super::clock::Timeline;
 use super::{Command, Driver, Mode, Playback};
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -126,12 +127,9 @@ pub struct ReplayDriver {
     rec: Recording,
     /// Index of the next event to hand out.
     pos: usize,
-    now: f64,
-    speed: f64,
-    paused: bool,
+    /// Playback time: speed, pause, and the position the UI has been shown.
+    clock: Timeline,
     walkthrough: bool,
-    anchor_real: RealInstant,
-    anchor_virt: f64,
     rewound: bool,
     /// Events to hand out at the next poll regardless of the clock.
     pending: Vec<Event>,
@@ -140,9 +138,6 @@ pub struct ReplayDriver {
     /// has any), or one event at a time (`s` switches).
     by_narration: bool,
 }
-
-const MIN_SPEED: f64 = 0.01;
-const MAX_SPEED: f64 = 100_000.0;
 
 impl ReplayDriver {
     pub fn new(rec: Recording) -> ReplayDriver {
@@ -160,12 +155,8 @@ impl ReplayDriver {
             by_narration,
             rec,
             pos: 0,
-            now: 0.0,
-            speed: 1.0,
-            paused: false,
+            clock: Timeline::new(1.0),
             walkthrough: false,
-            anchor_real: RealInstant::now(),
-            anchor_virt: 0.0,
             rewound: false,
             pending: Vec::new(),
             two_hosts,
@@ -173,7 +164,7 @@ impl ReplayDriver {
     }
 
     pub fn paused(mut self) -> ReplayDriver {
-        self.paused = true;
+        self.clock.set_paused(true);
         self
     }
 
@@ -181,26 +172,12 @@ impl ReplayDriver {
         self.rec.events.last().map(|e| e.t).unwrap_or(0.0)
     }
 
-    fn clock_target(&self) -> f64 {
-        if self.paused {
-            self.now
-        } else {
-            let t = self.anchor_virt + self.anchor_real.elapsed().as_secs_f64() * self.speed;
-            t.clamp(self.now, self.end().max(self.now))
-        }
-    }
-
-    fn reanchor(&mut self) {
-        self.anchor_real = RealInstant::now();
-        self.anchor_virt = self.now;
-    }
-
     /// Hand out events up to index `to` (exclusive).
     fn take_to(&mut self, to: usize) -> Vec<Event> {
         let to = to.min(self.rec.events.len());
         let out: Vec<Event> = self.rec.events[self.pos.min(to)..to].to_vec();
         if let Some(last) = out.last() {
-            self.now = self.now.max(last.t);
+            self.clock.advance_to(last.t);
         }
         self.pos = self.pos.max(to);
         out
@@ -214,11 +191,11 @@ impl ReplayDriver {
     /// Start over and hand out the first `to` events at the next poll.
     fn rewind_to(&mut self, to: usize, now: f64) {
         self.pos = 0;
-        self.now = 0.0;
+        self.clock.set_now(0.0);
         self.rewound = true;
         self.pending = self.take_to(to);
-        self.now = now.max(self.now);
-        self.reanchor();
+        self.clock.advance_to(now);
+        self.clock.reanchor();
     }
 
     fn narration_indices(&self) -> impl Iterator<Item = usize> + '_ {
@@ -247,10 +224,10 @@ impl Driver for ReplayDriver {
         if !self.pending.is_empty() {
             return std::mem::take(&mut self.pending);
         }
-        if self.paused {
+        if self.clock.paused() {
             return Vec::new();
         }
-        let target = self.clock_target();
+        let target = self.clock.target(self.end());
         let mut to = self.index_after(target);
         let stop_at = self.narration_indices().find(|i| *i >= self.pos && *i < to);
         if self.walkthrough
@@ -258,23 +235,23 @@ impl Driver for ReplayDriver {
         {
             // Stop on the narration, as a demo walkthrough does.
             to = n + 1;
-            self.paused = true;
+            self.clock.set_paused(true);
         }
         let out = self.take_to(to);
-        if !self.paused {
-            self.now = self.now.max(target);
+        if !self.clock.paused() {
+            self.clock.advance_to(target);
         } else {
-            self.reanchor();
+            self.clock.reanchor();
         }
         out
     }
 
     fn now(&self) -> f64 {
-        self.now
+        self.clock.now()
     }
 
     fn next_wake(&self) -> Option<Duration> {
-        if self.paused || self.finished() {
+        if self.clock.paused() || self.finished() {
             None
         } else {
             Some(Duration::from_millis(40))
@@ -285,23 +262,16 @@ impl Driver for ReplayDriver {
         let narrated = self.by_narration;
         match cmd {
             Command::TimeScale(x) => {
-                if !(x.is_finite() && x > 0.0) {
-                    return Err(format!("{x} is not a speed"));
-                }
-                self.now = self.clock_target();
-                self.speed = x.clamp(MIN_SPEED, MAX_SPEED);
-                self.reanchor();
-                Ok(format!("playing at {}", super::clock::speed(self.speed)))
+                let speed = self.clock.set_speed(x, self.end())?;
+                Ok(format!("playing at {}", super::clock::speed(speed)))
             }
             Command::Pause(p) => {
-                self.now = self.clock_target();
-                self.paused = p;
-                self.reanchor();
+                self.clock.pause(p, self.end());
                 Ok(if p { "paused".into() } else { "playing".into() })
             }
             Command::StepForward => {
-                self.now = self.clock_target();
-                self.paused = true;
+                self.clock.catch_up(self.end());
+                self.clock.set_paused(true);
                 if self.pos >= self.rec.events.len() {
                     return Err("at the end of the recording: backspace steps back".into());
                 }
@@ -314,7 +284,7 @@ impl Driver for ReplayDriver {
                     self.pos + 1
                 };
                 self.pending = self.take_to(to);
-                self.reanchor();
+                self.clock.reanchor();
                 Ok(format!(
                     "{} {} of {}",
                     if narrated { "step to event" } else { "event" },
@@ -323,7 +293,7 @@ impl Driver for ReplayDriver {
                 ))
             }
             Command::StepBack => {
-                self.paused = true;
+                self.clock.set_paused(true);
                 if self.pos == 0 {
                     return Err("at the start of the recording".into());
                 }
@@ -355,8 +325,7 @@ impl Driver for ReplayDriver {
                 let to = self.index_after(t);
                 if to >= self.pos {
                     self.pending = self.take_to(to);
-                    self.now = t;
-                    self.reanchor();
+                    self.clock.seek(t);
                 } else {
                     self.rewind_to(to, t);
                 }
@@ -391,10 +360,10 @@ impl Driver for ReplayDriver {
 
     fn playback(&self) -> Playback {
         Playback {
-            speed: Some(self.speed),
-            paused: self.paused,
+            speed: Some(self.clock.speed()),
+            paused: self.clock.paused(),
             walkthrough: self.walkthrough,
-            progress: Some((self.now, self.end())),
+            progress: Some((self.clock.now(), self.end())),
         }
     }
 
