@@ -20,7 +20,6 @@ use std::net::SocketAddrV4;
 use std::time::Duration;
 
 use crate::event::{Body, Dir, Event};
-use crate::fault::{DirMatch, Rule};
 use crate::link::memory::Side;
 use crate::output::{EventWriter, Recorder};
 use crate::scenario::{Lang, Overrides, Run, Scenario};
@@ -28,6 +27,7 @@ use crate::tcp::ConnId;
 use crate::time::Instant;
 
 use super::clock::Timeline;
+use super::faults::{Done, Faults, LossScope};
 use super::{Command, ConnRef, Driver, Mode, Playback};
 
 /// Where events go besides the UI (`--events FILE`, `--record FILE`).
@@ -131,8 +131,8 @@ pub struct DemoDriver {
     /// has not applied yet.
     journal: Vec<Journaled>,
     next_cmd: usize,
-    /// Ids of the loss rules `l` added, to replace them.
-    loss_rules: Vec<u32>,
+    /// The fault commands' state (the loss rules `l` added, to replace them).
+    faults: Faults,
     tee: Tee,
     /// `--pcap` is being written by the current run (the first one only:
     /// a re-run would write the same packets again).
@@ -168,7 +168,7 @@ impl DemoDriver {
             stop: None,
             journal: Vec::new(),
             next_cmd: 0,
-            loss_rules: Vec::new(),
+            faults: Faults::new(LossScope::Own),
             tee: Tee::default(),
             pcap: false,
             pcap_reported: false,
@@ -357,7 +357,7 @@ impl DemoDriver {
                 .push_back("--pcap stops here: it holds the run up to the first step back".into());
         }
         self.run = Run::new(self.scenario.clone(), &self.overrides);
-        self.loss_rules.clear();
+        self.faults.reset();
         self.backlog.clear();
         self.produced = 0;
         self.narrations = 0;
@@ -444,71 +444,21 @@ impl DemoDriver {
     fn apply(&mut self, cmd: &Command) -> Result<String, String> {
         let now = self.run.now();
         let res = match cmd {
-            Command::DropNext(dir) => {
-                let (d, what) = match dir {
-                    Dir::In => (DirMatch::In, "client → server"),
-                    Dir::Out => (DirMatch::Out, "server → client"),
-                };
-                self.run
-                    .wire
-                    .injector
-                    .add_rule(now, Rule::drop_next(d, None, 1));
-                Ok(format!("the next segment {what} will be dropped"))
-            }
-            Command::SetLoss { inbound, outbound } => {
-                for id in std::mem::take(&mut self.loss_rules) {
-                    self.run.wire.injector.remove_rule(now, id);
-                }
-                for (d, p) in [(DirMatch::In, inbound), (DirMatch::Out, outbound)] {
-                    if *p > 0.0 {
-                        let rule = Rule::loss(d, (p / 100.0).clamp(0.0, 1.0));
-                        let id = self.run.wire.injector.add_rule(now, rule);
-                        self.loss_rules.push(id);
+            Command::DropNext(_)
+            | Command::SetLoss { .. }
+            | Command::HoldAll(_)
+            | Command::ReleaseOne
+            | Command::ReleaseAll
+            | Command::AddRule(_)
+            | Command::ClearRules => self
+                .faults
+                .apply(&mut self.run.wire.injector, now, cmd)
+                .and_then(|done| {
+                    if matches!(done, Done::ReleasedOne | Done::ReleasedAll(_)) {
+                        self.run.wire.flush();
                     }
-                }
-                if *inbound <= 0.0 && *outbound <= 0.0 {
-                    Ok("no more random loss".into())
-                } else {
-                    Ok(format!(
-                        "random loss: {inbound}% client → server, {outbound}% server → client"
-                    ))
-                }
-            }
-            Command::HoldAll(on) => {
-                self.run.wire.injector.set_hold_all(now, *on);
-                Ok(if *on {
-                    "holding every segment: space releases one, r releases all".into()
-                } else {
-                    "new segments pass again (held ones stay until released)".into()
-                })
-            }
-            Command::ReleaseOne => {
-                if self.run.wire.injector.release_one(now) {
-                    self.run.wire.flush();
-                    let left = self.run.wire.injector.held_count();
-                    Ok(format!("released one segment ({left} still held)"))
-                } else {
-                    Err("no segment is held".into())
-                }
-            }
-            Command::ReleaseAll => {
-                let n = self.run.wire.injector.release_all(now);
-                self.run.wire.flush();
-                match n {
-                    0 => Err("no segment is held".into()),
-                    1 => Ok("released 1 segment".into()),
-                    n => Ok(format!("released {n} segments")),
-                }
-            }
-            Command::AddRule(rule) => {
-                self.run.wire.injector.add_rule(now, rule.clone());
-                Ok(format!("fault rule added: {rule}"))
-            }
-            Command::ClearRules => {
-                self.run.wire.injector.clear_rules(now);
-                self.loss_rules.clear();
-                Ok("every fault rule removed".into())
-            }
+                    say(done, self.run.wire.injector.held_count())
+                }),
             Command::Close(c) => {
                 let (side, id) = self.conn_id(c)?;
                 self.run
@@ -548,11 +498,57 @@ impl DemoDriver {
                     None => format!("keepalive off for the {}", side.name()),
                 })
             }
-            other => Err(format!("{other:?} does not change the run")),
+            Command::Connect(_)
+            | Command::TimeScale(_)
+            | Command::Pause(_)
+            | Command::StepForward
+            | Command::StepBack
+            | Command::Seek(_) => Err(format!("{cmd:?} does not change the run")),
         };
         self.take_run_events();
         res
     }
+
+    /// Apply a command that changes the run and journal it, so that a
+    /// re-run repeats it at the same virtual time.
+    fn apply_and_journal(&mut self, cmd: Command) -> Result<String, String> {
+        let t = self.run.now();
+        let res = self.apply(&cmd);
+        if res.is_ok() {
+            // After what was applied so far at this time.
+            let at = self.journal[self.next_cmd..]
+                .iter()
+                .position(|j| j.t > t)
+                .map(|i| i + self.next_cmd)
+                .unwrap_or(self.journal.len());
+            self.journal.insert(at, Journaled { t, cmd });
+            self.next_cmd = at + 1;
+        }
+        res
+    }
+}
+
+/// What a fault command did, in the demo's words (directions as seen on
+/// the wire between client and server). `held`: segments held after it.
+fn say(done: Done, held: usize) -> Result<String, String> {
+    Ok(match done {
+        Done::DropNext(Dir::In) => "the next segment client → server will be dropped".into(),
+        Done::DropNext(Dir::Out) => "the next segment server → client will be dropped".into(),
+        Done::Loss { inbound, outbound } if inbound <= 0.0 && outbound <= 0.0 => {
+            "no more random loss".into()
+        }
+        Done::Loss { inbound, outbound } => {
+            format!("random loss: {inbound}% client → server, {outbound}% server → client")
+        }
+        Done::Hold(true) => "holding every segment: space releases one, r releases all".into(),
+        Done::Hold(false) => "new segments pass again (held ones stay until released)".into(),
+        Done::ReleasedOne => format!("released one segment ({held} still held)"),
+        Done::ReleasedAll(0) => return Err("no segment is held".into()),
+        Done::ReleasedAll(1) => "released 1 segment".into(),
+        Done::ReleasedAll(n) => format!("released {n} segments"),
+        Done::RuleAdded(rule) => format!("fault rule added: {rule}"),
+        Done::Cleared => "every fault rule removed".into(),
+    })
 }
 
 impl Driver for DemoDriver {
@@ -699,21 +695,16 @@ impl Driver for DemoDriver {
             Command::Connect(_) => Err(
                 "c (connect) is for live mode: in a demo the scenario decides who connects".into(),
             ),
-            other => {
-                let t = self.run.now();
-                let res = self.apply(&other);
-                if res.is_ok() {
-                    // After what was applied so far at this time.
-                    let at = self.journal[self.next_cmd..]
-                        .iter()
-                        .position(|j| j.t > t)
-                        .map(|i| i + self.next_cmd)
-                        .unwrap_or(self.journal.len());
-                    self.journal.insert(at, Journaled { t, cmd: other });
-                    self.next_cmd = at + 1;
-                }
-                res
-            }
+            cmd @ (Command::DropNext(_)
+            | Command::SetLoss { .. }
+            | Command::HoldAll(_)
+            | Command::ReleaseOne
+            | Command::ReleaseAll
+            | Command::AddRule(_)
+            | Command::ClearRules
+            | Command::Close(_)
+            | Command::Abort(_)
+            | Command::Keepalive(..)) => self.apply_and_journal(cmd),
         }
     }
 

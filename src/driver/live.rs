@@ -19,13 +19,13 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::event::{Dir, Event};
-use crate::fault::{Action, DirMatch, Rule, Trigger};
 use crate::runtime::sink::{PcapSink, Sink};
 use crate::runtime::{Live, LiveSetup, Stats};
 use crate::services;
 use crate::socket::{Inner, Shared, Stack};
 use crate::tcp::ConnId;
 
+use super::faults::{Done, Faults, LossScope};
 use super::{Command, ConnRef, Driver, Mode};
 
 /// Events the UI channel holds before the UI counts as lagging.
@@ -40,6 +40,8 @@ pub struct LiveDriver {
     handle: tokio::runtime::Handle,
     events: Receiver<Arc<Event>>,
     title: String,
+    /// The fault commands' state: `l` replaces every plain loss rule.
+    faults: Faults,
     stop: Arc<Notify>,
     done: Arc<AtomicBool>,
     thread: Option<JoinHandle<Result<Stats, String>>>,
@@ -104,6 +106,7 @@ impl LiveDriver {
                 handle,
                 events,
                 title,
+                faults: Faults::new(LossScope::Every),
                 stop,
                 done,
                 thread: Some(thread),
@@ -140,73 +143,16 @@ impl LiveDriver {
     fn apply(&mut self, cmd: Command) -> Result<String, String> {
         let now = self.shared.clock().now();
         let mut g = self.shared.lock();
-        let dir_name = |d: Dir| match d {
-            Dir::In => "in (from the kernel)",
-            Dir::Out => "out (to the kernel)",
-        };
         match cmd {
-            Command::DropNext(d) => {
-                let dm = match d {
-                    Dir::In => DirMatch::In,
-                    Dir::Out => DirMatch::Out,
-                };
-                g.injector.add_rule(now, Rule::drop_next(dm, None, 1));
-                Ok(format!("the next segment going {} will be dropped", dir_name(d)))
-            }
-            Command::SetLoss { inbound, outbound } => {
-                let old: Vec<u32> = g
-                    .injector
-                    .rules()
-                    .iter()
-                    .filter(|(_, r)| {
-                        matches!(r.trigger, Trigger::Probability(_))
-                            && r.action == Action::Drop
-                            && r.flags.is_none()
-                            && r.port.is_none()
-                            && r.payload.is_none()
-                    })
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in old {
-                    g.injector.remove_rule(now, id);
-                }
-                for (dm, pct) in [(DirMatch::In, inbound), (DirMatch::Out, outbound)] {
-                    if !(0.0..=100.0).contains(&pct) {
-                        return Err(format!("{pct}% is not a percentage from 0 to 100"));
-                    }
-                    if pct > 0.0 {
-                        g.injector.add_rule(now, Rule::loss(dm, pct / 100.0));
-                    }
-                }
-                Ok(format!("random loss: {inbound}% in, {outbound}% out"))
-            }
-            Command::HoldAll(on) => {
-                g.injector.set_hold_all(now, on);
-                Ok(if on {
-                    "holding every segment: space releases one, r releases all".into()
-                } else {
-                    format!("no longer holding; {} segment(s) still held", g.injector.held_count())
-                })
-            }
-            Command::ReleaseOne => {
-                if g.injector.release_one(now) {
-                    Ok(format!("released one segment; {} still held", g.injector.held_count()))
-                } else {
-                    Err("no segment is held".into())
-                }
-            }
-            Command::ReleaseAll => {
-                let n = g.injector.release_all(now);
-                Ok(format!("released {n} segment(s)"))
-            }
-            Command::AddRule(r) => {
-                let text = r.to_string();
-                g.injector.add_rule(now, r);
-                Ok(format!("rule added: {text}"))
-            }
-            Command::ClearRules => {
-                g.injector.clear_rules(now);
-                Ok("all fault rules removed".into())
+            Command::DropNext(_)
+            | Command::SetLoss { .. }
+            | Command::HoldAll(_)
+            | Command::ReleaseOne
+            | Command::ReleaseAll
+            | Command::AddRule(_)
+            | Command::ClearRules => {
+                let done = self.faults.apply(&mut g.injector, now, &cmd)?;
+                Ok(say(done, g.injector.held_count()))
             }
             Command::Close(c) => {
                 let cid = Self::find(&g, &c)?;
@@ -291,6 +237,27 @@ impl Driver for LiveDriver {
 
     fn finished(&self) -> bool {
         self.done.load(Ordering::SeqCst)
+    }
+}
+
+/// What a fault command did, in live mode's words (directions as the
+/// injector sees them: in from the kernel, out to it). `held`: segments
+/// held after it.
+fn say(done: Done, held: usize) -> String {
+    match done {
+        Done::DropNext(Dir::In) => {
+            "the next segment going in (from the kernel) will be dropped".into()
+        }
+        Done::DropNext(Dir::Out) => {
+            "the next segment going out (to the kernel) will be dropped".into()
+        }
+        Done::Loss { inbound, outbound } => format!("random loss: {inbound}% in, {outbound}% out"),
+        Done::Hold(true) => "holding every segment: space releases one, r releases all".into(),
+        Done::Hold(false) => format!("no longer holding; {held} segment(s) still held"),
+        Done::ReleasedOne => format!("released one segment; {held} still held"),
+        Done::ReleasedAll(n) => format!("released {n} segment(s)"),
+        Done::RuleAdded(rule) => format!("rule added: {rule}"),
+        Done::Cleared => "all fault rules removed".into(),
     }
 }
 

@@ -9,6 +9,8 @@
 //! - [`live`]: the live runtime on a TUN, in real time;
 //! - [`replay`]: a recording played back;
 //! - [`clock`]: the virtual clock demo and replay share ([`clock::Timeline`]);
+//! - [`faults`]: the fault-rule commands, applied to an injector (once, for
+//!   demo and live).
 //!
 //! The driver layer may use `tcp`, `link`, `fault`, `scenario`, `runtime`,
 //! `socket`, `services`, `output` and `pcap`; it must not use `ui` (the UI
@@ -20,6 +22,7 @@
 
 pub mod clock;
 pub mod demo;
+pub mod faults;
 pub mod live;
 pub mod replay;
 

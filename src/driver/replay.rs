@@ -208,6 +208,13 @@ impl ReplayDriver {
     }
 }
 
+/// The answer to a command that would change what happened.
+fn plays_back(what: &str) -> Result<String, String> {
+    Err(format!(
+        "a recording only plays back: {what} needs a demo or live mode"
+    ))
+}
+
 impl Driver for ReplayDriver {
     fn mode(&self) -> Mode {
         Mode::Replay
@@ -335,22 +342,16 @@ impl Driver for ReplayDriver {
                     super::clock::t(self.end())
                 ))
             }
-            other => Err(format!(
-                "a recording only plays back: {} needs a demo or live mode",
-                match other {
-                    Command::DropNext(_) => "dropping segments",
-                    Command::SetLoss { .. } => "setting loss",
-                    Command::HoldAll(_) | Command::ReleaseOne | Command::ReleaseAll => {
-                        "holding segments"
-                    }
-                    Command::AddRule(_) | Command::ClearRules => "a fault rule",
-                    Command::Close(_) => "closing a connection",
-                    Command::Abort(_) => "aborting a connection",
-                    Command::Connect(_) => "connecting",
-                    Command::Keepalive(..) => "switching keepalive",
-                    _ => "this",
-                }
-            )),
+            Command::DropNext(_) => plays_back("dropping segments"),
+            Command::SetLoss { .. } => plays_back("setting loss"),
+            Command::HoldAll(_) | Command::ReleaseOne | Command::ReleaseAll => {
+                plays_back("holding segments")
+            }
+            Command::AddRule(_) | Command::ClearRules => plays_back("a fault rule"),
+            Command::Close(_) => plays_back("closing a connection"),
+            Command::Abort(_) => plays_back("aborting a connection"),
+            Command::Connect(_) => plays_back("connecting"),
+            Command::Keepalive(..) => plays_back("switching keepalive"),
         }
     }
 
