@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::tcp::state::State;
+use crate::state::State;
 use crate::wire::{Flags, Segment};
 
 /// Direction of a segment relative to the host that reports it.
