@@ -13,7 +13,6 @@
 //! point of view is the stack's). Segment ids: the engine numbers its own
 //! segments 2, 4, 6, …; packets read from the TUN get 1, 3, 5, ….
 
-pub mod clock;
 pub mod coalesce;
 pub mod driver;
 pub mod sink;
@@ -32,9 +31,8 @@ use crate::link::tun::{self, MAX_PACKET, Tun, TunSpec};
 use crate::services::{self, ServiceOpts, ServiceSpec};
 use crate::socket::{Inner, Shared, Stack};
 use crate::tcp::{Config, Engine, State};
-use crate::time::Instant;
+use crate::time::{Clock, Instant};
 
-use clock::Clock;
 use coalesce::Coalescer;
 use sink::{PcapRecord, PcapSink, Sink};
 
