@@ -23,17 +23,33 @@ impl Keepalive {
     };
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// A set of timer and algorithm defaults (README, Command line: profiles);
+/// [`Profile::summary`] says each in a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
-    /// RFC values: MSL 120 s, keepalive 7200/75/10, RTO min 1 s, NewReno, RACK off.
     Rfc,
-    /// Linux values: MSL 30 s (60 s TIME-WAIT), RTO min 200 ms, keepalive 7200/75/9, CUBIC, RACK-TLP.
     Linux,
-    /// Short timers for a lesson: MSL 5 s, keepalive 20/5/5 on for every connection.
     Classroom,
 }
 
 impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Rfc, Profile::Linux, Profile::Classroom];
+
+    /// One line on what the profile sets (the command line's help shows it).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Profile::Rfc => {
+                "RFC values: MSL 120 s, keepalive 7200/75/10, RTO min 1 s, NewReno, RACK off"
+            }
+            Profile::Linux => {
+                "Linux values: MSL 30 s (60 s TIME-WAIT), RTO min 200 ms, keepalive 7200/75/9, CUBIC, RACK-TLP"
+            }
+            Profile::Classroom => {
+                "Short timers for a lesson: MSL 5 s, keepalive 20/5/5 on for every connection"
+            }
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Profile::Rfc => "rfc",
