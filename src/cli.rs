@@ -10,7 +10,8 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
 use crate::fault::Rule;
-use crate::scenario::{Lang, Overrides};
+use crate::scenario::Lang;
+use crate::settings::{Limits, Overrides};
 use crate::tcp::{Keepalive, Profile};
 
 /// The rules one `--loss` value makes. A named type, because clap's derive
@@ -257,7 +258,7 @@ impl Common {
             rack: self.rack,
             rules,
             lang: Some(self.lang.unwrap_or_else(Lang::from_env)),
-            limits: crate::tcp::Limits {
+            limits: Limits {
                 max_connections: self.max_connections,
                 backlog: self.backlog,
                 send_buf: self.send_buf,

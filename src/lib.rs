@@ -17,6 +17,7 @@ pub mod runtime;
 pub mod scenario;
 pub mod seq;
 pub mod services;
+pub mod settings;
 pub mod socket;
 pub mod state;
 pub mod tcp;

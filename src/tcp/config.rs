@@ -247,38 +247,3 @@ impl Config {
         }
     }
 }
-
-/// Limits a user may set on the command line (issue 7: each configurable,
-/// each with a `limit` event when it bites).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Limits {
-    pub max_connections: Option<usize>,
-    pub backlog: Option<usize>,
-    pub send_buf: Option<usize>,
-    pub recv_buf: Option<usize>,
-    pub ooo_segments: Option<usize>,
-    pub syn_cookies: Option<bool>,
-}
-
-impl Limits {
-    pub fn apply(&self, c: &mut Config) {
-        if let Some(v) = self.max_connections {
-            c.max_connections = v.max(1);
-        }
-        if let Some(v) = self.backlog {
-            c.backlog = v.max(1);
-        }
-        if let Some(v) = self.send_buf {
-            c.send_buf = v.max(1);
-        }
-        if let Some(v) = self.recv_buf {
-            c.recv_buf = v.max(1);
-        }
-        if let Some(v) = self.ooo_segments {
-            c.ooo_max_segments = v.max(1);
-        }
-        if let Some(v) = self.syn_cookies {
-            c.syn_cookies = v;
-        }
-    }
-}

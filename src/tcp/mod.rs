@@ -28,7 +28,7 @@ use crate::wire::{self, Flags, Segment, TcpOptions, WireError};
 
 pub use crate::seq::SeqNum;
 pub use crate::state::State;
-pub use config::{CcAlgo, Config, Keepalive, Limits, Profile};
+pub use config::{CcAlgo, Config, Keepalive, Profile};
 use ctx::Ctx;
 pub use ctx::{RateLimit, Transmit, conn_name};
 use tcb::Verdict;
