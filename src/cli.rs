@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md "Command line"): parsing with clap and the
+//! The command line (README, Command line): parsing with clap and the
 //! conversions from flags to engine settings and fault rules.
 
 use std::ffi::OsStr;

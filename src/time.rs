@@ -1,9 +1,9 @@
 //! Time as the engine sees it: a point on a timeline that the caller owns.
 //!
-//! The engine never reads a clock (DESIGN.md: sans-IO). The live runtime maps
-//! `std::time::Instant` onto this timeline with a [`Clock`]; the in-memory
-//! wire and the tests advance it by hand, so a two-hour keepalive runs in
-//! microseconds.
+//! The engine never reads a clock (ARCHITECTURE.md: the sans-IO engine). The
+//! live runtime maps `std::time::Instant` onto this timeline with a
+//! [`Clock`]; the in-memory wire and the tests advance it by hand, so a
+//! two-hour keepalive runs in microseconds.
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};

@@ -85,8 +85,8 @@ impl LiveSetup {
     }
 
     /// The TUN's queue (kernel → us) holds a full receive window of
-    /// segments, plus slack (DESIGN.md performance notes: the default 500
-    /// is too short for a large window).
+    /// segments, plus slack (README, The link: the default 500 drops
+    /// packets with a large window).
     pub fn txqueuelen_for(cfg: &Config) -> u32 {
         let segs = cfg.recv_buf / usize::from(cfg.mss.max(536));
         (2 * segs + 64).max(1000) as u32

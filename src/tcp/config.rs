@@ -1,4 +1,4 @@
-//! Engine configuration and the three profiles of DESIGN.md.
+//! Engine configuration and the three profiles (README, Command line).
 
 use std::time::Duration;
 
