@@ -4,8 +4,8 @@
 //! which the window rules guarantee; `a < b` means "b is after a" even across
 //! the wrap.
 //!
-//! Ground, beside the wire format that carries them; `crate::tcp::SeqNum` is
-//! this type.
+//! Ground, beside the wire format that carries them; `tcp` re-exports the
+//! type as `tcp::SeqNum`.
 
 use std::cmp::Ordering;
 use std::fmt;

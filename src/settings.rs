@@ -8,7 +8,7 @@
 //!    ([`profile_for`], [`profile`]);
 //! 3. scenario, per host: the `[client]` or `[server]` table of a scenario
 //!    file, demo only ([`scenario_host`]);
-//! 4. config file: none yet; its place is marked in [`layers`], after the
+//! 4. config file: none yet; its place is marked in `layers`, after the
 //!    scenario and before the flags, so that flags still win;
 //! 5. command-line flags: [`Overrides`], built by `cli::Common::overrides`
 //!    ([`flags`]).
