@@ -12,7 +12,6 @@ use crate::output::{EventWriter, Recorder};
 use crate::runtime::sink::{PcapSink, spawn_event_writer};
 use crate::runtime::{LiveSetup, run_headless};
 use crate::scenario::{BUILTIN, Lang, Run, Scenario};
-use crate::tcp::{Config, Profile};
 use crate::time::Instant;
 
 /// Run the command; an `Err` is one sentence for stderr (exit code 1).
@@ -60,7 +59,7 @@ fn demo(name: &str, common: &Common) -> Result<(), String> {
 /// get every event.
 fn demo_tui(
     scenario: Scenario,
-    ov: crate::scenario::Overrides,
+    ov: crate::settings::Overrides,
     common: &Common,
 ) -> Result<(), String> {
     let (events, record) = tui_writers(common, "demo", &scenario.title)?;
@@ -163,30 +162,11 @@ fn headless_inner(run: &mut Run, common: &Common, title: &str) -> Result<(), Hea
 const WRITER_CHANNEL: usize = 1 << 17;
 const PCAP_CHANNEL: usize = 1 << 15;
 
-/// The engine's settings for live mode: the profile, then the flags.
-pub fn live_config(common: &Common) -> (Config, &'static str) {
-    let ov = common.overrides();
-    let profile = ov.profile.unwrap_or(Profile::Rfc);
-    let mut c = Config::profile(profile);
-    ov.apply(&mut c);
-    if ov.seed.is_none() {
-        // RFC 6528 §3: the ISN key (and so the SYN-cookie secret derived
-        // from it) must not be guessable. Without --seed it comes from the
-        // operating system's random source; the clock only if that fails.
-        c.seed = getrandom::u64().unwrap_or_else(|_| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(c.seed)
-        });
-    }
-    (c, profile.name())
-}
-
 pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String> {
     let (kernel_addr, prefix) = parse_cidr(&args.addr)?;
     let services = crate::services::parse_serve(&args.serve)?;
-    let (cfg, profile) = live_config(common);
+    let ov = common.overrides();
+    let (cfg, profile) = crate::settings::live(&ov);
     let http_idle = match args.http_idle {
         Some(v) if !(v.is_finite() && v > 0.0) => {
             return Err(format!("--http-idle {v}: give a number of seconds above 0"));
@@ -207,7 +187,7 @@ pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String>
     Ok(LiveSetup {
         tun,
         cfg,
-        rules: common.overrides().rules,
+        rules: ov.rules,
         services,
         connect: args.connect.clone(),
         send: args.send.clone(),
@@ -323,39 +303,4 @@ fn live_tui(setup: LiveSetup, common: &Common) -> Result<(), String> {
     stopped?;
     w?;
     p
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn live_isn_key_is_random_without_seed_and_the_seed_with_one() {
-        // RFC 6528 §3: without --seed the key comes from getrandom, so two
-        // runs (two calls) do not share it.
-        let (a, profile) = live_config(&Common::default());
-        let (b, _) = live_config(&Common::default());
-        assert_eq!(profile, "rfc");
-        assert_ne!(a.seed, b.seed, "two live runs got the same ISN key");
-        assert_ne!(a.seed, Config::default().seed, "not the built-in default");
-        // Nor the clock (the key before issue 10): a random u64 lies within
-        // an hour of now in nanoseconds with a chance of about 4e-7.
-        let now_ns = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
-        for s in [a.seed, b.seed] {
-            assert!(
-                s.abs_diff(now_ns) > 3_600_000_000_000,
-                "seed {s} is the clock ({now_ns})"
-            );
-        }
-        // --seed N: that seed, every time.
-        let seeded = Common {
-            seed: Some(42),
-            ..Common::default()
-        };
-        assert_eq!(live_config(&seeded).0.seed, 42);
-        assert_eq!(live_config(&seeded).0.seed, 42);
-    }
 }

@@ -1,14 +1,17 @@
-//! The command line (DESIGN.md "Command line"): parsing with clap and the
+//! The command line (README, Command line): parsing with clap and the
 //! conversions from flags to engine settings and fault rules.
 
+use std::ffi::OsStr;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
 use crate::fault::Rule;
-use crate::scenario::{Lang, Overrides};
+use crate::scenario::Lang;
+use crate::settings::{Limits, Overrides};
 use crate::tcp::{Keepalive, Profile};
 
 /// The rules one `--loss` value makes. A named type, because clap's derive
@@ -102,7 +105,7 @@ pub struct Common {
     #[arg(long, global = true, value_enum)]
     pub lang: Option<Lang>,
     /// Timer and keepalive defaults: rfc, linux or classroom.
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, global = true, value_parser = ProfileParser)]
     pub profile: Option<Profile>,
     /// Maximum segment lifetime; TIME-WAIT lasts twice this.
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_secs)]
@@ -153,6 +156,44 @@ fn parse_secs(s: &str) -> Result<f64, String> {
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)
         .ok_or_else(|| format!("\"{s}\" is not a number of seconds"))
+}
+
+/// `--profile`: the engine's profile names, each with its summary in
+/// `--help`. clap's parser for a list of names (its error, with the possible
+/// values and a suggestion), over the value read as lossy UTF-8 as clap reads
+/// an enum.
+#[derive(Clone)]
+struct ProfileParser;
+
+impl ProfileParser {
+    fn values() -> impl Iterator<Item = PossibleValue> {
+        Profile::ALL
+            .into_iter()
+            .map(|p| PossibleValue::new(p.name()).help(p.summary()))
+    }
+}
+
+impl TypedValueParser for ProfileParser {
+    type Value = Profile;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<Profile, clap::Error> {
+        let value = value.to_string_lossy();
+        let name = PossibleValuesParser::new(Self::values()).parse_ref(
+            cmd,
+            arg,
+            OsStr::new(value.as_ref()),
+        )?;
+        Ok(Profile::from_name(&name).expect("every possible value names a profile"))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(Self::values()))
+    }
 }
 
 fn parse_on_off(s: &str) -> Result<bool, String> {
@@ -217,7 +258,7 @@ impl Common {
             rack: self.rack,
             rules,
             lang: Some(self.lang.unwrap_or_else(Lang::from_env)),
-            limits: crate::tcp::Limits {
+            limits: Limits {
                 max_connections: self.max_connections,
                 backlog: self.backlog,
                 send_buf: self.send_buf,

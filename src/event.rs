@@ -1,15 +1,16 @@
 //! The event stream: everything tcpscope shows, as values.
 //!
-//! One type, serialized as one JSON object per line exactly as DESIGN.md's
-//! schema says. The UI, recordings, the tests and users' scripts all read it;
-//! the UI never looks anywhere else. Fields may be added; none may be renamed
+//! One type, serialized as one JSON object per line exactly as README,
+//! Events says (ARCHITECTURE.md: the event schema is a contract). The UI,
+//! recordings, the tests and users' scripts all read it; the UI never looks
+//! anywhere else. Fields may be added; none may be renamed
 //! or removed without updating every consumer and the README.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::tcp::state::State;
+use crate::state::State;
 use crate::wire::{Flags, Segment};
 
 /// Direction of a segment relative to the host that reports it.
@@ -372,7 +373,7 @@ pub struct TcbEvent {
 }
 
 /// Negotiated parameters, once per connection when the handshake settles them
-/// (DESIGN.md "parameters are negotiated").
+/// (README, Events: `negotiated`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NegotiatedEvent {
     /// Effective send MSS (the peer's MSS option, or 536 without one).

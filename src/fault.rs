@@ -1,7 +1,7 @@
 //! The fault injector: one place between a link and an engine where segments
 //! are dropped, held, delayed, duplicated, reordered or corrupted.
 //!
-//! Faults are data (DESIGN.md): a [`Rule`] is a value that CLI flags,
+//! Faults are values (ARCHITECTURE.md): a [`Rule`] is a value that CLI flags,
 //! scenario files and the TUI's keys all create the same way. The injector
 //! sees packets in both directions from the point of view of one host (the
 //! stack in live mode, the server in demo), so `in` and `out` mean the same

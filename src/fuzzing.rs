@@ -7,7 +7,8 @@
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use crate::scenario::{Overrides, Run, Scenario};
+use crate::scenario::{Run, Scenario};
+use crate::settings::Overrides;
 use crate::tcp::{Config, Engine, Keepalive, SeqNum};
 use crate::time::Instant;
 use crate::wire::{self, Flags, Segment, TcpOptions};

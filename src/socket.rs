@@ -23,8 +23,8 @@ use tokio::sync::Notify;
 
 use crate::event::Body;
 use crate::fault::Injector;
-use crate::runtime::clock::Clock;
 use crate::tcp::{CloseReason, ConnId, Engine, Keepalive, State, TcpError};
+use crate::time::Clock;
 
 /// Everything the runtime task and the applications share.
 pub struct Shared {

@@ -1,12 +1,13 @@
 //! Time as the engine sees it: a point on a timeline that the caller owns.
 //!
-//! The engine never reads a clock (DESIGN.md: sans-IO). The live runtime maps
-//! `std::time::Instant` onto this timeline; the in-memory wire and the tests
-//! advance it by hand, so a two-hour keepalive runs in microseconds.
+//! The engine never reads a clock (ARCHITECTURE.md: the sans-IO engine). The
+//! live runtime maps `std::time::Instant` onto this timeline with a
+//! [`Clock`]; the in-memory wire and the tests advance it by hand, so a
+//! two-hour keepalive runs in microseconds.
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Microseconds since the start of the run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -65,5 +66,39 @@ impl Sub<Instant> for Instant {
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:.6}s", self.secs_f64())
+    }
+}
+
+/// The live clock: real `std::time::Instant`s mapped onto the engine's
+/// timeline (microseconds since the start of the run).
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    start: std::time::Instant,
+    /// Wall-clock time at the start, for pcap timestamps.
+    wall: Duration,
+}
+
+impl Clock {
+    pub fn start() -> Clock {
+        Clock {
+            start: std::time::Instant::now(),
+            wall: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        Instant::from_micros(self.start.elapsed().as_micros().min(u128::from(u64::MAX)) as u64)
+    }
+
+    /// The real instant of a point on the timeline (for sleeping until it).
+    pub fn to_std(&self, t: Instant) -> std::time::Instant {
+        self.start + Duration::from_micros(t.micros())
+    }
+
+    /// Time since the Unix epoch of a point on the timeline.
+    pub fn wall(&self, t: Instant) -> Duration {
+        self.wall + Duration::from_micros(t.micros())
     }
 }

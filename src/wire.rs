@@ -12,7 +12,7 @@ use etherparse::{
     TcpOptionsIterator, TcpSlice,
 };
 
-use crate::tcp::seq::SeqNum;
+use crate::seq::SeqNum;
 
 /// TCP control bits, in header order (RFC 9293 §3.1, RFC 3168 for ECE/CWR).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]

@@ -16,7 +16,7 @@
 //! `TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4)`: the kernel may then hand over
 //! TCP segments of up to 64 KiB (its GSO packets, cut at the MSS only if they
 //! went to a real NIC) with a partial checksum, which is where one read per
-//! 1500-byte packet stops being the limit (DESIGN.md's performance notes).
+//! 1500-byte packet stops being the limit (README, The link; Measured).
 //! Every read and write then carries a 10-byte `virtio_net_hdr`; this module
 //! strips and adds it and completes partial checksums, so everything above
 //! sees ordinary, valid IPv4 packets. The plain path (tun-tap, one packet per
@@ -128,7 +128,8 @@ pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
     Ok((addr, prefix))
 }
 
-/// The sentence for a missing CAP_NET_ADMIN (DESIGN.md "Exit codes").
+/// The sentence for a missing CAP_NET_ADMIN (README, Live mode: privileges;
+/// Command line: exit codes).
 pub const NEED_CAP_NET_ADMIN: &str = "creating the TUN interface needs CAP_NET_ADMIN: run with sudo, or give the binary the capability with `sudo setcap cap_net_admin+ep $(which tcpscope)`";
 
 /// The device under either path.

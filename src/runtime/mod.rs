@@ -13,7 +13,6 @@
 //! point of view is the stack's). Segment ids: the engine numbers its own
 //! segments 2, 4, 6, …; packets read from the TUN get 1, 3, 5, ….
 
-pub mod clock;
 pub mod coalesce;
 pub mod sink;
 
@@ -31,9 +30,8 @@ use crate::link::tun::{self, MAX_PACKET, Tun, TunSpec};
 use crate::services::{self, ServiceOpts, ServiceSpec};
 use crate::socket::{Inner, Shared, Stack};
 use crate::tcp::{Config, Engine, State};
-use crate::time::Instant;
+use crate::time::{Clock, Instant};
 
-use clock::Clock;
 use coalesce::Coalescer;
 use sink::{PcapRecord, PcapSink, Sink};
 
@@ -86,8 +84,8 @@ impl LiveSetup {
     }
 
     /// The TUN's queue (kernel → us) holds a full receive window of
-    /// segments, plus slack (DESIGN.md performance notes: the default 500
-    /// is too short for a large window).
+    /// segments, plus slack (README, The link: the default 500 drops
+    /// packets with a large window).
     pub fn txqueuelen_for(cfg: &Config) -> u32 {
         let segs = cfg.recv_buf / usize::from(cfg.mss.max(536));
         (2 * segs + 64).max(1000) as u32

@@ -15,7 +15,8 @@ use crate::fault::{Action, DirMatch, Rule, Trigger, parse_duration};
 use crate::link::memory::Side;
 use crate::wire::Flags;
 
-pub use run::{Overrides, Run};
+pub use crate::settings::Overrides;
+pub use run::Run;
 
 /// Embed `assets/scenarios/NAME.toml` for each name, so an installed binary
 /// has them.

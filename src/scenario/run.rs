@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hasher;
 use std::net::SocketAddrV4;
 use std::sync::Arc;
-use std::time::Duration;
 
 use siphasher::sip::SipHasher13;
 
@@ -15,25 +14,10 @@ use crate::link::memory::{Side, Wire};
 use crate::scenario::{
     AppKind, EventMatch, HostSpec, Lang, MAX_DURATION, Op, Scenario, Step, secs,
 };
-use crate::tcp::{Config, ConnId, Keepalive, Profile, TcpError};
+use crate::settings::{self, Overrides};
+use crate::tcp::{ConnId, Keepalive, TcpError};
 use crate::time::Instant;
 use crate::wire::Flags;
-
-/// Command-line settings that win over a scenario's own (DESIGN.md: "Flags
-/// override a profile"; `--keepalive` overrides a scenario's values).
-#[derive(Clone, Debug, Default)]
-pub struct Overrides {
-    pub profile: Option<Profile>,
-    pub msl: Option<Duration>,
-    pub keepalive: Option<Keepalive>,
-    pub rto_min: Option<Duration>,
-    pub seed: Option<u64>,
-    pub cc: Option<crate::tcp::CcAlgo>,
-    pub rack: Option<bool>,
-    pub rules: Vec<Rule>,
-    pub lang: Option<Lang>,
-    pub limits: crate::tcp::Limits,
-}
 
 /// Bytes an application pushed or pulled, with a digest to compare streams.
 #[derive(Clone, Debug)]
@@ -136,113 +120,10 @@ fn idx(s: Side) -> usize {
     }
 }
 
-/// Build a host's configuration: profile, then the scenario's settings,
-/// then the command line.
-pub fn host_config(sc: &Scenario, spec: &HostSpec, ov: &Overrides) -> Config {
-    let profile = ov
-        .profile
-        .or_else(|| sc.profile.as_deref().and_then(Profile::from_name))
-        .unwrap_or(Profile::Rfc);
-    let mut c = Config::profile(profile);
-    if let Some(v) = spec.msl {
-        c.msl = secs(v);
-    }
-    if let Some(v) = spec.rto_min_ms {
-        c.rto_min = secs(v / 1000.0);
-    }
-    if let Some((idle, interval, count)) = spec.keepalive {
-        c.keepalive = Keepalive {
-            idle: secs(idle),
-            interval: secs(interval),
-            count,
-        };
-        c.keepalive_on = true;
-    }
-    if let Some(v) = spec.keepalive_garbage {
-        c.keepalive_garbage = v;
-    }
-    if let Some(v) = spec.delayed_ack_ms {
-        c.delayed_ack = secs(v / 1000.0);
-    }
-    if let Some(v) = spec.nagle {
-        c.nagle = v;
-    }
-    if let Some(v) = spec.send_buf {
-        c.send_buf = v.max(1);
-    }
-    if let Some(v) = spec.recv_buf {
-        c.recv_buf = v.max(1);
-    }
-    if let Some(v) = spec.mss {
-        c.mss = v.max(64);
-    }
-    if let Some(v) = spec.timestamps {
-        c.timestamps = v;
-    }
-    if let Some(v) = spec.sack {
-        c.sack = v;
-    }
-    if let Some(v) = spec.window_scaling {
-        c.window_scaling = v;
-    }
-    if let Some(v) = spec.syn_retries {
-        c.syn_retries = v;
-    }
-    if let Some(v) = spec.data_retries {
-        c.data_retries = v;
-    }
-    if let Some(v) = spec.fin_wait_2_timeout {
-        c.fin_wait_2_timeout = Some(secs(v));
-    }
-    if let Some(v) = spec.connect_timeout {
-        c.connect_timeout = Some(secs(v));
-    }
-    if let Some(v) = spec.initial_cwnd {
-        c.initial_cwnd = Some(v);
-    }
-    if let Some(v) = spec.backlog {
-        c.backlog = v;
-    }
-    if let Some(v) = spec.cc {
-        c.cc = v;
-    }
-    if let Some(v) = spec.rack {
-        c.rack = v;
-    }
-    ov.apply(&mut c);
-    c
-}
-
-impl Overrides {
-    /// The command line's engine settings, over whatever came before.
-    pub fn apply(&self, c: &mut Config) {
-        if let Some(v) = self.msl {
-            c.msl = v;
-        }
-        if let Some(k) = self.keepalive {
-            c.keepalive = k;
-            c.keepalive_on = true;
-        }
-        if let Some(v) = self.rto_min {
-            c.rto_min = v;
-        }
-        if let Some(s) = self.seed {
-            c.seed = s;
-        }
-        if let Some(v) = self.cc {
-            c.cc = v;
-        }
-        if let Some(v) = self.rack {
-            c.rack = v;
-        }
-        self.limits.apply(c);
-    }
-}
-
 impl Run {
     pub fn new(scenario: Scenario, ov: &Overrides) -> Run {
-        let ccfg = host_config(&scenario, &scenario.client, ov);
-        let scfg = host_config(&scenario, &scenario.server, ov);
+        let ccfg = settings::demo_host(&scenario, &scenario.client, ov);
+        let scfg = settings::demo_host(&scenario, &scenario.server, ov);
         let caddr = scenario
             .client
             .addr

@@ -1,4 +1,4 @@
-//! Engine configuration and the three profiles of DESIGN.md.
+//! Engine configuration and the three profiles (README, Command line).
 
 use std::time::Duration;
 
@@ -23,17 +23,33 @@ impl Keepalive {
     };
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// A set of timer and algorithm defaults (README, Command line: profiles);
+/// [`Profile::summary`] says each in a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
-    /// RFC values: MSL 120 s, keepalive 7200/75/10, RTO min 1 s, NewReno, RACK off.
     Rfc,
-    /// Linux values: MSL 30 s (60 s TIME-WAIT), RTO min 200 ms, keepalive 7200/75/9, CUBIC, RACK-TLP.
     Linux,
-    /// Short timers for a lesson: MSL 5 s, keepalive 20/5/5 on for every connection.
     Classroom,
 }
 
 impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Rfc, Profile::Linux, Profile::Classroom];
+
+    /// One line on what the profile sets (the command line's help shows it).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Profile::Rfc => {
+                "RFC values: MSL 120 s, keepalive 7200/75/10, RTO min 1 s, NewReno, RACK off"
+            }
+            Profile::Linux => {
+                "Linux values: MSL 30 s (60 s TIME-WAIT), RTO min 200 ms, keepalive 7200/75/9, CUBIC, RACK-TLP"
+            }
+            Profile::Classroom => {
+                "Short timers for a lesson: MSL 5 s, keepalive 20/5/5 on for every connection"
+            }
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Profile::Rfc => "rfc",
@@ -228,41 +244,6 @@ impl Config {
                 fin_wait_2_timeout: Some(Duration::from_secs(30)),
                 ..base
             },
-        }
-    }
-}
-
-/// Limits a user may set on the command line (issue 7: each configurable,
-/// each with a `limit` event when it bites).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Limits {
-    pub max_connections: Option<usize>,
-    pub backlog: Option<usize>,
-    pub send_buf: Option<usize>,
-    pub recv_buf: Option<usize>,
-    pub ooo_segments: Option<usize>,
-    pub syn_cookies: Option<bool>,
-}
-
-impl Limits {
-    pub fn apply(&self, c: &mut Config) {
-        if let Some(v) = self.max_connections {
-            c.max_connections = v.max(1);
-        }
-        if let Some(v) = self.backlog {
-            c.backlog = v.max(1);
-        }
-        if let Some(v) = self.send_buf {
-            c.send_buf = v.max(1);
-        }
-        if let Some(v) = self.recv_buf {
-            c.recv_buf = v.max(1);
-        }
-        if let Some(v) = self.ooo_segments {
-            c.ooo_max_segments = v.max(1);
-        }
-        if let Some(v) = self.syn_cookies {
-            c.syn_cookies = v;
         }
     }
 }

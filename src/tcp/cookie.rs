@@ -11,8 +11,8 @@
 
 use std::net::SocketAddrV4;
 
+use crate::seq::SeqNum;
 use crate::tcp::isn::IsnGenerator;
-use crate::tcp::seq::SeqNum;
 use crate::time::Instant;
 
 /// MSS values a cookie can carry (index in 2 bits), as Linux's table.

@@ -7,7 +7,7 @@ use std::net::SocketAddrV4;
 
 use siphasher::sip::SipHasher24;
 
-use crate::tcp::seq::SeqNum;
+use crate::seq::SeqNum;
 use crate::time::Instant;
 
 #[derive(Clone, Debug)]

@@ -12,8 +12,6 @@ pub mod isn;
 pub mod reassembly;
 pub mod recovery;
 pub mod rtt;
-pub mod seq;
-pub mod state;
 pub mod tcb;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -28,11 +26,11 @@ use crate::event::{Body, Dir, DropEvent, Event, SegFields, SegmentEvent, TcbActi
 use crate::time::Instant;
 use crate::wire::{self, Flags, Segment, TcpOptions, WireError};
 
-pub use config::{CcAlgo, Config, Keepalive, Limits, Profile};
+pub use crate::seq::SeqNum;
+pub use crate::state::State;
+pub use config::{CcAlgo, Config, Keepalive, Profile};
 use ctx::Ctx;
 pub use ctx::{RateLimit, Transmit, conn_name};
-pub use seq::SeqNum;
-pub use state::State;
 use tcb::Verdict;
 pub use tcb::{CloseReason, ConnId, Tcb};
 

@@ -13,6 +13,8 @@ use crate::event::{
     Body, CaState, KeepaliveAction, KeepaliveEvent, NegotiatedEvent, RtxCause, TimerAction,
     TimerEvent, TimerKind, VarsEvent,
 };
+use crate::seq::SeqNum;
+use crate::state::State;
 use crate::tcp::config::{CcAlgo, Keepalive};
 use crate::tcp::ctx::{Ctx, RateLimit, conn_name};
 use crate::tcp::reassembly::{Insert, Reassembly};
@@ -20,8 +22,6 @@ use crate::tcp::recovery::rack;
 use crate::tcp::recovery::scoreboard::SegState;
 use crate::tcp::recovery::{AckIn, Recovery};
 use crate::tcp::rtt::RttEstimator;
-use crate::tcp::seq::SeqNum;
-use crate::tcp::state::State;
 use crate::time::Instant;
 use crate::wire::{Flags, Segment, TcpOptions};
 

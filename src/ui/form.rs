@@ -1,8 +1,8 @@
 //! The `f` form: any rule the fault injector knows, built field by field.
 //!
 //! The form fills a [`FaultSpec`], the same value a scenario file writes, so
-//! the checks and the rule are the injector's own (DESIGN.md: faults are
-//! data, created the same way from keys, flags and files).
+//! the checks and the rule are the injector's own (ARCHITECTURE.md: faults
+//! are values, created the same way from keys, flags and files).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

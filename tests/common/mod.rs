@@ -1,7 +1,7 @@
 //! Shared helpers for the live tests: the skip rule, a network namespace
 //! guard, a running tcpscope, and event queries.
 //!
-//! The network rule (DESIGN.md): every packet of these tests stays inside a
+//! The network rule (README, Tests): every packet of these tests stays inside a
 //! namespace the test creates (`ip netns add`), the TUN is created inside
 //! it, and the namespace is deleted in `Drop`, also when the test fails.
 //! Processes are ended by their PID only.

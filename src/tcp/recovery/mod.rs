@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::event::{Body, CaState, RecoveryAction, RecoveryEvent, RtxCause};
+use crate::seq::SeqNum;
 use crate::tcp::ctx::Ctx;
-use crate::tcp::seq::SeqNum;
 use crate::time::Instant;
 use cc::{Cc, CcAlgo};
 use rack::Rack;

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use crate::event::RtxCause;
+use crate::seq::SeqNum;
 use crate::tcp::recovery::scoreboard::{Scoreboard, SegState};
-use crate::tcp::seq::SeqNum;
 use crate::time::Instant;
 
 /// RFC 8985 §6.1's per-connection state.

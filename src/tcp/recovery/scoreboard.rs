@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 
 use crate::event::RtxCause;
-use crate::tcp::seq::SeqNum;
+use crate::seq::SeqNum;
 use crate::time::Instant;
 
 /// Where one segment stands (RFC 6675's SACKed / IsLost, plus RFC 8985's

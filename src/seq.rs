@@ -3,6 +3,9 @@
 //! Comparisons are only meaningful between numbers less than 2^31 apart,
 //! which the window rules guarantee; `a < b` means "b is after a" even across
 //! the wrap.
+//!
+//! Ground, beside the wire format that carries them; `tcp` re-exports the
+//! type as `tcp::SeqNum`.
 
 use std::cmp::Ordering;
 use std::fmt;
