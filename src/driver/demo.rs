@@ -27,7 +27,7 @@ use crate::tcp::ConnId;
 use crate::time::Instant;
 
 use super::clock::Timeline;
-use super::faults::{Done, Faults, LossScope};
+use super::faults::{Done, Faults};
 use super::{Command, ConnRef, Driver, Mode, Playback};
 
 /// Where events go besides the UI (`--events FILE`, `--record FILE`).
@@ -168,7 +168,7 @@ impl DemoDriver {
             stop: None,
             journal: Vec::new(),
             next_cmd: 0,
-            faults: Faults::new(LossScope::Own),
+            faults: Faults::new(),
             tee: Tee::default(),
             pcap: false,
             pcap_reported: false,
@@ -357,7 +357,6 @@ impl DemoDriver {
                 .push_back("--pcap stops here: it holds the run up to the first step back".into());
         }
         self.run = Run::new(self.scenario.clone(), &self.overrides);
-        self.faults.reset();
         self.backlog.clear();
         self.produced = 0;
         self.narrations = 0;

@@ -15,24 +15,12 @@ use crate::time::Instant;
 
 use super::Command;
 
-/// Which rules `l` (set the loss rate) replaces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LossScope {
-    /// Only the loss rules `l` added itself: a scenario's, `--loss` and
-    /// form-made ones stay (the demo).
-    Own,
-    /// Every plain loss rule (random drop, no other condition), whoever
-    /// added it, `--loss` included (live mode).
-    Every,
-}
-
-/// What a driver keeps between fault commands.
-#[derive(Clone, Debug)]
-pub struct Faults {
-    scope: LossScope,
-    /// Ids of the loss rules `l` added, to replace them next time.
-    loss_rules: Vec<u32>,
-}
+/// The fault commands, applied the same way in every mode. `l` (set the
+/// loss rate) replaces every plain loss rule (random drop, no other
+/// condition), whoever added it: `--loss`, a scenario's, an earlier `l`;
+/// so `l 0` means no random loss, in a demo as live.
+#[derive(Clone, Debug, Default)]
+pub struct Faults;
 
 /// What a fault command did.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,16 +43,8 @@ pub enum Done {
 }
 
 impl Faults {
-    pub fn new(scope: LossScope) -> Faults {
-        Faults {
-            scope,
-            loss_rules: Vec::new(),
-        }
-    }
-
-    /// The injector was replaced (a demo re-run): no rule is ours any more.
-    pub fn reset(&mut self) {
-        self.loss_rules.clear();
+    pub fn new() -> Faults {
+        Faults
     }
 
     /// Apply a fault command at `now`. Errors are sentences: a loss rate
@@ -107,7 +87,6 @@ impl Faults {
             }
             Command::ClearRules => {
                 inj.clear_rules(now);
-                self.loss_rules.clear();
                 Ok(Done::Cleared)
             }
             Command::Close(_)
@@ -122,7 +101,7 @@ impl Faults {
         }
     }
 
-    /// Replace the loss rules in scope with one per direction above 0 %.
+    /// Replace every plain loss rule with one per direction above 0 %.
     fn set_loss(
         &mut self,
         inj: &mut Injector,
@@ -135,24 +114,18 @@ impl Faults {
                 return Err(format!("{pct}% is not a percentage from 0 to 100"));
             }
         }
-        let old = match self.scope {
-            LossScope::Own => std::mem::take(&mut self.loss_rules),
-            LossScope::Every => inj
-                .rules()
-                .iter()
-                .filter(|(_, r)| is_plain_loss(r))
-                .map(|(id, _)| *id)
-                .collect(),
-        };
+        let old: Vec<u32> = inj
+            .rules()
+            .iter()
+            .filter(|(_, r)| is_plain_loss(r))
+            .map(|(id, _)| *id)
+            .collect();
         for id in old {
             inj.remove_rule(now, id);
         }
         for (d, pct) in [(DirMatch::In, inbound), (DirMatch::Out, outbound)] {
             if pct > 0.0 {
-                let id = inj.add_rule(now, Rule::loss(d, pct / 100.0));
-                if self.scope == LossScope::Own {
-                    self.loss_rules.push(id);
-                }
+                inj.add_rule(now, Rule::loss(d, pct / 100.0));
             }
         }
         Ok(())
@@ -184,13 +157,14 @@ mod tests {
     }
 
     #[test]
-    fn set_loss_replaces_the_rules_in_scope() {
+    fn set_loss_replaces_every_plain_loss_rule() {
         let now = Instant::ZERO;
         let loss = |inbound, outbound| Command::SetLoss { inbound, outbound };
-        for (scope, left) in [(LossScope::Own, 2), (LossScope::Every, 1)] {
+        {
+            let left = 1;
             let mut inj = Injector::new("h", 1);
             inj.add_rule(now, Rule::loss(DirMatch::Any, 0.1)); // --loss 10
-            let mut f = Faults::new(scope);
+            let mut f = Faults::new();
             f.apply(&mut inj, now, &loss(5.0, 0.0)).unwrap();
             assert_eq!(
                 f.apply(&mut inj, now, &loss(5.0, 2.0)).unwrap(),
@@ -199,9 +173,9 @@ mod tests {
                     outbound: 2.0
                 }
             );
-            assert_eq!(loss_rules(&inj), left + 1, "{scope:?}");
+            assert_eq!(loss_rules(&inj), left + 1, "--loss is replaced too");
             f.apply(&mut inj, now, &loss(0.0, 0.0)).unwrap();
-            assert_eq!(loss_rules(&inj), left - 1, "{scope:?}");
+            assert_eq!(loss_rules(&inj), left - 1, "l 0: no random loss left");
             // Not a percentage: an error, and nothing changes.
             f.apply(&mut inj, now, &loss(5.0, 0.0)).unwrap();
             let before = inj.rules().to_vec();
@@ -215,7 +189,7 @@ mod tests {
     fn hold_release_and_rules() {
         let now = Instant::ZERO;
         let mut inj = Injector::new("h", 1);
-        let mut f = Faults::new(LossScope::Own);
+        let mut f = Faults::new();
         assert_eq!(
             f.apply(&mut inj, now, &Command::ReleaseOne).unwrap_err(),
             "no segment is held"

@@ -25,7 +25,7 @@ use crate::services;
 use crate::socket::{Inner, Shared, Stack};
 use crate::tcp::ConnId;
 
-use super::faults::{Done, Faults, LossScope};
+use super::faults::{Done, Faults};
 use super::{Command, ConnRef, Driver, Mode};
 
 /// Events the UI channel holds before the UI counts as lagging.
@@ -106,7 +106,7 @@ impl LiveDriver {
                 handle,
                 events,
                 title,
-                faults: Faults::new(LossScope::Every),
+                faults: Faults::new(),
                 stop,
                 done,
                 thread: Some(thread),
