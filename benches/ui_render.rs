@@ -18,7 +18,7 @@ use tcpscope::event::Event;
 use tcpscope::ui::model::Model;
 use tcpscope::ui::render;
 use tcpscope::ui::theme::Theme;
-use tcpscope::ui::view::{Clock, View};
+use tcpscope::ui::view::{StatusLine, View};
 
 pub const CONNS: usize = 10_000;
 pub const EVENTS: usize = 100_000;
@@ -95,8 +95,8 @@ fn events() -> Vec<Event> {
     out
 }
 
-fn clock() -> Clock {
-    Clock {
+fn clock() -> StatusLine {
+    StatusLine {
         mode: Mode::Demo,
         title: "bench".into(),
         now: 10.5,

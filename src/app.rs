@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, Common, LiveArgs};
+use crate::cli::{Cli, CliCommand, Common, LiveArgs};
 use crate::driver::demo::{DemoDriver, Tee};
 use crate::driver::live::LiveDriver;
 use crate::driver::replay::{self, ReplayDriver};
@@ -19,13 +19,13 @@ pub fn run(cli: Cli) -> Result<(), String> {
     let common = cli.common.clone();
     match cli.command {
         None => demo("tour", &common),
-        Some(Command::Demo { scenario }) => demo(&scenario, &common),
-        Some(Command::Scenarios) => {
+        Some(CliCommand::Demo { scenario }) => demo(&scenario, &common),
+        Some(CliCommand::Scenarios) => {
             list_scenarios(common.lang.unwrap_or_else(Lang::from_env));
             Ok(())
         }
-        Some(Command::Live(args)) => live(&args, &common),
-        Some(Command::Replay { file }) => replay(&file, &common),
+        Some(CliCommand::Live(args)) => live(&args, &common),
+        Some(CliCommand::Replay { file }) => replay(&file, &common),
     }
 }
 

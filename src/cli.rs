@@ -28,13 +28,13 @@ pub type LossRules = Vec<Rule>;
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<CliCommand>,
     #[command(flatten)]
     pub common: Common,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub enum CliCommand {
     /// Run a scenario between two engines on the in-memory wire (no root).
     Demo {
         /// A built-in scenario (see `tcpscope scenarios`) or a .toml file.

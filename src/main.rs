@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use tcpscope::cli::{Cli, Command};
+use tcpscope::cli::{Cli, CliCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,4 +16,4 @@ fn main() -> ExitCode {
 }
 
 #[allow(dead_code)]
-fn _uses(_: Command) {}
+fn _uses(_: CliCommand) {}

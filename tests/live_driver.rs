@@ -12,7 +12,7 @@ use std::process::{Child, Command as Proc, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use tcpscope::cli::{Cli, Command as CliCommand};
+use tcpscope::cli::{Cli, CliCommand};
 use tcpscope::driver::live::LiveDriver;
 use tcpscope::driver::{Command, ConnRef, Driver, Mode};
 use tcpscope::event::{Body, Dir, Event, KeepaliveAction};

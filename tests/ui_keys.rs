@@ -13,7 +13,7 @@ use tcpscope::time::Instant;
 use tcpscope::ui::model::Model;
 use tcpscope::ui::render;
 use tcpscope::ui::theme::Theme;
-use tcpscope::ui::view::{Clock, Focus, Popup, View};
+use tcpscope::ui::view::{Focus, Popup, StatusLine, View};
 use tcpscope::wire::Flags;
 
 struct Fake {
@@ -371,7 +371,7 @@ fn selection_filter_help_and_quit() {
 #[test]
 fn clicks_select_what_is_under_them() {
     let (m, mut v, mut d) = setup(Mode::Demo);
-    let clock = Clock::of(&d);
+    let clock = StatusLine::of(&d);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     term.draw(|f| render::draw(f, &m, &mut v, &clock)).unwrap();
     let (y, listener) = v.hits.conn_rows[0];

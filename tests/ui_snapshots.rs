@@ -16,7 +16,7 @@ use tcpscope::ui::form::FaultForm;
 use tcpscope::ui::model::{EntryKind, Fate, Model};
 use tcpscope::ui::render;
 use tcpscope::ui::theme::Theme;
-use tcpscope::ui::view::{Clock, Focus, Popup, View};
+use tcpscope::ui::view::{Focus, Popup, StatusLine, View};
 use tcpscope::wire::Flags;
 
 const KEEPALIVE_DEAD: &str = r#"
@@ -60,8 +60,8 @@ fn model(events: Vec<Event>) -> Model {
     m
 }
 
-fn clock(title: &str, now: f64) -> Clock {
-    Clock {
+fn clock(title: &str, now: f64) -> StatusLine {
+    StatusLine {
         mode: Mode::Demo,
         title: title.into(),
         now,
@@ -75,7 +75,7 @@ fn clock(title: &str, now: f64) -> Clock {
     }
 }
 
-fn draw(m: &Model, view: &mut View, c: &Clock, w: u16, h: u16) -> Terminal<TestBackend> {
+fn draw(m: &Model, view: &mut View, c: &StatusLine, w: u16, h: u16) -> Terminal<TestBackend> {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     term.draw(|f| render::draw(f, m, view, c)).unwrap();
     term

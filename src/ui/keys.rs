@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// What a key asks the UI to do (outside popups and text fields).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
+pub enum KeyAction {
     Quit,
     Help,
     Up,
@@ -51,7 +51,7 @@ pub enum Action {
 /// One line of the help popup.
 pub struct Binding {
     pub keys: &'static str,
-    pub action: Action,
+    pub action: KeyAction,
     pub what: &'static str,
 }
 
@@ -64,52 +64,52 @@ pub const HELP: &[(&str, &[Binding])] = &[
         &[
             Binding {
                 keys: "↑ ↓  j k",
-                action: Action::Down,
+                action: KeyAction::Down,
                 what: "select connection / arrow",
             },
             Binding {
                 keys: "PgUp PgDn",
-                action: Action::PageDown,
+                action: KeyAction::PageDown,
                 what: "a page up / down",
             },
             Binding {
                 keys: "g  G",
-                action: Action::Bottom,
+                action: KeyAction::Bottom,
                 what: "first / follow the newest",
             },
             Binding {
                 keys: "Tab",
-                action: Action::FocusNext,
+                action: KeyAction::FocusNext,
                 what: "connections ⇄ ladder",
             },
             Binding {
                 keys: "Enter",
-                action: Action::Details,
+                action: KeyAction::Details,
                 what: "details: headers, hex",
             },
             Binding {
                 keys: "/",
-                action: Action::Filter,
+                action: KeyAction::Filter,
                 what: "filter connections",
             },
             Binding {
                 keys: "n",
-                action: Action::Absolute,
+                action: KeyAction::Absolute,
                 what: "relative ⇄ absolute seq",
             },
             Binding {
                 keys: "v",
-                action: Action::OtherSide,
+                action: KeyAction::OtherSide,
                 what: "act as the other side",
             },
             Binding {
                 keys: "mouse",
-                action: Action::Details,
+                action: KeyAction::Details,
                 what: "click select, wheel scroll",
             },
             Binding {
                 keys: "Esc",
-                action: Action::Back,
+                action: KeyAction::Back,
                 what: "close popup / details",
             },
         ],
@@ -119,37 +119,37 @@ pub const HELP: &[(&str, &[Binding])] = &[
         &[
             Binding {
                 keys: "d  D",
-                action: Action::DropIn,
+                action: KeyAction::DropIn,
                 what: "drop next in / outbound",
             },
             Binding {
                 keys: "l",
-                action: Action::Loss,
+                action: KeyAction::Loss,
                 what: "random loss rate",
             },
             Binding {
                 keys: "h",
-                action: Action::Hold,
+                action: KeyAction::Hold,
                 what: "hold every segment ⇄ pass",
             },
             Binding {
                 keys: "space",
-                action: Action::Space,
+                action: KeyAction::Space,
                 what: "release one held segment",
             },
             Binding {
                 keys: "r",
-                action: Action::ReleaseAll,
+                action: KeyAction::ReleaseAll,
                 what: "release all held segments",
             },
             Binding {
                 keys: "f",
-                action: Action::FaultForm,
+                action: KeyAction::FaultForm,
                 what: "any fault rule (form)",
             },
             Binding {
                 keys: "F",
-                action: Action::ClearRules,
+                action: KeyAction::ClearRules,
                 what: "remove every fault rule",
             },
         ],
@@ -159,22 +159,22 @@ pub const HELP: &[(&str, &[Binding])] = &[
         &[
             Binding {
                 keys: "x",
-                action: Action::Close,
+                action: KeyAction::Close,
                 what: "close (FIN)",
             },
             Binding {
                 keys: "a",
-                action: Action::Abort,
+                action: KeyAction::Abort,
                 what: "abort (RST)",
             },
             Binding {
                 keys: "K",
-                action: Action::Keepalive,
+                action: KeyAction::Keepalive,
                 what: "keepalive on ⇄ off",
             },
             Binding {
                 keys: "c",
-                action: Action::Connect,
+                action: KeyAction::Connect,
                 what: "connect (live mode)",
             },
         ],
@@ -184,37 +184,37 @@ pub const HELP: &[(&str, &[Binding])] = &[
         &[
             Binding {
                 keys: "space",
-                action: Action::Space,
+                action: KeyAction::Space,
                 what: "next step / pause ⇄ run",
             },
             Binding {
                 keys: "Backspace",
-                action: Action::StepBack,
+                action: KeyAction::StepBack,
                 what: "one step back",
             },
             Binding {
                 keys: ".",
-                action: Action::StepForward,
+                action: KeyAction::StepForward,
                 what: "one step forward",
             },
             Binding {
                 keys: "p",
-                action: Action::Pause,
+                action: KeyAction::Pause,
                 what: "pause ⇄ run",
             },
             Binding {
                 keys: "s",
-                action: Action::Walkthrough,
+                action: KeyAction::Walkthrough,
                 what: "walkthrough on ⇄ off",
             },
             Binding {
                 keys: "t  T",
-                action: Action::Faster,
+                action: KeyAction::Faster,
                 what: "faster / slower",
             },
             Binding {
                 keys: "[ ]  { }",
-                action: Action::SeekForward,
+                action: KeyAction::SeekForward,
                 what: "jump ∓10 s / ∓60 s",
             },
         ],
@@ -224,12 +224,12 @@ pub const HELP: &[(&str, &[Binding])] = &[
         &[
             Binding {
                 keys: "?",
-                action: Action::Help,
+                action: KeyAction::Help,
                 what: "this help",
             },
             Binding {
                 keys: "q  Ctrl-C",
-                action: Action::Quit,
+                action: KeyAction::Quit,
                 what: "quit",
             },
         ],
@@ -240,12 +240,12 @@ pub const HELP: &[(&str, &[Binding])] = &[
 pub const HELP_LEFT: usize = 2;
 
 /// The key for an action outside popups; `None` for keys that mean nothing.
-pub fn action(key: &KeyEvent) -> Option<Action> {
+pub fn action(key: &KeyEvent) -> Option<KeyAction> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    use Action::*;
+    use KeyAction::*;
     Some(match key.code {
         KeyCode::Char('c') if ctrl => Quit,
         _ if ctrl => return None,
@@ -323,21 +323,21 @@ mod tests {
 
     #[test]
     fn letters_map_as_documented() {
-        assert_eq!(action(&k(KeyCode::Char('d'))), Some(Action::DropIn));
-        assert_eq!(action(&k(KeyCode::Char('D'))), Some(Action::DropOut));
-        assert_eq!(action(&k(KeyCode::Char(' '))), Some(Action::Space));
-        assert_eq!(action(&k(KeyCode::Backspace)), Some(Action::StepBack));
+        assert_eq!(action(&k(KeyCode::Char('d'))), Some(KeyAction::DropIn));
+        assert_eq!(action(&k(KeyCode::Char('D'))), Some(KeyAction::DropOut));
+        assert_eq!(action(&k(KeyCode::Char(' '))), Some(KeyAction::Space));
+        assert_eq!(action(&k(KeyCode::Backspace)), Some(KeyAction::StepBack));
         assert_eq!(
             action(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Action::Quit)
+            Some(KeyAction::Quit)
         );
-        assert_eq!(action(&k(KeyCode::Char('c'))), Some(Action::Connect));
+        assert_eq!(action(&k(KeyCode::Char('c'))), Some(KeyAction::Connect));
         assert_eq!(action(&k(KeyCode::Char('Z'))), None);
     }
 
     #[test]
     fn every_help_line_names_a_mapped_action() {
-        let mapped: Vec<Action> = "qjk?dDlh .rfFxacKvtTps/n[]{}gG"
+        let mapped: Vec<KeyAction> = "qjk?dDlh .rfFxacKvtTps/n[]{}gG"
             .chars()
             .filter_map(|c| action(&k(KeyCode::Char(c))))
             .chain(

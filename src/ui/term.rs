@@ -32,7 +32,7 @@ use crossterm::execute;
 use super::model::Model;
 use super::render;
 use super::theme::Theme;
-use super::view::{Clock, View};
+use super::view::{StatusLine, View};
 use crate::driver::{Driver, Mode};
 
 /// Frame interval while something counts down.
@@ -168,7 +168,7 @@ fn event_loop(
         // else moves.
         let tick = time_flows && last_draw.elapsed() >= Duration::from_secs(1);
         if dirty || (time_flows && countdown) || tick {
-            let clock = Clock::of(&*driver);
+            let clock = StatusLine::of(&*driver);
             terminal
                 .draw(|f| render::draw(f, &model, &mut view, &clock))
                 .map_err(|e| format!("cannot draw: {e}"))?;

@@ -1,5 +1,5 @@
 //! What the person is looking at and doing: selection, focus, popups,
-//! filter, the status line. Keys and mouse become [`Action`]s (see
+//! filter, the status line. Keys and mouse become [`KeyAction`]s (see
 //! `keys`), and actions become view changes or [`Command`]s to the driver.
 //!
 //! Pure apart from the driver it is handed, so tests check exactly which
@@ -15,7 +15,7 @@ use ratatui::layout::{Position, Rect};
 use crate::event::Dir;
 
 use super::form::{FaultForm, FormResult};
-use super::keys::{self, Action};
+use super::keys::{self, KeyAction};
 use super::model::{Conn, EntryKind, Model, Slot};
 use super::theme::Theme;
 use crate::driver::{Command, ConnRef, Driver, Mode, Playback};
@@ -81,7 +81,7 @@ pub struct Hits {
 /// What the title bar and key hints need from the driver, copied once per
 /// frame so that rendering never calls the driver.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Clock {
+pub struct StatusLine {
     pub mode: Mode,
     pub title: String,
     pub now: f64,
@@ -89,9 +89,9 @@ pub struct Clock {
     pub finished: bool,
 }
 
-impl Clock {
-    pub fn of(d: &dyn Driver) -> Clock {
-        Clock {
+impl StatusLine {
+    pub fn of(d: &dyn Driver) -> StatusLine {
+        StatusLine {
             mode: d.mode(),
             title: d.title(),
             now: d.now(),
@@ -251,7 +251,7 @@ impl View {
         match self.popup.take() {
             Some(Popup::Help) => {
                 // Any key closes help; q and Ctrl-C still quit.
-                if keys::action(&key) == Some(Action::Quit) {
+                if keys::action(&key) == Some(KeyAction::Quit) {
                     self.quit = true;
                 }
                 return;
@@ -382,20 +382,20 @@ impl View {
 
     // ----- actions ------------------------------------------------------------
 
-    pub fn act(&mut self, a: Action, model: &Model, driver: &mut dyn Driver) {
+    pub fn act(&mut self, a: KeyAction, model: &Model, driver: &mut dyn Driver) {
         let mode = driver.mode();
         let pb = driver.playback();
         let timeline = mode != Mode::Live;
         let no_time = "live traffic runs in real time: this key works in demo and replay";
         match a {
-            Action::Quit => self.quit = true,
-            Action::Help => self.popup = Some(Popup::Help),
-            Action::Up => self.move_sel(model, -1),
-            Action::Down => self.move_sel(model, 1),
-            Action::PageUp => self.move_sel(model, -(self.page.max(1) as i64)),
-            Action::PageDown => self.move_sel(model, self.page.max(1) as i64),
-            Action::Top => self.move_sel(model, i64::MIN),
-            Action::Bottom => match self.focus {
+            KeyAction::Quit => self.quit = true,
+            KeyAction::Help => self.popup = Some(Popup::Help),
+            KeyAction::Up => self.move_sel(model, -1),
+            KeyAction::Down => self.move_sel(model, 1),
+            KeyAction::PageUp => self.move_sel(model, -(self.page.max(1) as i64)),
+            KeyAction::PageDown => self.move_sel(model, self.page.max(1) as i64),
+            KeyAction::Top => self.move_sel(model, i64::MIN),
+            KeyAction::Bottom => match self.focus {
                 Focus::Conns => {
                     self.follow = true;
                     self.sync(model);
@@ -406,13 +406,13 @@ impl View {
                     self.ladder_top = None;
                 }
             },
-            Action::FocusNext | Action::FocusPrev => {
+            KeyAction::FocusNext | KeyAction::FocusPrev => {
                 self.focus = match self.focus {
                     Focus::Conns => Focus::Ladder,
                     Focus::Ladder => Focus::Conns,
                 };
             }
-            Action::Details => match self.focus {
+            KeyAction::Details => match self.focus {
                 Focus::Conns => self.focus = Focus::Ladder,
                 Focus::Ladder => {
                     if self.detail {
@@ -433,7 +433,7 @@ impl View {
                     }
                 }
             },
-            Action::Back => {
+            KeyAction::Back => {
                 if self.detail {
                     self.detail = false;
                 } else if !self.filter.is_empty() {
@@ -442,11 +442,11 @@ impl View {
                     self.focus = Focus::Conns;
                 }
             }
-            Action::DropIn => self.send(driver, Command::DropNext(Dir::In)),
-            Action::DropOut => self.send(driver, Command::DropNext(Dir::Out)),
-            Action::Loss => self.popup_prompt(PromptKind::Loss, mode),
-            Action::Hold => self.send(driver, Command::HoldAll(!model.faults.hold_all)),
-            Action::Space => {
+            KeyAction::DropIn => self.send(driver, Command::DropNext(Dir::In)),
+            KeyAction::DropOut => self.send(driver, Command::DropNext(Dir::Out)),
+            KeyAction::Loss => self.popup_prompt(PromptKind::Loss, mode),
+            KeyAction::Hold => self.send(driver, Command::HoldAll(!model.faults.hold_all)),
+            KeyAction::Space => {
                 if !model.faults.held.is_empty() {
                     self.send(driver, Command::ReleaseOne);
                 } else if !timeline {
@@ -457,55 +457,55 @@ impl View {
                     self.send(driver, Command::Pause(!pb.paused));
                 }
             }
-            Action::StepForward if timeline => self.send(driver, Command::StepForward),
-            Action::StepBack if timeline => self.send(driver, Command::StepBack),
-            Action::Pause if timeline => self.send(driver, Command::Pause(!pb.paused)),
-            Action::Faster | Action::Slower if timeline => {
+            KeyAction::StepForward if timeline => self.send(driver, Command::StepForward),
+            KeyAction::StepBack if timeline => self.send(driver, Command::StepBack),
+            KeyAction::Pause if timeline => self.send(driver, Command::Pause(!pb.paused)),
+            KeyAction::Faster | KeyAction::Slower if timeline => {
                 let cur = pb.speed.unwrap_or(1.0);
                 self.send(
                     driver,
-                    Command::TimeScale(keys::next_speed(cur, a == Action::Faster)),
+                    Command::TimeScale(keys::next_speed(cur, a == KeyAction::Faster)),
                 );
             }
-            Action::SeekBack
-            | Action::SeekForward
-            | Action::SeekBackFar
-            | Action::SeekForwardFar
+            KeyAction::SeekBack
+            | KeyAction::SeekForward
+            | KeyAction::SeekBackFar
+            | KeyAction::SeekForwardFar
                 if timeline =>
             {
                 let d = match a {
-                    Action::SeekBack => -10.0,
-                    Action::SeekForward => 10.0,
-                    Action::SeekBackFar => -60.0,
+                    KeyAction::SeekBack => -10.0,
+                    KeyAction::SeekForward => 10.0,
+                    KeyAction::SeekBackFar => -60.0,
                     _ => 60.0,
                 };
                 let to = (driver.now() + d).max(0.0);
                 self.send(driver, Command::Seek(to));
             }
-            Action::Walkthrough if timeline => {
+            KeyAction::Walkthrough if timeline => {
                 let r = driver.set_walkthrough(!pb.walkthrough);
                 self.answer(r);
             }
-            Action::StepForward
-            | Action::StepBack
-            | Action::Pause
-            | Action::Faster
-            | Action::Slower
-            | Action::SeekBack
-            | Action::SeekForward
-            | Action::SeekBackFar
-            | Action::SeekForwardFar
-            | Action::Walkthrough => self.complain(no_time),
-            Action::ReleaseAll => self.send(driver, Command::ReleaseAll),
-            Action::FaultForm => {
+            KeyAction::StepForward
+            | KeyAction::StepBack
+            | KeyAction::Pause
+            | KeyAction::Faster
+            | KeyAction::Slower
+            | KeyAction::SeekBack
+            | KeyAction::SeekForward
+            | KeyAction::SeekBackFar
+            | KeyAction::SeekForwardFar
+            | KeyAction::Walkthrough => self.complain(no_time),
+            KeyAction::ReleaseAll => self.send(driver, Command::ReleaseAll),
+            KeyAction::FaultForm => {
                 if mode == Mode::Replay {
                     self.complain("a recording only plays back: faults need a demo or live mode");
                 } else {
                     self.popup = Some(Popup::Form(FaultForm::default()));
                 }
             }
-            Action::ClearRules => self.send(driver, Command::ClearRules),
-            Action::Close | Action::Abort | Action::Keepalive => {
+            KeyAction::ClearRules => self.send(driver, Command::ClearRules),
+            KeyAction::Close | KeyAction::Abort | KeyAction::Keepalive => {
                 let Some(r) = self.conn_ref(model) else {
                     return self.complain("select a connection first (↑ ↓)");
                 };
@@ -513,8 +513,8 @@ impl View {
                     return self.complain("that is a listening socket, not a connection");
                 }
                 let cmd = match a {
-                    Action::Close => Command::Close(r),
-                    Action::Abort => Command::Abort(r),
+                    KeyAction::Close => Command::Close(r),
+                    KeyAction::Abort => Command::Abort(r),
                     _ => {
                         let on = self
                             .selected_conn(model)
@@ -525,7 +525,7 @@ impl View {
                 };
                 self.send(driver, cmd);
             }
-            Action::Connect => {
+            KeyAction::Connect => {
                 if mode == Mode::Live {
                     self.popup_prompt(PromptKind::Connect, mode);
                 } else {
@@ -534,7 +534,7 @@ impl View {
                     );
                 }
             }
-            Action::OtherSide => {
+            KeyAction::OtherSide => {
                 let Some(c) = self.selected_conn(model) else {
                     return;
                 };
@@ -548,11 +548,11 @@ impl View {
                     None => self.complain("this connection has only one side here"),
                 }
             }
-            Action::Filter => {
+            KeyAction::Filter => {
                 self.filter_editing = true;
                 self.focus = Focus::Conns;
             }
-            Action::Absolute => {
+            KeyAction::Absolute => {
                 self.absolute = !self.absolute;
                 self.say(if self.absolute {
                     "absolute sequence numbers"

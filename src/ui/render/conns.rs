@@ -12,7 +12,7 @@ use crate::event::TimerKind;
 use crate::tcp::State;
 use crate::ui::model::{Conn, Model, Side};
 use crate::ui::units;
-use crate::ui::view::{Clock, Focus, View};
+use crate::ui::view::{Focus, StatusLine, View};
 
 use super::{block, fit, focused};
 
@@ -141,7 +141,7 @@ pub fn tuple_text(c: &Conn, w: usize) -> String {
     fit(&format!("{port} ⇄ {}", c.ends[1]), w)
 }
 
-pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &Clock) {
+pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &StatusLine) {
     let t = view.theme;
     let ids = view.visible(model);
     let two = model.two_hosts();

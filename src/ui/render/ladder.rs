@@ -20,7 +20,7 @@ use crate::ui::model::ladder::flag_words;
 use crate::ui::model::{Arrow, Burst, Conn, Entry, EntryKind, Fate, Mark, Model, Slot};
 use crate::ui::theme::Theme;
 use crate::ui::units;
-use crate::ui::view::{Clock, Focus, View};
+use crate::ui::view::{Focus, StatusLine, View};
 
 use super::{block, fit, focused, width};
 
@@ -60,7 +60,7 @@ fn lines_of(e: &Entry) -> u16 {
     }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, _clock: &Clock) {
+pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, _clock: &StatusLine) {
     let t = view.theme;
     let conn = view.selected_conn(model);
     let inner = Block::bordered().inner(area);

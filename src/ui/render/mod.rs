@@ -20,13 +20,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::model::Model;
-use super::view::{Clock, Focus, Popup, View};
+use super::view::{Focus, Popup, StatusLine, View};
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 
 /// Draw one frame.
-pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &Clock) {
+pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &StatusLine) {
     let area = f.area();
     view.hits = Default::default();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {

@@ -7,11 +7,11 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::ui::model::Model;
 use crate::ui::units;
-use crate::ui::view::{Clock, View};
+use crate::ui::view::{StatusLine, View};
 
 use super::block;
 
-pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Clock) {
+pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     let t = view.theme;
     let Some(n) = &model.narration else { return };
     let title = Line::from(vec![

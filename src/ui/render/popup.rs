@@ -7,7 +7,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use crate::driver::Mode;
 use crate::ui::form::{FaultForm, Field};
-use crate::ui::view::{Clock, Prompt, View};
+use crate::ui::view::{Prompt, StatusLine, View};
 
 use super::block;
 
@@ -22,7 +22,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-pub fn form(f: &mut Frame, area: Rect, form: &FaultForm, view: &View, clock: &Clock) {
+pub fn form(f: &mut Frame, area: Rect, form: &FaultForm, view: &View, clock: &StatusLine) {
     let t = view.theme;
     let popup = centered(area, 66, Field::ALL.len() as u16 + 7);
     f.render_widget(Clear, popup);

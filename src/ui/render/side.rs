@@ -19,12 +19,12 @@ use crate::ui::model::ladder::other;
 use crate::ui::model::{Armed, Conn, Side, Slot, Verdict};
 use crate::ui::theme::Theme;
 use crate::ui::units;
-use crate::ui::view::{Clock, View};
+use crate::ui::view::{StatusLine, View};
 
 use super::conns::side_letter;
 use super::{block, fit, statebox};
 
-pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Clock) {
+pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     let t = view.theme;
     let Some(c) = view.selected_conn(model) else {
         let b = block(Line::from(Span::styled(" TCB ", t.title())), false, view);
@@ -350,7 +350,7 @@ fn timers_block(
     area: Rect,
     c: &Conn,
     view: &View,
-    clock: &Clock,
+    clock: &StatusLine,
     with_keepalive: bool,
 ) {
     let t = view.theme;
@@ -459,7 +459,7 @@ pub fn keepalive_text(s: &Side, now: f64, t: &Theme) -> (String, Style) {
     }
 }
 
-fn keepalive_block(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &Clock) {
+fn keepalive_block(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine) {
     let t = view.theme;
     let b = block(
         Line::from(Span::styled(" Keepalive ", t.title())),
@@ -498,7 +498,7 @@ fn keepalive_block(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &Clo
 }
 
 /// Everything for the side `v` picks, in one block (80×24).
-fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &Clock) {
+fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine) {
     let t = view.theme;
     let slot = if c.side(view.acting).is_some() {
         view.acting

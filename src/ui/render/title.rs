@@ -9,11 +9,11 @@ use ratatui::widgets::Paragraph;
 use crate::driver::Mode;
 use crate::ui::model::Model;
 use crate::ui::units;
-use crate::ui::view::{Clock, Focus, View};
+use crate::ui::view::{Focus, StatusLine, View};
 
 use super::{fit, width};
 
-pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Clock) {
+pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     let t = view.theme;
     let pb = &clock.playback;
     let mut right: Vec<Span> = Vec::new();
@@ -74,7 +74,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Clock
 }
 
 /// One line of key hints for where the person is, or the status sentence.
-pub fn hints(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Clock) {
+pub fn hints(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     let t = view.theme;
     if let Some(s) = &view.status {
         let style = if s.error { t.error() } else { t.ok() };
