@@ -346,18 +346,6 @@ pub enum WireError {
     Checksum(Box<Segment>),
 }
 
-impl WireError {
-    pub fn reason(&self) -> &'static str {
-        match self {
-            WireError::NotIpv4Tcp => "not_ipv4_tcp",
-            WireError::Fragment => "fragment",
-            WireError::Malformed(_) => "malformed",
-            WireError::BadOption(_) => "bad_option",
-            WireError::Checksum(_) => "checksum",
-        }
-    }
-}
-
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

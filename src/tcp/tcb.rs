@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::event::{
-    Body, CaState, KeepaliveAction, KeepaliveEvent, NegotiatedEvent, RtxCause, TimerAction,
-    TimerEvent, TimerKind, VarsEvent,
+    AbortReason, Body, CaState, KeepaliveAction, KeepaliveEvent, LimitKind, NegotiatedEvent,
+    RtxCause, TimerAction, TimerEvent, TimerKind, VarsEvent,
 };
 use crate::tcp::config::{CcAlgo, Keepalive};
 use crate::tcp::ctx::{Ctx, RateLimit, conn_name};
@@ -880,7 +880,7 @@ impl Tcb {
             ctx.event(
                 Some(&self.name),
                 Body::Limit {
-                    what: "challenge_ack".into(),
+                    what: LimitKind::ChallengeAck,
                     limit: u64::from(ctx.cfg.challenge_ack_limit),
                     detail: Some("challenge ACK not sent: rate limit".into()),
                 },
@@ -1028,7 +1028,7 @@ impl Tcb {
         );
         self.abort(
             ctx,
-            "user",
+            AbortReason::User,
             send_rst,
             "user ABORT: RST sent, TCB deleted".into(),
         );
@@ -1074,27 +1074,25 @@ impl Tcb {
     /// Close with an abort event; RST <SEQ=SND.NXT> when asked, with
     /// SND.NXT read as the highest sequence number sent (SND.MAX, as the
     /// pure ACKs): the peer's window starts no lower than that.
-    pub(crate) fn abort(&mut self, ctx: &mut Ctx, reason: &str, send_rst: bool, cause: String) {
+    pub(crate) fn abort(
+        &mut self,
+        ctx: &mut Ctx,
+        reason: AbortReason,
+        send_rst: bool,
+        cause: String,
+    ) {
         if send_rst {
             self.send_rst(ctx, self.snd_max);
         }
-        ctx.event(
-            Some(&self.name),
-            Body::Abort {
-                reason: reason.into(),
-            },
-        );
         self.close_reason = Some(match reason {
-            "reset_received" => CloseReason::Reset,
-            "retransmit_timeout" | "keepalive_timeout" | "connect_timeout"
-            | "fin_wait_2_timeout" => CloseReason::TimedOut(match reason {
-                "retransmit_timeout" => "retransmission timeout",
-                "keepalive_timeout" => "keepalive timeout",
-                "connect_timeout" => "connect timeout",
-                _ => "FIN-WAIT-2 timeout",
-            }),
+            AbortReason::ResetReceived => CloseReason::Reset,
+            AbortReason::RetransmitTimeout => CloseReason::TimedOut("retransmission timeout"),
+            AbortReason::KeepaliveTimeout => CloseReason::TimedOut("keepalive timeout"),
+            AbortReason::ConnectTimeout => CloseReason::TimedOut("connect timeout"),
+            AbortReason::FinWait2Timeout => CloseReason::TimedOut("FIN-WAIT-2 timeout"),
             _ => CloseReason::Aborted,
         });
+        ctx.event(Some(&self.name), Body::Abort { reason });
         self.set_state(ctx, State::Closed, cause);
     }
 
@@ -1447,7 +1445,7 @@ impl Tcb {
             if f.ack() {
                 self.abort(
                     ctx,
-                    "reset_received",
+                    AbortReason::ResetReceived,
                     false,
                     "RST+ACK received in SYN-SENT: connection refused".into(),
                 );
@@ -1671,7 +1669,7 @@ impl Tcb {
                     ctx.event(
                         Some(&self.name),
                         Body::Abort {
-                            reason: "reset_received".into(),
+                            reason: AbortReason::ResetReceived,
                         },
                     );
                     self.close_reason = Some(CloseReason::Reset);
@@ -1684,7 +1682,7 @@ impl Tcb {
                 State::SynReceived => {
                     self.abort(
                         ctx,
-                        "reset_received",
+                        AbortReason::ResetReceived,
                         false,
                         "RST received in SYN-RECEIVED: connection refused".into(),
                     );
@@ -1694,7 +1692,7 @@ impl Tcb {
                     let probing = self.ka_probes > 0;
                     self.abort(
                         ctx,
-                        "reset_received",
+                        AbortReason::ResetReceived,
                         false,
                         if probing {
                             "RST in answer to a keepalive probe: the peer forgot the connection (rebooted)".into()
@@ -2008,7 +2006,7 @@ impl Tcb {
             // Linux does (LINUX_MIB_TCPABORTONDATA).
             self.abort(
                 ctx,
-                "data_after_close",
+                AbortReason::DataAfterClose,
                 true,
                 "data arrived after the application closed: RST sent (RFC 1122 §4.2.2.13)".into(),
             );
@@ -2053,7 +2051,7 @@ impl Tcb {
                     Insert::Full => ctx.event(
                         Some(&self.name),
                         Body::Limit {
-                            what: "ooo_queue".into(),
+                            what: LimitKind::OooQueue,
                             limit: ctx.cfg.ooo_max_segments as u64,
                             detail: Some("out-of-order segment not kept".into()),
                         },
@@ -2244,7 +2242,7 @@ impl Tcb {
                 TimerKind::FinWait2 => {
                     self.abort(
                         ctx,
-                        "fin_wait_2_timeout",
+                        AbortReason::FinWait2Timeout,
                         true,
                         "no FIN from the peer within the FIN-WAIT-2 timeout".into(),
                     );
@@ -2252,7 +2250,7 @@ impl Tcb {
                 TimerKind::Connect => {
                     self.abort(
                         ctx,
-                        "connect_timeout",
+                        AbortReason::ConnectTimeout,
                         false,
                         "connect timeout: no answer to our SYN".into(),
                     );
@@ -2277,7 +2275,7 @@ impl Tcb {
             let what = if handshake { "SYN" } else { "data" };
             self.abort(
                 ctx,
-                "retransmit_timeout",
+                AbortReason::RetransmitTimeout,
                 !handshake,
                 format!("{what} retransmitted {limit} times without an answer"),
             );
@@ -2350,7 +2348,7 @@ impl Tcb {
             );
             self.abort(
                 ctx,
-                "keepalive_timeout",
+                AbortReason::KeepaliveTimeout,
                 true,
                 format!("{} keepalive probes unanswered: the peer is dead", ka.count),
             );
@@ -2392,7 +2390,7 @@ impl Tcb {
             rcv_wnd: self.rcv_wnd(),
             cwnd: self.rec.cwnd(),
             ssthresh: self.rec.ssthresh(),
-            phase: self.rec.phase().into(),
+            phase: self.rec.phase(),
             unsent: self.snd_buf.len().saturating_sub(sent_off) as u32,
             in_flight: self.flight(),
             retransmits: self.retransmits,
@@ -2401,7 +2399,7 @@ impl Tcb {
             sacked: self.rec.sb.bytes_in(SegState::Sacked),
             lost: self.rec.sb.bytes_in(SegState::Lost),
             cc_state: self.rec.state,
-            cc: self.rec.cc.algo.name().into(),
+            cc: Some(self.rec.cc.algo),
         };
         if self.last_vars.as_ref() != Some(&v) {
             self.last_vars = Some(v.clone());

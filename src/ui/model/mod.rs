@@ -12,8 +12,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::event::{
-    Body, Dir, Event, FaultSegEvent, KeepaliveAction, SegFields, TcbAction, TimerAction,
+    AbortReason, Body, Dir, Event, FaultSegEvent, KeepaliveAction, RuleAction, SegFields,
+    TcbAction, TimerAction,
 };
+use crate::fault::HOLD_ALL_RULE;
 use crate::tcp::State;
 
 pub use conn::{Armed, Conn, ConnKey, KeepaliveView, Rtt, Side, TcbInfo, Transition, Verdict};
@@ -228,8 +230,7 @@ impl Model {
                 self.on_segment(t, host, conn, s.dir, s.seg, (s.retransmit, s.rtx, s.probe));
             }
             Body::Drop(d) => {
-                let injected = d.reason == "injected" || d.reason == "loss";
-                if injected {
+                if d.reason.is_injected() {
                     match d.dir {
                         Dir::In => self.faults.dropped_in += 1,
                         Dir::Out => self.faults.dropped_out += 1,
@@ -238,13 +239,13 @@ impl Model {
                     *self
                         .faults
                         .other_drops
-                        .entry(d.reason.clone().into_boxed_str())
+                        .entry(d.reason.name().into())
                         .or_insert(0) += 1;
                 }
                 match (e.conn, d.seg) {
                     (Some(conn), Some(seg)) => {
                         let fate = Fate::Dropped {
-                            reason: d.reason.into_boxed_str(),
+                            reason: d.reason,
                             rule: d.rule.map(String::into_boxed_str),
                             at: t,
                         };
@@ -261,7 +262,7 @@ impl Model {
                         format!(
                             "dropped an unparsable packet ({}, {})",
                             d.dir.name(),
-                            d.reason
+                            d.reason.name()
                         ),
                     ),
                 }
@@ -272,7 +273,7 @@ impl Model {
                 *self
                     .faults
                     .actions
-                    .entry(f.action.clone().into_boxed_str())
+                    .entry(f.action.name().into())
                     .or_insert(0) += 1;
                 if let Some(conn) = e.conn {
                     let two = self.two_hosts;
@@ -284,7 +285,7 @@ impl Model {
                             .and_then(|c| c.entry_mut(seq))
                             .map(|en| &mut en.kind)
                     {
-                        a.faults.push(f.action.into_boxed_str());
+                        a.faults.push(f.action);
                     }
                 }
             }
@@ -526,19 +527,17 @@ impl Model {
                 let (row, slot) = self.row_for(t, host.as_deref(), &conn, false);
                 let c = self.rows.get_mut(&row).expect("live row");
                 let side = side_mut(c, slot, &host, &conn);
-                if reason == "reset_received" && side.keepalive.probe > 0 {
+                if reason == AbortReason::ResetReceived && side.keepalive.probe > 0 {
                     side.keepalive.verdict = Some(Verdict::Reset { t });
                 }
-                side.abort = Some(reason.clone().into_boxed_str());
+                side.abort = Some(reason.clone());
                 self.push_entry(
                     row,
                     t,
                     host,
                     EntryKind::Mark {
                         slot: Some(slot),
-                        mark: Mark::Abort {
-                            reason: reason.into_boxed_str(),
-                        },
+                        mark: Mark::Abort { reason },
                     },
                 );
             }
@@ -612,9 +611,9 @@ impl Model {
                 );
             }
             Body::Rule { action, rule } => {
-                let hold_all = rule == "hold any all";
-                match action.as_str() {
-                    "added" => {
+                let hold_all = rule == HOLD_ALL_RULE;
+                match action {
+                    RuleAction::Added => {
                         if hold_all {
                             self.faults.hold_all = true;
                         }
@@ -629,10 +628,7 @@ impl Model {
                         }
                     }
                 }
-                let verb = match action.as_str() {
-                    "used_up" => "used up".to_string(),
-                    other => other.replace('_', " "),
-                };
+                let verb = action.name().replace('_', " ");
                 self.note_log(t, host, format!("fault rule {verb}: {rule}"));
             }
             Body::Limit {
@@ -641,8 +637,8 @@ impl Model {
                 detail,
             } => {
                 let text = match detail {
-                    Some(d) => format!("limit reached: {what} ({limit}): {d}"),
-                    None => format!("limit reached: {what} ({limit})"),
+                    Some(d) => format!("limit reached: {} ({limit}): {d}", what.name()),
+                    None => format!("limit reached: {} ({limit})", what.name()),
                 };
                 self.note(t, host, e.conn, text);
             }

@@ -2,7 +2,7 @@
 //! fixed virtual time), and with hand-made odd events.
 
 use super::*;
-use crate::event::TimerKind;
+use crate::event::{DropReason, TimerKind};
 use crate::fault::{Action, DirMatch, Rule};
 use crate::scenario::{Overrides, Run, Scenario};
 use crate::time::Instant;
@@ -125,7 +125,7 @@ fn a_dropped_synack_stops_and_the_retransmissions_are_marked() {
     let Fate::Dropped { reason, rule, .. } = &dropped[0].fate else {
         unreachable!()
     };
-    assert_eq!(&**reason, "injected");
+    assert_eq!(*reason, DropReason::Injected);
     assert_eq!(rule.as_deref(), Some("drop out SA next 1"));
     assert_eq!(c.drops, 1);
     assert_eq!(m.faults.dropped_out, 1);
@@ -221,7 +221,7 @@ fn keepalive_on_a_dead_peer_counts_probes_then_gives_up() {
         client.keepalive.verdict,
         Some(Verdict::Dead { probes: 3, .. })
     ));
-    assert_eq!(client.abort.as_deref(), Some("keepalive_timeout"));
+    assert_eq!(client.abort, Some(AbortReason::KeepaliveTimeout));
     assert_eq!(client.state, Some(State::Closed));
 }
 
