@@ -123,6 +123,11 @@ pub struct SegmentEvent {
     /// A tail loss probe (RFC 8985 §7), new data or a retransmission.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub probe: bool,
+    /// On an arriving segment: it is the n-th duplicate ACK in a row
+    /// (RFC 5681 §2, as the receiving engine judged it on arrival). Absent
+    /// on everything else, and in recordings made before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dup_ack: Option<u32>,
 }
 
 /// Why a segment was sent again, and what detected a loss.
@@ -794,6 +799,7 @@ mod tests {
                 retransmit: false,
                 rtx: None,
                 probe: false,
+                dup_ack: None,
             }),
         };
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
@@ -958,6 +964,7 @@ mod tests {
             r#"{"t":1.0,"kind":"rule","action":"used_up","rule":"drop out SA next 1"}"#,
             r#"{"t":1.0,"conn":"a<->b","kind":"limit","what":"syn_backlog","limit":4,"detail":"x"}"#,
             r#"{"t":1.0,"conn":"a<->b","kind":"fault","dir":"in","action":"reorder","rule":"reorder in all","id":1,"flags":["ACK"],"seq":1,"ack":2,"len":0,"win":9,"opts":[]}"#,
+            r#"{"t":1.0,"conn":"a<->b","kind":"segment","dir":"in","id":1,"flags":["ACK"],"seq":1,"ack":2,"len":0,"win":9,"opts":[],"retransmit":false,"dup_ack":2}"#,
             r#"{"t":1.0,"conn":"a<->b","kind":"vars","snd_una":1,"snd_nxt":1,"snd_wnd":1,"rcv_nxt":1,"rcv_wnd":1,"cwnd":1,"ssthresh":1,"phase":"fast_recovery","unsent":0,"in_flight":0,"retransmits":0,"fast_retransmits":0,"pipe":0,"sacked":0,"lost":0,"cc_state":"recovery","cc":"cubic"}"#,
         ];
         for line in lines {

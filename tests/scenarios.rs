@@ -882,3 +882,26 @@ fn bulk_with_loss_finishes_in_seconds_and_says_what_repaired_each_loss() {
     let rto = re.iter().filter(|x| x.2 == some("rto")).count();
     assert!(rack > 5 * rto, "RACK repairs most losses: {rack} vs {rto}");
 }
+
+#[test]
+fn arriving_duplicate_acks_are_numbered_by_the_engine() {
+    let (_, ev) = run("lost-data");
+    let arrivals = |host: &str| -> Vec<(u32, Option<u32>)> {
+        ev.iter()
+            .filter(|e| e.host.as_deref() == Some(host))
+            .filter_map(|e| e.segment())
+            .filter(|s| s.dir == Dir::In)
+            .map(|s| (s.seg.ack, s.dup_ack))
+            .collect()
+    };
+    let client = arrivals("client");
+    let first = client.iter().position(|(_, d)| d.is_some()).unwrap();
+    // The ACK before the run acknowledged the same byte first: not a
+    // duplicate. Then 1, 2, 3, … in a row.
+    assert_eq!(client[first - 1], (client[first].0, None));
+    let run: Vec<u32> = client[first..].iter().map_while(|(_, d)| *d).collect();
+    assert!(run.len() >= 3, "{run:?}");
+    assert_eq!(run, (1..=run.len() as u32).collect::<Vec<_>>());
+    // The receiver of the data had nothing outstanding: no duplicates.
+    assert!(arrivals("server").iter().all(|(_, d)| d.is_none()));
+}

@@ -328,6 +328,7 @@ impl Engine {
             let mut ctx = self.core.ctx(now);
             ctx.arrival = true;
             let retransmit = tcb.looks_like_retransmit(&seg);
+            let dup_ack = tcb.note_arrival(&seg);
             ctx.event(
                 Some(&tcb.name),
                 Body::Segment(SegmentEvent {
@@ -336,6 +337,7 @@ impl Engine {
                     retransmit,
                     rtx: None,
                     probe: false,
+                    dup_ack,
                 }),
             );
             let verdict = tcb.on_segment(&mut ctx, seg);
@@ -381,6 +383,7 @@ impl Engine {
                     retransmit: false,
                     rtx: None,
                     probe: false,
+                    dup_ack: None,
                 }),
             );
             self.no_connection(now, seg);

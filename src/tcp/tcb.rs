@@ -164,6 +164,8 @@ pub struct Tcb {
     ack_now: bool,
     /// That ACK is a duplicate ACK for out-of-order data: never corked.
     dup_ack_now: bool,
+    /// Duplicate ACKs in a row from the peer ([`Tcb::note_arrival`]).
+    dup_acks_in: u32,
     /// Corked (`Config::cork`): `output` has work waiting for a flush.
     pub(crate) output_pending: bool,
     /// Listed in the engine's flush list.
@@ -286,6 +288,7 @@ impl Tcb {
             quick: cfg.quickack,
             ack_now: false,
             dup_ack_now: false,
+            dup_acks_in: 0,
             output_pending: false,
             flush_listed: false,
             unacked_bytes: 0,
@@ -561,6 +564,32 @@ impl Tcb {
             && seg.seq < self.rcv_nxt
     }
 
+    /// RFC 5681 §2's duplicate ACK, judged against the TCB as it stands
+    /// before the segment is processed: it acknowledges SND.UNA again,
+    /// carries no data and none of SYN, FIN or RST, advertises the same
+    /// window, and data is outstanding.
+    fn is_dup_ack(&self, seg: &Segment) -> bool {
+        self.state.is_synchronized()
+            && seg.flags.ack()
+            && !seg.flags.intersects(Flags::SYN | Flags::FIN | Flags::RST)
+            && seg.payload.is_empty()
+            && seg.ack == self.snd_una
+            && self.flight() > 0
+            && (u32::from(seg.window) << self.snd_wscale) == self.snd_wnd
+    }
+
+    /// An arriving segment, before it is processed: whether it is the n-th
+    /// duplicate ACK in a row, for its `segment` event.
+    pub(crate) fn note_arrival(&mut self, seg: &Segment) -> Option<u32> {
+        if self.is_dup_ack(seg) {
+            self.dup_acks_in += 1;
+            Some(self.dup_acks_in)
+        } else {
+            self.dup_acks_in = 0;
+            None
+        }
+    }
+
     /// The window the peer was last told (RCV.WND).
     pub fn rcv_window(&self) -> u32 {
         self.rcv_wnd()
@@ -824,7 +853,7 @@ impl Tcb {
                 self.fast_rtx += 1;
             }
             self.last_rtx_ts = Some(self.ts_now(ctx.now));
-            let end = seq + seg_end_len(flags, seg.payload.len());
+            let end = seq + seg.seg_len();
             self.rtx_high = self.rtx_high.max(end);
         }
         if !seg.payload.is_empty() || flags.fin() {
@@ -1830,12 +1859,10 @@ impl Tcb {
         let new_wnd = u32::from(seg.window) << self.snd_wscale;
         let flight_before = self.flight();
         let advanced = seg.ack > self.snd_una;
-        // RFC 5681 §2: a duplicate ACK.
-        let dup = seg.ack == self.snd_una
-            && seg.payload.is_empty()
-            && !seg.flags.fin()
-            && flight_before > 0
-            && new_wnd == self.snd_wnd;
+        // RFC 5681 §2, judged on the segment as it reaches here: text cut
+        // off above (a zero-window probe's byte) no longer counts, as it
+        // never has. The `segment` event judged it on arrival.
+        let dup = self.is_dup_ack(seg);
         let data_acked = if advanced {
             self.ack_advances(ctx, seg)
         } else {
@@ -2434,11 +2461,6 @@ fn copy_out(ring: &VecDeque<u8>, off: usize, out: &mut [u8]) {
         let o = off - a.len();
         out.copy_from_slice(&b[o..o + n]);
     }
-}
-
-/// Sequence space a segment with these flags and payload occupies.
-fn seg_end_len(flags: Flags, payload: usize) -> usize {
-    payload + usize::from(flags.syn()) + usize::from(flags.fin())
 }
 
 /// Whether the segment of `len` bytes at SND.NXT empties the queue so the FIN

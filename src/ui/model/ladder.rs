@@ -49,9 +49,10 @@ impl Seg {
         self.flags == Flags::ACK && self.len == 0
     }
 
-    /// Sequence space the segment occupies (SYN and FIN count one each).
+    /// Sequence space the segment occupies: payload plus
+    /// [`Flags::seq_len`].
     pub fn seg_len(&self) -> u32 {
-        self.len + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
+        self.len + self.flags.seq_len()
     }
 }
 

@@ -16,7 +16,7 @@ use crate::event::{
     TcbAction, TimerAction,
 };
 use crate::fault::HOLD_ALL_RULE;
-use crate::tcp::State;
+use crate::tcp::{SeqNum, State};
 
 pub use conn::{Armed, Conn, ConnKey, KeepaliveView, Rtt, Side, TcbInfo, Transition, Verdict};
 pub use ladder::{Arrow, Burst, Entry, EntryKind, Fate, Mark, Seg, Slot};
@@ -227,7 +227,14 @@ impl Model {
                         ),
                     );
                 };
-                self.on_segment(t, host, conn, s.dir, s.seg, (s.retransmit, s.rtx, s.probe));
+                self.on_segment(
+                    t,
+                    host,
+                    conn,
+                    s.dir,
+                    s.seg,
+                    (s.retransmit, s.rtx, s.probe, s.dup_ack),
+                );
             }
             Body::Drop(d) => {
                 if d.reason.is_injected() {
@@ -688,7 +695,12 @@ impl Model {
         conn: Arc<str>,
         dir: Dir,
         fields: SegFields,
-        (retransmit, rtx, tlp): (bool, Option<crate::event::RtxCause>, bool),
+        (retransmit, rtx, tlp, marked_dup): (
+            bool,
+            Option<crate::event::RtxCause>,
+            bool,
+            Option<u32>,
+        ),
     ) {
         let syn_only = fields.flags == crate::wire::Flags::SYN;
         let (row, slot) = self.row_for(t, host.as_deref(), &conn, syn_only);
@@ -713,6 +725,9 @@ impl Model {
                     if !matches!(a.fate, Fate::Dropped { .. }) {
                         a.fate = Fate::Delivered;
                     }
+                    if marked_dup.is_some() {
+                        a.dup_ack = marked_dup;
+                    }
                 }
                 Dir::Out => {
                     a.sent.get_or_insert(t);
@@ -730,7 +745,7 @@ impl Model {
         } else {
             c.retransmits += 1;
         }
-        let dup_ack = dup_ack(c, from, &seg);
+        let dup_ack = marked_dup.or(dup_ack(c, from, &seg));
         let fate = if dir == Dir::In || !two {
             Fate::Delivered
         } else {
@@ -1084,9 +1099,19 @@ fn pop_entry(c: &mut Conn) {
     }
 }
 
-/// RFC 5681 §2: a duplicate ACK carries no data and no SYN/FIN, acknowledges
-/// what the previous ACK did with the same window, while the other side has
-/// data outstanding. Returns the count so far (1 for the first duplicate).
+/// RFC 5681 §2 guessed from the ladder: a duplicate ACK carries no data and
+/// no SYN/FIN, acknowledges what the previous ACK did with the same window,
+/// while the other side has data outstanding. Returns the count so far (1
+/// for the first duplicate).
+///
+/// The engine marks an arriving duplicate ACK itself (`dup_ack` on the
+/// `segment in` event, judged against its SND.UNA and outstanding data),
+/// and that mark wins. This guess stays for what carries no mark: a
+/// segment's `out` event (in demo it comes before the receiver's `in`;
+/// live, the receiver is the kernel), segments that never arrive, and
+/// recordings made before the field existed. An absent mark cannot tell
+/// those from "not a duplicate", so the guess also stands where the engine
+/// would have said no.
 fn dup_ack(c: &mut Conn, from: Slot, seg: &Seg) -> Option<u32> {
     if !seg.is_pure_ack() {
         c.last_ack[from] = None;
@@ -1099,13 +1124,7 @@ fn dup_ack(c: &mut Conn, from: Slot, seg: &Seg) -> Option<u32> {
         .take(256)
         .filter_map(|e| e.arrow())
         .find(|a| a.from == other(from) && a.seg.seg_len() > 0)
-        .is_some_and(|a| {
-            (a.seg
-                .seq
-                .wrapping_add(a.seg.seg_len())
-                .wrapping_sub(seg.ack) as i32)
-                > 0
-        });
+        .is_some_and(|a| SeqNum(a.seg.seq) + a.seg.seg_len() > SeqNum(seg.ack));
     match c.last_ack[from] {
         Some((s, a, w, n)) if s == seg.seq && a == seg.ack && w == seg.win && outstanding => {
             c.last_ack[from] = Some((s, a, w, n + 1));

@@ -379,3 +379,21 @@ fn a_released_syn_joins_the_row_its_sender_left() {
         .unwrap();
     assert_eq!(syn.fate, Fate::Delivered, "one arrow, now arrived");
 }
+
+#[test]
+fn the_engines_duplicate_ack_mark_wins() {
+    // Nothing on the ladder says data is outstanding, so the guess says no;
+    // the engine that received them says they are the 2nd and 3rd.
+    let mut m = Model::new(false);
+    for (id, dup) in [(1, ""), (2, r#","dup_ack":2"#), (3, r#","dup_ack":3"#)] {
+        let line = format!(
+            r#"{{"t":{id}.0,"host":"tcpscope","conn":"a:1<->b:2","kind":"segment","dir":"in","id":{id},"flags":["ACK"],"seq":5,"ack":9,"len":0,"win":100,"opts":[],"retransmit":false{dup}}}"#
+        );
+        m.ingest(Event::from_json(&line).unwrap());
+    }
+    let marks: Vec<Option<u32>> = arrows(m.find("a:1<->b:2").unwrap())
+        .iter()
+        .map(|a| a.dup_ack)
+        .collect();
+    assert_eq!(marks, [None, Some(2), Some(3)]);
+}
