@@ -2,9 +2,10 @@
 //! fixed virtual time), and with hand-made odd events.
 
 use super::*;
-use crate::event::{DropReason, TimerKind};
+use crate::event::{AbortReason, DropReason, TimerAction, TimerKind};
 use crate::fault::{Action, DirMatch, Rule};
 use crate::scenario::{Overrides, Run, Scenario};
+use crate::tcp::State;
 use crate::time::Instant;
 use crate::wire::Flags;
 
