@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::tcp::CcAlgo;
 use crate::tcp::state::State;
 use crate::wire::{Flags, Segment, WireError};
 
@@ -493,6 +492,33 @@ pub struct NegotiatedEvent {
     pub ws_rcv: Option<u8>,
     pub ts: bool,
     pub sack: bool,
+}
+
+/// The congestion control algorithm a connection uses (`--cc`, a
+/// scenario's `cc`), as `vars` events name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CcAlgo {
+    /// RFC 5681 slow start and congestion avoidance, ssthresh = FlightSize/2.
+    NewReno,
+    /// RFC 9438 CUBIC with its Reno-friendly region (Linux's default).
+    Cubic,
+}
+
+impl CcAlgo {
+    pub fn name(self) -> &'static str {
+        match self {
+            CcAlgo::NewReno => "newreno",
+            CcAlgo::Cubic => "cubic",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<CcAlgo> {
+        match s {
+            "newreno" | "reno" => Some(CcAlgo::NewReno),
+            "cubic" => Some(CcAlgo::Cubic),
+            _ => None,
+        }
+    }
 }
 
 /// The sender's growth phase, as the `vars` event has always named it.

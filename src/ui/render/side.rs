@@ -13,8 +13,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::event::{CaState, Phase, TimerKind};
-use crate::tcp::CcAlgo;
+use crate::event::{CaState, CcAlgo, Phase, TimerKind};
 use crate::ui::model::Model;
 use crate::ui::model::ladder::other;
 use crate::ui::model::{Armed, Conn, Side, Slot, Verdict};
