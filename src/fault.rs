@@ -16,7 +16,10 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Body, Dir, DropEvent, Event, FaultActionEvent, FaultSegEvent, SegFields};
+use crate::event::{
+    Body, Dir, DropEvent, DropReason, Event, FaultAction, FaultActionEvent, FaultSegEvent,
+    RuleAction, SegFields,
+};
 use crate::tcp::conn_name;
 use crate::time::Instant;
 use crate::wire::{self, Flags};
@@ -131,6 +134,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .ok_or_else(bad)
     }
 }
+
+/// The rule text of "hold every segment" ([`Injector::set_hold_all`]): what
+/// a hold rule for any direction and every segment displays as. `rule`
+/// events and held segments name it; the UI recognises it by it.
+pub const HOLD_ALL_RULE: &str = "hold any all";
 
 /// When a rule applies.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -368,7 +376,7 @@ impl Injector {
             now,
             None,
             Body::Rule {
-                action: "added".into(),
+                action: RuleAction::Added,
                 rule: rule.to_string(),
             },
         );
@@ -383,7 +391,7 @@ impl Injector {
                 now,
                 None,
                 Body::Rule {
-                    action: "removed".into(),
+                    action: RuleAction::Removed,
                     rule: rule.to_string(),
                 },
             );
@@ -412,8 +420,12 @@ impl Injector {
                 now,
                 None,
                 Body::Rule {
-                    action: if on { "added" } else { "removed" }.into(),
-                    rule: "hold any all".into(),
+                    action: if on {
+                        RuleAction::Added
+                    } else {
+                        RuleAction::Removed
+                    },
+                    rule: HOLD_ALL_RULE.into(),
                 },
             );
         }
@@ -444,7 +456,7 @@ impl Injector {
             return;
         };
         if self.hold_all {
-            self.do_hold(now, pkt, "hold any all".into());
+            self.do_hold(now, pkt, HOLD_ALL_RULE.into());
             return;
         }
         let mut chosen = None;
@@ -483,7 +495,7 @@ impl Injector {
                 now,
                 None,
                 Body::Rule {
-                    action: "used_up".into(),
+                    action: RuleAction::UsedUp,
                     rule: text,
                 },
             );
@@ -504,7 +516,7 @@ impl Injector {
                     conn,
                     Body::Drop(DropEvent {
                         dir: pkt.dir,
-                        reason: "injected".into(),
+                        reason: DropReason::Injected,
                         rule: Some(text),
                         seg: fields,
                     }),
@@ -513,19 +525,19 @@ impl Injector {
             Action::Hold => self.do_hold(now, pkt, text),
             Action::Delay(d) => {
                 self.counters.delayed += 1;
-                self.fault_event(now, &pkt, "delay", &text);
+                self.fault_event(now, &pkt, FaultAction::Delay, &text);
                 self.delay_seq += 1;
                 self.delayed.push((now + d, self.delay_seq, pkt));
             }
             Action::Duplicate => {
                 self.counters.duplicated += 1;
-                self.fault_event(now, &pkt, "duplicate", &text);
+                self.fault_event(now, &pkt, FaultAction::Duplicate, &text);
                 self.pass(now, pkt.clone());
                 self.pass(now, pkt);
             }
             Action::Reorder => {
                 self.counters.reordered += 1;
-                self.fault_event(now, &pkt, "reorder", &text);
+                self.fault_event(now, &pkt, FaultAction::Reorder, &text);
                 let s = slot(pkt.dir);
                 if let Some((_, waiting)) = self.reorder[s].take() {
                     self.deliver.push_back(waiting);
@@ -534,7 +546,7 @@ impl Injector {
             }
             Action::Corrupt => {
                 self.counters.corrupted += 1;
-                self.fault_event(now, &pkt, "corrupt", &text);
+                self.fault_event(now, &pkt, FaultAction::Corrupt, &text);
                 let mut pkt = pkt;
                 // A vouched-for partial sum would not be checked: make it a
                 // real checksum first, so that the flip is noticed.
@@ -577,7 +589,7 @@ impl Injector {
         self.held.push_back(pkt);
     }
 
-    fn fault_event(&mut self, now: Instant, pkt: &Packet, action: &str, rule: &str) {
+    fn fault_event(&mut self, now: Instant, pkt: &Packet, action: FaultAction, rule: &str) {
         let (conn, fields) = describe(pkt);
         if let Some(seg) = fields {
             self.event(
@@ -585,7 +597,7 @@ impl Injector {
                 conn,
                 Body::Fault(FaultActionEvent {
                     dir: pkt.dir,
-                    action: action.into(),
+                    action,
                     rule: Some(rule.into()),
                     seg,
                 }),
@@ -684,7 +696,7 @@ pub fn verdict_comment(e: &Event, id: u64) -> Option<String> {
     let (what, rule) = match &e.body {
         Body::Drop(d) if d.seg.as_ref().is_some_and(|s| s.id == id) => ("dropped", &d.rule),
         Body::Hold(h) if h.seg.id == id => ("held", &h.rule),
-        Body::Fault(f) if f.seg.id == id => (f.action.as_str(), &f.rule),
+        Body::Fault(f) if f.seg.id == id => (f.action.name(), &f.rule),
         _ => return None,
     };
     Some(match rule {
@@ -716,6 +728,19 @@ mod tests {
     use super::*;
     use crate::tcp::SeqNum;
     use crate::wire::{Segment, TcpOptions};
+
+    #[test]
+    fn hold_all_is_the_text_of_its_rule() {
+        let rule = Rule {
+            dir: DirMatch::Any,
+            flags: None,
+            payload: None,
+            port: None,
+            trigger: Trigger::Always,
+            action: Action::Hold,
+        };
+        assert_eq!(rule.to_string(), HOLD_ALL_RULE);
+    }
 
     fn pkt(id: u64, dir: Dir, flags: Flags, payload: &[u8]) -> Packet {
         let (src, dst) = match dir {

@@ -64,6 +64,12 @@ impl Flags {
         self.contains(Flags::PSH)
     }
 
+    /// Sequence space the control flags occupy: SYN and FIN count one each
+    /// (RFC 9293 §3.4).
+    pub fn seq_len(self) -> u32 {
+        u32::from(self.syn()) + u32::from(self.fin())
+    }
+
     /// The schema's names, e.g. `["SYN", "ACK"]`.
     pub fn names(self) -> Vec<&'static str> {
         Self::TABLE
@@ -275,10 +281,10 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// Sequence space the segment occupies: payload plus one for SYN and FIN
-    /// (RFC 9293 §3.4).
+    /// Sequence space the segment occupies: payload plus
+    /// [`Flags::seq_len`].
     pub fn seg_len(&self) -> usize {
-        self.payload.len() + self.flags.syn() as usize + self.flags.fin() as usize
+        self.payload.len() + self.flags.seq_len() as usize
     }
 
     /// Build the IPv4 packet (DF set, TTL 64) with correct checksums.
@@ -344,18 +350,6 @@ pub enum WireError {
     /// The TCP checksum does not match; the parsed header rides along so the
     /// event can show what was lost.
     Checksum(Box<Segment>),
-}
-
-impl WireError {
-    pub fn reason(&self) -> &'static str {
-        match self {
-            WireError::NotIpv4Tcp => "not_ipv4_tcp",
-            WireError::Fragment => "fragment",
-            WireError::Malformed(_) => "malformed",
-            WireError::BadOption(_) => "bad_option",
-            WireError::Checksum(_) => "checksum",
-        }
-    }
 }
 
 impl fmt::Display for WireError {

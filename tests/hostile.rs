@@ -4,7 +4,7 @@
 use std::net::SocketAddrV4;
 
 use proptest::prelude::*;
-use tcpscope::event::Body;
+use tcpscope::event::{Body, DropReason};
 use tcpscope::tcp::{Config, Engine, SeqNum};
 use tcpscope::time::Instant;
 use tcpscope::wire::{Flags, Segment, TcpOptions};
@@ -37,7 +37,7 @@ fn seg(flags: Flags, seq: u32, ack: u32) -> Segment {
     }
 }
 
-fn drop_reasons(e: &mut Engine) -> Vec<String> {
+fn drop_reasons(e: &mut Engine) -> Vec<DropReason> {
     e.drain_events()
         .filter_map(|ev| match ev.body {
             Body::Drop(d) => Some(d.reason),
@@ -55,23 +55,23 @@ fn malformed_packets_are_dropped_with_a_reason() {
     let mut bad_sum = good.clone();
     bad_sum[36] ^= 0xff; // TCP checksum
     e.receive(t, 1, &bad_sum);
-    assert_eq!(drop_reasons(&mut e), ["checksum"]);
+    assert_eq!(drop_reasons(&mut e), [DropReason::Checksum]);
 
     let mut short_off = good.clone();
     short_off[32] = (4 << 4) | (short_off[32] & 0x0f);
     e.receive(t, 2, &short_off);
-    assert_eq!(drop_reasons(&mut e), ["malformed"]);
+    assert_eq!(drop_reasons(&mut e), [DropReason::Malformed]);
 
     let mut beyond = good.clone();
     beyond[32] = (15 << 4) | (beyond[32] & 0x0f); // 60-byte header in a 40-byte packet
     e.receive(t, 3, &beyond);
-    assert_eq!(drop_reasons(&mut e), ["malformed"]);
+    assert_eq!(drop_reasons(&mut e), [DropReason::Malformed]);
 
     e.receive(t, 4, &good[..30]);
-    assert_eq!(drop_reasons(&mut e), ["malformed"]);
+    assert_eq!(drop_reasons(&mut e), [DropReason::Malformed]);
 
     e.receive(t, 5, &[0x60, 0, 0, 0, 0, 0, 0, 0]);
-    assert_eq!(drop_reasons(&mut e), ["not_ipv4_tcp"]);
+    assert_eq!(drop_reasons(&mut e), [DropReason::NotIpv4Tcp]);
 
     // Option lengths 0 and 1, and a truncated option: rebuild the packet by
     // hand with a correct checksum so only the option is wrong.
@@ -100,11 +100,11 @@ fn malformed_packets_are_dropped_with_a_reason() {
         e.receive(t, 6, &p);
         let reasons = drop_reasons(&mut e);
         if opts[1] < 2 {
-            assert_eq!(reasons, ["bad_option"], "{opts:?}");
+            assert_eq!(reasons, [DropReason::BadOption], "{opts:?}");
         } else if opts[0] == 3 {
             // A window scale of 8 in a 3-byte option with a stray byte
             // after it: the stray byte is an option kind with no length.
-            assert_eq!(reasons, ["bad_option"], "{opts:?}");
+            assert_eq!(reasons, [DropReason::BadOption], "{opts:?}");
         } else {
             assert!(reasons.is_empty(), "{opts:?}: {reasons:?}");
         }

@@ -15,7 +15,7 @@ use clap::Parser;
 use tcpscope::cli::{Cli, CliCommand};
 use tcpscope::driver::live::LiveDriver;
 use tcpscope::driver::{Command, ConnRef, Driver, Mode};
-use tcpscope::event::{Body, Dir, Event, KeepaliveAction};
+use tcpscope::event::{Body, Dir, DropReason, Event, KeepaliveAction};
 use tcpscope::tcp::State;
 
 /// Kernel-side helpers, killed by PID when the test ends.
@@ -105,7 +105,7 @@ fn run_in_namespace() {
         .collect();
     assert_eq!(drops.len(), 1);
     assert_eq!(drops[0].dir, Dir::Out);
-    assert_eq!(drops[0].reason, "injected");
+    assert_eq!(drops[0].reason, DropReason::Injected);
     assert_eq!(drops[0].seg.as_ref().unwrap().flags.names(), ["SYN", "ACK"]);
     assert!(all.windows(2).all(|w| w[0].t <= w[1].t + 0.01));
     assert!(d.now() >= all.last().unwrap().t);

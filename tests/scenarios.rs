@@ -2,7 +2,9 @@
 //! every narration finds the event it explains, and each scenario's key
 //! events are asserted exactly.
 
-use tcpscope::event::{Body, Dir, Event, KeepaliveAction, TimerAction, TimerKind};
+use tcpscope::event::{
+    AbortReason, Body, Dir, Event, KeepaliveAction, LimitKind, TimerAction, TimerKind,
+};
 use tcpscope::fault::Rule;
 use tcpscope::link::memory::Side;
 use tcpscope::scenario::{BUILTIN, Lang, Overrides, Run, Scenario};
@@ -72,7 +74,7 @@ fn timer_events(
         .collect()
 }
 
-fn aborts(ev: &[Event], host: &str) -> Vec<(f64, String)> {
+fn aborts(ev: &[Event], host: &str) -> Vec<(f64, AbortReason)> {
     ev.iter()
         .filter(|e| e.host.as_deref() == Some(host))
         .filter_map(|e| match &e.body {
@@ -290,17 +292,17 @@ fn reset_aborts_both_sides_without_time_wait() {
     assert_eq!(rst.2, isn_c + 1 + 15);
     assert_eq!(
         aborts(&ev, "client")
-            .iter()
-            .map(|a| a.1.as_str())
+            .into_iter()
+            .map(|a| a.1)
             .collect::<Vec<_>>(),
-        ["user"]
+        [AbortReason::User]
     );
     assert_eq!(
         aborts(&ev, "server")
-            .iter()
-            .map(|a| a.1.as_str())
+            .into_iter()
+            .map(|a| a.1)
             .collect::<Vec<_>>(),
-        ["reset_received"]
+        [AbortReason::ResetReceived]
     );
     assert!(
         !ev.iter()
@@ -318,7 +320,7 @@ fn no_listener_is_refused_with_rst_ack() {
         (rst[0].1, rst[0].2, rst[0].3),
         (Flags(Flags::RST.0 | Flags::ACK.0), 0, isn_c + 1)
     );
-    assert_eq!(aborts(&ev, "client")[0].1, "reset_received");
+    assert_eq!(aborts(&ev, "client")[0].1, AbortReason::ResetReceived);
     assert_eq!(
         states(&ev, "client"),
         vec![(Closed, SynSent), (SynSent, Closed)]
@@ -449,7 +451,14 @@ fn zero_window_persist_then_everything_arrives() {
     }
     // The full receive buffer is reported as a limit biting.
     assert!(ev.iter().any(|e| e.host.as_deref() == Some("server")
-        && matches!(&e.body, Body::Limit { what, limit: 4096, .. } if what == "recv_buffer")));
+        && matches!(
+            &e.body,
+            Body::Limit {
+                what: LimitKind::RecvBuffer,
+                limit: 4096,
+                ..
+            }
+        )));
     assert_eq!(r.received(Side::Server).bytes, 12000);
     assert_eq!(
         r.received(Side::Server).digest(),
@@ -493,7 +502,7 @@ fn keepalive_dead_peer_rfc_schedule() {
             "{got:?} vs {want:?}"
         );
     }
-    assert_eq!(aborts(&ev, "server")[0].1, "keepalive_timeout");
+    assert_eq!(aborts(&ev, "server")[0].1, AbortReason::KeepaliveTimeout);
     assert!((freed_at(&ev, "server")[0] - 7950.51).abs() < 1e-6);
 }
 
@@ -529,7 +538,7 @@ fn keepalive_rebooted_peer_answers_with_rst() {
     assert!((rst.0 - 7200.52).abs() < 1e-6);
     let a = aborts(&ev, "server");
     assert_eq!(a.len(), 1);
-    assert_eq!(a[0].1, "reset_received");
+    assert_eq!(a[0].1, AbortReason::ResetReceived);
     assert!((a[0].0 - 7200.53).abs() < 1e-6);
 }
 
@@ -659,11 +668,11 @@ fn the_tour_covers_every_topic() {
         .unwrap();
     assert!((dead.0 - (140.51 + 7950.0)).abs() < 1e-6, "{dead:?}");
     // The rebooted peer answers the probe with RST.
-    let resets: Vec<(f64, String)> = aborts(&ev, "server");
+    let resets: Vec<(f64, AbortReason)> = aborts(&ev, "server");
     assert!(
         resets
             .iter()
-            .any(|(t, r)| r == "reset_received" && (*t - 15401.53).abs() < 1e-6),
+            .any(|(t, r)| *r == AbortReason::ResetReceived && (*t - 15401.53).abs() < 1e-6),
         "{resets:?}"
     );
     // Exponential back-off in chapter 7: the lost request goes at 100.5,
@@ -872,4 +881,27 @@ fn bulk_with_loss_finishes_in_seconds_and_says_what_repaired_each_loss() {
     let rack = re.iter().filter(|x| x.2 == some("rack")).count();
     let rto = re.iter().filter(|x| x.2 == some("rto")).count();
     assert!(rack > 5 * rto, "RACK repairs most losses: {rack} vs {rto}");
+}
+
+#[test]
+fn arriving_duplicate_acks_are_numbered_by_the_engine() {
+    let (_, ev) = run("lost-data");
+    let arrivals = |host: &str| -> Vec<(u32, Option<u32>)> {
+        ev.iter()
+            .filter(|e| e.host.as_deref() == Some(host))
+            .filter_map(|e| e.segment())
+            .filter(|s| s.dir == Dir::In)
+            .map(|s| (s.seg.ack, s.dup_ack))
+            .collect()
+    };
+    let client = arrivals("client");
+    let first = client.iter().position(|(_, d)| d.is_some()).unwrap();
+    // The ACK before the run acknowledged the same byte first: not a
+    // duplicate. Then 1, 2, 3, … in a row.
+    assert_eq!(client[first - 1], (client[first].0, None));
+    let run: Vec<u32> = client[first..].iter().map_while(|(_, d)| *d).collect();
+    assert!(run.len() >= 3, "{run:?}");
+    assert_eq!(run, (1..=run.len() as u32).collect::<Vec<_>>());
+    // The receiver of the data had nothing outstanding: no duplicates.
+    assert!(arrivals("server").iter().all(|(_, d)| d.is_none()));
 }

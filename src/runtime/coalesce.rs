@@ -17,6 +17,11 @@
 //!   folded), windows to or from zero, and every other kind of event (`drop`, `state`, `abort`,
 //!   `keepalive`, `app`, …). Such an event first flushes the connection's
 //!   open bursts, so the order of the stream is kept.
+//! - An arriving duplicate ACK is what the engine says it is (`dup_ack` on
+//!   the `segment in` event: RFC 5681 §2, outstanding data included). The
+//!   engine's own ACKs carry no such mark (whether the peer counts one
+//!   depends on the peer's outstanding data): an outgoing ACK that repeats
+//!   the previous one, acknowledgment and window, counts.
 //! - A burst is emitted at the latest [`Coalescer::MAX_AGE`] after its first
 //!   segment, or [`Coalescer::IDLE`] after its last one.
 
@@ -24,6 +29,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::event::{Body, BurstEvent, Dir, Event, SegmentEvent, TimerKind};
+use crate::tcp::SeqNum;
 use crate::wire::Flags;
 
 fn slot(d: Dir) -> usize {
@@ -31,11 +37,6 @@ fn slot(d: Dir) -> usize {
         Dir::In => 0,
         Dir::Out => 1,
     }
-}
-
-/// `a` after `b` in sequence space (RFC 9293 §3.4 arithmetic mod 2^32).
-fn seq_gt(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) > 0
 }
 
 #[derive(Default)]
@@ -47,7 +48,8 @@ struct ConnState {
     next_seq: [Option<u32>; 2],
     last_ack: [Option<u32>; 2],
     last_win: [Option<u16>; 2],
-    /// Duplicate ACKs in a row, per direction.
+    /// Outgoing ACKs that repeat the previous one, in a row (see the
+    /// module's rule; arriving ones carry the engine's count).
     dupacks: [u32; 2],
     /// Absorbed events, the latest per key, in first-absorbed order.
     absorbed: Vec<(AbsorbKey, Event)>,
@@ -180,15 +182,17 @@ impl Coalescer {
             return false;
         }
         if s.seg.len > 0 {
-            st.next_seq[d].is_none_or(|n| n == s.seg.seq)
-        } else {
-            match st.last_ack[d] {
-                None => true,
-                Some(a) => {
-                    seq_gt(s.seg.ack, a)
-                        || st.last_win[d] != Some(s.seg.win)
-                        || st.dupacks[d] >= Self::DUPACKS_SHOWN
-                }
+            return st.next_seq[d].is_none_or(|n| n == s.seg.seq);
+        }
+        // Moves the acknowledgment forward, or updates the window.
+        let moves = |a: u32| SeqNum(s.seg.ack) > SeqNum(a) || st.last_win[d] != Some(s.seg.win);
+        match s.dir {
+            Dir::In => match s.dup_ack {
+                Some(n) => n > Self::DUPACKS_SHOWN,
+                None => st.last_ack[d].is_none_or(moves),
+            },
+            Dir::Out => {
+                st.last_ack[d].is_none_or(|a| moves(a) || st.dupacks[d] >= Self::DUPACKS_SHOWN)
             }
         }
     }
@@ -201,11 +205,11 @@ impl Coalescer {
             && st.last_ack[d] == Some(s.seg.ack)
             && st.last_win[d] == Some(s.seg.win);
         st.dupacks[d] = if dup { st.dupacks[d] + 1 } else { 0 };
-        let end = s.seg.seq.wrapping_add(s.seg.len);
-        if s.seg.len > 0 && st.next_seq[d].is_none_or(|n| seq_gt(end, n)) {
-            st.next_seq[d] = Some(end);
+        let end = SeqNum(s.seg.seq) + s.seg.len;
+        if s.seg.len > 0 && st.next_seq[d].is_none_or(|n| end > SeqNum(n)) {
+            st.next_seq[d] = Some(end.0);
         }
-        if s.seg.flags.ack() && st.last_ack[d].is_none_or(|a| !seq_gt(a, s.seg.ack)) {
+        if s.seg.flags.ack() && st.last_ack[d].is_none_or(|a| SeqNum(a) <= SeqNum(s.seg.ack)) {
             st.last_ack[d] = Some(s.seg.ack);
         }
         st.last_win[d] = Some(s.seg.win);
@@ -340,6 +344,7 @@ mod tests {
                 retransmit: false,
                 rtx: None,
                 probe: false,
+                dup_ack: None,
             }),
         }
     }
@@ -473,14 +478,15 @@ mod tests {
         );
         assert_eq!(kinds(&out), vec!["segment"; 4]);
         out.clear();
-        // A run of duplicate ACKs: the first three stand alone, the rest fold.
-        for _ in 0..5 {
-            c.push(seg(t, Dir::In, Flags::ACK, 7, 1, 0, 500), &mut out);
+        // A run of duplicate ACKs, as the engine marks them: the first
+        // three stand alone, the rest fold.
+        for n in 1..=10 {
+            let mut e = seg(t, Dir::In, Flags::ACK, 7, 1, 0, 500);
+            if let Body::Segment(s) = &mut e.body {
+                s.dup_ack = Some(n);
+            }
+            c.push(e, &mut out);
         }
-        for _ in 0..5 {
-            c.push(seg(t, Dir::In, Flags::ACK, 7, 1, 0, 500), &mut out);
-        }
-        // (The data segments before carried ack 1, so all ten are duplicates.)
         assert_eq!(
             kinds(&out),
             vec!["segment"; 3],
@@ -505,5 +511,35 @@ mod tests {
         c.tick(due, &mut out);
         assert_eq!(kinds(&out), vec!["burst"]);
         assert_eq!(c.poll_at(), None);
+    }
+
+    #[test]
+    fn arriving_duplicates_are_the_engines_word_outgoing_ones_repeat() {
+        // Arriving ACKs that repeat without the engine's mark (nothing of
+        // ours outstanding) are not duplicates: never folded.
+        let mut c = Coalescer::new();
+        let mut out = Vec::new();
+        let t = bulk(&mut c, &mut out, 0.0, 400);
+        out.clear();
+        for _ in 0..6 {
+            c.push(seg(t, Dir::In, Flags::ACK, 7, 1, 0, 500), &mut out);
+        }
+        assert_eq!(
+            kinds(&out),
+            ["burst", "burst", "timer"]
+                .iter()
+                .copied()
+                .chain(["segment"; 6])
+                .collect::<Vec<_>>()
+        );
+        // Our own ACKs: a repeat counts; three stand alone, the rest fold.
+        out.clear();
+        for _ in 0..6 {
+            c.push(
+                seg(t, Dir::Out, Flags::ACK, 1, 1100 + 399 * 100, 0, 500),
+                &mut out,
+            );
+        }
+        assert_eq!(kinds(&out), vec!["segment"; 3]);
     }
 }

@@ -816,9 +816,9 @@ pub fn matches(m: &EventMatch, e: &Event) -> bool {
         ),
         Body::Keepalive(k) => (None, Some(keepalive_action(k)), None),
         Body::Tcb(t) => (None, Some(format!("{:?}", t.action).to_lowercase()), None),
-        Body::Abort { reason } => (None, None, Some(reason.clone())),
-        Body::Drop(d) => (None, None, Some(d.reason.clone())),
-        Body::Fault(f) => (None, Some(f.action.clone()), None),
+        Body::Abort { reason } => (None, None, Some(reason.name().to_string())),
+        Body::Drop(d) => (None, None, Some(d.reason.name().to_string())),
+        Body::Fault(f) => (None, Some(f.action.name().to_string()), None),
         Body::Recovery(r) => (None, Some(r.action.name().to_string()), None),
         _ => (None, None, None),
     };

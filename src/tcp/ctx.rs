@@ -88,6 +88,7 @@ impl Ctx<'_> {
                 retransmit: rtx.is_some(),
                 rtx,
                 probe,
+                dup_ack: None,
             }),
         );
         self.tx.push_back(Transmit {

@@ -22,7 +22,10 @@ use std::sync::Arc;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::event::{Body, Dir, DropEvent, Event, SegFields, SegmentEvent, TcbAction, TcbEvent};
+use crate::event::{
+    AbortReason, Body, Dir, DropEvent, DropReason, Event, LimitKind, SegFields, SegmentEvent,
+    TcbAction, TcbEvent,
+};
 use crate::time::Instant;
 use crate::wire::{self, Flags, Segment, TcpOptions, WireError};
 
@@ -144,7 +147,7 @@ pub struct Engine {
     /// Corked connections with output waiting for `flush`.
     unflushed: Vec<ConnId>,
     /// When each kind of `limit` event was last emitted.
-    limit_reported: HashMap<String, Instant>,
+    limit_reported: HashMap<LimitKind, Instant>,
 }
 
 impl Engine {
@@ -295,7 +298,7 @@ impl Engine {
                     conn.as_ref(),
                     Body::Drop(DropEvent {
                         dir: Dir::In,
-                        reason: e.reason().into(),
+                        reason: DropReason::from(&e),
                         rule: None,
                         seg,
                     }),
@@ -309,7 +312,7 @@ impl Engine {
                 Some(&conn_name(seg.dst, seg.src)),
                 Body::Drop(DropEvent {
                     dir: Dir::In,
-                    reason: "not_for_us".into(),
+                    reason: DropReason::NotForUs,
                     rule: None,
                     seg: Some(fields),
                 }),
@@ -323,6 +326,7 @@ impl Engine {
             let mut ctx = self.core.ctx(now);
             ctx.arrival = true;
             let retransmit = tcb.looks_like_retransmit(&seg);
+            let dup_ack = tcb.note_arrival(&seg);
             ctx.event(
                 Some(&tcb.name),
                 Body::Segment(SegmentEvent {
@@ -331,6 +335,7 @@ impl Engine {
                     retransmit,
                     rtx: None,
                     probe: false,
+                    dup_ack,
                 }),
             );
             let verdict = tcb.on_segment(&mut ctx, seg);
@@ -349,7 +354,7 @@ impl Engine {
                 let mut ctx = self.core.ctx(now);
                 tcb.abort(
                     &mut ctx,
-                    "reopened",
+                    AbortReason::Reopened,
                     false,
                     "new SYN in TIME-WAIT with a higher sequence number or a newer timestamp: a new incarnation (RFC 6191)".into(),
                 );
@@ -362,7 +367,7 @@ impl Engine {
                 self.limit_event(
                     now,
                     &name,
-                    "recv_buffer",
+                    LimitKind::RecvBuffer,
                     cap,
                     "receive buffer full: the window is closed until the application reads".into(),
                 );
@@ -376,6 +381,7 @@ impl Engine {
                     retransmit: false,
                     rtx: None,
                     probe: false,
+                    dup_ack: None,
                 }),
             );
             self.no_connection(now, seg);
@@ -458,7 +464,7 @@ impl Engine {
             } else {
                 format!("listener on port {port} is full: SYN dropped")
             };
-            self.limit_event(now, &name, "syn_backlog", limit, detail);
+            self.limit_event(now, &name, LimitKind::SynBacklog, limit, detail);
             if cookies {
                 self.send_cookie(now, &seg);
             }
@@ -486,7 +492,7 @@ impl Engine {
         self.limit_event(
             now,
             name,
-            "max_connections",
+            LimitKind::MaxConnections,
             limit,
             "connection table full".into(),
         );
@@ -498,22 +504,22 @@ impl Engine {
         &mut self,
         now: Instant,
         name: &Arc<str>,
-        what: &str,
+        what: LimitKind,
         limit: u64,
         detail: String,
     ) {
         if self
             .limit_reported
-            .get(what)
+            .get(&what)
             .is_some_and(|t| now - *t < std::time::Duration::from_secs(1))
         {
             return;
         }
-        self.limit_reported.insert(what.to_string(), now);
+        self.limit_reported.insert(what, now);
         self.core.ctx(now).event(
             Some(name),
             Body::Limit {
-                what: what.into(),
+                what,
                 limit,
                 detail: Some(detail),
             },
@@ -933,7 +939,7 @@ impl Engine {
             self.limit_event(
                 now,
                 &name,
-                "send_buffer",
+                LimitKind::SendBuffer,
                 cap,
                 format!("send buffer full: {} of {} bytes queued", n, data.len()),
             );

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::event::{
-    Body, CaState, KeepaliveAction, KeepaliveEvent, NegotiatedEvent, RtxCause, TimerAction,
-    TimerEvent, TimerKind, VarsEvent,
+    AbortReason, Body, CaState, KeepaliveAction, KeepaliveEvent, LimitKind, NegotiatedEvent,
+    RtxCause, TimerAction, TimerEvent, TimerKind, VarsEvent,
 };
 use crate::seq::SeqNum;
 use crate::state::State;
@@ -164,6 +164,8 @@ pub struct Tcb {
     ack_now: bool,
     /// That ACK is a duplicate ACK for out-of-order data: never corked.
     dup_ack_now: bool,
+    /// Duplicate ACKs in a row from the peer ([`Tcb::note_arrival`]).
+    dup_acks_in: u32,
     /// Corked (`Config::cork`): `output` has work waiting for a flush.
     pub(crate) output_pending: bool,
     /// Listed in the engine's flush list.
@@ -286,6 +288,7 @@ impl Tcb {
             quick: cfg.quickack,
             ack_now: false,
             dup_ack_now: false,
+            dup_acks_in: 0,
             output_pending: false,
             flush_listed: false,
             unacked_bytes: 0,
@@ -561,6 +564,32 @@ impl Tcb {
             && seg.seq < self.rcv_nxt
     }
 
+    /// RFC 5681 §2's duplicate ACK, judged against the TCB as it stands
+    /// before the segment is processed: it acknowledges SND.UNA again,
+    /// carries no data and none of SYN, FIN or RST, advertises the same
+    /// window, and data is outstanding.
+    fn is_dup_ack(&self, seg: &Segment) -> bool {
+        self.state.is_synchronized()
+            && seg.flags.ack()
+            && !seg.flags.intersects(Flags::SYN | Flags::FIN | Flags::RST)
+            && seg.payload.is_empty()
+            && seg.ack == self.snd_una
+            && self.flight() > 0
+            && (u32::from(seg.window) << self.snd_wscale) == self.snd_wnd
+    }
+
+    /// An arriving segment, before it is processed: whether it is the n-th
+    /// duplicate ACK in a row, for its `segment` event.
+    pub(crate) fn note_arrival(&mut self, seg: &Segment) -> Option<u32> {
+        if self.is_dup_ack(seg) {
+            self.dup_acks_in += 1;
+            Some(self.dup_acks_in)
+        } else {
+            self.dup_acks_in = 0;
+            None
+        }
+    }
+
     /// The window the peer was last told (RCV.WND).
     pub fn rcv_window(&self) -> u32 {
         self.rcv_wnd()
@@ -824,7 +853,7 @@ impl Tcb {
                 self.fast_rtx += 1;
             }
             self.last_rtx_ts = Some(self.ts_now(ctx.now));
-            let end = seq + seg_end_len(flags, seg.payload.len());
+            let end = seq + seg.seg_len();
             self.rtx_high = self.rtx_high.max(end);
         }
         if !seg.payload.is_empty() || flags.fin() {
@@ -880,7 +909,7 @@ impl Tcb {
             ctx.event(
                 Some(&self.name),
                 Body::Limit {
-                    what: "challenge_ack".into(),
+                    what: LimitKind::ChallengeAck,
                     limit: u64::from(ctx.cfg.challenge_ack_limit),
                     detail: Some("challenge ACK not sent: rate limit".into()),
                 },
@@ -1028,7 +1057,7 @@ impl Tcb {
         );
         self.abort(
             ctx,
-            "user",
+            AbortReason::User,
             send_rst,
             "user ABORT: RST sent, TCB deleted".into(),
         );
@@ -1074,27 +1103,25 @@ impl Tcb {
     /// Close with an abort event; RST <SEQ=SND.NXT> when asked, with
     /// SND.NXT read as the highest sequence number sent (SND.MAX, as the
     /// pure ACKs): the peer's window starts no lower than that.
-    pub(crate) fn abort(&mut self, ctx: &mut Ctx, reason: &str, send_rst: bool, cause: String) {
+    pub(crate) fn abort(
+        &mut self,
+        ctx: &mut Ctx,
+        reason: AbortReason,
+        send_rst: bool,
+        cause: String,
+    ) {
         if send_rst {
             self.send_rst(ctx, self.snd_max);
         }
-        ctx.event(
-            Some(&self.name),
-            Body::Abort {
-                reason: reason.into(),
-            },
-        );
         self.close_reason = Some(match reason {
-            "reset_received" => CloseReason::Reset,
-            "retransmit_timeout" | "keepalive_timeout" | "connect_timeout"
-            | "fin_wait_2_timeout" => CloseReason::TimedOut(match reason {
-                "retransmit_timeout" => "retransmission timeout",
-                "keepalive_timeout" => "keepalive timeout",
-                "connect_timeout" => "connect timeout",
-                _ => "FIN-WAIT-2 timeout",
-            }),
+            AbortReason::ResetReceived => CloseReason::Reset,
+            AbortReason::RetransmitTimeout => CloseReason::TimedOut("retransmission timeout"),
+            AbortReason::KeepaliveTimeout => CloseReason::TimedOut("keepalive timeout"),
+            AbortReason::ConnectTimeout => CloseReason::TimedOut("connect timeout"),
+            AbortReason::FinWait2Timeout => CloseReason::TimedOut("FIN-WAIT-2 timeout"),
             _ => CloseReason::Aborted,
         });
+        ctx.event(Some(&self.name), Body::Abort { reason });
         self.set_state(ctx, State::Closed, cause);
     }
 
@@ -1447,7 +1474,7 @@ impl Tcb {
             if f.ack() {
                 self.abort(
                     ctx,
-                    "reset_received",
+                    AbortReason::ResetReceived,
                     false,
                     "RST+ACK received in SYN-SENT: connection refused".into(),
                 );
@@ -1671,7 +1698,7 @@ impl Tcb {
                     ctx.event(
                         Some(&self.name),
                         Body::Abort {
-                            reason: "reset_received".into(),
+                            reason: AbortReason::ResetReceived,
                         },
                     );
                     self.close_reason = Some(CloseReason::Reset);
@@ -1684,7 +1711,7 @@ impl Tcb {
                 State::SynReceived => {
                     self.abort(
                         ctx,
-                        "reset_received",
+                        AbortReason::ResetReceived,
                         false,
                         "RST received in SYN-RECEIVED: connection refused".into(),
                     );
@@ -1694,7 +1721,7 @@ impl Tcb {
                     let probing = self.ka_probes > 0;
                     self.abort(
                         ctx,
-                        "reset_received",
+                        AbortReason::ResetReceived,
                         false,
                         if probing {
                             "RST in answer to a keepalive probe: the peer forgot the connection (rebooted)".into()
@@ -1832,12 +1859,10 @@ impl Tcb {
         let new_wnd = u32::from(seg.window) << self.snd_wscale;
         let flight_before = self.flight();
         let advanced = seg.ack > self.snd_una;
-        // RFC 5681 §2: a duplicate ACK.
-        let dup = seg.ack == self.snd_una
-            && seg.payload.is_empty()
-            && !seg.flags.fin()
-            && flight_before > 0
-            && new_wnd == self.snd_wnd;
+        // RFC 5681 §2, judged on the segment as it reaches here: text cut
+        // off above (a zero-window probe's byte) no longer counts, as it
+        // never has. The `segment` event judged it on arrival.
+        let dup = self.is_dup_ack(seg);
         let data_acked = if advanced {
             self.ack_advances(ctx, seg)
         } else {
@@ -2008,7 +2033,7 @@ impl Tcb {
             // Linux does (LINUX_MIB_TCPABORTONDATA).
             self.abort(
                 ctx,
-                "data_after_close",
+                AbortReason::DataAfterClose,
                 true,
                 "data arrived after the application closed: RST sent (RFC 1122 §4.2.2.13)".into(),
             );
@@ -2053,7 +2078,7 @@ impl Tcb {
                     Insert::Full => ctx.event(
                         Some(&self.name),
                         Body::Limit {
-                            what: "ooo_queue".into(),
+                            what: LimitKind::OooQueue,
                             limit: ctx.cfg.ooo_max_segments as u64,
                             detail: Some("out-of-order segment not kept".into()),
                         },
@@ -2244,7 +2269,7 @@ impl Tcb {
                 TimerKind::FinWait2 => {
                     self.abort(
                         ctx,
-                        "fin_wait_2_timeout",
+                        AbortReason::FinWait2Timeout,
                         true,
                         "no FIN from the peer within the FIN-WAIT-2 timeout".into(),
                     );
@@ -2252,7 +2277,7 @@ impl Tcb {
                 TimerKind::Connect => {
                     self.abort(
                         ctx,
-                        "connect_timeout",
+                        AbortReason::ConnectTimeout,
                         false,
                         "connect timeout: no answer to our SYN".into(),
                     );
@@ -2277,7 +2302,7 @@ impl Tcb {
             let what = if handshake { "SYN" } else { "data" };
             self.abort(
                 ctx,
-                "retransmit_timeout",
+                AbortReason::RetransmitTimeout,
                 !handshake,
                 format!("{what} retransmitted {limit} times without an answer"),
             );
@@ -2350,7 +2375,7 @@ impl Tcb {
             );
             self.abort(
                 ctx,
-                "keepalive_timeout",
+                AbortReason::KeepaliveTimeout,
                 true,
                 format!("{} keepalive probes unanswered: the peer is dead", ka.count),
             );
@@ -2392,7 +2417,7 @@ impl Tcb {
             rcv_wnd: self.rcv_wnd(),
             cwnd: self.rec.cwnd(),
             ssthresh: self.rec.ssthresh(),
-            phase: self.rec.phase().into(),
+            phase: self.rec.phase(),
             unsent: self.snd_buf.len().saturating_sub(sent_off) as u32,
             in_flight: self.flight(),
             retransmits: self.retransmits,
@@ -2401,7 +2426,7 @@ impl Tcb {
             sacked: self.rec.sb.bytes_in(SegState::Sacked),
             lost: self.rec.sb.bytes_in(SegState::Lost),
             cc_state: self.rec.state,
-            cc: self.rec.cc.algo.name().into(),
+            cc: Some(self.rec.cc.algo),
         };
         if self.last_vars.as_ref() != Some(&v) {
             self.last_vars = Some(v.clone());
@@ -2436,11 +2461,6 @@ fn copy_out(ring: &VecDeque<u8>, off: usize, out: &mut [u8]) {
         let o = off - a.len();
         out.copy_from_slice(&b[o..o + n]);
     }
-}
-
-/// Sequence space a segment with these flags and payload occupies.
-fn seg_end_len(flags: Flags, payload: usize) -> usize {
-    payload + usize::from(flags.syn()) + usize::from(flags.fin())
 }
 
 /// Whether the segment of `len` bytes at SND.NXT empties the queue so the FIN

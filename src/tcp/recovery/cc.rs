@@ -5,35 +5,11 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::time::Instant;
 
-/// Which algorithm a connection uses (`--cc`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CcAlgo {
-    /// RFC 5681 slow start and congestion avoidance, ssthresh = FlightSize/2.
-    NewReno,
-    /// RFC 9438 CUBIC with its Reno-friendly region (Linux's default).
-    Cubic,
-}
-
-impl CcAlgo {
-    pub fn name(self) -> &'static str {
-        match self {
-            CcAlgo::NewReno => "newreno",
-            CcAlgo::Cubic => "cubic",
-        }
-    }
-    pub fn from_name(s: &str) -> Option<CcAlgo> {
-        match s {
-            "newreno" | "reno" => Some(CcAlgo::NewReno),
-            "cubic" => Some(CcAlgo::Cubic),
-            _ => None,
-        }
-    }
-}
+/// Which algorithm a connection uses (`--cc`): a word of the event
+/// vocabulary (`vars` events name it), so it lives there.
+pub use crate::event::CcAlgo;
 
 /// RFC 9438 §4.1: C = 0.4 (segments per second cubed).
 pub const CUBIC_C: f64 = 0.4;

@@ -22,7 +22,7 @@ pub mod scoreboard;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::event::{Body, CaState, RecoveryAction, RecoveryEvent, RtxCause};
+use crate::event::{Body, CaState, Phase, RecoveryAction, RecoveryEvent, RtxCause};
 use crate::seq::SeqNum;
 use crate::tcp::ctx::Ctx;
 use crate::time::Instant;
@@ -166,11 +166,11 @@ impl Recovery {
     }
 
     /// The phase as the `vars` event has always named it.
-    pub fn phase(&self) -> &'static str {
+    pub fn phase(&self) -> Phase {
         match self.state {
-            CaState::Recovery => "fast_recovery",
-            _ if self.cc.in_slow_start() => "slow_start",
-            _ => "congestion_avoidance",
+            CaState::Recovery => Phase::FastRecovery,
+            _ if self.cc.in_slow_start() => Phase::SlowStart,
+            _ => Phase::CongestionAvoidance,
         }
     }
 

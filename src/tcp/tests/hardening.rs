@@ -10,12 +10,12 @@ use std::net::SocketAddrV4;
 use std::time::Duration;
 
 use super::*;
-use crate::event::{Dir, RtxCause, SegmentEvent, TcbAction};
+use crate::event::{AbortReason, Dir, LimitKind, RtxCause, SegmentEvent, TcbAction};
 use crate::tcp::{CloseReason, Profile};
 
 use State::*;
 
-fn aborts(h: &H) -> Vec<(String, f64)> {
+fn aborts(h: &H) -> Vec<(AbortReason, f64)> {
     h.events
         .iter()
         .filter_map(|e| match &e.body {
@@ -26,15 +26,13 @@ fn aborts(h: &H) -> Vec<(String, f64)> {
 }
 
 /// (connection, what, limit) of every `limit` event.
-fn limits(h: &H) -> Vec<(String, String, u64)> {
+fn limits(h: &H) -> Vec<(String, LimitKind, u64)> {
     h.events
         .iter()
         .filter_map(|e| match &e.body {
-            Body::Limit { what, limit, .. } => Some((
-                e.conn.as_deref().unwrap_or("").to_string(),
-                what.clone(),
-                *limit,
-            )),
+            Body::Limit { what, limit, .. } => {
+                Some((e.conn.as_deref().unwrap_or("").to_string(), *what, *limit))
+            }
             _ => None,
         })
         .collect()
@@ -312,7 +310,7 @@ fn time_wait_reopens_on_a_lower_seq_syn_with_a_newer_timestamp() {
     h.expect(sa);
     h.expect_none();
     assert_eq!(h.e.state(old), None, "the TIME-WAIT TCB is gone");
-    assert_eq!(aborts(&h), vec![("reopened".to_string(), 10.0)]);
+    assert_eq!(aborts(&h), vec![(AbortReason::Reopened, 10.0)]);
     assert_eq!(
         h.transitions(),
         vec![(TimeWait, Closed), (Listen, SynReceived)]
@@ -436,7 +434,7 @@ fn abort_rst_carries_the_highest_sequence_number_sent() {
     h.expect(h.reply(R, h.iss + 101, 0, 0));
     h.expect_none();
     assert_eq!(h.state(), None);
-    assert_eq!(aborts(&h), vec![("user".to_string(), 0.0)]);
+    assert_eq!(aborts(&h), vec![(AbortReason::User, 0.0)]);
 }
 
 #[test]
@@ -663,7 +661,7 @@ fn challenge_ack_budget_is_per_connection() {
     h.expect_none();
     assert_eq!(
         limits(&h),
-        vec![(name_a.clone(), "challenge_ack".to_string(), 2)]
+        vec![(name_a.clone(), LimitKind::ChallengeAck, 2)]
     );
     // Connection B has a budget of its own.
     h.input(from_b(&h, R, IRS + 100));
@@ -676,8 +674,8 @@ fn challenge_ack_budget_is_per_connection() {
     assert_eq!(
         limits(&h),
         vec![
-            (name_a, "challenge_ack".to_string(), 2),
-            (name_b, "challenge_ack".to_string(), 2)
+            (name_a, LimitKind::ChallengeAck, 2),
+            (name_b, LimitKind::ChallengeAck, 2)
         ]
     );
     // A second later A's budget is back.
@@ -702,7 +700,7 @@ fn data_in_fin_wait_2_after_release_is_answered_with_rst() {
     h.expect(h.reply(R, h.iss + 2, 0, 0));
     h.expect_none();
     assert_eq!(h.state(), None);
-    assert_eq!(aborts(&h), vec![("data_after_close".to_string(), 0.0)]);
+    assert_eq!(aborts(&h), vec![(AbortReason::DataAfterClose, 0.0)]);
     assert_eq!(h.transitions(), vec![(FinWait2, Closed)]);
     assert_eq!(h.e.info(c).closed, Some(CloseReason::Aborted));
 }
@@ -726,7 +724,7 @@ fn data_in_fin_wait_1_after_release_is_answered_with_rst_at_snd_max() {
     h.expect(h.reply(R, h.iss + 102, 0, 0));
     h.expect_none();
     assert_eq!(h.state(), None);
-    assert_eq!(aborts(&h), vec![("data_after_close".to_string(), 0.0)]);
+    assert_eq!(aborts(&h), vec![(AbortReason::DataAfterClose, 0.0)]);
     assert_eq!(h.transitions(), vec![(FinWait1, Closed)]);
 }
 

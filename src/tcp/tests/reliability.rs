@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::event::{Body, KeepaliveAction};
+use crate::event::{AbortReason, Body, KeepaliveAction, Phase};
 use crate::tcp::Keepalive;
 
 fn fired_at(h: &H, kind: TimerKind) -> Vec<f64> {
@@ -14,7 +14,7 @@ fn fired_at(h: &H, kind: TimerKind) -> Vec<f64> {
         .collect()
 }
 
-fn abort_reason(h: &H) -> Option<(String, f64)> {
+fn abort_reason(h: &H) -> Option<(AbortReason, f64)> {
     h.events.iter().find_map(|e| match &e.body {
         Body::Abort { reason } => Some((reason.clone(), e.t)),
         _ => None,
@@ -53,7 +53,10 @@ fn syn_is_retransmitted_with_doubling_rto_then_aborted() {
         syns += 1;
     }
     assert_eq!(syns, 6);
-    assert_eq!(abort_reason(&h), Some(("retransmit_timeout".into(), 127.0)));
+    assert_eq!(
+        abort_reason(&h),
+        Some((AbortReason::RetransmitTimeout, 127.0))
+    );
     assert_eq!(h.state(), None);
     // Retransmissions are marked in the events.
     let rtx = h
@@ -137,7 +140,7 @@ fn data_retransmission_gives_up_after_fifteen_tries() {
     assert_eq!(*fires.last().unwrap(), 1207.0);
     assert_eq!(
         abort_reason(&h),
-        Some(("retransmit_timeout".into(), 1207.0))
+        Some((AbortReason::RetransmitTimeout, 1207.0))
     );
     // 15 retransmissions, then the RST of the abort.
     let mut segs = Vec::new();
@@ -192,7 +195,10 @@ fn keepalive_rfc_schedule_first_probe_at_7200_death_at_7950() {
         ka.last().map(|k| (k.0, k.3)),
         Some((KeepaliveAction::Dead, 7950.0))
     );
-    assert_eq!(abort_reason(&h), Some(("keepalive_timeout".into(), 7950.0)));
+    assert_eq!(
+        abort_reason(&h),
+        Some((AbortReason::KeepaliveTimeout, 7950.0))
+    );
     // Each probe: <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, no data.
     for _ in 0..10 {
         let probe = h.reply(A, h.iss, IRS + 1, OUR_WIN);
@@ -228,7 +234,10 @@ fn keepalive_answer_restarts_idling_and_any_segment_resets_the_timer() {
         ]
     );
     h.run_until(secs(31.0));
-    assert_eq!(abort_reason(&h), Some(("keepalive_timeout".into(), 31.0)));
+    assert_eq!(
+        abort_reason(&h),
+        Some((AbortReason::KeepaliveTimeout, 31.0))
+    );
 }
 
 #[test]
@@ -245,7 +254,7 @@ fn rst_answering_a_keepalive_probe_means_the_peer_rebooted() {
     // The rebooted peer has no connection: it answers the probe's ACK with
     // <SEQ=SEG.ACK><CTL=RST>, which is exactly RCV.NXT.
     h.input(h.seg(R, IRS + 1, 0));
-    assert_eq!(abort_reason(&h), Some(("reset_received".into(), 10.0)));
+    assert_eq!(abort_reason(&h), Some((AbortReason::ResetReceived, 10.0)));
     assert_eq!(h.state(), None);
     let cause = h.events.iter().find_map(|e| match &e.body {
         Body::State { cause, .. } if cause.contains("rebooted") => Some(cause.clone()),
@@ -378,19 +387,16 @@ fn fast_retransmit_on_the_third_duplicate_ack_and_newreno_recovery() {
     let t = h.e.tcb(c).unwrap();
     assert_eq!(t.cwnd(), 3650);
     assert_eq!(t.ca_state(), crate::event::CaState::Open);
-    let phases: Vec<String> = h
+    let phases: Vec<Phase> = h
         .events
         .iter()
         .filter_map(|e| match &e.body {
-            Body::Vars(v) => Some(v.phase.clone()),
+            Body::Vars(v) => Some(v.phase),
             _ => None,
         })
         .collect();
-    assert!(phases.contains(&"fast_recovery".to_string()));
-    assert_eq!(
-        phases.last().map(String::as_str),
-        Some("congestion_avoidance")
-    );
+    assert!(phases.contains(&Phase::FastRecovery));
+    assert_eq!(phases.last(), Some(&Phase::CongestionAvoidance));
 }
 
 #[test]
@@ -427,7 +433,10 @@ fn fin_wait_2_timeout_applies_only_to_released_connections() {
     h.pull_events();
     assert_eq!(armed(&h, TimerKind::FinWait2), vec![660.0]);
     h.run_until(secs(660.0));
-    assert_eq!(abort_reason(&h), Some(("fin_wait_2_timeout".into(), 660.0)));
+    assert_eq!(
+        abort_reason(&h),
+        Some((AbortReason::FinWait2Timeout, 660.0))
+    );
 }
 
 #[test]
@@ -438,7 +447,7 @@ fn connect_timeout_ends_syn_sent() {
     h.conn = Some(h.e.connect(h.now, h.them, Some(50000)).unwrap());
     h.run_until(secs(10.0));
     assert_eq!(armed(&h, TimerKind::Connect), vec![5.0]);
-    assert_eq!(abort_reason(&h), Some(("connect_timeout".into(), 5.0)));
+    assert_eq!(abort_reason(&h), Some((AbortReason::ConnectTimeout, 5.0)));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::event::{Body, TcbAction};
+use crate::event::{AbortReason, Body, LimitKind, TcbAction};
 
 use State::*;
 
@@ -275,11 +275,9 @@ fn rst_exactly_at_rcv_nxt_resets() {
     h.expect_none();
     assert_eq!(h.state(), None);
     assert_eq!(h.transitions().last(), Some(&(Established, Closed)));
-    assert!(
-        h.events
-            .iter()
-            .any(|e| matches!(&e.body, Body::Abort { reason } if reason == "reset_received"))
-    );
+    assert!(h.events.iter().any(
+        |e| matches!(&e.body, Body::Abort { reason } if *reason == AbortReason::ResetReceived)
+    ));
 }
 
 #[test]
@@ -412,7 +410,7 @@ fn abort_sends_rst_with_snd_nxt() {
     assert!(
         h.events
             .iter()
-            .any(|e| matches!(&e.body, Body::Abort { reason } if reason == "user"))
+            .any(|e| matches!(&e.body, Body::Abort { reason } if *reason == AbortReason::User))
     );
 }
 
@@ -665,7 +663,7 @@ fn full_backlog_answers_with_a_cookie_and_keeps_no_state() {
     assert!(
         h.events
             .iter()
-            .any(|e| matches!(&e.body, Body::Limit { what, .. } if what == "syn_backlog"))
+            .any(|e| matches!(&e.body, Body::Limit { what, .. } if *what == LimitKind::SynBacklog))
     );
     // The ACK brings the cookie back: ESTABLISHED at once.
     let mut ack = h.seg(A, 501, sa.seq.0 + 1);
@@ -796,8 +794,8 @@ fn a_full_send_buffer_takes_what_fits_and_says_so() {
     assert_eq!(h.e.send(h.now, c, &[1u8; 1500]), Ok(1000));
     h.pull_events();
     let limit = h.events.iter().find_map(|e| match &e.body {
-        Body::Limit { what, limit, .. } => Some((what.clone(), *limit)),
+        Body::Limit { what, limit, .. } => Some((*what, *limit)),
         _ => None,
     });
-    assert_eq!(limit, Some(("send_buffer".to_string(), 1000)));
+    assert_eq!(limit, Some((LimitKind::SendBuffer, 1000)));
 }

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use crate::event::{NegotiatedEvent, TimerKind, VarsEvent};
+use crate::event::{AbortReason, NegotiatedEvent, TimerKind, VarsEvent};
 use crate::tcp::State;
 
 use super::ladder::{Entry, Slot};
@@ -117,7 +117,7 @@ pub struct Side {
     pub rtt: Option<Rtt>,
     pub allocated: Option<TcbInfo>,
     pub freed: Option<TcbInfo>,
-    pub abort: Option<Box<str>>,
+    pub abort: Option<AbortReason>,
     pub closed_at: Option<f64>,
 }
 

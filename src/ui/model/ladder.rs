@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::event::{SegFields, TimerKind};
+use crate::event::{AbortReason, DropReason, FaultAction, SegFields, TimerKind};
 use crate::tcp::State;
 use crate::wire::Flags;
 
@@ -49,9 +49,10 @@ impl Seg {
         self.flags == Flags::ACK && self.len == 0
     }
 
-    /// Sequence space the segment occupies (SYN and FIN count one each).
+    /// Sequence space the segment occupies: payload plus
+    /// [`Flags::seq_len`].
     pub fn seg_len(&self) -> u32 {
-        self.len + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
+        self.len + self.flags.seq_len()
     }
 }
 
@@ -76,7 +77,7 @@ pub enum Fate {
     Delivered,
     /// Dropped on the way: by the injector or refused by the receiver.
     Dropped {
-        reason: Box<str>,
+        reason: DropReason,
         rule: Option<Box<str>>,
         at: f64,
     },
@@ -103,7 +104,7 @@ pub struct Arrow {
     pub probe: Option<(u32, u32)>,
     pub fate: Fate,
     /// Injector actions on the way: delay, duplicate, reorder, corrupt.
-    pub faults: Vec<Box<str>>,
+    pub faults: Vec<FaultAction>,
     /// Extra deliveries (the injector duplicated it).
     pub copies: u32,
 }
@@ -144,7 +145,7 @@ pub enum Mark {
         detail: Box<str>,
     },
     Abort {
-        reason: Box<str>,
+        reason: AbortReason,
     },
     /// An application message, a configured limit reached, anything else
     /// worth a line on the lifeline.

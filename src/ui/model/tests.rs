@@ -2,9 +2,10 @@
 //! fixed virtual time), and with hand-made odd events.
 
 use super::*;
-use crate::event::TimerKind;
+use crate::event::{AbortReason, DropReason, TimerAction, TimerKind};
 use crate::fault::{Action, DirMatch, Rule};
 use crate::scenario::{Overrides, Run, Scenario};
+use crate::tcp::State;
 use crate::time::Instant;
 use crate::wire::Flags;
 
@@ -125,7 +126,7 @@ fn a_dropped_synack_stops_and_the_retransmissions_are_marked() {
     let Fate::Dropped { reason, rule, .. } = &dropped[0].fate else {
         unreachable!()
     };
-    assert_eq!(&**reason, "injected");
+    assert_eq!(*reason, DropReason::Injected);
     assert_eq!(rule.as_deref(), Some("drop out SA next 1"));
     assert_eq!(c.drops, 1);
     assert_eq!(m.faults.dropped_out, 1);
@@ -221,7 +222,7 @@ fn keepalive_on_a_dead_peer_counts_probes_then_gives_up() {
         client.keepalive.verdict,
         Some(Verdict::Dead { probes: 3, .. })
     ));
-    assert_eq!(client.abort.as_deref(), Some("keepalive_timeout"));
+    assert_eq!(client.abort, Some(AbortReason::KeepaliveTimeout));
     assert_eq!(client.state, Some(State::Closed));
 }
 
@@ -378,4 +379,22 @@ fn a_released_syn_joins_the_row_its_sender_left() {
         .find(|a| a.seg.flags == Flags::SYN)
         .unwrap();
     assert_eq!(syn.fate, Fate::Delivered, "one arrow, now arrived");
+}
+
+#[test]
+fn the_engines_duplicate_ack_mark_wins() {
+    // Nothing on the ladder says data is outstanding, so the guess says no;
+    // the engine that received them says they are the 2nd and 3rd.
+    let mut m = Model::new(false);
+    for (id, dup) in [(1, ""), (2, r#","dup_ack":2"#), (3, r#","dup_ack":3"#)] {
+        let line = format!(
+            r#"{{"t":{id}.0,"host":"tcpscope","conn":"a:1<->b:2","kind":"segment","dir":"in","id":{id},"flags":["ACK"],"seq":5,"ack":9,"len":0,"win":100,"opts":[],"retransmit":false{dup}}}"#
+        );
+        m.ingest(Event::from_json(&line).unwrap());
+    }
+    let marks: Vec<Option<u32>> = arrows(m.find("a:1<->b:2").unwrap())
+        .iter()
+        .map(|a| a.dup_ack)
+        .collect();
+    assert_eq!(marks, [None, Some(2), Some(3)]);
 }

@@ -67,7 +67,7 @@ pub fn timer_text(c: &Conn, now: f64, two_hosts: bool) -> (String, bool) {
             .present()
             .filter_map(|(_, s)| s.freed.as_ref().map(|f| (s, f)))
             .max_by(|a, b| a.1.t.total_cmp(&b.1.t));
-        let abort = c.present().find_map(|(_, s)| s.abort.as_deref());
+        let abort = c.present().find_map(|(_, s)| s.abort.as_ref());
         let mut text = match freed {
             Some((_, f)) => format!(
                 "freed TCB, {} buffers, port {}",
@@ -77,7 +77,7 @@ pub fn timer_text(c: &Conn, now: f64, two_hosts: bool) -> (String, bool) {
             None => "closed".into(),
         };
         if let Some(a) = abort {
-            text = format!("{} · {text}", a.replace('_', " "));
+            text = format!("{} · {text}", a.name().replace('_', " "));
         }
         return (text, true);
     }

@@ -102,8 +102,12 @@ fn segment_lines<'a>(c: &Conn, e: &Entry, a: &Arrow, w: usize, view: &View) -> V
             units::t(*at)
         ),
         Fate::Dropped { reason, rule, at } => match rule {
-            Some(r) => format!("dropped at {}: {reason} (rule \"{r}\")", units::t(*at)),
-            None => format!("dropped at {}: {reason}", units::t(*at)),
+            Some(r) => format!(
+                "dropped at {}: {} (rule \"{r}\")",
+                units::t(*at),
+                reason.name()
+            ),
+            None => format!("dropped at {}: {}", units::t(*at), reason.name()),
         },
     };
     let fate_style = match a.fate {
@@ -130,7 +134,7 @@ fn segment_lines<'a>(c: &Conn, e: &Entry, a: &Arrow, w: usize, view: &View) -> V
         ));
     }
     if !a.faults.is_empty() {
-        let f: Vec<&str> = a.faults.iter().map(|x| &**x).collect();
+        let f: Vec<&str> = a.faults.iter().map(|x| x.name()).collect();
         out.push(kv("injector", f.join(", "), &t));
     }
     let Some(hdr) = &s.hdr else {
@@ -377,7 +381,7 @@ fn mark_lines<'a>(c: &Conn, e: &Entry, slot: Option<usize>, m: &Mark, t: &Theme)
             "The resources a connection holds: RFC 9293 §3.3.1 (the TCB).",
         ),
         Mark::Abort { reason } => (
-            format!("Connection aborted: {}.", reason.replace('_', " ")),
+            format!("Connection aborted: {}.", reason.name().replace('_', " ")),
             "RFC 9293 §3.10.5 (ABORT) and §3.10.7 (RST processing).",
         ),
         Mark::Note { text } => (text.to_string(), ""),

@@ -321,7 +321,7 @@ fn mark_text(m: &Mark, e: &Entry, t: &Theme) -> (&'static str, String, Style) {
         } => ("□", text.to_string(), t.note()),
         Mark::Abort { reason } => (
             "✗",
-            format!("abort: {}", reason.replace('_', " ")),
+            format!("abort: {}", reason.name().replace('_', " ")),
             t.error(),
         ),
         Mark::Note { text } => {
@@ -390,7 +390,7 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
         post.push_str(&format!(" dup ACK #{n}"));
     }
     for fx in &a.faults {
-        post.push_str(&format!(" [{fx}]"));
+        post.push_str(&format!(" [{}]", fx.name()));
     }
     if a.copies > 0 {
         post.push_str(&format!(" ×{}", a.copies + 1));
@@ -443,7 +443,12 @@ fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow
     let (reach, end_glyph, end_text, end_style) = match &a.fate {
         Fate::Delivered => (span, if ltr { "▶" } else { "◀" }, String::new(), style),
         Fate::InFlight => (span, if ltr { "▷" } else { "◁" }, String::new(), style),
-        Fate::Dropped { reason, .. } => (span * 3 / 5, "✗", format!(" {reason}"), t.dropped()),
+        Fate::Dropped { reason, .. } => (
+            span * 3 / 5,
+            "✗",
+            format!(" {}", reason.name()),
+            t.dropped(),
+        ),
         Fate::Held { .. } => (span * 3 / 5, "‖", " held".to_string(), t.held()),
     };
     let line_glyph = if a.fate == Fate::InFlight {

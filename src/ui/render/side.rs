@@ -13,7 +13,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::event::TimerKind;
+use crate::event::{CaState, CcAlgo, Phase, TimerKind};
 use crate::ui::model::Model;
 use crate::ui::model::ladder::other;
 use crate::ui::model::{Armed, Conn, Side, Slot, Verdict};
@@ -178,16 +178,16 @@ fn tcb_rows(c: &Conn, slot: Slot, s: &Side, absolute: bool) -> Vec<(&'static str
             rows.push(("pipe", pipe));
             // While nothing is amiss the growth phase says more than
             // "open"; otherwise the congestion state does.
-            let state = match (v.cc_state, v.phase.as_str()) {
-                (crate::event::CaState::Open, "slow_start") => "SS".to_string(),
-                (crate::event::CaState::Open, "congestion_avoidance") => "CA".to_string(),
-                (crate::event::CaState::Open, p) => p.replace('_', " "),
+            let state = match (v.cc_state, v.phase) {
+                (CaState::Open, Phase::SlowStart) => "SS".to_string(),
+                (CaState::Open, Phase::CongestionAvoidance) => "CA".to_string(),
+                (CaState::Open, p) => p.name().replace('_', " "),
                 (other, _) => other.name().to_string(),
             };
-            let cc = match v.cc.as_str() {
-                "" => state,
-                "newreno" => format!("reno · {state}"),
-                algo => format!("{algo} · {state}"),
+            let cc = match v.cc {
+                None => state,
+                Some(CcAlgo::NewReno) => format!("reno · {state}"),
+                Some(algo) => format!("{} · {state}", algo.name()),
             };
             rows.push(("cc", cc));
         }
