@@ -364,6 +364,9 @@ impl Run {
         }
     }
 
+    /// Carry out one scenario step. One exhaustive `match` over `Op`, a
+    /// little over the crate's ~150 lines on purpose: each arm is short, and
+    /// a new step kind is added in exactly one place here.
     fn do_step(&mut self, step: &Step) {
         let side = step.host.side();
         let now = self.wire.now;

@@ -1550,67 +1550,21 @@ impl Tcb {
         self.restart_keepalive(ctx);
     }
 
-    /// §3.10.7.4: SYN-RECEIVED and the synchronized states.
-    fn on_segment_other(&mut self, ctx: &mut Ctx, mut seg: Segment) -> Verdict {
+    /// §3.10.7.4: SYN-RECEIVED and the synchronized states, step by step.
+    fn on_segment_other(&mut self, ctx: &mut Ctx, seg: Segment) -> Verdict {
+        let mut seg = if self.state == State::TimeWait {
+            match self.time_wait_arrival(ctx, seg) {
+                Ok(v) => return v,
+                Err(seg) => seg,
+            }
+        } else {
+            seg
+        };
         let f = seg.flags;
-
-        if self.state == State::TimeWait {
-            if f.rst() {
-                if ctx.cfg.rfc1337 || seg.seq != self.rcv_nxt {
-                    // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT
-                    // assassination).
-                    return Verdict::Keep;
-                }
-                // Linux's default (tcp_rfc1337 = 0): a RST ends TIME-WAIT.
-                self.close_reason = Some(CloseReason::Normal);
-                self.set_state(
-                    ctx,
-                    State::Closed,
-                    "RST received in TIME-WAIT: TIME-WAIT ends early (Linux; RFC 1337 would ignore it)"
-                        .into(),
-                );
-                return Verdict::Keep;
-            }
-            // RFC 9293 §3.10.7.4 and RFC 6191 §2: a new SYN may open a new
-            // incarnation. With timestamps in use, if and only if its
-            // timestamp is newer than TS.Recent (whatever its sequence
-            // number; an older one is an old duplicate, as PAWS says);
-            // without, if its sequence number is higher.
-            let reopen = match seg.options.timestamp {
-                Some((val, _)) if self.ts_enabled => (val.wrapping_sub(self.ts_recent) as i32) > 0,
-                _ => seg.seq > self.rcv_nxt,
-            };
-            if f.syn() && !f.ack() && reopen {
-                return Verdict::Reopen(seg);
-            }
-            if f.fin() && seg.seq + seg.payload.len() + 1usize == self.rcv_nxt {
-                // The peer's FIN again: our last ACK was lost. ACK it and
-                // restart the 2 MSL timer (RFC 9293 §3.10.7.4 eighth step).
-                self.send_ack(ctx);
-                let d = ctx.cfg.msl * 2;
-                self.timers[idx(TimerKind::TimeWait)] = None;
-                self.arm(ctx, TimerKind::TimeWait, ctx.now + d);
-                return Verdict::Keep;
-            }
-        }
-
         if self.state == State::SynReceived && f.syn() && seg.seq == self.irs {
             if !f.ack() {
-                // The peer retransmitted its SYN: our SYN+ACK was lost. Send
-                // it again now and restart its timer from this transmission,
-                // so the timer does not send a second copy right behind it.
                 if !f.rst() {
-                    self.syn_rtx += 1;
-                    self.send(
-                        ctx,
-                        Flags::SYN | Flags::ACK,
-                        self.iss,
-                        Vec::new(),
-                        Some(RtxCause::Syn),
-                    );
-                    self.rtt_probe = None;
-                    let rto = self.rtt.rto();
-                    self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+                    self.synack_again(ctx);
                 }
                 return Verdict::Keep;
             }
@@ -1620,117 +1574,15 @@ impl Tcb {
             seg.flags = Flags(seg.flags.0 & !Flags::SYN.0);
         }
 
-        // RFC 7323 §5.3 PAWS: a timestamp older than TS.Recent marks an old
-        // duplicate; ACK and drop it (RST is exempt). The answer to a pure
-        // ACK is rate-limited like any out-of-window answer (Linux).
-        if self.ts_enabled
-            && !f.rst()
-            && let Some((val, _)) = seg.options.timestamp
-            && (val.wrapping_sub(self.ts_recent) as i32) < 0
-        {
-            if !self.oow_rate_limited(ctx, &seg) {
-                self.send_ack(ctx);
-            }
+        // First: the sequence number (and PAWS).
+        if !self.check_sequence(ctx, &mut seg) {
             return Verdict::Keep;
         }
-
-        // First: sequence number acceptability.
-        let wnd = self.rcv_wnd();
-        let len = seg.seg_len() as u32;
-        let acceptable = match (len, wnd) {
-            (0, 0) => seg.seq == self.rcv_nxt,
-            // A sender that has filled our window sends its ACKs at its
-            // SND.NXT, our right edge: with a hole below, a strict reading
-            // (SEG.SEQ < RCV.NXT+RCV.WND) would drop every such ACK and the
-            // two sides can deadlock. Like Linux (tcp_sequence: seq not after
-            // rcv_nxt + window) the edge itself is accepted for a
-            // zero-length segment; it carries no data to store.
-            (0, _) => {
-                seg.seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd) || seg.seq == self.rcv_nxt + wnd
-            }
-            (_, 0) => false,
-            (_, _) => {
-                seg.seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd)
-                    || (seg.seq + (len - 1)).in_range(self.rcv_nxt, self.rcv_nxt + wnd)
-            }
-        };
-        if !acceptable {
-            if wnd == 0 && seg.seq == self.rcv_nxt && !f.syn() {
-                // "special allowance ... to accept valid ACKs, URGs, and RSTs"
-                // with a zero window: keep the control part, drop the text.
-                seg.payload.clear();
-                seg.flags = Flags(seg.flags.0 & !Flags::FIN.0);
-                self.ack_now = true;
-            } else {
-                if self.sack_enabled
-                    && !seg.payload.is_empty()
-                    && seg.seq + seg.payload.len() <= self.rcv_nxt
-                {
-                    // RFC 2883: tell the sender this one arrived twice.
-                    self.dsack = Some((seg.seq, seg.seq + seg.payload.len()));
-                }
-                if !f.rst() && !self.oow_rate_limited(ctx, &seg) {
-                    self.send_ack(ctx);
-                }
-                return Verdict::Keep;
-            }
-        }
-        // RFC 7323 §4.3: TS.Recent follows the segment that reached the
-        // left edge of the window.
-        if self.ts_enabled
-            && let Some((val, _)) = seg.options.timestamp
-            && seg.seq <= self.last_ack_sent
-            && (val.wrapping_sub(self.ts_recent) as i32) >= 0
-        {
-            self.ts_recent = val;
-        }
-        self.trim(&mut seg);
         let f = seg.flags;
 
-        // Second: RST (RFC 5961 §3.2: only an exact match resets).
+        // Second: RST.
         if f.rst() {
-            if seg.seq != self.rcv_nxt {
-                self.send_challenge_ack(ctx);
-                return Verdict::Keep;
-            }
-            match self.state {
-                State::SynReceived if self.listener.is_some() || self.passive_open => {
-                    ctx.event(
-                        Some(&self.name),
-                        Body::Abort {
-                            reason: AbortReason::ResetReceived,
-                        },
-                    );
-                    self.close_reason = Some(CloseReason::Reset);
-                    self.set_state(
-                        ctx,
-                        State::Listen,
-                        "RST received in SYN-RECEIVED: back to LISTEN".into(),
-                    );
-                }
-                State::SynReceived => {
-                    self.abort(
-                        ctx,
-                        AbortReason::ResetReceived,
-                        false,
-                        "RST received in SYN-RECEIVED: connection refused".into(),
-                    );
-                    self.close_reason = Some(CloseReason::Refused);
-                }
-                _ => {
-                    let probing = self.ka_probes > 0;
-                    self.abort(
-                        ctx,
-                        AbortReason::ResetReceived,
-                        false,
-                        if probing {
-                            "RST in answer to a keepalive probe: the peer forgot the connection (rebooted)".into()
-                        } else {
-                            "RST received: connection reset".into()
-                        },
-                    );
-                }
-            }
+            self.on_rst(ctx, &seg);
             return Verdict::Keep;
         }
 
@@ -1781,6 +1633,187 @@ impl Tcb {
         // Seventh and eighth: text and FIN.
         self.process_text_and_fin(ctx, seg);
         Verdict::Keep
+    }
+
+    /// TIME-WAIT's own answers before the usual steps (RFC 9293 §3.10.7.4,
+    /// RFC 1337, RFC 6191): `Ok` when the segment was dealt with here,
+    /// `Err` hands it back for the usual steps.
+    fn time_wait_arrival(&mut self, ctx: &mut Ctx, seg: Segment) -> Result<Verdict, Segment> {
+        let f = seg.flags;
+        if f.rst() {
+            if ctx.cfg.rfc1337 || seg.seq != self.rcv_nxt {
+                // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT
+                // assassination).
+                return Ok(Verdict::Keep);
+            }
+            // Linux's default (tcp_rfc1337 = 0): a RST ends TIME-WAIT.
+            self.close_reason = Some(CloseReason::Normal);
+            self.set_state(
+                ctx,
+                State::Closed,
+                "RST received in TIME-WAIT: TIME-WAIT ends early (Linux; RFC 1337 would ignore it)"
+                    .into(),
+            );
+            return Ok(Verdict::Keep);
+        }
+        // RFC 9293 §3.10.7.4 and RFC 6191 §2: a new SYN may open a new
+        // incarnation. With timestamps in use, if and only if its
+        // timestamp is newer than TS.Recent (whatever its sequence
+        // number; an older one is an old duplicate, as PAWS says);
+        // without, if its sequence number is higher.
+        let reopen = match seg.options.timestamp {
+            Some((val, _)) if self.ts_enabled => (val.wrapping_sub(self.ts_recent) as i32) > 0,
+            _ => seg.seq > self.rcv_nxt,
+        };
+        if f.syn() && !f.ack() && reopen {
+            return Ok(Verdict::Reopen(seg));
+        }
+        if f.fin() && seg.seq + seg.payload.len() + 1usize == self.rcv_nxt {
+            // The peer's FIN again: our last ACK was lost. ACK it and
+            // restart the 2 MSL timer (RFC 9293 §3.10.7.4 eighth step).
+            self.send_ack(ctx);
+            let d = ctx.cfg.msl * 2;
+            self.timers[idx(TimerKind::TimeWait)] = None;
+            self.arm(ctx, TimerKind::TimeWait, ctx.now + d);
+            return Ok(Verdict::Keep);
+        }
+        Err(seg)
+    }
+
+    /// SYN-RECEIVED: the peer's SYN again means our SYN+ACK was lost. Send
+    /// it again now and restart its timer from this transmission, so the
+    /// timer does not send a second copy right behind it.
+    fn synack_again(&mut self, ctx: &mut Ctx) {
+        self.syn_rtx += 1;
+        self.send(
+            ctx,
+            Flags::SYN | Flags::ACK,
+            self.iss,
+            Vec::new(),
+            Some(RtxCause::Syn),
+        );
+        self.rtt_probe = None;
+        let rto = self.rtt.rto();
+        self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+    }
+
+    /// First step (RFC 9293 §3.10.7.4), with PAWS (RFC 7323 §5.3) before
+    /// it: is the segment acceptable? Answers the ones that are not, keeps
+    /// TS.Recent and trims the segment to the window. `false`: drop it.
+    fn check_sequence(&mut self, ctx: &mut Ctx, seg: &mut Segment) -> bool {
+        let f = seg.flags;
+        // RFC 7323 §5.3 PAWS: a timestamp older than TS.Recent marks an old
+        // duplicate; ACK and drop it (RST is exempt). The answer to a pure
+        // ACK is rate-limited like any out-of-window answer (Linux).
+        if self.ts_enabled
+            && !f.rst()
+            && let Some((val, _)) = seg.options.timestamp
+            && (val.wrapping_sub(self.ts_recent) as i32) < 0
+        {
+            if !self.oow_rate_limited(ctx, seg) {
+                self.send_ack(ctx);
+            }
+            return false;
+        }
+
+        // Sequence number acceptability.
+        let wnd = self.rcv_wnd();
+        let len = seg.seg_len() as u32;
+        let acceptable = match (len, wnd) {
+            (0, 0) => seg.seq == self.rcv_nxt,
+            // A sender that has filled our window sends its ACKs at its
+            // SND.NXT, our right edge: with a hole below, a strict reading
+            // (SEG.SEQ < RCV.NXT+RCV.WND) would drop every such ACK and the
+            // two sides can deadlock. Like Linux (tcp_sequence: seq not after
+            // rcv_nxt + window) the edge itself is accepted for a
+            // zero-length segment; it carries no data to store.
+            (0, _) => {
+                seg.seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd) || seg.seq == self.rcv_nxt + wnd
+            }
+            (_, 0) => false,
+            (_, _) => {
+                seg.seq.in_range(self.rcv_nxt, self.rcv_nxt + wnd)
+                    || (seg.seq + (len - 1)).in_range(self.rcv_nxt, self.rcv_nxt + wnd)
+            }
+        };
+        if !acceptable {
+            if wnd == 0 && seg.seq == self.rcv_nxt && !f.syn() {
+                // "special allowance ... to accept valid ACKs, URGs, and RSTs"
+                // with a zero window: keep the control part, drop the text.
+                seg.payload.clear();
+                seg.flags = Flags(seg.flags.0 & !Flags::FIN.0);
+                self.ack_now = true;
+            } else {
+                if self.sack_enabled
+                    && !seg.payload.is_empty()
+                    && seg.seq + seg.payload.len() <= self.rcv_nxt
+                {
+                    // RFC 2883: tell the sender this one arrived twice.
+                    self.dsack = Some((seg.seq, seg.seq + seg.payload.len()));
+                }
+                if !f.rst() && !self.oow_rate_limited(ctx, seg) {
+                    self.send_ack(ctx);
+                }
+                return false;
+            }
+        }
+        // RFC 7323 §4.3: TS.Recent follows the segment that reached the
+        // left edge of the window.
+        if self.ts_enabled
+            && let Some((val, _)) = seg.options.timestamp
+            && seg.seq <= self.last_ack_sent
+            && (val.wrapping_sub(self.ts_recent) as i32) >= 0
+        {
+            self.ts_recent = val;
+        }
+        self.trim(seg);
+        true
+    }
+
+    /// Second step: RST (RFC 5961 §3.2: only an exact match resets).
+    fn on_rst(&mut self, ctx: &mut Ctx, seg: &Segment) {
+        if seg.seq != self.rcv_nxt {
+            self.send_challenge_ack(ctx);
+            return;
+        }
+        match self.state {
+            State::SynReceived if self.listener.is_some() || self.passive_open => {
+                ctx.event(
+                    Some(&self.name),
+                    Body::Abort {
+                        reason: AbortReason::ResetReceived,
+                    },
+                );
+                self.close_reason = Some(CloseReason::Reset);
+                self.set_state(
+                    ctx,
+                    State::Listen,
+                    "RST received in SYN-RECEIVED: back to LISTEN".into(),
+                );
+            }
+            State::SynReceived => {
+                self.abort(
+                    ctx,
+                    AbortReason::ResetReceived,
+                    false,
+                    "RST received in SYN-RECEIVED: connection refused".into(),
+                );
+                self.close_reason = Some(CloseReason::Refused);
+            }
+            _ => {
+                let probing = self.ka_probes > 0;
+                self.abort(
+                    ctx,
+                    AbortReason::ResetReceived,
+                    false,
+                    if probing {
+                        "RST in answer to a keepalive probe: the peer forgot the connection (rebooted)".into()
+                    } else {
+                        "RST received: connection reset".into()
+                    },
+                );
+            }
+        }
     }
 
     /// Answers to unacceptable pure ACKs are rate-limited (Linux's

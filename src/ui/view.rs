@@ -382,6 +382,10 @@ impl View {
 
     // ----- actions ------------------------------------------------------------
 
+    /// What a key does. One flat `match` over every `KeyAction`, longer than
+    /// the crate's ~150 lines on purpose: each arm is a line or two, and
+    /// one exhaustive match is where the compiler points when a key is
+    /// added, and where a reader finds every key's effect side by side.
     pub fn act(&mut self, a: KeyAction, model: &Model, driver: &mut dyn Driver) {
         let mode = driver.mode();
         let pb = driver.playback();
