@@ -301,7 +301,7 @@ pub struct EventMatch {
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Narration {
+pub struct NarrationSpec {
     pub on: EventMatch,
     pub en: String,
     pub zh: String,
@@ -332,7 +332,7 @@ pub struct Scenario {
     #[serde(default, rename = "fault")]
     pub faults: Vec<FaultSpec>,
     #[serde(default, rename = "narration")]
-    pub narrations: Vec<Narration>,
+    pub narrations: Vec<NarrationSpec>,
 }
 
 fn default_delay() -> f64 {

@@ -62,11 +62,11 @@ pub struct KeepaliveView {
     /// Probes sent without an answer so far, and how many are allowed.
     pub probe: u32,
     pub of: u32,
-    pub verdict: Option<Verdict>,
+    pub verdict: Option<KeepaliveVerdict>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Verdict {
+pub enum KeepaliveVerdict {
     /// The peer answered probe n.
     Answered { probe: u32, t: f64 },
     /// All probes unanswered: the connection was aborted.
@@ -104,7 +104,7 @@ pub struct TcbInfo {
 
 /// One host's view of the connection: its lifeline.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Side {
+pub struct HostView {
     pub host: Arc<str>,
     /// The connection string from this host's side.
     pub conn: Arc<str>,
@@ -128,9 +128,9 @@ pub fn timer_index(k: TimerKind) -> usize {
         .expect("ALL lists every kind")
 }
 
-impl Side {
-    pub fn new(host: Arc<str>, conn: Arc<str>) -> Side {
-        Side {
+impl HostView {
+    pub fn new(host: Arc<str>, conn: Arc<str>) -> HostView {
+        HostView {
             host,
             conn,
             state: None,
@@ -181,7 +181,7 @@ pub struct Conn {
     pub key: ConnKey,
     /// The address of each lifeline's endpoint (left, right).
     pub ends: [Arc<str>; 2],
-    pub sides: [Option<Side>; 2],
+    pub sides: [Option<HostView>; 2],
     /// A listening socket (`LOCAL<->0.0.0.0:0`), not a connection.
     pub listener: bool,
     pub first_t: f64,
@@ -228,11 +228,11 @@ impl Conn {
         }
     }
 
-    pub fn side(&self, s: Slot) -> Option<&Side> {
+    pub fn side(&self, s: Slot) -> Option<&HostView> {
         self.sides[s].as_ref()
     }
 
-    pub fn present(&self) -> impl Iterator<Item = (Slot, &Side)> {
+    pub fn present(&self) -> impl Iterator<Item = (Slot, &HostView)> {
         self.sides
             .iter()
             .enumerate()

@@ -18,7 +18,9 @@ use crate::tcp::{SeqNum, State};
 use crate::wire::Flags;
 
 use super::conn::timer_index;
-use super::conn::{Armed, Conn, KeepaliveView, Rtt, Side, TcbInfo, Transition, Verdict};
+use super::conn::{
+    Armed, Conn, HostView, KeepaliveVerdict, KeepaliveView, Rtt, TcbInfo, Transition,
+};
 use super::ladder::{self, Arrow, Burst, EntryKind, Fate, Mark, Seg, Slot, other};
 use super::{Held, Model, Narration, side_mut};
 
@@ -167,7 +169,7 @@ impl Model {
     }
 
     /// The reporting host's side of the row, created on first sight.
-    fn side_at(&mut self, h: &Head, p: &Place) -> &mut Side {
+    fn side_at(&mut self, h: &Head, p: &Place) -> &mut HostView {
         let c = self.conn_at(p);
         side_mut(c, p.slot, &h.host, &p.conn)
     }
@@ -182,7 +184,7 @@ impl Model {
     }
 
     /// An event that only updates what the side panel shows.
-    fn on_side(&mut self, h: Head, set: impl FnOnce(&mut Side)) -> Option<()> {
+    fn on_side(&mut self, h: Head, set: impl FnOnce(&mut HostView)) -> Option<()> {
         let p = self.place(&h, false)?;
         set(self.side_at(&h, &p));
         Some(())
@@ -538,11 +540,11 @@ impl Model {
                 if alive {
                     ka.of = k.of.max(ka.of);
                     ka.probe = 0;
-                    ka.verdict = Some(Verdict::Answered { probe: k.probe, t });
+                    ka.verdict = Some(KeepaliveVerdict::Answered { probe: k.probe, t });
                 } else {
                     ka.probe = k.probe;
                     ka.of = k.of;
-                    ka.verdict = Some(Verdict::Dead { probes: k.probe, t });
+                    ka.verdict = Some(KeepaliveVerdict::Dead { probes: k.probe, t });
                 }
                 let (probe, of) = (k.probe, k.of);
                 self.mark(&h, &p, Mark::Keepalive { alive, probe, of });
@@ -587,7 +589,7 @@ impl Model {
         let p = self.place(&h, false)?;
         let side = self.side_at(&h, &p);
         if reason == AbortReason::ResetReceived && side.keepalive.probe > 0 {
-            side.keepalive.verdict = Some(Verdict::Reset { t: h.t });
+            side.keepalive.verdict = Some(KeepaliveVerdict::Reset { t: h.t });
         }
         side.abort = Some(reason.clone());
         self.mark(&h, &p, Mark::Abort { reason });

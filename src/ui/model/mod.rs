@@ -2,7 +2,7 @@
 //!
 //! Pure: no terminal, no clock, no driver. [`Model::ingest`] takes events in
 //! the order they happened; the render modules read the result. Memory is
-//! bounded (see [`Limits`]): old ladder entries and old closed connections
+//! bounded (see [`Retention`]): old ladder entries and old closed connections
 //! are evicted first.
 
 pub mod conn;
@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use crate::event::{Body, Dir, Event};
 
-pub use conn::{Armed, Conn, ConnKey, KeepaliveView, Rtt, Side, TcbInfo, Transition, Verdict};
+pub use conn::{
+    Armed, Conn, ConnKey, HostView, KeepaliveVerdict, KeepaliveView, Rtt, TcbInfo, Transition,
+};
 pub use ladder::{Arrow, Burst, Entry, EntryKind, Fate, Mark, Seg, Slot};
 
 use conn::split_conn;
@@ -23,7 +25,7 @@ use ladder::other;
 /// How much history the model keeps. The defaults are what the README
 /// promises; tests shrink them.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Limits {
+pub struct Retention {
     /// Rows in the connection list (listeners included).
     pub rows: usize,
     /// Ladder entries per connection.
@@ -39,9 +41,9 @@ pub struct Limits {
     pub log: usize,
 }
 
-impl Default for Limits {
+impl Default for Retention {
     fn default() -> Self {
-        Limits {
+        Retention {
             rows: 20_000,
             entries_per_conn: 5_000,
             entries_total: 200_000,
@@ -98,7 +100,7 @@ pub struct LogLine {
 
 pub struct Model {
     two_hosts: bool,
-    limits: Limits,
+    limits: Retention,
     rows: BTreeMap<u64, Conn>,
     by_key: HashMap<ConnKey, u64>,
     next_row: u64,
@@ -132,10 +134,10 @@ impl Model {
     /// `out` and `in` events are one arrow and an unanswered `out` is in
     /// flight; otherwise (live) each event is its own arrow.
     pub fn new(two_hosts: bool) -> Model {
-        Model::with_limits(two_hosts, Limits::default())
+        Model::with_limits(two_hosts, Retention::default())
     }
 
-    pub fn with_limits(two_hosts: bool, limits: Limits) -> Model {
+    pub fn with_limits(two_hosts: bool, limits: Retention) -> Model {
         Model {
             two_hosts,
             limits,
@@ -169,7 +171,7 @@ impl Model {
         self.two_hosts
     }
 
-    pub fn limits(&self) -> &Limits {
+    pub fn limits(&self) -> &Retention {
         &self.limits
     }
 
@@ -326,7 +328,7 @@ impl Model {
         }
     }
 
-    /// Closed rows leave the list after a while (see [`Limits`]).
+    /// Closed rows leave the list after a while (see [`Retention`]).
     fn prune(&mut self) {
         let now = self.latest_t;
         self.pruned_at = now;
@@ -408,9 +410,10 @@ fn side_mut<'a>(
     slot: Slot,
     host: &Option<Arc<str>>,
     conn: &Arc<str>,
-) -> &'a mut Side {
-    c.sides[slot]
-        .get_or_insert_with(|| Side::new(host.clone().unwrap_or_else(|| "?".into()), conn.clone()))
+) -> &'a mut HostView {
+    c.sides[slot].get_or_insert_with(|| {
+        HostView::new(host.clone().unwrap_or_else(|| "?".into()), conn.clone())
+    })
 }
 
 fn pop_entry(c: &mut Conn) {

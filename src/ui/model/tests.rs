@@ -220,7 +220,7 @@ fn keepalive_on_a_dead_peer_counts_probes_then_gives_up() {
     let client = c.side(0).unwrap();
     assert!(matches!(
         client.keepalive.verdict,
-        Some(Verdict::Dead { probes: 3, .. })
+        Some(KeepaliveVerdict::Dead { probes: 3, .. })
     ));
     assert_eq!(client.abort, Some(AbortReason::KeepaliveTimeout));
     assert_eq!(client.state, Some(State::Closed));
@@ -260,7 +260,7 @@ fn a_reused_four_tuple_gets_a_new_row() {
 
 #[test]
 fn history_stays_within_bounds() {
-    let limits = Limits {
+    let limits = Retention {
         rows: 5,
         entries_per_conn: 4,
         entries_total: 10,

@@ -10,7 +10,7 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use crate::event::TimerKind;
 use crate::tcp::State;
-use crate::ui::model::{Conn, Model, Side};
+use crate::ui::model::{Conn, HostView, Model};
 use crate::ui::units;
 use crate::ui::view::{Focus, StatusLine, View};
 
@@ -25,7 +25,7 @@ pub fn short_state(s: State) -> &'static str {
     }
 }
 
-fn state_cell(side: Option<&Side>, wide: bool, view: &View) -> Cell<'static> {
+fn state_cell(side: Option<&HostView>, wide: bool, view: &View) -> Cell<'static> {
     let t = view.theme;
     match side.and_then(|s| s.state) {
         Some(st) => {

@@ -16,7 +16,7 @@ use ratatui::widgets::Paragraph;
 use crate::event::{CaState, CcAlgo, Phase, TimerKind};
 use crate::ui::model::Model;
 use crate::ui::model::ladder::other;
-use crate::ui::model::{Armed, Conn, Side, Slot, Verdict};
+use crate::ui::model::{Armed, Conn, HostView, KeepaliveVerdict, Slot};
 use crate::ui::theme::Theme;
 use crate::ui::units;
 use crate::ui::view::{StatusLine, View};
@@ -84,7 +84,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Statu
 
 /// A side without a state event yet: just allocated (still CLOSED), or a
 /// host that only answered (a RST from a port without a listener).
-fn no_state(s: &Side) -> &'static str {
+fn no_state(s: &HostView) -> &'static str {
     if s.allocated.is_some() {
         "CLOSED (TCB allocated)"
     } else {
@@ -105,7 +105,7 @@ fn yes(b: bool) -> &'static str {
 }
 
 /// The TCB rows for one side: (label, value).
-fn tcb_rows(c: &Conn, slot: Slot, s: &Side, absolute: bool) -> Vec<(&'static str, String)> {
+fn tcb_rows(c: &Conn, slot: Slot, s: &HostView, absolute: bool) -> Vec<(&'static str, String)> {
     let dash = || "—".to_string();
     let mut rows = Vec::new();
     rows.push((
@@ -205,7 +205,7 @@ fn tcb_table(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
     let b = block(Line::from(Span::styled(" TCB ", t.title())), false, view);
     let inner = b.inner(area);
     f.render_widget(b, area);
-    let sides: Vec<(Slot, &Side)> = c.present().collect();
+    let sides: Vec<(Slot, &HostView)> = c.present().collect();
     let label_w = 12u16;
     let col_w = (inner.width.saturating_sub(label_w)) / sides.len().max(1) as u16;
     let buf = f.buffer_mut();
@@ -402,17 +402,17 @@ fn timers_block(
 }
 
 /// Where keepalive stands, in words.
-pub fn keepalive_text(s: &Side, now: f64, t: &Theme) -> (String, Style) {
+pub fn keepalive_text(s: &HostView, now: f64, t: &Theme) -> (String, Style) {
     let ka = &s.keepalive;
     let armed = s.timer(TimerKind::Keepalive);
     match &ka.verdict {
-        Some(Verdict::Dead { probes, .. }) => {
+        Some(KeepaliveVerdict::Dead { probes, .. }) => {
             return (
                 format!("✗ peer dead: {probes} probes unanswered, connection aborted"),
                 t.error(),
             );
         }
-        Some(Verdict::Reset { .. }) => {
+        Some(KeepaliveVerdict::Reset { .. }) => {
             return (
                 "✗ the peer answered a probe with RST: it rebooted and forgot us".into(),
                 t.error(),
@@ -439,7 +439,7 @@ pub fn keepalive_text(s: &Side, now: f64, t: &Theme) -> (String, Style) {
     let left = units::secs(a.left(now));
     if ka.probe == 0 {
         let answered = match &ka.verdict {
-            Some(Verdict::Answered { probe, .. }) => format!("✓ probe {probe} answered; "),
+            Some(KeepaliveVerdict::Answered { probe, .. }) => format!("✓ probe {probe} answered; "),
             _ => String::new(),
         };
         (format!("{answered}idle, first probe in {left}"), t.ok())
