@@ -293,12 +293,7 @@ fn zero_window_persist_probes_back_off() {
 
 #[test]
 fn persist_probe_byte_taken_by_a_reopened_window_is_accounted() {
-    let mut h = established();
-    let c = h.conn.unwrap();
-    let mut zw = h.seg(A, IRS + 1, h.iss + 1);
-    zw.window = 0;
-    h.input(zw);
-    h.e.send(h.now, c, b"abc").unwrap();
+    let (mut h, _) = zero_window_with(b"abc");
     h.run_until(secs(1.0));
     h.output().unwrap(); // probe "a"
     // The peer had just made room and takes the probe byte.
