@@ -1,6 +1,8 @@
 //! What each command does, from parsed flags to a finished run.
 
 use std::path::Path;
+
+use clap::CommandFactory;
 use std::time::Duration;
 
 use crate::cli::{Cli, CliCommand, Common, LiveArgs};
@@ -26,6 +28,31 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Some(CliCommand::Live(args)) => live(&args, &common),
         Some(CliCommand::Replay { file }) => replay(&file, &common),
+        Some(CliCommand::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tcpscope", &mut out);
+            print_bytes(&out)
+        }
+        Some(CliCommand::Man) => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| format!("cannot render the man page: {e}"))?;
+            print_bytes(&out)
+        }
+    }
+}
+
+/// Write generated text to stdout; a reader that went away (`| head`) is
+/// not an error.
+fn print_bytes(bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(()),
     }
 }
 

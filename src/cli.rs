@@ -50,6 +50,14 @@ pub enum CliCommand {
         /// The recording file.
         file: PathBuf,
     },
+    /// Print a shell completion script for SHELL to stdout.
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
 }
 
 #[derive(Args, Debug, Clone)]

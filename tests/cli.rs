@@ -1,7 +1,10 @@
 //! The command line as a user runs it: the README's commands, exit codes,
 //! and one clear sentence for every mistake.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -349,4 +352,76 @@ fn a_wrong_scenario_file_names_the_file_line_and_field() {
             .any(|e| e["to"] == "ESTABLISHED")
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Run `program args` with `input` on stdin; (status ok, stdout, stderr).
+fn pipe_through(program: &str, args: &[&str], input: &[u8]) -> (bool, String, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .env("LANG", "C.UTF-8")
+        .env("MANWIDTH", "80")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn completions_for_bash_are_valid_bash() {
+    let out = tcpscope(&["completions", "bash"]);
+    assert!(out.status.success());
+    let script = out.stdout;
+    let text = String::from_utf8_lossy(&script);
+    for word in ["demo", "scenarios", "live", "replay", "completions"] {
+        assert!(
+            text.contains(word),
+            "{word} missing from the bash completions"
+        );
+    }
+    if !common::require_tools("completions_bash", &["bash"]) {
+        return;
+    }
+    let (ok, _, err) = pipe_through("bash", &["-n"], &script);
+    assert!(ok && err.is_empty(), "bash -n: {err}");
+    for shell in ["zsh", "fish", "powershell"] {
+        let out = tcpscope(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        assert!(!out.stdout.is_empty(), "{shell}");
+    }
+}
+
+#[test]
+fn completions_for_an_unknown_shell_is_a_usage_error() {
+    fails_with(&["completions", "tcsh"], 2, "invalid value 'tcsh'");
+    fails_with(&["completions"], 2, "<SHELL>");
+}
+
+#[test]
+fn man_page_renders_without_warnings() {
+    let out = tcpscope(&["man"]);
+    assert!(out.status.success());
+    let page = out.stdout;
+    let text = String::from_utf8_lossy(&page);
+    assert!(text.contains(".TH tcpscope 1"), "{text}");
+    if !common::require_tools("man_page", &["groff"]) {
+        return;
+    }
+    // -P-cbou: plain text, no bold or underline overstrikes.
+    let (ok, rendered, err) = pipe_through("groff", &["-ww", "-man", "-Tutf8", "-P-cbou"], &page);
+    assert!(ok, "groff failed: {err}");
+    assert_eq!(err, "", "groff warnings");
+    for word in ["NAME", "SYNOPSIS", "--profile", "completions", "man"] {
+        assert!(
+            rendered.contains(word),
+            "{word} missing from the rendered page"
+        );
+    }
 }

@@ -55,6 +55,22 @@ pub fn require(test: &str, tools: &[&str]) -> bool {
     false
 }
 
+/// Skip (print why, return false) unless every one of `tools` is on PATH;
+/// for tests that need an outside program but no privileges. With
+/// TCPSCOPE_REQUIRE_NETNS=1 a skip is a failure instead.
+pub fn require_tools(test: &str, tools: &[&str]) -> bool {
+    let missing: Vec<String> = tools
+        .iter()
+        .filter(|t| !on_path(t))
+        .map(|t| format!("the `{t}` command"))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    skip(test, &format!("needs {}", missing.join(", ")));
+    false
+}
+
 fn skip(test: &str, why: &str) {
     let msg = format!("{test}: skipped: {why}");
     if std::env::var("TCPSCOPE_REQUIRE_NETNS").as_deref() == Ok("1") {
