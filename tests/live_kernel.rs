@@ -641,9 +641,15 @@ fn without_cap_net_admin_it_says_so_and_exits_1() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
+    // Found by the capability check before any ioctl: one sentence that
+    // names what is missing and the command with this binary's own path.
+    let exe = std::fs::canonicalize(BIN).expect("the test binary's path");
     assert_eq!(
         err,
-        "tcpscope: creating the TUN interface needs CAP_NET_ADMIN: run with sudo, or give the binary the capability with `sudo setcap cap_net_admin+ep $(which tcpscope)`\n"
+        format!(
+            "tcpscope: creating the TUN interface needs CAP_NET_ADMIN, which this process does not have: run it with sudo, or once: sudo setcap cap_net_admin+ep {}\n",
+            exe.display()
+        )
     );
     assert!(!ns.run(&["ip", "link", "show", IFACE]).status.success());
 }

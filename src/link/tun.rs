@@ -132,6 +132,28 @@ pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
 /// Command line: exit codes).
 pub const NEED_CAP_NET_ADMIN: &str = "creating the TUN interface needs CAP_NET_ADMIN: run with sudo, or give the binary the capability with `sudo setcap cap_net_admin+ep $(which tcpscope)`";
 
+/// Before any TUN ioctl: is CAP_NET_ADMIN in this thread's effective set?
+/// `Err` is the sentence saying what is missing and how to grant it, with
+/// this binary's absolute path. When the capability sets cannot be read,
+/// the ioctls are tried and their EPERM gives [`NEED_CAP_NET_ADMIN`].
+pub fn check_cap_net_admin() -> Result<(), String> {
+    use caps::{CapSet, Capability};
+    match caps::has_cap(None, CapSet::Effective, Capability::CAP_NET_ADMIN) {
+        Ok(false) => Err(missing_cap_net_admin()),
+        Ok(true) | Err(_) => Ok(()),
+    }
+}
+
+/// The sentence for a process without CAP_NET_ADMIN in its effective set.
+pub fn missing_cap_net_admin() -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "$(which tcpscope)".into());
+    format!(
+        "creating the TUN interface needs CAP_NET_ADMIN, which this process does not have: run it with sudo, or once: sudo setcap cap_net_admin+ep {exe}"
+    )
+}
+
 /// The device under either path.
 enum Dev {
     Plain(Iface),
@@ -273,6 +295,7 @@ impl Tun {
         if !std::path::Path::new("/dev/net/tun").exists() {
             return Err("/dev/net/tun does not exist: load the TUN driver with `sudo modprobe tun` (in a container, pass the device in with --device /dev/net/tun)".into());
         }
+        check_cap_net_admin()?;
         if interface_exists(&spec.name) {
             return Err(format!(
                 "the interface name {} is already in use: choose another with --iface",
