@@ -905,3 +905,163 @@ fn arriving_duplicate_acks_are_numbered_by_the_engine() {
     // The receiver of the data had nothing outstanding: no duplicates.
     assert!(arrivals("server").iter().all(|(_, d)| d.is_none()));
 }
+
+/// (t, conn) of a host's state events entering `to`.
+fn entered(ev: &[Event], host: &str, to: State) -> Vec<(f64, String)> {
+    ev.iter()
+        .filter(|e| e.host.as_deref() == Some(host))
+        .filter_map(|e| match &e.body {
+            Body::State { to: t, .. } if *t == to => {
+                Some((e.t, e.conn.as_deref().unwrap_or("").to_string()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn close_to(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+#[test]
+fn http_keepalive_one_long_connection_against_three_short_ones() {
+    let (_, ev) = run("http-keepalive");
+    // Part 1 ends at 60 s (the long connection's TIME-WAIT is over), part 2
+    // starts at 70 s.
+    let split = 65.0;
+    let syns: Vec<f64> = segs(&ev, "client", Dir::Out)
+        .into_iter()
+        .filter(|s| s.1 == Flags::SYN)
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(
+        syns,
+        vec![0.1, 70.0, 71.0, 72.0],
+        "one handshake, then three"
+    );
+    assert!(segs(&ev, "client", Dir::Out).iter().all(|s| !s.5));
+    // Requests and responses: three on one connection, then one on each of
+    // three.
+    let data = |host: &str| -> Vec<(f64, u32)> {
+        segs(&ev, host, Dir::Out)
+            .into_iter()
+            .filter(|s| s.4 > 0)
+            .map(|s| (s.0, s.4))
+            .collect()
+    };
+    let conns_of_requests: Vec<String> = ev
+        .iter()
+        .filter(|e| e.host.as_deref() == Some("client"))
+        .filter(|e| {
+            e.segment()
+                .is_some_and(|s| s.dir == Dir::Out && s.seg.len > 0)
+        })
+        .map(|e| e.conn.as_deref().unwrap().to_string())
+        .collect();
+    assert_eq!(conns_of_requests.len(), 6);
+    assert!(
+        conns_of_requests[..3]
+            .iter()
+            .all(|c| *c == conns_of_requests[0])
+    );
+    let mut short = conns_of_requests[3..].to_vec();
+    short.dedup();
+    assert_eq!(short.len(), 3, "a connection per request: {short:?}");
+    assert!(!short.contains(&conns_of_requests[0]));
+    let req = |t: f64, len: u32| (t, len);
+    assert_eq!(
+        data("client"),
+        vec![
+            req(0.5, 31),
+            req(1.5, 31),
+            req(2.5, 31),
+            req(70.2, 50),
+            req(71.2, 50),
+            req(72.2, 50)
+        ]
+    );
+    assert_eq!(
+        data("server"),
+        vec![
+            req(0.6, 45),
+            req(1.6, 45),
+            req(2.6, 45),
+            req(70.3, 64),
+            req(71.3, 64),
+            req(72.3, 64)
+        ]
+    );
+    // TCP keepalive on the idle long connection: 20 s after the last
+    // segment the client heard (the third response, 2.61 s), answered, and
+    // again 20 s after the answer; nothing more before the server closes.
+    let p = probes(&ev, "client");
+    let want = [
+        (22.61, KeepaliveAction::ProbeSent, 1, 5),
+        (22.63, KeepaliveAction::Answered, 1, 5),
+        (42.63, KeepaliveAction::ProbeSent, 1, 5),
+        (42.65, KeepaliveAction::Answered, 1, 5),
+    ];
+    assert_eq!(p.len(), want.len(), "{p:?}");
+    for (got, want) in p.iter().zip(&want) {
+        assert!(
+            close_to(got.0, want.0) && (got.1, got.2, got.3) == (want.1, want.2, want.3),
+            "{got:?} vs {want:?}"
+        );
+    }
+    // A probe is an empty ACK with seq = SND.NXT − 1, answered by an ACK.
+    let probe_segs: Vec<_> = segs(&ev, "client", Dir::Out)
+        .into_iter()
+        .filter(|s| close_to(s.0, 22.61) || close_to(s.0, 42.63))
+        .collect();
+    assert_eq!(probe_segs.len(), 2);
+    let last_ack = segs(&ev, "client", Dir::Out)
+        .into_iter()
+        .rfind(|s| s.0 < 3.0)
+        .unwrap();
+    for s in &probe_segs {
+        assert_eq!((s.1, s.4), (Flags::ACK, 0));
+        assert_eq!(s.2, last_ack.2.wrapping_sub(1));
+    }
+    assert!(
+        probes(&ev, "server").is_empty(),
+        "keepalive is the client's"
+    );
+    // TIME-WAIT: always on the server (it closes first), once for the long
+    // connection, once per short connection, each 2 MSL = 10 s.
+    let tw = entered(&ev, "server", TimeWait);
+    let tw_t: Vec<f64> = tw.iter().map(|x| x.0).collect();
+    assert_eq!(tw_t, vec![50.02, 70.32, 71.32, 72.32]);
+    assert_eq!(tw.iter().filter(|x| x.0 < split).count(), 1);
+    assert_eq!(tw.iter().filter(|x| x.0 > split).count(), 3);
+    assert!(entered(&ev, "client", TimeWait).is_empty());
+    let armed = timer_events(&ev, "server", TimerKind::TimeWait, TimerAction::Armed);
+    assert_eq!(armed.len(), 4);
+    for (t0, deadline) in &armed {
+        assert!(close_to(deadline.unwrap() - t0, 10.0), "2 MSL = 10 s");
+    }
+    let freed: Vec<f64> = freed_at(&ev, "server");
+    assert_eq!(freed, vec![60.02, 80.32, 81.32, 82.32]);
+    // The server's state sequence per short connection: active close.
+    for (_, conn) in &tw[1..] {
+        let s: Vec<(State, State)> = ev
+            .iter()
+            .filter(|e| e.host.as_deref() == Some("server") && e.conn.as_deref() == Some(conn))
+            .filter_map(|e| match &e.body {
+                Body::State { from, to, .. } => Some((*from, *to)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            s,
+            vec![
+                (Listen, SynReceived),
+                (SynReceived, Established),
+                (Established, FinWait1),
+                (FinWait1, FinWait2),
+                (FinWait2, TimeWait),
+                (TimeWait, Closed)
+            ],
+            "{conn}"
+        );
+    }
+}

@@ -32,6 +32,7 @@ pub const BUILTIN: &[(&str, &str)] = builtin![
     "handshake",
     "client-close",
     "server-close",
+    "http-keepalive",
     "half-close",
     "simultaneous-open",
     "simultaneous-close",
