@@ -15,6 +15,7 @@ use crate::runtime::sink::{PcapSink, spawn_event_writer};
 use crate::runtime::{LiveSetup, run_headless};
 use crate::scenario::{BUILTIN, Lang, Run, Scenario};
 use crate::time::Instant;
+use crate::transcript::Transcript;
 
 /// Run the command; an `Err` is one sentence for stderr (exit code 1).
 pub fn run(cli: Cli) -> Result<(), String> {
@@ -73,13 +74,44 @@ fn demo(name: &str, common: &Common) -> Result<(), String> {
         return demo_tui(scenario, ov, common);
     }
     let title = scenario.title.clone();
+    let mut transcript = transcript_for(common, &scenario, &ov)?;
     let mut run = Run::new(scenario, &ov);
     if let Some(path) = &common.pcap {
         let w = crate::pcap::PcapWriter::create(path, "wire")
             .map_err(|e| format!("cannot write the pcap file {}: {e}", path.display()))?;
         run.set_pcap(w);
     }
-    headless(&mut run, common, &title)
+    let result = headless(&mut run, common, &title, transcript.as_mut());
+    if let Some(t) = &transcript {
+        t.write()?;
+    }
+    result
+}
+
+/// `--transcript FILE.md`: an empty handout for this demo, checked to be
+/// writable before the run starts.
+fn transcript_for(
+    common: &Common,
+    scenario: &Scenario,
+    ov: &crate::settings::Overrides,
+) -> Result<Option<Transcript>, String> {
+    let Some(path) = &common.transcript else {
+        return Ok(None);
+    };
+    let t = Transcript::new(path, scenario, ov.lang.unwrap_or(Lang::En));
+    std::fs::File::create(path)
+        .map_err(|e| format!("cannot write the transcript {}: {e}", path.display()))?;
+    Ok(Some(t))
+}
+
+/// `--transcript` belongs to demos; elsewhere it is a mistake to say so.
+fn no_transcript(common: &Common, command: &str) -> Result<(), String> {
+    match &common.transcript {
+        Some(_) => Err(format!(
+            "--transcript writes a demo's narration: use it with tcpscope demo, not tcpscope {command}"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The demo in the terminal UI; `--events FILE` and `--record FILE` still
@@ -90,19 +122,26 @@ fn demo_tui(
     common: &Common,
 ) -> Result<(), String> {
     let (events, record) = tui_writers(common, "demo", &scenario.title)?;
+    let transcript = transcript_for(common, &scenario, &ov)?;
     let mut driver = DemoDriver::new(scenario, ov)
         .with_stop(common.duration)
         .with_walkthrough(common.step)
-        .with_tee(Tee::new(events, record));
+        .with_tee(Tee::new(events, record).with_transcript(transcript));
     if let Some(path) = &common.pcap {
         let w = crate::pcap::PcapWriter::create(path, "wire")
             .map_err(|e| format!("cannot write the pcap file {}: {e}", path.display()))?;
         driver = driver.with_pcap(w);
     }
-    crate::ui::run(&mut driver)
+    let ui = crate::ui::run(&mut driver);
+    // The handout holds what the run produced until the UI closed.
+    if let Some(t) = driver.take_transcript() {
+        t.write()?;
+    }
+    ui
 }
 
 fn replay(file: &Path, common: &Common) -> Result<(), String> {
+    no_transcript(common, "replay")?;
     let rec = replay::load(file)?;
     if common.headless {
         // Without the UI a replay is the recording's events, as JSON lines.
@@ -123,8 +162,13 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
     crate::ui::run(&mut driver)
 }
 
-fn headless(run: &mut Run, common: &Common, title: &str) -> Result<(), String> {
-    match headless_inner(run, common, title) {
+fn headless(
+    run: &mut Run,
+    common: &Common,
+    title: &str,
+    transcript: Option<&mut Transcript>,
+) -> Result<(), String> {
+    match headless_inner(run, common, title, transcript) {
         // The reader went away (`| head`): stop quietly, as Unix tools do.
         Err(HeadlessError::Events(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(HeadlessError::Events(e)) => Err(format!("cannot write events: {e}")),
@@ -139,7 +183,12 @@ enum HeadlessError {
     Msg(String),
 }
 
-fn headless_inner(run: &mut Run, common: &Common, title: &str) -> Result<(), HeadlessError> {
+fn headless_inner(
+    run: &mut Run,
+    common: &Common,
+    title: &str,
+    mut transcript: Option<&mut Transcript>,
+) -> Result<(), HeadlessError> {
     let target = common.events.clone().unwrap_or_else(|| "-".into());
     let mut out = EventWriter::create(&target)
         .map_err(|e| HeadlessError::Msg(format!("cannot write events to {target}: {e}")))?;
@@ -163,6 +212,9 @@ fn headless_inner(run: &mut Run, common: &Common, title: &str) -> Result<(), Hea
             None => run.advance_one(None),
         }
         for e in run.take_events() {
+            if let Some(t) = transcript.as_mut() {
+                t.ingest(&e);
+            }
             out.write(&e).map_err(HeadlessError::Events)?;
             if let Some(r) = rec.as_mut() {
                 r.write(&e).map_err(rec_err)?;
@@ -225,6 +277,7 @@ pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String>
 }
 
 fn live(args: &LiveArgs, common: &Common) -> Result<(), String> {
+    no_transcript(common, "live")?;
     let setup = live_setup(args, common)?;
     if !common.headless {
         return live_tui(setup, common);

@@ -106,6 +106,10 @@ pub struct Common {
     /// Write a recording that `tcpscope replay` opens.
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Demo: write the narration, each step with the ladder lines it
+    /// explains, as a Markdown handout (when the run ends).
+    #[arg(long, global = true, value_name = "FILE.md")]
+    pub transcript: Option<PathBuf>,
     /// Walkthrough (TUI): stop at each narration; space goes on, backspace back.
     #[arg(long, global = true)]
     pub step: bool,

@@ -25,5 +25,6 @@ pub mod socket;
 pub mod state;
 pub mod tcp;
 pub mod time;
+pub mod transcript;
 pub mod ui;
 pub mod wire;

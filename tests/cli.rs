@@ -380,7 +380,14 @@ fn completions_for_bash_are_valid_bash() {
     assert!(out.status.success());
     let script = out.stdout;
     let text = String::from_utf8_lossy(&script);
-    for word in ["demo", "scenarios", "live", "replay", "completions"] {
+    for word in [
+        "demo",
+        "scenarios",
+        "live",
+        "replay",
+        "completions",
+        "--transcript",
+    ] {
         assert!(
             text.contains(word),
             "{word} missing from the bash completions"
@@ -424,4 +431,124 @@ fn man_page_renders_without_warnings() {
             "{word} missing from the rendered page"
         );
     }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tcpscope-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn transcript_of_the_handshake_shows_the_isns_and_their_acks() {
+    let dir = temp_dir("transcript");
+    let md = dir.join("handshake.md");
+    let ev_file = dir.join("events.jsonl");
+    let out = tcpscope(&[
+        "demo",
+        "handshake",
+        "--headless",
+        "--events",
+        ev_file.to_str().unwrap(),
+        "--transcript",
+        md.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev: Vec<Value> = std::fs::read_to_string(&ev_file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seg = |host: &str, f: &[&str]| -> (u64, u64) {
+        let e = of_kind(&ev, "segment")
+            .into_iter()
+            .find(|e| e["host"] == host && e["dir"] == "out" && flags(e) == f)
+            .unwrap();
+        (e["seq"].as_u64().unwrap(), e["ack"].as_u64().unwrap())
+    };
+    let (isn_c, _) = seg("client", &["SYN"]);
+    let (isn_s, sa_ack) = seg("server", &["SYN", "ACK"]);
+    assert_eq!(sa_ack, isn_c + 1);
+    let text = std::fs::read_to_string(&md).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let has = |want: &str| {
+        assert!(
+            lines.contains(&want),
+            "no line {want:?} in the transcript:\n{text}"
+        )
+    };
+    has("# The three-way handshake: SYN, SYN+ACK, ACK");
+    assert!(text.contains("seq and ack are **absolute**"), "{text}");
+    // Each explained segment is marked ▶; the final ACK is among the lines
+    // of the step that explains the server's ESTABLISHED.
+    has(&format!(
+        "▶  0.500  client → server  SYN seq {isn_c} win 65535"
+    ));
+    has(&format!(
+        "▶  0.510  server → client  SYN+ACK seq {isn_s} ack {} win 65535",
+        isn_c + 1
+    ));
+    has(&format!(
+        "   0.520  client → server  ACK seq {} ack {} win 32768",
+        isn_c + 1,
+        isn_s + 1
+    ));
+    // Seven narrations, seven numbered steps, in order, each with its text.
+    let steps: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("## "))
+        .collect();
+    assert_eq!(steps.len(), 7, "{steps:?}");
+    for (i, s) in steps.iter().enumerate() {
+        assert!(s.starts_with(&format!("## {} · t = ", i + 1)), "{s}");
+    }
+    assert!(text.contains("The server answers SYN+ACK with its own ISN"));
+    // Each segment once, although both hosts report it.
+    assert_eq!(text.matches(" SYN seq ").count(), 1);
+
+    // In Chinese: the same lines, the Chinese narration and title.
+    let out = tcpscope(&[
+        "demo",
+        "handshake",
+        "--headless",
+        "--events",
+        "/dev/null",
+        "--lang",
+        "zh",
+        "--transcript",
+        md.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let zh = std::fs::read_to_string(&md).unwrap();
+    assert!(zh.starts_with("# 三次握手：SYN、SYN+ACK、ACK\n"), "{zh}");
+    assert!(zh.contains("服务器回复 SYN+ACK"), "{zh}");
+    assert!(zh.contains(&format!(
+        "▶  0.500  client → server  SYN seq {isn_c} win 65535\n"
+    )));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn transcript_errors_are_sentences() {
+    fails_with(
+        &[
+            "demo",
+            "handshake",
+            "--headless",
+            "--transcript",
+            "/nonexistent/dir/h.md",
+        ],
+        1,
+        "cannot write the transcript /nonexistent/dir/h.md",
+    );
+    fails_with(
+        &["replay", "/nonexistent.jsonl", "--transcript", "x.md"],
+        1,
+        "--transcript writes a demo's narration",
+    );
 }

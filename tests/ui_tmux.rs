@@ -163,3 +163,32 @@ fn chinese_narration_in_the_tui() {
     tmux.keys(&["q"]);
     tmux.wait_for("the program to exit", |s| s.contains("EXITED:0"));
 }
+
+#[test]
+fn transcript_is_written_when_the_tui_quits() {
+    if !tmux_ready() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_tcpscope");
+    let dir = std::env::temp_dir().join(format!("tcpscope-tui-transcript-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let md = dir.join("handshake.md");
+    let script = format!(
+        "'{bin}' demo handshake --lang en --transcript '{}'; echo \"EXITED:$?\"; sleep 60",
+        md.display()
+    );
+    let tmux = Tmux::start("ui-transcript", 100, 30, &script);
+    tmux.wait_for("the server to reach ESTABLISHED", |s| {
+        s.contains("Three segments were enough")
+    });
+    assert!(!md.exists() || std::fs::read_to_string(&md).unwrap().is_empty());
+    tmux.cmd(&["send-keys", "-t", "t", "q"]);
+    let s = tmux.wait_for("the program to exit", |s| s.contains("EXITED:"));
+    assert!(s.contains("EXITED:0"), "exit status 0:\n{s}");
+    let text = std::fs::read_to_string(&md).unwrap();
+    let steps = text.lines().filter(|l| l.starts_with("## ")).count();
+    assert_eq!(steps, 7, "{text}");
+    assert!(text.contains("client → server  SYN seq "), "{text}");
+    assert!(text.contains("server → client  SYN+ACK seq "), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

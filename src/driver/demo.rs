@@ -25,6 +25,7 @@ use crate::output::{EventWriter, Recorder};
 use crate::scenario::{Lang, Overrides, Run, Scenario};
 use crate::tcp::ConnId;
 use crate::time::Instant;
+use crate::transcript::Transcript;
 
 use super::clock::Timeline;
 use super::faults::{Done, Faults};
@@ -42,6 +43,8 @@ pub struct Tee {
     /// tee stops writing.
     error: Option<String>,
     failed: bool,
+    /// `--transcript FILE.md`: sees every event once, as the writers do.
+    transcript: Option<Transcript>,
 }
 
 impl Tee {
@@ -52,14 +55,27 @@ impl Tee {
             written: 0,
             error: None,
             failed: false,
+            transcript: None,
         }
     }
 
+    /// Also build a handout (`--transcript`) from the events.
+    pub fn with_transcript(mut self, transcript: Option<Transcript>) -> Tee {
+        self.transcript = transcript;
+        self
+    }
+
     fn write(&mut self, index: usize, e: &Event) {
-        if index < self.written || self.failed {
+        if index < self.written {
             return;
         }
         self.written = index + 1;
+        if let Some(t) = self.transcript.as_mut() {
+            t.ingest(e);
+        }
+        if self.failed {
+            return;
+        }
         let mut res = Ok(());
         if let Some(w) = self.events.as_mut() {
             res = res.and(w.write(e));
@@ -185,6 +201,12 @@ impl DemoDriver {
     }
 
     /// Write events to `--events FILE` / `--record FILE` as they happen.
+    /// The `--transcript` handout built from what the run produced so far
+    /// (taken when the UI is done).
+    pub fn take_transcript(&mut self) -> Option<Transcript> {
+        self.tee.transcript.take()
+    }
+
     pub fn with_tee(mut self, tee: Tee) -> DemoDriver {
         self.tee = tee;
         // What the run produced before the tee existed.
