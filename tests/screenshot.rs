@@ -300,6 +300,22 @@ fn screenshot_of_a_replay() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The README's picture is one this command made (README, Screenshots).
+#[test]
+fn the_readme_screenshot_is_a_tail_loss_frame() {
+    let svg = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/tail-loss.svg"))
+        .unwrap();
+    let (texts, lines) = read_svg(&svg);
+    assert!(lines[0].contains("tail-loss") && lines[0].contains("t 1.100 s"));
+    assert!(texts.iter().any(|t| t.contains("TLP")), "{texts:?}");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(
+        "tcpscope demo tail-loss --lang en --screenshot assets/tail-loss.svg --duration 1.1"
+    ));
+    assert!(readme.contains("](assets/tail-loss.svg)"));
+}
+
 /// One sentence on stderr, exit status 1.
 fn fails(args: &[&str], needle: &str) {
     let dir = std::env::temp_dir();
