@@ -20,6 +20,7 @@ use crate::transcript::Transcript;
 /// Run the command; an `Err` is one sentence for stderr (exit code 1).
 pub fn run(cli: Cli) -> Result<(), String> {
     let common = cli.common.clone();
+    check_screenshot(&cli.command, &common)?;
     match cli.command {
         None => demo("tour", &common),
         Some(CliCommand::Demo { scenario }) => demo(&scenario, &common),
@@ -55,6 +56,43 @@ fn print_bytes(bytes: &[u8]) -> Result<(), String> {
         }
         _ => Ok(()),
     }
+}
+
+/// `--screenshot` draws the terminal UI's frame of a demo or a replay.
+fn check_screenshot(command: &Option<CliCommand>, common: &Common) -> Result<(), String> {
+    if common.screenshot.is_none() {
+        if common.size.is_some() {
+            return Err(
+                "--size is the size of a screenshot: give --screenshot FILE.svg too".into(),
+            );
+        }
+        return Ok(());
+    }
+    match command {
+        Some(CliCommand::Live(_)) => {
+            Err("--screenshot works in demo and replay; in live mode press S in the UI".into())
+        }
+        Some(CliCommand::Scenarios) => Err("--screenshot works in demo and replay".into()),
+        _ if common.headless => Err(
+            "--screenshot draws the terminal UI without a terminal: leave out --headless".into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// `--screenshot FILE`: the frame at `--duration`, drawn without a terminal.
+fn screenshot(
+    driver: &mut dyn crate::driver::Driver,
+    common: &Common,
+) -> Option<Result<(), String>> {
+    let path = common.screenshot.as_ref()?;
+    Some(crate::ui::screenshot::capture(
+        driver,
+        common.duration,
+        common.size.unwrap_or_default(),
+        crate::ui::theme::Theme::from_env(),
+        path,
+    ))
 }
 
 fn list_scenarios(lang: Lang) {
@@ -132,7 +170,10 @@ fn demo_tui(
             .map_err(|e| format!("cannot write the pcap file {}: {e}", path.display()))?;
         driver = driver.with_pcap(w);
     }
-    let ui = crate::ui::run(&mut driver);
+    let ui = match screenshot(&mut driver, common) {
+        Some(done) => done,
+        None => crate::ui::run(&mut driver),
+    };
     // The handout holds what the run produced until the UI closed.
     if let Some(t) = driver.take_transcript() {
         t.write()?;
@@ -158,6 +199,9 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
     if common.step {
         use crate::driver::Driver;
         let _ = driver.set_walkthrough(true);
+    }
+    if let Some(done) = screenshot(&mut driver, common) {
+        return done;
     }
     crate::ui::run(&mut driver)
 }

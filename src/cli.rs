@@ -110,6 +110,13 @@ pub struct Common {
     /// explains, as a Markdown handout (when the run ends).
     #[arg(long, global = true, value_name = "FILE.md")]
     pub transcript: Option<PathBuf>,
+    /// Demo, replay: no terminal; draw the UI's frame at --duration (a
+    /// replay: its end) and write it to FILE as SVG.
+    #[arg(long, global = true, value_name = "FILE.svg")]
+    pub screenshot: Option<PathBuf>,
+    /// The --screenshot frame's size in columns and rows (default 120x40).
+    #[arg(long, global = true, value_name = "WxH", value_parser = crate::ui::screenshot::parse_size)]
+    pub size: Option<crate::ui::screenshot::Size>,
     /// Walkthrough (TUI): stop at each narration; space goes on, backspace back.
     #[arg(long, global = true)]
     pub step: bool,

@@ -46,6 +46,8 @@ pub enum KeyAction {
     SeekForward,
     SeekBackFar,
     SeekForwardFar,
+    /// Write the frame on screen as an SVG file (`S`).
+    Screenshot,
 }
 
 /// One line of the help popup.
@@ -232,6 +234,11 @@ pub const HELP: &[(&str, &[Binding])] = &[
                 action: KeyAction::Quit,
                 what: "quit",
             },
+            Binding {
+                keys: "S",
+                action: KeyAction::Screenshot,
+                what: "screenshot (SVG file)",
+            },
         ],
     ),
 ];
@@ -286,6 +293,7 @@ pub fn action(key: &KeyEvent) -> Option<KeyAction> {
         KeyCode::Char(']') => SeekForward,
         KeyCode::Char('{') => SeekBackFar,
         KeyCode::Char('}') => SeekForwardFar,
+        KeyCode::Char('S') => Screenshot,
         _ => return None,
     })
 }
@@ -337,7 +345,7 @@ mod tests {
 
     #[test]
     fn every_help_line_names_a_mapped_action() {
-        let mapped: Vec<KeyAction> = "qjk?dDlh .rfFxacKvtTps/n[]{}gG"
+        let mapped: Vec<KeyAction> = "qjk?dDlh .rfFxacKvtTps/n[]{}gGS"
             .chars()
             .filter_map(|c| action(&k(KeyCode::Char(c))))
             .chain(

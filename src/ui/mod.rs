@@ -9,11 +9,15 @@
 //!   fault-rule form.
 //! - `render`: one module per widget.
 //! - `term`: the event loop and the terminal's setup and restoration.
+//! - `svg`: a frame as an SVG picture (pure); `screenshot`: writing one,
+//!   from the `S` key or, without a terminal, for `--screenshot`.
 
 pub mod form;
 pub mod keys;
 pub mod model;
 pub mod render;
+pub mod screenshot;
+pub mod svg;
 pub mod term;
 pub mod theme;
 pub mod units;

@@ -31,6 +31,7 @@ use crossterm::execute;
 
 use super::model::Model;
 use super::render;
+use super::screenshot;
 use super::theme::Theme;
 use super::view::{StatusLine, View};
 use crate::driver::{Driver, Mode};
@@ -169,10 +170,18 @@ fn event_loop(
         let tick = time_flows && last_draw.elapsed() >= Duration::from_secs(1);
         if dirty || (time_flows && countdown) || tick {
             let clock = StatusLine::of(&*driver);
-            terminal
+            let frame = terminal
                 .draw(|f| render::draw(f, &model, &mut view, &clock))
                 .map_err(|e| format!("cannot draw: {e}"))?;
             dirty = false;
+            if std::mem::take(&mut view.screenshot) {
+                // `S`: the frame just drawn, as the person sees it.
+                match screenshot::from_key(frame.buffer, now) {
+                    Ok(s) => view.say(s),
+                    Err(e) => view.complain(e),
+                }
+                dirty = true;
+            }
             last_draw = Instant::now();
             last_now = now;
             if test_panic {

@@ -127,6 +127,8 @@ pub struct View {
     pub quit: bool,
     /// Lines per page, from the last render.
     pub page: usize,
+    /// `S` asked for a screenshot: the loop writes the next frame drawn.
+    pub screenshot: bool,
 }
 
 impl View {
@@ -150,6 +152,7 @@ impl View {
             hits: Hits::default(),
             quit: false,
             page: 10,
+            screenshot: false,
         }
     }
 
@@ -564,6 +567,7 @@ impl View {
                     "sequence numbers relative to each side's ISN"
                 });
             }
+            KeyAction::Screenshot => self.screenshot = true,
         }
     }
 
