@@ -16,8 +16,13 @@ use crate::time::Instant;
 
 /// Run the command; an `Err` is one sentence for stderr (exit code 1).
 pub fn run(cli: Cli) -> Result<(), String> {
-    let common = cli.common.clone();
+    if let Some(CliCommand::Config) = cli.command {
+        print!("{}", crate::config::default_file());
+        return Ok(());
+    }
+    let common = crate::config::apply(cli.common.clone())?;
     match cli.command {
+        Some(CliCommand::Config) => unreachable!("printed above"),
         None => demo("tour", &common),
         Some(CliCommand::Demo { scenario }) => demo(&scenario, &common),
         Some(CliCommand::Scenarios) => {
@@ -72,7 +77,7 @@ fn demo_tui(
             .map_err(|e| format!("cannot write the pcap file {}: {e}", path.display()))?;
         driver = driver.with_pcap(w);
     }
-    crate::ui::run(&mut driver)
+    crate::ui::run_with(&mut driver, common.ui())
 }
 
 fn replay(file: &Path, common: &Common) -> Result<(), String> {
@@ -93,7 +98,7 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
         use crate::driver::Driver;
         let _ = driver.set_walkthrough(true);
     }
-    crate::ui::run(&mut driver)
+    crate::ui::run_with(&mut driver, common.ui())
 }
 
 fn headless(run: &mut Run, common: &Common, title: &str) -> Result<(), String> {
@@ -283,7 +288,7 @@ fn live_tui(setup: LiveSetup, common: &Common) -> Result<(), String> {
         None => (None, None),
     };
     let mut driver = LiveDriver::start(setup, sinks, pcap)?;
-    let ui = crate::ui::run(&mut driver);
+    let ui = crate::ui::run_with(&mut driver, common.ui());
     // Stop the stack (FIN to open connections, remove the interface) before
     // the writers finish.
     let stopped = driver.stop().map(|_| ());
