@@ -19,9 +19,14 @@ use crate::transcript::Transcript;
 
 /// Run the command; an `Err` is one sentence for stderr (exit code 1).
 pub fn run(cli: Cli) -> Result<(), String> {
-    let common = cli.common.clone();
+    if let Some(CliCommand::Config) = cli.command {
+        print!("{}", crate::config::default_file());
+        return Ok(());
+    }
+    let common = crate::config::apply(cli.common.clone())?;
     check_screenshot(&cli.command, &common)?;
     match cli.command {
+        Some(CliCommand::Config) => unreachable!("printed above"),
         None => demo("tour", &common),
         Some(CliCommand::Demo { scenario }) => demo(&scenario, &common),
         Some(CliCommand::Scenarios) => {
@@ -90,7 +95,7 @@ fn screenshot(
         driver,
         common.duration,
         common.size.unwrap_or_default(),
-        crate::ui::theme::Theme::from_env(),
+        common.ui().theme,
         path,
     ))
 }
@@ -172,7 +177,7 @@ fn demo_tui(
     }
     let ui = match screenshot(&mut driver, common) {
         Some(done) => done,
-        None => crate::ui::run(&mut driver),
+        None => crate::ui::run_with(&mut driver, common.ui()),
     };
     // The handout holds what the run produced until the UI closed.
     if let Some(t) = driver.take_transcript() {
@@ -203,7 +208,7 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
     if let Some(done) = screenshot(&mut driver, common) {
         return done;
     }
-    crate::ui::run(&mut driver)
+    crate::ui::run_with(&mut driver, common.ui())
 }
 
 fn headless(
@@ -407,7 +412,7 @@ fn live_tui(setup: LiveSetup, common: &Common) -> Result<(), String> {
         None => (None, None),
     };
     let mut driver = LiveDriver::start(setup, sinks, pcap)?;
-    let ui = crate::ui::run(&mut driver);
+    let ui = crate::ui::run_with(&mut driver, common.ui());
     // Stop the stack (FIN to open connections, remove the interface) before
     // the writers finish.
     let stopped = driver.stop().map(|_| ());

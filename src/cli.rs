@@ -13,6 +13,7 @@ use crate::fault::Rule;
 use crate::scenario::Lang;
 use crate::settings::{Limits, Overrides};
 use crate::tcp::{Keepalive, Profile};
+use crate::ui::theme::{Theme, ThemeName};
 
 /// The rules one `--loss` value makes. A named type, because clap's derive
 /// reads `Option<Vec<T>>` as "several values of T" and then panics when the
@@ -58,6 +59,8 @@ pub enum CliCommand {
     },
     /// Print the man page (roff) to stdout.
     Man,
+    /// Print a config file with every setting and key, commented out, at its default.
+    Config,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -168,9 +171,24 @@ pub struct Common {
     /// Random loss: PCT both ways, or in=PCT,out=PCT.
     #[arg(long, global = true, value_name = "PCT|in=PCT,out=PCT", value_parser = Rule::parse_loss)]
     pub loss: Option<LossRules>,
+    /// Colours: dark, light (projector in a lit room), high-contrast or mono.
+    #[arg(long, global = true, value_name = "dark|light|high-contrast|mono", value_parser = parse_theme)]
+    pub theme: Option<ThemeName>,
+    /// Defaults for these flags and key bindings (`tcpscope config` prints one);
+    /// else $XDG_CONFIG_HOME/tcpscope/config.toml if it exists.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What the config file held (filled in by `config::apply`, no flag).
+    #[arg(skip)]
+    pub file: Option<std::sync::Arc<crate::config::FileSettings>>,
 }
 
-fn parse_secs(s: &str) -> Result<f64, String> {
+fn parse_theme(s: &str) -> Result<ThemeName, String> {
+    ThemeName::from_name(s)
+        .ok_or_else(|| format!("\"{s}\" is not a theme: dark, light, high-contrast or mono"))
+}
+
+pub(crate) fn parse_secs(s: &str) -> Result<f64, String> {
     s.parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)
@@ -223,7 +241,7 @@ fn parse_on_off(s: &str) -> Result<bool, String> {
     }
 }
 
-fn parse_cc(s: &str) -> Result<crate::tcp::CcAlgo, String> {
+pub(crate) fn parse_cc(s: &str) -> Result<crate::tcp::CcAlgo, String> {
     crate::tcp::CcAlgo::from_name(s).ok_or_else(|| format!("\"{s}\" is not newreno or cubic"))
 }
 
@@ -262,11 +280,33 @@ pub fn parse_keepalive(s: &str) -> Result<Keepalive, String> {
 }
 
 impl Common {
+    /// The theme and keys for the terminal UI: `--theme`, else the config
+    /// file's; its `[keys]`.
+    pub fn ui(&self) -> crate::ui::UiSettings {
+        let file = self.file.as_deref();
+        crate::ui::UiSettings {
+            theme: Theme::chosen(self.theme.or(file.and_then(|f| f.theme))),
+            keys: file.map(|f| f.keys.clone()).unwrap_or_default(),
+        }
+    }
+
     pub fn overrides(&self) -> Overrides {
         let mut rules = self.drops.clone();
         if let Some(l) = &self.loss {
             rules.extend(l.iter().cloned());
         }
+        let file = self
+            .file
+            .as_ref()
+            .map(|f| std::sync::Arc::new(f.engine.clone()));
+        // The file's fault rules and language, unless the flags give their own.
+        if let Some(f) = &file
+            && self.drops.is_empty()
+            && self.loss.is_none()
+        {
+            rules = f.rules.clone();
+        }
+        let lang = self.lang.or(file.as_ref().and_then(|f| f.lang));
         Overrides {
             profile: self.profile,
             msl: self.msl.map(Duration::from_secs_f64),
@@ -276,7 +316,7 @@ impl Common {
             cc: self.cc,
             rack: self.rack,
             rules,
-            lang: Some(self.lang.unwrap_or_else(Lang::from_env)),
+            lang: Some(lang.unwrap_or_else(Lang::from_env)),
             limits: Limits {
                 max_connections: self.max_connections,
                 backlog: self.backlog,
@@ -285,6 +325,7 @@ impl Common {
                 ooo_segments: self.ooo_segments,
                 syn_cookies: self.syn_cookies,
             },
+            config: file,
         }
     }
 }

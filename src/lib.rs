@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod driver;
 pub mod event;
 pub mod fault;

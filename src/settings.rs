@@ -8,8 +8,10 @@
 //!    ([`profile_for`], [`profile`]);
 //! 3. scenario, per host: the `[client]` or `[server]` table of a scenario
 //!    file, demo only ([`scenario_host`]);
-//! 4. config file: none yet; its place is marked in `layers`, after the
-//!    scenario and before the flags, so that flags still win;
+//! 4. config file: the engine settings of `--config FILE` or
+//!    `~/.config/tcpscope/config.toml` ([`Overrides::config`], read by
+//!    `crate::config`), after the scenario and before the flags, so that
+//!    flags still win; its `profile` wins over the scenario's;
 //! 5. command-line flags: [`Overrides`], built by `cli::Common::overrides`
 //!    ([`flags`]).
 //!
@@ -41,6 +43,10 @@ pub struct Overrides {
     pub rules: Vec<Rule>,
     pub lang: Option<Lang>,
     pub limits: Limits,
+    /// Layer 4: the config file's settings, in the same shape (its engine
+    /// settings are applied by [`config_file`]; its rules and language were
+    /// merged under the flags' by `cli::Common::overrides`).
+    pub config: Option<std::sync::Arc<Overrides>>,
 }
 
 /// Limits a user may set on the command line (issue 7: each configurable,
@@ -136,6 +142,24 @@ pub fn scenario_host(c: &mut Config, spec: &HostSpec) {
     }
 }
 
+/// Which profile: the flag's, else the config file's, else the scenario's,
+/// else `rfc`.
+fn profile_of(ov: &Overrides, scenario: Option<&str>) -> Profile {
+    profile_for(
+        ov.profile
+            .or_else(|| ov.config.as_ref().and_then(|f| f.profile)),
+        scenario,
+    )
+}
+
+/// Layer 4: the config file's engine settings (the same settings as the
+/// flags', so the same function).
+pub fn config_file(c: &mut Config, ov: &Overrides) {
+    if let Some(file) = &ov.config {
+        flags(c, file);
+    }
+}
+
 /// Layer 5: the command line's engine settings, over whatever came before.
 pub fn flags(c: &mut Config, ov: &Overrides) {
     if let Some(v) = ov.msl {
@@ -184,8 +208,7 @@ fn layers(p: Profile, host: Option<&HostSpec>, ov: &Overrides) -> Config {
     if let Some(spec) = host {
         scenario_host(&mut c, spec);
     }
-    // Layer 4, a configuration file: none yet. Its settings go here, over
-    // the scenario's and under the flags.
+    config_file(&mut c, ov);
     flags(&mut c, ov);
     c
 }
@@ -193,16 +216,12 @@ fn layers(p: Profile, host: Option<&HostSpec>, ov: &Overrides) -> Config {
 /// A demo host's configuration: one host of a scenario under the command
 /// line.
 pub fn demo_host(sc: &Scenario, spec: &HostSpec, ov: &Overrides) -> Config {
-    layers(
-        profile_for(ov.profile, sc.profile.as_deref()),
-        Some(spec),
-        ov,
-    )
+    layers(profile_of(ov, sc.profile.as_deref()), Some(spec), ov)
 }
 
 /// Live mode's configuration (no scenario) and its profile's name.
 pub fn live(ov: &Overrides) -> (Config, &'static str) {
-    let p = profile_for(ov.profile, None);
+    let p = profile_of(ov, None);
     let mut c = layers(p, None, ov);
     if ov.seed.is_none() {
         // RFC 6528 §3: the ISN key (and so the SYN-cookie secret derived

@@ -396,3 +396,77 @@ fn clicks_select_what_is_under_them() {
     assert!(v.detail);
     assert!(d.sent.is_empty());
 }
+
+/// A key the config file rebinds works in the key handler and shows in the
+/// help popup and the hint line, which are drawn from the same key map.
+#[test]
+fn a_rebound_key_works_and_help_and_hints_show_it() {
+    let f = tcpscope::config::parse(
+        std::path::Path::new("config.toml"),
+        "[keys]\ndrop_in = \"X\"\nzoom = [\"Z\", \"F2\"]\n",
+    )
+    .unwrap();
+    let (m, v, mut d) = setup(Mode::Demo);
+    let mut v = v.with_keys(f.keys);
+    use KeyCode::Char;
+    press(&mut v, &m, &mut d, &[Char('d')]);
+    assert!(d.sent.is_empty(), "d no longer drops: {:?}", d.sent);
+    press(&mut v, &m, &mut d, &[Char('X')]);
+    assert_eq!(d.sent, [Command::DropNext(Dir::In)]);
+    press(&mut v, &m, &mut d, &[Char('z')]);
+    assert_eq!(v.zoom, None, "z is not zoom any more");
+    press(&mut v, &m, &mut d, &[KeyCode::F(2)]);
+    assert!(v.zoom.is_some(), "F2 zooms");
+    press(&mut v, &m, &mut d, &[Char('Z')]);
+    assert_eq!(v.zoom, None, "and Z zooms back");
+
+    let clock = StatusLine {
+        mode: Mode::Demo,
+        title: "fake".into(),
+        now: 5.0,
+        playback: Playback::default(),
+        finished: false,
+    };
+    v.status = None;
+    let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    term.draw(|f| render::draw(f, &m, &mut v, &clock)).unwrap();
+    let s = format!("{}", term.backend());
+    assert!(s.contains("X/D drop in/out"), "the hint line:\n{s}");
+    v.popup = Some(Popup::Help);
+    term.draw(|f| render::draw(f, &m, &mut v, &clock)).unwrap();
+    let s = format!("{}", term.backend());
+    assert!(
+        s.contains(" X  D      drop next in / outbound"),
+        "help:\n{s}"
+    );
+    assert!(s.contains(" Z F2      zoom the pane ⇄ back"), "help:\n{s}");
+    assert!(
+        s.contains(" g  G "),
+        "unchanged lines keep their text:\n{s}"
+    );
+}
+
+#[test]
+fn z_zooms_tab_goes_through_the_panes_and_esc_comes_back() {
+    use tcpscope::ui::view::Pane;
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    press(&mut v, &m, &mut d, &[KeyCode::Char('z')]);
+    assert_eq!(v.zoom, Some(Pane::Ladder));
+    assert_eq!(v.focus, Focus::Ladder, "↑ ↓ move through the ladder");
+    for want in [Pane::Tcb, Pane::Timers, Pane::Keepalive, Pane::Ladder] {
+        press(&mut v, &m, &mut d, &[KeyCode::Tab]);
+        assert_eq!(v.zoom, Some(want));
+    }
+    press(&mut v, &m, &mut d, &[KeyCode::BackTab]);
+    assert_eq!(v.zoom, Some(Pane::Keepalive));
+    press(&mut v, &m, &mut d, &[KeyCode::Esc]);
+    assert_eq!(v.zoom, None);
+    press(
+        &mut v,
+        &m,
+        &mut d,
+        &[KeyCode::Char('z'), KeyCode::Char('z')],
+    );
+    assert_eq!(v.zoom, None);
+    assert!(d.sent.is_empty(), "zoom is the view's alone");
+}

@@ -192,3 +192,51 @@ fn transcript_is_written_when_the_tui_quits() {
     assert!(text.contains("server → client  SYN+ACK seq "), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A presenter's terminal: 100×30, the light theme, the ladder zoomed to
+/// the whole screen with `z`, and back.
+#[test]
+fn light_theme_zoomed_ladder_at_100x30() {
+    if !tmux_ready() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_tcpscope");
+    let script = format!(
+        "XDG_CONFIG_HOME=/nonexistent '{bin}' --lang en --theme light demo handshake; echo \"EXITED:$?\"; sleep 60"
+    );
+    let tmux = Tmux::start("ui-zoom", 100, 30, &script);
+    tmux.wait_for("the handshake to finish", |s| {
+        s.matches("ESTABLISHED").count() >= 2
+    });
+    tmux.keys(&["z"]);
+    let s = tmux.wait_for("the zoomed ladder", |s| s.contains("z unzoom"));
+    assert!(!s.contains("Connections"), "the list gives way:\n{s}");
+    assert!(!s.contains("┌ TCB"), "the TCB too:\n{s}");
+    for text in [
+        "┌ Ladder 10.0.0.1:",
+        "SYN seq 0 win 65535",
+        "SYN+ACK seq 0 ack 1 win 65535",
+        "ACK seq 1 ack 1 win 262144",
+        "MSS 1460 · SACK · TS · WS 3",
+        "arrives",
+        "ESTABLISHED ●",
+        "┌ Narration",
+    ] {
+        assert!(s.contains(text), "zoomed, the ladder shows {text:?}:\n{s}");
+    }
+    // The light theme paints its own background (SGR 47/107, 48;5 or 48;2).
+    let styled =
+        String::from_utf8_lossy(&tmux.cmd(&["capture-pane", "-e", "-p", "-t", "t"]).stdout)
+            .into_owned();
+    assert!(
+        ["[47m", "[107m", ";47m", ";107m", "48;5;", "48;2;"]
+            .iter()
+            .any(|bg| styled.contains(bg)),
+        "a background colour is set:\n{styled:?}"
+    );
+    tmux.keys(&["z"]);
+    tmux.wait_for("every pane again", |s| s.contains("Connections"));
+    tmux.keys(&["q"]);
+    let s = tmux.wait_for("the program to exit", |s| s.contains("EXITED:"));
+    assert!(s.contains("EXITED:0"), "{s}");
+}

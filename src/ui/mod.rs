@@ -23,4 +23,4 @@ pub mod theme;
 pub mod units;
 pub mod view;
 
-pub use term::run;
+pub use term::{UiSettings, run, run_with};

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent};
 use crossterm::execute;
 
+use super::keys::KeyMap;
 use super::model::Model;
 use super::render;
 use super::screenshot;
@@ -43,9 +44,32 @@ const IDLE: Duration = Duration::from_millis(500);
 /// How long a status sentence stays up.
 const STATUS_FOR: Duration = Duration::from_secs(6);
 
+/// How the UI looks and which keys it answers: `--theme` and the config
+/// file's `theme` and `[keys]`.
+#[derive(Clone, Debug)]
+pub struct UiSettings {
+    pub theme: Theme,
+    pub keys: KeyMap,
+}
+
+impl Default for UiSettings {
+    /// Dark (mono under `NO_COLOR`), today's keys.
+    fn default() -> UiSettings {
+        UiSettings {
+            theme: Theme::from_env(),
+            keys: KeyMap::default(),
+        }
+    }
+}
+
 /// Run the UI until the person quits, a signal asks us to stop, or the
 /// terminal goes away.
 pub fn run(driver: &mut dyn Driver) -> Result<(), String> {
+    run_with(driver, UiSettings::default())
+}
+
+/// [`run`] with a theme and keys.
+pub fn run_with(driver: &mut dyn Driver, settings: UiSettings) -> Result<(), String> {
     if !stdout().is_terminal() {
         return Err(
             "the terminal UI needs a terminal: run it in one, or use --headless to print events"
@@ -71,7 +95,8 @@ pub fn run(driver: &mut dyn Driver) -> Result<(), String> {
     let mut terminal =
         ratatui::try_init().map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let _ = execute!(stdout(), EnableMouseCapture);
-    let result = spawn_input().and_then(|input| event_loop(&mut terminal, driver, &stop, &input));
+    let result =
+        spawn_input().and_then(|input| event_loop(&mut terminal, driver, &stop, &input, settings));
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
     result
@@ -116,9 +141,10 @@ fn event_loop(
     driver: &mut dyn Driver,
     stop: &AtomicBool,
     input: &Receiver<TermEvent>,
+    settings: UiSettings,
 ) -> Result<(), String> {
     let mut model = Model::new(driver.two_hosts());
-    let mut view = View::new(Theme::from_env());
+    let mut view = View::new(settings.theme).with_keys(settings.keys);
     let mut dirty = true;
     let mut last_draw = Instant::now();
     let mut last_now = f64::NAN;

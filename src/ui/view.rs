@@ -15,7 +15,7 @@ use ratatui::layout::{Position, Rect};
 use crate::event::Dir;
 
 use super::form::{FaultForm, FormResult};
-use super::keys::{self, KeyAction};
+use super::keys::{self, KeyAction, KeyMap};
 use super::model::{Conn, EntryKind, Model, Slot};
 use super::theme::Theme;
 use crate::driver::{Command, ConnRef, Driver, Mode, Playback};
@@ -101,9 +101,40 @@ impl StatusLine {
     }
 }
 
+/// A pane the zoom key gives the whole screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Ladder,
+    /// The TCB panel (with the state diagram and timers where room allows).
+    Tcb,
+    Timers,
+    Keepalive,
+}
+
+impl Pane {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pane::Ladder => "ladder",
+            Pane::Tcb => "TCB",
+            Pane::Timers => "timers",
+            Pane::Keepalive => "keepalive",
+        }
+    }
+    /// The next pane for Tab while zoomed.
+    pub fn next(self, back: bool) -> Pane {
+        const ORDER: [Pane; 4] = [Pane::Ladder, Pane::Tcb, Pane::Timers, Pane::Keepalive];
+        let i = ORDER.iter().position(|p| *p == self).unwrap_or(0);
+        ORDER[(i + if back { 3 } else { 1 }) % 4]
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct View {
     pub theme: Theme,
+    /// Which key does what (the config file's `[keys]` over today's).
+    pub keys: KeyMap,
+    /// The pane that has the whole screen (`z`), if any.
+    pub zoom: Option<Pane>,
     pub focus: Focus,
     /// Selected row; `follow` picks the newest open connection by itself.
     pub selected: Option<u64>,
@@ -135,6 +166,8 @@ impl View {
     pub fn new(theme: Theme) -> View {
         View {
             theme,
+            keys: KeyMap::default(),
+            zoom: None,
             focus: Focus::Conns,
             selected: None,
             follow: true,
@@ -154,6 +187,12 @@ impl View {
             page: 10,
             screenshot: false,
         }
+    }
+
+    /// The same view with these keys.
+    pub fn with_keys(mut self, keys: KeyMap) -> View {
+        self.keys = keys;
+        self
     }
 
     pub fn say(&mut self, text: impl Into<String>) {
@@ -254,7 +293,7 @@ impl View {
         match self.popup.take() {
             Some(Popup::Help) => {
                 // Any key closes help; q and Ctrl-C still quit.
-                if keys::action(&key) == Some(KeyAction::Quit) {
+                if self.keys.action(&key) == Some(KeyAction::Quit) {
                     self.quit = true;
                 }
                 return;
@@ -273,7 +312,7 @@ impl View {
             Some(Popup::Prompt(p)) => return self.prompt_key(p, key, driver),
             None => {}
         }
-        if let Some(a) = keys::action(&key) {
+        if let Some(a) = self.keys.action(&key) {
             self.act(a, model, driver);
         }
     }
@@ -413,6 +452,14 @@ impl View {
                     self.ladder_top = None;
                 }
             },
+            KeyAction::FocusNext | KeyAction::FocusPrev if self.zoom.is_some() => {
+                let p = self
+                    .zoom
+                    .unwrap_or(Pane::Ladder)
+                    .next(a == KeyAction::FocusPrev);
+                self.zoom = Some(p);
+                self.focus = Focus::Ladder;
+            }
             KeyAction::FocusNext | KeyAction::FocusPrev => {
                 self.focus = match self.focus {
                     Focus::Conns => Focus::Ladder,
@@ -440,6 +487,24 @@ impl View {
                     }
                 }
             },
+            KeyAction::Zoom => {
+                self.zoom = match self.zoom {
+                    Some(_) => None,
+                    None => {
+                        self.focus = Focus::Ladder;
+                        Some(Pane::Ladder)
+                    }
+                };
+                match self.zoom {
+                    Some(p) => self.say(format!(
+                        "{} zoomed: Tab shows the next pane, {} goes back",
+                        p.name(),
+                        self.keys.hint(&[KeyAction::Zoom], "z")
+                    )),
+                    None => self.say("every pane again"),
+                }
+            }
+            KeyAction::Back if self.zoom.is_some() && !self.detail => self.zoom = None,
             KeyAction::Back => {
                 if self.detail {
                     self.detail = false;

@@ -1,14 +1,15 @@
-//! The `?` popup: every key, drawn from the binding table itself.
+//! The `?` popup: every key, drawn from the binding table and the key map
+//! (a key the config file rebinds shows here as it works).
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
-use crate::ui::keys::{HELP, HELP_LEFT};
+use crate::ui::keys::{HELP, HELP_LEFT, help_actions};
 use crate::ui::view::View;
 
-use super::block;
+use super::{block, fit};
 
 const KEY_W: usize = 10;
 const COL_W: u16 = 38;
@@ -25,8 +26,15 @@ fn column<'a>(
         }
         out.push(Line::from(Span::styled(*name, t.header())));
         for b in *lines {
+            // The mouse is no key; every other line shows the key table's
+            // keys (the curated text while they are today's).
+            let keys = if b.keys == "mouse" {
+                b.keys.to_string()
+            } else {
+                view.keys.help_label(&help_actions(b), b.keys)
+            };
             out.push(Line::from(vec![
-                Span::styled(format!(" {:<KEY_W$}", b.keys), t.key()),
+                Span::styled(format!(" {:<KEY_W$}", fit(&keys, KEY_W)), t.key()),
                 Span::raw(b.what),
             ]));
         }
@@ -44,7 +52,7 @@ pub fn draw(f: &mut Frame, area: Rect, view: &View) {
     let x = area.x + (area.width - w) / 2;
     let y = area.y + (area.height - h) / 2;
     let popup = Rect::new(x, y, w, h);
-    f.render_widget(Clear, popup);
+    super::clear(f, popup, view);
     let b = block(Line::from(Span::styled(" Keys ", t.title())), true, view).title_bottom(
         Line::from(Span::styled(" any key closes ", t.dim())).alignment(Alignment::Right),
     );

@@ -20,7 +20,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::model::Model;
-use super::view::{Focus, Popup, StatusLine, View};
+use super::view::{Focus, Pane, Popup, StatusLine, View};
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
@@ -29,6 +29,9 @@ pub const MIN_HEIGHT: u16 = 24;
 pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &StatusLine) {
     let area = f.area();
     view.hits = Default::default();
+    if let Some(s) = view.theme.screen() {
+        f.buffer_mut().set_style(area, s);
+    }
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return too_small(f, area, view);
     }
@@ -43,6 +46,9 @@ pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &StatusLine) {
             wrapped_lines(&text, area.width.saturating_sub(2) as usize).clamp(1, most) + 2
         }
     };
+    if let Some(pane) = view.zoom {
+        return zoomed(f, area, pane, narr_h, model, view, clock);
+    }
     let rows = view.visible(model).len() as u16;
     let max_conns = (area.height * 28 / 100).max(6);
     let conns_h = (rows + 3).clamp(5, max_conns);
@@ -81,14 +87,66 @@ pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &StatusLine) {
     }
     faults::draw(f, faults_a, model, view);
     title::hints(f, hint_a, model, view, clock);
+    popups(f, area, view, clock);
+    view.page = (ladder_a.height.saturating_sub(3) as usize).max(1);
+}
 
+fn popups(f: &mut Frame, area: Rect, view: &View, clock: &StatusLine) {
     match &view.popup {
         Some(Popup::Help) => help::draw(f, area, view),
         Some(Popup::Form(form)) => popup::form(f, area, form, view, clock),
         Some(Popup::Prompt(p)) => popup::prompt(f, area, p, view),
         None => {}
     }
-    view.page = (ladder_a.height.saturating_sub(3) as usize).max(1);
+}
+
+/// One pane over the whole screen (`z`), under the title bar and over the
+/// narration, the fault bar and the key hints: what a projected demo needs,
+/// in large type.
+fn zoomed(
+    f: &mut Frame,
+    area: Rect,
+    pane: Pane,
+    narr_h: u16,
+    model: &Model,
+    view: &mut View,
+    clock: &StatusLine,
+) {
+    let [top, main, narr_a, faults_a, hint_a] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(8),
+        Constraint::Length(narr_h),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    title::draw(f, top, model, view, clock);
+    match pane {
+        Pane::Ladder => {
+            let ladder_a = if view.detail {
+                let [l, d] = Layout::horizontal([
+                    Constraint::Min(40),
+                    Constraint::Length((main.width / 2).max(40)),
+                ])
+                .areas(main);
+                detail::draw(f, d, model, view);
+                l
+            } else {
+                main
+            };
+            ladder::draw(f, ladder_a, model, view, clock);
+            view.page = (ladder_a.height.saturating_sub(3) as usize).max(1);
+        }
+        Pane::Tcb => side::draw(f, main, model, view, clock),
+        Pane::Timers => side::timers(f, main, model, view, clock),
+        Pane::Keepalive => side::keepalive(f, main, model, view, clock),
+    }
+    if model.narration.is_some() {
+        narration::draw(f, narr_a, model, view, clock);
+    }
+    faults::draw(f, faults_a, model, view);
+    title::hints(f, hint_a, model, view, clock);
+    popups(f, area, view, clock);
 }
 
 fn too_small(f: &mut Frame, area: Rect, view: &View) {
@@ -112,6 +170,14 @@ fn too_small(f: &mut Frame, area: Rect, view: &View) {
             .block(Block::new()),
         box_area,
     );
+}
+
+/// Blank `area` for a popup, in the theme's screen colours.
+pub(crate) fn clear(f: &mut Frame, area: Rect, view: &View) {
+    f.render_widget(ratatui::widgets::Clear, area);
+    if let Some(s) = view.theme.screen() {
+        f.buffer_mut().set_style(area, s);
+    }
 }
 
 /// A bordered block with a title, highlighted when it has the focus.

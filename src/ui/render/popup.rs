@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::driver::Mode;
 use crate::ui::form::{FaultForm, Field};
@@ -25,7 +25,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 pub fn form(f: &mut Frame, area: Rect, form: &FaultForm, view: &View, clock: &StatusLine) {
     let t = view.theme;
     let popup = centered(area, 66, Field::ALL.len() as u16 + 7);
-    f.render_widget(Clear, popup);
+    super::clear(f, popup, view);
     let b = block(
         Line::from(Span::styled(" Fault rule ", t.title())),
         true,
@@ -109,7 +109,7 @@ pub fn form(f: &mut Frame, area: Rect, form: &FaultForm, view: &View, clock: &St
 pub fn prompt(f: &mut Frame, area: Rect, p: &Prompt, view: &View) {
     let t = view.theme;
     let popup = centered(area, 64, 6);
-    f.render_widget(Clear, popup);
+    super::clear(f, popup, view);
     let b = block(
         Line::from(Span::styled(format!(" {} ", p.kind.title()), t.title())),
         true,

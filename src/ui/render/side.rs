@@ -24,17 +24,37 @@ use crate::ui::view::{StatusLine, View};
 use super::conns::side_letter;
 use super::{block, fit, statebox};
 
-pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
+/// An empty block saying that nothing is selected.
+fn nothing(f: &mut Frame, area: Rect, title: &str, view: &View) {
     let t = view.theme;
+    let b = block(Line::from(Span::styled(title, t.title())), false, view);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    f.render_widget(
+        Paragraph::new(Span::styled("select a connection", t.dim())),
+        inner,
+    );
+}
+
+/// The timers alone (the zoomed pane).
+pub fn timers(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
+    match view.selected_conn(model) {
+        Some(c) => timers_block(f, area, c, view, clock, false),
+        None => nothing(f, area, " Timers ", view),
+    }
+}
+
+/// The keepalive countdown alone (the zoomed pane).
+pub fn keepalive(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
+    match view.selected_conn(model) {
+        Some(c) => keepalive_block(f, area, c, view, clock),
+        None => nothing(f, area, " Keepalive ", view),
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     let Some(c) = view.selected_conn(model) else {
-        let b = block(Line::from(Span::styled(" TCB ", t.title())), false, view);
-        let inner = b.inner(area);
-        f.render_widget(b, area);
-        f.render_widget(
-            Paragraph::new(Span::styled("select a connection", t.dim())),
-            inner,
-        );
-        return;
+        return nothing(f, area, " TCB ", view);
     };
     let inner_w = area.width.saturating_sub(2);
     if area.height < 20 || inner_w < 40 {

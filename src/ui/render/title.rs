@@ -1,5 +1,6 @@
 //! The title bar (mode, scenario, time, speed) and the bottom key hint
-//! line, which the status sentence replaces while it is fresh.
+//! line (its keys from the key map), which the status sentence replaces
+//! while it is fresh.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -99,59 +100,75 @@ pub fn hints(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Stat
         return;
     }
     let pb = &clock.playback;
-    let mut keys: Vec<(&str, &str)> = vec![("?", "help"), ("q", "quit")];
-    if !model.faults.held.is_empty() {
-        keys.push(("space", "release one"));
-        keys.push(("r", "release all"));
-    } else if pb.walkthrough {
-        keys.push(("space", "next step"));
-        keys.push(("⌫", "back"));
-    } else if clock.mode == Mode::Replay {
-        keys.push(("space", "step"));
-        keys.push(("p", if pb.paused { "play" } else { "pause" }));
-    } else if clock.mode == Mode::Demo {
-        keys.push(("space", if pb.paused { "run" } else { "pause" }));
+    use crate::ui::keys::KeyAction as A;
+    let km = &view.keys;
+    let k = |actions: &[A], default: &str| km.hint(actions, default);
+    let mut keys: Vec<(String, &str)> =
+        vec![(k(&[A::Help], "?"), "help"), (k(&[A::Quit], "q"), "quit")];
+    if view.zoom.is_some() {
+        keys.push((k(&[A::Zoom], "z"), "unzoom"));
+        keys.push((k(&[A::FocusNext], "Tab"), "next pane"));
     }
-    keys.push(("↑↓", "select"));
-    keys.push((
-        "Tab",
-        if view.focus == Focus::Conns {
-            "ladder"
-        } else {
-            "connections"
-        },
-    ));
-    keys.push(("Enter", "details"));
-    if clock.mode != Mode::Replay {
-        keys.push(("d/D", "drop in/out"));
+    if !model.faults.held.is_empty() {
+        keys.push((k(&[A::Space], "space"), "release one"));
+        keys.push((k(&[A::ReleaseAll], "r"), "release all"));
+    } else if pb.walkthrough {
+        keys.push((k(&[A::Space], "space"), "next step"));
+        keys.push((k(&[A::StepBack], "⌫"), "back"));
+    } else if clock.mode == Mode::Replay {
+        keys.push((k(&[A::Space], "space"), "step"));
         keys.push((
-            "h",
+            k(&[A::Pause], "p"),
+            if pb.paused { "play" } else { "pause" },
+        ));
+    } else if clock.mode == Mode::Demo {
+        keys.push((
+            k(&[A::Space], "space"),
+            if pb.paused { "run" } else { "pause" },
+        ));
+    }
+    keys.push((k(&[A::Up, A::Down], "↑↓"), "select"));
+    if view.zoom.is_none() {
+        keys.push((
+            k(&[A::FocusNext], "Tab"),
+            if view.focus == Focus::Conns {
+                "ladder"
+            } else {
+                "connections"
+            },
+        ));
+    }
+    keys.push((k(&[A::Details], "Enter"), "details"));
+    if clock.mode != Mode::Replay {
+        keys.push((k(&[A::DropIn, A::DropOut], "d/D"), "drop in/out"));
+        keys.push((
+            k(&[A::Hold], "h"),
             if model.faults.hold_all {
                 "stop holding"
             } else {
                 "hold"
             },
         ));
-        keys.push(("f", "fault"));
-        keys.push(("x/a", "close/abort"));
+        keys.push((k(&[A::FaultForm], "f"), "fault"));
+        keys.push((k(&[A::Close, A::Abort], "x/a"), "close/abort"));
     }
     if clock.mode != Mode::Live {
-        keys.push(("t/T", "speed"));
+        keys.push((k(&[A::Faster, A::Slower], "t/T"), "speed"));
         if !pb.walkthrough {
-            keys.push(("s", "walkthrough"));
+            keys.push((k(&[A::Walkthrough], "s"), "walkthrough"));
         }
     } else {
-        keys.push(("c", "connect"));
+        keys.push((k(&[A::Connect], "c"), "connect"));
     }
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
     for (k, what) in keys {
-        let w = width(k) + width(what) + 3;
+        let w = width(&k) + width(what) + 3;
         if used + w > area.width as usize {
             break;
         }
         used += w;
-        spans.push(Span::styled(k.to_string(), t.key()));
+        spans.push(Span::styled(k, t.key()));
         spans.push(Span::styled(format!(" {what}  "), t.dim()));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
