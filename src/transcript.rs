@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use crate::event::{Body, Dir, Event, KeepaliveAction, SegFields, TcbAction, TimerAction};
 use crate::scenario::{Lang, Scenario};
-use crate::wire::Flags;
 
 /// Ladder lines kept per step: the ones closest to the explained event.
 pub const MAX_LINES_PER_STEP: usize = 12;
@@ -225,31 +224,6 @@ fn other(host: &str) -> &str {
     }
 }
 
-/// `SYN+ACK`, `PSH+ACK`, `FIN+ACK`, `RST`: as the ladder and narration
-/// write them.
-pub fn flag_words(f: Flags) -> String {
-    const ORDER: [(Flags, &str); 8] = [
-        (Flags::SYN, "SYN"),
-        (Flags::FIN, "FIN"),
-        (Flags::RST, "RST"),
-        (Flags::PSH, "PSH"),
-        (Flags::ACK, "ACK"),
-        (Flags::URG, "URG"),
-        (Flags::ECE, "ECE"),
-        (Flags::CWR, "CWR"),
-    ];
-    let words: Vec<&str> = ORDER
-        .iter()
-        .filter(|(b, _)| f.contains(*b))
-        .map(|(_, n)| *n)
-        .collect();
-    if words.is_empty() {
-        "none".into()
-    } else {
-        words.join("+")
-    }
-}
-
 /// `SYN seq 123 win 65535`, `PSH+ACK seq 1000:1031 ack 77 win 512 len 31`.
 pub fn segment_text(s: &SegFields) -> String {
     let seq = if s.len > 0 {
@@ -257,7 +231,7 @@ pub fn segment_text(s: &SegFields) -> String {
     } else {
         s.seq.to_string()
     };
-    let mut t = format!("{} seq {seq}", flag_words(s.flags));
+    let mut t = format!("{} seq {seq}", s.flags.words());
     if s.flags.ack() {
         t.push_str(&format!(" ack {}", s.ack));
     }

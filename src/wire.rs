@@ -19,6 +19,31 @@ use crate::seq::SeqNum;
 pub struct Flags(pub u8);
 
 impl Flags {
+    /// `SYN+ACK`, `PSH+ACK`, `FIN+ACK`, `RST`: the flags as the ladder, the
+    /// narration and the handouts write them; `none` for none.
+    pub fn words(self) -> String {
+        const ORDER: [(Flags, &str); 8] = [
+            (Flags::SYN, "SYN"),
+            (Flags::FIN, "FIN"),
+            (Flags::RST, "RST"),
+            (Flags::PSH, "PSH"),
+            (Flags::ACK, "ACK"),
+            (Flags::URG, "URG"),
+            (Flags::ECE, "ECE"),
+            (Flags::CWR, "CWR"),
+        ];
+        let words: Vec<&str> = ORDER
+            .iter()
+            .filter(|(b, _)| self.contains(*b))
+            .map(|(_, n)| *n)
+            .collect();
+        if words.is_empty() {
+            "none".into()
+        } else {
+            words.join("+")
+        }
+    }
+
     pub const FIN: Flags = Flags(0x01);
     pub const SYN: Flags = Flags(0x02);
     pub const RST: Flags = Flags(0x04);

@@ -186,28 +186,11 @@ impl Entry {
     }
 }
 
-/// `SYN+ACK`, `PSH+ACK`, `FIN+ACK`, `RST`: the way the narration writes them.
+/// `SYN+ACK`, `PSH+ACK`, `FIN+ACK`, `RST`: the way the narration writes them
+/// (`Flags::words`, in the wire format's module, so the handout can use it
+/// too).
 pub fn flag_words(f: Flags) -> String {
-    const ORDER: [(Flags, &str); 8] = [
-        (Flags::SYN, "SYN"),
-        (Flags::FIN, "FIN"),
-        (Flags::RST, "RST"),
-        (Flags::PSH, "PSH"),
-        (Flags::ACK, "ACK"),
-        (Flags::URG, "URG"),
-        (Flags::ECE, "ECE"),
-        (Flags::CWR, "CWR"),
-    ];
-    let words: Vec<&str> = ORDER
-        .iter()
-        .filter(|(b, _)| f.contains(*b))
-        .map(|(_, n)| *n)
-        .collect();
-    if words.is_empty() {
-        "none".into()
-    } else {
-        words.join("+")
-    }
+    f.words()
 }
 
 #[cfg(test)]
