@@ -290,7 +290,10 @@ impl Driver for ReplayDriver {
                 } else {
                     self.pos + 1
                 };
-                self.pending = self.take_to(to);
+                // Added to what is still waiting: two commands may come
+                // before the UI polls (keys typed quickly, a busy machine).
+                let more = self.take_to(to);
+                self.pending.extend(more);
                 self.clock.reanchor();
                 Ok(format!(
                     "{} {} of {}",
@@ -331,7 +334,8 @@ impl Driver for ReplayDriver {
                 let t = t.clamp(0.0, self.end());
                 let to = self.index_after(t);
                 if to >= self.pos {
-                    self.pending = self.take_to(to);
+                    let more = self.take_to(to);
+                    self.pending.extend(more);
                     self.clock.seek(t);
                 } else {
                     self.rewind_to(to, t);
@@ -477,6 +481,23 @@ mod tests {
             .command(Command::DropNext(crate::event::Dir::In))
             .unwrap_err();
         assert!(err.starts_with("a recording only plays back"), "{err}");
+    }
+
+    /// Two commands before the UI polls (two `}` typed quickly, a busy
+    /// machine): the events of both are delivered. The first used to be
+    /// overwritten by the second's (empty) batch, and the replay said
+    /// "finished" with part of the recording never shown.
+    #[test]
+    fn commands_between_two_polls_lose_no_events() {
+        let mut d = ReplayDriver::new(parse("r", GOOD.as_bytes()).unwrap()).paused();
+        d.command(Command::Seek(60.0)).unwrap();
+        d.command(Command::Seek(120.0)).unwrap();
+        assert_eq!(texts(&d.poll()), ["a", "one", "b", "two", "c"]);
+        assert!(d.finished());
+        let mut d = ReplayDriver::new(parse("r", GOOD.as_bytes()).unwrap()).paused();
+        d.command(Command::StepForward).unwrap();
+        d.command(Command::StepForward).unwrap();
+        assert_eq!(texts(&d.poll()), ["a", "one", "b", "two"]);
     }
 
     #[test]
