@@ -431,6 +431,14 @@ fn man_page_renders_without_warnings() {
             "{word} missing from the rendered page"
         );
     }
+    // As a reader would open it: `tcpscope man | man -l -`.
+    if !common::require_tools("man_page", &["man"]) {
+        return;
+    }
+    let (ok, shown, err) = pipe_through("man", &["-l", "-"], &page);
+    assert!(ok, "man -l - failed: {err}");
+    assert_eq!(err, "", "man -l - warnings");
+    assert!(shown.contains("SYNOPSIS"), "{shown}");
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
