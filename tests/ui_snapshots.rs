@@ -331,3 +331,42 @@ fn tail_loss_probe_and_rack_on_the_ladder() {
     assert!(s.contains("cubic · "), "the congestion state in the TCB");
     insta::assert_snapshot!(term.backend());
 }
+
+fn graph_of_bulk_with_loss(w: u16, h: u16) -> (Terminal<TestBackend>, String) {
+    let m = model(builtin("bulk-with-loss", vec![], 3.0));
+    let mut v = view();
+    v.graph = true;
+    let term = draw(&m, &mut v, &clock("bulk-with-loss", 3.0), w, h);
+    let s = text(&term);
+    (term, s)
+}
+
+#[test]
+fn graph_at_80x24() {
+    let (term, s) = graph_of_bulk_with_loss(80, 24);
+    assert!(s.contains("Graph"), "{s}");
+    assert!(s.contains("rto"), "the legend names the marks: {s}");
+    assert!(!s.contains("╴SYN"), "the graph is in place of the ladder");
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn graph_at_160x48_beside_the_ladder() {
+    let (term, s) = graph_of_bulk_with_loss(160, 48);
+    assert!(s.contains("Graph"), "{s}");
+    assert!(s.contains("cwnd"));
+    assert!(s.contains("ssthresh"));
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn graph_marks_differ_under_mono() {
+    let m = model(builtin("bulk-with-loss", vec![], 3.0));
+    let mut v = View::new(Theme::MONO);
+    v.graph = true;
+    let term = draw(&m, &mut v, &clock("bulk-with-loss", 3.0), 160, 48);
+    let s = text(&term);
+    // Retransmissions and drops are letters and crosses, not colours.
+    assert!(s.contains('✗'), "drops are marked: {s}");
+    assert!(s.contains('r') && s.contains('p') && s.contains('^'));
+}
