@@ -369,4 +369,47 @@ fn graph_marks_differ_under_mono() {
     // Retransmissions and drops are letters and crosses, not colours.
     assert!(s.contains('✗'), "drops are marked: {s}");
     assert!(s.contains('r') && s.contains('p') && s.contains('^'));
+    let coloured = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .filter(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset)
+        .count();
+    assert_eq!(coloured, 0, "mono: the marks differ by symbol alone");
+}
+
+#[test]
+fn graph_series_come_from_events() {
+    use tcpscope::ui::model::graph::SegMark;
+    let m = model(builtin("bulk-with-loss", vec![], 3.0));
+    let c = m.conns().find(|c| !c.listener).unwrap();
+    let from = c.graph.sender(c.bytes);
+    assert_eq!(from, 0, "the client sends the MiB");
+    let s = &c.graph.sides[from];
+    let has = |k: SegMark| s.segs.iter().any(|p| p.mark == k);
+    assert!(has(SegMark::Data) && has(SegMark::Fast) && has(SegMark::Dropped));
+    assert!(has(SegMark::Rto) || has(SegMark::Probe));
+    assert!(!s.acks.is_empty(), "the server's ACKs");
+    assert!(!s.vars.is_empty(), "the client's vars");
+    assert!(!s.recovery.is_empty(), "recovery episodes");
+    assert!(s.segs.iter().all(|p| p.t.is_finite()));
+}
+
+#[test]
+fn graph_zoom_and_pan_move_the_time_axis() {
+    let m = model(builtin("bulk-with-loss", vec![], 3.0));
+    let c = &clock("bulk-with-loss", 3.0);
+    let mut v = view();
+    v.graph = true;
+    let full = text(&draw(&m, &mut v, c, 80, 24));
+    assert!(full.contains("0.100s") && full.contains("live"), "{full}");
+    v.graph_zoom = 2;
+    let zoomed = text(&draw(&m, &mut v, c, 80, 24));
+    assert!(!zoomed.contains("0.100s"), "{zoomed}");
+    assert!(zoomed.contains("live"));
+    v.graph_pan = 4;
+    let panned = text(&draw(&m, &mut v, c, 80, 24));
+    assert!(!panned.contains("live"), "panned away from the newest");
+    assert_ne!(zoomed, panned);
 }
