@@ -488,7 +488,7 @@ pub const HELP: &[(&str, &[Binding])] = &[
             Binding {
                 keys: "w",
                 action: KeyAction::Graph,
-                what: "graph: seq, windows ⇄",
+                what: "graph ⇄ (+- zoom, ←→ pan)",
             },
             Binding {
                 keys: "n",
