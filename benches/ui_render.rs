@@ -16,6 +16,7 @@ use ratatui::backend::TestBackend;
 use tcpscope::driver::{Mode, Playback};
 use tcpscope::event::Event;
 use tcpscope::ui::model::Model;
+use tcpscope::ui::model::graph::GRAPH_POINTS;
 use tcpscope::ui::render;
 use tcpscope::ui::theme::Theme;
 use tcpscope::ui::view::{StatusLine, View};
@@ -123,6 +124,70 @@ fn frame(c: &mut Criterion, m: &Model, w: u16, h: u16) {
     );
 }
 
+/// Segments of the one connection the graph bench draws.
+pub const GRAPH_SEGMENTS: usize = 100_000;
+
+/// One bulk connection: `GRAPH_SEGMENTS` data segments from the client
+/// (every 50th a RACK retransmission, every 500th an RTO one, every 100th
+/// dropped by the injector), an ACK from the server every second segment
+/// and a `vars` event every tenth.
+fn graph_events() -> Vec<Event> {
+    let c = "10.0.0.1:40000<->10.0.0.2:80";
+    let s = "10.0.0.2:80<->10.0.0.1:40000";
+    let mut out = Vec::with_capacity(GRAPH_SEGMENTS * 2);
+    for i in 0..GRAPH_SEGMENTS {
+        let t = i as f64 * 0.0001;
+        let seq = 1001u32.wrapping_add((i as u32).wrapping_mul(1448));
+        let rtx = match i {
+            _ if i % 500 == 499 => r#","retransmit":true,"rtx":"rto""#,
+            _ if i % 50 == 49 => r#","retransmit":true,"rtx":"rack""#,
+            _ => "",
+        };
+        out.push(format!(
+            r#"{{"t":{t},"host":"client","conn":"{c}","kind":"segment","dir":"out","id":{i},"flags":["ACK"],"seq":{seq},"ack":5001,"len":1448,"win":32768,"opts":[]{rtx}}}"#
+        ));
+        if i % 100 == 99 {
+            out.push(format!(
+                r#"{{"t":{t},"host":"client","conn":"{c}","kind":"drop","dir":"out","reason":"injected","id":{i},"flags":["ACK"],"seq":{seq},"ack":5001,"len":1448,"win":32768,"opts":[]}}"#
+            ));
+        }
+        if i % 2 == 1 {
+            out.push(format!(
+                r#"{{"t":{},"host":"server","conn":"{s}","kind":"segment","dir":"out","id":{},"flags":["ACK"],"seq":5001,"ack":{},"len":0,"win":32768,"opts":[]}}"#,
+                t + 0.00005,
+                10_000_000 + i,
+                seq.wrapping_add(1448)
+            ));
+        }
+        if i % 10 == 0 {
+            let cwnd = 14480 + (i % 1000) * 1448;
+            out.push(format!(
+                r#"{{"t":{t},"host":"client","conn":"{c}","kind":"vars","snd_una":{seq},"snd_nxt":{seq},"snd_wnd":262144,"rcv_nxt":5001,"rcv_wnd":262144,"cwnd":{cwnd},"ssthresh":{},"phase":"congestion_avoidance","unsent":0,"in_flight":{cwnd},"pipe":{cwnd}}}"#,
+                cwnd / 2
+            ));
+        }
+    }
+    out.iter()
+        .map(|l| Event::from_json(l).expect("valid event"))
+        .collect()
+}
+
+fn graph_frame(c: &mut Criterion, m: &Model, w: u16, h: u16) {
+    let mut view = View::new(Theme::COLOR);
+    view.graph = true;
+    let clock = clock();
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    c.bench_function(
+        &format!("graph {w}x{h}, one connection, {GRAPH_SEGMENTS} segments"),
+        |b| {
+            b.iter(|| {
+                term.draw(|f| render::draw(f, black_box(m), &mut view, &clock))
+                    .unwrap();
+            })
+        },
+    );
+}
+
 /// A line of /proc/self/status in KiB (`VmHWM`, `VmRSS`), Linux only.
 fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -149,6 +214,13 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     frame(&mut c, &m, 200, 50);
     frame(&mut c, &m, 80, 24);
+    let mut g = Model::new(false);
+    g.ingest_all(graph_events());
+    let gc = g.conns().next().expect("the bulk connection");
+    let kept = gc.graph.sides[gc.graph.sender(gc.bytes)].segs.len();
+    assert_eq!(kept, GRAPH_POINTS, "the graph keeps its newest points");
+    graph_frame(&mut c, &g, 200, 50);
+    graph_frame(&mut c, &g, 80, 24);
     c.final_summary();
     println!(
         "ingest: {EVENTS} events into {} rows and {} ladder entries in {:.1} ms",

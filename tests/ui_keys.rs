@@ -470,3 +470,61 @@ fn z_zooms_tab_goes_through_the_panes_and_esc_comes_back() {
     assert_eq!(v.zoom, None);
     assert!(d.sent.is_empty(), "zoom is the view's alone");
 }
+
+#[test]
+fn w_shows_the_graph_and_w_again_the_ladder() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    assert!(!v.graph);
+    press(&mut v, &m, &mut d, &[KeyCode::Char('w')]);
+    assert!(v.graph);
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let clock = StatusLine::of(&d);
+    term.draw(|f| render::draw(f, &m, &mut v, &clock)).unwrap();
+    let buf = term.backend().buffer();
+    let s: String = buf.content().iter().map(|c| c.symbol()).collect();
+    assert!(s.contains("Graph"), "{s}");
+    press(&mut v, &m, &mut d, &[KeyCode::Char('w')]);
+    assert!(!v.graph);
+    assert!(d.sent.is_empty(), "the graph is the view's alone");
+}
+
+#[test]
+fn plus_minus_zoom_and_arrows_pan_only_in_the_graph() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    // Without the graph these keys do nothing at all.
+    press(
+        &mut v,
+        &m,
+        &mut d,
+        &[KeyCode::Char('+'), KeyCode::Left, KeyCode::Char('-')],
+    );
+    assert_eq!((v.graph_zoom, v.graph_pan), (0, 0));
+    press(&mut v, &m, &mut d, &[KeyCode::Char('w')]);
+    press(&mut v, &m, &mut d, &[KeyCode::Left]);
+    assert_eq!(v.graph_pan, 0, "nothing to pan at full view");
+    press(
+        &mut v,
+        &m,
+        &mut d,
+        &[KeyCode::Char('+'), KeyCode::Char('+')],
+    );
+    assert_eq!(v.graph_zoom, 2);
+    press(&mut v, &m, &mut d, &[KeyCode::Left, KeyCode::Left]);
+    assert_eq!(v.graph_pan, 2);
+    press(&mut v, &m, &mut d, &[KeyCode::Right]);
+    assert_eq!(v.graph_pan, 1);
+    press(&mut v, &m, &mut d, &[KeyCode::Right, KeyCode::Right]);
+    assert_eq!(v.graph_pan, 0, "back at the live edge");
+    press(
+        &mut v,
+        &m,
+        &mut d,
+        &[KeyCode::Char('-'), KeyCode::Char('-')],
+    );
+    assert_eq!(v.graph_zoom, 0);
+    // The other keys keep their meaning while the graph is shown.
+    press(&mut v, &m, &mut d, &[KeyCode::Char('n')]);
+    assert!(v.absolute);
+    press(&mut v, &m, &mut d, &[KeyCode::Char('d')]);
+    assert_eq!(d.sent.len(), 1);
+}

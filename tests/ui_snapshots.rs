@@ -331,3 +331,85 @@ fn tail_loss_probe_and_rack_on_the_ladder() {
     assert!(s.contains("cubic · "), "the congestion state in the TCB");
     insta::assert_snapshot!(term.backend());
 }
+
+fn graph_of_bulk_with_loss(w: u16, h: u16) -> (Terminal<TestBackend>, String) {
+    let m = model(builtin("bulk-with-loss", vec![], 3.0));
+    let mut v = view();
+    v.graph = true;
+    let term = draw(&m, &mut v, &clock("bulk-with-loss", 3.0), w, h);
+    let s = text(&term);
+    (term, s)
+}
+
+#[test]
+fn graph_at_80x24() {
+    let (term, s) = graph_of_bulk_with_loss(80, 24);
+    assert!(s.contains("Graph"), "{s}");
+    assert!(s.contains("rto"), "the legend names the marks: {s}");
+    assert!(!s.contains("╴SYN"), "the graph is in place of the ladder");
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn graph_at_160x48_beside_the_ladder() {
+    let (term, s) = graph_of_bulk_with_loss(160, 48);
+    assert!(s.contains("Graph"), "{s}");
+    assert!(s.contains("cwnd"));
+    assert!(s.contains("ssthresh"));
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn graph_marks_differ_under_mono() {
+    let m = model(builtin("bulk-with-loss", vec![], 3.0));
+    let mut v = View::new(Theme::MONO);
+    v.graph = true;
+    let term = draw(&m, &mut v, &clock("bulk-with-loss", 3.0), 160, 48);
+    let s = text(&term);
+    // Retransmissions and drops are letters and crosses, not colours.
+    assert!(s.contains('✗'), "drops are marked: {s}");
+    assert!(s.contains('r') && s.contains('p') && s.contains('^'));
+    let coloured = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .filter(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset)
+        .count();
+    assert_eq!(coloured, 0, "mono: the marks differ by symbol alone");
+}
+
+#[test]
+fn graph_series_come_from_events() {
+    use tcpscope::ui::model::graph::SegMark;
+    let m = model(builtin("bulk-with-loss", vec![], 3.0));
+    let c = m.conns().find(|c| !c.listener).unwrap();
+    let from = c.graph.sender(c.bytes);
+    assert_eq!(from, 0, "the client sends the MiB");
+    let s = &c.graph.sides[from];
+    let has = |k: SegMark| s.segs.iter().any(|p| p.mark == k);
+    assert!(has(SegMark::Data) && has(SegMark::Fast) && has(SegMark::Dropped));
+    assert!(has(SegMark::Rto) || has(SegMark::Probe));
+    assert!(!s.acks.is_empty(), "the server's ACKs");
+    assert!(!s.vars.is_empty(), "the client's vars");
+    assert!(!s.recovery.is_empty(), "recovery episodes");
+    assert!(s.segs.iter().all(|p| p.t.is_finite()));
+}
+
+#[test]
+fn graph_zoom_and_pan_move_the_time_axis() {
+    let m = model(builtin("bulk-with-loss", vec![], 3.0));
+    let c = &clock("bulk-with-loss", 3.0);
+    let mut v = view();
+    v.graph = true;
+    let full = text(&draw(&m, &mut v, c, 80, 24));
+    assert!(full.contains("0.100s") && full.contains("live"), "{full}");
+    v.graph_zoom = 2;
+    let zoomed = text(&draw(&m, &mut v, c, 80, 24));
+    assert!(!zoomed.contains("0.100s"), "{zoomed}");
+    assert!(zoomed.contains("live"));
+    v.graph_pan = 4;
+    let panned = text(&draw(&m, &mut v, c, 80, 24));
+    assert!(!panned.contains("live"), "panned away from the newest");
+    assert_ne!(zoomed, panned);
+}

@@ -53,11 +53,13 @@ pub enum KeyAction {
     Zoom,
     /// Write the frame on screen as an SVG file (`S`).
     Screenshot,
+    /// The graph view (time–sequence and windows) ⇄ the ladder.
+    Graph,
 }
 
 impl KeyAction {
     /// Every action, in the order the config file lists them.
-    pub const ALL: [KeyAction; 39] = {
+    pub const ALL: [KeyAction; 40] = {
         use KeyAction::*;
         [
             Quit,
@@ -73,6 +75,7 @@ impl KeyAction {
             Details,
             Back,
             Zoom,
+            Graph,
             Filter,
             Absolute,
             OtherSide,
@@ -145,6 +148,7 @@ impl KeyAction {
             SeekForwardFar => "seek_forward_far",
             Zoom => "zoom",
             Screenshot => "screenshot",
+            Graph => "graph",
         }
     }
 
@@ -196,6 +200,7 @@ impl KeyAction {
             SeekForwardFar => &[C::Char('}')],
             Zoom => &[C::Char('z')],
             Screenshot => &[C::Char('S')],
+            Graph => &[C::Char('w')],
         };
         codes.iter().map(|c| Key::plain(*c)).collect()
     }
@@ -481,6 +486,11 @@ pub const HELP: &[(&str, &[Binding])] = &[
                 what: "filter connections",
             },
             Binding {
+                keys: "w",
+                action: KeyAction::Graph,
+                what: "graph ⇄ (+- zoom, ←→ pan)",
+            },
+            Binding {
                 keys: "n",
                 action: KeyAction::Absolute,
                 what: "relative ⇄ absolute seq",
@@ -691,7 +701,7 @@ mod tests {
 
     #[test]
     fn every_help_line_names_a_mapped_action() {
-        let mapped: Vec<KeyAction> = "qjk?dDlh .rfFxacKvtTps/n[]{}gGzS"
+        let mapped: Vec<KeyAction> = "qjk?dDlh .rfFxacKvtTps/n[]{}gGzSw"
             .chars()
             .filter_map(|c| action(&k(KeyCode::Char(c))))
             .chain(

@@ -160,6 +160,12 @@ pub struct View {
     pub page: usize,
     /// `S` asked for a screenshot: the loop writes the next frame drawn.
     pub screenshot: bool,
+    /// The graph view (`w`) in place of (or beside) the ladder.
+    pub graph: bool,
+    /// Time axis zoom: the graph shows 1/2^zoom of the connection's time.
+    pub graph_zoom: u32,
+    /// Quarter spans panned back from the newest event (0: follow it).
+    pub graph_pan: u32,
 }
 
 impl View {
@@ -186,6 +192,9 @@ impl View {
             quit: false,
             page: 10,
             screenshot: false,
+            graph: false,
+            graph_zoom: 0,
+            graph_pan: 0,
         }
     }
 
@@ -312,9 +321,36 @@ impl View {
             Some(Popup::Prompt(p)) => return self.prompt_key(p, key, driver),
             None => {}
         }
-        if let Some(a) = self.keys.action(&key) {
+        let action = self.keys.action(&key);
+        if self.graph && action.is_none() && self.graph_key(&key) {
+            return;
+        }
+        if let Some(a) = action {
             self.act(a, model, driver);
         }
+    }
+
+    /// `+`/`-` zoom the graph's time axis, `←`/`→` pan it (only while the
+    /// graph is shown, and only keys no action is bound to).
+    fn graph_key(&mut self, key: &KeyEvent) -> bool {
+        match key.code {
+            KeyCode::Char('+') | KeyCode::Char('=') => {
+                self.graph_zoom = (self.graph_zoom + 1).min(16);
+            }
+            KeyCode::Char('-') => {
+                self.graph_zoom = self.graph_zoom.saturating_sub(1);
+                if self.graph_zoom == 0 {
+                    self.graph_pan = 0;
+                }
+            }
+            KeyCode::Left => {
+                let most = 4 * ((1u32 << self.graph_zoom) - 1);
+                self.graph_pan = (self.graph_pan + 1).min(most);
+            }
+            KeyCode::Right => self.graph_pan = self.graph_pan.saturating_sub(1),
+            _ => return false,
+        }
+        true
     }
 
     fn filter_key(&mut self, key: KeyEvent) {
@@ -633,6 +669,14 @@ impl View {
                 });
             }
             KeyAction::Screenshot => self.screenshot = true,
+            KeyAction::Graph => {
+                self.graph = !self.graph;
+                self.say(if self.graph {
+                    "graph: time–sequence and windows (+/- zoom, ←/→ pan, w back)"
+                } else {
+                    "ladder"
+                });
+            }
         }
     }
 

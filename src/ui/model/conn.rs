@@ -203,6 +203,8 @@ pub struct Conn {
     pub(super) by_id: HashMap<u64, u64>,
     /// Previous pure ACK per sender: (seq, ack, win, duplicates so far).
     pub(super) last_ack: [Option<(u32, u32, u16, u32)>; 2],
+    /// What the graph view (`w`) plots.
+    pub graph: super::graph::Graph,
 }
 
 impl Conn {
@@ -225,6 +227,7 @@ impl Conn {
             next_seq: 0,
             by_id: HashMap::new(),
             last_ack: [None, None],
+            graph: Default::default(),
         }
     }
 

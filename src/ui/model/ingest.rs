@@ -109,7 +109,11 @@ impl Model {
                 explains,
             } => self.on_narration(h, lang, text, explains),
             Body::Negotiated(n) => self.on_negotiated(h, n)?,
-            Body::Vars(v) => self.on_side(h, |s| s.vars = Some(v))?,
+            Body::Vars(v) => {
+                let p = self.place(&h, false)?;
+                self.conn_at(&p).graph.vars(p.slot, h.t, &v);
+                self.on_side(h, |s| s.vars = Some(v))?
+            }
             Body::Burst(b) => self.on_burst(h, b)?,
             Body::Rule { action, rule } => self.on_rule(h, action, rule),
             Body::Limit {
@@ -254,6 +258,15 @@ impl Model {
         } else {
             Fate::InFlight
         };
+        let win = match c.wscale[from] {
+            Some(ws) if !seg.flags.syn() => u32::from(seg.win) << ws,
+            _ => u32::from(seg.win),
+        };
+        if seg.flags.ack() {
+            c.graph.ack(from, t, seg.ack, win);
+        }
+        let mark = super::graph::SegMark::of(s.retransmit, s.rtx, s.probe);
+        c.graph.segment(from, t, seg.seq, seg.seg_len(), mark);
         let arrow = Arrow {
             from,
             sent: (s.dir == Dir::Out).then_some(t),
@@ -349,10 +362,18 @@ impl Model {
                     at: h.t,
                 };
                 let touched = self.touch_arrow(h.t, h.host, &conn, d.dir, seg, fate);
-                if let Some((row, _)) = touched
+                if let Some((row, seq)) = touched
                     && let Some(c) = self.rows.get_mut(&row)
                 {
                     c.drops += 1;
+                    let hit = c
+                        .entry_mut(seq)
+                        .and_then(|e| e.arrow())
+                        .map(|a| (a.from, a.seg.seq, a.seg.seg_len()));
+                    if let Some((from, sq, len)) = hit {
+                        let mark = super::graph::SegMark::Dropped;
+                        c.graph.segment(from, h.t, sq, len, mark);
+                    }
                 }
             }
             _ => {
@@ -615,6 +636,7 @@ impl Model {
         };
         if let Some(c) = self.rows.get_mut(&p.row) {
             c.bytes[from] += b.bytes;
+            c.graph.burst(from, b.since, h.t, b.seq_from, b.seq_to);
         }
         let burst = Burst {
             from,
@@ -657,6 +679,15 @@ impl Model {
     }
 
     fn on_recovery(&mut self, h: Head, r: RecoveryEvent) {
+        if let Some(conn) = h.conn.as_ref()
+            && matches!(r.action, RecoveryAction::Enter | RecoveryAction::Exit)
+        {
+            let (row, slot) = self.row_for(h.t, h.host.as_deref(), conn, false);
+            if let Some(c) = self.rows.get_mut(&row) {
+                c.graph
+                    .recovery(slot, h.t, r.action == RecoveryAction::Enter);
+            }
+        }
         // Ranges relative to the sender's ISN, as the ladder shows sequence
         // numbers by default.
         let isn = h.conn.as_ref().and_then(|conn| {

@@ -6,6 +6,7 @@
 //! are evicted first.
 
 pub mod conn;
+pub mod graph;
 mod ingest;
 pub mod ladder;
 

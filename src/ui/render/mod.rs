@@ -6,6 +6,7 @@
 mod conns;
 mod detail;
 mod faults;
+mod graph;
 mod help;
 mod ladder;
 mod narration;
@@ -76,11 +77,16 @@ pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &StatusLine) {
     };
     let [ladder_a, side_a] =
         Layout::horizontal([Constraint::Min(40), Constraint::Length(side_w)]).areas(main);
-    ladder::draw(f, ladder_a, model, view, clock);
-    if view.detail {
-        detail::draw(f, side_a, model, view);
+    if view.graph && main.width < 160 && !view.detail {
+        // Narrow: the graph gets the ladder's and the side panel's room.
+        graph::draw(f, main, model, view);
     } else {
-        side::draw(f, side_a, model, view, clock);
+        draw_ladder_or_graph(f, ladder_a, model, view, clock);
+        if view.detail {
+            detail::draw(f, side_a, model, view);
+        } else {
+            side::draw(f, side_a, model, view, clock);
+        }
     }
     if narration {
         narration::draw(f, narr_a, model, view, clock);
@@ -89,6 +95,28 @@ pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &StatusLine) {
     title::hints(f, hint_a, model, view, clock);
     popups(f, area, view, clock);
     view.page = (ladder_a.height.saturating_sub(3) as usize).max(1);
+}
+
+/// The ladder, or the graph (`w`) in its place, or both side by side when
+/// the terminal is at least 160 columns wide.
+fn draw_ladder_or_graph(
+    f: &mut Frame,
+    area: Rect,
+    model: &Model,
+    view: &mut View,
+    clock: &StatusLine,
+) {
+    if !view.graph {
+        return ladder::draw(f, area, model, view, clock);
+    }
+    if f.area().width >= 160 && area.width >= 100 {
+        let [l, g] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Min(40)]).areas(area);
+        ladder::draw(f, l, model, view, clock);
+        graph::draw(f, g, model, view);
+    } else {
+        graph::draw(f, area, model, view);
+    }
 }
 
 fn popups(f: &mut Frame, area: Rect, view: &View, clock: &StatusLine) {
@@ -134,7 +162,7 @@ fn zoomed(
             } else {
                 main
             };
-            ladder::draw(f, ladder_a, model, view, clock);
+            draw_ladder_or_graph(f, ladder_a, model, view, clock);
             view.page = (ladder_a.height.saturating_sub(3) as usize).max(1);
         }
         Pane::Tcb => side::draw(f, main, model, view, clock),
