@@ -35,6 +35,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Some(CliCommand::Live(args)) => live(&args, &common),
         Some(CliCommand::Replay { file }) => replay(&file, &common),
+        Some(CliCommand::Plot { file, output, conn }) => {
+            no_transcript(&common, "plot")?;
+            let lang = common.overrides().lang.unwrap_or_else(Lang::from_env);
+            crate::ui::plot::plot_file(&file, &output, conn.as_deref(), lang)
+        }
         Some(CliCommand::Completions { shell }) => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "tcpscope", &mut out);
@@ -78,6 +83,9 @@ fn check_screenshot(command: &Option<CliCommand>, common: &Common) -> Result<(),
             Err("--screenshot works in demo and replay; in live mode press S in the UI".into())
         }
         Some(CliCommand::Scenarios) => Err("--screenshot works in demo and replay".into()),
+        Some(CliCommand::Plot { .. }) => Err(
+            "--screenshot works in demo and replay; tcpscope plot writes its SVG to -o FILE".into(),
+        ),
         _ if common.headless => Err(
             "--screenshot draws the terminal UI without a terminal: leave out --headless".into(),
         ),

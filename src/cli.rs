@@ -51,6 +51,19 @@ pub enum CliCommand {
         /// The recording file.
         file: PathBuf,
     },
+    /// Draw a recording's graph of one connection (time-sequence and
+    /// windows) as an SVG.
+    Plot {
+        /// The recording file (from --record).
+        file: PathBuf,
+        /// The SVG to write.
+        #[arg(short = 'o', long = "output", value_name = "OUT.svg")]
+        output: PathBuf,
+        /// The connection: IP:PORT<->IP:PORT (either side's) or a 1-based
+        /// index; default: the one that carried the most data.
+        #[arg(long, value_name = "ID")]
+        conn: Option<String>,
+    },
     /// Print a shell completion script for SHELL to stdout.
     Completions {
         /// bash, zsh, fish, powershell or elvish.

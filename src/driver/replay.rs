@@ -139,14 +139,19 @@ pub struct ReplayDriver {
     by_narration: bool,
 }
 
+/// Both ends were tcpscope engines (a demo's recording).
+pub fn two_hosts(rec: &Recording) -> bool {
+    rec.header.mode.as_deref() == Some("demo")
+        || rec
+            .events
+            .iter()
+            .take(1000)
+            .any(|e| matches!(e.host.as_deref(), Some("client") | Some("server")))
+}
+
 impl ReplayDriver {
     pub fn new(rec: Recording) -> ReplayDriver {
-        let two_hosts = rec.header.mode.as_deref() == Some("demo")
-            || rec
-                .events
-                .iter()
-                .take(1000)
-                .any(|e| matches!(e.host.as_deref(), Some("client") | Some("server")));
+        let two_hosts = two_hosts(&rec);
         let by_narration = rec
             .events
             .iter()

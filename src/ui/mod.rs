@@ -15,6 +15,7 @@
 pub mod form;
 pub mod keys;
 pub mod model;
+pub mod plot;
 pub mod render;
 pub mod screenshot;
 pub mod svg;

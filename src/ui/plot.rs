@@ -1,0 +1,455 @@
+//! `tcpscope plot FILE -o OUT.svg`: the graph view (`w`) of one connection
+//! of a recording, as an SVG for slides. The series are the UI model's
+//! ([`crate::ui::model::graph`]): the recording's events go through
+//! [`Model`] exactly as in a replay. Two plots share one time axis:
+//! time–sequence (data, retransmissions by cause, drops, the cumulative ACK
+//! and the receive-window edge) and windows (cwnd, ssthresh when finite,
+//! pipe, the peer's window; recovery episodes shaded).
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::driver::replay::Recording;
+use crate::scenario::Lang;
+use crate::ui::model::graph::{SegMark, SideSeries};
+use crate::ui::model::{Conn, Model, Retention};
+
+/// Runs of a step line, split where the value is undefined.
+type Runs = Vec<Vec<(f64, f64)>>;
+
+/// The SVG's size in pixels.
+const SIZE: (u32, u32) = (1200, 900);
+
+/// Words of the plot in one language.
+struct Words {
+    seq_title: &'static str,
+    win_title: &'static str,
+    time: &'static str,
+    seq: &'static str,
+    bytes: &'static str,
+    data: &'static str,
+    rto: &'static str,
+    fast: &'static str,
+    probe: &'static str,
+    dropped: &'static str,
+    ack: &'static str,
+    rwnd_edge: &'static str,
+    cwnd: &'static str,
+    ssthresh: &'static str,
+    pipe: &'static str,
+    peer_wnd: &'static str,
+    recovery: &'static str,
+}
+
+fn words(lang: Lang) -> Words {
+    match lang {
+        Lang::En => Words {
+            seq_title: "time–sequence",
+            win_title: "windows",
+            time: "time (s)",
+            seq: "sequence (relative)",
+            bytes: "bytes",
+            data: "data",
+            rto: "retransmitted (RTO)",
+            fast: "retransmitted (fast/RACK)",
+            probe: "probe",
+            dropped: "dropped",
+            ack: "cumulative ACK",
+            rwnd_edge: "receive-window edge",
+            cwnd: "cwnd",
+            ssthresh: "ssthresh",
+            pipe: "pipe",
+            peer_wnd: "peer's window",
+            recovery: "recovery",
+        },
+        Lang::Zh => Words {
+            seq_title: "时间–序号",
+            win_title: "窗口",
+            time: "时间 (s)",
+            seq: "序号（相对）",
+            bytes: "字节",
+            data: "数据",
+            rto: "重传（RTO）",
+            fast: "重传（快速/RACK）",
+            probe: "探测",
+            dropped: "丢弃",
+            ack: "累计 ACK",
+            rwnd_edge: "接收窗口边沿",
+            cwnd: "cwnd",
+            ssthresh: "ssthresh",
+            pipe: "pipe",
+            peer_wnd: "对端窗口",
+            recovery: "恢复",
+        },
+    }
+}
+
+/// A connection's name as the events write it.
+fn conn_name(c: &Conn) -> String {
+    format!("{}<->{}", c.ends[0], c.ends[1])
+}
+
+/// The recording's events through the UI model, keeping every connection.
+pub fn model_of(rec: &Recording) -> Model {
+    let two_hosts = crate::driver::replay::two_hosts(rec);
+    let limits = Retention {
+        closed_linger: f64::INFINITY,
+        closed_keep: usize::MAX,
+        ..Retention::default()
+    };
+    let mut m = Model::with_limits(two_hosts, limits);
+    m.ingest_all(rec.events.iter().cloned());
+    m
+}
+
+/// The connection `--conn` names (either side's `IP:PORT<->IP:PORT`, or a
+/// 1-based index into the connections), else the one that carried the most
+/// data.
+pub fn choose<'a>(model: &'a Model, name: &str, id: Option<&str>) -> Result<&'a Conn, String> {
+    let conns: Vec<&Conn> = model.conns().filter(|c| !c.listener).collect();
+    let has_data =
+        |c: &Conn| c.bytes[0] + c.bytes[1] > 0 || c.graph.sides.iter().any(|s| !s.segs.is_empty());
+    let Some(id) = id else {
+        return conns
+            .iter()
+            .copied()
+            .filter(|c| has_data(c))
+            .max_by_key(|c| c.bytes[0] + c.bytes[1])
+            .ok_or_else(|| format!("{name} has no connection that carried data: nothing to plot"));
+    };
+    let found = match id.trim().parse::<usize>() {
+        Ok(i) if i >= 1 => conns.get(i - 1).copied(),
+        Ok(_) => None,
+        Err(_) => model.find(id.trim()).filter(|c| !c.listener),
+    };
+    found.ok_or_else(|| {
+        let list: Vec<String> = conns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{} {}", i + 1, conn_name(c)))
+            .collect();
+        if list.is_empty() {
+            format!("--conn {id} matches no connection: {name} has none")
+        } else {
+            format!(
+                "--conn {id} matches no connection of {name}; it has: {}",
+                list.join(", ")
+            )
+        }
+    })
+}
+
+/// Read `file`, plot the chosen connection, write `out`.
+pub fn plot_file(file: &Path, out: &Path, conn: Option<&str>, lang: Lang) -> Result<(), String> {
+    let rec = crate::driver::replay::load(file)?;
+    let model = model_of(&rec);
+    let c = choose(&model, &rec.name, conn)?;
+    let svg = render(c, lang)?;
+    std::fs::write(out, svg).map_err(|e| format!("cannot write {}: {e}", out.display()))
+}
+
+/// A byte count for an axis label: 0, 800, 12K, 1.5M.
+fn units(y: f64) -> String {
+    let a = y.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", y / 1e6)
+    } else if a >= 1e3 {
+        format!("{:.0}K", y / 1e3)
+    } else {
+        format!("{y:.0}")
+    }
+}
+
+fn finite(x: u32) -> bool {
+    x < u32::MAX / 2
+}
+
+/// The SVG of one connection's graph.
+pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
+    let w = words(lang);
+    let from = c.graph.sender(c.bytes);
+    let s: &SideSeries = &c.graph.sides[from];
+    let base = c.isn[from]
+        .or(s.segs.front().map(|p| p.seq.wrapping_sub(1)))
+        .unwrap_or(0);
+    let rel = |x: u32| f64::from(x.wrapping_sub(base));
+
+    // One time axis for both plots.
+    let ts = s
+        .segs
+        .iter()
+        .map(|p| p.t)
+        .chain(s.acks.iter().map(|a| a.t))
+        .chain(s.vars.iter().map(|v| v.t));
+    let (mut left, mut right) = (f64::MAX, f64::MIN);
+    for t in ts {
+        left = left.min(t);
+        right = right.max(t);
+    }
+    if left > right {
+        (left, right) = (c.first_t, c.last_t);
+    }
+    let pad = ((right - left) * 0.02).max(1e-3);
+    let (left, right) = (left - pad, right + pad);
+
+    // Time–sequence bounds.
+    let mut ymax = 1.0f64;
+    for p in &s.segs {
+        ymax = ymax.max(rel(p.end));
+    }
+    for a in &s.acks {
+        ymax = ymax.max(rel(a.ack));
+    }
+    let mut yedge = ymax;
+    for a in &s.acks {
+        yedge = yedge.max(rel(a.ack.wrapping_add(a.win)));
+    }
+    // The window edge shows, but the data stays the main thing.
+    let ytop = yedge.min(ymax * 1.5) * 1.05;
+
+    // Window bounds.
+    let mut wmax = 1.0f64;
+    let mut rmax = 0.0f64;
+    for v in &s.vars {
+        wmax = wmax.max(f64::from(v.cwnd)).max(f64::from(v.pipe));
+        if finite(v.ssthresh) {
+            wmax = wmax.max(f64::from(v.ssthresh));
+        }
+        rmax = rmax.max(f64::from(v.snd_wnd));
+    }
+    let wtop = wmax.max(rmax.min(wmax * 4.0)) * 1.1;
+
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
+        let err = |e: &dyn std::fmt::Display| format!("cannot draw the plot: {e}");
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let root = root
+            .titled(
+                &format!("{} → {}", c.ends[from], c.ends[1 - from]),
+                ("sans-serif", 26),
+            )
+            .map_err(|e| err(&e))?;
+        let (top, bottom) = root.split_vertically(SIZE.1 * 55 / 100);
+
+        // ----- time–sequence ----------------------------------------------
+        let mut ch = ChartBuilder::on(&top)
+            .caption(w.seq_title, ("sans-serif", 22))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(left..right, 0.0..ytop)
+            .map_err(|e| err(&e))?;
+        ch.configure_mesh()
+            .x_desc(w.time)
+            .y_desc(w.seq)
+            .axis_desc_style(("sans-serif", 18))
+            .label_style(("sans-serif", 14))
+            .x_label_formatter(&|x| format!("{x:.1}"))
+            .y_label_formatter(&|y| units(*y))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(|e| err(&e))?;
+        let ack_c = RGBColor(0, 150, 60);
+        let data_c = RGBColor(30, 90, 200);
+        if !s.acks.is_empty() {
+            let mut line = Vec::new();
+            let mut edge = Vec::new();
+            for (i, a) in s.acks.iter().enumerate() {
+                let next = s.acks.get(i + 1).map_or(right, |n| n.t);
+                line.push((a.t, rel(a.ack)));
+                line.push((next, rel(a.ack)));
+                let e = rel(a.ack.wrapping_add(a.win)).min(ytop);
+                edge.push((a.t, e));
+                edge.push((next, e));
+            }
+            ch.draw_series(LineSeries::new(line, ack_c.stroke_width(2)))
+                .map_err(|e| err(&e))?
+                .label(w.ack)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ack_c));
+            let grey = RGBColor(150, 150, 150);
+            ch.draw_series(LineSeries::new(edge, grey))
+                .map_err(|e| err(&e))?
+                .label(w.rwnd_edge)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], grey));
+        }
+        for b in &s.bursts {
+            ch.draw_series(LineSeries::new(
+                [(b.since, rel(b.seq_from)), (b.t, rel(b.seq_to))],
+                data_c,
+            ))
+            .map_err(|e| err(&e))?;
+        }
+        let pts = |m: SegMark| -> Vec<(f64, f64)> {
+            s.segs
+                .iter()
+                .filter(|p| p.mark == m)
+                .map(|p| (p.t, rel(p.end)))
+                .collect()
+        };
+        let data = pts(SegMark::Data);
+        if !data.is_empty() {
+            ch.draw_series(data.iter().map(|&p| Circle::new(p, 2, data_c.filled())))
+                .map_err(|e| err(&e))?
+                .label(w.data)
+                .legend(move |(x, y)| Circle::new((x + 8, y), 3, data_c.filled()));
+        }
+        // Each retransmission cause has its own shape as well as its colour.
+        let rto_c = RGBColor(210, 30, 30);
+        let rto = pts(SegMark::Rto);
+        if !rto.is_empty() {
+            ch.draw_series(
+                rto.iter()
+                    .map(|&p| TriangleMarker::new(p, 6, rto_c.filled())),
+            )
+            .map_err(|e| err(&e))?
+            .label(w.rto)
+            .legend(move |(x, y)| TriangleMarker::new((x + 8, y), 6, rto_c.filled()));
+        }
+        let fast_c = RGBColor(240, 140, 0);
+        let fast = pts(SegMark::Fast);
+        if !fast.is_empty() {
+            ch.draw_series(
+                fast.iter()
+                    .map(|&p| Cross::new(p, 5, fast_c.stroke_width(2))),
+            )
+            .map_err(|e| err(&e))?
+            .label(w.fast)
+            .legend(move |(x, y)| Cross::new((x + 8, y), 5, fast_c.stroke_width(2)));
+        }
+        let probe_c = RGBColor(140, 40, 180);
+        let probe = pts(SegMark::Probe);
+        if !probe.is_empty() {
+            ch.draw_series(
+                probe
+                    .iter()
+                    .map(|&p| Circle::new(p, 5, probe_c.stroke_width(2))),
+            )
+            .map_err(|e| err(&e))?
+            .label(w.probe)
+            .legend(move |(x, y)| Circle::new((x + 8, y), 5, probe_c.stroke_width(2)));
+        }
+        let drop_c = BLACK;
+        let dropped = pts(SegMark::Dropped);
+        if !dropped.is_empty() {
+            ch.draw_series(
+                dropped
+                    .iter()
+                    .map(|&p| Cross::new(p, 4, drop_c.stroke_width(2))),
+            )
+            .map_err(|e| err(&e))?
+            .label(w.dropped)
+            .legend(move |(x, y)| Cross::new((x + 8, y), 4, drop_c.stroke_width(2)));
+        }
+        ch.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 16))
+            .draw()
+            .map_err(|e| err(&e))?;
+
+        // ----- windows ----------------------------------------------------
+        let mut ch = ChartBuilder::on(&bottom)
+            .caption(w.win_title, ("sans-serif", 22))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(left..right, 0.0..wtop)
+            .map_err(|e| err(&e))?;
+        ch.configure_mesh()
+            .x_desc(w.time)
+            .y_desc(w.bytes)
+            .axis_desc_style(("sans-serif", 18))
+            .label_style(("sans-serif", 14))
+            .x_label_formatter(&|x| format!("{x:.1}"))
+            .y_label_formatter(&|y| units(*y))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(|e| err(&e))?;
+        let shade = RGBColor(255, 200, 120);
+        if !s.recovery.is_empty() {
+            ch.draw_series(s.recovery.iter().map(|&(a, b)| {
+                Rectangle::new(
+                    [(a, 0.0), (b.unwrap_or(right), wtop)],
+                    shade.mix(0.4).filled(),
+                )
+            }))
+            .map_err(|e| err(&e))?
+            .label(w.recovery)
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 16, y + 5)], shade.mix(0.4).filled())
+            });
+        }
+        let step = |f: &dyn Fn(&crate::ui::model::graph::VarsPoint) -> Option<f64>| {
+            // Runs of defined values as step lines.
+            let mut runs: Runs = Vec::new();
+            let mut cur: Vec<(f64, f64)> = Vec::new();
+            for (i, v) in s.vars.iter().enumerate() {
+                let next = s.vars.get(i + 1).map_or(right, |n| n.t);
+                match f(v) {
+                    Some(y) => {
+                        let y = y.min(wtop);
+                        cur.push((v.t, y));
+                        cur.push((next, y));
+                    }
+                    None if !cur.is_empty() => runs.push(std::mem::take(&mut cur)),
+                    None => {}
+                }
+            }
+            if !cur.is_empty() {
+                runs.push(cur);
+            }
+            runs
+        };
+        let lines: [(&str, RGBColor, u32, Runs); 4] = [
+            (
+                w.peer_wnd,
+                RGBColor(150, 150, 150),
+                1,
+                step(&|v| Some(f64::from(v.snd_wnd))),
+            ),
+            (
+                w.ssthresh,
+                RGBColor(210, 30, 30),
+                1,
+                step(&|v| finite(v.ssthresh).then(|| f64::from(v.ssthresh))),
+            ),
+            (
+                w.pipe,
+                RGBColor(240, 140, 0),
+                1,
+                step(&|v| Some(f64::from(v.pipe))),
+            ),
+            (
+                w.cwnd,
+                RGBColor(30, 90, 200),
+                2,
+                step(&|v| Some(f64::from(v.cwnd))),
+            ),
+        ];
+        for (label, colour, width, runs) in lines {
+            let mut first = true;
+            for run in runs {
+                let a = ch
+                    .draw_series(LineSeries::new(run, colour.stroke_width(width)))
+                    .map_err(|e| err(&e))?;
+                if std::mem::take(&mut first) {
+                    a.label(label).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(width))
+                    });
+                }
+            }
+        }
+        ch.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 16))
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(buf)
+}
