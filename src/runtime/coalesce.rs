@@ -16,7 +16,8 @@
 //!   [`Coalescer::VARS_EVERY`] of the events' timeline has gone by since the
 //!   connection's last emitted `vars`, and one whose `cc_state` differs from
 //!   the connection's previous `vars` passes at once; the others are
-//!   absorbed, and the last of them is emitted after the burst.
+//!   absorbed, and the last of them is emitted after the burst. (A `vars`
+//!   that passes comes before the burst its segments are folded into.)
 //! - Never coalesced: SYN, FIN, RST, URG, ECE/CWR, retransmissions,
 //!   out-of-order data, the first three duplicate ACKs of a run (the
 //!   fast-retransmit signal, RFC 5681 §3.2; later ones in the same run are
