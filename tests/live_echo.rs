@@ -108,6 +108,37 @@ fn echo_16mib(test: &str, extra: &[&str], iptables_loss: bool) {
         seg_events < limit,
         "{seg_events} single segment events for {packets} packets"
     );
+    // `vars` under load pass about one per 20 ms (and each cc_state change,
+    // and the last of each burst): the graph has the windows over time, and
+    // the stream stays small.
+    let vt: Vec<f64> = c
+        .iter()
+        .filter(|e| e["kind"] == "vars")
+        .map(|e| common::t(e))
+        .collect();
+    let span = vt.last().unwrap_or(&0.0) - vt.first().unwrap_or(&0.0);
+    let vars_limit = seg_events + 2 * bursts as u64 + (span / 0.02) as u64 + 50;
+    assert!(
+        (vt.len() as u64) < vars_limit,
+        "{} vars events over {span:.2} s with {bursts} bursts",
+        vt.len()
+    );
+    // Some passed while a burst was open: before a burst that began
+    // earlier (absorbed ones come after their burst).
+    let mut next_since = f64::INFINITY;
+    let mut mid_burst = 0;
+    for e in c.iter().rev() {
+        match e["kind"].as_str() {
+            Some("burst") => next_since = e["since"].as_f64().unwrap(),
+            Some("vars") if next_since < common::t(e) => mid_burst += 1,
+            _ => {}
+        }
+    }
+    assert!(
+        mid_burst > 0,
+        "no vars passed while a burst was open ({} vars, {bursts} bursts)",
+        vt.len()
+    );
     let apps: Vec<_> = c.iter().filter(|e| e["kind"] == "app").collect();
     assert!(
         apps.iter().any(|e| e["msg"]

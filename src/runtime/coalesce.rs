@@ -8,9 +8,16 @@
 //! - Above that rate, runs of *ordinary* segments become one `burst` event
 //!   per direction: in-order data segments (seq = the end of the previous
 //!   one), ACKs that move the acknowledgment forward, and window updates
-//!   that neither go to nor come from a zero window. The `timer`, `vars` and
-//!   `rtt` events that come with them are absorbed; the last of each kind
-//!   (per timer) is emitted after the burst, so panels stay current.
+//!   that neither go to nor come from a zero window. The `timer` and `rtt`
+//!   events that come with them are absorbed; the last of each kind (per
+//!   timer) is emitted after the burst, so panels stay current.
+//! - `vars` while a burst is open are rate-limited, not absorbed (the graph
+//!   plots cwnd, pipe and ssthresh over time): one passes when at least
+//!   [`Coalescer::VARS_EVERY`] of the events' timeline has gone by since the
+//!   connection's last emitted `vars`, and one whose `cc_state` differs from
+//!   the connection's previous `vars` passes at once; the others are
+//!   absorbed, and the last of them is emitted after the burst. (A `vars`
+//!   that passes comes before the burst its segments are folded into.)
 //! - Never coalesced: SYN, FIN, RST, URG, ECE/CWR, retransmissions,
 //!   out-of-order data, the first three duplicate ACKs of a run (the
 //!   fast-retransmit signal, RFC 5681 §3.2; later ones in the same run are
@@ -28,7 +35,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use crate::event::{Body, BurstEvent, Dir, Event, SegmentEvent, TimerKind};
+use crate::event::{Body, BurstEvent, CaState, Dir, Event, SegmentEvent, TimerKind};
 use crate::tcp::SeqNum;
 use crate::wire::Flags;
 
@@ -53,6 +60,10 @@ struct ConnState {
     dupacks: [u32; 2],
     /// Absorbed events, the latest per key, in first-absorbed order.
     absorbed: Vec<(AbsorbKey, Event)>,
+    /// When the last `vars` went out, and the `cc_state` of the last one
+    /// seen (emitted or not).
+    vars_out: Option<f64>,
+    last_cc: Option<CaState>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -90,6 +101,10 @@ impl Coalescer {
     pub const IDLE: f64 = 0.1;
     /// Duplicate ACKs of a run that stay single events.
     pub const DUPACKS_SHOWN: u32 = 3;
+    /// While a burst is open, at most one `vars` per this many seconds of
+    /// the events' timeline per connection (a change of `cc_state` always
+    /// passes).
+    pub const VARS_EVERY: f64 = 0.02;
 
     pub fn new() -> Coalescer {
         Coalescer::default()
@@ -127,10 +142,28 @@ impl Coalescer {
                     out.push(ev);
                 }
             }
-            Body::Timer(_) | Body::Vars(_) | Body::Rtt { .. } => {
+            Body::Vars(v) => {
+                let st = self.conns.entry(conn).or_default();
+                let changed = st.last_cc.is_some_and(|c| c != v.cc_state);
+                st.last_cc = Some(v.cc_state);
+                let due = st.vars_out.is_none_or(|o| ev.t - o >= Self::VARS_EVERY);
+                if st.has_burst() && !changed && !due {
+                    if let Some(slot) = st.absorbed.iter_mut().find(|(k, _)| *k == AbsorbKey::Vars)
+                    {
+                        slot.1 = ev;
+                    } else {
+                        st.absorbed.push((AbsorbKey::Vars, ev));
+                    }
+                } else {
+                    // Whatever was absorbed is older than this one.
+                    st.absorbed.retain(|(k, _)| *k != AbsorbKey::Vars);
+                    st.vars_out = Some(ev.t);
+                    out.push(ev);
+                }
+            }
+            Body::Timer(_) | Body::Rtt { .. } => {
                 let key = match &ev.body {
                     Body::Timer(t) => AbsorbKey::Timer(t.timer),
-                    Body::Vars(_) => AbsorbKey::Vars,
                     _ => AbsorbKey::Rtt,
                 };
                 match self.conns.get_mut(&conn) {
@@ -254,7 +287,12 @@ impl Coalescer {
                 });
             }
         }
-        out.extend(st.absorbed.drain(..).map(|(_, e)| e));
+        for (k, e) in st.absorbed.drain(..) {
+            if k == AbsorbKey::Vars {
+                st.vars_out = Some(e.t);
+            }
+            out.push(e);
+        }
     }
 
     /// When a burst must be emitted even if nothing else happens (seconds on
@@ -541,5 +579,121 @@ mod tests {
             );
         }
         assert_eq!(kinds(&out), vec!["segment"; 3]);
+    }
+
+    fn vars(t: f64, cwnd: u32, cc_state: CaState) -> Event {
+        Event {
+            t,
+            host: None,
+            conn: Some(C.into()),
+            body: Body::Vars(crate::event::VarsEvent {
+                snd_una: 1,
+                snd_nxt: 1,
+                snd_wnd: 65535,
+                rcv_nxt: 1,
+                rcv_wnd: 65535,
+                cwnd,
+                ssthresh: u32::MAX,
+                phase: crate::event::Phase::SlowStart,
+                unsent: 0,
+                in_flight: 0,
+                retransmits: 0,
+                fast_retransmits: 0,
+                pipe: 0,
+                sacked: 0,
+                lost: 0,
+                cc_state,
+                cc: None,
+            }),
+        }
+    }
+
+    /// (kind, t, cwnd) of each event: cwnd only for `vars`.
+    fn shown(v: &[Event]) -> Vec<(&'static str, f64, Option<u32>)> {
+        v.iter()
+            .map(|e| {
+                let cwnd = match &e.body {
+                    Body::Vars(v) => Some(v.cwnd),
+                    _ => None,
+                };
+                (e.kind(), e.t, cwnd)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn without_a_burst_every_vars_passes() {
+        let mut c = Coalescer::new();
+        let mut out = Vec::new();
+        for i in 0..5 {
+            c.push(vars(f64::from(i) * 0.001, i, CaState::Open), &mut out);
+        }
+        assert_eq!(
+            shown(&out),
+            (0..5)
+                .map(|i| ("vars", f64::from(i) * 0.001, Some(i)))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn vars_under_a_burst_pass_every_20ms_on_a_cc_change_and_last() {
+        let mut c = Coalescer::new();
+        let mut out = Vec::new();
+        let t = bulk(&mut c, &mut out, 0.0, 400);
+        out.clear();
+        assert!(c.poll_at().is_some(), "a burst is open");
+        let ins = [
+            (0.000, 1, CaState::Open),     // the first: passes
+            (0.005, 2, CaState::Open),     // absorbed
+            (0.010, 3, CaState::Open),     // absorbed, replaces 2
+            (0.020, 4, CaState::Open),     // 20 ms after 1: passes, 3 dropped
+            (0.025, 5, CaState::Open),     // absorbed
+            (0.026, 6, CaState::Recovery), // cc_state changed: passes at once
+            (0.027, 7, CaState::Recovery), // absorbed
+            (0.030, 8, CaState::Recovery), // absorbed, replaces 7
+        ];
+        for (dt, cwnd, cc) in ins {
+            c.push(vars(t + dt, cwnd, cc), &mut out);
+        }
+        assert_eq!(
+            shown(&out),
+            vec![
+                ("vars", t, Some(1)),
+                ("vars", t + 0.020, Some(4)),
+                ("vars", t + 0.026, Some(6)),
+            ]
+        );
+        out.clear();
+        // The flush: the bursts, the absorbed timer, then the last `vars`.
+        c.flush_all(&mut out);
+        let k: Vec<_> = shown(&out).into_iter().map(|(k, _, w)| (k, w)).collect();
+        assert_eq!(
+            k,
+            vec![
+                ("burst", None),
+                ("burst", None),
+                ("timer", None),
+                ("vars", Some(8))
+            ]
+        );
+        assert_eq!(out[3].t, t + 0.030);
+        out.clear();
+        // The flushed one counts as emitted: 20 ms from it, not from 6.
+        c.push(
+            seg(t + 0.031, Dir::Out, Flags::ACK, 1, 1100 + 400 * 100, 0, 500),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        assert!(c.poll_at().is_some(), "still hot: a burst is open again");
+        c.push(vars(t + 0.045, 9, CaState::Recovery), &mut out);
+        c.push(vars(t + 0.049, 10, CaState::Recovery), &mut out);
+        assert!(out.is_empty(), "within 20 ms of the flushed one");
+        c.push(vars(t + 0.0501, 11, CaState::Recovery), &mut out);
+        c.push(vars(t + 0.1, 12, CaState::Open), &mut out);
+        assert_eq!(
+            shown(&out),
+            vec![("vars", t + 0.0501, Some(11)), ("vars", t + 0.1, Some(12))]
+        );
     }
 }
