@@ -74,9 +74,54 @@ pub struct Scoreboard {
     segs: VecDeque<Seg>,
     /// One past the highest SACKed sequence number (RACK's "fack").
     fack: Option<SeqNum>,
+    /// Bytes and segments in each state, kept as states change: pipe and
+    /// the `vars` figures are read after every ACK and before every
+    /// segment sent, and a scan of a large window each time would cost
+    /// O(window²) per window.
+    bytes: [u32; 4],
+    count: [usize; 4],
+}
+
+fn ix(s: SegState) -> usize {
+    match s {
+        SegState::InFlight => 0,
+        SegState::Sacked => 1,
+        SegState::Lost => 2,
+        SegState::Retrans => 3,
+    }
 }
 
 impl Scoreboard {
+    fn add(&mut self, state: SegState, bytes: u32, segs: usize) {
+        self.bytes[ix(state)] += bytes;
+        self.count[ix(state)] += segs;
+    }
+
+    fn remove(&mut self, state: SegState, bytes: u32, segs: usize) {
+        self.bytes[ix(state)] -= bytes;
+        self.count[ix(state)] -= segs;
+    }
+
+    /// Segment `i` moves to `to`; the counters follow.
+    fn set(&mut self, i: usize, to: SegState) {
+        let s = &mut self.segs[i];
+        let (from, span) = (s.state, s.span());
+        s.state = to;
+        self.remove(from, span, 1);
+        self.add(to, span, 1);
+    }
+
+    /// The counters recomputed from the segments (checked in debug builds).
+    fn recount(&self) -> ([u32; 4], [usize; 4]) {
+        let mut b = [0; 4];
+        let mut c = [0; 4];
+        for s in &self.segs {
+            b[ix(s.state)] += s.span();
+            c[ix(s.state)] += 1;
+        }
+        (b, c)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.segs.is_empty()
     }
@@ -113,6 +158,7 @@ impl Scoreboard {
             state: SegState::InFlight,
             lost_by: None,
         });
+        self.add(SegState::InFlight, (end - start) as u32, 1);
     }
 
     /// Split so that a segment boundary falls at `at` (SACK blocks and
@@ -124,6 +170,7 @@ impl Scoreboard {
         let mut tail = self.segs[i].clone();
         tail.start = at;
         self.segs[i].end = at;
+        self.count[ix(tail.state)] += 1;
         self.segs.insert(i + 1, tail);
     }
 
@@ -132,6 +179,7 @@ impl Scoreboard {
         while let Some(s) = self.segs.front_mut() {
             if s.end <= ack {
                 let s = self.segs.pop_front().expect("front exists");
+                self.remove(s.state, s.span(), 1);
                 if s.state != SegState::Sacked {
                     out.acked_bytes += s.span();
                     out.newest.push((s.xmit, s.end, s.tsval, s.rtx > 0));
@@ -141,10 +189,13 @@ impl Scoreboard {
                 }
             } else {
                 if s.start < ack {
-                    if s.state != SegState::Sacked {
-                        out.acked_bytes += (ack - s.start) as u32;
+                    let cut = (ack - s.start) as u32;
+                    let state = s.state;
+                    if state != SegState::Sacked {
+                        out.acked_bytes += cut;
                     }
                     s.start = ack;
+                    self.bytes[ix(state)] -= cut;
                 }
                 break;
             }
@@ -168,11 +219,13 @@ impl Scoreboard {
         self.split_at(right);
         let fack = self.fack;
         let mut newly_top = fack;
-        for s in self.segs.iter_mut() {
+        for i in 0..self.segs.len() {
+            let s = &self.segs[i];
             if s.start < left || s.end > right || s.state == SegState::Sacked {
                 continue;
             }
-            s.state = SegState::Sacked;
+            self.set(i, SegState::Sacked);
+            let s = &self.segs[i];
             out.sacked_bytes += s.span();
             out.newest.push((s.xmit, s.end, s.tsval, s.rtx > 0));
             if s.rtx > 0 {
@@ -188,26 +241,16 @@ impl Scoreboard {
     /// RFC 6675 §2 "pipe": bytes that have left and are not known to have
     /// arrived or to be lost.
     pub fn pipe(&self) -> u32 {
-        self.segs
-            .iter()
-            .filter(|s| s.in_pipe())
-            .map(Seg::span)
-            .sum()
+        debug_assert_eq!((self.bytes, self.count), self.recount());
+        self.bytes[ix(SegState::InFlight)] + self.bytes[ix(SegState::Retrans)]
     }
 
     pub fn bytes_in(&self, state: SegState) -> u32 {
-        self.segs
-            .iter()
-            .filter(|s| s.state == state)
-            .map(Seg::span)
-            .sum()
+        self.bytes[ix(state)]
     }
 
     pub fn sacked_segments(&self) -> usize {
-        self.segs
-            .iter()
-            .filter(|s| s.state == SegState::Sacked)
-            .count()
+        self.count[ix(SegState::Sacked)]
     }
 
     pub fn any_sacked(&self) -> bool {
@@ -216,11 +259,11 @@ impl Scoreboard {
 
     /// Mark one segment (by index) lost; returns its range when it changed.
     pub fn mark_lost(&mut self, i: usize, by: RtxCause) -> Option<(SeqNum, SeqNum)> {
-        let s = self.segs.get_mut(i)?;
-        if !s.in_pipe() {
+        if !self.segs.get(i)?.in_pipe() {
             return None;
         }
-        s.state = SegState::Lost;
+        self.set(i, SegState::Lost);
+        let s = &mut self.segs[i];
         s.lost_by = Some(by);
         Some((s.start, s.end))
     }
@@ -264,8 +307,7 @@ impl Scoreboard {
         self.mark_lost(0, by)
     }
 
-    /// Indices of segments eligible for RACK's check: out there, not known
-    /// delivered (RFC 8985 §6.2 step 5).
+    /// Segment `i`, oldest first.
     pub fn get(&self, i: usize) -> Option<&Seg> {
         self.segs.get(i)
     }
@@ -287,9 +329,11 @@ impl Scoreboard {
     pub fn retransmitted(&mut self, start: SeqNum, end: SeqNum, now: Instant, tsval: u32) {
         self.split_at(start);
         self.split_at(end);
-        for s in self.segs.iter_mut() {
+        for i in 0..self.segs.len() {
+            let s = &self.segs[i];
             if s.start >= start && s.end <= end && s.state != SegState::Sacked {
-                s.state = SegState::Retrans;
+                self.set(i, SegState::Retrans);
+                let s = &mut self.segs[i];
                 s.xmit = now;
                 s.tsval = tsval;
                 s.rtx += 1;
@@ -299,25 +343,20 @@ impl Scoreboard {
 
     /// Undo (RFC 3522, RFC 5682): what was marked lost was only late.
     pub fn unmark_lost(&mut self) {
-        for s in self.segs.iter_mut() {
-            if s.state == SegState::Lost {
-                s.state = SegState::InFlight;
-                s.lost_by = None;
+        for i in 0..self.segs.len() {
+            if self.segs[i].state == SegState::Lost {
+                self.set(i, SegState::InFlight);
+                self.segs[i].lost_by = None;
             }
         }
     }
 
-    /// For RACK: index-addressed mutable access.
-    pub fn segs_mut(&mut self) -> &mut VecDeque<Seg> {
-        &mut self.segs
-    }
-
     /// Forget the SACK marks (the receiver reneged, RFC 2018 §8).
     pub fn clear_sacks(&mut self) {
-        for s in self.segs.iter_mut() {
-            if s.state == SegState::Sacked {
-                s.state = SegState::Lost;
-                s.lost_by = Some(RtxCause::Rto);
+        for i in 0..self.segs.len() {
+            if self.segs[i].state == SegState::Sacked {
+                self.set(i, SegState::Lost);
+                self.segs[i].lost_by = Some(RtxCause::Rto);
             }
         }
         self.fack = None;
