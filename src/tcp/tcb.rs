@@ -641,7 +641,7 @@ impl Tcb {
     pub fn pipe(&self) -> u32 {
         self.rec.pipe(self.sack_enabled)
     }
-    pub fn recovery_stats(&self) -> crate::tcp::recovery::Stats {
+    pub fn recovery_stats(&self) -> crate::tcp::recovery::RecoveryCounts {
         self.rec.stats.clone()
     }
     pub fn rto(&self) -> Duration {

@@ -98,12 +98,12 @@ pub struct Recovery {
     /// The ACK stopped at a segment the peer had SACKed: it reneged
     /// (RFC 2018 §8), so an RTO forgets the SACK marks.
     reneged: bool,
-    pub stats: Stats,
+    pub stats: RecoveryCounts,
 }
 
 /// Counters the TCB panel and the benchmarks show.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
+pub struct RecoveryCounts {
     pub rack_marks: u64,
     pub probes: u64,
     pub rtos: u64,
@@ -133,7 +133,7 @@ impl Recovery {
             undo: Undo::default(),
             reo_deadline: None,
             reneged: false,
-            stats: Stats::default(),
+            stats: RecoveryCounts::default(),
         }
     }
 
@@ -248,7 +248,6 @@ impl Recovery {
             && (r <= a.ack || blocks.get(1).is_some_and(|&(l2, r2)| l >= l2 && r <= r2))
         {
             dsack = true;
-            let _ = l;
             blocks = &blocks[1..];
         }
         if a.sack_enabled {
