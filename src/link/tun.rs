@@ -39,6 +39,21 @@ const VNET_HDR: usize = 10;
 /// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: the checksum is partial, to be completed
 /// from `csum_start` to the end and stored at `csum_start + csum_offset`.
 const VNET_F_NEEDS_CSUM: u8 = 1;
+/// `gso_type` values: none, TCP/IPv4, and the ECN bit that may be or-ed in.
+const VNET_GSO_NONE: u8 = 0;
+const VNET_GSO_TCPV4: u8 = 1;
+const VNET_GSO_ECN: u8 = 0x80;
+
+/// What the virtio-net header said of a packet read from the TUN.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rx {
+    /// Its TCP checksum is partial (left for us to compute; the local
+    /// kernel vouches for the data, see `wire::parse_unverified`).
+    pub partial: bool,
+    /// A GSO packet, to be cut into segments of this many payload bytes
+    /// (`gso::split`); 0 when it is one segment.
+    pub gso_size: u16,
+}
 
 /// What the interface looks like once it is up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,12 +186,10 @@ impl AsRawFd for Dev {
 
 impl Dev {
     /// One packet into `buf`; on the offload path the header is removed.
-    /// Returns the packet's range in `buf`, and whether its TCP checksum is
-    /// partial (left for us to compute; the local kernel vouches for the
-    /// data, see `wire::parse_unverified`).
-    fn recv(&self, buf: &mut [u8]) -> io::Result<(std::ops::Range<usize>, bool)> {
+    /// Returns the packet's range in `buf` and what the header said of it.
+    fn recv(&self, buf: &mut [u8]) -> io::Result<(std::ops::Range<usize>, Rx)> {
         match self {
-            Dev::Plain(i) => i.recv(buf).map(|n| (0..n, false)),
+            Dev::Plain(i) => i.recv(buf).map(|n| (0..n, Rx::default())),
             Dev::Offload(fd) => {
                 // SAFETY: reading into a buffer we own, at most its length.
                 let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
@@ -185,11 +198,18 @@ impl Dev {
                 }
                 let n = n as usize;
                 if n < VNET_HDR {
-                    return Ok((0..0, false));
+                    return Ok((0..0, Rx::default()));
                 }
                 let hdr: [u8; VNET_HDR] = buf[..VNET_HDR].try_into().expect("10 bytes");
                 let pkt = &mut buf[VNET_HDR..n];
                 let mut partial = false;
+                // A GSO packet: many segments' worth behind one header, to be
+                // cut at `gso_size` (README, The link: wire-true).
+                let gso_size = if hdr[1] & !VNET_GSO_ECN != VNET_GSO_NONE {
+                    u16::from_ne_bytes([hdr[4], hdr[5]])
+                } else {
+                    0
+                };
                 if hdr[0] & VNET_F_NEEDS_CSUM != 0 {
                     let start = usize::from(u16::from_ne_bytes([hdr[6], hdr[7]]));
                     let off = usize::from(u16::from_ne_bytes([hdr[8], hdr[9]]));
@@ -202,17 +222,30 @@ impl Dev {
                         crate::wire::complete_checksum(pkt, start, off);
                     }
                 }
-                Ok((VNET_HDR..n, partial))
+                Ok((VNET_HDR..n, Rx { partial, gso_size }))
             }
         }
     }
 
-    fn send(&self, packet: &[u8]) -> io::Result<()> {
+    /// Write one packet. `gso`: the packet is a TSO packet built by
+    /// `gso::pack` (partial checksum) to be cut at this size; the plain path
+    /// never gets one.
+    fn send(&self, packet: &[u8], gso: Option<u16>) -> io::Result<()> {
         match self {
             Dev::Plain(i) => i.send(packet).map(|_| ()),
             Dev::Offload(fd) => {
                 // A zero header: no GSO, the checksum is already complete.
-                let hdr = [0u8; VNET_HDR];
+                let mut hdr = [0u8; VNET_HDR];
+                if let (Some(size), Some((hdr_len, csum_start))) =
+                    (gso, crate::gso::header_lengths(packet))
+                {
+                    hdr[0] = VNET_F_NEEDS_CSUM;
+                    hdr[1] = VNET_GSO_TCPV4;
+                    hdr[2..4].copy_from_slice(&hdr_len.to_ne_bytes());
+                    hdr[4..6].copy_from_slice(&size.to_ne_bytes());
+                    hdr[6..8].copy_from_slice(&csum_start.to_ne_bytes());
+                    hdr[8..10].copy_from_slice(&16u16.to_ne_bytes());
+                }
                 let iov = [
                     libc::iovec {
                         iov_base: hdr.as_ptr() as *mut libc::c_void,
@@ -387,7 +420,10 @@ impl Tun {
     /// headers, TSO, checksum offload), or `plain` and why.
     pub fn path(&self) -> String {
         match &self.offload {
-            Some(Ok(())) => "offload (64 KiB segments from the kernel)".into(),
+            Some(Ok(())) => {
+                "offload (the kernel's 64 KiB GSO packets, cut into wire segments; TSO writes)"
+                    .into()
+            }
             Some(Err(why)) => format!("plain (the kernel refused the offloads: {why})"),
             None => "plain (--tun-offload off)".into(),
         }
@@ -403,16 +439,16 @@ impl Tun {
         &self,
         buf: &mut [u8],
         max: usize,
-        mut each: impl FnMut(&[u8], bool),
+        mut each: impl FnMut(&[u8], Rx),
     ) -> io::Result<usize> {
         let mut n = 0;
         while n < max {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|fd| fd.get_ref().recv(buf)) {
-                Ok(Ok((range, partial))) => {
+                Ok(Ok((range, rx))) => {
                     n += 1;
                     if !range.is_empty() {
-                        each(&buf[range], partial);
+                        each(&buf[range], rx);
                     }
                 }
                 Ok(Err(e)) => return Err(e),
@@ -431,15 +467,15 @@ impl Tun {
         &self,
         buf: &mut [u8],
         max: usize,
-        mut each: impl FnMut(&[u8], bool),
+        mut each: impl FnMut(&[u8], Rx),
     ) -> io::Result<usize> {
         let mut n = 0;
         while n < max {
             match self.fd.get_ref().recv(buf) {
-                Ok((range, partial)) => {
+                Ok((range, rx)) => {
                     n += 1;
                     if !range.is_empty() {
-                        each(&buf[range], partial);
+                        each(&buf[range], rx);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -453,7 +489,18 @@ impl Tun {
     /// queues the packet into its input path or drops it); `WouldBlock` is
     /// passed up so the caller can retry when the device is writable.
     pub fn try_send(&self, packet: &[u8]) -> io::Result<()> {
-        self.fd.get_ref().send(packet)
+        self.fd.get_ref().send(packet, None)
+    }
+
+    /// Write a TSO packet (`gso::pack`): the kernel takes it as the run of
+    /// `gso_size`-byte segments it was joined from. Offload path only.
+    pub fn try_send_tso(&self, packet: &[u8], gso_size: u16) -> io::Result<()> {
+        self.fd.get_ref().send(packet, Some(gso_size))
+    }
+
+    /// Whether writes may carry TSO packets (the offload path).
+    pub fn can_tso(&self) -> bool {
+        matches!(self.fd.get_ref(), Dev::Offload(_))
     }
 
     pub async fn writable(&self) -> io::Result<()> {

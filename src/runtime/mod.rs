@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 
 use crate::event::{Body, Dir, Event};
 use crate::fault::{Injector, Packet, Rule};
-use crate::link::tun::{self, MAX_PACKET, Tun, TunSpec};
+use crate::link::tun::{self, MAX_PACKET, Rx, Tun, TunSpec};
 use crate::services::{self, ServiceOpts, ServiceSpec};
 use crate::socket::{Inner, Shared, Stack};
 use crate::tcp::{Config, Engine, State};
@@ -103,6 +103,40 @@ pub struct Stats {
     pub not_tcp: u64,
     pub write_errors: u64,
     pub events: u64,
+    /// GSO packets from the kernel, and the wire segments they were cut
+    /// into (README, The link).
+    pub gso_in: u64,
+    pub gso_segments: u64,
+    /// TSO writes to the kernel, and the segments they carried.
+    pub tso_out: u64,
+    pub tso_segments: u64,
+}
+
+/// Packets read from the TUN and not yet given to the injector: wire
+/// segments only, a GSO packet already cut (README, The link: what the
+/// user sees is what is on the wire). `(packet, partial checksum)`.
+#[derive(Default)]
+struct RxBatch {
+    pkts: Vec<(Vec<u8>, bool)>,
+    gso_in: u64,
+    gso_segments: u64,
+}
+
+impl RxBatch {
+    fn push(&mut self, p: &[u8], rx: Rx) {
+        if rx.gso_size == 0 {
+            self.pkts.push((p.to_vec(), rx.partial));
+            return;
+        }
+        let n = crate::gso::split(p, usize::from(rx.gso_size), |s| self.pkts.push((s, true)));
+        if n > 1 {
+            self.gso_in += 1;
+            self.gso_segments += n as u64;
+        } else if let Some(last) = self.pkts.last_mut() {
+            // Handed over whole: its checksum is as the kernel left it.
+            last.1 = rx.partial;
+        }
+    }
 }
 
 /// Why the loop woke.
@@ -131,6 +165,10 @@ pub struct Live {
     /// while a connection is above the coalescing rate.
     want_hex: bool,
     listening: Vec<u16>,
+    /// Join runs of segments into TSO writes (offload path).
+    tso: bool,
+    /// Why the kernel refused a TSO write, if it did.
+    tso_refused: Option<String>,
 }
 
 impl Live {
@@ -199,6 +237,8 @@ impl Live {
                 stop_reason: None,
                 want_hex,
                 listening,
+                tso: tun.can_tso(),
+                tso_refused: None,
             },
             tun,
         ))
@@ -222,7 +262,7 @@ impl Live {
         let clock = *self.shared.clock();
         let stop_at = self.setup.duration.map(|d| clock.now() + d);
         let mut buf = vec![0u8; MAX_PACKET];
-        let mut batch: Vec<(Vec<u8>, bool)> = Vec::with_capacity(READ_BATCH);
+        let mut batch = RxBatch::default();
         // The first round emits the `info` and `state LISTEN` events.
         self.round(&tun, &mut batch);
         let result = loop {
@@ -235,7 +275,7 @@ impl Live {
                 _ = sigint.recv() => Wake::Stop("interrupted (SIGINT)".into()),
                 _ = sigterm.recv() => Wake::Stop("terminated (SIGTERM)".into()),
                 _ = stop.notified() => Wake::Stop("stopped from the UI".into()),
-                r = tun.read_batch(&mut buf, READ_BATCH, |p, partial| batch.push((p.to_vec(), partial))) => Wake::Read(r),
+                r = tun.read_batch(&mut buf, READ_BATCH, |p, rx| batch.push(p, rx)) => Wake::Read(r),
                 _ = self.shared.poke.notified() => Wake::Other,
                 _ = tokio::time::sleep_until(sleep_to) => Wake::Other,
                 r = tun.writable(), if !self.outq.is_empty() => Wake::Read(r.map(|_| 0)),
@@ -272,13 +312,11 @@ impl Live {
         &mut self,
         tun: &Tun,
         buf: &mut [u8],
-        batch: &mut Vec<(Vec<u8>, bool)>,
+        batch: &mut RxBatch,
     ) -> std::io::Result<()> {
         let mut until = std::time::Instant::now() + BUSY_POLL;
         while std::time::Instant::now() < until && !self.finished() {
-            let got = tun.try_read_batch(buf, READ_BATCH, |p, partial| {
-                batch.push((p.to_vec(), partial))
-            })?;
+            let got = tun.try_read_batch(buf, READ_BATCH, |p, rx| batch.push(p, rx))?;
             tokio::task::yield_now().await;
             let corked = self.shared.lock().engine.needs_flush();
             if got > 0 || self.shared.take_poked() || !self.outq.is_empty() || corked {
@@ -310,7 +348,7 @@ impl Live {
     /// services have run since, so their answers carry the ACKs), packets
     /// in, timers, everything the engine and injector produce, events out,
     /// packets out.
-    fn round(&mut self, tun: &Tun, batch: &mut Vec<(Vec<u8>, bool)>) {
+    fn round(&mut self, tun: &Tun, batch: &mut RxBatch) {
         let shared = self.shared.clone();
         let now = shared.clock().now();
         {
@@ -321,7 +359,9 @@ impl Live {
             // connection is hot.
             g.engine.config_mut().hex_in_events =
                 self.want_hex && !self.coalescer.any_hot(now.secs_f64());
-            for (pkt, partial) in batch.drain(..) {
+            self.stats.gso_in += std::mem::take(&mut batch.gso_in);
+            self.stats.gso_segments += std::mem::take(&mut batch.gso_segments);
+            for (pkt, partial) in batch.pkts.drain(..) {
                 self.packet_in(&mut g, now, pkt, partial);
             }
             if g.injector.poll_at().is_some_and(|t| t <= now) {
@@ -452,14 +492,53 @@ impl Live {
         }
     }
 
+    /// Write what the injector let out. On the offload path a run of
+    /// consecutive full-sized segments of one connection leaves in one TSO
+    /// write, which the kernel takes as those same segments (`gso::pack`);
+    /// each of them was a wire segment for the injector, the events and the
+    /// pcap. Should the kernel refuse a TSO write, every later write is
+    /// plain.
     fn write_out(&mut self, tun: &Tun) {
-        while let Some(p) = self.outq.front() {
-            match tun.try_send(p) {
+        while let Some(first) = self.outq.front() {
+            let mut n = 1;
+            if self.tso {
+                let mut len = first.len();
+                let hdr = crate::gso::header_lengths(first).map_or(0, |h| usize::from(h.0));
+                while let Some(next) = self.outq.get(n) {
+                    if !crate::gso::continues(first, &self.outq[n - 1], next, len) {
+                        break;
+                    }
+                    len += next.len() - hdr;
+                    n += 1;
+                }
+            }
+            let sent = if n > 1 {
+                let run: Vec<&[u8]> = self.outq.range(..n).map(Vec::as_slice).collect();
+                match crate::gso::pack(&run) {
+                    Some((pkt, size)) => tun.try_send_tso(&pkt, size),
+                    None => {
+                        n = 1;
+                        tun.try_send(first)
+                    }
+                }
+            } else {
+                tun.try_send(first)
+            };
+            match sent {
                 Ok(()) => {
-                    self.stats.packets_out += 1;
-                    self.outq.pop_front();
+                    self.stats.packets_out += n as u64;
+                    if n > 1 {
+                        self.stats.tso_out += 1;
+                        self.stats.tso_segments += n as u64;
+                    }
+                    self.outq.drain(..n);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if n > 1 => {
+                    // Retried one by one from the next pass on.
+                    self.tso = false;
+                    self.tso_refused = Some(e.to_string());
+                }
                 Err(_) => {
                     // The kernel refused the packet (device going down):
                     // a lost packet, which TCP recovers from.
@@ -547,9 +626,17 @@ impl Live {
             conn: None,
             body: Body::Info {
                 msg: format!(
-                    "stopped: {} packets in, {} out, {} ICMP echo answered, {} not IPv4 TCP (dropped), {} segment events folded into bursts, {} connection(s) left (TIME-WAIT or unfinished), {} events and {} pcap packets lost by slow consumers; interface {} removed",
+                    "stopped: {} packets in ({} kernel GSO packets cut into {} wire segments), {} out ({} of them in {} TSO writes{}), {} ICMP echo answered, {} not IPv4 TCP (dropped), {} segment events folded into bursts, {} connection(s) left (TIME-WAIT or unfinished), {} events and {} pcap packets lost by slow consumers; interface {} removed",
                     self.stats.packets_in,
+                    self.stats.gso_in,
+                    self.stats.gso_segments,
                     self.stats.packets_out,
+                    self.stats.tso_segments,
+                    self.stats.tso_out,
+                    self.tso_refused
+                        .as_ref()
+                        .map(|e| format!("; the kernel refused a TSO write ({e}), plain writes since"))
+                        .unwrap_or_default(),
                     self.stats.icmp_echo,
                     self.stats.not_tcp,
                     self.coalescer.coalesced,
