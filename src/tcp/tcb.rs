@@ -553,15 +553,23 @@ impl Tcb {
         }
     }
 
-    /// An arriving segment that repeats sequence space already received.
+    /// An arriving segment that repeats sequence space already received, or
+    /// fills a hole below data already received (held out of order): the
+    /// sender resent it, as Wireshark's `tcp.analysis.retransmission`
+    /// judges (on a TUN nothing reorders, so a hole is a loss).
     pub fn looks_like_retransmit(&self, seg: &Segment) -> bool {
         let simultaneous_synack = self.state == State::SynReceived
             && seg.flags.contains(Flags::SYN | Flags::ACK)
             && seg.seq == self.irs;
+        let below_received = !seg.payload.is_empty()
+            && self
+                .ooo
+                .end()
+                .is_some_and(|end| seg.seq + seg.payload.len() <= self.seq_of(end));
         self.state != State::SynSent
             && !simultaneous_synack
             && seg.seg_len() > 0
-            && seg.seq < self.rcv_nxt
+            && (seg.seq < self.rcv_nxt || below_received)
     }
 
     /// RFC 5681 §2's duplicate ACK, judged against the TCB as it stands
