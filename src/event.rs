@@ -128,6 +128,60 @@ pub struct SegmentEvent {
     /// on everything else, and in recordings made before the field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dup_ack: Option<u32>,
+    /// Live mode's receive offload (README, The link): the event stands for
+    /// the wire segments of one kernel GSO packet, processed together as
+    /// Linux's GRO does. Never in the event stream: the coalescer folds it
+    /// into a burst or hands it on as the wire segments it stands for.
+    #[serde(skip)]
+    pub gro: Option<Gro>,
+}
+
+/// `segs` wire segments of `size` payload bytes each (the last one may be
+/// shorter), cut as the kernel would cut them (see `gso::split`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gro {
+    pub segs: u32,
+    pub size: u32,
+}
+
+impl SegmentEvent {
+    /// The wire segments a [`Gro`] event stands for, as separate events
+    /// (ids counting up by 2 as the runtime numbers packets from the
+    /// kernel; FIN and PSH on the last only, CWR on the first only; no
+    /// hex dump); the event itself when it is no aggregate.
+    pub fn wire_segments(&self) -> Vec<SegmentEvent> {
+        let Some(g) = self.gro.filter(|g| g.segs > 1 && g.size > 0) else {
+            return vec![SegmentEvent {
+                gro: None,
+                ..self.clone()
+            }];
+        };
+        let (n, size) = (g.segs, g.size);
+        (0..n)
+            .map(|i| {
+                let off = i * size;
+                let mut flags = self.seg.flags;
+                if i > 0 {
+                    flags = Flags(flags.0 & !Flags::CWR.0);
+                }
+                if i + 1 < n {
+                    flags = Flags(flags.0 & !(Flags::FIN.0 | Flags::PSH.0));
+                }
+                SegmentEvent {
+                    seg: SegFields {
+                        id: self.seg.id + 2 * u64::from(i),
+                        flags,
+                        seq: self.seg.seq.wrapping_add(off),
+                        len: size.min(self.seg.len.saturating_sub(off)),
+                        hdr: None,
+                        ..self.seg.clone()
+                    },
+                    gro: None,
+                    ..self.clone()
+                }
+            })
+            .collect()
+    }
 }
 
 /// Why a segment was sent again, and what detected a loss.
@@ -827,6 +881,7 @@ mod tests {
                 rtx: None,
                 probe: false,
                 dup_ack: None,
+                gro: None,
             }),
         };
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();

@@ -197,6 +197,13 @@ pub fn pack(run: &[&[u8]]) -> Option<(Vec<u8>, u16)> {
     Some((p, lf.payload() as u16))
 }
 
+/// How many wire segments of `mss` payload bytes a packet stands for, when
+/// more than one (it is an aggregate to cut); `None` otherwise.
+pub fn wire_count(packet: &[u8], mss: usize) -> Option<u32> {
+    let l = Layout::of(packet)?;
+    (mss > 0 && l.payload() > mss).then(|| l.payload().div_ceil(mss) as u32)
+}
+
 /// The TCP/IPv4 header length of a packet built by [`pack`] (the
 /// virtio-net header's `hdr_len`) and the TCP header's offset (its
 /// `csum_start`).

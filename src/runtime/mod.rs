@@ -112,29 +112,41 @@ pub struct Stats {
     pub tso_segments: u64,
 }
 
-/// Packets read from the TUN and not yet given to the injector: wire
-/// segments only, a GSO packet already cut (README, The link: what the
-/// user sees is what is on the wire). `(packet, partial checksum)`.
+/// Packets read from the TUN and not yet given to the injector. A kernel
+/// GSO packet is cut into the wire segments it stands for (README, The
+/// link: what the user sees is what is on the wire), here or, when it was
+/// kept whole in the hope of receive offload, in `Live::packet_in`.
 #[derive(Default)]
 struct RxBatch {
-    pkts: Vec<(Vec<u8>, bool)>,
+    pkts: Vec<(Vec<u8>, Rx)>,
     gso_in: u64,
     gso_segments: u64,
+    /// Keep GSO packets whole: the last round found receive offload
+    /// possible (`Live::gro_ok`); `packet_in` checks again.
+    keep_whole: bool,
 }
 
 impl RxBatch {
     fn push(&mut self, p: &[u8], rx: Rx) {
-        if rx.gso_size == 0 {
-            self.pkts.push((p.to_vec(), rx.partial));
+        if rx.gso_size == 0 || self.keep_whole {
+            self.pkts.push((p.to_vec(), rx));
             return;
         }
-        let n = crate::gso::split(p, usize::from(rx.gso_size), |s| self.pkts.push((s, true)));
+        self.cut(p, rx);
+    }
+
+    fn cut(&mut self, p: &[u8], rx: Rx) {
+        let wire = Rx {
+            partial: true,
+            gso_size: 0,
+        };
+        let n = crate::gso::split(p, usize::from(rx.gso_size), |s| self.pkts.push((s, wire)));
         if n > 1 {
             self.gso_in += 1;
             self.gso_segments += n as u64;
         } else if let Some(last) = self.pkts.last_mut() {
             // Handed over whole: its checksum is as the kernel left it.
-            last.1 = rx.partial;
+            last.1.partial = rx.partial;
         }
     }
 }
@@ -167,6 +179,8 @@ pub struct Live {
     listening: Vec<u16>,
     /// Join runs of segments into TSO writes (offload path).
     tso: bool,
+    /// The offload path: GSO packets may come, receive offload is possible.
+    tso_capable: bool,
     /// Why the kernel refused a TSO write, if it did.
     tso_refused: Option<String>,
 }
@@ -238,6 +252,7 @@ impl Live {
                 want_hex,
                 listening,
                 tso: tun.can_tso(),
+                tso_capable: tun.can_tso(),
                 tso_refused: None,
             },
             tun,
@@ -357,13 +372,35 @@ impl Live {
             // Hex dumps cost a quarter of the CPU under bulk load and the
             // coalescer would fold most of them away: only while no
             // connection is hot.
-            g.engine.config_mut().hex_in_events =
-                self.want_hex && !self.coalescer.any_hot(now.secs_f64());
+            let hot = self.coalescer.any_hot(now.secs_f64());
+            g.engine.config_mut().hex_in_events = self.want_hex && !hot;
+            let gro_ok = self.gro_ok(&g, hot);
+            let mut pkts = std::mem::take(&mut batch.pkts);
+            for (pkt, rx) in pkts.drain(..) {
+                if rx.gso_size == 0 {
+                    self.packet_in(&mut g, now, pkt, rx.partial, None);
+                } else if let Some(segs) = crate::gso::wire_count(&pkt, rx.gso_size.into())
+                    && gro_ok
+                {
+                    self.stats.gso_in += 1;
+                    self.stats.gso_segments += u64::from(segs);
+                    let gro = crate::event::Gro {
+                        segs,
+                        size: rx.gso_size.into(),
+                    };
+                    self.packet_in(&mut g, now, pkt, true, Some(gro));
+                } else {
+                    // Kept whole, but a rule, a hold or the pcap came since
+                    // (or the connection cooled down): cut it now.
+                    batch.cut(&pkt, rx);
+                    for (p, rx) in batch.pkts.drain(..) {
+                        self.packet_in(&mut g, now, p, rx.partial, None);
+                    }
+                }
+            }
+            batch.pkts = pkts;
             self.stats.gso_in += std::mem::take(&mut batch.gso_in);
             self.stats.gso_segments += std::mem::take(&mut batch.gso_segments);
-            for (pkt, partial) in batch.pkts.drain(..) {
-                self.packet_in(&mut g, now, pkt, partial);
-            }
             if g.injector.poll_at().is_some_and(|t| t <= now) {
                 g.injector.on_timer(now);
             }
@@ -372,13 +409,32 @@ impl Live {
             }
             self.pump(&mut g, now);
             g.wake_dirty();
+            let hot = self.coalescer.any_hot(now.secs_f64());
+            batch.keep_whole = self.gro_ok(&g, hot);
         }
         self.publish(now);
         self.write_out(tun);
     }
 
-    fn packet_in(&mut self, g: &mut Inner, now: Instant, bytes: Vec<u8>, partial_csum: bool) {
-        self.stats.packets_in += 1;
+    /// Receive offload (a kernel GSO packet processed whole, as Linux's GRO
+    /// does) only where nothing would show or act on it as one: no fault
+    /// rule or held segment, no pcap, and a connection above the coalescing
+    /// rate, so its events are folded into bursts (the coalescer hands an
+    /// aggregate on as wire segments otherwise). README, The link.
+    fn gro_ok(&self, g: &Inner, hot: bool) -> bool {
+        hot && self.tso_capable && self.pcap.is_none() && g.injector.is_idle()
+    }
+
+    fn packet_in(
+        &mut self,
+        g: &mut Inner,
+        now: Instant,
+        bytes: Vec<u8>,
+        partial_csum: bool,
+        gro: Option<crate::event::Gro>,
+    ) {
+        let wire = gro.map_or(1, |g| u64::from(g.segs));
+        self.stats.packets_in += wire;
         if let Some(reply) = tun::icmp_echo_reply(&bytes, self.setup.tun.stack_addr) {
             // RFC 1122 §3.2.2.6: answer pings; not TCP, so no events.
             self.stats.icmp_echo += 1;
@@ -396,7 +452,7 @@ impl Live {
             self.stats.not_tcp += 1;
         }
         let id = self.next_in_id;
-        self.next_in_id += 2;
+        self.next_in_id += 2 * wire;
         self.inject(
             g,
             now,
@@ -405,6 +461,7 @@ impl Live {
                 dir: Dir::In,
                 bytes,
                 partial_csum,
+                gro,
             },
         );
     }
@@ -453,6 +510,10 @@ impl Live {
             while let Some(p) = g.injector.poll_deliver() {
                 progress = true;
                 match p.dir {
+                    Dir::In if let Some(gro) = p.gro => {
+                        g.engine.receive_gro(now, p.id, &p.bytes, gro);
+                        self.events.extend(g.engine.drain_events());
+                    }
                     Dir::In if p.partial_csum => {
                         g.engine.receive_unverified(now, p.id, &p.bytes);
                         self.events.extend(g.engine.drain_events());

@@ -89,6 +89,7 @@ impl Ctx<'_> {
                 rtx,
                 probe,
                 dup_ack: None,
+                gro: None,
             }),
         );
         self.tx.push_back(Transmit {

@@ -23,7 +23,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::event::{
-    AbortReason, Body, Dir, DropEvent, DropReason, Event, LimitKind, SegFields, SegmentEvent,
+    AbortReason, Body, Dir, DropEvent, DropReason, Event, Gro, LimitKind, SegFields, SegmentEvent,
     TcbAction, TcbEvent,
 };
 use crate::time::Instant;
@@ -267,17 +267,32 @@ impl Engine {
     /// A packet arrived from the link. `id` names it in the `segment in`
     /// event (the sender's id on the in-memory wire).
     pub fn receive(&mut self, now: Instant, id: u64, packet: &[u8]) {
-        self.receive_checked(now, id, packet, true);
+        self.receive_checked(now, id, packet, true, None);
     }
 
     /// As [`Engine::receive`], for a packet whose link vouches for its data
     /// (checksum offload left the TCP checksum partial): not verified, as a
     /// NIC's checksum offload would have done it.
     pub fn receive_unverified(&mut self, now: Instant, id: u64, packet: &[u8]) {
-        self.receive_checked(now, id, packet, false);
+        self.receive_checked(now, id, packet, false, None);
     }
 
-    fn receive_checked(&mut self, now: Instant, id: u64, packet: &[u8], verify: bool) {
+    /// As [`Engine::receive_unverified`], for a kernel GSO packet that
+    /// stands for `gro.segs` wire segments, processed as one, as Linux's
+    /// GRO does (README, The link). Its `segment` event carries `gro`, so
+    /// that what is shown is still wire segments.
+    pub fn receive_gro(&mut self, now: Instant, id: u64, packet: &[u8], gro: Gro) {
+        self.receive_checked(now, id, packet, false, Some(gro));
+    }
+
+    fn receive_checked(
+        &mut self,
+        now: Instant,
+        id: u64,
+        packet: &[u8],
+        verify: bool,
+        gro: Option<Gro>,
+    ) {
         let parsed = if verify {
             wire::parse(packet)
         } else {
@@ -336,6 +351,7 @@ impl Engine {
                     rtx: None,
                     probe: false,
                     dup_ack,
+                    gro,
                 }),
             );
             let verdict = tcb.on_segment(&mut ctx, seg);
@@ -382,6 +398,7 @@ impl Engine {
                     rtx: None,
                     probe: false,
                     dup_ack: None,
+                    gro,
                 }),
             );
             self.no_connection(now, seg);
