@@ -181,11 +181,16 @@ fn echo_16mib(test: &str, extra: &[&str], iptables_loss: bool) {
             _ => {}
         }
     }
-    assert!(
-        mid_burst > 0,
-        "no vars passed while a burst was open ({} vars, {bursts} bursts)",
-        vt.len()
-    );
+    // Under 10 % loss a burst rarely stays open 20 ms: every loss, SACK
+    // and retransmission flushes it (with the vars it absorbed), so only the
+    // clean run is sure to show one passing mid-burst.
+    if !iptables_loss && !extra.contains(&"--loss") {
+        assert!(
+            mid_burst > 0,
+            "no vars passed while a burst was open ({} vars, {bursts} bursts)",
+            vt.len()
+        );
+    }
     let apps: Vec<_> = c.iter().filter(|e| e["kind"] == "app").collect();
     assert!(
         apps.iter().any(|e| e["msg"]

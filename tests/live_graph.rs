@@ -98,7 +98,9 @@ fn live_graph_under_loss_shows_both_plots_and_retransmission_marks() {
     tmux.keys(&["w"]);
     // The stack sends, so the graph is of its side.
     let s = tmux.wait_for("the graph of the stack's side", |s| {
-        s.contains(" Graph 10.77.0.2:80 → 10.77.0.1:") && s.contains(" cwnd ")
+        s.contains(" Graph 10.77.0.2:80 → 10.77.0.1:")
+            && s.contains("⠂ data ")
+            && s.contains(" cwnd ")
     });
     let (inside, legend) = graph_box(&s);
     // The plots: everything above the time axis (two rows) and the legend.
@@ -141,7 +143,10 @@ s.close()
     // arrived, each a wire segment (README, The link), its retransmissions
     // (seen arriving below data already received) marked.
     let s = tmux.wait_for("the graph of the kernel's side", |s| {
-        s.contains(" Graph 10.77.0.1:") && s.contains(&format!(" → {STACK}:9"))
+        s.contains(" Graph 10.77.0.1:")
+            && s.contains(&format!(" → {STACK}:9"))
+            && s.contains("⠂ data ")
+            && s.contains(" cwnd ")
     });
     let (inside, legend) = graph_box(&s);
     let plots = &inside[..legend - 2];
