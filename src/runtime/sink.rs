@@ -42,6 +42,11 @@ impl Sink {
         )
     }
 
+    /// Its consumer went away (noticed at a send).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     pub fn send(&mut self, ev: &Arc<Event>) {
         if self.closed {
             return;
@@ -82,7 +87,7 @@ const BATCH_WAIT: Duration = Duration::from_millis(5);
 
 /// Writers are background work: on a small machine the scheduler should
 /// give the stack's loop and its peers the CPU first (best effort).
-fn background_priority() {
+pub(crate) fn background_priority() {
     // SAFETY: gettid and setpriority on this thread only; failure is harmless.
     unsafe {
         let tid = libc::gettid();
