@@ -85,9 +85,9 @@ fn check_screenshot(command: &Option<CliCommand>, common: &Common) -> Result<(),
         Some(CliCommand::Live(_)) => {
             Err("--screenshot works in demo and replay; in live mode press S in the UI".into())
         }
-        Some(CliCommand::Attach { .. }) => Err(
-            "--screenshot works in demo and replay; in a viewer press S in the UI".into(),
-        ),
+        Some(CliCommand::Attach { .. }) => {
+            Err("--screenshot works in demo and replay; in a viewer press S in the UI".into())
+        }
         Some(CliCommand::Scenarios) => Err("--screenshot works in demo and replay".into()),
         Some(CliCommand::Plot { .. }) => Err(
             "--screenshot works in demo and replay; tcpscope plot writes its SVG to -o FILE".into(),

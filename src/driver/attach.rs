@@ -17,6 +17,7 @@
 //! Uses events and the output format only; must not depend on `ui`.
 
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
@@ -73,6 +74,15 @@ pub struct Session {
 /// Connect to the session at `path` and read its header.
 pub fn connect(path: &Path) -> Result<Session, String> {
     let d = path.display();
+    // connect(2) to a file that is not a socket says "connection refused",
+    // which would read as a session that ended.
+    if let Ok(m) = std::fs::metadata(path)
+        && !m.file_type().is_socket()
+    {
+        return Err(format!(
+            "{d} is not a tcpscope session: it is not a socket (tcpscope live --share PATH makes one)"
+        ));
+    }
     let stream = UnixStream::connect(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => format!(
             "there is no shared session at {d}: start one with tcpscope live --share {d}"
@@ -94,7 +104,12 @@ pub fn connect(path: &Path) -> Result<Session, String> {
     match read_line(&mut reader, &mut line) {
         Ok(0) => return Err(not_session("it closed without a word")),
         Ok(_) => {}
-        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
             return Err(not_session(&format!(
                 "it sent nothing in {} s",
                 HEADER_WAIT.as_secs()
@@ -417,7 +432,10 @@ mod tests {
         assert_eq!(msgs, ["ready", "later"]);
         assert_eq!(
             d.take_notice(),
-            Some(format!("the shared session at {} has ended", path.display()))
+            Some(format!(
+                "the shared session at {} has ended",
+                path.display()
+            ))
         );
         // The clock moved to the newest event and stopped with the session.
         let t = d.now();

@@ -433,10 +433,8 @@ mod tests {
     }
 
     fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "tcpscope-share-unit-{}-{name}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("tcpscope-share-unit-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
@@ -508,7 +506,7 @@ mod tests {
     fn a_late_joiner_is_told_how_many_events_were_trimmed() {
         let dir = temp("trim");
         let path = dir.join("s.sock");
-        let (mut sink, share) = spawn(ShareSocket::bind(&path).unwrap(), "t".into()).unwrap();
+        let (sink, share) = spawn(ShareSocket::bind(&path).unwrap(), "t".into()).unwrap();
         {
             // Fill the history past its bound directly: the channel would
             // (rightly) lag with this many at once.
