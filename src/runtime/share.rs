@@ -55,6 +55,10 @@ pub const VIEWER_QUEUE: usize = 1 << 16;
 /// events before their connections are shut.
 const VIEWER_GRACE: Duration = Duration::from_secs(2);
 
+/// How long the end of a session waits for room in a lagging viewer's
+/// queue to say how many of the last events it lost.
+const LAST_LAGGED_WAIT: Duration = Duration::from_secs(1);
+
 /// How long the hub lets events gather after the first of a batch (as the
 /// `--events` writer does: fewer wake-ups on a small machine).
 const BATCH_WAIT: Duration = Duration::from_millis(5);
@@ -219,6 +223,15 @@ pub struct Share {
 /// Start the hub and the acceptor. The [`Sink`] goes to the runtime with
 /// the other sinks; `title` is the session's (the recording header's).
 pub fn spawn(socket: ShareSocket, title: String) -> Result<(Sink, Share), String> {
+    spawn_sized(socket, title, VIEWER_QUEUE)
+}
+
+/// [`spawn`] with each viewer's queue `viewer_queue` events long.
+fn spawn_sized(
+    socket: ShareSocket,
+    title: String,
+    viewer_queue: usize,
+) -> Result<(Sink, Share), String> {
     let (sink, rx) = Sink::channel(HUB_CHANNEL);
     let state = Arc::new(Mutex::new(State {
         history: VecDeque::new(),
@@ -242,7 +255,7 @@ pub fn spawn(socket: ShareSocket, title: String) -> Result<(Sink, Share), String
         let (state, stop, listener) = (state.clone(), stop.clone(), listener.clone());
         std::thread::Builder::new()
             .name("tcpscope-accept".into())
-            .spawn(move || accept(&listener, &state, &stop, &title))
+            .spawn(move || accept(&listener, &state, &stop, &title, viewer_queue))
             .map_err(|e| format!("cannot start the share's thread: {e}"))?
     };
     Ok((
@@ -271,21 +284,40 @@ fn hub(rx: Receiver<Arc<Event>>, state: &Mutex<State>) {
         }
         st.viewers.retain(|v| !v.is_closed());
     }
-    // The runtime dropped its sink: the session is over. Dropping the
+    // The runtime dropped its sink: the session is over. A viewer that
+    // lost the last events is told so (its writer is draining its queue:
+    // wait for room, a bounded time, without the lock). Then dropping the
     // viewers' sinks lets each writer finish its queue and close.
-    let mut st = lock(state);
-    st.ended = true;
-    st.viewers.clear();
+    let mut viewers = {
+        let mut st = lock(state);
+        st.ended = true;
+        std::mem::take(&mut st.viewers)
+    };
+    let t = lock(state).clock.map_or(0.0, |(t, _)| t);
+    let deadline = Instant::now() + LAST_LAGGED_WAIT;
+    loop {
+        viewers.retain_mut(|v| !v.try_finish(t));
+        if viewers.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
-fn accept(listener: &UnixListener, state: &Mutex<State>, stop: &AtomicBool, title: &str) {
+fn accept(
+    listener: &UnixListener,
+    state: &Mutex<State>,
+    stop: &AtomicBool,
+    title: &str,
+    queue: usize,
+) {
     loop {
         let conn = listener.accept();
         if stop.load(Ordering::SeqCst) {
             return;
         }
         match conn {
-            Ok((stream, _)) => join(stream, state, title),
+            Ok((stream, _)) => join(stream, state, title, queue),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             // Out of file descriptors and the like: wait a little rather
             // than spin; the session goes on without this viewer.
@@ -295,7 +327,7 @@ fn accept(listener: &UnixListener, state: &Mutex<State>, stop: &AtomicBool, titl
 }
 
 /// A new viewer: the history so far, then what comes.
-fn join(stream: UnixStream, state: &Mutex<State>, title: &str) {
+fn join(stream: UnixStream, state: &Mutex<State>, title: &str, queue: usize) {
     let Ok(handle) = stream.try_clone() else {
         return;
     };
@@ -321,7 +353,7 @@ fn join(stream: UnixStream, state: &Mutex<State>, title: &str) {
         }));
     }
     backlog.extend(st.history.iter().cloned());
-    let (sink, rx) = Sink::channel(VIEWER_QUEUE);
+    let (sink, rx) = Sink::channel(queue);
     if !st.ended {
         st.viewers.push(sink);
     }
@@ -530,6 +562,47 @@ mod tests {
             )
         );
         assert_eq!(first["t"], 3.0);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_viewer_that_does_not_read_loses_events_and_is_told_how_many() {
+        let dir = temp("lag");
+        let path = dir.join("s.sock");
+        let (mut sink, share) =
+            spawn_sized(ShareSocket::bind(&path).unwrap(), "t".into(), 4).unwrap();
+        let slow = UnixStream::connect(&path).unwrap();
+        wait_joined(&share, 1);
+        // Far more than the socket's buffer and the queue of 4 hold, paced
+        // so that the hub itself keeps up.
+        let big = "x".repeat(1000);
+        const N: usize = 3000;
+        for i in 0..N {
+            sink.send(&ev(i as f64, &big));
+            if i % 100 == 99 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        assert_eq!(sink.lost_total, 0, "the hub kept up");
+        let lines = read_lines(slow);
+        drop(sink);
+        share.finish();
+        let lines = lines.join().unwrap();
+        let (mut infos, mut lost) = (0u64, 0u64);
+        for l in &lines[1..] {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            match v["kind"].as_str().unwrap() {
+                "info" => infos += 1,
+                "lagged" => lost += v["lost"].as_u64().unwrap(),
+                k => panic!("unexpected kind {k}"),
+            }
+        }
+        assert!(lost > 0, "the slow viewer lagged");
+        assert_eq!(
+            infos + lost,
+            N as u64,
+            "every event is either there or counted"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
