@@ -187,7 +187,11 @@ struct State {
 
 impl State {
     fn record(&mut self, e: Arc<Event>) {
-        self.clock = Some((e.t, Instant::now()));
+        // Events come in time order; a burst's own `t` may be older than
+        // what came before it, and the clock must not go back.
+        if self.clock.is_none_or(|(t, _)| e.t >= t) {
+            self.clock = Some((e.t, Instant::now()));
+        }
         for v in &mut self.viewers {
             v.send(&e);
         }
@@ -416,7 +420,15 @@ impl Share {
         }
         self.stop_accepting();
         if let Some(h) = self.acceptor.take() {
-            let _ = h.join();
+            // Bounded, should a kernel not wake accept(2) on shutdown: the
+            // thread then ends with the process.
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while !h.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if h.is_finished() {
+                let _ = h.join();
+            }
         }
         remove_ours(&self.path, self.id);
         let writers = std::mem::take(&mut lock(&self.state).writers);
@@ -603,6 +615,27 @@ mod tests {
             N as u64,
             "every event is either there or counted"
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn shutting_the_listener_wakes_the_acceptor() {
+        let dir = temp("wake");
+        let path = dir.join("s.sock");
+        let (sink, mut share) = spawn(ShareSocket::bind(&path).unwrap(), "t".into()).unwrap();
+        // Let it block in accept(2) first.
+        std::thread::sleep(Duration::from_millis(50));
+        share.stop_accepting();
+        let h = share.acceptor.take().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !h.is_finished() {
+            assert!(Instant::now() < deadline, "accept(2) was not woken");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        h.join().unwrap();
+        drop(sink);
+        share.finish();
+        assert!(!path.exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 
