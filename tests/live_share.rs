@@ -28,6 +28,10 @@ struct Viewer {
 
 impl Viewer {
     fn start(dir: &Path, name: &str, sock: &Path) -> Viewer {
+        Viewer::start_with(dir, name, sock, &[])
+    }
+
+    fn start_with(dir: &Path, name: &str, sock: &Path, args: &[&str]) -> Viewer {
         let events = dir.join(format!("{name}.jsonl"));
         let stderr = dir.join(format!("{name}.err"));
         let child = Command::new(BIN)
@@ -35,6 +39,7 @@ impl Viewer {
             .arg(sock)
             .args(["--headless", "--events"])
             .arg(&events)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(fs::File::create(&stderr).expect("stderr file"))
@@ -136,7 +141,8 @@ fn share_two_viewers_one_killed_and_a_late_joiner_get_the_sessions_events() {
     assert!(meta.file_type().is_socket());
     assert_eq!(meta.permissions().mode() & 0o777, 0o660);
 
-    let a = Viewer::start(&ns.dir, "a", &sock);
+    let rec = ns.dir.join("a.rec");
+    let a = Viewer::start_with(&ns.dir, "a", &sock, &["--record", rec.to_str().unwrap()]);
     let mut b = Viewer::start(&ns.dir, "b", &sock);
     // Both joined after `ready`: they get it from the history.
     a.wait_for(1, "viewer a joining");
@@ -150,6 +156,10 @@ fn share_two_viewers_one_killed_and_a_late_joiner_get_the_sessions_events() {
     b.wait(Duration::from_secs(5));
     let c = Viewer::start(&ns.dir, "c", &sock);
     c.wait_for(after_first, "the late viewer c");
+    // One that watches for a while and leaves by itself.
+    let mut d = Viewer::start_with(&ns.dir, "d", &sock, &["--duration", "0.3"]);
+    assert_eq!(d.wait(Duration::from_secs(10)).code(), Some(0));
+    let got_d = d.events();
 
     curl_ok(&ns);
     wait_closed(&live, 2);
@@ -195,6 +205,26 @@ fn share_two_viewers_one_killed_and_a_late_joiner_get_the_sessions_events() {
         want.len()
     );
     assert_eq!(&got_b[..], &want[..got_b.len()], "viewer b");
+    assert!(got_d.len() >= after_first, "viewer d: the history");
+    assert_eq!(&got_d[..], &want[..got_d.len()], "viewer d");
+    // What a viewer records replays as what the session wrote.
+    let replayed = tcpscope(&["replay", rec.to_str().unwrap(), "--headless"]);
+    assert!(replayed.status.success());
+    assert_eq!(
+        &parse_events(&String::from_utf8_lossy(&replayed.stdout)),
+        want,
+        "a.rec replayed"
+    );
+    let header: Value =
+        serde_json::from_str(fs::read_to_string(&rec).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(header["mode"], "live");
+    assert!(
+        header["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("live on tcpscope0: kernel 10.77.0.1/24"),
+        "{header}"
+    );
     assert_eq!(
         conns_with_syn_in(want).len(),
         2,
