@@ -59,6 +59,9 @@ const VIEWER_GRACE: Duration = Duration::from_secs(2);
 /// queue to say how many of the last events it lost.
 const LAST_LAGGED_WAIT: Duration = Duration::from_secs(1);
 
+/// Events the hub hands out per turn of the lock.
+const LOCKED_BATCH: usize = 4096;
+
 /// How long the hub lets events gather after the first of a batch (as the
 /// `--events` writer does: fewer wake-ups on a small machine).
 const BATCH_WAIT: Duration = Duration::from_millis(5);
@@ -253,14 +256,20 @@ fn spawn_sized(
         std::thread::Builder::new()
             .name("tcpscope-share".into())
             .spawn(move || hub(rx, &state))
-            .map_err(|e| format!("cannot start the share's thread: {e}"))?
+            .map_err(|e| {
+                remove_ours(&socket.path, socket.id);
+                format!("cannot start the share's thread: {e}")
+            })?
     };
     let acceptor = {
         let (state, stop, listener) = (state.clone(), stop.clone(), listener.clone());
         std::thread::Builder::new()
             .name("tcpscope-accept".into())
             .spawn(move || accept(&listener, &state, &stop, &title, viewer_queue))
-            .map_err(|e| format!("cannot start the share's thread: {e}"))?
+            .map_err(|e| {
+                remove_ours(&socket.path, socket.id);
+                format!("cannot start the share's thread: {e}")
+            })?
     };
     Ok((
         sink,
@@ -281,12 +290,18 @@ fn hub(rx: Receiver<Arc<Event>>, state: &Mutex<State>) {
     background_priority();
     while let Ok(first) = rx.recv() {
         std::thread::sleep(BATCH_WAIT);
-        let mut st = lock(state);
-        st.record(first);
-        while let Ok(e) = rx.try_recv() {
-            st.record(e);
+        let mut next = Some(first);
+        while next.is_some() {
+            // A bounded batch per turn of the lock, so a joining viewer
+            // never waits long behind a busy stream.
+            let mut st = lock(state);
+            for _ in 0..LOCKED_BATCH {
+                let Some(e) = next.take() else { break };
+                st.record(e);
+                next = rx.try_recv().ok();
+            }
+            st.viewers.retain(|v| !v.is_closed());
         }
-        st.viewers.retain(|v| !v.is_closed());
     }
     // The runtime dropped its sink: the session is over. A viewer that
     // lost the last events is told so (its writer is draining its queue:
