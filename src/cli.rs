@@ -46,6 +46,12 @@ pub enum CliCommand {
     Scenarios,
     /// Run the stack on a TUN interface; real programs connect to it.
     Live(LiveArgs),
+    /// Watch a live session shared with `live --share PATH`, read-only
+    /// (the terminal UI, or its events with --headless).
+    Attach {
+        /// The session's socket (live --share PATH).
+        path: PathBuf,
+    },
     /// Open a recording (from --record) in the terminal UI.
     Replay {
         /// The recording file.
@@ -103,6 +109,10 @@ pub struct LiveArgs {
     /// Close an idle persistent HTTP connection after SECS.
     #[arg(long, value_name = "SECS")]
     pub http_idle: Option<f64>,
+    /// Share this session on a Unix socket (mode 0660): `tcpscope attach
+    /// PATH` watches it from another terminal, read-only.
+    #[arg(long, value_name = "PATH")]
+    pub share: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -8,6 +8,7 @@
 //! - [`demo`]: a scenario on the in-memory wire under virtual time;
 //! - [`live`]: the live runtime on a TUN, in real time;
 //! - [`replay`]: a recording played back;
+//! - [`attach`]: a read-only viewer of a shared live session;
 //! - [`clock`]: the virtual clock demo and replay share ([`clock::Timeline`]);
 //! - [`faults`]: the fault-rule commands, applied to an injector (once, for
 //!   demo and live).
@@ -20,6 +21,7 @@
 //! provided (default) method, so an implementation written against the
 //! first version of this trait still compiles and behaves sensibly.
 
+pub mod attach;
 pub mod clock;
 pub mod demo;
 pub mod faults;

@@ -14,6 +14,7 @@
 //! segments 2, 4, 6, …; packets read from the TUN get 1, 3, 5, ….
 
 pub mod coalesce;
+pub mod share;
 pub mod sink;
 
 use std::collections::VecDeque;
