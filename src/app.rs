@@ -9,7 +9,7 @@ use crate::cli::{Cli, CliCommand, Common, LiveArgs};
 use crate::driver::demo::{DemoDriver, Tee};
 use crate::driver::live::LiveDriver;
 use crate::driver::replay::{self, ReplayDriver};
-use crate::link::tun::{TunSpec, parse_cidr};
+use crate::link::tun::{TunSpec, parse_cidr, parse_cidr6};
 use crate::output::{EventWriter, Recorder};
 use crate::runtime::sink::{PcapSink, spawn_event_writer};
 use crate::runtime::{LiveSetup, run_headless};
@@ -300,6 +300,7 @@ const PCAP_CHANNEL: usize = 1 << 15;
 
 pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String> {
     let (kernel_addr, prefix) = parse_cidr(&args.addr)?;
+    let (kernel_addr6, prefix6) = parse_cidr6(&args.addr6)?;
     let services = crate::services::parse_serve(&args.serve)?;
     let ov = common.overrides();
     let (cfg, profile) = crate::settings::live(&ov);
@@ -315,6 +316,9 @@ pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String>
         kernel_addr,
         prefix,
         stack_addr: args.stack_addr,
+        kernel_addr6,
+        prefix6,
+        stack_addr6: args.stack_addr6,
         mtu: 1500,
         txqueuelen: LiveSetup::txqueuelen_for(&cfg),
         offload: args.tun_offload,
