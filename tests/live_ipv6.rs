@@ -326,3 +326,288 @@ fn bad_ipv6_flags_are_one_sentence_each() {
         "tcpscope: --addr6 fd77::1: expected an IPv6 address with a prefix length such as fd77::1/64\n"
     );
 }
+
+/// tests/live_adversarial.rs's crafting over IPv6: packets from fd77::50,
+/// an address of the TUN's prefix that is not the kernel's (the kernel
+/// does not forward, so it neither answers the stack's replies nor sends
+/// them on), written with a raw IPPROTO_RAW socket (the header is ours),
+/// replies read with an AF_PACKET socket on the TUN.
+const CRAFT6: &str = r#"
+import json, random, socket, struct, sys, time
+
+STACK, SRC, IFACE = "fd77::2", "fd77::50", "tcpscope0"
+FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
+random.seed(7)
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+A = lambda a: socket.inet_pton(socket.AF_INET6, a)
+
+def pkt(sport, dport, seq, ack, flags, win=65535, opts=b"", data=b"", doff=None, bad=False,
+        src=SRC, ext=b"", ext_nh=None):
+    off = doff if doff is not None else (20 + len(opts)) // 4
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff,
+                      off << 4, flags, win, 0, 0) + opts
+    pseudo = A(src) + A(STACK) + struct.pack("!IxxxB", len(tcp) + len(data), 6)
+    c = csum(pseudo + tcp + data) ^ (0x1234 if bad else 0)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    nh = ext_nh if ext else 6
+    ip = struct.pack("!IHBB16s16s", 6 << 28, len(ext) + len(tcp) + len(data), nh, 64, A(src), A(STACK))
+    return ip + ext + tcp + data
+
+out = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+cap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x86dd))
+cap.bind((IFACE, 0x86dd))
+cap.settimeout(0.05)
+
+def send(p):
+    out.sendto(p, (STACK, 0))
+
+def replies(sport, wait=0.4):
+    """The stack's segments to SRC:sport within `wait` seconds."""
+    got, end = [], time.time() + wait
+    while time.time() < end:
+        try:
+            b = cap.recv(65536)
+        except socket.timeout:
+            continue
+        if len(b) < 60 or b[0] >> 4 != 6 or b[6] != 6 or b[8:24] != A(STACK):
+            continue
+        sp, dp, seq, ack, off, fl, win = struct.unpack("!HHIIBBH", b[40:56])
+        if dp != sport:
+            continue
+        got.append({"flags": fl, "seq": seq, "ack": ack, "win": win,
+                    "data": b[40 + (off >> 4) * 4:].hex()})
+    return got
+
+MSS = b"\x02\x04\x05\xa0"
+
+def handshake(sport, isn, dport=80, opts=MSS):
+    send(pkt(sport, dport, isn, 0, SYN, opts=opts))
+    sa = [r for r in replies(sport) if r["flags"] & (SYN | ACK) == SYN | ACK]
+    if not sa:
+        return None
+    send(pkt(sport, dport, isn + 1, sa[0]["seq"] + 1, ACK))
+    time.sleep(0.05)
+    return sa[0]["seq"] + 1
+
+def report(case, **kw):
+    print(json.dumps(dict(case=case, **kw)), flush=True)
+
+syn = lambda **kw: pkt(40001, 80, 1000, 0, SYN, opts=MSS, **kw)
+send(syn(bad=True));                         report("bad_checksum", replies=replies(40001))
+send(pkt(40002, 80, 1000, 0, SYN, doff=4));  report("short_offset", replies=replies(40002))
+send(pkt(40003, 80, 1000, 0, SYN, doff=15)); report("offset_beyond", replies=replies(40003))
+send(pkt(40004, 80, 1000, 0, SYN, opts=b"\x08\x00\x00\x00")); report("zero_length_option", replies=replies(40004))
+send(pkt(40005, 80, 1000, 0, SYN, opts=b"\x01\x01\x02\x04")); report("truncated_option", replies=replies(40005))
+send(pkt(40006, 80, 1000, 0, SYN | FIN, opts=MSS)); r = replies(40006)
+report("syn_fin", replies=r)
+if r:
+    send(pkt(40006, 80, 1001, 0, RST))
+send(pkt(40007, 80, 1000, 0, SYN | RST, opts=MSS)); report("syn_rst", replies=replies(40007))
+
+# IPv6's own: a SYN behind a destination options header (RFC 8200 §4.6,
+# a PadN option) is a SYN; a SYN in a fragment (more fragments follow) is
+# dropped; an IPv6 packet of another protocol (UDP) is dropped.
+dopts = bytes([6, 0, 1, 4, 0, 0, 0, 0])
+send(pkt(40008, 80, 1000, 0, SYN, opts=MSS, ext=dopts, ext_nh=60)); r = replies(40008)
+report("dest_options", replies=r)
+if r:
+    send(pkt(40008, 80, 1001, 0, RST))
+frag = bytes([6, 0, 0, 1, 0, 0, 0, 9])
+send(pkt(40009, 80, 1000, 0, SYN, opts=MSS, ext=frag, ext_nh=44)); report("fragment", replies=replies(40009))
+udp = struct.pack("!IHBB16s16s", 6 << 28, 8, 17, 64, A(SRC), A(STACK)) + struct.pack("!HHHH", 5, 5, 8, 0)
+send(udp); report("udp", replies=replies(5))
+
+# An established connection of our own for the window tests.
+nxt = handshake(40010, 5000)
+report("handshake", ok=nxt is not None)
+send(pkt(40010, 80, 5001 + 10**6, 0, RST));   report("rst_out_of_window", replies=replies(40010))
+send(pkt(40010, 80, 5001 + 100, 0, RST));     report("rst_in_window_inexact", replies=replies(40010))
+send(pkt(40010, 80, 5001, nxt + 100000, ACK | PSH, data=b"x")); report("ack_of_unsent_data", replies=replies(40010))
+req = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+send(pkt(40010, 80, 5001, nxt, ACK | PSH, data=req))
+r = replies(40010, 1.0)
+report("still_serves", replies=r)
+for x in r:
+    if x["flags"] & FIN:
+        send(pkt(40010, 80, 5001 + len(req) + 1, x["seq"] + len(bytes.fromhex(x["data"])) + 1, ACK))
+send(pkt(40010, 80, 5001 + len(req), 0, RST))
+
+send(pkt(40020, 80, 1000, 0, SYN, opts=MSS + b"\x01\x03\x03\x0f")); report("wscale_15", replies=replies(40020))
+send(pkt(40020, 80, 1001, 0, RST))
+send(pkt(40021, 80, 1000, 0, SYN, opts=b"\x02\x04\x00\x00")); report("mss_0", replies=replies(40021))
+send(pkt(40021, 80, 1001, 0, RST))
+
+isn = 2**32 - 20
+nxt = handshake(40030, isn, dport=7)
+payload = bytes(range(100))
+send(pkt(40030, 7, isn + 1, nxt, ACK | PSH, data=payload, doff=5))
+got = b"".join(bytes.fromhex(x["data"]) for x in replies(40030, 1.0))
+report("wrap_echo", sent=len(payload), same=got == payload)
+send(pkt(40030, 7, isn + 101, 0, RST))
+
+# 50,000 SYNs from random addresses of the prefix and ports, in at most 20 s.
+t0 = time.time(); n = 0
+while n < 50000 and time.time() - t0 < 20:
+    src = "fd77::%x:%x" % (random.randint(1, 0xffff), random.randint(0x100, 0xffff))
+    send(pkt(random.randint(1024, 65535), 80, random.randint(0, 2**32 - 1), 0, SYN, opts=MSS, src=src))
+    n += 1
+report("flood", sent=n, seconds=round(time.time() - t0, 2))
+"#;
+
+fn case<'a>(lines: &'a [Value], name: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|l| l["case"] == name)
+        .unwrap_or_else(|| panic!("the script did not report {name}: {lines:?}"))
+}
+
+fn reply_flags(v: &Value) -> Vec<u64> {
+    v["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["flags"].as_u64().unwrap())
+        .collect()
+}
+
+fn vm_rss_kib(pid: i32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn curl6_ok(ns: &Netns) {
+    let code = curl6(
+        ns,
+        &["-o", "/dev/null", "-w", "%{http_code}", "http://[fd77::2]/"],
+    );
+    assert_eq!(code.trim(), "200", "a real client is still served");
+}
+
+#[test]
+fn hostile_ipv6_packets_leave_the_stack_alive_bounded_and_serving() {
+    let test = "adversarial6";
+    if !require(test, &["curl", "python3"]) {
+        return;
+    }
+    let Some(ns) = Netns::new("ipv6adversarial") else {
+        return;
+    };
+    let t = ns.tcpscope(&["--duration", "60", "--backlog", "128"]);
+    curl6_ok(&ns);
+    let script = write_script(&ns, "craft6.py", CRAFT6);
+    let out = ns.ok(&["timeout", "60", "python3", &script]);
+    eprintln!("{out}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    const SYN: u64 = 2;
+    const ACK: u64 = 16;
+    const SYNACK: u64 = SYN | ACK;
+    for name in [
+        "bad_checksum",
+        "short_offset",
+        "offset_beyond",
+        "zero_length_option",
+        "truncated_option",
+        "fragment",
+        "udp",
+    ] {
+        assert_eq!(
+            reply_flags(case(&lines, name)),
+            Vec::<u64>::new(),
+            "{name}: no answer"
+        );
+    }
+    assert_eq!(reply_flags(case(&lines, "syn_fin")), vec![SYNACK]);
+    assert_eq!(reply_flags(case(&lines, "syn_rst")), Vec::<u64>::new());
+    assert_eq!(reply_flags(case(&lines, "dest_options")), vec![SYNACK]);
+    assert_eq!(case(&lines, "handshake")["ok"], true);
+    assert_eq!(
+        reply_flags(case(&lines, "rst_out_of_window")),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        reply_flags(case(&lines, "rst_in_window_inexact")),
+        vec![ACK]
+    );
+    let unsent = case(&lines, "ack_of_unsent_data");
+    assert_eq!(reply_flags(unsent), vec![ACK]);
+    assert_eq!(unsent["replies"][0]["ack"].as_u64(), Some(5001));
+    let served = reply_flags(case(&lines, "still_serves"));
+    assert!(
+        served.iter().any(|f| f & 8 != 0),
+        "the response came: {served:?}"
+    );
+    assert_eq!(reply_flags(case(&lines, "wscale_15")), vec![SYNACK]);
+    assert_eq!(reply_flags(case(&lines, "mss_0")), vec![SYNACK]);
+    let wrap = case(&lines, "wrap_echo");
+    assert_eq!(wrap["same"], true, "data across the 2^32 wrap: {wrap}");
+    let flood = case(&lines, "flood");
+    assert_eq!(flood["sent"].as_u64(), Some(50_000), "{flood}");
+
+    std::thread::sleep(Duration::from_millis(500));
+    let rss = vm_rss_kib(t.pid());
+    assert!(rss > 0, "tcpscope is still running");
+    assert!(
+        rss < 256 * 1024,
+        "memory within bounds after the flood: {rss} KiB"
+    );
+    curl6_ok(&ns);
+
+    t.terminate();
+    let evs = t.wait(Duration::from_secs(20)).events;
+    let drop_reasons: Vec<&str> = kind(&evs, "drop")
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    for reason in [
+        "checksum",
+        "malformed",
+        "bad_option",
+        "fragment",
+        "not_ipv6_tcp",
+    ] {
+        assert!(
+            drop_reasons.contains(&reason),
+            "a drop with reason {reason}: {drop_reasons:?}"
+        );
+    }
+    let negotiated: Vec<(u64, Option<u64>)> = kind(&evs, "negotiated")
+        .iter()
+        .map(|e| (e["mss"].as_u64().unwrap(), e["ws_snd"].as_u64()))
+        .collect();
+    assert!(
+        negotiated.contains(&(1440, Some(14))),
+        "WS 15 treated as 14: {negotiated:?}"
+    );
+    assert!(
+        negotiated.iter().any(|(m, _)| *m == 88),
+        "MSS 0 clamped to 88: {negotiated:?}"
+    );
+    let limits: Vec<&Value> = kind(&evs, "limit");
+    assert!(
+        limits.iter().any(|l| l["what"] == "syn_backlog"),
+        "the backlog limit bit: {limits:?}"
+    );
+    let allocated = kind(&evs, "tcb")
+        .iter()
+        .filter(|e| e["action"] == "allocated")
+        .count();
+    assert!(
+        allocated < 1000,
+        "TCBs allocated during the flood: {allocated}"
+    );
+}
