@@ -157,6 +157,8 @@ fn drive_engine(data: &[u8], cork: bool) {
     let us: SocketAddr = US.parse().expect("constant");
     let them: SocketAddr = THEM.parse().expect("constant");
     let mut e = Engine::new(cfg, "fuzz", us.ip());
+    // Raw IPv6 packets from the input reach the demux too.
+    e.add_addr(std::net::Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 2));
     let mut now = Instant::ZERO;
     let _ = e.listen(now, 80, None);
     let mut conns = Vec::new();

@@ -413,7 +413,11 @@ fn connect_takes_ipv4_or_bracketed_ipv6_and_says_so() {
     // Without brackets the port cannot be told from the address.
     fails_with(&["live", "--connect", "fd77::1:80"], 2, want);
     fails_with(&["live", "--connect", "10.77.0.1"], 2, want);
-    fails_with(&["live", "--stack-addr6", "fd77::zz"], 2, "invalid value 'fd77::zz'");
+    fails_with(
+        &["live", "--stack-addr6", "fd77::zz"],
+        2,
+        "invalid value 'fd77::zz'",
+    );
 }
 
 #[test]
