@@ -651,6 +651,8 @@ fn configure(spec: &TunSpec) -> io::Result<()> {
     r.ifr_ifru.ifru_mtu = spec.txqueuelen as libc::c_int;
     ioctl(&sock, libc::SIOCSIFTXQLEN, &mut r)?;
 
+    ipv6_sysctls(name);
+
     let mut r = ifreq(name);
     r.ifr_ifru.ifru_addr = sockaddr(spec.kernel_addr);
     ioctl(&sock, libc::SIOCSIFADDR, &mut r)?;
@@ -668,20 +670,14 @@ fn configure(spec: &TunSpec) -> io::Result<()> {
     Ok(())
 }
 
-/// IPv6 on the interface: no router solicitations, no link-local address,
-/// no duplicate address detection (RFC 4862 §5.4: an address under DAD is
-/// tentative and unusable; a TUN has no neighbours to collide with), then
-/// the kernel side's address. `Ok(Err(why))` when the kernel has no IPv6:
-/// live mode then runs on IPv4 alone and says so.
-fn configure6(spec: &TunSpec) -> Result<Result<(), String>, String> {
-    let name = &spec.name;
+/// Before the interface comes up, in /proc/sys/net/ipv6/conf/IFACE/: no
+/// router solicitations or advertisements, no duplicate address detection
+/// (RFC 4862 §5.4: an address under DAD is tentative and unusable; a TUN
+/// has no neighbours to collide with), no EUI-64 link-local address
+/// (`addr_gen_mode` 1), and IPv6 on. Best effort: the files are root's, a
+/// kernel without IPv6 has none, and [`configure6`] says what is missing.
+fn ipv6_sysctls(name: &str) {
     let conf = format!("/proc/sys/net/ipv6/conf/{name}");
-    if !std::path::Path::new(&conf).exists() {
-        return Ok(Err("the kernel has no IPv6".into()));
-    }
-    // Before the address: these settings apply to what happens when it is
-    // added and the interface comes up. addr_gen_mode 1 is "none" (no
-    // link-local address, so no multicast reports from it).
     for (key, value) in [
         ("accept_ra", "0"),
         ("router_solicitations", "0"),
@@ -690,9 +686,24 @@ fn configure6(spec: &TunSpec) -> Result<Result<(), String>, String> {
         ("addr_gen_mode", "1"),
         ("disable_ipv6", "0"),
     ] {
-        std::fs::write(format!("{conf}/{key}"), value).map_err(|e| {
-            format!("cannot set net.ipv6.conf.{name}.{key} to {value} for IPv6 on the TUN: {e}")
-        })?;
+        let _ = std::fs::write(format!("{conf}/{key}"), value);
+    }
+}
+
+/// The kernel side's IPv6 address, once the interface is up. `Ok(Err(why))`
+/// when the interface cannot have IPv6 (a kernel without it, IPv6 disabled
+/// and not ours to enable): live mode then runs on IPv4 alone and its first
+/// `info` event says why. An address in use is an error, as for IPv4.
+fn configure6(spec: &TunSpec) -> Result<Result<(), String>, String> {
+    let name = &spec.name;
+    let conf = format!("/proc/sys/net/ipv6/conf/{name}");
+    if !std::path::Path::new(&conf).exists() {
+        return Ok(Err("the kernel has no IPv6".into()));
+    }
+    if std::fs::read_to_string(format!("{conf}/disable_ipv6")).is_ok_and(|v| v.trim() == "1") {
+        return Ok(Err(format!(
+            "net.ipv6.conf.{name}.disable_ipv6 is 1 and could not be changed"
+        )));
     }
     // SAFETY: plain socket(2) call; the fd is owned below.
     let raw = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
@@ -734,10 +745,12 @@ fn configure6(spec: &TunSpec) -> Result<Result<(), String>, String> {
                 "the address {} is already in use: choose another with --addr6",
                 spec.kernel_addr6
             ),
-            _ => format!(
-                "cannot give {name} the IPv6 address {}/{}: {e}",
-                spec.kernel_addr6, spec.prefix6
-            ),
+            _ => {
+                return Ok(Err(format!(
+                    "cannot give {name} the IPv6 address {}/{}: {e}",
+                    spec.kernel_addr6, spec.prefix6
+                )));
+            }
         });
     }
     wait_usable(name, spec.kernel_addr6);
