@@ -70,8 +70,11 @@ fn malformed_packets_are_dropped_with_a_reason() {
     e.receive(t, 4, &good[..30]);
     assert_eq!(drop_reasons(&mut e), [DropReason::Malformed]);
 
-    e.receive(t, 5, &[0x60, 0, 0, 0, 0, 0, 0, 0]);
+    // Not IP at all (version 1), and an IPv6 header cut short.
+    e.receive(t, 5, &[0x10, 0, 0, 0, 0, 0, 0, 0]);
     assert_eq!(drop_reasons(&mut e), [DropReason::NotIpv4Tcp]);
+    e.receive(t, 5, &[0x60, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(drop_reasons(&mut e), [DropReason::Malformed]);
 
     // Option lengths 0 and 1, and a truncated option: rebuild the packet by
     // hand with a correct checksum so only the option is wrong.

@@ -368,8 +368,9 @@ impl Live {
         }
         let tcp = match bytes.first().map(|b| b >> 4) {
             Some(4) => bytes.len() >= 20 && bytes[9] == 6,
-            // TCP right after the fixed header, or after extension headers
-            // (the engine walks them; counted here as not TCP).
+            // TCP right after the fixed header. TCP behind extension
+            // headers is counted as not TCP here, though the engine walks
+            // them and takes it: rare, and not worth a walk per packet.
             Some(6) => bytes.len() >= 40 && bytes[6] == 6,
             _ => false,
         };
