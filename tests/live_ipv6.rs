@@ -611,3 +611,59 @@ fn hostile_ipv6_packets_leave_the_stack_alive_bounded_and_serving() {
         "TCBs allocated during the flood: {allocated}"
     );
 }
+
+/// `nc -6` through echo, and the `--pcap` file of it as tshark reads it:
+/// IPv6 packets with valid TCP checksums in both directions (the kernel's
+/// partial checksums are completed for the capture), and the ICMPv6 echo.
+#[test]
+fn nc6_echo_and_its_pcap() {
+    if !require("nc6", &["nc", "tshark", "python3"]) {
+        return;
+    }
+    let Some(ns) = Netns::new("ipv6nc") else {
+        return;
+    };
+    let pcap = ns.dir.join("v6.pcap");
+    let pcap_s = pcap.to_string_lossy().into_owned();
+    let live = ns.tcpscope(&["--duration", "3", "--pcap", &pcap_s]);
+    let input = write_script(&ns, "input.txt", "hello over IPv6\n");
+    let out = ns.ok(&["sh", "-c", &format!("nc -6 -N -w 3 {STACK6} 7 < {input}")]);
+    assert_eq!(out, "hello over IPv6\n");
+    let script = write_script(&ns, "ping6.py", PING6);
+    ns.ok(&["timeout", "20", "python3", &script]);
+    let f = live.wait(Duration::from_secs(10));
+    assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
+
+    let fields = |filter: &str, field: &str| -> Vec<String> {
+        let o = std::process::Command::new("tshark")
+            .args(["-o", "tcp.check_checksum:TRUE", "-r", &pcap_s, "-Y", filter])
+            .args(["-T", "fields", "-e", field])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "tshark: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    };
+    let from_stack = fields("ipv6.src == fd77::2 && tcp.srcport == 7", "frame.number");
+    let to_stack = fields("ipv6.dst == fd77::2 && tcp.dstport == 7", "frame.number");
+    // The SYN+ACK, then the echo with our FIN (corked together).
+    assert!(from_stack.len() >= 2, "{from_stack:?}");
+    assert!(to_stack.len() >= 3, "{to_stack:?}");
+    // Status 1 is "good"; none is "bad" (0) or left unverified (2).
+    let status = fields("tcp", "tcp.checksum.status");
+    assert!(
+        !status.is_empty() && status.iter().all(|s| s == "1"),
+        "{status:?}"
+    );
+    assert_eq!(
+        fields("icmpv6.type == 129", "icmpv6.echo.sequence_number").len(),
+        3
+    );
+}
