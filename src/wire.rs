@@ -674,7 +674,7 @@ pub struct Peek {
 }
 
 /// Read addresses, ports, flags and payload length; `None` when the packet
-/// is not IPv4 TCP or IPv6 TCP without extension headers, with sane header
+/// is not IPv4 or IPv6 TCP (an IPv6 fragment is not) with sane header
 /// lengths.
 pub fn peek(packet: &[u8]) -> Option<Peek> {
     let (tcp_offset, total) = match *packet.first()? >> 4 {
@@ -686,6 +686,17 @@ pub fn peek(packet: &[u8]) -> Option<Peek> {
             40,
             40 + usize::from(u16::from_be_bytes([packet[4], packet[5]])),
         ),
+        // Extension headers before TCP: etherparse walks them (rare, so
+        // the fixed-header case above stays a few byte reads).
+        6 => {
+            let ip = Ipv6Slice::from_slice(packet).ok()?;
+            let p = ip.payload();
+            if p.ip_number != IpNumber::TCP || p.fragmented {
+                return None;
+            }
+            let start = p.payload.as_ptr() as usize - packet.as_ptr() as usize;
+            (start, start + p.payload.len())
+        }
         _ => return None,
     };
     let total = total.min(packet.len());
@@ -699,7 +710,7 @@ pub fn peek(packet: &[u8]) -> Option<Peek> {
     }
     let sport = u16::from_be_bytes([tcp[0], tcp[1]]);
     let dport = u16::from_be_bytes([tcp[2], tcp[3]]);
-    let (src, dst) = if tcp_offset == 40 && packet[0] >> 4 == 6 {
+    let (src, dst) = if packet[0] >> 4 == 6 {
         let ip = |o: usize| {
             let b: [u8; 16] = packet[o..o + 16].try_into().expect("16 bytes");
             Ipv6Addr::from(b)
@@ -886,11 +897,16 @@ mod tests {
         };
         let dest_opts = with_ext(60, &[6, 0, 1, 4, 0, 0, 0, 0]);
         assert_eq!(parse(&dest_opts).unwrap(), s);
-        // The fault injector does not look past extension headers.
-        assert_eq!(peek(&dest_opts), None);
+        // The fault injector's view looks past them too.
+        let p = peek(&dest_opts).unwrap();
+        assert_eq!(
+            (p.src, p.dst, p.flags, p.tcp_offset),
+            (s.src, s.dst, s.flags, 48)
+        );
         // A fragment header (44): offset 0, more fragments.
         let frag = with_ext(44, &[6, 0, 0, 1, 0, 0, 0, 7]);
         assert_eq!(parse(&frag), Err(WireError::Fragment));
+        assert_eq!(peek(&frag), None);
         // ICMPv6 (58) is not for the engine.
         let mut icmp = plain.clone();
         icmp[6] = 58;

@@ -49,7 +49,9 @@ impl PromptKind {
     pub fn help(self) -> &'static str {
         match self {
             PromptKind::Loss => "percent both ways (10), or in=10,out=5; 0 turns loss off",
-            PromptKind::Connect => "IP:PORT to connect to, such as 10.77.0.1:8080",
+            PromptKind::Connect => {
+                "IP:PORT to connect to, such as 10.77.0.1:8080 or [fd77::1]:8080"
+            }
         }
     }
 }
