@@ -667,3 +667,50 @@ fn nc6_echo_and_its_pcap() {
         3
     );
 }
+
+#[test]
+fn an_ipv6_address_in_use_is_one_sentence() {
+    if !require("in_use6", &[]) {
+        return;
+    }
+    let Some(ns) = Netns::new("ipv6inuse") else {
+        return;
+    };
+    for (addr, flag) in [("fd77::1", "--addr6"), ("fd77::2", "--stack-addr6")] {
+        ns.ok(&[
+            "ip",
+            "-6",
+            "addr",
+            "add",
+            &format!("{addr}/128"),
+            "dev",
+            "lo",
+            "nodad",
+        ]);
+        let o = ns.run(&[
+            BIN,
+            "live",
+            "--headless",
+            "--events",
+            "/dev/null",
+            "--duration",
+            "1",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            format!(
+                "tcpscope: the address {addr} is already in use on interface lo: choose another with {flag}\n"
+            )
+        );
+        ns.ok(&[
+            "ip",
+            "-6",
+            "addr",
+            "del",
+            &format!("{addr}/128"),
+            "dev",
+            "lo",
+        ]);
+    }
+}
