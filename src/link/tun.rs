@@ -23,9 +23,8 @@
 //! strips and adds it and completes partial checksums, so everything above
 //! sees ordinary, valid IP packets. IPv6 gets checksum offload only (no
 //! `TUN_F_TSO6`): the kernel segments IPv6 TCP itself before the TUN. The
-//! plain path (tun-tap, one packet per
-//! read) remains, chosen with `--tun-offload off` or used when the kernel
-//! refuses the offload ioctls.
+//! plain path (tun-tap, one packet per read) remains, chosen with
+//! `--tun-offload off` or used when the kernel refuses the offload ioctls.
 
 use std::ffi::CString;
 use std::io;
@@ -354,7 +353,7 @@ pub struct Tun {
     fd: AsyncFd<Dev>,
     name: String,
     offload: Option<Result<(), String>>,
-    /// `Err` says why the interface has no IPv6 (a kernel without it).
+    /// `Err` says why the interface has no IPv6 (see `configure6`).
     ipv6: Result<(), String>,
 }
 
