@@ -10,7 +10,7 @@ use crate::driver::attach::{self, AttachDriver, Next};
 use crate::driver::demo::{DemoDriver, Tee};
 use crate::driver::live::LiveDriver;
 use crate::driver::replay::{self, ReplayDriver};
-use crate::link::tun::{TunSpec, parse_cidr};
+use crate::link::tun::{TunSpec, parse_cidr, parse_cidr6};
 use crate::output::{EventWriter, Recorder};
 use crate::runtime::share::{self, Share, ShareSocket};
 use crate::runtime::sink::{PcapSink, Sink, spawn_event_writer};
@@ -426,6 +426,7 @@ const PCAP_CHANNEL: usize = 1 << 15;
 
 pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String> {
     let (kernel_addr, prefix) = parse_cidr(&args.addr)?;
+    let (kernel_addr6, prefix6) = parse_cidr6(&args.addr6)?;
     let services = crate::services::parse_serve(&args.serve)?;
     let ov = common.overrides();
     let (cfg, profile) = crate::settings::live(&ov);
@@ -441,6 +442,9 @@ pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String>
         kernel_addr,
         prefix,
         stack_addr: args.stack_addr,
+        kernel_addr6,
+        prefix6,
+        stack_addr6: args.stack_addr6,
         mtu: 1500,
         txqueuelen: LiveSetup::txqueuelen_for(&cfg),
         offload: args.tun_offload,

@@ -314,8 +314,11 @@ pub enum DropReason {
     Malformed,
     /// A TCP option whose length cannot be.
     BadOption,
-    /// Not an IPv4 TCP packet.
+    /// Not an IPv4 TCP packet (and not IPv6).
     NotIpv4Tcp,
+    /// An IPv6 packet that does not carry TCP (ICMPv6 other than an echo
+    /// request for the stack, MLD, UDP, …).
+    NotIpv6Tcp,
     /// An IP fragment (not reassembled).
     Fragment,
     /// Addressed to someone else.
@@ -335,6 +338,7 @@ impl DropReason {
             DropReason::Malformed => "malformed",
             DropReason::BadOption => "bad_option",
             DropReason::NotIpv4Tcp => "not_ipv4_tcp",
+            DropReason::NotIpv6Tcp => "not_ipv6_tcp",
             DropReason::Fragment => "fragment",
             DropReason::NotForUs => "not_for_us",
             DropReason::Other(s) => s,
@@ -352,6 +356,7 @@ impl From<&WireError> for DropReason {
     fn from(e: &WireError) -> DropReason {
         match e {
             WireError::NotIpv4Tcp => DropReason::NotIpv4Tcp,
+            WireError::NotIpv6Tcp => DropReason::NotIpv6Tcp,
             WireError::Fragment => DropReason::Fragment,
             WireError::Malformed(_) => DropReason::Malformed,
             WireError::BadOption(_) => DropReason::BadOption,
@@ -974,6 +979,7 @@ mod tests {
             (DropReason::Malformed, "malformed"),
             (DropReason::BadOption, "bad_option"),
             (DropReason::NotIpv4Tcp, "not_ipv4_tcp"),
+            (DropReason::NotIpv6Tcp, "not_ipv6_tcp"),
             (DropReason::Fragment, "fragment"),
             (DropReason::NotForUs, "not_for_us"),
             (DropReason::Other("no_route".into()), "no_route"),

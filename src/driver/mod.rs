@@ -28,7 +28,7 @@ pub mod faults;
 pub mod live;
 pub mod replay;
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,7 +82,7 @@ pub enum Command {
     Close(ConnRef),
     Abort(ConnRef),
     /// Open a connection (`c`, live mode).
-    Connect(SocketAddrV4),
+    Connect(SocketAddr),
     /// Turn keepalive on or off for a connection (`K`).
     Keepalive(ConnRef, bool),
     /// Virtual seconds per real second (`t`, demo and replay).

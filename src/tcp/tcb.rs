@@ -5,7 +5,7 @@
 //! and events into the [`Ctx`]. Comments cite the RFC step they implement.
 
 use std::collections::VecDeque;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +27,28 @@ use crate::wire::{Flags, Segment, TcpOptions};
 
 /// RFC 9293 §3.7.1: the MSS assumed when the peer sends no MSS option.
 pub const DEFAULT_MSS: u16 = 536;
+/// The same over IPv6: the minimum link MTU 1280 (RFC 8200 §5) − 60.
+pub const DEFAULT_MSS_V6: u16 = 1220;
+
+/// [`DEFAULT_MSS`] or [`DEFAULT_MSS_V6`], by the peer's family.
+pub fn default_mss(remote: &SocketAddr) -> u16 {
+    if remote.is_ipv6() {
+        DEFAULT_MSS_V6
+    } else {
+        DEFAULT_MSS
+    }
+}
+
+/// The MSS this host advertises to `remote`: `Config::mss` is the link
+/// MTU − 40 (IPv4 and TCP headers); IPv6's header is 20 bytes longer, so
+/// an IPv6 connection advertises MTU − 60.
+pub fn local_mss(cfg_mss: u16, remote: &SocketAddr) -> u16 {
+    if remote.is_ipv6() {
+        cfg_mss.saturating_sub(crate::wire::IPV6_EXTRA)
+    } else {
+        cfg_mss
+    }
+}
 /// RFC 7323 §2.3: the largest window scale shift.
 pub const MAX_WSCALE: u8 = 14;
 
@@ -61,8 +83,8 @@ fn idx(k: TimerKind) -> usize {
 pub struct Tcb {
     pub id: ConnId,
     pub name: Arc<str>,
-    pub local: SocketAddrV4,
-    pub remote: SocketAddrV4,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
     pub state: State,
     /// Created from a listener (passive open) on this port.
     pub listener: Option<u16>,
@@ -213,12 +235,13 @@ impl Tcb {
     fn new(
         ctx: &mut Ctx,
         id: ConnId,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         iss: SeqNum,
         ts_offset: u32,
     ) -> Tcb {
         let cfg = ctx.cfg;
+        let dmss = u32::from(default_mss(&remote));
         Tcb {
             id,
             name: conn_name(local, remote),
@@ -249,8 +272,8 @@ impl Tcb {
             rcv_off: 0,
             ooo: Reassembly::default(),
             fin_received: false,
-            our_mss: cfg.mss,
-            snd_mss: DEFAULT_MSS,
+            our_mss: local_mss(cfg.mss, &remote),
+            snd_mss: default_mss(&remote),
             offer_ws: cfg.window_scaling,
             offer_ts: cfg.timestamps,
             offer_sack: cfg.sack,
@@ -273,8 +296,8 @@ impl Tcb {
             rec: Recovery::new(
                 cfg.cc,
                 cfg.rack,
-                u32::from(DEFAULT_MSS),
-                initial_window(u32::from(DEFAULT_MSS), cfg.initial_cwnd),
+                dmss,
+                initial_window(dmss, cfg.initial_cwnd),
                 iss,
             ),
             retries: 0,
@@ -314,8 +337,8 @@ impl Tcb {
     pub(crate) fn connect(
         ctx: &mut Ctx,
         id: ConnId,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         iss: SeqNum,
         ts_offset: u32,
     ) -> Tcb {
@@ -338,8 +361,8 @@ impl Tcb {
     pub(crate) fn passive(
         ctx: &mut Ctx,
         id: ConnId,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         iss: SeqNum,
         ts_offset: u32,
     ) -> Tcb {
@@ -756,8 +779,8 @@ impl Tcb {
     fn negotiate(&mut self, ctx: &mut Ctx, peer: &TcpOptions) {
         // Linux clamps silly MSS values (0, 1, …) to 88; so do we, so that a
         // hostile MSS cannot make us emit one-byte segments forever.
-        let peer_mss = peer.mss.unwrap_or(DEFAULT_MSS).max(88);
-        self.snd_mss = peer_mss.min(ctx.cfg.mss);
+        let peer_mss = peer.mss.unwrap_or(default_mss(&self.remote)).max(88);
+        self.snd_mss = peer_mss.min(local_mss(ctx.cfg.mss, &self.remote));
         self.ws_enabled = self.offer_ws && peer.wscale.is_some();
         if self.ws_enabled {
             // RFC 7323 §2.3: a shift over 14 is treated as 14.
@@ -1646,7 +1669,10 @@ impl Tcb {
 
     /// TIME-WAIT's own answers before the usual steps (RFC 9293 §3.10.7.4,
     /// RFC 1337, RFC 6191): `Ok` when the segment was dealt with here,
-    /// `Err` hands it back for the usual steps.
+    /// `Err` hands it back for the usual steps (by value: a `Segment` with
+    /// IPv6-capable addresses is large, but boxing it would allocate, and
+    /// this runs only in TIME-WAIT).
+    #[allow(clippy::result_large_err)]
     fn time_wait_arrival(&mut self, ctx: &mut Ctx, seg: Segment) -> Result<Verdict, Segment> {
         let f = seg.flags;
         if f.rst() {
