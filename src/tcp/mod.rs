@@ -467,6 +467,12 @@ impl Engine {
         }
     }
 
+    /// Give back the memory of every connection's drained buffers
+    /// ([`Tcb::trim_buffers`]); returns the bytes given back.
+    pub fn trim_buffers(&mut self) -> usize {
+        self.conns.values_mut().map(Tcb::trim_buffers).sum()
+    }
+
     fn fields(&self, id: u64, seg: &Segment, packet: &[u8]) -> SegFields {
         let f = SegFields::from_segment(id, seg);
         if self.core.cfg.hex_in_events {

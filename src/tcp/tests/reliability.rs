@@ -654,3 +654,42 @@ fn corked_the_ack_of_every_second_full_segment_is_not_held() {
     h.expect(h.reply(A, h.iss + 1, IRS + 2921, OUR_WIN - 2920));
     assert!(!h.e.needs_flush());
 }
+
+/// Drained buffers are given back when the runtime asks (README, Measured:
+/// memory per idle connection), and grow again when data comes.
+#[test]
+fn drained_buffers_are_given_back_and_grow_again() {
+    let mut h = established();
+    let cid = h.conn.unwrap();
+    let data: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &data[..1460]));
+    h.input(with_payload(
+        h.seg(A | P, IRS + 1461, h.iss + 1),
+        &data[1460..],
+    ));
+    // Not drained yet: nothing to give back.
+    assert_eq!(h.e.trim_buffers(), 0);
+    let mut buf = vec![0u8; 4096];
+    assert_eq!(h.e.recv(h.now, cid, &mut buf), Ok(3000));
+    assert_eq!(&buf[..3000], &data[..]);
+    assert!(h.e.trim_buffers() >= 3000, "the receive buffer's memory");
+    assert_eq!(h.e.trim_buffers(), 0, "nothing left to give back");
+    // Sending: the buffer holds the data until it is acknowledged.
+    assert_eq!(h.e.send(h.now, cid, &data[..2000]), Ok(2000));
+    let mut acked = 0u32;
+    while acked < 2000 {
+        let mut end = acked;
+        while let Some(s) = h.output() {
+            end = end.max(s.seq.0.wrapping_sub(h.iss + 1) + s.payload.len() as u32);
+        }
+        assert!(end > acked, "the engine sends the data");
+        assert_eq!(h.e.trim_buffers(), 0, "unacknowledged data stays");
+        acked = end;
+        h.input(h.seg(A, IRS + 3001, h.iss + 1 + acked));
+    }
+    assert!(h.e.trim_buffers() >= 2000, "the send buffer's memory");
+    // More data after a trim arrives and reads back intact.
+    h.input(with_payload(h.seg(A, IRS + 3001, h.iss + 2001), b"again"));
+    assert_eq!(h.e.recv(h.now, cid, &mut buf), Ok(5));
+    assert_eq!(&buf[..5], b"again");
+}
