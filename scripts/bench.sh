@@ -43,16 +43,17 @@ NS_T=tcpsb-tun-$$
 NS_S=tcpsb-smol-$$
 NS_A=tcpsb-kcli-$$
 NS_B=tcpsb-ksrv-$$
+NS_M=tcpsb-mem-$$
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    for n in "$NS_T" "$NS_S" "$NS_A" "$NS_B"; do ip netns del "$n" 2>/dev/null || true; done
+    for n in "$NS_T" "$NS_S" "$NS_A" "$NS_B" "$NS_M"; do ip netns del "$n" 2>/dev/null || true; done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-for n in "$NS_T" "$NS_S" "$NS_A" "$NS_B"; do
+for n in "$NS_T" "$NS_S" "$NS_A" "$NS_B" "$NS_M"; do
     ip netns add "$n"
     ip netns exec "$n" ip link set lo up
     # Many short connections: keep connect() from running out of ports
@@ -81,10 +82,22 @@ T_BULK=$(ip netns exec "$NS_T" "$PEER" bulk 10.77.0.2:9 "$SECS")
 T_DOWN=$(ip netns exec "$NS_T" "$PEER" down 10.77.0.2:19 "$SECS")
 read -r T_SHORT T_FAIL < <(ip netns exec "$NS_T" "$PEER" echo 10.77.0.2:7 "$SECS")
 read -r T_SHORT4 T_FAIL4 < <(ip netns exec "$NS_T" "$PEER" echo 10.77.0.2:7 "$SECS" 4)
-# Memory per idle connection: 10,000 connections that each echoed a byte,
-# then sit idle; the stack's RSS before and after (one warm-up connection
-# first, so one-time allocations are in the base).
-T_MEM=$(ip netns exec "$NS_T" python3 - 10000 "$T_PID" <<'PY'
+T_EVENTS=$(wc -l < "$TMP/events.jsonl")
+# Events the writer could not keep up with, as its `lagged` events say.
+T_LOST=$({ grep -o '"kind":"lagged","lost":[0-9]*' "$TMP/events.jsonl" || true; } | awk -F: '{n += $NF} END {print n + 0}')
+
+# --- tcpscope's memory per idle connection --------------------------------------
+# A fresh run (the one above keeps the heap it grew for bulk transfers), no
+# event file: 10,000 connections that each echoed a byte, then sit idle; the
+# stack's RSS before and after (one warm-up connection first, so one-time
+# allocations are in the base).
+ip netns exec "$NS_M" "$TCPSCOPE" live --headless --events /dev/null --serve 7:echo \
+    --duration $((SECS + 60)) >/dev/null &
+M_PID=$!
+PIDS+=($M_PID)
+wait_link "$NS_M" tcpscope0
+sleep 0.3
+T_MEM=$(ip netns exec "$NS_M" python3 - 10000 "$M_PID" <<'PY'
 import resource, socket, sys, time
 n, pid = int(sys.argv[1]), sys.argv[2]
 resource.setrlimit(resource.RLIMIT_NOFILE, (n + 100, n + 100))
@@ -104,9 +117,7 @@ for s in socks:
     s.close()
 PY
 )
-T_EVENTS=$(wc -l < "$TMP/events.jsonl")
-# Events the writer could not keep up with, as its `lagged` events say.
-T_LOST=$({ grep -o '"kind":"lagged","lost":[0-9]*' "$TMP/events.jsonl" || true; } | awk -F: '{n += $NF} END {print n + 0}')
+kill "$M_PID" 2>/dev/null || true
 
 # --- smoltcp on a TUN ---------------------------------------------------------
 ip netns exec "$NS_S" "$SMOL" tun0 10.88.0.2/24 4194304 &
