@@ -38,14 +38,89 @@ pub struct Recording {
     pub name: String,
     pub header: Header,
     pub events: Vec<Event>,
+    /// Said once when the UI opens (a capture cut short).
+    pub notice: Option<String>,
 }
 
-/// Read a recording file.
+/// What `tcpscope replay FILE` was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Recording,
+    Capture(crate::capture::Format),
+}
+
+/// A recording or a capture, by its first bytes; anything else is one
+/// sentence.
+pub fn kind(path: &Path) -> Result<Kind, String> {
+    let name = path.display().to_string();
+    let mut head = [0u8; 64];
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open the recording {name}: {e}"))?;
+    let n = read_head(&mut file, &mut head).map_err(|e| format!("cannot read {name}: {e}"))?;
+    if let Some(f) = crate::capture::sniff(&head[..n]) {
+        return Ok(Kind::Capture(f));
+    }
+    // A recording is JSON lines: its first byte that is not white space
+    // opens the header object. An empty file is the recording parser's to
+    // name.
+    match head[..n].iter().find(|b| !b.is_ascii_whitespace()) {
+        None | Some(b'{') => Ok(Kind::Recording),
+        Some(_) => Err(format!(
+            "{name} is neither a tcpscope recording nor a pcap or pcapng capture"
+        )),
+    }
+}
+
+fn read_head(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Read a recording file, or a capture as the events it makes.
 pub fn load(path: &Path) -> Result<Recording, String> {
     let name = path.display().to_string();
+    if let Kind::Capture(format) = kind(path)? {
+        return load_capture(path, format);
+    }
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot open the recording {name}: {e}"))?;
     parse(&name, std::io::BufReader::new(file))
+}
+
+/// A capture's events, held for the UI's seeking.
+pub fn load_capture(path: &Path, format: crate::capture::Format) -> Result<Recording, String> {
+    let mut events = Vec::new();
+    let summary = crate::capture::convert(path, format, |e| {
+        events.push(e);
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .map_err(|e| match e {
+        crate::capture::Error::Open(s) => s,
+        crate::capture::Error::Sink(never) => match never {},
+    })?;
+    // A capture's clock may step back: the timeline must not.
+    events.sort_by(|a, b| a.t.total_cmp(&b.t));
+    events.shrink_to_fit();
+    Ok(Recording {
+        name: path.display().to_string(),
+        header: Header {
+            tcpscope_recording: RECORDING_FORMAT,
+            version: None,
+            mode: Some("capture".into()),
+            title: Some(format!(
+                "capture, {} TCP segments in {} connections (states inferred)",
+                summary.tcp, summary.connections
+            )),
+        },
+        events,
+        notice: summary.cut,
+    })
 }
 
 /// Parse a recording; `name` is used in error sentences.
@@ -120,6 +195,7 @@ pub fn parse(name: &str, input: impl BufRead) -> Result<Recording, String> {
         name: name.to_string(),
         header,
         events,
+        notice: None,
     })
 }
 
@@ -139,8 +215,13 @@ pub struct ReplayDriver {
     by_narration: bool,
 }
 
-/// Both ends were tcpscope engines (a demo's recording).
+/// Both ends were tcpscope engines (a demo's recording). A capture names
+/// its ends `client` and `server` too, but saw each segment once, on the
+/// wire: its arrows are complete as they come.
 pub fn two_hosts(rec: &Recording) -> bool {
+    if rec.header.mode.as_deref() == Some("capture") {
+        return false;
+    }
     rec.header.mode.as_deref() == Some("demo")
         || rec
             .events
@@ -394,6 +475,10 @@ impl Driver for ReplayDriver {
 
     fn two_hosts(&self) -> bool {
         self.two_hosts
+    }
+
+    fn take_notice(&mut self) -> Option<String> {
+        self.rec.notice.take()
     }
 }
 

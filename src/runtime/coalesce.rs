@@ -383,6 +383,8 @@ mod tests {
                 rtx: None,
                 probe: false,
                 dup_ack: None,
+                analysis: Vec::new(),
+                segs: None,
             }),
         }
     }

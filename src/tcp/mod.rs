@@ -336,6 +336,8 @@ impl Engine {
                     rtx: None,
                     probe: false,
                     dup_ack,
+                    analysis: Vec::new(),
+                    segs: None,
                 }),
             );
             let verdict = tcb.on_segment(&mut ctx, seg);
@@ -382,6 +384,8 @@ impl Engine {
                     rtx: None,
                     probe: false,
                     dup_ack: None,
+                    analysis: Vec::new(),
+                    segs: None,
                 }),
             );
             self.no_connection(now, seg);
@@ -757,6 +761,8 @@ impl Engine {
                 from: State::Closed,
                 to: State::Listen,
                 cause: format!("passive open on port {port} (backlog {backlog})"),
+                inferred: false,
+                lasted: None,
             },
         );
         self.listeners.insert(
@@ -783,6 +789,8 @@ impl Engine {
                 from: State::Listen,
                 to: State::Closed,
                 cause: format!("listener on port {port} closed"),
+                inferred: false,
+                lasted: None,
             },
         );
         let pending: Vec<ConnId> = self
@@ -1021,6 +1029,8 @@ impl Engine {
                         from,
                         to: State::Closed,
                         cause: "host rebooted: connection state lost without a segment".into(),
+                        inferred: false,
+                        lasted: None,
                     },
                 );
             }

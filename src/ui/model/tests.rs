@@ -286,6 +286,8 @@ fn history_stays_within_bounds() {
                 from: State::Closed,
                 to: State::SynSent,
                 cause: "test".into(),
+                inferred: false,
+                lasted: None,
             },
         });
     }
