@@ -25,6 +25,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use pcap_file::TsResolution;
 use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::PcapNgReader;
 use pcap_file::pcapng::blocks::Block;
@@ -317,14 +318,19 @@ impl Frames {
             match &mut self.source {
                 Source::Pcap(rd, lt) => {
                     let lt = *lt;
-                    match rd.next_packet() {
+                    let nano = rd.header().ts_resolution == TsResolution::NanoSecond;
+                    // The raw record: pcap-file's checked packet refuses
+                    // an original length above the snap length, which is
+                    // what every capture with `-s` has.
+                    match rd.next_raw_packet() {
                         None => return Ok(End::Complete),
                         Some(Err(e)) => return Ok(self.cut(&e)),
                         Some(Ok(p)) => {
                             self.number += 1;
+                            let frac = u64::from(p.ts_frac) * if nano { 1 } else { 1000 };
                             f(Frame {
                                 number: self.number,
-                                ns: u64::try_from(p.timestamp.as_nanos()).unwrap_or(u64::MAX),
+                                ns: u64::from(p.ts_sec) * 1_000_000_000 + frac,
                                 linktype: lt,
                                 data: &p.data,
                             })?;
