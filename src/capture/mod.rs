@@ -16,6 +16,7 @@
 
 pub mod analysis;
 pub mod infer;
+pub mod synth;
 
 use std::collections::HashMap;
 use std::fs::File;
