@@ -384,3 +384,49 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn a_quiet_time_wait_is_let_go_with_a_line() {
+    // One exchange, then another on other ports 200 s later: the first
+    // client's TIME-WAIT is no longer followed (memory follows the open
+    // connections), and says how long it had lasted.
+    let p = tmp("linger.pcap");
+    let s: SocketAddr = "10.0.0.2:80".parse().unwrap();
+    let mut w = Writer::new(std::fs::File::create(&p).unwrap(), link::RAW, 65535).unwrap();
+    for (port, start) in [(40000u16, 0u64), (40001, 200_000_000_000)] {
+        let c = SocketAddr::new("10.0.0.1".parse().unwrap(), port);
+        for seg in exchange() {
+            w.frame(T0 + start + seg.at, &synth::ip_packet(c, s, &seg))
+                .unwrap();
+        }
+    }
+    w.into_inner().flush().unwrap();
+    let (evs, summary) = events(&p, Format::Pcap);
+    assert_eq!(summary.connections, 2);
+    let notes: Vec<(f64, &str, &str)> = evs
+        .iter()
+        .filter_map(|e| match &e.body {
+            Body::App { msg, .. } => Some((e.t, e.conn.as_deref().unwrap(), msg.as_str())),
+            _ => None,
+        })
+        .collect();
+    let tw_at = 0.001 * (exchange().len() - 1) as f64;
+    assert_eq!(
+        notes,
+        [
+            (
+                200.0,
+                "10.0.0.1:40000<->10.0.0.2:80",
+                &*format!(
+                    "still in TIME-WAIT {:.6} s after entering it, with no packet for 120 s: no longer followed",
+                    200.0 - tw_at
+                )
+            ),
+            (
+                200.0 + tw_at,
+                "10.0.0.1:40001<->10.0.0.2:80",
+                "still in TIME-WAIT when the capture ended, 0.000000 s after entering it"
+            ),
+        ]
+    );
+}

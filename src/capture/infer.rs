@@ -7,7 +7,8 @@
 //! when the segment arrives (RFC 9293 §3.10.7.4: the ACK field first, then
 //! the FIN bit), both at the packet's capture time. What a capture cannot
 //! show: LISTEN (a listening socket sends nothing), the arrival of a FIN
-//! (taken to be when its receiver first acknowledges it), the end of TIME-WAIT
+//! (taken to be when its receiver acknowledges it, or when a later segment
+//! from its sender arrives, since one direction keeps its order), the end of TIME-WAIT
 //! (2 MSL pass in silence), packets lost after the capture point. Side 0 is
 //! the client (the SYN's sender), side 1 the server.
 
@@ -205,44 +206,15 @@ impl Inference {
         }
         // The sender acknowledges the peer's FIN: it has received it (the
         // FIN's arrival itself is not on the wire; this ACK is the proof).
-        // RFC 9293 §3.10.7.4, eighth, the FIN bit.
         if f.ack()
             && !self.fin_seen[from]
             && self.fin[to].is_some_and(|fs| !lt(s.ack, fs.wrapping_add(1)))
         {
-            self.fin_seen[from] = true;
-            match self.state[from] {
-                Some(Established | SynReceived) => self.go(
-                    out,
-                    from,
-                    CloseWait,
-                    t,
-                    "FIN received (it acknowledges it): the peer closed its half",
-                ),
-                Some(FinWait1) if self.fin_acked[from] => self.go(
-                    out,
-                    from,
-                    TimeWait,
-                    t,
-                    "FIN received after its own was acknowledged: TIME-WAIT begins (2 MSL)",
-                ),
-                Some(FinWait1) => self.go(
-                    out,
-                    from,
-                    Closing,
-                    t,
-                    "FIN received before its own was acknowledged: simultaneous close",
-                ),
-                Some(FinWait2) => self.go(
-                    out,
-                    from,
-                    TimeWait,
-                    t,
-                    "FIN received (it acknowledges it): TIME-WAIT begins (2 MSL)",
-                ),
-                _ => {}
-            }
+            self.fin_received(from, t, "it acknowledges it", out);
         }
+        // A FIN the sender sent before this segment arrived before it
+        // (one direction keeps its order): the receiver has it now.
+        let fin_before = self.fin[from].is_some() && !self.fin_seen[to];
         if f.fin() && self.fin[from].is_none() {
             self.fin[from] = Some(s.seq.wrapping_add(s.len));
             match self.state[from] {
@@ -258,6 +230,9 @@ impl Inference {
                 ),
                 _ => {}
             }
+        }
+        if fin_before {
+            self.fin_received(to, t, "it came before this segment", out);
         }
         // Fifth, the ACK field (RFC 9293 §3.10.7.4).
         if f.ack() {
@@ -291,6 +266,27 @@ impl Inference {
                 }
             }
         }
+    }
+
+    /// `side` has received the peer's FIN (RFC 9293 §3.10.7.4, eighth, the
+    /// FIN bit); `how` says how the capture shows it.
+    fn fin_received(&mut self, side: usize, t: f64, how: &str, out: &mut Vec<Change>) {
+        use State::*;
+        self.fin_seen[side] = true;
+        let (to, what) = match self.state[side] {
+            Some(Established | SynReceived) => (CloseWait, "the peer closed its half"),
+            Some(FinWait1) if self.fin_acked[side] => (
+                TimeWait,
+                "after its own was acknowledged: TIME-WAIT begins (2 MSL)",
+            ),
+            Some(FinWait1) => (
+                Closing,
+                "before its own was acknowledged: simultaneous close",
+            ),
+            Some(FinWait2) => (TimeWait, "TIME-WAIT begins (2 MSL)"),
+            _ => return,
+        };
+        self.go(out, side, to, t, &format!("FIN received ({how}): {what}"));
     }
 
     /// A new SYN on these ports after both sides were done: TIME-WAIT (or
@@ -415,8 +411,9 @@ mod tests {
 
     #[test]
     fn simultaneous_close_goes_through_closing() {
-        // Both FINs cross: each acknowledges the other's before its own
-        // is acknowledged.
+        // Both FINs cross: the server's ACK of the client's FIN comes after
+        // its own FIN, which the client therefore had first: both CLOSING
+        // (RFC 9293 §3.6, Figure 13).
         let mut p = HANDSHAKE.to_vec();
         p.extend([
             (0, 101, 501, 0, FA),
@@ -431,8 +428,8 @@ mod tests {
                 (0, Established, FinWait1),
                 (1, Established, FinWait1),
                 (1, FinWait1, Closing),
-                (0, FinWait1, FinWait2),
-                (0, FinWait2, TimeWait),
+                (0, FinWait1, Closing),
+                (0, Closing, TimeWait),
                 (1, Closing, TimeWait),
             ]
         );
@@ -480,7 +477,10 @@ mod tests {
         p.extend(&HANDSHAKE[1..]);
         p.extend([(0, 101, 501, 0, FA), (0, 101, 501, 0, FA)]);
         let (got, _) = run(&p);
-        assert_eq!(got.len(), 5, "{got:?}");
+        // Only the server's CLOSE-WAIT: at the second FIN the first (or
+        // this one) has arrived.
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert_eq!(got[5], (1, Established, CloseWait));
     }
 
     #[test]

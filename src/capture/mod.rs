@@ -567,7 +567,7 @@ impl Converter {
         let t = ns as f64 / 1e9;
         self.latest = self.latest.max(t);
         if t >= self.next_sweep {
-            self.sweep(t);
+            self.sweep(t, sink)?;
         }
         let fwd: Key = (p.src, p.dst);
         let rev: Key = (p.dst, p.src);
@@ -736,19 +736,41 @@ impl Converter {
         Ok(())
     }
 
-    /// Forget connections closed on both sides and quiet for a while, so
-    /// that memory follows the open connections, not the file.
-    fn sweep(&mut self, t: f64) {
-        self.conns.retain(|_, tr| {
-            let closed = (0..2).all(|s| {
-                matches!(
-                    tr.inference.state(s),
-                    None | Some(crate::state::State::Closed)
-                )
-            });
-            !(closed && t - tr.last_t > CLOSED_LINGER)
-        });
+    /// Forget connections over on both sides (CLOSED, or TIME-WAIT) and
+    /// quiet for a while, so that memory follows the open connections, not
+    /// the file. A side left in TIME-WAIT gets a line saying how long it
+    /// had lasted when it stopped being followed.
+    fn sweep<E>(&mut self, t: f64, sink: &mut impl FnMut(Event) -> Result<(), E>) -> Result<(), E> {
         self.next_sweep = t + CLOSED_LINGER / 4.0;
+        let old: Vec<Key> = self
+            .conns
+            .iter()
+            .filter(|(_, tr)| tr.inference.over() && t - tr.last_t > CLOSED_LINGER)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in old {
+            let tr = self.conns.remove(&k).expect("listed above");
+            for side in 0..2 {
+                if tr.inference.state(side) == Some(crate::state::State::TimeWait) {
+                    let since = tr.inference.since(side);
+                    sink(Event {
+                        t,
+                        host: Some(self.host(side)),
+                        conn: Some(tr.conn[side].clone()),
+                        body: Body::App {
+                            service: "capture".into(),
+                            msg: format!(
+                                "still in TIME-WAIT {:.6} s after entering it, with no packet for {:.0} s: no longer followed",
+                                t - since,
+                                CLOSED_LINGER
+                            ),
+                            request: None,
+                        },
+                    })?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// At the end: how long each wait had lasted when the capture stopped.
