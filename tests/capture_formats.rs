@@ -95,7 +95,7 @@ fn check(evs: &[Event], summary: &Summary, client_conn: &str) {
     assert_eq!(summary.connections, 1);
     // Frame numbers are the file's: the TCP segments follow the skipped
     // frames.
-    let first = (summary.frames - summary.tcp + 1) as u64;
+    let first = summary.frames - summary.tcp + 1;
     assert_eq!(segs[0].1.seg.id, first);
     assert_eq!(segs[0].0.conn.as_deref(), Some(client_conn));
     // The 4,000-byte reply: three 1460-byte wire segments' worth.
@@ -319,13 +319,12 @@ fn retransmission_marks_reach_the_ladder_fields() {
     }
     w.into_inner().flush().unwrap();
     let (evs, _) = events(&p, Format::Pcap);
-    let last = evs.iter().filter_map(|e| e.segment()).last().unwrap();
+    let last = evs.iter().filter_map(|e| e.segment()).next_back().unwrap();
     assert!(last.retransmit);
     assert_eq!(last.analysis, vec![Analysis::Retransmission]);
     let json = evs
         .iter()
-        .filter(|e| e.segment().is_some())
-        .last()
+        .rfind(|e| e.segment().is_some())
         .unwrap()
         .to_json();
     assert!(
