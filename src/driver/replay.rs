@@ -213,6 +213,10 @@ pub struct ReplayDriver {
     /// Steps go from narration to narration (default when the recording
     /// has any), or one event at a time (`s` switches).
     by_narration: bool,
+    has_narration: bool,
+    /// A capture: its walkthrough (no narration) goes one segment at a
+    /// time, with the state changes it caused.
+    by_segment: bool,
 }
 
 /// Both ends were tcpscope engines (a demo's recording). A capture names
@@ -237,8 +241,11 @@ impl ReplayDriver {
             .events
             .iter()
             .any(|e| matches!(e.body, Body::Narration { .. }));
+        let by_segment = rec.header.mode.as_deref() == Some("capture");
         ReplayDriver {
             by_narration,
+            has_narration: by_narration,
+            by_segment,
             rec,
             pos: 0,
             clock: Timeline::new(1.0),
@@ -284,6 +291,25 @@ impl ReplayDriver {
         self.clock.reanchor();
     }
 
+    /// A capture's walkthrough step that ends with the first segment at or
+    /// after `from`: the index just past it and the events at its time
+    /// that follow it (the receiver's state changes).
+    fn segment_stop(&self, from: usize) -> Option<usize> {
+        let ev = &self.rec.events;
+        let i = (from..ev.len()).find(|&i| matches!(ev[i].body, Body::Segment(_)))?;
+        let t = ev[i].t;
+        let mut j = i + 1;
+        while j < ev.len() && !matches!(ev[j].body, Body::Segment(_)) && ev[j].t <= t {
+            j += 1;
+        }
+        Some(j)
+    }
+
+    /// Segment steps in a capture's walkthrough.
+    fn segment_steps(&self) -> bool {
+        self.by_segment && self.walkthrough && !self.by_narration
+    }
+
     fn narration_indices(&self) -> impl Iterator<Item = usize> + '_ {
         self.rec
             .events
@@ -322,13 +348,25 @@ impl Driver for ReplayDriver {
         }
         let target = self.clock.target(self.end());
         let mut to = self.index_after(target);
-        let stop_at = self.narration_indices().find(|i| *i >= self.pos && *i < to);
-        if self.walkthrough
-            && let Some(n) = stop_at
-        {
-            // Stop on the narration, as a demo walkthrough does.
-            to = n + 1;
-            self.clock.set_paused(true);
+        if self.segment_steps() {
+            // Stop after each segment, as a demo walkthrough stops on each
+            // narration.
+            if let Some(stop) = self.segment_stop(self.pos)
+                && stop <= to
+                && stop > self.pos
+            {
+                to = stop;
+                self.clock.set_paused(true);
+            }
+        } else {
+            let stop_at = self.narration_indices().find(|i| *i >= self.pos && *i < to);
+            if self.walkthrough
+                && let Some(n) = stop_at
+            {
+                // Stop on the narration, as a demo walkthrough does.
+                to = n + 1;
+                self.clock.set_paused(true);
+            }
         }
         let out = self.take_to(to);
         if !self.clock.paused() {
@@ -373,6 +411,8 @@ impl Driver for ReplayDriver {
                         .find(|i| *i >= self.pos)
                         .map(|i| i + 1)
                         .unwrap_or(self.rec.events.len())
+                } else if self.segment_steps() {
+                    self.segment_stop(self.pos).unwrap_or(self.rec.events.len())
                 } else {
                     self.pos + 1
                 };
@@ -402,6 +442,13 @@ impl Driver for ReplayDriver {
                         0 | 1 => shown.first().copied().unwrap_or(0),
                         n => shown[n - 2] + 1,
                     }
+                } else if self.segment_steps() {
+                    // Back to the end of the step before the one shown.
+                    let ev = &self.rec.events;
+                    let is_seg = |i: &usize| matches!(ev[*i].body, Body::Segment(_));
+                    let shown = (0..self.pos).rev().find(is_seg);
+                    let before = shown.and_then(|k| (0..k).rev().find(is_seg));
+                    before.and_then(|b| self.segment_stop(b)).unwrap_or(0)
                 } else {
                     self.pos - 1
                 };
@@ -464,7 +511,13 @@ impl Driver for ReplayDriver {
 
     fn set_walkthrough(&mut self, on: bool) -> Result<String, String> {
         self.walkthrough = on;
-        self.by_narration = on;
+        self.by_narration = on && self.has_narration;
+        if on && self.by_segment && !self.has_narration {
+            return Ok(
+                "walkthrough: playback stops after each segment; space and backspace move a segment"
+                    .into(),
+            );
+        }
         Ok(if on {
             "walkthrough: playback stops at each explanation; space and backspace move a step"
                 .into()
@@ -588,6 +641,45 @@ mod tests {
         d.command(Command::StepForward).unwrap();
         d.command(Command::StepForward).unwrap();
         assert_eq!(texts(&d.poll()), ["a", "one", "b", "two"]);
+    }
+
+    /// A capture has no narration: its walkthrough steps one segment at a
+    /// time, with the state changes at the segment's time.
+    #[test]
+    fn a_capture_walks_through_segment_by_segment() {
+        let rec = concat!(
+            r#"{"tcpscope_recording":1,"mode":"capture"}"#,
+            "\n",
+            r#"{"t":0.0,"kind":"info","msg":"a"}"#,
+            "\n",
+            r#"{"t":1.0,"host":"client","conn":"x<->y","kind":"state","from":"CLOSED","to":"SYN-SENT","cause":"c"}"#,
+            "\n",
+            r#"{"t":1.0,"host":"client","conn":"x<->y","kind":"segment","dir":"out","id":1,"flags":["SYN"],"seq":1,"ack":0,"len":0,"win":9,"opts":[]}"#,
+            "\n",
+            r#"{"t":2.0,"host":"server","conn":"y<->x","kind":"segment","dir":"out","id":2,"flags":["SYN","ACK"],"seq":5,"ack":2,"len":0,"win":9,"opts":[]}"#,
+            "\n",
+            r#"{"t":2.0,"host":"client","conn":"x<->y","kind":"state","from":"SYN-SENT","to":"ESTABLISHED","cause":"c"}"#,
+            "\n",
+            r#"{"t":3.0,"kind":"info","msg":"b"}"#,
+            "\n"
+        );
+        let mut d = ReplayDriver::new(parse("c", rec.as_bytes()).unwrap()).paused();
+        assert!(!d.two_hosts(), "a capture's arrows are whole as they come");
+        let said = d.set_walkthrough(true).unwrap();
+        assert!(said.contains("after each segment"), "{said}");
+        d.command(Command::StepForward).unwrap();
+        assert_eq!(texts(&d.poll()), ["a", "state", "segment"]);
+        d.command(Command::StepForward).unwrap();
+        assert_eq!(texts(&d.poll()), ["segment", "state"]);
+        d.command(Command::StepBack).unwrap();
+        assert!(d.take_rewind());
+        assert_eq!(texts(&d.poll()), ["a", "state", "segment"]);
+        // Playing stops after each segment.
+        d.command(Command::Pause(false)).unwrap();
+        d.command(Command::TimeScale(1000.0)).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(texts(&d.poll()), ["segment", "state"]);
+        assert!(d.playback().paused);
     }
 
     #[test]
