@@ -258,7 +258,14 @@ impl Model {
         } else {
             c.retransmits += 1;
         }
-        let dup_ack = s.dup_ack.or(dup_ack(c, from, &seg));
+        let guessed = dup_ack(c, from, &seg);
+        // A capture's analysis (Wireshark's rules) is the word on it: a
+        // zero window probe's ACK is no duplicate there.
+        let dup_ack = if s.analysis.is_empty() {
+            s.dup_ack.or(guessed)
+        } else {
+            s.dup_ack
+        };
         let fate = if s.dir == Dir::In || !two {
             Fate::Delivered
         } else {
