@@ -429,3 +429,43 @@ fn a_quiet_time_wait_is_let_go_with_a_line() {
         ]
     );
 }
+
+#[test]
+fn plot_and_screenshot_open_a_capture() {
+    let p = tmp("plot.pcap");
+    write_pcap(&p, link::ETHERNET, "10.0.0.1:40000", "10.0.0.2:80", &[]);
+    let svg = tmp("plot.svg");
+    let out = Command::new(BIN)
+        .args(["plot", p.to_str().unwrap(), "-o", svg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg"), "{}", &text[..text.len().min(80)]);
+    let shot = tmp("shot.svg");
+    let out = Command::new(BIN)
+        .args([
+            "replay",
+            p.to_str().unwrap(),
+            "--screenshot",
+            shot.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&shot).unwrap();
+    // The last frame: both inferred end states, with their `~`.
+    assert!(
+        text.contains("~TIME-WAIT"),
+        "client's inferred TIME-WAIT drawn"
+    );
+    assert!(text.contains("~CLOSED"), "server's inferred CLOSED drawn");
+}
