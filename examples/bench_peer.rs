@@ -3,14 +3,18 @@
 //! services, so that the two stacks are measured with the same programs.
 //!
 //!   bench_peer serve ADDR          echo on ADDR:7, discard on ADDR:9,
-//!                                   HTTP (hyper) on ADDR:80
+//!                                   a source on ADDR:19 (sends zeros until
+//!                                   the peer closes), HTTP (hyper) on ADDR:80
 //!   bench_peer bulk HOST:PORT SECS  send for SECS seconds, print MiB/s
+//!   bench_peer down HOST:PORT SECS  read for SECS seconds, print MiB/s
 //!   bench_peer short HOST:PORT SECS HTTP requests with Connection: close,
 //!                                   one connection each, one at a time
-//!   bench_peer echo HOST:PORT SECS  short connections to an echo service:
+//!   bench_peer echo HOST:PORT SECS [THREADS]
+//!                                   short connections to an echo service:
 //!                                   connect, send 64 bytes, half-close, read
 //!                                   the echo until the server's FIN, close;
-//!                                   one at a time, print connections/s
+//!                                   one at a time per thread (default 1),
+//!                                   print connections/s and failures
 //!
 //! Loops are bounded by SECS (at most 60) and stop by themselves.
 
@@ -29,7 +33,7 @@ use tokio::io::AsyncReadExt;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench_peer serve ADDR | bulk HOST:PORT SECS | short HOST:PORT SECS | echo HOST:PORT SECS"
+        "usage: bench_peer serve ADDR | bulk HOST:PORT SECS | down HOST:PORT SECS | short HOST:PORT SECS | echo HOST:PORT SECS [THREADS]"
     );
     std::process::exit(2)
 }
@@ -45,7 +49,32 @@ fn main() {
         Some("serve") => serve(a.get(2).unwrap_or_else(|| usage())),
         Some("bulk") => bulk(a.get(2).unwrap_or_else(|| usage()), secs(a.get(3))),
         Some("short") => short(a.get(2).unwrap_or_else(|| usage()), secs(a.get(3))),
-        Some("echo") => echo(a.get(2).unwrap_or_else(|| usage()), secs(a.get(3))),
+        Some("down") => down(a.get(2).unwrap_or_else(|| usage()), secs(a.get(3))),
+        Some("echo") => {
+            let threads: usize = match a.get(4) {
+                Some(t) => t
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=64).contains(n))
+                    .unwrap_or_else(|| usage()),
+                None => 1,
+            };
+            let to = a.get(2).unwrap_or_else(|| usage()).clone();
+            let dur = secs(a.get(3));
+            let all: Vec<_> = (0..threads)
+                .map(|_| {
+                    let to = to.clone();
+                    std::thread::spawn(move || echo(&to, dur))
+                })
+                .collect();
+            let (mut done, mut failed) = (0u64, 0u64);
+            for h in all {
+                let (d, f) = h.join().expect("an echo thread");
+                done += d;
+                failed += f;
+            }
+            println!("{:.0} {failed}", done as f64 / dur.as_secs_f64());
+        }
         _ => usage(),
     }
 }
@@ -65,6 +94,19 @@ fn serve(addr: &str) {
         let echo = tokio::net::TcpListener::bind((addr, 7))
             .await
             .expect("bind :7");
+        let source = tokio::net::TcpListener::bind((addr, 19))
+            .await
+            .expect("bind :19");
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = source.accept().await.unwrap();
+                tokio::spawn(async move {
+                    use tokio::io::AsyncWriteExt;
+                    let b = vec![0u8; 1 << 20];
+                    while s.write_all(&b).await.is_ok() {}
+                });
+            }
+        });
         tokio::spawn(async move {
             loop {
                 let (mut s, _) = echo.accept().await.unwrap();
@@ -154,7 +196,30 @@ fn short(to: &str, dur: Duration) {
     println!("{:.0} {failed}", done as f64 / t);
 }
 
-fn echo(to: &str, dur: Duration) {
+fn down(from: &str, dur: Duration) {
+    let addr: SocketAddr = from.parse().unwrap_or_else(|_| usage());
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let mut buf = vec![0u8; 1 << 20];
+    let start = Instant::now();
+    let mut got = 0u64;
+    while start.elapsed() < dur {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got += n as u64,
+            Err(e) => {
+                eprintln!("down: the transfer stalled after {got} bytes: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let t = start.elapsed().as_secs_f64();
+    println!("{:.0}", got as f64 / t / (1 << 20) as f64);
+}
+
+/// One thread's short connections: (completed, failed).
+fn echo(to: &str, dur: Duration) -> (u64, u64) {
     let addr: SocketAddr = to.parse().unwrap_or_else(|_| usage());
     let msg = [0x61u8; 64];
     let start = Instant::now();
@@ -182,6 +247,5 @@ fn echo(to: &str, dur: Duration) {
             _ => failed += 1,
         }
     }
-    let t = start.elapsed().as_secs_f64();
-    println!("{:.0} {failed}", done as f64 / t);
+    (done, failed)
 }

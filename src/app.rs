@@ -6,12 +6,14 @@ use clap::CommandFactory;
 use std::time::Duration;
 
 use crate::cli::{Cli, CliCommand, Common, LiveArgs};
+use crate::driver::attach::{self, AttachDriver, Next};
 use crate::driver::demo::{DemoDriver, Tee};
 use crate::driver::live::LiveDriver;
 use crate::driver::replay::{self, ReplayDriver};
-use crate::link::tun::{TunSpec, parse_cidr};
+use crate::link::tun::{TunSpec, parse_cidr, parse_cidr6};
 use crate::output::{EventWriter, Recorder};
-use crate::runtime::sink::{PcapSink, spawn_event_writer};
+use crate::runtime::share::{self, Share, ShareSocket};
+use crate::runtime::sink::{PcapSink, Sink, spawn_event_writer};
 use crate::runtime::{LiveSetup, run_headless};
 use crate::scenario::{BUILTIN, Lang, Run, Scenario};
 use crate::time::Instant;
@@ -34,6 +36,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Some(CliCommand::Live(args)) => live(&args, &common),
+        Some(CliCommand::Attach { path }) => attach(&path, &cli.common, &common),
         Some(CliCommand::Replay { file }) => replay(&file, &common),
         Some(CliCommand::Plot { file, output, conn }) => {
             no_transcript(&common, "plot")?;
@@ -81,6 +84,9 @@ fn check_screenshot(command: &Option<CliCommand>, common: &Common) -> Result<(),
     match command {
         Some(CliCommand::Live(_)) => {
             Err("--screenshot works in demo and replay; in live mode press S in the UI".into())
+        }
+        Some(CliCommand::Attach { .. }) => {
+            Err("--screenshot works in demo and replay; in a viewer press S in the UI".into())
         }
         Some(CliCommand::Scenarios) => Err("--screenshot works in demo and replay".into()),
         Some(CliCommand::Plot { .. }) => Err(
@@ -330,12 +336,133 @@ fn headless_inner(
     Ok(())
 }
 
+/// `--share PATH`: the socket, made before anything else starts (its
+/// errors are sentences before the interface exists), and the hub's sink.
+fn share_for(args: &LiveArgs, setup: &LiveSetup) -> Result<(Vec<Sink>, Option<Share>), String> {
+    let Some(path) = &args.share else {
+        return Ok((Vec::new(), None));
+    };
+    let socket = ShareSocket::bind(path)?;
+    let (sink, share) = share::spawn(socket, setup.describe())?;
+    Ok((vec![sink], Some(share)))
+}
+
+/// After the runtime stopped: the last events to the viewers, the socket
+/// file removed.
+fn finish_share(share: Option<Share>) {
+    if let Some(s) = share {
+        s.finish();
+    }
+}
+
+/// Flags that act on the stack or the UI's timeline: a viewer has neither.
+/// The flags as given (not the config file's defaults, which are for the
+/// user's own sessions): the first such flag's name.
+fn viewer_misfit(c: &Common) -> Option<&'static str> {
+    let given = [
+        (c.pcap.is_some(), "--pcap"),
+        (c.transcript.is_some(), "--transcript"),
+        (c.step, "--step"),
+        (c.profile.is_some(), "--profile"),
+        (c.msl.is_some(), "--msl"),
+        (c.keepalive.is_some(), "--keepalive"),
+        (c.rto_min.is_some(), "--rto-min"),
+        (c.cc.is_some(), "--cc"),
+        (c.rack.is_some(), "--rack"),
+        (c.seed.is_some(), "--seed"),
+        (!c.drops.is_empty(), "--drop"),
+        (c.loss.is_some(), "--loss"),
+        (c.max_connections.is_some(), "--max-connections"),
+        (c.backlog.is_some(), "--backlog"),
+        (c.send_buf.is_some(), "--send-buf"),
+        (c.recv_buf.is_some(), "--recv-buf"),
+        (c.ooo_segments.is_some(), "--ooo-segments"),
+        (c.syn_cookies.is_some(), "--syn-cookies"),
+    ];
+    given.into_iter().find(|(g, _)| *g).map(|(_, name)| name)
+}
+
+/// `tcpscope attach PATH`: a read-only viewer of a shared live session.
+/// `raw`: the flags as given; `common`: with the config file applied.
+fn attach(path: &Path, raw: &Common, common: &Common) -> Result<(), String> {
+    if let Some(flag) = viewer_misfit(raw) {
+        return Err(format!(
+            "{flag} is for the tcpscope live that shares the session: a viewer (tcpscope attach) only watches; it takes --headless, --events, --record, --duration, --theme and --config"
+        ));
+    }
+    let session = attach::connect(path)?;
+    if !common.headless {
+        let (events, record) = tui_writers(common, "live", &session.title)?;
+        let mut driver = AttachDriver::new(session, events, record);
+        return crate::ui::run_with(&mut driver, common.ui());
+    }
+    let target = common.events.clone().unwrap_or_else(|| "-".into());
+    let mut out = EventWriter::create(&target)
+        .map_err(|e| format!("cannot write events to {target}: {e}"))?;
+    let mut rec = match &common.record {
+        Some(p) => Some(
+            Recorder::create(p, "live", &session.title)
+                .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let stop = common
+        .duration
+        .map(|d| std::time::Instant::now() + Duration::from_secs_f64(d));
+    let rerr = |e: std::io::Error| format!("cannot write the recording: {e}");
+    let mut broken = None;
+    let result = 'run: loop {
+        let wait = stop.map(|s| s.saturating_duration_since(std::time::Instant::now()));
+        let mut next = session.next(wait);
+        // Everything that is there, then one flush, so `tail -f` and tests
+        // see every line without a write per event.
+        let ended = loop {
+            match next {
+                Next::Event(e) => {
+                    if let Err(e) = out.write(&e) {
+                        break 'run Err(e);
+                    }
+                    if let Some(r) = rec.as_mut() {
+                        r.write(&e).map_err(rerr)?;
+                    }
+                }
+                Next::Idle => break false,
+                Next::End => break true,
+                Next::Broken(why) => {
+                    broken = Some(why);
+                    break true;
+                }
+            }
+            next = session.next(Some(Duration::ZERO));
+        };
+        if let Err(e) = out.flush() {
+            break Err(e);
+        }
+        if let Some(r) = rec.as_mut() {
+            r.flush().map_err(rerr)?;
+        }
+        if ended || stop.is_some_and(|s| std::time::Instant::now() >= s) {
+            break Ok(());
+        }
+    };
+    if let Some(r) = rec.as_mut() {
+        r.flush().map_err(rerr)?;
+    }
+    match result.and_then(|()| out.flush()) {
+        // The reader went away (`| head`): stop quietly, as Unix tools do.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("cannot write events: {e}")),
+        Ok(()) => broken.map_or(Ok(()), Err),
+    }
+}
+
 /// Events the `--events`/`--record` writer's channel holds before it lags.
 const WRITER_CHANNEL: usize = 1 << 17;
 const PCAP_CHANNEL: usize = 1 << 15;
 
 pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String> {
     let (kernel_addr, prefix) = parse_cidr(&args.addr)?;
+    let (kernel_addr6, prefix6) = parse_cidr6(&args.addr6)?;
     let services = crate::services::parse_serve(&args.serve)?;
     let ov = common.overrides();
     let (cfg, profile) = crate::settings::live(&ov);
@@ -351,6 +478,9 @@ pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String>
         kernel_addr,
         prefix,
         stack_addr: args.stack_addr,
+        kernel_addr6,
+        prefix6,
+        stack_addr6: args.stack_addr6,
         mtu: 1500,
         txqueuelen: LiveSetup::txqueuelen_for(&cfg),
         offload: args.tun_offload,
@@ -372,8 +502,11 @@ pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String>
 fn live(args: &LiveArgs, common: &Common) -> Result<(), String> {
     no_transcript(common, "live")?;
     let setup = live_setup(args, common)?;
+    let (mut sinks, share) = share_for(args, &setup)?;
     if !common.headless {
-        return live_tui(setup, common);
+        let r = live_tui(setup, common, sinks);
+        finish_share(share);
+        return r;
     }
     let target = common.events.clone().unwrap_or_else(|| "-".into());
     let events = EventWriter::create(&target)
@@ -393,7 +526,9 @@ fn live(args: &LiveArgs, common: &Common) -> Result<(), String> {
         }
         None => (None, None),
     };
-    let result = run_headless(setup, vec![sink], pcap);
+    sinks.push(sink);
+    let result = run_headless(setup, sinks, pcap);
+    finish_share(share);
     let w = writer
         .join()
         .unwrap_or_else(|_| Err("the event writer panicked".into()));
@@ -439,9 +574,8 @@ fn tui_writers(
 
 /// Live mode in the terminal UI; `--events FILE`, `--record FILE` and
 /// `--pcap FILE` still get everything.
-fn live_tui(setup: LiveSetup, common: &Common) -> Result<(), String> {
+fn live_tui(setup: LiveSetup, common: &Common, mut sinks: Vec<Sink>) -> Result<(), String> {
     let (events, record) = tui_writers(common, "live", &setup.describe())?;
-    let mut sinks = Vec::new();
     let mut writer = None;
     if events.is_some() || record.is_some() {
         let (sink, w) = spawn_event_writer(WRITER_CHANNEL, events, record);

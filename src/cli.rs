@@ -2,7 +2,7 @@
 //! conversions from flags to engine settings and fault rules.
 
 use std::ffi::OsStr;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,6 +46,12 @@ pub enum CliCommand {
     Scenarios,
     /// Run the stack on a TUN interface; real programs connect to it.
     Live(LiveArgs),
+    /// Watch a live session shared with `live --share PATH`, read-only
+    /// (the terminal UI, or its events with --headless).
+    Attach {
+        /// The session's socket (live --share PATH).
+        path: PathBuf,
+    },
     /// Open a recording (from --record), or a pcap/pcapng capture, in the
     /// terminal UI.
     Replay {
@@ -88,12 +94,18 @@ pub struct LiveArgs {
     /// The address tcpscope's stack answers on.
     #[arg(long, default_value = "10.77.0.2")]
     pub stack_addr: Ipv4Addr,
+    /// The kernel side's IPv6 address, with prefix length.
+    #[arg(long, default_value = "fd77::1/64")]
+    pub addr6: String,
+    /// The IPv6 address tcpscope's stack answers on.
+    #[arg(long, default_value = "fd77::2")]
+    pub stack_addr6: Ipv6Addr,
     /// Built-in services, PORT:NAME with NAME echo, discard, chargen or http.
     #[arg(long, default_value = "7:echo,9:discard,19:chargen,80:http")]
     pub serve: String,
-    /// Open a connection to IP:PORT as well (repeatable).
+    /// Open a connection to IP:PORT or [IPV6]:PORT as well (repeatable).
     #[arg(long, value_parser = parse_socket)]
-    pub connect: Vec<SocketAddrV4>,
+    pub connect: Vec<SocketAddr>,
     /// Text to send on each --connect connection once it is up.
     #[arg(long)]
     pub send: Option<String>,
@@ -104,6 +116,10 @@ pub struct LiveArgs {
     /// Close an idle persistent HTTP connection after SECS.
     #[arg(long, value_name = "SECS")]
     pub http_idle: Option<f64>,
+    /// Share this session on a Unix socket (mode 0660): `tcpscope attach
+    /// PATH` watches it from another terminal, read-only.
+    #[arg(long, value_name = "PATH")]
+    pub share: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -267,9 +283,16 @@ fn parse_ms(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("\"{s}\" is not a number of milliseconds"))
 }
 
-fn parse_socket(s: &str) -> Result<SocketAddrV4, String> {
-    s.parse()
-        .map_err(|_| format!("\"{s}\" is not an IPv4 address and port such as 10.77.0.1:8080"))
+fn parse_socket(s: &str) -> Result<SocketAddr, String> {
+    let a: SocketAddr = s.parse().map_err(|_| {
+        format!("\"{s}\" is not an address and port such as 10.77.0.1:8080 or [fd77::1]:8080")
+    })?;
+    match a {
+        SocketAddr::V6(v6) if v6.scope_id() != 0 => Err(format!(
+            "\"{s}\" has a zone index: give the address without %ZONE (the stack has one interface)"
+        )),
+        _ => Ok(a),
+    }
 }
 
 pub fn parse_keepalive(s: &str) -> Result<Keepalive, String> {

@@ -138,6 +138,60 @@ pub struct SegmentEvent {
     /// MSS-sized wire segments, or will cut it into as many.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segs: Option<u32>,
+    /// Live mode's receive offload (README, The link): the event stands for
+    /// the wire segments of one kernel GSO packet, processed together as
+    /// Linux's GRO does. Never in the event stream: the coalescer folds it
+    /// into a burst or hands it on as the wire segments it stands for.
+    #[serde(skip)]
+    pub gro: Option<Gro>,
+}
+
+/// `segs` wire segments of `size` payload bytes each (the last one may be
+/// shorter), cut as the kernel would cut them (see `gso::split`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gro {
+    pub segs: u32,
+    pub size: u32,
+}
+
+impl SegmentEvent {
+    /// The wire segments a [`Gro`] event stands for, as separate events
+    /// (ids counting up by 2 as the runtime numbers packets from the
+    /// kernel; FIN and PSH on the last only, CWR on the first only; no
+    /// hex dump); the event itself when it is no aggregate.
+    pub fn wire_segments(&self) -> Vec<SegmentEvent> {
+        let Some(g) = self.gro.filter(|g| g.segs > 1 && g.size > 0) else {
+            return vec![SegmentEvent {
+                gro: None,
+                ..self.clone()
+            }];
+        };
+        let (n, size) = (g.segs, g.size);
+        (0..n)
+            .map(|i| {
+                let off = i * size;
+                let mut flags = self.seg.flags;
+                if i > 0 {
+                    flags = Flags(flags.0 & !Flags::CWR.0);
+                }
+                if i + 1 < n {
+                    flags = Flags(flags.0 & !(Flags::FIN.0 | Flags::PSH.0));
+                }
+                SegmentEvent {
+                    seg: SegFields {
+                        id: self.seg.id + 2 * u64::from(i),
+                        flags,
+                        seq: self.seg.seq.wrapping_add(off),
+                        len: size.min(self.seg.len.saturating_sub(off)),
+                        hdr: None,
+                        ..self.seg.clone()
+                    },
+                    gro: None,
+                    ..self.clone()
+                }
+            })
+            .collect()
+    }
 }
 
 /// What a capture's TCP analysis says about a segment, in the names of
@@ -341,8 +395,11 @@ pub enum DropReason {
     Malformed,
     /// A TCP option whose length cannot be.
     BadOption,
-    /// Not an IPv4 TCP packet.
+    /// Not an IPv4 TCP packet (and not IPv6).
     NotIpv4Tcp,
+    /// An IPv6 packet that does not carry TCP (ICMPv6 other than an echo
+    /// request for the stack, MLD, UDP, …).
+    NotIpv6Tcp,
     /// An IP fragment (not reassembled).
     Fragment,
     /// Addressed to someone else.
@@ -362,6 +419,7 @@ impl DropReason {
             DropReason::Malformed => "malformed",
             DropReason::BadOption => "bad_option",
             DropReason::NotIpv4Tcp => "not_ipv4_tcp",
+            DropReason::NotIpv6Tcp => "not_ipv6_tcp",
             DropReason::Fragment => "fragment",
             DropReason::NotForUs => "not_for_us",
             DropReason::Other(s) => s,
@@ -379,6 +437,7 @@ impl From<&WireError> for DropReason {
     fn from(e: &WireError) -> DropReason {
         match e {
             WireError::NotIpv4Tcp => DropReason::NotIpv4Tcp,
+            WireError::NotIpv6Tcp => DropReason::NotIpv6Tcp,
             WireError::Fragment => DropReason::Fragment,
             WireError::Malformed(_) => DropReason::Malformed,
             WireError::BadOption(_) => DropReason::BadOption,
@@ -917,6 +976,7 @@ mod tests {
                 dup_ack: None,
                 analysis: Vec::new(),
                 segs: None,
+                gro: None,
             }),
         };
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
@@ -1011,6 +1071,7 @@ mod tests {
             (DropReason::Malformed, "malformed"),
             (DropReason::BadOption, "bad_option"),
             (DropReason::NotIpv4Tcp, "not_ipv4_tcp"),
+            (DropReason::NotIpv6Tcp, "not_ipv6_tcp"),
             (DropReason::Fragment, "fragment"),
             (DropReason::NotForUs, "not_for_us"),
             (DropReason::Other("no_route".into()), "no_route"),

@@ -282,6 +282,10 @@ pub struct Packet {
     /// The TCP checksum is partial (checksum offload): the link vouches for
     /// the data and the engine does not verify it.
     pub partial_csum: bool,
+    /// A kernel GSO packet let through whole to be processed as one (live
+    /// mode's receive offload, README, The link). Only ever given to an
+    /// idle injector: a rule never sees more than a wire segment.
+    pub gro: Option<crate::event::Gro>,
 }
 
 impl Packet {
@@ -291,6 +295,7 @@ impl Packet {
             dir,
             bytes,
             partial_csum: false,
+            gro: None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! Each function takes arbitrary bytes and must never panic; the assertions
 //! inside are properties the input must not be able to break.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::scenario::{Run, Scenario};
@@ -154,9 +154,11 @@ fn drive_engine(data: &[u8], cork: bool) {
         cork,
         ..Config::default()
     };
-    let us: SocketAddrV4 = US.parse().expect("constant");
-    let them: SocketAddrV4 = THEM.parse().expect("constant");
-    let mut e = Engine::new(cfg, "fuzz", *us.ip());
+    let us: SocketAddr = US.parse().expect("constant");
+    let them: SocketAddr = THEM.parse().expect("constant");
+    let mut e = Engine::new(cfg, "fuzz", us.ip());
+    // Raw IPv6 packets from the input reach the demux too.
+    e.add_addr(std::net::Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 2));
     let mut now = Instant::ZERO;
     let _ = e.listen(now, 80, None);
     let mut conns = Vec::new();

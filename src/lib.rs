@@ -15,6 +15,7 @@ pub mod driver;
 pub mod event;
 pub mod fault;
 pub mod fuzzing;
+pub mod gso;
 pub mod link;
 pub mod output;
 pub mod pcap;

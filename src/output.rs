@@ -54,6 +54,25 @@ impl EventWriter {
     }
 }
 
+/// A recording's first line, newline included: the format version, this
+/// tcpscope's version, the mode and the title. `joined_at` is for a shared
+/// session's viewers (README, Sharing a live session): where the session's
+/// timeline was when this viewer joined.
+pub fn header_line(mode: &str, title: &str, joined_at: Option<f64>) -> Vec<u8> {
+    let mut header = serde_json::json!({
+        "tcpscope_recording": RECORDING_FORMAT,
+        "version": env!("CARGO_PKG_VERSION"),
+        "mode": mode,
+        "title": title,
+    });
+    if let Some(t) = joined_at {
+        header["joined_at"] = serde_json::json!(t);
+    }
+    let mut line = serde_json::to_vec(&header).expect("a JSON value serializes");
+    line.push(b'\n');
+    line
+}
+
 /// A recording: a header line, then the events.
 pub struct Recorder {
     inner: EventWriter,
@@ -65,14 +84,7 @@ impl Recorder {
             WRITE_BUFFER,
             File::create(path)?,
         )));
-        let header = serde_json::json!({
-            "tcpscope_recording": RECORDING_FORMAT,
-            "version": env!("CARGO_PKG_VERSION"),
-            "mode": mode,
-            "title": title,
-        });
-        serde_json::to_writer(&mut inner.out, &header)?;
-        inner.out.write_all(b"\n")?;
+        inner.out.write_all(&header_line(mode, title, None))?;
         Ok(Recorder { inner })
     }
 

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::future::poll_fn;
 use std::io;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -127,6 +127,7 @@ fn io_err(e: TcpError) -> io::Error {
         TcpError::NoSuchConnection => io::ErrorKind::NotConnected,
         TcpError::WouldBlock => io::ErrorKind::WouldBlock,
         TcpError::AddrInUse(_) => io::ErrorKind::AddrInUse,
+        TcpError::NoLocalAddress(_) => io::ErrorKind::AddrNotAvailable,
         TcpError::TableFull | TcpError::NoEphemeralPort => io::ErrorKind::OutOfMemory,
     };
     io::Error::new(kind, e)
@@ -171,7 +172,7 @@ impl Stack {
     }
 
     /// Active open; resolves once the connection is ESTABLISHED.
-    pub async fn connect(&self, remote: SocketAddrV4) -> io::Result<TcpStream> {
+    pub async fn connect(&self, remote: SocketAddr) -> io::Result<TcpStream> {
         let cid = {
             let now = self.shared.clock.now();
             self.shared
@@ -268,8 +269,8 @@ pub struct TcpStream {
     shared: Arc<Shared>,
     cid: ConnId,
     name: Arc<str>,
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
+    local: SocketAddr,
+    remote: SocketAddr,
 }
 
 impl TcpStream {
@@ -293,11 +294,11 @@ impl TcpStream {
         self.cid
     }
 
-    pub fn local_addr(&self) -> SocketAddrV4 {
+    pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
 
-    pub fn peer_addr(&self) -> SocketAddrV4 {
+    pub fn peer_addr(&self) -> SocketAddr {
         self.remote
     }
 

@@ -1,16 +1,22 @@
-//! The wire format: IPv4 + TCP packets to and from [`Segment`] values.
+//! The wire format: IPv4 or IPv6 + TCP packets to and from [`Segment`]
+//! values.
 //!
 //! Parsing, building and checksums are etherparse's; this module only maps its
 //! views onto the engine's representation and names the reason when a packet
 //! cannot be used, so that the caller can emit a `drop` event.
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use etherparse::{
-    IpNumber, Ipv4Header, Ipv4HeaderSlice, TcpHeader, TcpOptionElement, TcpOptionReadError,
-    TcpOptionsIterator, TcpSlice,
+    IpNumber, Ipv4Header, Ipv4HeaderSlice, Ipv6FlowLabel, Ipv6Header, Ipv6Slice, TcpHeader,
+    TcpOptionElement, TcpOptionReadError, TcpOptionsIterator, TcpSlice,
 };
+
+/// Bytes an IPv6 header takes beyond an IPv4 one without options: an IPv6
+/// connection's MSS is the link MTU − 60 where IPv4's is MTU − 40 (RFC 8200
+/// §3, RFC 9293 §3.7.1).
+pub const IPV6_EXTRA: u16 = 20;
 
 use crate::seq::SeqNum;
 
@@ -290,11 +296,11 @@ impl TcpOptions {
     }
 }
 
-/// One TCP segment with its IPv4 addressing.
+/// One TCP segment with its IP addressing (both ends of one family).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Segment {
-    pub src: SocketAddrV4,
-    pub dst: SocketAddrV4,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
     pub seq: SeqNum,
     pub ack: SeqNum,
     pub flags: Flags,
@@ -312,9 +318,10 @@ impl Segment {
         self.payload.len() + self.flags.seq_len() as usize
     }
 
-    /// Build the IPv4 packet (DF set, TTL 64) with correct checksums.
+    /// Build the IP packet with correct checksums: IPv4 with DF set and TTL
+    /// 64, or IPv6 with hop limit 64 and no extension headers.
     pub fn emit(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(20 + 60 + self.payload.len());
+        let mut out = Vec::with_capacity(40 + 60 + self.payload.len());
         self.emit_into(&mut out);
         out
     }
@@ -339,23 +346,53 @@ impl Segment {
                 .expect("options are trimmed to 40 bytes");
         }
         let tcp_len = tcp.header_len() + self.payload.len();
-        // Segments are bounded by the MSS, far below 64 KiB.
-        let ip = Ipv4Header::new(
-            tcp_len as u16,
-            64,
-            IpNumber::TCP,
-            self.src.ip().octets(),
-            self.dst.ip().octets(),
-        )
-        .expect("segment fits an IPv4 packet");
-        let mut ip = ip;
-        ip.header_checksum = ip.calc_header_checksum();
-        tcp.checksum = tcp
-            .calc_checksum_ipv4(&ip, &self.payload)
-            .expect("segment fits an IPv4 packet");
-        out.extend_from_slice(&ip.to_bytes());
+        match (self.src.ip(), self.dst.ip()) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                // Segments are bounded by the MSS, far below 64 KiB.
+                let mut ip = Ipv4Header::new(
+                    tcp_len as u16,
+                    64,
+                    IpNumber::TCP,
+                    src.octets(),
+                    dst.octets(),
+                )
+                .expect("segment fits an IPv4 packet");
+                ip.header_checksum = ip.calc_header_checksum();
+                tcp.checksum = tcp
+                    .calc_checksum_ipv4(&ip, &self.payload)
+                    .expect("segment fits an IPv4 packet");
+                out.extend_from_slice(&ip.to_bytes());
+            }
+            (src, dst) => {
+                let (src, dst) = (v6_octets(src), v6_octets(dst));
+                let ip = Ipv6Header {
+                    traffic_class: 0,
+                    flow_label: Ipv6FlowLabel::ZERO,
+                    payload_length: tcp_len as u16,
+                    next_header: IpNumber::TCP,
+                    hop_limit: 64,
+                    source: src,
+                    destination: dst,
+                };
+                // RFC 8200 §8.1: the pseudo-header with both addresses,
+                // the upper-layer length and next header 6.
+                tcp.checksum = tcp
+                    .calc_checksum_ipv6(&ip, &self.payload)
+                    .expect("segment fits an IPv6 packet");
+                out.extend_from_slice(&ip.to_bytes());
+            }
+        }
         out.extend_from_slice(&tcp.to_bytes());
         out.extend_from_slice(&self.payload);
+    }
+}
+
+/// An address as IPv6 octets; an IPv4 one mapped (RFC 4291 §2.5.5.2), which
+/// only a hand-made segment with mixed families can ask for.
+fn v6_octets(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V6(a) => a.octets(),
+        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
     }
 }
 
@@ -363,9 +400,12 @@ impl Segment {
 /// the `drop` event's `reason` field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WireError {
-    /// IPv6, ARP, UDP, ICMP, …: not for the TCP engine.
+    /// Not IP, or IPv4 carrying UDP, ICMP, …: not for the TCP engine.
     NotIpv4Tcp,
-    /// IP fragments: tcpscope does not reassemble (Linux sets DF).
+    /// IPv6 carrying ICMPv6, UDP, …: not for the TCP engine.
+    NotIpv6Tcp,
+    /// IP fragments (IPv4, or an IPv6 fragment header): tcpscope does not
+    /// reassemble (Linux sets DF; IPv6 senders use path MTU discovery).
     Fragment,
     /// Truncated headers, data offset under 5 or beyond the packet, bad IP
     /// header checksum or length.
@@ -381,6 +421,7 @@ impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WireError::NotIpv4Tcp => write!(f, "not an IPv4 TCP packet"),
+            WireError::NotIpv6Tcp => write!(f, "not an IPv6 TCP packet"),
             WireError::Fragment => write!(f, "IP fragment"),
             WireError::Malformed(s) => write!(f, "malformed packet: {s}"),
             WireError::BadOption(s) => write!(f, "bad TCP option: {s}"),
@@ -462,14 +503,32 @@ pub fn complete_checksum(pkt: &mut [u8], start: usize, off: usize) {
     pkt[at..at + 2].copy_from_slice(&sum.to_ne_bytes());
 }
 
-/// Complete the partial TCP checksum of an IPv4 packet in place.
-pub fn complete_tcp_checksum(packet: &mut [u8]) {
-    if let Some(&b) = packet.first() {
-        complete_checksum(packet, usize::from(b & 0x0f) * 4, 16);
+/// Where the TCP header starts in an IPv4 packet, or an IPv6 packet whose
+/// next header is TCP (no extension headers); `None` otherwise.
+fn plain_tcp_offset(packet: &[u8]) -> Option<usize> {
+    match packet.first()? >> 4 {
+        4 if packet.get(9) == Some(&6) => Some(usize::from(packet[0] & 0x0f) * 4),
+        6 if packet.get(6) == Some(&6) => Some(40),
+        _ => None,
     }
 }
 
-/// Parse an IPv4 packet carrying TCP.
+/// Complete the partial TCP checksum of an IPv4 or IPv6 packet in place.
+pub fn complete_tcp_checksum(packet: &mut [u8]) {
+    if let Some(start) = plain_tcp_offset(packet) {
+        complete_checksum(packet, start, 16);
+    }
+}
+
+/// Whether a partial checksum (`start`, `off` from the device) is the usual
+/// one, a TCP checksum over the whole segment of an IPv4 packet or an IPv6
+/// packet without extension headers: [`parse_unverified`] and
+/// [`complete_tcp_checksum`] know where it is, so it may stay partial.
+pub fn is_plain_tcp_partial(packet: &[u8], start: usize, off: usize) -> bool {
+    off == 16 && plain_tcp_offset(packet) == Some(start)
+}
+
+/// Parse an IPv4 or IPv6 packet carrying TCP.
 pub fn parse(packet: &[u8]) -> Result<Segment, WireError> {
     parse_inner(packet, true)
 }
@@ -482,9 +541,14 @@ pub fn parse_unverified(packet: &[u8]) -> Result<Segment, WireError> {
 }
 
 fn parse_inner(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
-    if packet.first().map(|b| b >> 4) != Some(4) {
-        return Err(WireError::NotIpv4Tcp);
+    match packet.first().map(|b| b >> 4) {
+        Some(4) => parse_v4(packet, verify),
+        Some(6) => parse_v6(packet, verify),
+        _ => Err(WireError::NotIpv4Tcp),
     }
+}
+
+fn parse_v4(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
     let ip =
         Ipv4HeaderSlice::from_slice(packet).map_err(|e| WireError::Malformed(e.to_string()))?;
     let hdr = ip.to_header();
@@ -507,8 +571,67 @@ fn parse_inner(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
     }
     let tcp_bytes = &packet[ihl..total];
     let tcp = TcpSlice::from_slice(tcp_bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
-    let src = SocketAddrV4::new(Ipv4Addr::from(ip.source()), tcp.source_port());
-    let dst = SocketAddrV4::new(Ipv4Addr::from(ip.destination()), tcp.destination_port());
+    let src = SocketAddr::V4(SocketAddrV4::new(
+        Ipv4Addr::from(ip.source()),
+        tcp.source_port(),
+    ));
+    let dst = SocketAddr::V4(SocketAddrV4::new(
+        Ipv4Addr::from(ip.destination()),
+        tcp.destination_port(),
+    ));
+    let seg = segment(src, dst, &tcp)?;
+    if verify {
+        let sum = tcp
+            .calc_checksum_ipv4(ip.source(), ip.destination())
+            .map_err(|e| WireError::Malformed(e.to_string()))?;
+        if sum != tcp.checksum() {
+            return Err(WireError::Checksum(Box::new(seg)));
+        }
+    }
+    Ok(seg)
+}
+
+/// IPv6: etherparse walks the extension headers (hop-by-hop, routing,
+/// destination options, …: RFC 8200 §4 lets a host skip those it is not
+/// asked to act on); a fragment header means a fragment, which is dropped.
+fn parse_v6(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
+    let ip = Ipv6Slice::from_slice(packet).map_err(|e| WireError::Malformed(e.to_string()))?;
+    let payload = ip.payload();
+    if payload.fragmented {
+        return Err(WireError::Fragment);
+    }
+    if payload.ip_number != IpNumber::TCP {
+        return Err(WireError::NotIpv6Tcp);
+    }
+    let hdr = ip.header();
+    let tcp =
+        TcpSlice::from_slice(payload.payload).map_err(|e| WireError::Malformed(e.to_string()))?;
+    let src = SocketAddr::V6(SocketAddrV6::new(
+        Ipv6Addr::from(hdr.source()),
+        tcp.source_port(),
+        0,
+        0,
+    ));
+    let dst = SocketAddr::V6(SocketAddrV6::new(
+        Ipv6Addr::from(hdr.destination()),
+        tcp.destination_port(),
+        0,
+        0,
+    ));
+    let seg = segment(src, dst, &tcp)?;
+    if verify {
+        let sum = tcp
+            .calc_checksum_ipv6(hdr.source(), hdr.destination())
+            .map_err(|e| WireError::Malformed(e.to_string()))?;
+        if sum != tcp.checksum() {
+            return Err(WireError::Checksum(Box::new(seg)));
+        }
+    }
+    Ok(seg)
+}
+
+/// The segment a TCP slice carries.
+fn segment(src: SocketAddr, dst: SocketAddr, tcp: &TcpSlice) -> Result<Segment, WireError> {
     let mut flags = Flags::NONE;
     for (set, bit) in [
         (tcp.fin(), Flags::FIN),
@@ -525,7 +648,7 @@ fn parse_inner(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
         }
     }
     let options = parse_options(tcp.options())?;
-    let seg = Segment {
+    Ok(Segment {
         src,
         dst,
         seq: SeqNum(tcp.sequence_number()),
@@ -535,24 +658,15 @@ fn parse_inner(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
         urgent: tcp.urgent_pointer(),
         options,
         payload: tcp.payload().to_vec(),
-    };
-    if verify {
-        let sum = tcp
-            .calc_checksum_ipv4(ip.source(), ip.destination())
-            .map_err(|e| WireError::Malformed(e.to_string()))?;
-        if sum != tcp.checksum() {
-            return Err(WireError::Checksum(Box::new(seg)));
-        }
-    }
-    Ok(seg)
+    })
 }
 
 /// What the fault injector and the links need to know about a packet
 /// without parsing all of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Peek {
-    pub src: SocketAddrV4,
-    pub dst: SocketAddrV4,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
     pub flags: Flags,
     pub payload_len: usize,
     /// Offset of the TCP header in the packet.
@@ -560,28 +674,64 @@ pub struct Peek {
 }
 
 /// Read addresses, ports, flags and payload length; `None` when the packet
-/// is not IPv4 TCP with sane header lengths.
+/// is not IPv4 or IPv6 TCP (an IPv6 fragment is not) with sane header
+/// lengths.
 pub fn peek(packet: &[u8]) -> Option<Peek> {
-    if packet.len() < 20 || packet[0] >> 4 != 4 || packet[9] != 6 {
+    let (tcp_offset, total) = match *packet.first()? >> 4 {
+        4 if packet.len() >= 20 && packet[9] == 6 => (
+            usize::from(packet[0] & 0x0f) * 4,
+            usize::from(u16::from_be_bytes([packet[2], packet[3]])),
+        ),
+        6 if packet.len() >= 40 && packet[6] == 6 => (
+            40,
+            40 + usize::from(u16::from_be_bytes([packet[4], packet[5]])),
+        ),
+        // Extension headers before TCP: etherparse walks them (rare, so
+        // the fixed-header case above stays a few byte reads).
+        6 => {
+            let ip = Ipv6Slice::from_slice(packet).ok()?;
+            let p = ip.payload();
+            if p.ip_number != IpNumber::TCP || p.fragmented {
+                return None;
+            }
+            let start = p.payload.as_ptr() as usize - packet.as_ptr() as usize;
+            (start, start + p.payload.len())
+        }
+        _ => return None,
+    };
+    let total = total.min(packet.len());
+    if tcp_offset < 20 || total < tcp_offset + 20 {
         return None;
     }
-    let ihl = usize::from(packet[0] & 0x0f) * 4;
-    let total = usize::from(u16::from_be_bytes([packet[2], packet[3]])).min(packet.len());
-    if ihl < 20 || total < ihl + 20 {
-        return None;
-    }
-    let tcp = &packet[ihl..total];
+    let tcp = &packet[tcp_offset..total];
     let doff = usize::from(tcp[12] >> 4) * 4;
     if doff < 20 || doff > tcp.len() {
         return None;
     }
-    let ip = |o: usize| Ipv4Addr::new(packet[o], packet[o + 1], packet[o + 2], packet[o + 3]);
+    let sport = u16::from_be_bytes([tcp[0], tcp[1]]);
+    let dport = u16::from_be_bytes([tcp[2], tcp[3]]);
+    let (src, dst) = if packet[0] >> 4 == 6 {
+        let ip = |o: usize| {
+            let b: [u8; 16] = packet[o..o + 16].try_into().expect("16 bytes");
+            Ipv6Addr::from(b)
+        };
+        (
+            SocketAddr::V6(SocketAddrV6::new(ip(8), sport, 0, 0)),
+            SocketAddr::V6(SocketAddrV6::new(ip(24), dport, 0, 0)),
+        )
+    } else {
+        let ip = |o: usize| Ipv4Addr::new(packet[o], packet[o + 1], packet[o + 2], packet[o + 3]);
+        (
+            SocketAddr::V4(SocketAddrV4::new(ip(12), sport)),
+            SocketAddr::V4(SocketAddrV4::new(ip(16), dport)),
+        )
+    };
     Some(Peek {
-        src: SocketAddrV4::new(ip(12), u16::from_be_bytes([tcp[0], tcp[1]])),
-        dst: SocketAddrV4::new(ip(16), u16::from_be_bytes([tcp[2], tcp[3]])),
+        src,
+        dst,
         flags: Flags(tcp[13]),
         payload_len: tcp.len() - doff,
-        tcp_offset: ihl,
+        tcp_offset,
     })
 }
 
@@ -679,7 +829,115 @@ mod tests {
         let mut b = bytes.clone();
         b[32] = 4 << 4; // data offset 4
         assert!(matches!(parse(&b), Err(WireError::Malformed(_))));
-        assert_eq!(parse(&[0x60, 0, 0, 0]), Err(WireError::NotIpv4Tcp));
+        assert_eq!(parse(&[0x10, 0, 0, 0]), Err(WireError::NotIpv4Tcp));
+        assert!(matches!(
+            parse(&[0x60, 0, 0, 0]),
+            Err(WireError::Malformed(_))
+        ));
+    }
+
+    fn seg6() -> Segment {
+        Segment {
+            src: "[fd77::1]:40000".parse().unwrap(),
+            dst: "[fd77::2]:80".parse().unwrap(),
+            ..seg()
+        }
+    }
+
+    #[test]
+    fn ipv6_round_trip_checked_by_etherparse() {
+        let mut s = seg6();
+        s.flags = Flags::ACK | Flags::PSH;
+        s.options = TcpOptions {
+            timestamp: Some((5, 6)),
+            ..Default::default()
+        };
+        s.payload = b"hello".to_vec();
+        let bytes = s.emit();
+        // 40 IPv6 + 20 TCP + 12 options (NOP NOP TS) + 5.
+        assert_eq!(bytes.len(), 77);
+        let ip = etherparse::Ipv6HeaderSlice::from_slice(&bytes).unwrap();
+        assert_eq!(ip.next_header(), IpNumber::TCP);
+        assert_eq!(ip.hop_limit(), 64);
+        assert_eq!(ip.payload_length(), 37);
+        assert_eq!(ip.source_addr(), "fd77::1".parse::<Ipv6Addr>().unwrap());
+        // etherparse's own checksum over the IPv6 pseudo-header agrees.
+        let tcp = TcpSlice::from_slice(&bytes[40..]).unwrap();
+        assert_eq!(
+            tcp.calc_checksum_ipv6(ip.source(), ip.destination()),
+            Ok(tcp.checksum())
+        );
+        assert_eq!(parse(&bytes).unwrap(), s);
+        let p = peek(&bytes).unwrap();
+        assert_eq!(
+            (p.src, p.dst, p.flags, p.payload_len, p.tcp_offset),
+            (s.src, s.dst, s.flags, 5, 40)
+        );
+        // A flipped payload bit fails the checksum, header kept.
+        let mut bad = bytes.clone();
+        bad[76] ^= 1;
+        assert!(matches!(parse(&bad), Err(WireError::Checksum(h)) if h.seq == SeqNum(1000)));
+    }
+
+    #[test]
+    fn ipv6_extension_headers_are_walked_and_fragments_dropped() {
+        let s = seg6();
+        let plain = s.emit();
+        let tcp = &plain[40..];
+        // A destination options header (next header 60) of 8 bytes: next
+        // header TCP, length 0, a PadN option of 4 bytes.
+        let with_ext = |next: u8, ext: &[u8]| {
+            let mut v = plain[..40].to_vec();
+            v[6] = next;
+            let len = (ext.len() + tcp.len()) as u16;
+            v[4..6].copy_from_slice(&len.to_be_bytes());
+            v.extend_from_slice(ext);
+            v.extend_from_slice(tcp);
+            v
+        };
+        let dest_opts = with_ext(60, &[6, 0, 1, 4, 0, 0, 0, 0]);
+        assert_eq!(parse(&dest_opts).unwrap(), s);
+        // The fault injector's view looks past them too.
+        let p = peek(&dest_opts).unwrap();
+        assert_eq!(
+            (p.src, p.dst, p.flags, p.tcp_offset),
+            (s.src, s.dst, s.flags, 48)
+        );
+        // A fragment header (44): offset 0, more fragments.
+        let frag = with_ext(44, &[6, 0, 0, 1, 0, 0, 0, 7]);
+        assert_eq!(parse(&frag), Err(WireError::Fragment));
+        assert_eq!(peek(&frag), None);
+        // ICMPv6 (58) is not for the engine.
+        let mut icmp = plain.clone();
+        icmp[6] = 58;
+        assert_eq!(parse(&icmp), Err(WireError::NotIpv6Tcp));
+        // A payload length beyond the packet is malformed.
+        let mut long = plain.clone();
+        long[4..6].copy_from_slice(&1000u16.to_be_bytes());
+        assert!(matches!(parse(&long), Err(WireError::Malformed(_))));
+    }
+
+    #[test]
+    fn ipv6_partial_checksum_is_completed() {
+        let mut s = seg6();
+        s.flags = Flags::ACK;
+        s.payload = (0..1000u32).map(|i| i as u8).collect();
+        let good = s.emit();
+        let mut partial = good.clone();
+        let tcp_len = (good.len() - 40) as u32;
+        let pseudo = etherparse::checksum::Sum16BitWords::new()
+            .add_16bytes(good[8..24].try_into().unwrap())
+            .add_16bytes(good[24..40].try_into().unwrap())
+            .add_4bytes(tcp_len.to_be_bytes())
+            .add_2bytes([0, 6])
+            .ones_complement();
+        partial[56..58].copy_from_slice(&(!pseudo).to_ne_bytes());
+        assert!(is_plain_tcp_partial(&partial, 40, 16));
+        assert!(!is_plain_tcp_partial(&partial, 20, 16));
+        assert!(parse(&partial).is_err());
+        assert_eq!(parse_unverified(&partial).unwrap(), s);
+        complete_tcp_checksum(&mut partial);
+        assert_eq!(partial, good);
     }
 
     #[test]

@@ -387,6 +387,8 @@ fn completions_for_bash_are_valid_bash() {
         "replay",
         "completions",
         "--transcript",
+        "--addr6",
+        "--stack-addr6",
     ] {
         assert!(
             text.contains(word),
@@ -403,6 +405,19 @@ fn completions_for_bash_are_valid_bash() {
         assert!(out.status.success(), "{shell}");
         assert!(!out.stdout.is_empty(), "{shell}");
     }
+}
+
+#[test]
+fn connect_takes_ipv4_or_bracketed_ipv6_and_says_so() {
+    let want = "is not an address and port such as 10.77.0.1:8080 or [fd77::1]:8080";
+    // Without brackets the port cannot be told from the address.
+    fails_with(&["live", "--connect", "fd77::1:80"], 2, want);
+    fails_with(&["live", "--connect", "10.77.0.1"], 2, want);
+    fails_with(
+        &["live", "--stack-addr6", "fd77::zz"],
+        2,
+        "invalid value 'fd77::zz'",
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Hostile input never panics: malformed packets are dropped with a named
 //! reason, and well-formed but hostile segments get the RFC's answer.
 
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use proptest::prelude::*;
 use tcpscope::event::{Body, DropReason};
@@ -18,7 +18,7 @@ fn engine() -> Engine {
         send_buf: 8192,
         ..Config::default()
     };
-    let mut e = Engine::new(cfg, "tcpscope", "10.0.0.2".parse().unwrap());
+    let mut e = Engine::new(cfg, "tcpscope", "10.0.0.2".parse::<Ipv4Addr>().unwrap());
     e.listen(Instant::ZERO, 80, Some(4)).unwrap();
     e
 }
@@ -70,8 +70,11 @@ fn malformed_packets_are_dropped_with_a_reason() {
     e.receive(t, 4, &good[..30]);
     assert_eq!(drop_reasons(&mut e), [DropReason::Malformed]);
 
-    e.receive(t, 5, &[0x60, 0, 0, 0, 0, 0, 0, 0]);
+    // Not IP at all (version 1), and an IPv6 header cut short.
+    e.receive(t, 5, &[0x10, 0, 0, 0, 0, 0, 0, 0]);
     assert_eq!(drop_reasons(&mut e), [DropReason::NotIpv4Tcp]);
+    e.receive(t, 5, &[0x60, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(drop_reasons(&mut e), [DropReason::Malformed]);
 
     // Option lengths 0 and 1, and a truncated option: rebuild the packet by
     // hand with a correct checksum so only the option is wrong.
@@ -122,7 +125,7 @@ fn syn_fin_is_not_a_connection() {
     assert_eq!(reply.flags, Flags::SYN | Flags::ACK);
     assert_eq!(reply.ack, SeqNum(8));
     let id = e
-        .find(US.parse().unwrap(), THEM.parse::<SocketAddrV4>().unwrap())
+        .find(US.parse().unwrap(), THEM.parse::<SocketAddr>().unwrap())
         .unwrap();
     assert_eq!(e.state(id), Some(tcpscope::tcp::State::SynReceived));
 }
@@ -197,8 +200,8 @@ proptest! {
     fn no_input_sequence_panics(steps in proptest::collection::vec(step(), 1..60)) {
         let mut e = engine();
         let mut now = Instant::ZERO;
-        let them: SocketAddrV4 = THEM.parse().unwrap();
-        let us: SocketAddrV4 = US.parse().unwrap();
+        let them: SocketAddr = THEM.parse().unwrap();
+        let us: SocketAddr = US.parse().unwrap();
         let mut conns = Vec::new();
         let mut id = 1;
         // Start from an established connection half the time.

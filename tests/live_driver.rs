@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::process::{Child, Command as Proc, Stdio};
 use std::time::{Duration, Instant};
 
@@ -179,7 +179,7 @@ fn run_in_namespace() {
         .expect("nc");
     helpers.0.push(nc);
     std::thread::sleep(Duration::from_millis(200));
-    let to: SocketAddrV4 = "10.77.0.1:9000".parse().unwrap();
+    let to: SocketAddr = "10.77.0.1:9000".parse().unwrap();
     assert_eq!(
         d.command(Command::Connect(to)).unwrap(),
         "connecting to 10.77.0.1:9000"

@@ -12,6 +12,42 @@ use serde_json::Value;
 
 const SIZE: usize = 16 * 1024 * 1024;
 
+/// Bytes of the peer's data covered by the `in` segments and bursts that
+/// arrived (retransmissions included), from the SYN's sequence number on.
+fn arrived_coverage(c: &[&Value]) -> u64 {
+    let syn = c
+        .iter()
+        .find(|e| {
+            e["kind"] == "segment" && e["dir"] == "in" && flags(e).contains(&"SYN".to_string())
+        })
+        .expect("the SYN");
+    let base = syn["seq"].as_u64().unwrap() as u32 + 1;
+    let rel = |s: u64| u64::from((s as u32).wrapping_sub(base));
+    let mut ranges: Vec<(u64, u64)> = c
+        .iter()
+        .filter(|e| e["dir"] == "in")
+        .filter_map(|e| match e["kind"].as_str() {
+            Some("segment") if e["len"].as_u64()? > 0 => {
+                let s = rel(e["seq"].as_u64()?);
+                Some((s, s + e["len"].as_u64()?))
+            }
+            Some("burst") if e["bytes"].as_u64()? > 0 => {
+                Some((rel(e["seq_from"].as_u64()?), rel(e["seq_to"].as_u64()?)))
+            }
+            _ => None,
+        })
+        .collect();
+    ranges.sort();
+    let (mut covered, mut end) = (0, 0);
+    for (s, e) in ranges {
+        if e > end {
+            covered += e - s.max(end);
+            end = e;
+        }
+    }
+    covered
+}
+
 fn echo_16mib(test: &str, extra: &[&str], iptables_loss: bool) {
     let mut tools = vec!["python3"];
     if iptables_loss {
@@ -84,9 +120,12 @@ fn echo_16mib(test: &str, extra: &[&str], iptables_loss: bool) {
     if !extra.contains(&"--loss") && !iptables_loss {
         assert_eq!(first_bytes("in"), SIZE as u64);
     } else {
-        // A kernel retransmission of data we already hold above a hole is
-        // not recognisable as a repeat on arrival: at least every byte.
-        assert!(first_bytes("in") >= SIZE as u64);
+        // Under loss a kernel segment that fills a hole arrives marked as a
+        // retransmission (its first transmission was lost): no byte counts
+        // twice as a first arrival, and the data that arrived, resent or
+        // not, covers every byte exactly.
+        assert!(first_bytes("in") <= SIZE as u64);
+        assert_eq!(arrived_coverage(&c), SIZE as u64);
     }
     // Volume: without coalescing there is one event per packet.
     let packets: u64 = kind(&f.events, "info")
@@ -94,8 +133,16 @@ fn echo_16mib(test: &str, extra: &[&str], iptables_loss: bool) {
         .and_then(|e| e["msg"].as_str())
         .and_then(|m| m.strip_prefix("stopped: "))
         .map(|m| {
-            let w: Vec<&str> = m.split_whitespace().collect();
-            w[0].parse::<u64>().unwrap() + w[3].trim_end_matches(',').parse::<u64>().unwrap()
+            let num = |s: &str| {
+                s.split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap()
+            };
+            let out_at = m.find(" out (").expect("packets out");
+            let out_from = m[..out_at].rfind(' ').unwrap() + 1;
+            num(m) + num(&m[out_from..])
         })
         .expect("final info event with packet counts");
     let seg_events = c.iter().filter(|e| e["kind"] == "segment").count() as u64;
@@ -134,11 +181,16 @@ fn echo_16mib(test: &str, extra: &[&str], iptables_loss: bool) {
             _ => {}
         }
     }
-    assert!(
-        mid_burst > 0,
-        "no vars passed while a burst was open ({} vars, {bursts} bursts)",
-        vt.len()
-    );
+    // Under 10 % loss a burst rarely stays open 20 ms: every loss, SACK
+    // and retransmission flushes it (with the vars it absorbed), so only the
+    // clean run is sure to show one passing mid-burst.
+    if !iptables_loss && !extra.contains(&"--loss") {
+        assert!(
+            mid_burst > 0,
+            "no vars passed while a burst was open ({} vars, {bursts} bursts)",
+            vt.len()
+        );
+    }
     let apps: Vec<_> = c.iter().filter(|e| e["kind"] == "app").collect();
     assert!(
         apps.iter().any(|e| e["msg"]

@@ -877,24 +877,86 @@ fn http_idle_closes_an_idle_persistent_connection() {
     assert!(st.iter().any(|s| s.1 == "TIME-WAIT"), "{st:?}");
 }
 
+/// The largest data segment among `dir` segment events and bursts, in
+/// payload bytes (a burst's average).
+fn largest_segment(evs: &[Value], dir: &str) -> u64 {
+    let seg = kind(evs, "segment")
+        .iter()
+        .filter(|e| e["dir"] == dir)
+        .filter_map(|e| e["len"].as_u64())
+        .max()
+        .unwrap_or(0);
+    let burst = kind(evs, "burst")
+        .iter()
+        .filter(|e| e["dir"] == dir)
+        .filter_map(|b| {
+            Some(
+                b["bytes"]
+                    .as_u64()?
+                    .div_ceil(b["segments"].as_u64()?.max(1)),
+            )
+        })
+        .max()
+        .unwrap_or(0);
+    seg.max(burst)
+}
+
+/// `(GSO packets in, wire segments cut from them, segments out in TSO
+/// writes, TSO writes)` from the final `info` event.
+fn offload_counts(evs: &[Value]) -> (u64, u64, u64, u64) {
+    let msg = evs
+        .iter()
+        .rev()
+        .find_map(|e| e["msg"].as_str().filter(|m| m.starts_with("stopped:")))
+        .expect("the final info event");
+    let num = |after: &str| -> u64 {
+        let rest = &msg[msg
+            .find(after)
+            .unwrap_or_else(|| panic!("{after:?} in {msg}"))
+            + after.len()..];
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (
+        num("packets in ("),
+        num("kernel GSO packets cut into "),
+        num(" out ("),
+        num(" of them in "),
+    )
+}
+
 /// Both TUN paths serve: the offload path (the default: virtio-net headers,
-/// 64 KiB segments from the kernel, partial checksums vouched for by the
-/// link) and the plain one (`--tun-offload off`, one packet per read). The
-/// `info` event names the path; on the offload path a bulk upload arrives in
-/// segments larger than the MSS, on the plain path never.
+/// the kernel's 64 KiB GSO packets, partial checksums vouched for by the
+/// link, TSO writes) and the plain one (`--tun-offload off`, one packet per
+/// read and write). The `info` event names the path. On both, every segment
+/// the events show is a wire segment (README, The link): on the offload path
+/// the kernel's GSO packets are cut at its MSS before anything sees them,
+/// and what the stack sends leaves in TSO writes that the kernel takes as
+/// the same segments.
 #[test]
-fn offload_and_plain_tun_paths() {
+fn offload_and_plain_tun_paths_are_wire_true() {
     if !require("tun_paths", &["curl", "python3"]) {
         return;
     }
-    const UPLOAD: &str = r#"
+    const UP_AND_DOWN: &str = r#"
 import socket
 s = socket.create_connection(("10.77.0.2", 9), timeout=5)
 s.sendall(b"z" * (4 << 20))
 s.shutdown(socket.SHUT_WR)
 s.recv(1)
+s.close()
+d = socket.create_connection(("10.77.0.2", 19), timeout=5)
+n = 0
+while n < (4 << 20):
+    b = d.recv(65536)
+    assert b
+    n += len(b)
+d.close()
 "#;
-    for (flag, path, big) in [
+    for (flag, path, offload) in [
         ("on", "TUN path offload", true),
         ("off", "TUN path plain", false),
     ] {
@@ -904,7 +966,7 @@ s.recv(1)
         let t = ns.tcpscope(&["--tun-offload", flag, "--duration", "8"]);
         let body = curl(&ns, &["http://10.77.0.2/"]);
         assert!(body.contains("request: 1 on this connection"), "{body}");
-        let script = write_script(&ns, "upload.py", UPLOAD);
+        let script = write_script(&ns, "updown.py", UP_AND_DOWN);
         ns.ok(&["timeout", "20", "python3", &script]);
         t.terminate();
         let evs = t.wait(Duration::from_secs(15)).events;
@@ -913,23 +975,25 @@ s.recv(1)
             first["msg"].as_str().unwrap().contains(path),
             "the info event names the path: {first}"
         );
-        let largest = kind(&evs, "segment")
-            .iter()
-            .filter(|e| e["dir"] == "in")
-            .filter_map(|e| e["len"].as_u64())
-            .max()
-            .unwrap_or(0);
-        let bursts = kind(&evs, "burst");
-        let burst_seg_max = bursts
-            .iter()
-            .filter_map(|b| Some(b["bytes"].as_u64()? / b["segments"].as_u64()?.max(1)))
-            .max()
-            .unwrap_or(0);
-        let biggest = largest.max(burst_seg_max);
+        // The kernel's SYN offers 1460; with timestamps a segment carries
+        // at most 1448 bytes.
+        for dir in ["in", "out"] {
+            let biggest = largest_segment(&evs, dir);
+            assert!(
+                (1000..=1448).contains(&biggest),
+                "{flag} {dir}: largest segment {biggest} bytes"
+            );
+        }
+        let (_, cut, tso_segs, tso_writes) = offload_counts(&evs);
         assert_eq!(
-            biggest > 1460,
-            big,
-            "{flag}: largest segment in {biggest} bytes"
+            cut > 0,
+            offload,
+            "{flag}: {cut} segments cut from GSO packets"
+        );
+        assert_eq!(tso_writes > 0, offload, "{flag}: {tso_writes} TSO writes");
+        assert!(
+            tso_segs >= 2 * tso_writes,
+            "a TSO write carries 2 segments or more"
         );
         assert!(
             kind(&evs, "drop").iter().all(|d| d["reason"] != "checksum"),
@@ -937,4 +1001,94 @@ s.recv(1)
         );
         assert_gone(&ns);
     }
+}
+
+/// `--loss 10` on the offload path drops wire segments, not the kernel's
+/// 64 KiB GSO packets: every `drop` event is at most one MSS, the share of
+/// data segments from the kernel that were dropped is 10 % within the
+/// statistical margin, and the pcap of the run holds no packet longer than
+/// the link's MTU (issue 12's acceptance).
+#[test]
+fn loss_drops_wire_segments_and_the_pcap_fits_the_mtu() {
+    if !require("wire_true_loss", &["python3"]) {
+        return;
+    }
+    let Some(ns) = Netns::new("wiretrue") else {
+        return;
+    };
+    let pcap = ns.dir.join("bulk.pcapng");
+    let pcap_s = pcap.to_string_lossy().into_owned();
+    let t = ns.tcpscope(&[
+        "--loss",
+        "10",
+        "--seed",
+        "12",
+        "--pcap",
+        &pcap_s,
+        "--duration",
+        "25",
+    ]);
+    const UPLOAD: &str = r#"
+import socket
+s = socket.create_connection(("10.77.0.2", 9), timeout=20)
+s.sendall(bytes(range(256)) * (24 << 10))
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+s.close()
+"#;
+    let script = write_script(&ns, "upload.py", UPLOAD);
+    ns.ok(&["timeout", "30", "python3", &script]);
+    t.terminate();
+    let evs = t.wait(Duration::from_secs(15)).events;
+    let (_, cut, _, _) = offload_counts(&evs);
+    assert!(
+        cut > 0,
+        "the kernel sent GSO packets, cut into {cut} wire segments"
+    );
+    let drops = kind(&evs, "drop");
+    assert!(
+        drops.iter().all(|d| d["len"].as_u64().unwrap() <= 1448),
+        "every drop is one wire segment"
+    );
+    let dropped = drops
+        .iter()
+        .filter(|d| d["dir"] == "in" && d["len"].as_u64() > Some(0))
+        .count() as f64;
+    let delivered = kind(&evs, "segment")
+        .iter()
+        .filter(|e| e["dir"] == "in" && e["len"].as_u64() > Some(0))
+        .count() as f64
+        + kind(&evs, "burst")
+            .iter()
+            .filter(|b| b["dir"] == "in" && b["bytes"].as_u64() > Some(0))
+            .map(|b| b["segments"].as_f64().unwrap())
+            .sum::<f64>();
+    let n = dropped + delivered;
+    let share = dropped / n;
+    // Four standard deviations of a binomial share at p = 0.1.
+    let margin = 4.0 * (0.1f64 * 0.9 / n).sqrt();
+    assert!(n > 3000.0, "{n} data segments from the kernel");
+    assert!(
+        (share - 0.1).abs() <= margin,
+        "{dropped} of {n} data segments dropped: {share:.4}, not 0.1 ± {margin:.4}"
+    );
+    use pcap_file::pcapng::{Block, PcapNgReader};
+    let bytes = std::fs::read(&pcap).expect("pcap written");
+    let mut r = PcapNgReader::new(&bytes[..]).expect("pcapng");
+    let (mut packets, mut longest) = (0, 0);
+    while let Some(b) = r.next_block() {
+        if let Block::EnhancedPacket(p) = b.expect("block") {
+            packets += 1;
+            longest = longest.max(p.original_len);
+        }
+    }
+    assert!(packets > 3000, "{packets} packets in the pcap");
+    assert!(
+        longest <= 1500,
+        "a {longest}-byte packet in the pcap: longer than the MTU"
+    );
+    assert!(
+        longest > 1400,
+        "full-sized segments in the pcap ({longest} bytes)"
+    );
 }

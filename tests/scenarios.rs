@@ -1065,3 +1065,72 @@ fn http_keepalive_one_long_connection_against_three_short_ones() {
         );
     }
 }
+
+/// A scenario file may give its hosts IPv6 addresses: the same exchange,
+/// the connections named with bracketed addresses, MSS 1500 − 60.
+#[test]
+fn a_scenario_file_with_ipv6_hosts() {
+    let text = r#"
+name = "v6"
+title = "IPv6 handshake and close"
+duration = 10.0
+
+[client]
+addr = "fd00::1"
+
+[server]
+app = "echo"
+
+[[step]]
+at = 0.0
+host = "server"
+do = "listen"
+port = 80
+
+[[step]]
+at = 0.5
+host = "client"
+do = "connect"
+port = 80
+from_port = 40000
+
+[[step]]
+at = 1.0
+host = "client"
+do = "send"
+text = "hi"
+
+[[step]]
+at = 2.0
+host = "client"
+do = "close"
+"#;
+    let sc = Scenario::parse("v6.toml", text).unwrap();
+    let mut r = Run::new(sc, &Overrides::default());
+    let ev = r.run_to_end();
+    let conn = "[fd00::1]:40000<->[fd00::2]:80";
+    assert_eq!(
+        states(&ev, "client")
+            .into_iter()
+            .filter(|(_, to)| *to == Established || *to == TimeWait)
+            .count(),
+        2
+    );
+    let syn = ev
+        .iter()
+        .filter(|e| e.conn.as_deref() == Some(conn))
+        .find_map(|e| e.segment())
+        .expect("the client's SYN");
+    assert_eq!(syn.seg.flags, Flags::SYN);
+    assert!(
+        syn.seg.opts.contains(&"MSS=1440".to_string()),
+        "{:?}",
+        syn.seg.opts
+    );
+    // Mixed families are one sentence.
+    let mixed = text.replace("[server]", "[server]\naddr = \"10.0.0.2\"");
+    assert_eq!(
+        Scenario::parse("v6.toml", &mixed).unwrap_err(),
+        "v6.toml:7: the client's address fd00::1 and the server's 10.0.0.2 are of different families: give both IPv4 or both IPv6 addresses"
+    );
+}

@@ -528,3 +528,48 @@ fn plus_minus_zoom_and_arrows_pan_only_in_the_graph() {
     press(&mut v, &m, &mut d, &[KeyCode::Char('d')]);
     assert_eq!(d.sent.len(), 1);
 }
+
+#[test]
+fn fault_keys_in_a_viewer_of_a_shared_session_say_it_is_read_only() {
+    use std::io::Write;
+    use tcpscope::driver::attach::{self, AttachDriver, READ_ONLY};
+    let dir = std::env::temp_dir().join(format!("tcpscope-keys-viewer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.sock");
+    // A session that sends its header and then stays open.
+    let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.write_all(b"{\"tcpscope_recording\":1,\"mode\":\"live\",\"title\":\"t\"}\n")
+            .unwrap();
+        s
+    });
+    let mut d = AttachDriver::new(attach::connect(&path).unwrap(), None, None);
+    let _session = server.join().unwrap();
+    let m = handshake_model();
+    let mut v = View::new(Theme::COLOR);
+    v.sync(&m);
+    use KeyCode::*;
+    let mut prompt = vec![Char('c')];
+    prompt.extend("10.77.0.1:80".chars().map(Char));
+    prompt.push(Enter);
+    for keys in [
+        vec![Char('d')],
+        vec![Char('D')],
+        vec![Char('h')],
+        vec![Char('F')],
+        vec![Char('x')],
+        vec![Char('a')],
+        vec![Char('K')],
+        prompt,
+    ] {
+        for k in &keys {
+            v.key(key(*k), &m, &mut d);
+        }
+        let s = v.status.take().expect("a status sentence");
+        assert!(s.error, "{keys:?}");
+        assert_eq!(s.text, READ_ONLY, "{keys:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -166,6 +166,40 @@ fn detail_of_the_dropped_segment() {
     insta::assert_snapshot!(term.backend());
 }
 
+/// The detail pane decodes an IPv6 header: the handshake with both hosts
+/// on IPv6 (a scenario file may say so), the SYN+ACK dropped and selected.
+#[test]
+fn detail_of_an_ipv6_segment() {
+    let toml = std::fs::read_to_string("assets/scenarios/handshake.toml")
+        .unwrap()
+        .replacen(
+            "[[step]]",
+            "[client]\naddr = \"fd00::1\"\n\n[server]\naddr = \"fd00::2\"\n\n[[step]]",
+            1,
+        );
+    let sc = Scenario::parse("handshake6.toml", &toml).unwrap();
+    let m = model(events(sc, vec![Rule::parse_drop("out:SA:1").unwrap()], 5.0));
+    let mut v = view();
+    let c = m.conns().find(|c| !c.listener).unwrap();
+    let dropped = c
+        .ladder
+        .iter()
+        .find(|e| matches!(&e.kind, EntryKind::Arrow(a) if matches!(a.fate, Fate::Dropped { .. })))
+        .unwrap();
+    v.selected = Some(c.id);
+    v.follow = false;
+    v.focus = Focus::Ladder;
+    v.ladder_sel = Some(dropped.seq);
+    v.ladder_follow = false;
+    v.detail = true;
+    let term = draw(&m, &mut v, &clock("handshake", 3.0), 140, 40);
+    let s = text(&term);
+    assert!(s.contains("IPv6  fd00::2 → fd00::1"), "{s}");
+    assert!(s.contains("next 6  hop limit 64"), "{s}");
+    assert!(s.contains("TCP   80 → "), "{s}");
+    assert!(s.contains("0000 60 00 00 00"), "hex dump: {s}");
+}
+
 #[test]
 fn time_wait_part_way() {
     let m = model(builtin("client-close", vec![], 100.0));

@@ -690,6 +690,9 @@ impl Converter {
                 dup_ack: verdict.dup_ack,
                 analysis: verdict.names(),
                 segs,
+                // A capture's segments are what the wire showed, aggregates
+                // included: nothing to split (`segs` says what they are).
+                gro: None,
             }),
         })?;
         self.changes = after;

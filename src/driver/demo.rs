@@ -16,7 +16,7 @@
 //! output writers; must not depend on `ui`.
 
 use std::collections::VecDeque;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::event::{Body, Dir, Event};
@@ -445,10 +445,10 @@ impl DemoDriver {
             .conn
             .split_once("<->")
             .ok_or_else(|| format!("\"{}\" is not a connection", c.conn))?;
-        let local: SocketAddrV4 = l
+        let local: SocketAddr = l
             .parse()
             .map_err(|_| format!("\"{l}\" is not an address"))?;
-        let remote: SocketAddrV4 = r
+        let remote: SocketAddr = r
             .parse()
             .map_err(|_| format!("\"{r}\" is not an address"))?;
         let id = self

@@ -8,6 +8,7 @@
 //! - [`demo`]: a scenario on the in-memory wire under virtual time;
 //! - [`live`]: the live runtime on a TUN, in real time;
 //! - [`replay`]: a recording played back;
+//! - [`attach`]: a read-only viewer of a shared live session;
 //! - [`clock`]: the virtual clock demo and replay share ([`clock::Timeline`]);
 //! - [`faults`]: the fault-rule commands, applied to an injector (once, for
 //!   demo and live).
@@ -20,13 +21,14 @@
 //! provided (default) method, so an implementation written against the
 //! first version of this trait still compiles and behaves sensibly.
 
+pub mod attach;
 pub mod clock;
 pub mod demo;
 pub mod faults;
 pub mod live;
 pub mod replay;
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,7 +82,7 @@ pub enum Command {
     Close(ConnRef),
     Abort(ConnRef),
     /// Open a connection (`c`, live mode).
-    Connect(SocketAddrV4),
+    Connect(SocketAddr),
     /// Turn keepalive on or off for a connection (`K`).
     Keepalive(ConnRef, bool),
     /// Virtual seconds per real second (`t`, demo and replay).

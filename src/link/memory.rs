@@ -8,7 +8,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::event::{Dir, Event};
@@ -88,8 +88,8 @@ impl Wire {
             client_cfg,
             server_cfg,
             delay,
-            Ipv4Addr::new(10, 0, 0, 1),
-            Ipv4Addr::new(10, 0, 0, 2),
+            Ipv4Addr::new(10, 0, 0, 1).into(),
+            Ipv4Addr::new(10, 0, 0, 2).into(),
         )
     }
 
@@ -97,8 +97,8 @@ impl Wire {
         client_cfg: Config,
         server_cfg: Config,
         delay: Duration,
-        client_addr: Ipv4Addr,
-        server_addr: Ipv4Addr,
+        client_addr: IpAddr,
+        server_addr: IpAddr,
     ) -> Wire {
         let seed = server_cfg.seed;
         let mut client = Engine::new(client_cfg, CLIENT, client_addr);

@@ -1,9 +1,11 @@
-//! The TUN link: raw IPv4 packets between the kernel and tcpscope's stack.
+//! The TUN link: raw IPv4 and IPv6 packets between the kernel and
+//! tcpscope's stack.
 //!
 //! The device is created with the tun-tap crate (`Mode::Tun`, no packet
 //! info, so every read is exactly one IP packet), made non-blocking and
 //! registered with tokio's `AsyncFd`. It is configured from this process with
-//! the classic `SIOCSIF*` ioctls on an `AF_INET` socket (netdevice(7)), not
+//! the classic `SIOCSIF*` ioctls on an `AF_INET` socket (netdevice(7)), and
+//! its IPv6 address with `SIOCSIFADDR` on an `AF_INET6` socket (ipv6(7)), not
 //! with the `ip` command: a child process would not inherit a capability
 //! granted with `setcap cap_net_admin+ep`, and no outside program is needed.
 //!
@@ -19,13 +21,14 @@
 //! 1500-byte packet stops being the limit (README, The link; Measured).
 //! Every read and write then carries a 10-byte `virtio_net_hdr`; this module
 //! strips and adds it and completes partial checksums, so everything above
-//! sees ordinary, valid IPv4 packets. The plain path (tun-tap, one packet per
-//! read) remains, chosen with `--tun-offload off` or used when the kernel
-//! refuses the offload ioctls.
+//! sees ordinary, valid IP packets. IPv6 gets checksum offload only (no
+//! `TUN_F_TSO6`): the kernel segments IPv6 TCP itself before the TUN. The
+//! plain path (tun-tap, one packet per read) remains, chosen with
+//! `--tun-offload off` or used when the kernel refuses the offload ioctls.
 
 use std::ffi::CString;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use tokio::io::unix::AsyncFd;
@@ -39,6 +42,21 @@ const VNET_HDR: usize = 10;
 /// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: the checksum is partial, to be completed
 /// from `csum_start` to the end and stored at `csum_start + csum_offset`.
 const VNET_F_NEEDS_CSUM: u8 = 1;
+/// `gso_type` values: none, TCP/IPv4, and the ECN bit that may be or-ed in.
+const VNET_GSO_NONE: u8 = 0;
+const VNET_GSO_TCPV4: u8 = 1;
+const VNET_GSO_ECN: u8 = 0x80;
+
+/// What the virtio-net header said of a packet read from the TUN.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rx {
+    /// Its TCP checksum is partial (left for us to compute; the local
+    /// kernel vouches for the data, see `wire::parse_unverified`).
+    pub partial: bool,
+    /// A GSO packet, to be cut into segments of this many payload bytes
+    /// (`gso::split`); 0 when it is one segment.
+    pub gso_size: u16,
+}
 
 /// What the interface looks like once it is up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +68,11 @@ pub struct TunSpec {
     /// The address the user-space stack answers on (not assigned to the
     /// interface: the kernel routes it into the TUN through the subnet).
     pub stack_addr: Ipv4Addr,
+    /// The same for IPv6: the kernel's address and prefix length, and the
+    /// stack's address, routed into the TUN through the prefix.
+    pub kernel_addr6: Ipv6Addr,
+    pub prefix6: u8,
+    pub stack_addr6: Ipv6Addr,
     pub mtu: u32,
     /// The device's transmit queue (kernel → tcpscope), in packets.
     pub txqueuelen: u32,
@@ -105,6 +128,57 @@ impl TunSpec {
                 ));
             }
         }
+        self.validate6()
+    }
+
+    fn validate6(&self) -> Result<(), String> {
+        if !(1..=126).contains(&self.prefix6) {
+            return Err(format!(
+                "--addr6 {}/{}: the prefix length must be between 1 and 126",
+                self.kernel_addr6, self.prefix6
+            ));
+        }
+        for (flag, a) in [
+            ("--addr6", self.kernel_addr6),
+            ("--stack-addr6", self.stack_addr6),
+        ] {
+            let unicast = !(a.is_unspecified()
+                || a.is_loopback()
+                || a.is_multicast()
+                || a.is_unicast_link_local()
+                || a.to_ipv4_mapped().is_some());
+            if !unicast {
+                return Err(format!(
+                    "{flag} {a} is not a global or unique local unicast address: choose one such as fd77::2"
+                ));
+            }
+        }
+        let mask = u128::MAX << (128 - u32::from(self.prefix6));
+        let net = u128::from(self.kernel_addr6) & mask;
+        if u128::from(self.stack_addr6) & mask != net {
+            return Err(format!(
+                "--stack-addr6 {} is not in the kernel side's subnet {}/{}",
+                self.stack_addr6,
+                Ipv6Addr::from(net),
+                self.prefix6
+            ));
+        }
+        if self.stack_addr6 == self.kernel_addr6 {
+            return Err(format!(
+                "--stack-addr6 {} is the kernel side's own address: choose another address in the subnet",
+                self.stack_addr6
+            ));
+        }
+        for (flag, a) in [
+            ("--addr6", self.kernel_addr6),
+            ("--stack-addr6", self.stack_addr6),
+        ] {
+            if u128::from(a) & !mask == 0 {
+                return Err(format!(
+                    "{flag} {a} is the subnet's Subnet-Router anycast address (RFC 4291 §2.6.1): choose a host address"
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -124,6 +198,16 @@ pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
     };
     let (a, p) = s.split_once('/').ok_or_else(bad)?;
     let addr: Ipv4Addr = a.trim().parse().map_err(|_| bad())?;
+    let prefix: u8 = p.trim().parse().map_err(|_| bad())?;
+    Ok((addr, prefix))
+}
+
+/// `fd77::1/64` → (fd77::1, 64).
+pub fn parse_cidr6(s: &str) -> Result<(Ipv6Addr, u8), String> {
+    let bad =
+        || format!("--addr6 {s}: expected an IPv6 address with a prefix length such as fd77::1/64");
+    let (a, p) = s.split_once('/').ok_or_else(bad)?;
+    let addr: Ipv6Addr = a.trim().parse().map_err(|_| bad())?;
     let prefix: u8 = p.trim().parse().map_err(|_| bad())?;
     Ok((addr, prefix))
 }
@@ -171,12 +255,10 @@ impl AsRawFd for Dev {
 
 impl Dev {
     /// One packet into `buf`; on the offload path the header is removed.
-    /// Returns the packet's range in `buf`, and whether its TCP checksum is
-    /// partial (left for us to compute; the local kernel vouches for the
-    /// data, see `wire::parse_unverified`).
-    fn recv(&self, buf: &mut [u8]) -> io::Result<(std::ops::Range<usize>, bool)> {
+    /// Returns the packet's range in `buf` and what the header said of it.
+    fn recv(&self, buf: &mut [u8]) -> io::Result<(std::ops::Range<usize>, Rx)> {
         match self {
-            Dev::Plain(i) => i.recv(buf).map(|n| (0..n, false)),
+            Dev::Plain(i) => i.recv(buf).map(|n| (0..n, Rx::default())),
             Dev::Offload(fd) => {
                 // SAFETY: reading into a buffer we own, at most its length.
                 let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
@@ -185,34 +267,54 @@ impl Dev {
                 }
                 let n = n as usize;
                 if n < VNET_HDR {
-                    return Ok((0..0, false));
+                    return Ok((0..0, Rx::default()));
                 }
                 let hdr: [u8; VNET_HDR] = buf[..VNET_HDR].try_into().expect("10 bytes");
                 let pkt = &mut buf[VNET_HDR..n];
                 let mut partial = false;
+                // A GSO packet: many segments' worth behind one header, to be
+                // cut at `gso_size` (README, The link: wire-true).
+                let gso_size = if hdr[1] & !VNET_GSO_ECN != VNET_GSO_NONE {
+                    u16::from_ne_bytes([hdr[4], hdr[5]])
+                } else {
+                    0
+                };
                 if hdr[0] & VNET_F_NEEDS_CSUM != 0 {
                     let start = usize::from(u16::from_ne_bytes([hdr[6], hdr[7]]));
                     let off = usize::from(u16::from_ne_bytes([hdr[8], hdr[9]]));
-                    let ihl = pkt.first().map(|b| usize::from(b & 0x0f) * 4);
-                    if pkt.get(9) == Some(&6) && Some(start) == ihl && off == 16 {
-                        // The usual case, IPv4 TCP: leave the sum partial and
-                        // say so; whoever needs a full one computes it.
+                    if crate::wire::is_plain_tcp_partial(pkt, start, off) {
+                        // The usual case, IPv4 or IPv6 TCP: leave the sum
+                        // partial and say so; whoever needs a full one
+                        // computes it.
                         partial = true;
                     } else {
                         crate::wire::complete_checksum(pkt, start, off);
                     }
                 }
-                Ok((VNET_HDR..n, partial))
+                Ok((VNET_HDR..n, Rx { partial, gso_size }))
             }
         }
     }
 
-    fn send(&self, packet: &[u8]) -> io::Result<()> {
+    /// Write one packet. `gso`: the packet is a TSO packet built by
+    /// `gso::pack` (partial checksum) to be cut at this size; the plain path
+    /// never gets one.
+    fn send(&self, packet: &[u8], gso: Option<u16>) -> io::Result<()> {
         match self {
             Dev::Plain(i) => i.send(packet).map(|_| ()),
             Dev::Offload(fd) => {
                 // A zero header: no GSO, the checksum is already complete.
-                let hdr = [0u8; VNET_HDR];
+                let mut hdr = [0u8; VNET_HDR];
+                if let (Some(size), Some((hdr_len, csum_start))) =
+                    (gso, crate::gso::header_lengths(packet))
+                {
+                    hdr[0] = VNET_F_NEEDS_CSUM;
+                    hdr[1] = VNET_GSO_TCPV4;
+                    hdr[2..4].copy_from_slice(&hdr_len.to_ne_bytes());
+                    hdr[4..6].copy_from_slice(&size.to_ne_bytes());
+                    hdr[6..8].copy_from_slice(&csum_start.to_ne_bytes());
+                    hdr[8..10].copy_from_slice(&16u16.to_ne_bytes());
+                }
                 let iov = [
                     libc::iovec {
                         iov_base: hdr.as_ptr() as *mut libc::c_void,
@@ -284,11 +386,13 @@ pub struct Tun {
     fd: AsyncFd<Dev>,
     name: String,
     offload: Option<Result<(), String>>,
+    /// `Err` says why the interface has no IPv6 (see `configure6`).
+    ipv6: Result<(), String>,
 }
 
 impl Tun {
-    /// Create the interface, give the kernel side its address, size its
-    /// queue, turn IPv6 off on it, and bring it up. Errors are sentences.
+    /// Create the interface, give the kernel side its addresses, size its
+    /// queue, and bring it up. Errors are sentences.
     /// Must be called inside a tokio runtime (for `AsyncFd`).
     pub fn open(spec: &TunSpec) -> Result<Tun, String> {
         spec.validate()?;
@@ -303,8 +407,10 @@ impl Tun {
             ));
         }
         for (flag, a) in [
-            ("--addr", spec.kernel_addr),
-            ("--stack-addr", spec.stack_addr),
+            ("--addr", IpAddr::V4(spec.kernel_addr)),
+            ("--stack-addr", IpAddr::V4(spec.stack_addr)),
+            ("--addr6", IpAddr::V6(spec.kernel_addr6)),
+            ("--stack-addr6", IpAddr::V6(spec.stack_addr6)),
         ] {
             if let Some(on) = address_owner(a) {
                 return Err(format!(
@@ -342,6 +448,7 @@ impl Tun {
             ),
             _ => format!("cannot configure the interface {}: {e}", spec.name),
         })?;
+        let ipv6 = configure6(spec)?;
         // SAFETY: `Dev` owns its file descriptor and returns the same one
         // from `as_raw_fd` for as long as it lives, which is as long as the
         // `AsyncFd` that owns it.
@@ -351,6 +458,7 @@ impl Tun {
             fd,
             name: spec.name.clone(),
             offload,
+            ipv6,
         })
     }
 
@@ -387,7 +495,10 @@ impl Tun {
     /// headers, TSO, checksum offload), or `plain` and why.
     pub fn path(&self) -> String {
         match &self.offload {
-            Some(Ok(())) => "offload (64 KiB segments from the kernel)".into(),
+            Some(Ok(())) => {
+                "offload (the kernel's 64 KiB GSO packets, cut into wire segments; TSO writes)"
+                    .into()
+            }
             Some(Err(why)) => format!("plain (the kernel refused the offloads: {why})"),
             None => "plain (--tun-offload off)".into(),
         }
@@ -397,22 +508,27 @@ impl Tun {
         &self.name
     }
 
+    /// `Ok` when the interface has its IPv6 address; otherwise why not.
+    pub fn ipv6(&self) -> &Result<(), String> {
+        &self.ipv6
+    }
+
     /// Wait until a packet can be read, then read as many as are queued (up
     /// to `max`), calling `each` for every packet.
     pub async fn read_batch(
         &self,
         buf: &mut [u8],
         max: usize,
-        mut each: impl FnMut(&[u8], bool),
+        mut each: impl FnMut(&[u8], Rx),
     ) -> io::Result<usize> {
         let mut n = 0;
         while n < max {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|fd| fd.get_ref().recv(buf)) {
-                Ok(Ok((range, partial))) => {
+                Ok(Ok((range, rx))) => {
                     n += 1;
                     if !range.is_empty() {
-                        each(&buf[range], partial);
+                        each(&buf[range], rx);
                     }
                 }
                 Ok(Err(e)) => return Err(e),
@@ -431,15 +547,15 @@ impl Tun {
         &self,
         buf: &mut [u8],
         max: usize,
-        mut each: impl FnMut(&[u8], bool),
+        mut each: impl FnMut(&[u8], Rx),
     ) -> io::Result<usize> {
         let mut n = 0;
         while n < max {
             match self.fd.get_ref().recv(buf) {
-                Ok((range, partial)) => {
+                Ok((range, rx)) => {
                     n += 1;
                     if !range.is_empty() {
-                        each(&buf[range], partial);
+                        each(&buf[range], rx);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -453,7 +569,18 @@ impl Tun {
     /// queues the packet into its input path or drops it); `WouldBlock` is
     /// passed up so the caller can retry when the device is writable.
     pub fn try_send(&self, packet: &[u8]) -> io::Result<()> {
-        self.fd.get_ref().send(packet)
+        self.fd.get_ref().send(packet, None)
+    }
+
+    /// Write a TSO packet (`gso::pack`): the kernel takes it as the run of
+    /// `gso_size`-byte segments it was joined from. Offload path only.
+    pub fn try_send_tso(&self, packet: &[u8], gso_size: u16) -> io::Result<()> {
+        self.fd.get_ref().send(packet, Some(gso_size))
+    }
+
+    /// Whether writes may carry TSO packets (the offload path).
+    pub fn can_tso(&self) -> bool {
+        matches!(self.fd.get_ref(), Dev::Offload(_))
     }
 
     pub async fn writable(&self) -> io::Result<()> {
@@ -474,7 +601,7 @@ fn interface_exists(name: &str) -> bool {
 }
 
 /// The interface that already holds `addr` in this network namespace.
-fn address_owner(addr: Ipv4Addr) -> Option<String> {
+fn address_owner(addr: IpAddr) -> Option<String> {
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills `head` with a list we free below.
     if unsafe { libc::getifaddrs(&mut head) } != 0 {
@@ -487,16 +614,25 @@ fn address_owner(addr: Ipv4Addr) -> Option<String> {
         let ifa = unsafe { &*cur };
         if !ifa.ifa_addr.is_null() {
             // SAFETY: non-null address pointer from getifaddrs.
-            let fam = unsafe { (*ifa.ifa_addr).sa_family };
-            if i32::from(fam) == libc::AF_INET {
+            let fam = i32::from(unsafe { (*ifa.ifa_addr).sa_family });
+            let held = if fam == libc::AF_INET {
                 // SAFETY: AF_INET addresses are sockaddr_in.
                 let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
-                if Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)) == addr {
-                    // SAFETY: ifa_name is a NUL-terminated C string.
-                    let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
-                    found = Some(name.to_string_lossy().into_owned());
-                    break;
-                }
+                Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                    sin.sin_addr.s_addr,
+                ))))
+            } else if fam == libc::AF_INET6 {
+                // SAFETY: AF_INET6 addresses are sockaddr_in6.
+                let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
+                Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
+            } else {
+                None
+            };
+            if held == Some(addr) {
+                // SAFETY: ifa_name is a NUL-terminated C string.
+                let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
+                found = Some(name.to_string_lossy().into_owned());
+                break;
             }
         }
         cur = ifa.ifa_next;
@@ -561,10 +697,7 @@ fn configure(spec: &TunSpec) -> io::Result<()> {
     r.ifr_ifru.ifru_mtu = spec.txqueuelen as libc::c_int;
     ioctl(&sock, libc::SIOCSIFTXQLEN, &mut r)?;
 
-    // A fresh TUN would otherwise send IPv6 router solicitations that the
-    // engine can only count as `not_ipv4_tcp` drops. Best effort: the file is
-    // root's, and a kernel without IPv6 has no such file.
-    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
+    ipv6_sysctls(name);
 
     let mut r = ifreq(name);
     r.ifr_ifru.ifru_addr = sockaddr(spec.kernel_addr);
@@ -581,6 +714,151 @@ fn configure(spec: &TunSpec) -> io::Result<()> {
     r.ifr_ifru.ifru_flags = flags | (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
     ioctl(&sock, libc::SIOCSIFFLAGS, &mut r)?;
     Ok(())
+}
+
+/// Before the interface comes up, in /proc/sys/net/ipv6/conf/IFACE/: no
+/// router solicitations or advertisements, no duplicate address detection
+/// (RFC 4862 §5.4: an address under DAD is tentative and unusable; a TUN
+/// has no neighbours to collide with), no EUI-64 link-local address
+/// (`addr_gen_mode` 1), and IPv6 on. Best effort: the files are root's, a
+/// kernel without IPv6 has none, and [`configure6`] says what is missing.
+fn ipv6_sysctls(name: &str) {
+    let conf = format!("/proc/sys/net/ipv6/conf/{name}");
+    for (key, value) in [
+        ("accept_ra", "0"),
+        ("router_solicitations", "0"),
+        ("accept_dad", "0"),
+        ("dad_transmits", "0"),
+        ("addr_gen_mode", "1"),
+        ("disable_ipv6", "0"),
+    ] {
+        let _ = std::fs::write(format!("{conf}/{key}"), value);
+    }
+}
+
+/// The kernel side's IPv6 address, once the interface is up. `Ok(Err(why))`
+/// when the interface cannot have IPv6 (a kernel without it, IPv6 disabled
+/// and not ours to enable): live mode then runs on IPv4 alone and its first
+/// `info` event says why. An address in use is an error, as for IPv4.
+fn configure6(spec: &TunSpec) -> Result<Result<(), String>, String> {
+    let name = &spec.name;
+    let conf = format!("/proc/sys/net/ipv6/conf/{name}");
+    if !std::path::Path::new(&conf).exists() {
+        return Ok(Err("the kernel has no IPv6".into()));
+    }
+    if std::fs::read_to_string(format!("{conf}/disable_ipv6")).is_ok_and(|v| v.trim() == "1") {
+        return Ok(Err(format!(
+            "net.ipv6.conf.{name}.disable_ipv6 is 1 and could not be changed"
+        )));
+    }
+    // SAFETY: plain socket(2) call; the fd is owned below.
+    let raw = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EAFNOSUPPORT) {
+            return Ok(Err("the kernel has no IPv6 sockets".into()));
+        }
+        return Err(format!(
+            "cannot open an IPv6 socket to configure {name}: {e}"
+        ));
+    }
+    // SAFETY: raw is a fresh fd we own.
+    let sock = unsafe { OwnedFd::from_raw_fd(raw) };
+    let cname = CString::new(name.as_str()).map_err(|_| format!("bad interface name {name}"))?;
+    // SAFETY: a valid NUL-terminated string.
+    let index = unsafe { libc::if_nametoindex(cname.as_ptr()) };
+    let mut req = libc::in6_ifreq {
+        ifr6_addr: libc::in6_addr {
+            s6_addr: spec.kernel_addr6.octets(),
+        },
+        ifr6_prefixlen: u32::from(spec.prefix6),
+        ifr6_ifindex: index as libc::c_int,
+    };
+    // SAFETY: SIOCSIFADDR on an AF_INET6 socket reads a struct in6_ifreq
+    // (ipv6(7)), which we own for the call.
+    let rc = unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCSIFADDR as _,
+            &mut req as *mut libc::in6_ifreq,
+        )
+    };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        return Err(match e.raw_os_error() {
+            Some(libc::EPERM) => NEED_CAP_NET_ADMIN.to_string(),
+            Some(libc::EEXIST) | Some(libc::EADDRINUSE) => format!(
+                "the address {} is already in use: choose another with --addr6",
+                spec.kernel_addr6
+            ),
+            _ => {
+                return Ok(Err(format!(
+                    "cannot give {name} the IPv6 address {}/{}: {e}",
+                    spec.kernel_addr6, spec.prefix6
+                )));
+            }
+        });
+    }
+    wait_usable(name, spec.kernel_addr6);
+    Ok(Ok(()))
+}
+
+/// Wait (at most a second) until the kernel's IPv6 address is no longer
+/// tentative (`IFA_F_TENTATIVE` in /proc/net/if_inet6), so that the first
+/// `curl -6` is not refused with EADDRNOTAVAIL. With DAD off this is at
+/// once; the loop is for kernels that run DAD anyway.
+fn wait_usable(name: &str, addr: Ipv6Addr) {
+    const IFA_F_TENTATIVE: u32 = 0x40;
+    let hex: String = addr.octets().iter().map(|b| format!("{b:02x}")).collect();
+    for _ in 0..100 {
+        let Ok(text) = std::fs::read_to_string("/proc/net/if_inet6") else {
+            return;
+        };
+        // Lines: address, index, prefix length, scope, flags, name.
+        let flags = text.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 6 && f[0] == hex && f[5] == name)
+                .then(|| u32::from_str_radix(f[4], 16).unwrap_or(0))
+        });
+        match flags {
+            Some(f) if f & IFA_F_TENTATIVE != 0 => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            _ => return,
+        }
+    }
+}
+
+/// The reply to an ICMPv6 echo request for `stack_addr` (RFC 4443 §4.2:
+/// the identifier, sequence number and data returned), built with
+/// etherparse, which computes the checksum over the IPv6 pseudo-header;
+/// `None` for anything else.
+pub fn icmpv6_echo_reply(packet: &[u8], stack_addr: Ipv6Addr) -> Option<Vec<u8>> {
+    use etherparse::{Icmpv6Type, PacketBuilder, SlicedPacket, TransportSlice};
+    // Every packet passes here: TCP (next header 6) and IPv4 leave at once.
+    if packet.len() < 48 || packet[0] >> 4 != 6 || packet[6] == 6 {
+        return None;
+    }
+    let sliced = SlicedPacket::from_ip(packet).ok()?;
+    let Some(etherparse::NetSlice::Ipv6(ip)) = &sliced.net else {
+        return None;
+    };
+    let hdr = ip.header();
+    if Ipv6Addr::from(hdr.destination()) != stack_addr || ip.is_payload_fragmented() {
+        return None;
+    }
+    let Some(TransportSlice::Icmpv6(icmp)) = &sliced.transport else {
+        return None;
+    };
+    let Icmpv6Type::EchoRequest(echo) = icmp.icmp_type() else {
+        return None;
+    };
+    let builder = PacketBuilder::ipv6(hdr.destination(), hdr.source(), 64)
+        .icmpv6_echo_reply(echo.id, echo.seq);
+    let payload = icmp.payload();
+    let mut out = Vec::with_capacity(builder.size(payload.len()));
+    builder.write(&mut out, payload).ok()?;
+    Some(out)
 }
 
 /// The reply to an ICMP echo request for `stack_addr` (RFC 792), built with
@@ -625,6 +903,9 @@ mod tests {
             kernel_addr: Ipv4Addr::new(10, 77, 0, 1),
             prefix: 24,
             stack_addr: Ipv4Addr::new(10, 77, 0, 2),
+            kernel_addr6: "fd77::1".parse().unwrap(),
+            prefix6: 64,
+            stack_addr6: "fd77::2".parse().unwrap(),
             mtu: 1500,
             txqueuelen: 1000,
             offload: true,
@@ -733,5 +1014,104 @@ mod tests {
         );
         assert_eq!(icmp.payload(), b"ping");
         assert_eq!(icmp_echo_reply(&req, Ipv4Addr::new(10, 77, 0, 3)), None);
+    }
+
+    #[test]
+    fn ipv6_validation_sentences() {
+        let v6 = |kernel: &str, prefix: u8, stack: &str| TunSpec {
+            kernel_addr6: kernel.parse().unwrap(),
+            prefix6: prefix,
+            stack_addr6: stack.parse().unwrap(),
+            ..spec()
+        };
+        assert_eq!(v6("fd77::1", 64, "fd77::2").validate(), Ok(()));
+        assert_eq!(
+            v6("fd77::1", 64, "fd78::2").validate(),
+            Err("--stack-addr6 fd78::2 is not in the kernel side's subnet fd77::/64".into())
+        );
+        assert_eq!(
+            v6("fd77::1", 64, "fd77::1").validate(),
+            Err("--stack-addr6 fd77::1 is the kernel side's own address: choose another address in the subnet".into())
+        );
+        assert_eq!(
+            v6("fd77::1", 128, "fd77::2").validate(),
+            Err("--addr6 fd77::1/128: the prefix length must be between 1 and 126".into())
+        );
+        assert!(
+            v6("fd77::1", 64, "fd77::")
+                .validate()
+                .unwrap_err()
+                .contains("Subnet-Router anycast")
+        );
+        assert_eq!(
+            v6("fe80::1", 64, "fe80::2").validate(),
+            Err("--addr6 fe80::1 is not a global or unique local unicast address: choose one such as fd77::2".into())
+        );
+        assert_eq!(
+            parse_cidr6("fd77::1/64"),
+            Ok(("fd77::1".parse().unwrap(), 64))
+        );
+        assert_eq!(
+            parse_cidr6("fd77::1"),
+            Err(
+                "--addr6 fd77::1: expected an IPv6 address with a prefix length such as fd77::1/64"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn answers_icmpv6_echo_requests_for_the_stack_only() {
+        let (kernel, stack) = (
+            "fd77::1".parse::<Ipv6Addr>().unwrap(),
+            "fd77::2".parse::<Ipv6Addr>().unwrap(),
+        );
+        let req = {
+            let b = etherparse::PacketBuilder::ipv6(kernel.octets(), stack.octets(), 64)
+                .icmpv6_echo_request(7, 1);
+            let mut v = Vec::new();
+            b.write(&mut v, b"ping6").unwrap();
+            v
+        };
+        let reply = icmpv6_echo_reply(&req, stack).unwrap();
+        // The exact bytes: IPv6 (payload 13, next header 58, hop limit 64,
+        // addresses swapped), then type 129, code 0, the checksum over the
+        // pseudo-header (RFC 4443 §2.3), identifier 7, sequence 1, data.
+        let mut want = vec![0x60, 0, 0, 0, 0, 13, 58, 64];
+        want.extend_from_slice(&stack.octets());
+        want.extend_from_slice(&kernel.octets());
+        let sum = etherparse::checksum::Sum16BitWords::new()
+            .add_16bytes(stack.octets())
+            .add_16bytes(kernel.octets())
+            .add_4bytes(13u32.to_be_bytes())
+            .add_2bytes([0, 58])
+            .add_2bytes([129, 0])
+            .add_2bytes([0, 7])
+            .add_2bytes([0, 1])
+            .add_slice(b"ping6")
+            .ones_complement()
+            .to_be();
+        want.extend_from_slice(&[129, 0]);
+        want.extend_from_slice(&sum.to_be_bytes());
+        want.extend_from_slice(&[0, 7, 0, 1]);
+        want.extend_from_slice(b"ping6");
+        assert_eq!(reply, want);
+        let s = etherparse::SlicedPacket::from_ip(&reply).unwrap();
+        let Some(etherparse::TransportSlice::Icmpv6(icmp)) = s.transport else {
+            panic!("ICMPv6 expected")
+        };
+        assert!(icmp.is_checksum_valid(stack.octets(), kernel.octets()));
+        // Not for the stack, or not a request: no reply.
+        assert_eq!(icmpv6_echo_reply(&req, kernel), None);
+        let other = {
+            let b = etherparse::PacketBuilder::ipv6(kernel.octets(), stack.octets(), 64)
+                .icmpv6_echo_reply(7, 1);
+            let mut v = Vec::new();
+            b.write(&mut v, b"ping6").unwrap();
+            v
+        };
+        assert_eq!(icmpv6_echo_reply(&other, stack), None);
+        // IPv4 is not ICMPv6.
+        assert_eq!(icmpv6_echo_reply(&[0x45; 60], stack), None);
     }
 }

@@ -117,6 +117,7 @@ impl Coalescer {
             return;
         };
         match &ev.body {
+            Body::Segment(s) if s.gro.is_some() => self.push_gro(ev, conn, out),
             Body::Segment(s) => {
                 let st = self.conns.entry(conn.clone()).or_default();
                 if st.host.is_none() {
@@ -192,6 +193,56 @@ impl Coalescer {
                     self.busy.remove(&conn);
                 }
             }
+        }
+    }
+
+    /// A `segment` event that stands for several wire segments (receive
+    /// offload, see `SegmentEvent::gro`): folded whole into the burst when
+    /// each of its wire segments would have been (the connection is hot and
+    /// it is ordinary in-order data), else handed on as those segments, one
+    /// event each, so the stream never shows more than a wire segment.
+    fn push_gro(&mut self, ev: Event, conn: Arc<str>, out: &mut Vec<Event>) {
+        let Body::Segment(s) = &ev.body else {
+            unreachable!("push_gro is given segment events")
+        };
+        let segs = s.gro.map_or(1, |g| g.segs.max(1));
+        let st = self.conns.entry(conn.clone()).or_default();
+        // What `note_rate` would say of its first wire segment.
+        let hot = st.recent.len() >= Self::THRESHOLD
+            && st
+                .recent
+                .get(st.recent.len() - Self::THRESHOLD)
+                .is_some_and(|f| ev.t - f < Self::WINDOW);
+        if !(hot && Self::ordinary(st, s)) {
+            for w in s.wire_segments() {
+                let e = Event {
+                    t: ev.t,
+                    host: ev.host.clone(),
+                    conn: Some(conn.clone()),
+                    body: Body::Segment(w),
+                };
+                self.push(e, out);
+            }
+            return;
+        }
+        if st.host.is_none() {
+            st.host = ev.host.clone();
+        }
+        for _ in 0..segs.min(Self::THRESHOLD as u32 + 1) {
+            Self::note_rate(st, ev.t);
+        }
+        if st.recent.len() > Self::THRESHOLD && !self.busy.contains(&conn) {
+            self.busy.insert(conn.clone());
+        }
+        Self::track(st, s);
+        Self::add(st, ev.t, s);
+        if let Some(b) = st.bursts[slot(s.dir)].as_mut() {
+            // `add` counted one.
+            b.segments += segs - 1;
+        }
+        self.coalesced += u64::from(segs);
+        if !self.open.contains(&conn) {
+            self.open.insert(conn);
         }
     }
 
@@ -385,6 +436,7 @@ mod tests {
                 dup_ack: None,
                 analysis: Vec::new(),
                 segs: None,
+                gro: None,
             }),
         }
     }
@@ -419,6 +471,80 @@ mod tests {
             t += 0.001;
         }
         t
+    }
+
+    /// A receive-offload event: `segs` wire segments of 100 bytes from
+    /// `seq`, the last one PSH.
+    fn gro(t: f64, seq: u32, segs: u32) -> Event {
+        let mut e = seg(
+            t,
+            Dir::In,
+            Flags::ACK | Flags::PSH,
+            seq,
+            1,
+            segs * 100 - 40,
+            500,
+        );
+        if let Body::Segment(s) = &mut e.body {
+            s.seg.id = 7;
+            s.gro = Some(crate::event::Gro { segs, size: 100 });
+        }
+        e
+    }
+
+    #[test]
+    fn an_aggregate_on_a_quiet_connection_goes_out_as_its_wire_segments() {
+        let mut c = Coalescer::new();
+        let mut out = Vec::new();
+        c.push(gro(0.5, 1000, 3), &mut out);
+        let got: Vec<(u64, u32, u32, Flags)> = out
+            .iter()
+            .map(|e| {
+                let s = e.segment().expect("segment events");
+                assert_eq!(s.gro, None);
+                (s.seg.id, s.seg.seq, s.seg.len, s.seg.flags)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (7, 1000, 100, Flags::ACK),
+                (9, 1100, 100, Flags::ACK),
+                (11, 1200, 60, Flags::ACK | Flags::PSH),
+            ]
+        );
+        assert_eq!(c.coalesced, 0);
+    }
+
+    #[test]
+    fn an_aggregate_on_a_hot_connection_is_folded_as_its_wire_segments() {
+        let mut c = Coalescer::new();
+        let mut out = Vec::new();
+        let t = bulk(&mut c, &mut out, 0.0, 400);
+        let before = c.coalesced;
+        out.clear();
+        c.push(gro(t, 1000 + 400 * 100, 45), &mut out);
+        assert!(out.is_empty(), "folded: {:?}", kinds(&out));
+        assert_eq!(c.coalesced, before + 45);
+        c.flush_all(&mut out);
+        let b = out
+            .iter()
+            .find_map(|e| match &e.body {
+                Body::Burst(b) if b.dir == Dir::In => Some(b.clone()),
+                _ => None,
+            })
+            .expect("the burst in");
+        assert_eq!(b.segments, 250 + 45);
+        assert_eq!(b.seq_to, 1000 + 400 * 100 + 45 * 100 - 40);
+        // Out of order: handed on as wire segments; the first one passes
+        // (out-of-order data is never folded), the second continues it and
+        // is folded as any in-order segment would be.
+        out.clear();
+        let before = c.coalesced;
+        c.push(gro(t + 0.001, 900_000, 2), &mut out);
+        assert_eq!(kinds(&out), vec!["segment"]);
+        assert_eq!(out[0].segment().unwrap().seg.seq, 900_000);
+        assert_eq!(c.coalesced, before + 1);
     }
 
     #[test]

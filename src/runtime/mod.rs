@@ -14,10 +14,11 @@
 //! segments 2, 4, 6, …; packets read from the TUN get 1, 3, 5, ….
 
 pub mod coalesce;
+pub mod share;
 pub mod sink;
 
 use std::collections::VecDeque;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ use tokio::sync::Notify;
 
 use crate::event::{Body, Dir, Event};
 use crate::fault::{Injector, Packet, Rule};
-use crate::link::tun::{self, MAX_PACKET, Tun, TunSpec};
+use crate::link::tun::{self, MAX_PACKET, Rx, Tun, TunSpec};
 use crate::services::{self, ServiceOpts, ServiceSpec};
 use crate::socket::{Inner, Shared, Stack};
 use crate::tcp::{Config, Engine, State};
@@ -53,7 +54,7 @@ pub struct LiveSetup {
     pub cfg: Config,
     pub rules: Vec<Rule>,
     pub services: Vec<ServiceSpec>,
-    pub connect: Vec<SocketAddrV4>,
+    pub connect: Vec<SocketAddr>,
     pub send: Option<String>,
     pub http_idle: Option<Duration>,
     pub duration: Option<Duration>,
@@ -69,11 +70,14 @@ impl LiveSetup {
             .map(|s| format!("{}:{}", s.port, s.kind.name()))
             .collect();
         format!(
-            "live on {}: kernel {}/{}, stack {}, profile {}, serving {}",
+            "live on {}: kernel {}/{} and {}/{}, stack {} and {}, profile {}, serving {}",
             self.tun.name,
             self.tun.kernel_addr,
             self.tun.prefix,
+            self.tun.kernel_addr6,
+            self.tun.prefix6,
             self.tun.stack_addr,
+            self.tun.stack_addr6,
             self.profile,
             if serve.is_empty() {
                 "nothing".into()
@@ -97,12 +101,59 @@ impl LiveSetup {
 pub struct Stats {
     pub packets_in: u64,
     pub packets_out: u64,
+    /// ICMP and ICMPv6 echo requests answered.
     pub icmp_echo: u64,
-    /// Packets that were not IPv4 TCP (the engine drops them with reason
-    /// `not_ipv4_tcp`).
+    /// Packets that were not TCP (the engine drops them with reason
+    /// `not_ipv4_tcp` or `not_ipv6_tcp`).
     pub not_tcp: u64,
     pub write_errors: u64,
     pub events: u64,
+    /// GSO packets from the kernel, and the wire segments they were cut
+    /// into (README, The link).
+    pub gso_in: u64,
+    pub gso_segments: u64,
+    /// TSO writes to the kernel, and the segments they carried.
+    pub tso_out: u64,
+    pub tso_segments: u64,
+}
+
+/// Packets read from the TUN and not yet given to the injector. A kernel
+/// GSO packet is cut into the wire segments it stands for (README, The
+/// link: what the user sees is what is on the wire), here or, when it was
+/// kept whole in the hope of receive offload, in `Live::packet_in`.
+#[derive(Default)]
+struct RxBatch {
+    pkts: Vec<(Vec<u8>, Rx)>,
+    gso_in: u64,
+    gso_segments: u64,
+    /// Keep GSO packets whole: the last round found receive offload
+    /// possible (`Live::gro_ok`); `packet_in` checks again.
+    keep_whole: bool,
+}
+
+impl RxBatch {
+    fn push(&mut self, p: &[u8], rx: Rx) {
+        if rx.gso_size == 0 || self.keep_whole {
+            self.pkts.push((p.to_vec(), rx));
+            return;
+        }
+        self.cut(p, rx);
+    }
+
+    fn cut(&mut self, p: &[u8], rx: Rx) {
+        let wire = Rx {
+            partial: true,
+            gso_size: 0,
+        };
+        let n = crate::gso::split(p, usize::from(rx.gso_size), |s| self.pkts.push((s, wire)));
+        if n > 1 {
+            self.gso_in += 1;
+            self.gso_segments += n as u64;
+        } else if let Some(last) = self.pkts.last_mut() {
+            // Handed over whole: its checksum is as the kernel left it.
+            last.1.partial = rx.partial;
+        }
+    }
 }
 
 /// Why the loop woke.
@@ -131,6 +182,12 @@ pub struct Live {
     /// while a connection is above the coalescing rate.
     want_hex: bool,
     listening: Vec<u16>,
+    /// Join runs of segments into TSO writes (offload path).
+    tso: bool,
+    /// The offload path: GSO packets may come, receive offload is possible.
+    tso_capable: bool,
+    /// Why the kernel refused a TSO write, if it did.
+    tso_refused: Option<String>,
 }
 
 impl Live {
@@ -150,6 +207,13 @@ impl Live {
         // have answered it (see `round`): the ACK rides on their data or FIN.
         cfg.cork = true;
         let mut engine = Engine::new(cfg, HOST, setup.tun.stack_addr);
+        let ipv6 = match tun.ipv6() {
+            Ok(()) => {
+                engine.add_addr(setup.tun.stack_addr6);
+                String::new()
+            }
+            Err(why) => format!("; IPv6 off ({why})"),
+        };
         engine.set_segment_ids(2, 2);
         let mut injector = Injector::new(HOST, setup.cfg.seed);
         let now = clock.now();
@@ -157,7 +221,7 @@ impl Live {
             now,
             None,
             Body::Info {
-                msg: format!("{}, TUN path {}; ready", setup.describe(), tun.path()),
+                msg: format!("{}, TUN path {}{ipv6}; ready", setup.describe(), tun.path()),
             },
         );
         for r in &setup.rules {
@@ -199,6 +263,9 @@ impl Live {
                 stop_reason: None,
                 want_hex,
                 listening,
+                tso: tun.can_tso(),
+                tso_capable: tun.can_tso(),
+                tso_refused: None,
             },
             tun,
         ))
@@ -222,7 +289,7 @@ impl Live {
         let clock = *self.shared.clock();
         let stop_at = self.setup.duration.map(|d| clock.now() + d);
         let mut buf = vec![0u8; MAX_PACKET];
-        let mut batch: Vec<(Vec<u8>, bool)> = Vec::with_capacity(READ_BATCH);
+        let mut batch = RxBatch::default();
         // The first round emits the `info` and `state LISTEN` events.
         self.round(&tun, &mut batch);
         let result = loop {
@@ -235,7 +302,7 @@ impl Live {
                 _ = sigint.recv() => Wake::Stop("interrupted (SIGINT)".into()),
                 _ = sigterm.recv() => Wake::Stop("terminated (SIGTERM)".into()),
                 _ = stop.notified() => Wake::Stop("stopped from the UI".into()),
-                r = tun.read_batch(&mut buf, READ_BATCH, |p, partial| batch.push((p.to_vec(), partial))) => Wake::Read(r),
+                r = tun.read_batch(&mut buf, READ_BATCH, |p, rx| batch.push(p, rx)) => Wake::Read(r),
                 _ = self.shared.poke.notified() => Wake::Other,
                 _ = tokio::time::sleep_until(sleep_to) => Wake::Other,
                 r = tun.writable(), if !self.outq.is_empty() => Wake::Read(r.map(|_| 0)),
@@ -272,13 +339,11 @@ impl Live {
         &mut self,
         tun: &Tun,
         buf: &mut [u8],
-        batch: &mut Vec<(Vec<u8>, bool)>,
+        batch: &mut RxBatch,
     ) -> std::io::Result<()> {
         let mut until = std::time::Instant::now() + BUSY_POLL;
         while std::time::Instant::now() < until && !self.finished() {
-            let got = tun.try_read_batch(buf, READ_BATCH, |p, partial| {
-                batch.push((p.to_vec(), partial))
-            })?;
+            let got = tun.try_read_batch(buf, READ_BATCH, |p, rx| batch.push(p, rx))?;
             tokio::task::yield_now().await;
             let corked = self.shared.lock().engine.needs_flush();
             if got > 0 || self.shared.take_poked() || !self.outq.is_empty() || corked {
@@ -310,7 +375,7 @@ impl Live {
     /// services have run since, so their answers carry the ACKs), packets
     /// in, timers, everything the engine and injector produce, events out,
     /// packets out.
-    fn round(&mut self, tun: &Tun, batch: &mut Vec<(Vec<u8>, bool)>) {
+    fn round(&mut self, tun: &Tun, batch: &mut RxBatch) {
         let shared = self.shared.clone();
         let now = shared.clock().now();
         {
@@ -319,11 +384,35 @@ impl Live {
             // Hex dumps cost a quarter of the CPU under bulk load and the
             // coalescer would fold most of them away: only while no
             // connection is hot.
-            g.engine.config_mut().hex_in_events =
-                self.want_hex && !self.coalescer.any_hot(now.secs_f64());
-            for (pkt, partial) in batch.drain(..) {
-                self.packet_in(&mut g, now, pkt, partial);
+            let hot = self.coalescer.any_hot(now.secs_f64());
+            g.engine.config_mut().hex_in_events = self.want_hex && !hot;
+            let gro_ok = self.gro_ok(&g, hot);
+            let mut pkts = std::mem::take(&mut batch.pkts);
+            for (pkt, rx) in pkts.drain(..) {
+                if rx.gso_size == 0 {
+                    self.packet_in(&mut g, now, pkt, rx.partial, None);
+                } else if let Some(segs) = crate::gso::wire_count(&pkt, rx.gso_size.into())
+                    && gro_ok
+                {
+                    self.stats.gso_in += 1;
+                    self.stats.gso_segments += u64::from(segs);
+                    let gro = crate::event::Gro {
+                        segs,
+                        size: rx.gso_size.into(),
+                    };
+                    self.packet_in(&mut g, now, pkt, true, Some(gro));
+                } else {
+                    // Kept whole, but a rule, a hold or the pcap came since
+                    // (or the connection cooled down): cut it now.
+                    batch.cut(&pkt, rx);
+                    for (p, rx) in batch.pkts.drain(..) {
+                        self.packet_in(&mut g, now, p, rx.partial, None);
+                    }
+                }
             }
+            batch.pkts = pkts;
+            self.stats.gso_in += std::mem::take(&mut batch.gso_in);
+            self.stats.gso_segments += std::mem::take(&mut batch.gso_segments);
             if g.injector.poll_at().is_some_and(|t| t <= now) {
                 g.injector.on_timer(now);
             }
@@ -332,31 +421,61 @@ impl Live {
             }
             self.pump(&mut g, now);
             g.wake_dirty();
+            let hot = self.coalescer.any_hot(now.secs_f64());
+            batch.keep_whole = self.gro_ok(&g, hot);
         }
         self.publish(now);
         self.write_out(tun);
     }
 
-    fn packet_in(&mut self, g: &mut Inner, now: Instant, bytes: Vec<u8>, partial_csum: bool) {
-        self.stats.packets_in += 1;
-        if let Some(reply) = tun::icmp_echo_reply(&bytes, self.setup.tun.stack_addr) {
-            // RFC 1122 §3.2.2.6: answer pings; not TCP, so no events.
+    /// Receive offload (a kernel GSO packet processed whole, as Linux's GRO
+    /// does) only where nothing would show or act on it as one: no fault
+    /// rule or held segment, no pcap, and a connection above the coalescing
+    /// rate, so its events are folded into bursts (the coalescer hands an
+    /// aggregate on as wire segments otherwise). README, The link.
+    fn gro_ok(&self, g: &Inner, hot: bool) -> bool {
+        hot && self.tso_capable && self.pcap.is_none() && g.injector.is_idle()
+    }
+
+    fn packet_in(
+        &mut self,
+        g: &mut Inner,
+        now: Instant,
+        bytes: Vec<u8>,
+        partial_csum: bool,
+        gro: Option<crate::event::Gro>,
+    ) {
+        let wire = gro.map_or(1, |g| u64::from(g.segs));
+        self.stats.packets_in += wire;
+        // RFC 1122 §3.2.2.6 and RFC 4443 §4.2: answer pings; not TCP, so
+        // no events.
+        let echo = tun::icmp_echo_reply(&bytes, self.setup.tun.stack_addr)
+            .map(|r| (r, "ICMP echo request, answered"))
+            .or_else(|| {
+                g.engine.addr6().and_then(|a| {
+                    tun::icmpv6_echo_reply(&bytes, a).map(|r| (r, "ICMPv6 echo request, answered"))
+                })
+            });
+        if let Some((reply, what)) = echo {
             self.stats.icmp_echo += 1;
-            self.capture(
-                now,
-                Dir::In,
-                &bytes,
-                Some("ICMP echo request, answered".into()),
-            );
+            self.capture(now, Dir::In, &bytes, Some(what.into()));
             self.capture(now, Dir::Out, &reply, None);
             self.outq.push_back(reply);
             return;
         }
-        if bytes.len() < 20 || bytes[0] >> 4 != 4 || bytes[9] != 6 {
+        let tcp = match bytes.first().map(|b| b >> 4) {
+            Some(4) => bytes.len() >= 20 && bytes[9] == 6,
+            // TCP right after the fixed header. TCP behind extension
+            // headers is counted as not TCP here, though the engine walks
+            // them and takes it: rare, and not worth a walk per packet.
+            Some(6) => bytes.len() >= 40 && bytes[6] == 6,
+            _ => false,
+        };
+        if !tcp {
             self.stats.not_tcp += 1;
         }
         let id = self.next_in_id;
-        self.next_in_id += 2;
+        self.next_in_id += 2 * wire;
         self.inject(
             g,
             now,
@@ -365,6 +484,7 @@ impl Live {
                 dir: Dir::In,
                 bytes,
                 partial_csum,
+                gro,
             },
         );
     }
@@ -413,6 +533,10 @@ impl Live {
             while let Some(p) = g.injector.poll_deliver() {
                 progress = true;
                 match p.dir {
+                    Dir::In if let Some(gro) = p.gro => {
+                        g.engine.receive_gro(now, p.id, &p.bytes, gro);
+                        self.events.extend(g.engine.drain_events());
+                    }
                     Dir::In if p.partial_csum => {
                         g.engine.receive_unverified(now, p.id, &p.bytes);
                         self.events.extend(g.engine.drain_events());
@@ -452,14 +576,53 @@ impl Live {
         }
     }
 
+    /// Write what the injector let out. On the offload path a run of
+    /// consecutive full-sized segments of one connection leaves in one TSO
+    /// write, which the kernel takes as those same segments (`gso::pack`);
+    /// each of them was a wire segment for the injector, the events and the
+    /// pcap. Should the kernel refuse a TSO write, every later write is
+    /// plain.
     fn write_out(&mut self, tun: &Tun) {
-        while let Some(p) = self.outq.front() {
-            match tun.try_send(p) {
+        while let Some(first) = self.outq.front() {
+            let mut n = 1;
+            if self.tso {
+                let mut len = first.len();
+                let hdr = crate::gso::header_lengths(first).map_or(0, |h| usize::from(h.0));
+                while let Some(next) = self.outq.get(n) {
+                    if !crate::gso::continues(first, &self.outq[n - 1], next, len) {
+                        break;
+                    }
+                    len += next.len() - hdr;
+                    n += 1;
+                }
+            }
+            let sent = if n > 1 {
+                let run: Vec<&[u8]> = self.outq.range(..n).map(Vec::as_slice).collect();
+                match crate::gso::pack(&run) {
+                    Some((pkt, size)) => tun.try_send_tso(&pkt, size),
+                    None => {
+                        n = 1;
+                        tun.try_send(first)
+                    }
+                }
+            } else {
+                tun.try_send(first)
+            };
+            match sent {
                 Ok(()) => {
-                    self.stats.packets_out += 1;
-                    self.outq.pop_front();
+                    self.stats.packets_out += n as u64;
+                    if n > 1 {
+                        self.stats.tso_out += 1;
+                        self.stats.tso_segments += n as u64;
+                    }
+                    self.outq.drain(..n);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if n > 1 => {
+                    // Retried one by one from the next pass on.
+                    self.tso = false;
+                    self.tso_refused = Some(e.to_string());
+                }
                 Err(_) => {
                     // The kernel refused the packet (device going down):
                     // a lost packet, which TCP recovers from.
@@ -547,9 +710,17 @@ impl Live {
             conn: None,
             body: Body::Info {
                 msg: format!(
-                    "stopped: {} packets in, {} out, {} ICMP echo answered, {} not IPv4 TCP (dropped), {} segment events folded into bursts, {} connection(s) left (TIME-WAIT or unfinished), {} events and {} pcap packets lost by slow consumers; interface {} removed",
+                    "stopped: {} packets in ({} kernel GSO packets cut into {} wire segments), {} out ({} of them in {} TSO writes{}), {} ICMP echo answered, {} not TCP (dropped), {} segment events folded into bursts, {} connection(s) left (TIME-WAIT or unfinished), {} events and {} pcap packets lost by slow consumers; interface {} removed",
                     self.stats.packets_in,
+                    self.stats.gso_in,
+                    self.stats.gso_segments,
                     self.stats.packets_out,
+                    self.stats.tso_segments,
+                    self.stats.tso_out,
+                    self.tso_refused
+                        .as_ref()
+                        .map(|e| format!("; the kernel refused a TSO write ({e}), plain writes since"))
+                        .unwrap_or_default(),
                     self.stats.icmp_echo,
                     self.stats.not_tcp,
                     self.coalescer.coalesced,

@@ -42,6 +42,39 @@ impl Sink {
         )
     }
 
+    /// Its consumer went away (noticed at a send).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// At the end of the stream, a consumer that lost the last events has
+    /// no next event to carry the `lagged` one: try to send it alone. True
+    /// once there is nothing left to say (sent, nothing lost, or the
+    /// consumer is gone); false while its queue is still full. Only for
+    /// callers off the stack's path, which may come back to it.
+    pub fn try_finish(&mut self, t: f64) -> bool {
+        if self.closed || self.lost == 0 {
+            return true;
+        }
+        let lagged = Arc::new(Event {
+            t,
+            host: None,
+            conn: None,
+            body: Body::Lagged { lost: self.lost },
+        });
+        match self.tx.try_send(lagged) {
+            Ok(()) => {
+                self.lost = 0;
+                true
+            }
+            Err(TrySendError::Full(_)) => false,
+            Err(TrySendError::Disconnected(_)) => {
+                self.closed = true;
+                true
+            }
+        }
+    }
+
     pub fn send(&mut self, ev: &Arc<Event>) {
         if self.closed {
             return;
@@ -82,7 +115,7 @@ const BATCH_WAIT: Duration = Duration::from_millis(5);
 
 /// Writers are background work: on a small machine the scheduler should
 /// give the stack's loop and its peers the CPU first (best effort).
-fn background_priority() {
+pub(crate) fn background_priority() {
     // SAFETY: gettid and setpriority on this thread only; failure is harmless.
     unsafe {
         let tid = libc::gettid();

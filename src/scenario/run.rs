@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hasher;
-use std::net::SocketAddrV4;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use siphasher::sip::SipHasher13;
@@ -124,14 +124,21 @@ impl Run {
     pub fn new(scenario: Scenario, ov: &Overrides) -> Run {
         let ccfg = settings::demo_host(&scenario, &scenario.client, ov);
         let scfg = settings::demo_host(&scenario, &scenario.server, ov);
-        let caddr = scenario
-            .client
-            .addr
-            .unwrap_or(std::net::Ipv4Addr::new(10, 0, 0, 1));
-        let saddr = scenario
-            .server
-            .addr
-            .unwrap_or(std::net::Ipv4Addr::new(10, 0, 0, 2));
+        // A host without an address takes the default of the other's
+        // family: 10.0.0.1 and 10.0.0.2, or fd00::1 and fd00::2.
+        let v6 = [scenario.client.addr, scenario.server.addr]
+            .iter()
+            .flatten()
+            .any(IpAddr::is_ipv6);
+        let default = |n: u8| -> IpAddr {
+            if v6 {
+                Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, u16::from(n)).into()
+            } else {
+                Ipv4Addr::new(10, 0, 0, n).into()
+            }
+        };
+        let caddr = scenario.client.addr.unwrap_or(default(1));
+        let saddr = scenario.server.addr.unwrap_or(default(2));
         let delay = secs(scenario.delay_ms / 1000.0);
         let mut wire = Wire::with_addrs(ccfg, scfg, delay, caddr, saddr);
         for f in &scenario.faults {
@@ -389,7 +396,7 @@ impl Run {
                 addr,
             } => {
                 let ip = addr.unwrap_or_else(|| self.wire.engine(side.other()).addr());
-                let remote = SocketAddrV4::new(ip, *port);
+                let remote = SocketAddr::new(ip, *port);
                 self.app_event(side, None, format!("{who}: connect to {remote}"));
                 match self.wire.engine(side).connect(now, remote, *from_port) {
                     Ok(c) => self.apps[idx(side)].conns.push(c),

@@ -4,7 +4,7 @@
 pub mod http;
 pub mod simple;
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -92,7 +92,7 @@ pub async fn serve(stack: Stack, listener: TcpListener, kind: ServiceKind, opts:
 
 /// `--connect`: open, send `text` if any, then keep the connection open,
 /// reading what the peer sends, until the peer closes or the run stops.
-pub async fn active_open(stack: Stack, remote: SocketAddrV4, text: Option<String>) {
+pub async fn active_open(stack: Stack, remote: SocketAddr, text: Option<String>) {
     let mut s = match stack.connect(remote).await {
         Ok(s) => s,
         Err(e) => {

@@ -9,7 +9,7 @@
 //! (Linux hides them in the timestamp; tcpscope does not) and are off on a
 //! cookie connection.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use crate::seq::SeqNum;
 use crate::tcp::isn::IsnGenerator;
@@ -26,20 +26,17 @@ fn slot(now: Instant) -> u64 {
 
 fn mac(
     keys: &IsnGenerator,
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
+    local: SocketAddr,
+    remote: SocketAddr,
     peer_isn: SeqNum,
     slot: u64,
 ) -> u32 {
-    keys.hash(&[
-        0x636f_6f6b_6965,
-        u64::from(u32::from(*local.ip())),
-        u64::from(local.port()),
-        u64::from(u32::from(*remote.ip())),
-        u64::from(remote.port()),
-        u64::from(peer_isn.0),
-        slot,
-    ]) & 0x01ff_ffff
+    keys.hash_tuple(
+        &[0x636f_6f6b_6965],
+        local,
+        remote,
+        &[u64::from(peer_isn.0), slot],
+    ) & 0x01ff_ffff
 }
 
 /// The ISN to put in a cookie SYN+ACK for a SYN with sequence `peer_isn`
@@ -47,8 +44,8 @@ fn mac(
 pub fn make(
     keys: &IsnGenerator,
     now: Instant,
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
+    local: SocketAddr,
+    remote: SocketAddr,
     peer_isn: SeqNum,
     mss: u16,
 ) -> SeqNum {
@@ -61,8 +58,8 @@ pub fn make(
 pub fn check(
     keys: &IsnGenerator,
     now: Instant,
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
+    local: SocketAddr,
+    remote: SocketAddr,
     peer_isn: SeqNum,
     cookie: SeqNum,
 ) -> Option<u16> {
@@ -89,8 +86,8 @@ mod tests {
     #[test]
     fn round_trip_and_expiry() {
         let k = IsnGenerator::new(9);
-        let l: SocketAddrV4 = "10.0.0.2:80".parse().unwrap();
-        let r: SocketAddrV4 = "10.0.0.1:5555".parse().unwrap();
+        let l: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let r: SocketAddr = "10.0.0.1:5555".parse().unwrap();
         let t0 = Instant::from_secs(1000);
         let c = make(&k, t0, l, r, SeqNum(77), 1460);
         assert_eq!(check(&k, t0, l, r, SeqNum(77), c), Some(1460));

@@ -2,7 +2,7 @@
 //! the configuration, and the queues its segments and events go to.
 
 use std::collections::VecDeque;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::event::{Body, Dir, Event, RtxCause, SegFields, SegmentEvent};
@@ -15,12 +15,12 @@ use crate::wire::{Flags, Segment};
 pub struct Transmit {
     /// The id its `segment out` event carries.
     pub id: u64,
-    /// The IPv4 packet.
+    /// The IP packet.
     pub packet: Vec<u8>,
     pub flags: Flags,
     pub payload_len: usize,
-    pub src: SocketAddrV4,
-    pub dst: SocketAddrV4,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
 }
 
 /// RFC 5961 §7: a budget of challenge ACKs per second. Each connection has
@@ -91,6 +91,7 @@ impl Ctx<'_> {
                 dup_ack: None,
                 analysis: Vec::new(),
                 segs: None,
+                gro: None,
             }),
         );
         self.tx.push_back(Transmit {
@@ -104,7 +105,8 @@ impl Ctx<'_> {
     }
 }
 
-/// `LOCALIP:PORT<->REMOTEIP:PORT`, the schema's connection name.
-pub fn conn_name(local: SocketAddrV4, remote: SocketAddrV4) -> Arc<str> {
+/// `LOCALIP:PORT<->REMOTEIP:PORT`, the schema's connection name; an IPv6
+/// address is in brackets (`[fd77::2]:80<->[fd77::1]:45678`, RFC 5952 §6).
+pub fn conn_name(local: SocketAddr, remote: SocketAddr) -> Arc<str> {
     format!("{local}<->{remote}").into()
 }

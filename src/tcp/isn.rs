@@ -3,7 +3,7 @@
 //! with M a 4-microsecond timer and F a keyed hash (SipHash-2-4 here).
 
 use std::hash::Hasher;
-use std::net::SocketAddrV4;
+use std::net::{IpAddr, SocketAddr};
 
 use siphasher::sip::SipHasher24;
 
@@ -25,11 +25,11 @@ impl IsnGenerator {
         }
     }
 
-    pub fn isn(&self, now: Instant, local: SocketAddrV4, remote: SocketAddrV4) -> SeqNum {
+    pub fn isn(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> SeqNum {
         let mut h = SipHasher24::new_with_keys(self.k0, self.k1);
-        h.write(&local.ip().octets());
+        write_ip(&mut h, local.ip());
         h.write_u16(local.port());
-        h.write(&remote.ip().octets());
+        write_ip(&mut h, remote.ip());
         h.write_u16(remote.port());
         let f = h.finish() as u32;
         let m = (now.micros() / 4) as u32;
@@ -45,6 +45,44 @@ impl IsnGenerator {
         }
         h.finish() as u32
     }
+
+    /// [`IsnGenerator::hash`] over `before`, the 4-tuple, then `after`.
+    /// An IPv4 address is one word and an IPv6 address two, so IPv4 tuples
+    /// hash as they did before IPv6 existed.
+    pub fn hash_tuple(
+        &self,
+        before: &[u64],
+        local: SocketAddr,
+        remote: SocketAddr,
+        after: &[u64],
+    ) -> u32 {
+        let mut h = SipHasher24::new_with_keys(self.k1, self.k0);
+        for p in before {
+            h.write_u64(*p);
+        }
+        for a in [local, remote] {
+            match a.ip() {
+                IpAddr::V4(ip) => h.write_u64(u64::from(u32::from(ip))),
+                IpAddr::V6(ip) => {
+                    let v = u128::from(ip);
+                    h.write_u64((v >> 64) as u64);
+                    h.write_u64(v as u64);
+                }
+            }
+            h.write_u64(u64::from(a.port()));
+        }
+        for p in after {
+            h.write_u64(*p);
+        }
+        h.finish() as u32
+    }
+}
+
+fn write_ip(h: &mut SipHasher24, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(a) => h.write(&a.octets()),
+        IpAddr::V6(a) => h.write(&a.octets()),
+    }
 }
 
 #[cfg(test)]
@@ -54,9 +92,9 @@ mod tests {
     #[test]
     fn keyed_by_tuple_and_advancing_with_time() {
         let g = IsnGenerator::new(1);
-        let a: SocketAddrV4 = "10.0.0.1:1000".parse().unwrap();
-        let b: SocketAddrV4 = "10.0.0.2:80".parse().unwrap();
-        let c: SocketAddrV4 = "10.0.0.2:81".parse().unwrap();
+        let a: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let c: SocketAddr = "10.0.0.2:81".parse().unwrap();
         let t0 = Instant::ZERO;
         let t1 = Instant::from_micros(400);
         assert_ne!(g.isn(t0, a, b), g.isn(t0, a, c));

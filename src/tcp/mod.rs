@@ -1,7 +1,7 @@
 //! The sans-IO TCP engine.
 //!
 //! No sockets, no clock, no tokio: every call takes `now`; segments come in
-//! as IPv4 packets; segments go out through [`Engine::poll_transmit`], events
+//! as IPv4 or IPv6 packets; segments go out through [`Engine::poll_transmit`], events
 //! through [`Engine::poll_event`], and [`Engine::poll_at`] says when to call
 //! [`Engine::on_timer`] next (the shape of smoltcp and quinn-proto).
 
@@ -16,14 +16,14 @@ pub mod tcb;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::event::{
-    AbortReason, Body, Dir, DropEvent, DropReason, Event, LimitKind, SegFields, SegmentEvent,
+    AbortReason, Body, Dir, DropEvent, DropReason, Event, Gro, LimitKind, SegFields, SegmentEvent,
     TcbAction, TcbEvent,
 };
 use crate::time::Instant;
@@ -51,6 +51,9 @@ pub enum TcpError {
     AddrInUse(u16),
     TableFull,
     NoEphemeralPort,
+    /// The engine has no address of the remote's family (an IPv6 remote
+    /// for an engine with only an IPv4 address, or the other way round).
+    NoLocalAddress(&'static str),
 }
 
 impl fmt::Display for TcpError {
@@ -65,6 +68,9 @@ impl fmt::Display for TcpError {
             TcpError::AddrInUse(p) => write!(f, "port {p} is already in use"),
             TcpError::TableFull => write!(f, "connection table full"),
             TcpError::NoEphemeralPort => write!(f, "no free ephemeral port"),
+            TcpError::NoLocalAddress(family) => {
+                write!(f, "this host has no {family} address to connect from")
+            }
         }
     }
 }
@@ -76,8 +82,8 @@ impl std::error::Error for TcpError {}
 pub struct ConnInfo {
     pub id: ConnId,
     pub state: State,
-    pub local: SocketAddrV4,
-    pub remote: SocketAddrV4,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
     pub name: Arc<str>,
     /// Bytes ready to read.
     pub readable: usize,
@@ -131,11 +137,15 @@ impl Core {
 
 pub struct Engine {
     core: Core,
-    addr: Ipv4Addr,
+    /// The address given to [`Engine::new`] (listeners are named by it).
+    addr: IpAddr,
+    /// The addresses the engine answers on, one per family at most.
+    addr4: Option<Ipv4Addr>,
+    addr6: Option<Ipv6Addr>,
     isn: isn::IsnGenerator,
     rng: SmallRng,
     conns: BTreeMap<ConnId, Tcb>,
-    by_tuple: HashMap<(SocketAddrV4, SocketAddrV4), ConnId>,
+    by_tuple: HashMap<(SocketAddr, SocketAddr), ConnId>,
     listeners: BTreeMap<u16, Listener>,
     /// (deadline, connection) for every connection with an armed timer.
     timer_index: BTreeSet<(Instant, ConnId)>,
@@ -151,10 +161,21 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine for the host `host` (a name for events) at `addr`.
-    pub fn new(cfg: Config, host: &str, addr: Ipv4Addr) -> Engine {
+    /// An engine for the host `host` (a name for events) at `addr`;
+    /// [`Engine::add_addr`] gives it an address of the other family too.
+    pub fn new(cfg: Config, host: &str, addr: impl Into<IpAddr>) -> Engine {
+        let addr = addr.into();
         let seed = cfg.seed;
-        Engine {
+        // An IPv4 address seeds as it did before IPv6 existed, so that
+        // seeded IPv4 runs keep their ISNs.
+        let addr_bits = match addr {
+            IpAddr::V4(a) => u64::from(u32::from(a)),
+            IpAddr::V6(a) => {
+                let v = u128::from(a);
+                (v >> 64) as u64 ^ v as u64
+            }
+        };
+        let mut e = Engine {
             core: Core {
                 cfg,
                 host: host.into(),
@@ -164,8 +185,10 @@ impl Engine {
                 id_step: 1,
             },
             addr,
-            isn: isn::IsnGenerator::new(seed ^ u64::from(u32::from(addr))),
-            rng: SmallRng::seed_from_u64(seed ^ u64::from(u32::from(addr)).rotate_left(17)),
+            addr4: None,
+            addr6: None,
+            isn: isn::IsnGenerator::new(seed ^ addr_bits),
+            rng: SmallRng::seed_from_u64(seed ^ addr_bits.rotate_left(17)),
             conns: BTreeMap::new(),
             by_tuple: HashMap::new(),
             listeners: BTreeMap::new(),
@@ -177,6 +200,39 @@ impl Engine {
             dirty: Vec::new(),
             unflushed: Vec::new(),
             limit_reported: HashMap::new(),
+        };
+        e.add_addr(addr);
+        e
+    }
+
+    /// Answer on `addr` as well: the engine's address of that family
+    /// (replacing one given before).
+    pub fn add_addr(&mut self, addr: impl Into<IpAddr>) {
+        match addr.into() {
+            IpAddr::V4(a) => self.addr4 = Some(a),
+            IpAddr::V6(a) => self.addr6 = Some(a),
+        }
+    }
+
+    /// Whether `ip` is one of the engine's addresses.
+    fn is_local(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => self.addr4 == Some(a),
+            IpAddr::V6(a) => self.addr6 == Some(a),
+        }
+    }
+
+    /// The engine's address of `remote`'s family.
+    fn local_ip_for(&self, remote: &SocketAddr) -> Result<IpAddr, TcpError> {
+        match remote {
+            SocketAddr::V4(_) => self
+                .addr4
+                .map(IpAddr::V4)
+                .ok_or(TcpError::NoLocalAddress("IPv4")),
+            SocketAddr::V6(_) => self
+                .addr6
+                .map(IpAddr::V6)
+                .ok_or(TcpError::NoLocalAddress("IPv6")),
         }
     }
 
@@ -189,8 +245,14 @@ impl Engine {
         &mut self.core.cfg
     }
 
-    pub fn addr(&self) -> Ipv4Addr {
+    /// The address given to [`Engine::new`].
+    pub fn addr(&self) -> IpAddr {
         self.addr
+    }
+
+    /// The engine's IPv6 address, if it has one.
+    pub fn addr6(&self) -> Option<Ipv6Addr> {
+        self.addr6
     }
 
     pub fn host(&self) -> &Arc<str> {
@@ -267,17 +329,32 @@ impl Engine {
     /// A packet arrived from the link. `id` names it in the `segment in`
     /// event (the sender's id on the in-memory wire).
     pub fn receive(&mut self, now: Instant, id: u64, packet: &[u8]) {
-        self.receive_checked(now, id, packet, true);
+        self.receive_checked(now, id, packet, true, None);
     }
 
     /// As [`Engine::receive`], for a packet whose link vouches for its data
     /// (checksum offload left the TCP checksum partial): not verified, as a
     /// NIC's checksum offload would have done it.
     pub fn receive_unverified(&mut self, now: Instant, id: u64, packet: &[u8]) {
-        self.receive_checked(now, id, packet, false);
+        self.receive_checked(now, id, packet, false, None);
     }
 
-    fn receive_checked(&mut self, now: Instant, id: u64, packet: &[u8], verify: bool) {
+    /// As [`Engine::receive_unverified`], for a kernel GSO packet that
+    /// stands for `gro.segs` wire segments, processed as one, as Linux's
+    /// GRO does (README, The link). Its `segment` event carries `gro`, so
+    /// that what is shown is still wire segments.
+    pub fn receive_gro(&mut self, now: Instant, id: u64, packet: &[u8], gro: Gro) {
+        self.receive_checked(now, id, packet, false, Some(gro));
+    }
+
+    fn receive_checked(
+        &mut self,
+        now: Instant,
+        id: u64,
+        packet: &[u8],
+        verify: bool,
+        gro: Option<Gro>,
+    ) {
         let parsed = if verify {
             wire::parse(packet)
         } else {
@@ -306,7 +383,7 @@ impl Engine {
                 return;
             }
         };
-        if *seg.dst.ip() != self.addr {
+        if !self.is_local(seg.dst.ip()) {
             let fields = self.fields(id, &seg, packet);
             self.core.ctx(now).event(
                 Some(&conn_name(seg.dst, seg.src)),
@@ -338,6 +415,7 @@ impl Engine {
                     dup_ack,
                     analysis: Vec::new(),
                     segs: None,
+                    gro,
                 }),
             );
             let verdict = tcb.on_segment(&mut ctx, seg);
@@ -386,6 +464,7 @@ impl Engine {
                     dup_ack: None,
                     analysis: Vec::new(),
                     segs: None,
+                    gro,
                 }),
             );
             self.no_connection(now, seg);
@@ -532,11 +611,12 @@ impl Engine {
 
     /// SYN+ACK with a cookie ISN, no TCB (RFC 4987 §3.6).
     fn send_cookie(&mut self, now: Instant, syn: &Segment) {
+        let ours = tcb::local_mss(self.core.cfg.mss, &syn.src);
         let mss = syn
             .options
             .mss
-            .unwrap_or(tcb::DEFAULT_MSS)
-            .min(self.core.cfg.mss);
+            .unwrap_or(tcb::default_mss(&syn.src))
+            .min(ours);
         let iss = cookie::make(&self.isn, now, syn.dst, syn.src, syn.seq, mss);
         let window = self.core.cfg.recv_buf.min(65535) as u16;
         let sa = Segment {
@@ -548,7 +628,7 @@ impl Engine {
             window,
             urgent: 0,
             options: TcpOptions {
-                mss: Some(self.core.cfg.mss),
+                mss: Some(ours),
                 ..TcpOptions::default()
             },
             payload: Vec::new(),
@@ -601,13 +681,8 @@ impl Engine {
     }
 
     /// RFC 7323 §5.4: a per-connection random offset for TSval.
-    fn ts_offset(&self, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
-        self.isn.hash(&[
-            u64::from(u32::from(*local.ip())),
-            u64::from(local.port()),
-            u64::from(u32::from(*remote.ip())),
-            u64::from(remote.port()),
-        ])
+    fn ts_offset(&self, local: SocketAddr, remote: SocketAddr) -> u32 {
+        self.isn.hash_tuple(&[], local, remote, &[])
     }
 
     fn emit_allocated(&mut self, now: Instant, name: &Arc<str>, port: u16) {
@@ -751,10 +826,7 @@ impl Engine {
             return Err(TcpError::AddrInUse(port));
         }
         let backlog = backlog.unwrap_or(self.core.cfg.backlog).max(1);
-        let name = conn_name(
-            SocketAddrV4::new(self.addr, port),
-            SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
-        );
+        let name = conn_name(SocketAddr::new(self.addr, port), unspecified(self.addr));
         self.core.ctx(now).event(
             Some(&name),
             Body::State {
@@ -822,14 +894,15 @@ impl Engine {
         &mut self,
         now: Instant,
         local_port: u16,
-        remote: SocketAddrV4,
+        remote: SocketAddr,
     ) -> Result<ConnId, TcpError> {
+        let ip = self.local_ip_for(&remote)?;
         if self.conns.len() >= self.core.cfg.max_connections {
-            let name = conn_name(SocketAddrV4::new(self.addr, local_port), remote);
+            let name = conn_name(SocketAddr::new(ip, local_port), remote);
             self.table_full(now, &name);
             return Err(TcpError::TableFull);
         }
-        let local = SocketAddrV4::new(self.addr, local_port);
+        let local = SocketAddr::new(ip, local_port);
         if self.by_tuple.contains_key(&(local, remote)) {
             return Err(TcpError::AddrInUse(local_port));
         }
@@ -841,9 +914,9 @@ impl Engine {
     fn open_tcb(
         &mut self,
         now: Instant,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
-        make: impl FnOnce(&mut Ctx, ConnId, SocketAddrV4, SocketAddrV4, SeqNum, u32) -> Tcb,
+        local: SocketAddr,
+        remote: SocketAddr,
+        make: impl FnOnce(&mut Ctx, ConnId, SocketAddr, SocketAddr, SeqNum, u32) -> Tcb,
     ) -> ConnId {
         let cid = self.new_conn_id();
         let iss = self.isn.isn(now, local, remote);
@@ -861,11 +934,12 @@ impl Engine {
     pub fn connect(
         &mut self,
         now: Instant,
-        remote: SocketAddrV4,
+        remote: SocketAddr,
         local_port: Option<u16>,
     ) -> Result<ConnId, TcpError> {
+        let ip = self.local_ip_for(&remote)?;
         if self.conns.len() >= self.core.cfg.max_connections {
-            let name = conn_name(SocketAddrV4::new(self.addr, 0), remote);
+            let name = conn_name(SocketAddr::new(ip, 0), remote);
             self.table_full(now, &name);
             return Err(TcpError::TableFull);
         }
@@ -873,20 +947,20 @@ impl Engine {
             Some(p) => {
                 if self
                     .by_tuple
-                    .contains_key(&(SocketAddrV4::new(self.addr, p), remote))
+                    .contains_key(&(SocketAddr::new(ip, p), remote))
                 {
                     return Err(TcpError::AddrInUse(p));
                 }
                 p
             }
-            None => self.ephemeral_port(remote)?,
+            None => self.ephemeral_port(ip, remote)?,
         };
-        let local = SocketAddrV4::new(self.addr, port);
+        let local = SocketAddr::new(ip, port);
         Ok(self.open_tcb(now, local, remote, Tcb::connect))
     }
 
     /// RFC 6056-style: a random start in the range, then the next free one.
-    fn ephemeral_port(&mut self, remote: SocketAddrV4) -> Result<u16, TcpError> {
+    fn ephemeral_port(&mut self, ip: IpAddr, remote: SocketAddr) -> Result<u16, TcpError> {
         let (lo, hi) = self.core.cfg.ephemeral_ports;
         let span = u32::from(hi.saturating_sub(lo)) + 1;
         let start = self.rng.random_range(0..span);
@@ -897,7 +971,7 @@ impl Engine {
             }
             if !self
                 .by_tuple
-                .contains_key(&(SocketAddrV4::new(self.addr, p), remote))
+                .contains_key(&(SocketAddr::new(ip, p), remote))
             {
                 return Ok(p);
             }
@@ -1051,7 +1125,7 @@ impl Engine {
         self.conns.get(&cid)
     }
 
-    pub fn find(&self, local: SocketAddrV4, remote: SocketAddrV4) -> Option<ConnId> {
+    pub fn find(&self, local: SocketAddr, remote: SocketAddr) -> Option<ConnId> {
         self.by_tuple.get(&(local, remote)).copied()
     }
 
@@ -1083,8 +1157,8 @@ impl Engine {
             None => ConnInfo {
                 id: cid,
                 state: State::Closed,
-                local: SocketAddrV4::new(self.addr, 0),
-                remote: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+                local: SocketAddr::new(self.addr, 0),
+                remote: unspecified(self.addr),
                 name: "".into(),
                 readable: 0,
                 writable: 0,
@@ -1102,6 +1176,14 @@ impl Engine {
     /// Forget the tombstone of a connection the application released.
     pub fn release(&mut self, cid: ConnId) {
         self.tombstones.remove(&cid);
+    }
+}
+
+/// `0.0.0.0:0` or `[::]:0`, of `like`'s family: the remote of a listener.
+fn unspecified(like: IpAddr) -> SocketAddr {
+    match like {
+        IpAddr::V4(_) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0),
+        IpAddr::V6(_) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), 0),
     }
 }
 

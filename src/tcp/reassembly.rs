@@ -117,6 +117,13 @@ impl Reassembly {
         }
     }
 
+    /// The end of the highest range held: the highest offset received.
+    pub fn end(&self) -> Option<u64> {
+        self.ranges
+            .last_key_value()
+            .map(|(s, v)| s + v.len() as u64)
+    }
+
     /// SACK blocks as offsets, most recently changed first (RFC 2018 §4).
     pub fn sack_blocks(&self, max: usize) -> Vec<(u64, u64)> {
         let mut out = Vec::with_capacity(max);

@@ -5,7 +5,7 @@
 //! and events into the [`Ctx`]. Comments cite the RFC step they implement.
 
 use std::collections::VecDeque;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +27,28 @@ use crate::wire::{Flags, Segment, TcpOptions};
 
 /// RFC 9293 §3.7.1: the MSS assumed when the peer sends no MSS option.
 pub const DEFAULT_MSS: u16 = 536;
+/// The same over IPv6: the minimum link MTU 1280 (RFC 8200 §5) − 60.
+pub const DEFAULT_MSS_V6: u16 = 1220;
+
+/// [`DEFAULT_MSS`] or [`DEFAULT_MSS_V6`], by the peer's family.
+pub fn default_mss(remote: &SocketAddr) -> u16 {
+    if remote.is_ipv6() {
+        DEFAULT_MSS_V6
+    } else {
+        DEFAULT_MSS
+    }
+}
+
+/// The MSS this host advertises to `remote`: `Config::mss` is the link
+/// MTU − 40 (IPv4 and TCP headers); IPv6's header is 20 bytes longer, so
+/// an IPv6 connection advertises MTU − 60.
+pub fn local_mss(cfg_mss: u16, remote: &SocketAddr) -> u16 {
+    if remote.is_ipv6() {
+        cfg_mss.saturating_sub(crate::wire::IPV6_EXTRA)
+    } else {
+        cfg_mss
+    }
+}
 /// RFC 7323 §2.3: the largest window scale shift.
 pub const MAX_WSCALE: u8 = 14;
 
@@ -61,8 +83,8 @@ fn idx(k: TimerKind) -> usize {
 pub struct Tcb {
     pub id: ConnId,
     pub name: Arc<str>,
-    pub local: SocketAddrV4,
-    pub remote: SocketAddrV4,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
     pub state: State,
     /// Created from a listener (passive open) on this port.
     pub listener: Option<u16>,
@@ -213,12 +235,13 @@ impl Tcb {
     fn new(
         ctx: &mut Ctx,
         id: ConnId,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         iss: SeqNum,
         ts_offset: u32,
     ) -> Tcb {
         let cfg = ctx.cfg;
+        let dmss = u32::from(default_mss(&remote));
         Tcb {
             id,
             name: conn_name(local, remote),
@@ -249,8 +272,8 @@ impl Tcb {
             rcv_off: 0,
             ooo: Reassembly::default(),
             fin_received: false,
-            our_mss: cfg.mss,
-            snd_mss: DEFAULT_MSS,
+            our_mss: local_mss(cfg.mss, &remote),
+            snd_mss: default_mss(&remote),
             offer_ws: cfg.window_scaling,
             offer_ts: cfg.timestamps,
             offer_sack: cfg.sack,
@@ -273,8 +296,8 @@ impl Tcb {
             rec: Recovery::new(
                 cfg.cc,
                 cfg.rack,
-                u32::from(DEFAULT_MSS),
-                initial_window(u32::from(DEFAULT_MSS), cfg.initial_cwnd),
+                dmss,
+                initial_window(dmss, cfg.initial_cwnd),
                 iss,
             ),
             retries: 0,
@@ -314,8 +337,8 @@ impl Tcb {
     pub(crate) fn connect(
         ctx: &mut Ctx,
         id: ConnId,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         iss: SeqNum,
         ts_offset: u32,
     ) -> Tcb {
@@ -338,8 +361,8 @@ impl Tcb {
     pub(crate) fn passive(
         ctx: &mut Ctx,
         id: ConnId,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         iss: SeqNum,
         ts_offset: u32,
     ) -> Tcb {
@@ -562,15 +585,23 @@ impl Tcb {
         }
     }
 
-    /// An arriving segment that repeats sequence space already received.
+    /// An arriving segment that repeats sequence space already received, or
+    /// fills a hole below data already received (held out of order): the
+    /// sender resent it, as Wireshark's `tcp.analysis.retransmission`
+    /// judges (on a TUN nothing reorders, so a hole is a loss).
     pub fn looks_like_retransmit(&self, seg: &Segment) -> bool {
         let simultaneous_synack = self.state == State::SynReceived
             && seg.flags.contains(Flags::SYN | Flags::ACK)
             && seg.seq == self.irs;
+        let below_received = !seg.payload.is_empty()
+            && self
+                .ooo
+                .end()
+                .is_some_and(|end| seg.seq + seg.payload.len() <= self.seq_of(end));
         self.state != State::SynSent
             && !simultaneous_synack
             && seg.seg_len() > 0
-            && seg.seq < self.rcv_nxt
+            && (seg.seq < self.rcv_nxt || below_received)
     }
 
     /// RFC 5681 §2's duplicate ACK, judged against the TCB as it stands
@@ -757,8 +788,8 @@ impl Tcb {
     fn negotiate(&mut self, ctx: &mut Ctx, peer: &TcpOptions) {
         // Linux clamps silly MSS values (0, 1, …) to 88; so do we, so that a
         // hostile MSS cannot make us emit one-byte segments forever.
-        let peer_mss = peer.mss.unwrap_or(DEFAULT_MSS).max(88);
-        self.snd_mss = peer_mss.min(ctx.cfg.mss);
+        let peer_mss = peer.mss.unwrap_or(default_mss(&self.remote)).max(88);
+        self.snd_mss = peer_mss.min(local_mss(ctx.cfg.mss, &self.remote));
         self.ws_enabled = self.offer_ws && peer.wscale.is_some();
         if self.ws_enabled {
             // RFC 7323 §2.3: a shift over 14 is treated as 14.
@@ -963,6 +994,7 @@ impl Tcb {
         let n = buf.len().min(self.rcv_buf.len());
         copy_out(&self.rcv_buf, 0, &mut buf[..n]);
         self.rcv_buf.drain(..n);
+        shrink_drained(&mut self.rcv_buf);
         if n > 0 && self.state.is_synchronized() && !self.fin_received {
             // A separate window update only to reopen a window that had
             // really closed: under an eighth of the buffer or two segments,
@@ -1646,7 +1678,10 @@ impl Tcb {
 
     /// TIME-WAIT's own answers before the usual steps (RFC 9293 §3.10.7.4,
     /// RFC 1337, RFC 6191): `Ok` when the segment was dealt with here,
-    /// `Err` hands it back for the usual steps.
+    /// `Err` hands it back for the usual steps (by value: a `Segment` with
+    /// IPv6-capable addresses is large, but boxing it would allocate, and
+    /// this runs only in TIME-WAIT).
+    #[allow(clippy::result_large_err)]
     fn time_wait_arrival(&mut self, ctx: &mut Ctx, seg: Segment) -> Result<Verdict, Segment> {
         let f = seg.flags;
         if f.rst() {
@@ -1970,6 +2005,7 @@ impl Tcb {
         if data_to > data_from {
             let n = data_to - data_from;
             self.snd_buf.drain(..n);
+            shrink_drained(&mut self.snd_buf);
             self.snd_buf_seq += n;
             self.dirty = true;
         }
@@ -2487,6 +2523,16 @@ impl Tcb {
     pub(crate) fn forget(&mut self) {
         self.timers = [None; TimerKind::ALL.len()];
         self.state = State::Closed;
+    }
+}
+
+/// Buffers grow on demand (a `VecDeque` doubles as data comes) and are
+/// given back once drained, so an idle connection holds no buffer memory
+/// after a bulk transfer (README, Measured: memory per idle connection).
+/// Small capacities stay: re-growing them costs more than they weigh.
+fn shrink_drained(buf: &mut VecDeque<u8>) {
+    if buf.is_empty() && buf.capacity() > 4096 {
+        *buf = VecDeque::new();
     }
 }
 

@@ -5,7 +5,7 @@
 //! Pure apart from the driver it is handed, so tests check exactly which
 //! command a key produces.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -49,7 +49,9 @@ impl PromptKind {
     pub fn help(self) -> &'static str {
         match self {
             PromptKind::Loss => "percent both ways (10), or in=10,out=5; 0 turns loss off",
-            PromptKind::Connect => "IP:PORT to connect to, such as 10.77.0.1:8080",
+            PromptKind::Connect => {
+                "IP:PORT to connect to, such as 10.77.0.1:8080 or [fd77::1]:8080"
+            }
         }
     }
 }
@@ -386,11 +388,11 @@ impl View {
                     PromptKind::Connect => p
                         .input
                         .trim()
-                        .parse::<SocketAddrV4>()
+                        .parse::<SocketAddr>()
                         .map(Command::Connect)
                         .map_err(|_| {
                             format!(
-                                "\"{}\" is not IP:PORT, such as 10.77.0.1:8080",
+                                "\"{}\" is not IP:PORT, such as 10.77.0.1:8080 or [fd77::1]:8080",
                                 p.input.trim()
                             )
                         }),

@@ -282,6 +282,11 @@ impl Scoreboard {
         let mut above_segs = 0usize;
         let mut above_bytes = 0u32;
         let mut marked = Vec::new();
+        if self.count[ix(SegState::Sacked)] == 0 {
+            // Nothing SACKed: nothing is lost by this rule (and the ACK
+            // path asks after every ACK; no scan of the window).
+            return marked;
+        }
         for i in (0..self.segs.len()).rev() {
             let s = &self.segs[i];
             if s.state == SegState::Sacked {

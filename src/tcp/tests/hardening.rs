@@ -6,7 +6,7 @@
 //! budgets (RFC 5961 §7), data after close (RFC 1122 §4.2.2.13) and the
 //! marking of zero-window probes.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::*;
@@ -628,7 +628,7 @@ fn second_connection(h: &mut H, port: u16) -> (ConnId, u32) {
     ack.src.set_port(port);
     h.input(ack);
     h.expect_none();
-    let them = SocketAddrV4::new(*h.them.ip(), port);
+    let them = SocketAddr::new(h.them.ip(), port);
     let cid = h.e.find(h.us, them).unwrap();
     assert_eq!(h.e.state(cid), Some(Established));
     (cid, sa.seq.0)

@@ -4,11 +4,12 @@
 //! One fixture per state, in the habit of smoltcp.
 
 mod hardening;
+mod ipv6;
 mod recovery;
 mod reliability;
 mod transitions;
 
-use std::net::SocketAddrV4;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::event::{Body, Event, TimerAction, TimerKind};
@@ -44,8 +45,8 @@ pub fn test_config() -> Config {
 pub struct H {
     pub e: Engine,
     pub now: Instant,
-    pub us: SocketAddrV4,
-    pub them: SocketAddrV4,
+    pub us: SocketAddr,
+    pub them: SocketAddr,
     /// Our ISS, once known.
     pub iss: u32,
     pub conn: Option<ConnId>,
@@ -56,7 +57,7 @@ pub struct H {
 impl H {
     pub fn new(cfg: Config) -> H {
         H {
-            e: Engine::new(cfg, "tcpscope", "10.0.0.2".parse().unwrap()),
+            e: Engine::new(cfg, "tcpscope", "10.0.0.2".parse::<IpAddr>().unwrap()),
             now: Instant::ZERO,
             us: "10.0.0.2:80".parse().unwrap(),
             them: "10.0.0.1:40000".parse().unwrap(),

@@ -693,8 +693,8 @@ fn syn_flood_keeps_memory_bounded_and_serves_a_real_client() {
             1024 + (i % 60_000) as u16,
             i.wrapping_mul(2_654_435_761),
         );
-        s.src = std::net::SocketAddrV4::new(
-            std::net::Ipv4Addr::from(0x0a00_0100 + (i >> 16)),
+        s.src = std::net::SocketAddr::new(
+            std::net::Ipv4Addr::from(0x0a00_0100 + (i >> 16)).into(),
             s.src.port(),
         );
         h.e.receive(h.now, u64::from(i), &s.emit());

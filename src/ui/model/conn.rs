@@ -184,7 +184,8 @@ pub struct Conn {
     /// The address of each lifeline's endpoint (left, right).
     pub ends: [Arc<str>; 2],
     pub sides: [Option<HostView>; 2],
-    /// A listening socket (`LOCAL<->0.0.0.0:0`), not a connection.
+    /// A listening socket (`LOCAL<->0.0.0.0:0` or `LOCAL<->[::]:0`), not a
+    /// connection.
     pub listener: bool,
     pub first_t: f64,
     pub last_t: f64,

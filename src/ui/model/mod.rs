@@ -248,7 +248,7 @@ impl Model {
         let id = self.next_row;
         self.next_row += 1;
         let (local, remote) = split_conn(conn).unwrap_or((conn, "?"));
-        let listener = remote == "0.0.0.0:0";
+        let listener = matches!(remote, "0.0.0.0:0" | "[::]:0");
         let mut c = Conn::new(id, key.clone(), ["?".into(), "?".into()], listener, t);
         let slot = Model::slot_for(&c, host);
         c.ends[slot] = local.into();

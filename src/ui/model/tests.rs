@@ -295,6 +295,28 @@ fn history_stays_within_bounds() {
     assert!(m.total_entries() <= 10);
 }
 
+/// Both hosts on IPv6: the listener is a listener row, and the two views
+/// of the connection (bracketed addresses) pair into one row.
+#[test]
+fn ipv6_views_pair_into_one_row() {
+    let text = include_str!("../../../assets/scenarios/handshake.toml").replacen(
+        "[[step]]",
+        "[client]\naddr = \"fd00::1\"\n\n[server]\naddr = \"fd00::2\"\n\n[[step]]",
+        1,
+    );
+    let sc = Scenario::parse("handshake6.toml", &text).unwrap();
+    let m = model_of(run_until(sc, Overrides::default(), 5.0));
+    let listener = m.conns().find(|c| c.listener).expect("listener row");
+    assert_eq!(&*listener.ends[1], "[fd00::2]:80");
+    assert_eq!(m.conns().filter(|c| !c.listener).count(), 1);
+    let c = conn(&m);
+    assert_eq!(c.side(0).unwrap().state, Some(State::Established));
+    assert_eq!(c.side(1).unwrap().state, Some(State::Established));
+    assert!(c.ends[0].starts_with("[fd00::1]:"), "{}", c.ends[0]);
+    assert_eq!(&*c.ends[1], "[fd00::2]:80");
+    assert_eq!(arrows(c).len(), 3);
+}
+
 #[test]
 fn odd_events_never_panic() {
     let mut m = Model::new(false);

@@ -133,7 +133,7 @@ pub fn tuple_text(c: &Conn, w: usize) -> String {
         let local = c
             .ends
             .iter()
-            .find(|e| &***e != "0.0.0.0:0")
+            .find(|e| !matches!(&***e, "0.0.0.0:0" | "[::]:0"))
             .map(|e| e.to_string())
             .unwrap_or_default();
         return fit(&format!("listen {local}"), w);

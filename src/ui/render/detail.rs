@@ -1,5 +1,5 @@
 //! The detail pane of the selected ladder entry: a segment's decoded IPv4
-//! and TCP headers (etherparse reads the `hdr` bytes) and a hex dump; for
+//! or IPv6 and TCP headers (etherparse reads the `hdr` bytes) and a hex dump; for
 //! a mark, what happened and why, with the RFC rule behind it.
 
 use ratatui::Frame;
@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use etherparse::{Ipv4HeaderSlice, TcpHeaderSlice, TcpOptionElement};
+use etherparse::{IpNumber, Ipv4HeaderSlice, Ipv6HeaderSlice, TcpHeaderSlice, TcpOptionElement};
 
 use crate::event::TimerKind;
 use crate::ui::model::ladder::{flag_words, other};
@@ -174,9 +174,8 @@ fn segment_lines<'a>(c: &Conn, e: &Entry, a: &Arrow, w: usize, view: &View) -> V
     out
 }
 
-/// IPv4 and TCP headers, field by field.
-fn decode<'a>(c: &Conn, a: &Arrow, bytes: &[u8], t: &Theme) -> Vec<Line<'a>> {
-    let mut out = Vec::new();
+/// The IPv4 header's lines; where the TCP header starts.
+fn decode_ipv4(bytes: &[u8], t: &Theme, out: &mut Vec<Line<'_>>) -> Option<usize> {
     let ip = match Ipv4HeaderSlice::from_slice(bytes) {
         Ok(ip) => ip,
         Err(e) => {
@@ -184,7 +183,7 @@ fn decode<'a>(c: &Conn, a: &Arrow, bytes: &[u8], t: &Theme) -> Vec<Line<'a>> {
                 format!("IPv4 header unreadable: {e}"),
                 t.error(),
             )));
-            return out;
+            return None;
         }
     };
     out.push(Line::from(Span::styled(
@@ -202,7 +201,61 @@ fn decode<'a>(c: &Conn, a: &Arrow, bytes: &[u8], t: &Theme) -> Vec<Line<'a>> {
         ip.protocol().0,
         ip.header_checksum()
     )));
-    let ihl = usize::from(ip.ihl()) * 4;
+    Some(usize::from(ip.ihl()) * 4)
+}
+
+/// The IPv6 header's lines; where the TCP header starts (right after the
+/// fixed header: extension headers are named, not decoded).
+fn decode_ipv6(bytes: &[u8], t: &Theme, out: &mut Vec<Line<'_>>) -> Option<usize> {
+    let ip = match Ipv6HeaderSlice::from_slice(bytes) {
+        Ok(ip) => ip,
+        Err(e) => {
+            out.push(Line::from(Span::styled(
+                format!("IPv6 header unreadable: {e}"),
+                t.error(),
+            )));
+            return None;
+        }
+    };
+    out.push(Line::from(Span::styled(
+        format!("IPv6  {} → {}", ip.source_addr(), ip.destination_addr()),
+        t.title(),
+    )));
+    out.push(Line::from(format!(
+        " tc 0x{:02x}  flow {}  payload len {}  next {}  hop limit {}",
+        ip.traffic_class(),
+        ip.flow_label().value(),
+        ip.payload_length(),
+        ip.next_header().0,
+        ip.hop_limit()
+    )));
+    if ip.next_header() != IpNumber::TCP {
+        out.push(Line::from(Span::styled(
+            format!(
+                "extension header {} before TCP: not decoded here",
+                ip.next_header().0
+            ),
+            t.dim(),
+        )));
+        return None;
+    }
+    Some(ip.slice().len())
+}
+
+/// IPv4 or IPv6 and TCP headers, field by field.
+fn decode<'a>(c: &Conn, a: &Arrow, bytes: &[u8], t: &Theme) -> Vec<Line<'a>> {
+    let mut out = Vec::new();
+    let ihl = if bytes.first().map(|b| b >> 4) == Some(6) {
+        match decode_ipv6(bytes, t, &mut out) {
+            Some(n) => n,
+            None => return out,
+        }
+    } else {
+        match decode_ipv4(bytes, t, &mut out) {
+            Some(n) => n,
+            None => return out,
+        }
+    };
     let tcp = match bytes.get(ihl..).map(TcpHeaderSlice::from_slice) {
         Some(Ok(tcp)) => tcp,
         Some(Err(e)) => {

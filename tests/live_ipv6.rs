@@ -1,0 +1,716 @@
+//! tcpscope live over IPv6, each test in a network namespace of its own
+//! (see tests/common): curl -6, ICMPv6 echo, a 16 MiB echo, an active open
+//! to a kernel listener on `[fd77::1]`, and the hostile packets of
+//! tests/live_adversarial.rs that apply to IPv6, plus IPv6's own
+//! (extension headers, fragments).
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+const KERNEL6: &str = "fd77::1";
+const STACK6: &str = "fd77::2";
+
+fn curl6(ns: &Netns, args: &[&str]) -> String {
+    let mut a = vec!["curl", "-6", "-s", "-m", "5"];
+    a.extend_from_slice(args);
+    ns.ok(&a)
+}
+
+#[test]
+fn curl6_gets_the_page_and_events_carry_ipv6_endpoints() {
+    if !require("curl6", &["curl"]) {
+        return;
+    }
+    let Some(ns) = Netns::new("ipv6curl") else {
+        return;
+    };
+    let live = ns.tcpscope(&["--duration", "3"]);
+    let out = curl6(
+        &ns,
+        &[
+            "-o",
+            "/dev/stdout",
+            "-w",
+            "\n%{http_code}",
+            "http://[fd77::2]/",
+        ],
+    );
+    assert!(out.ends_with("\n200"), "curl: {out}");
+    assert!(out.contains("request: 1 on this connection"), "page: {out}");
+    assert!(
+        out.contains("connection: [fd77::2]:80<->[fd77::1]:"),
+        "page: {out}"
+    );
+    // A body larger than one segment arrives whole.
+    let n = curl6(
+        &ns,
+        &[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{size_download}",
+            "http://[fd77::2]/bytes/200000",
+        ],
+    );
+    assert_eq!(n.trim(), "200000");
+    let f = live.wait(Duration::from_secs(10));
+    assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
+    let first = f.events[0]["msg"].as_str().unwrap_or("");
+    assert!(
+        first.contains("kernel 10.77.0.1/24 and fd77::1/64, stack 10.77.0.2 and fd77::2"),
+        "{first}"
+    );
+
+    let conns = conns_with_syn_in(&f.events);
+    assert_eq!(conns.len(), 2, "{conns:?}");
+    for conn in &conns {
+        assert!(conn.starts_with("[fd77::2]:80<->[fd77::1]:"), "{conn}");
+    }
+    let c = of_conn(&f.events, &conns[0]);
+    assert_eq!(states(&c), pairs(&PASSIVE_CLOSE));
+    let segs = segments(&c, None);
+    let (syn, synack, ack) = (segs[0], segs[1], segs[2]);
+    assert_eq!(flags(syn), ["SYN"]);
+    assert_eq!(syn["dir"], "in");
+    // Over IPv6 both sides offer MTU − 60.
+    assert!(
+        opts(syn).contains(&"MSS=1440".to_string()),
+        "{:?}",
+        opts(syn)
+    );
+    assert_eq!(flags(synack), ["SYN", "ACK"]);
+    assert_eq!(synack["dir"], "out");
+    assert!(
+        opts(synack).contains(&"MSS=1440".to_string()),
+        "{:?}",
+        opts(synack)
+    );
+    assert_eq!(
+        synack["ack"].as_u64(),
+        Some(syn["seq"].as_u64().unwrap() + 1)
+    );
+    assert_eq!(flags(ack), ["ACK"]);
+    assert_eq!(
+        ack["ack"].as_u64(),
+        Some(synack["seq"].as_u64().unwrap() + 1)
+    );
+    // No segment of ours is larger than the IPv6 MSS.
+    let biggest = of_conn(&f.events, &conns[1])
+        .iter()
+        .filter(|e| e["kind"] == "segment" && e["dir"] == "out")
+        .filter_map(|e| e["len"].as_u64())
+        .max()
+        .unwrap();
+    assert!(biggest > 0 && biggest <= 1440, "largest segment {biggest}");
+}
+
+/// Three ICMPv6 echo requests from a raw socket (the kernel fills in the
+/// ICMPv6 checksum of what it sends and checks the replies'), with a
+/// deadline; one JSON line per reply.
+const PING6: &str = r#"
+import json, socket, struct, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.settimeout(2)
+for seq in (1, 2, 3):
+    data = b"tcpscope ping %d" % seq
+    s.sendto(struct.pack("!BBHHH", 128, 0, 0, 0x77, seq) + data, ("fd77::2", 0))
+    end = time.time() + 2
+    while time.time() < end:
+        b, peer = s.recvfrom(2048)
+        if b[0] == 129:
+            t, code, _, ident, sq = struct.unpack("!BBHHH", b[:8])
+            print(json.dumps({"from": peer[0], "type": t, "code": code, "id": ident,
+                              "seq": sq, "same": b[8:] == data}), flush=True)
+            break
+"#;
+
+#[test]
+fn icmpv6_echo_is_answered() {
+    if !require("ping6", &["python3"]) {
+        return;
+    }
+    let Some(ns) = Netns::new("ipv6ping") else {
+        return;
+    };
+    let live = ns.tcpscope(&["--duration", "2"]);
+    let script = write_script(&ns, "ping6.py", PING6);
+    let out = ns.ok(&["timeout", "20", "python3", &script]);
+    let replies: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(replies.len(), 3, "{out}");
+    for (i, r) in replies.iter().enumerate() {
+        assert_eq!(r["from"], STACK6);
+        assert_eq!(
+            (r["type"].as_u64(), r["code"].as_u64()),
+            (Some(129), Some(0))
+        );
+        assert_eq!(r["id"], 0x77);
+        assert_eq!(r["seq"], i as u64 + 1);
+        assert_eq!(r["same"], true, "RFC 4443 §4.2: the data comes back");
+    }
+    let f = live.wait(Duration::from_secs(10));
+    assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
+    let last = kind(&f.events, "info").last().unwrap()["msg"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(last.contains("3 ICMP echo answered"), "{last}");
+    // Pings are not TCP: no segment events.
+    assert!(kind(&f.events, "segment").is_empty());
+}
+
+fn echo6(test: &str, extra: &[&str]) {
+    if !require(test, &["python3"]) {
+        return;
+    }
+    let Some(mut ns) = Netns::new(test) else {
+        return;
+    };
+    const SIZE: usize = 16 * 1024 * 1024;
+    let script = write_script(&ns, "echo.py", ECHO_CLIENT);
+    let mut args = vec![
+        "--duration",
+        "120",
+        "--serve",
+        "7:echo",
+        "--profile",
+        "linux",
+    ];
+    args.extend_from_slice(extra);
+    let live = ns.tcpscope(&args);
+    let py = ns.spawn(&["python3", &script, STACK6, "7", &SIZE.to_string()], false);
+    let (status, out, err) = ns.wait_helper(py, Duration::from_secs(90));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "echo client: {out} {err}"
+    );
+    let v: Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("client said {out} {err}"));
+    assert_eq!(v["sent"], SIZE);
+    assert_eq!(v["received"], SIZE, "{v}");
+    assert_eq!(v["same"], true, "the echo must be byte-identical");
+    assert_eq!(v["eof"], true, "echo closes after the client's FIN");
+    eprintln!("{test}: 16 MiB echoed over IPv6 in {} s", v["secs"]);
+    live.terminate();
+    let f = live.wait(Duration::from_secs(10));
+    assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
+    let conn = conns_with_syn_in(&f.events).pop().expect("a connection");
+    assert!(conn.starts_with("[fd77::2]:7<->[fd77::1]:"), "{conn}");
+    // Every byte we sent is in the stream once (segments and bursts).
+    let c = of_conn(&f.events, &conn);
+    let out_bytes: u64 = c
+        .iter()
+        .filter(|e| e["dir"] == "out")
+        .map(|e| match e["kind"].as_str() {
+            Some("burst") => e["bytes"].as_u64().unwrap(),
+            Some("segment") if e["retransmit"] == false => e["len"].as_u64().unwrap(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(out_bytes, SIZE as u64);
+    if extra.contains(&"--loss") {
+        let dropped = kind(&f.events, "drop")
+            .iter()
+            .filter(|e| e["reason"] == "loss" || e["reason"] == "injected")
+            .count();
+        assert!(dropped > 0, "the injector dropped IPv6 segments");
+    }
+}
+
+#[test]
+fn echo_16mib_over_ipv6_is_byte_identical() {
+    echo6("ipv6echo", &[]);
+}
+
+#[test]
+fn echo_16mib_over_ipv6_with_injected_loss() {
+    echo6("ipv6echoloss", &["--loss", "1"]);
+}
+
+const LISTENER6: &str = r#"
+import json, socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", 9000)); s.listen(1); s.settimeout(10)
+c, peer = s.accept(); c.settimeout(10)
+data = b""
+while True:
+    b = c.recv(1000)
+    if not b:
+        break
+    data += b
+c.close()
+print(json.dumps({"peer": peer[0], "data": data.decode()}), flush=True)
+"#;
+
+#[test]
+fn connect_to_a_kernel_ipv6_listener() {
+    if !require("connect6", &["python3"]) {
+        return;
+    }
+    let Some(mut ns) = Netns::new("ipv6connect") else {
+        return;
+    };
+    let script = write_script(&ns, "listen6.py", LISTENER6);
+    let py = ns.spawn(&["python3", &script], false);
+    std::thread::sleep(Duration::from_millis(300));
+    let to = format!("[{KERNEL6}]:9000");
+    let live = ns.tcpscope(&[
+        "--duration",
+        "1",
+        "--msl",
+        "1",
+        "--serve",
+        "none",
+        "--connect",
+        &to,
+        "--send",
+        "hello over IPv6",
+    ]);
+    let (_, out, err) = ns.wait_helper(py, Duration::from_secs(15));
+    let v: Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("listener: {out} {err}"));
+    assert_eq!(v["data"], "hello over IPv6");
+    assert_eq!(v["peer"], STACK6);
+    let f = live.wait(Duration::from_secs(10));
+    assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
+    let established = kind(&f.events, "state")
+        .into_iter()
+        .find(|e| e["to"] == "ESTABLISHED")
+        .expect("ESTABLISHED");
+    let conn = established["conn"].as_str().unwrap();
+    assert!(
+        conn.starts_with("[fd77::2]:") && conn.ends_with("<->[fd77::1]:9000"),
+        "{conn}"
+    );
+}
+
+#[test]
+fn bad_ipv6_flags_are_one_sentence_each() {
+    let o = std::process::Command::new(BIN)
+        .args([
+            "live",
+            "--headless",
+            "--stack-addr6",
+            "fd78::2",
+            "--duration",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "tcpscope: --stack-addr6 fd78::2 is not in the kernel side's subnet fd77::/64\n"
+    );
+    let o = std::process::Command::new(BIN)
+        .args([
+            "live",
+            "--headless",
+            "--addr6",
+            "fd77::1",
+            "--duration",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "tcpscope: --addr6 fd77::1: expected an IPv6 address with a prefix length such as fd77::1/64\n"
+    );
+}
+
+/// tests/live_adversarial.rs's crafting over IPv6: packets from fd77::50,
+/// an address of the TUN's prefix that is not the kernel's (the kernel
+/// does not forward, so it neither answers the stack's replies nor sends
+/// them on), written with a raw IPPROTO_RAW socket (the header is ours),
+/// replies read with an AF_PACKET socket on the TUN.
+const CRAFT6: &str = r#"
+import json, random, socket, struct, sys, time
+
+STACK, SRC, IFACE = "fd77::2", "fd77::50", "tcpscope0"
+FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
+random.seed(7)
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+A = lambda a: socket.inet_pton(socket.AF_INET6, a)
+
+def pkt(sport, dport, seq, ack, flags, win=65535, opts=b"", data=b"", doff=None, bad=False,
+        src=SRC, ext=b"", ext_nh=None):
+    off = doff if doff is not None else (20 + len(opts)) // 4
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff,
+                      off << 4, flags, win, 0, 0) + opts
+    pseudo = A(src) + A(STACK) + struct.pack("!IxxxB", len(tcp) + len(data), 6)
+    c = csum(pseudo + tcp + data) ^ (0x1234 if bad else 0)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    nh = ext_nh if ext else 6
+    ip = struct.pack("!IHBB16s16s", 6 << 28, len(ext) + len(tcp) + len(data), nh, 64, A(src), A(STACK))
+    return ip + ext + tcp + data
+
+out = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+cap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x86dd))
+cap.bind((IFACE, 0x86dd))
+cap.settimeout(0.05)
+
+def send(p):
+    out.sendto(p, (STACK, 0))
+
+def replies(sport, wait=0.4):
+    """The stack's segments to SRC:sport within `wait` seconds."""
+    got, end = [], time.time() + wait
+    while time.time() < end:
+        try:
+            b = cap.recv(65536)
+        except socket.timeout:
+            continue
+        if len(b) < 60 or b[0] >> 4 != 6 or b[6] != 6 or b[8:24] != A(STACK):
+            continue
+        sp, dp, seq, ack, off, fl, win = struct.unpack("!HHIIBBH", b[40:56])
+        if dp != sport:
+            continue
+        got.append({"flags": fl, "seq": seq, "ack": ack, "win": win,
+                    "data": b[40 + (off >> 4) * 4:].hex()})
+    return got
+
+MSS = b"\x02\x04\x05\xa0"
+
+def handshake(sport, isn, dport=80, opts=MSS):
+    send(pkt(sport, dport, isn, 0, SYN, opts=opts))
+    sa = [r for r in replies(sport) if r["flags"] & (SYN | ACK) == SYN | ACK]
+    if not sa:
+        return None
+    send(pkt(sport, dport, isn + 1, sa[0]["seq"] + 1, ACK))
+    time.sleep(0.05)
+    return sa[0]["seq"] + 1
+
+def report(case, **kw):
+    print(json.dumps(dict(case=case, **kw)), flush=True)
+
+syn = lambda **kw: pkt(40001, 80, 1000, 0, SYN, opts=MSS, **kw)
+send(syn(bad=True));                         report("bad_checksum", replies=replies(40001))
+send(pkt(40002, 80, 1000, 0, SYN, doff=4));  report("short_offset", replies=replies(40002))
+send(pkt(40003, 80, 1000, 0, SYN, doff=15)); report("offset_beyond", replies=replies(40003))
+send(pkt(40004, 80, 1000, 0, SYN, opts=b"\x08\x00\x00\x00")); report("zero_length_option", replies=replies(40004))
+send(pkt(40005, 80, 1000, 0, SYN, opts=b"\x01\x01\x02\x04")); report("truncated_option", replies=replies(40005))
+send(pkt(40006, 80, 1000, 0, SYN | FIN, opts=MSS)); r = replies(40006)
+report("syn_fin", replies=r)
+if r:
+    send(pkt(40006, 80, 1001, 0, RST))
+send(pkt(40007, 80, 1000, 0, SYN | RST, opts=MSS)); report("syn_rst", replies=replies(40007))
+
+# IPv6's own: a SYN behind a destination options header (RFC 8200 §4.6,
+# a PadN option) is a SYN; a SYN in a fragment (more fragments follow) is
+# dropped; an IPv6 packet of another protocol (UDP) is dropped.
+dopts = bytes([6, 0, 1, 4, 0, 0, 0, 0])
+send(pkt(40008, 80, 1000, 0, SYN, opts=MSS, ext=dopts, ext_nh=60)); r = replies(40008)
+report("dest_options", replies=r)
+if r:
+    send(pkt(40008, 80, 1001, 0, RST))
+frag = bytes([6, 0, 0, 1, 0, 0, 0, 9])
+send(pkt(40009, 80, 1000, 0, SYN, opts=MSS, ext=frag, ext_nh=44)); report("fragment", replies=replies(40009))
+udp = struct.pack("!IHBB16s16s", 6 << 28, 8, 17, 64, A(SRC), A(STACK)) + struct.pack("!HHHH", 5, 5, 8, 0)
+send(udp); report("udp", replies=replies(5))
+
+# An established connection of our own for the window tests.
+nxt = handshake(40010, 5000)
+report("handshake", ok=nxt is not None)
+send(pkt(40010, 80, 5001 + 10**6, 0, RST));   report("rst_out_of_window", replies=replies(40010))
+send(pkt(40010, 80, 5001 + 100, 0, RST));     report("rst_in_window_inexact", replies=replies(40010))
+send(pkt(40010, 80, 5001, nxt + 100000, ACK | PSH, data=b"x")); report("ack_of_unsent_data", replies=replies(40010))
+req = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+send(pkt(40010, 80, 5001, nxt, ACK | PSH, data=req))
+r = replies(40010, 1.0)
+report("still_serves", replies=r)
+for x in r:
+    if x["flags"] & FIN:
+        send(pkt(40010, 80, 5001 + len(req) + 1, x["seq"] + len(bytes.fromhex(x["data"])) + 1, ACK))
+send(pkt(40010, 80, 5001 + len(req), 0, RST))
+
+send(pkt(40020, 80, 1000, 0, SYN, opts=MSS + b"\x01\x03\x03\x0f")); report("wscale_15", replies=replies(40020))
+send(pkt(40020, 80, 1001, 0, RST))
+send(pkt(40021, 80, 1000, 0, SYN, opts=b"\x02\x04\x00\x00")); report("mss_0", replies=replies(40021))
+send(pkt(40021, 80, 1001, 0, RST))
+
+isn = 2**32 - 20
+nxt = handshake(40030, isn, dport=7)
+payload = bytes(range(100))
+send(pkt(40030, 7, isn + 1, nxt, ACK | PSH, data=payload, doff=5))
+got = b"".join(bytes.fromhex(x["data"]) for x in replies(40030, 1.0))
+report("wrap_echo", sent=len(payload), same=got == payload)
+send(pkt(40030, 7, isn + 101, 0, RST))
+
+# 50,000 SYNs from random addresses of the prefix and ports, in at most 20 s.
+t0 = time.time(); n = 0
+while n < 50000 and time.time() - t0 < 20:
+    src = "fd77::%x:%x" % (random.randint(1, 0xffff), random.randint(0x100, 0xffff))
+    send(pkt(random.randint(1024, 65535), 80, random.randint(0, 2**32 - 1), 0, SYN, opts=MSS, src=src))
+    n += 1
+report("flood", sent=n, seconds=round(time.time() - t0, 2))
+"#;
+
+fn case<'a>(lines: &'a [Value], name: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|l| l["case"] == name)
+        .unwrap_or_else(|| panic!("the script did not report {name}: {lines:?}"))
+}
+
+fn reply_flags(v: &Value) -> Vec<u64> {
+    v["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["flags"].as_u64().unwrap())
+        .collect()
+}
+
+fn vm_rss_kib(pid: i32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn curl6_ok(ns: &Netns) {
+    let code = curl6(
+        ns,
+        &["-o", "/dev/null", "-w", "%{http_code}", "http://[fd77::2]/"],
+    );
+    assert_eq!(code.trim(), "200", "a real client is still served");
+}
+
+#[test]
+fn hostile_ipv6_packets_leave_the_stack_alive_bounded_and_serving() {
+    let test = "adversarial6";
+    if !require(test, &["curl", "python3"]) {
+        return;
+    }
+    let Some(ns) = Netns::new("ipv6adversarial") else {
+        return;
+    };
+    let t = ns.tcpscope(&["--duration", "60", "--backlog", "128"]);
+    curl6_ok(&ns);
+    let script = write_script(&ns, "craft6.py", CRAFT6);
+    let out = ns.ok(&["timeout", "60", "python3", &script]);
+    eprintln!("{out}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    const SYN: u64 = 2;
+    const ACK: u64 = 16;
+    const SYNACK: u64 = SYN | ACK;
+    for name in [
+        "bad_checksum",
+        "short_offset",
+        "offset_beyond",
+        "zero_length_option",
+        "truncated_option",
+        "fragment",
+        "udp",
+    ] {
+        assert_eq!(
+            reply_flags(case(&lines, name)),
+            Vec::<u64>::new(),
+            "{name}: no answer"
+        );
+    }
+    assert_eq!(reply_flags(case(&lines, "syn_fin")), vec![SYNACK]);
+    assert_eq!(reply_flags(case(&lines, "syn_rst")), Vec::<u64>::new());
+    assert_eq!(reply_flags(case(&lines, "dest_options")), vec![SYNACK]);
+    assert_eq!(case(&lines, "handshake")["ok"], true);
+    assert_eq!(
+        reply_flags(case(&lines, "rst_out_of_window")),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        reply_flags(case(&lines, "rst_in_window_inexact")),
+        vec![ACK]
+    );
+    let unsent = case(&lines, "ack_of_unsent_data");
+    assert_eq!(reply_flags(unsent), vec![ACK]);
+    assert_eq!(unsent["replies"][0]["ack"].as_u64(), Some(5001));
+    let served = reply_flags(case(&lines, "still_serves"));
+    assert!(
+        served.iter().any(|f| f & 8 != 0),
+        "the response came: {served:?}"
+    );
+    assert_eq!(reply_flags(case(&lines, "wscale_15")), vec![SYNACK]);
+    assert_eq!(reply_flags(case(&lines, "mss_0")), vec![SYNACK]);
+    let wrap = case(&lines, "wrap_echo");
+    assert_eq!(wrap["same"], true, "data across the 2^32 wrap: {wrap}");
+    let flood = case(&lines, "flood");
+    assert_eq!(flood["sent"].as_u64(), Some(50_000), "{flood}");
+
+    std::thread::sleep(Duration::from_millis(500));
+    let rss = vm_rss_kib(t.pid());
+    assert!(rss > 0, "tcpscope is still running");
+    assert!(
+        rss < 256 * 1024,
+        "memory within bounds after the flood: {rss} KiB"
+    );
+    curl6_ok(&ns);
+
+    t.terminate();
+    let evs = t.wait(Duration::from_secs(20)).events;
+    let drop_reasons: Vec<&str> = kind(&evs, "drop")
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    for reason in [
+        "checksum",
+        "malformed",
+        "bad_option",
+        "fragment",
+        "not_ipv6_tcp",
+    ] {
+        assert!(
+            drop_reasons.contains(&reason),
+            "a drop with reason {reason}: {drop_reasons:?}"
+        );
+    }
+    let negotiated: Vec<(u64, Option<u64>)> = kind(&evs, "negotiated")
+        .iter()
+        .map(|e| (e["mss"].as_u64().unwrap(), e["ws_snd"].as_u64()))
+        .collect();
+    assert!(
+        negotiated.contains(&(1440, Some(14))),
+        "WS 15 treated as 14: {negotiated:?}"
+    );
+    assert!(
+        negotiated.iter().any(|(m, _)| *m == 88),
+        "MSS 0 clamped to 88: {negotiated:?}"
+    );
+    let limits: Vec<&Value> = kind(&evs, "limit");
+    assert!(
+        limits.iter().any(|l| l["what"] == "syn_backlog"),
+        "the backlog limit bit: {limits:?}"
+    );
+    let allocated = kind(&evs, "tcb")
+        .iter()
+        .filter(|e| e["action"] == "allocated")
+        .count();
+    assert!(
+        allocated < 1000,
+        "TCBs allocated during the flood: {allocated}"
+    );
+}
+
+/// `nc -6` through echo, and the `--pcap` file of it as tshark reads it:
+/// IPv6 packets with valid TCP checksums in both directions (the kernel's
+/// partial checksums are completed for the capture), and the ICMPv6 echo.
+#[test]
+fn nc6_echo_and_its_pcap() {
+    if !require("nc6", &["nc", "tshark", "python3"]) {
+        return;
+    }
+    let Some(ns) = Netns::new("ipv6nc") else {
+        return;
+    };
+    let pcap = ns.dir.join("v6.pcap");
+    let pcap_s = pcap.to_string_lossy().into_owned();
+    let live = ns.tcpscope(&["--duration", "3", "--pcap", &pcap_s]);
+    let input = write_script(&ns, "input.txt", "hello over IPv6\n");
+    let out = ns.ok(&["sh", "-c", &format!("nc -6 -N -w 3 {STACK6} 7 < {input}")]);
+    assert_eq!(out, "hello over IPv6\n");
+    let script = write_script(&ns, "ping6.py", PING6);
+    ns.ok(&["timeout", "20", "python3", &script]);
+    let f = live.wait(Duration::from_secs(10));
+    assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
+
+    let fields = |filter: &str, field: &str| -> Vec<String> {
+        let o = std::process::Command::new("tshark")
+            .args(["-o", "tcp.check_checksum:TRUE", "-r", &pcap_s, "-Y", filter])
+            .args(["-T", "fields", "-e", field])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "tshark: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    };
+    let from_stack = fields("ipv6.src == fd77::2 && tcp.srcport == 7", "frame.number");
+    let to_stack = fields("ipv6.dst == fd77::2 && tcp.dstport == 7", "frame.number");
+    // The SYN+ACK, then the echo with our FIN (corked together).
+    assert!(from_stack.len() >= 2, "{from_stack:?}");
+    assert!(to_stack.len() >= 3, "{to_stack:?}");
+    // Status 1 is "good"; none is "bad" (0) or left unverified (2).
+    let status = fields("tcp", "tcp.checksum.status");
+    assert!(
+        !status.is_empty() && status.iter().all(|s| s == "1"),
+        "{status:?}"
+    );
+    assert_eq!(
+        fields("icmpv6.type == 129", "icmpv6.echo.sequence_number").len(),
+        3
+    );
+}
+
+#[test]
+fn an_ipv6_address_in_use_is_one_sentence() {
+    if !require("in_use6", &[]) {
+        return;
+    }
+    let Some(ns) = Netns::new("ipv6inuse") else {
+        return;
+    };
+    for (addr, flag) in [("fd77::1", "--addr6"), ("fd77::2", "--stack-addr6")] {
+        ns.ok(&[
+            "ip",
+            "-6",
+            "addr",
+            "add",
+            &format!("{addr}/128"),
+            "dev",
+            "lo",
+            "nodad",
+        ]);
+        let o = ns.run(&[
+            BIN,
+            "live",
+            "--headless",
+            "--events",
+            "/dev/null",
+            "--duration",
+            "1",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            format!(
+                "tcpscope: the address {addr} is already in use on interface lo: choose another with {flag}\n"
+            )
+        );
+        ns.ok(&[
+            "ip",
+            "-6",
+            "addr",
+            "del",
+            &format!("{addr}/128"),
+            "dev",
+            "lo",
+        ]);
+    }
+}
