@@ -202,6 +202,11 @@ fn demo_tui(
 
 fn replay(file: &Path, common: &Common) -> Result<(), String> {
     no_transcript(common, "replay")?;
+    if common.headless
+        && let replay::Kind::Capture(format) = replay::kind(file)?
+    {
+        return capture_headless(file, format, common);
+    }
     let rec = replay::load(file)?;
     if common.headless {
         // Without the UI a replay is the recording's events, as JSON lines.
@@ -223,6 +228,37 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
         return done;
     }
     crate::ui::run_with(&mut driver, common.ui())
+}
+
+/// A capture without the UI: its events as they are made, never all held
+/// (README, Opening a capture: bounded memory). A capture cut short is a
+/// warning on stderr, not a failure.
+fn capture_headless(
+    file: &Path,
+    format: crate::capture::Format,
+    common: &Common,
+) -> Result<(), String> {
+    let target = common.events.clone().unwrap_or_else(|| "-".into());
+    let mut out = EventWriter::create(&target)
+        .map_err(|e| format!("cannot write events to {target}: {e}"))?;
+    let summary = match crate::capture::convert(file, format, |e| out.write(&e)) {
+        Ok(s) => s,
+        Err(crate::capture::Error::Open(s)) => return Err(s),
+        Err(crate::capture::Error::Sink(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Ok(());
+        }
+        Err(crate::capture::Error::Sink(e)) => return Err(format!("cannot write events: {e}")),
+    };
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(format!("cannot write events: {e}"));
+        }
+        _ => {}
+    }
+    if let Some(cut) = summary.cut {
+        eprintln!("tcpscope: warning: {cut}");
+    }
+    Ok(())
 }
 
 fn headless(

@@ -52,15 +52,16 @@ pub enum CliCommand {
         /// The session's socket (live --share PATH).
         path: PathBuf,
     },
-    /// Open a recording (from --record) in the terminal UI.
+    /// Open a recording (from --record), or a pcap/pcapng capture, in the
+    /// terminal UI.
     Replay {
-        /// The recording file.
+        /// The recording or capture file.
         file: PathBuf,
     },
-    /// Draw a recording's graph of one connection (time-sequence and
-    /// windows) as an SVG.
+    /// Draw a recording's or a capture's graph of one connection
+    /// (time-sequence and windows) as an SVG.
     Plot {
-        /// The recording file (from --record).
+        /// The recording (from --record) or capture file.
         file: PathBuf,
         /// The SVG to write.
         #[arg(short = 'o', long = "output", value_name = "OUT.svg")]

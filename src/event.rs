@@ -128,6 +128,16 @@ pub struct SegmentEvent {
     /// on everything else, and in recordings made before the field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dup_ack: Option<u32>,
+    /// A capture's TCP analysis of this segment (README, Opening a
+    /// capture): Wireshark's `tcp.analysis.*` names without the prefix,
+    /// plus `reset`. Empty (and absent) everywhere else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub analysis: Vec<Analysis>,
+    /// In a capture: the segment carries more than the peer's MSS, so the
+    /// capturing host's offload (TSO/GSO or GRO) made it from this many
+    /// MSS-sized wire segments, or will cut it into as many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segs: Option<u32>,
     /// Live mode's receive offload (README, The link): the event stands for
     /// the wire segments of one kernel GSO packet, processed together as
     /// Linux's GRO does. Never in the event stream: the coalescer folds it
@@ -181,6 +191,77 @@ impl SegmentEvent {
                 }
             })
             .collect()
+    }
+}
+
+/// What a capture's TCP analysis says about a segment, in the names of
+/// Wireshark's `tcp.analysis.*` fields (its User's Guide, "TCP Analysis").
+/// A name this version does not know reads back as [`Analysis::Other`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Analysis {
+    Retransmission,
+    FastRetransmission,
+    SpuriousRetransmission,
+    OutOfOrder,
+    DuplicateAck,
+    ZeroWindow,
+    ZeroWindowProbe,
+    ZeroWindowProbeAck,
+    WindowUpdate,
+    WindowFull,
+    KeepAlive,
+    KeepAliveAck,
+    LostSegment,
+    AckLostSegment,
+    /// The RST bit (Wireshark's `tcp.connection.rst`).
+    Reset,
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl Analysis {
+    pub fn name(&self) -> &str {
+        match self {
+            Analysis::Retransmission => "retransmission",
+            Analysis::FastRetransmission => "fast_retransmission",
+            Analysis::SpuriousRetransmission => "spurious_retransmission",
+            Analysis::OutOfOrder => "out_of_order",
+            Analysis::DuplicateAck => "duplicate_ack",
+            Analysis::ZeroWindow => "zero_window",
+            Analysis::ZeroWindowProbe => "zero_window_probe",
+            Analysis::ZeroWindowProbeAck => "zero_window_probe_ack",
+            Analysis::WindowUpdate => "window_update",
+            Analysis::WindowFull => "window_full",
+            Analysis::KeepAlive => "keep_alive",
+            Analysis::KeepAliveAck => "keep_alive_ack",
+            Analysis::LostSegment => "lost_segment",
+            Analysis::AckLostSegment => "ack_lost_segment",
+            Analysis::Reset => "reset",
+            Analysis::Other(s) => s,
+        }
+    }
+
+    /// Short words for the ladder's arrow label.
+    pub fn label(&self) -> &str {
+        match self {
+            Analysis::Retransmission => "retransmission",
+            Analysis::FastRetransmission => "fast retransmission",
+            Analysis::SpuriousRetransmission => "spurious retransmission",
+            Analysis::OutOfOrder => "out of order",
+            Analysis::DuplicateAck => "dup ACK",
+            Analysis::ZeroWindow => "zero window",
+            Analysis::ZeroWindowProbe => "zero window probe",
+            Analysis::ZeroWindowProbeAck => "zero window probe ACK",
+            Analysis::WindowUpdate => "window update",
+            Analysis::WindowFull => "window full",
+            Analysis::KeepAlive => "keep-alive",
+            Analysis::KeepAliveAck => "keep-alive ACK",
+            Analysis::LostSegment => "previous segment not captured",
+            Analysis::AckLostSegment => "ACKs unseen segment",
+            Analysis::Reset => "reset",
+            Analysis::Other(s) => s,
+        }
     }
 }
 
@@ -666,6 +747,13 @@ pub enum Body {
         from: State,
         to: State,
         cause: String,
+        /// Inferred from a capture's packets, not reported by an engine.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        inferred: bool,
+        /// Seconds the host spent in `from`, where that is known (a
+        /// capture: from the packet that entered it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lasted: Option<f64>,
     },
     Timer(TimerEvent),
     Keepalive(KeepaliveEvent),
@@ -886,6 +974,8 @@ mod tests {
                 rtx: None,
                 probe: false,
                 dup_ack: None,
+                analysis: Vec::new(),
+                segs: None,
                 gro: None,
             }),
         };
@@ -909,6 +999,8 @@ mod tests {
                 from: State::SynSent,
                 to: State::Established,
                 cause: "SYN+ACK received".into(),
+                inferred: false,
+                lasted: None,
             },
         };
         assert_eq!(

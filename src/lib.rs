@@ -8,6 +8,7 @@
 //! the terminal UI (`ui`).
 
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod driver;

@@ -433,7 +433,7 @@ impl fmt::Display for WireError {
 /// Parse the options field. The walk over kinds and lengths is ours so that
 /// unknown kinds are skipped by their length (etherparse stops at them);
 /// each known element is decoded and size-checked by etherparse.
-fn parse_options(raw: &[u8]) -> Result<TcpOptions, WireError> {
+pub fn parse_options(raw: &[u8]) -> Result<TcpOptions, WireError> {
     let mut o = TcpOptions::default();
     let mut i = 0;
     while i < raw.len() {

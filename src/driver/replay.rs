@@ -38,14 +38,89 @@ pub struct Recording {
     pub name: String,
     pub header: Header,
     pub events: Vec<Event>,
+    /// Said once when the UI opens (a capture cut short).
+    pub notice: Option<String>,
 }
 
-/// Read a recording file.
+/// What `tcpscope replay FILE` was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Recording,
+    Capture(crate::capture::Format),
+}
+
+/// A recording or a capture, by its first bytes; anything else is one
+/// sentence.
+pub fn kind(path: &Path) -> Result<Kind, String> {
+    let name = path.display().to_string();
+    let mut head = [0u8; 64];
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open the recording {name}: {e}"))?;
+    let n = read_head(&mut file, &mut head).map_err(|e| format!("cannot read {name}: {e}"))?;
+    if let Some(f) = crate::capture::sniff(&head[..n]) {
+        return Ok(Kind::Capture(f));
+    }
+    // A recording is JSON lines: its first byte that is not white space
+    // opens the header object. An empty file is the recording parser's to
+    // name.
+    match head[..n].iter().find(|b| !b.is_ascii_whitespace()) {
+        None | Some(b'{') => Ok(Kind::Recording),
+        Some(_) => Err(format!(
+            "{name} is neither a tcpscope recording nor a pcap or pcapng capture"
+        )),
+    }
+}
+
+fn read_head(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Read a recording file, or a capture as the events it makes.
 pub fn load(path: &Path) -> Result<Recording, String> {
     let name = path.display().to_string();
+    if let Kind::Capture(format) = kind(path)? {
+        return load_capture(path, format);
+    }
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot open the recording {name}: {e}"))?;
     parse(&name, std::io::BufReader::new(file))
+}
+
+/// A capture's events, held for the UI's seeking.
+pub fn load_capture(path: &Path, format: crate::capture::Format) -> Result<Recording, String> {
+    let mut events = Vec::new();
+    let summary = crate::capture::convert(path, format, |e| {
+        events.push(e);
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .map_err(|e| match e {
+        crate::capture::Error::Open(s) => s,
+        crate::capture::Error::Sink(never) => match never {},
+    })?;
+    // A capture's clock may step back: the timeline must not.
+    events.sort_by(|a, b| a.t.total_cmp(&b.t));
+    events.shrink_to_fit();
+    Ok(Recording {
+        name: path.display().to_string(),
+        header: Header {
+            tcpscope_recording: RECORDING_FORMAT,
+            version: None,
+            mode: Some("capture".into()),
+            title: Some(format!(
+                "capture, {} TCP segments in {} connections (states inferred)",
+                summary.tcp, summary.connections
+            )),
+        },
+        events,
+        notice: summary.cut,
+    })
 }
 
 /// Parse a recording; `name` is used in error sentences.
@@ -120,6 +195,7 @@ pub fn parse(name: &str, input: impl BufRead) -> Result<Recording, String> {
         name: name.to_string(),
         header,
         events,
+        notice: None,
     })
 }
 
@@ -137,10 +213,19 @@ pub struct ReplayDriver {
     /// Steps go from narration to narration (default when the recording
     /// has any), or one event at a time (`s` switches).
     by_narration: bool,
+    has_narration: bool,
+    /// A capture: its walkthrough (no narration) goes one segment at a
+    /// time, with the state changes it caused.
+    by_segment: bool,
 }
 
-/// Both ends were tcpscope engines (a demo's recording).
+/// Both ends were tcpscope engines (a demo's recording). A capture names
+/// its ends `client` and `server` too, but saw each segment once, on the
+/// wire: its arrows are complete as they come.
 pub fn two_hosts(rec: &Recording) -> bool {
+    if rec.header.mode.as_deref() == Some("capture") {
+        return false;
+    }
     rec.header.mode.as_deref() == Some("demo")
         || rec
             .events
@@ -156,8 +241,11 @@ impl ReplayDriver {
             .events
             .iter()
             .any(|e| matches!(e.body, Body::Narration { .. }));
+        let by_segment = rec.header.mode.as_deref() == Some("capture");
         ReplayDriver {
             by_narration,
+            has_narration: by_narration,
+            by_segment,
             rec,
             pos: 0,
             clock: Timeline::new(1.0),
@@ -203,6 +291,25 @@ impl ReplayDriver {
         self.clock.reanchor();
     }
 
+    /// A capture's walkthrough step that ends with the first segment at or
+    /// after `from`: the index just past it and the events at its time
+    /// that follow it (the receiver's state changes).
+    fn segment_stop(&self, from: usize) -> Option<usize> {
+        let ev = &self.rec.events;
+        let i = (from..ev.len()).find(|&i| matches!(ev[i].body, Body::Segment(_)))?;
+        let t = ev[i].t;
+        let mut j = i + 1;
+        while j < ev.len() && !matches!(ev[j].body, Body::Segment(_)) && ev[j].t <= t {
+            j += 1;
+        }
+        Some(j)
+    }
+
+    /// Segment steps in a capture's walkthrough.
+    fn segment_steps(&self) -> bool {
+        self.by_segment && self.walkthrough && !self.by_narration
+    }
+
     fn narration_indices(&self) -> impl Iterator<Item = usize> + '_ {
         self.rec
             .events
@@ -241,13 +348,25 @@ impl Driver for ReplayDriver {
         }
         let target = self.clock.target(self.end());
         let mut to = self.index_after(target);
-        let stop_at = self.narration_indices().find(|i| *i >= self.pos && *i < to);
-        if self.walkthrough
-            && let Some(n) = stop_at
-        {
-            // Stop on the narration, as a demo walkthrough does.
-            to = n + 1;
-            self.clock.set_paused(true);
+        if self.segment_steps() {
+            // Stop after each segment, as a demo walkthrough stops on each
+            // narration.
+            if let Some(stop) = self.segment_stop(self.pos)
+                && stop <= to
+                && stop > self.pos
+            {
+                to = stop;
+                self.clock.set_paused(true);
+            }
+        } else {
+            let stop_at = self.narration_indices().find(|i| *i >= self.pos && *i < to);
+            if self.walkthrough
+                && let Some(n) = stop_at
+            {
+                // Stop on the narration, as a demo walkthrough does.
+                to = n + 1;
+                self.clock.set_paused(true);
+            }
         }
         let out = self.take_to(to);
         if !self.clock.paused() {
@@ -292,6 +411,8 @@ impl Driver for ReplayDriver {
                         .find(|i| *i >= self.pos)
                         .map(|i| i + 1)
                         .unwrap_or(self.rec.events.len())
+                } else if self.segment_steps() {
+                    self.segment_stop(self.pos).unwrap_or(self.rec.events.len())
                 } else {
                     self.pos + 1
                 };
@@ -321,6 +442,13 @@ impl Driver for ReplayDriver {
                         0 | 1 => shown.first().copied().unwrap_or(0),
                         n => shown[n - 2] + 1,
                     }
+                } else if self.segment_steps() {
+                    // Back to the end of the step before the one shown.
+                    let ev = &self.rec.events;
+                    let is_seg = |i: &usize| matches!(ev[*i].body, Body::Segment(_));
+                    let shown = (0..self.pos).rev().find(is_seg);
+                    let before = shown.and_then(|k| (0..k).rev().find(is_seg));
+                    before.and_then(|b| self.segment_stop(b)).unwrap_or(0)
                 } else {
                     self.pos - 1
                 };
@@ -383,7 +511,13 @@ impl Driver for ReplayDriver {
 
     fn set_walkthrough(&mut self, on: bool) -> Result<String, String> {
         self.walkthrough = on;
-        self.by_narration = on;
+        self.by_narration = on && self.has_narration;
+        if on && self.by_segment && !self.has_narration {
+            return Ok(
+                "walkthrough: playback stops after each segment; space and backspace move a segment"
+                    .into(),
+            );
+        }
         Ok(if on {
             "walkthrough: playback stops at each explanation; space and backspace move a step"
                 .into()
@@ -394,6 +528,10 @@ impl Driver for ReplayDriver {
 
     fn two_hosts(&self) -> bool {
         self.two_hosts
+    }
+
+    fn take_notice(&mut self) -> Option<String> {
+        self.rec.notice.take()
     }
 }
 
@@ -503,6 +641,45 @@ mod tests {
         d.command(Command::StepForward).unwrap();
         d.command(Command::StepForward).unwrap();
         assert_eq!(texts(&d.poll()), ["a", "one", "b", "two"]);
+    }
+
+    /// A capture has no narration: its walkthrough steps one segment at a
+    /// time, with the state changes at the segment's time.
+    #[test]
+    fn a_capture_walks_through_segment_by_segment() {
+        let rec = concat!(
+            r#"{"tcpscope_recording":1,"mode":"capture"}"#,
+            "\n",
+            r#"{"t":0.0,"kind":"info","msg":"a"}"#,
+            "\n",
+            r#"{"t":1.0,"host":"client","conn":"x<->y","kind":"state","from":"CLOSED","to":"SYN-SENT","cause":"c"}"#,
+            "\n",
+            r#"{"t":1.0,"host":"client","conn":"x<->y","kind":"segment","dir":"out","id":1,"flags":["SYN"],"seq":1,"ack":0,"len":0,"win":9,"opts":[]}"#,
+            "\n",
+            r#"{"t":2.0,"host":"server","conn":"y<->x","kind":"segment","dir":"out","id":2,"flags":["SYN","ACK"],"seq":5,"ack":2,"len":0,"win":9,"opts":[]}"#,
+            "\n",
+            r#"{"t":2.0,"host":"client","conn":"x<->y","kind":"state","from":"SYN-SENT","to":"ESTABLISHED","cause":"c"}"#,
+            "\n",
+            r#"{"t":3.0,"kind":"info","msg":"b"}"#,
+            "\n"
+        );
+        let mut d = ReplayDriver::new(parse("c", rec.as_bytes()).unwrap()).paused();
+        assert!(!d.two_hosts(), "a capture's arrows are whole as they come");
+        let said = d.set_walkthrough(true).unwrap();
+        assert!(said.contains("after each segment"), "{said}");
+        d.command(Command::StepForward).unwrap();
+        assert_eq!(texts(&d.poll()), ["a", "state", "segment"]);
+        d.command(Command::StepForward).unwrap();
+        assert_eq!(texts(&d.poll()), ["segment", "state"]);
+        d.command(Command::StepBack).unwrap();
+        assert!(d.take_rewind());
+        assert_eq!(texts(&d.poll()), ["a", "state", "segment"]);
+        // Playing stops after each segment.
+        d.command(Command::Pause(false)).unwrap();
+        d.command(Command::TimeScale(1000.0)).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(texts(&d.poll()), ["segment", "state"]);
+        assert!(d.playback().paused);
     }
 
     #[test]

@@ -434,6 +434,8 @@ mod tests {
                 rtx: None,
                 probe: false,
                 dup_ack: None,
+                analysis: Vec::new(),
+                segs: None,
                 gro: None,
             }),
         }

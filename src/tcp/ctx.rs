@@ -89,6 +89,8 @@ impl Ctx<'_> {
                 rtx,
                 probe,
                 dup_ack: None,
+                analysis: Vec::new(),
+                segs: None,
                 gro: None,
             }),
         );

@@ -413,6 +413,8 @@ impl Engine {
                     rtx: None,
                     probe: false,
                     dup_ack,
+                    analysis: Vec::new(),
+                    segs: None,
                     gro,
                 }),
             );
@@ -460,6 +462,8 @@ impl Engine {
                     rtx: None,
                     probe: false,
                     dup_ack: None,
+                    analysis: Vec::new(),
+                    segs: None,
                     gro,
                 }),
             );
@@ -835,6 +839,8 @@ impl Engine {
                 from: State::Closed,
                 to: State::Listen,
                 cause: format!("passive open on port {port} (backlog {backlog})"),
+                inferred: false,
+                lasted: None,
             },
         );
         self.listeners.insert(
@@ -861,6 +867,8 @@ impl Engine {
                 from: State::Listen,
                 to: State::Closed,
                 cause: format!("listener on port {port} closed"),
+                inferred: false,
+                lasted: None,
             },
         );
         let pending: Vec<ConnId> = self
@@ -1101,6 +1109,8 @@ impl Engine {
                         from,
                         to: State::Closed,
                         cause: "host rebooted: connection state lost without a segment".into(),
+                        inferred: false,
+                        lasted: None,
                     },
                 );
             }

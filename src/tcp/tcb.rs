@@ -474,7 +474,16 @@ impl Tcb {
         let from = self.state;
         self.state = to;
         self.dirty = true;
-        ctx.event(Some(&self.name), Body::State { from, to, cause });
+        ctx.event(
+            Some(&self.name),
+            Body::State {
+                from,
+                to,
+                cause,
+                inferred: false,
+                lasted: None,
+            },
+        );
     }
 
     fn arm(&mut self, ctx: &mut Ctx, kind: TimerKind, deadline: Instant) {

@@ -89,6 +89,8 @@ pub struct Transition {
     pub to: State,
     pub cause: Box<str>,
     pub t: f64,
+    /// Inferred from a capture's packets (README, Opening a capture).
+    pub inferred: bool,
 }
 
 /// The buffers and port a `tcb` event names.

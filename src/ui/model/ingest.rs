@@ -72,7 +72,13 @@ impl Model {
             Body::Hold(x) => self.on_hold(h, x),
             Body::Release(x) => self.on_release(h, x),
             Body::Fault(f) => self.on_fault(h, f),
-            Body::State { from, to, cause } => self.on_state(h, from, to, cause)?,
+            Body::State {
+                from,
+                to,
+                cause,
+                inferred,
+                lasted: _,
+            } => self.on_state(h, from, to, cause, inferred)?,
             Body::Timer(te) => self.on_timer(h, te)?,
             Body::Keepalive(k) => self.on_keepalive(h, k)?,
             Body::Rtt {
@@ -252,7 +258,14 @@ impl Model {
         } else {
             c.retransmits += 1;
         }
-        let dup_ack = s.dup_ack.or(dup_ack(c, from, &seg));
+        let guessed = dup_ack(c, from, &seg);
+        // A capture's analysis (Wireshark's rules) is the word on it: a
+        // zero window probe's ACK is no duplicate there.
+        let dup_ack = if s.analysis.is_empty() {
+            s.dup_ack.or(guessed)
+        } else {
+            s.dup_ack
+        };
         let fate = if s.dir == Dir::In || !two {
             Fate::Delivered
         } else {
@@ -280,6 +293,8 @@ impl Model {
             fate,
             faults: Vec::new(),
             copies: 0,
+            analysis: s.analysis,
+            segs: s.segs,
         };
         let id = arrow.seg.id;
         let seq = self.push_entry(p.row, t, h.host, EntryKind::Arrow(Box::new(arrow)));
@@ -332,6 +347,8 @@ impl Model {
             fate,
             faults: Vec::new(),
             copies: 0,
+            analysis: Vec::new(),
+            segs: None,
         };
         let seq = self.push_entry(row, t, host, EntryKind::Arrow(Box::new(arrow)));
         let c = self.rows.get_mut(&row)?;
@@ -473,7 +490,14 @@ impl Model {
 
     // ----- one host's view ----------------------------------------------------
 
-    fn on_state(&mut self, h: Head, from: State, to: State, cause: String) -> Option<()> {
+    fn on_state(
+        &mut self,
+        h: Head,
+        from: State,
+        to: State,
+        cause: String,
+        inferred: bool,
+    ) -> Option<()> {
         let starts = matches!(from, State::Closed | State::Listen) && to != State::Closed;
         let p = self.place(&h, starts)?;
         let c = self.conn_at(&p);
@@ -484,6 +508,7 @@ impl Model {
             to,
             cause: cause.clone().into_boxed_str(),
             t: h.t,
+            inferred,
         });
         if to == State::Closed && from != State::Closed {
             side.closed_at.get_or_insert(h.t);
@@ -494,7 +519,13 @@ impl Model {
             c.listener = true;
         }
         let cause = cause.into_boxed_str();
-        self.mark(&h, &p, Mark::State { from, to, cause });
+        let mark = Mark::State {
+            from,
+            to,
+            cause,
+            inferred,
+        };
+        self.mark(&h, &p, mark);
         Some(())
     }
 

@@ -107,6 +107,10 @@ pub struct Arrow {
     pub faults: Vec<FaultAction>,
     /// Extra deliveries (the injector duplicated it).
     pub copies: u32,
+    /// A capture's TCP analysis of it (Wireshark's names).
+    pub analysis: Vec<crate::event::Analysis>,
+    /// A capture: an offload aggregate of this many MSS-sized segments.
+    pub segs: Option<u32>,
 }
 
 /// A coalesced run of in-order data segments and pure ACKs.
@@ -127,6 +131,8 @@ pub enum Mark {
         from: State,
         to: State,
         cause: Box<str>,
+        /// Inferred from a capture: drawn with a `~`.
+        inferred: bool,
     },
     TimerFired {
         timer: TimerKind,

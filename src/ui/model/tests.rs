@@ -286,6 +286,8 @@ fn history_stays_within_bounds() {
                 from: State::Closed,
                 to: State::SynSent,
                 cause: "test".into(),
+                inferred: false,
+                lasted: None,
             },
         });
     }
@@ -419,4 +421,32 @@ fn the_engines_duplicate_ack_mark_wins() {
         .map(|a| a.dup_ack)
         .collect();
     assert_eq!(marks, [None, Some(2), Some(3)]);
+}
+
+#[test]
+fn a_captures_analysis_decides_duplicate_acks() {
+    // Data outstanding from the client, then the server repeats a
+    // zero-window ACK: the ladder's guess would call the repeats duplicate
+    // ACKs; the capture's analysis (Wireshark's rules) says zero window
+    // probe ACKs, and that wins. The flags reach the arrow.
+    let mut m = Model::new(false);
+    let lines = [
+        r#"{"t":1.0,"host":"client","conn":"a:1<->b:2","kind":"segment","dir":"out","id":1,"flags":["ACK"],"seq":1,"ack":5,"len":100,"win":100,"opts":[]}"#,
+        r#"{"t":2.0,"host":"server","conn":"b:2<->a:1","kind":"segment","dir":"out","id":2,"flags":["ACK"],"seq":5,"ack":1,"len":0,"win":0,"opts":[],"analysis":["zero_window"]}"#,
+        r#"{"t":3.0,"host":"server","conn":"b:2<->a:1","kind":"segment","dir":"out","id":3,"flags":["ACK"],"seq":5,"ack":1,"len":0,"win":0,"opts":[],"analysis":["zero_window","zero_window_probe_ack"]}"#,
+        r#"{"t":4.0,"host":"server","conn":"b:2<->a:1","kind":"segment","dir":"out","id":4,"flags":["ACK"],"seq":5,"ack":1,"len":0,"win":0,"opts":[],"analysis":["zero_window","zero_window_probe_ack"]}"#,
+        r#"{"t":5.0,"host":"server","conn":"b:2<->a:1","kind":"segment","dir":"out","id":5,"flags":["ACK"],"seq":5,"ack":1,"len":0,"win":0,"opts":[],"dup_ack":1,"analysis":["duplicate_ack"]}"#,
+    ];
+    for l in lines {
+        m.ingest(Event::from_json(l).unwrap());
+    }
+    let c = m.find("a:1<->b:2").unwrap();
+    let got: Vec<(Option<u32>, usize)> = arrows(c)
+        .iter()
+        .map(|a| (a.dup_ack, a.analysis.len()))
+        .collect();
+    assert_eq!(
+        got,
+        [(None, 0), (None, 1), (None, 2), (None, 2), (Some(1), 1)]
+    );
 }

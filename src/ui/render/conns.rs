@@ -30,6 +30,15 @@ fn state_cell(side: Option<&HostView>, wide: bool, view: &View) -> Cell<'static>
     match side.and_then(|s| s.state) {
         Some(st) => {
             let name = if wide { st.name() } else { short_state(st) };
+            // `~`: inferred from a capture's packets.
+            let inferred = side
+                .and_then(|s| s.last.as_ref())
+                .is_some_and(|l| l.inferred);
+            let name = if inferred {
+                format!("~{name}")
+            } else {
+                name.to_string()
+            };
             Cell::from(Span::styled(name, t.state(st)))
         }
         None if side.is_some() => Cell::from(Span::styled("no TCB", t.dim())),

@@ -126,6 +126,26 @@ fn segment_lines<'a>(c: &Conn, e: &Entry, a: &Arrow, w: usize, view: &View) -> V
             &t,
         ));
     }
+    if !a.analysis.is_empty() {
+        let names: Vec<&str> = a.analysis.iter().map(|x| x.name()).collect();
+        out.push(kv(
+            "analysis",
+            format!(
+                "{} (as Wireshark's tcp.analysis names it)",
+                names.join(", ")
+            ),
+            &t,
+        ));
+    }
+    if let Some(n) = a.segs {
+        out.push(kv(
+            "note",
+            format!(
+                "more than the peer's MSS: an offload aggregate (TSO/GSO or GRO on the capturing host) of {n} wire segments, not an error"
+            ),
+            &t,
+        ));
+    }
     if let Some((p, n)) = a.probe {
         out.push(kv(
             "note",
@@ -369,8 +389,22 @@ fn mark_lines<'a>(c: &Conn, e: &Entry, slot: Option<usize>, m: &Mark, t: &Theme)
         .unwrap_or_else(|| "—".into());
     let mut out = vec![kv("host", who, t), kv("time", units::t(e.t), t)];
     let (what, why): (String, &str) = match m {
-        Mark::State { from, to, cause } => (
-            format!("{} → {}: {cause}", from.name(), to.name()),
+        Mark::State {
+            from,
+            to,
+            cause,
+            inferred,
+        } => (
+            format!(
+                "{} → {}{}: {cause}",
+                from.name(),
+                to.name(),
+                if *inferred {
+                    " (inferred from the packets)"
+                } else {
+                    ""
+                }
+            ),
             "RFC 9293 §3.3.2 (Figure 5) and §3.10 (event processing).",
         ),
         Mark::TimerFired { timer } => match timer {

@@ -277,7 +277,11 @@ fn entry(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, e: &Entry
 /// Glyph, text and style of a lifeline mark.
 fn mark_text(m: &Mark, e: &Entry, t: &Theme) -> (&'static str, String, Style) {
     match m {
-        Mark::State { to, .. } => ("●", to.name().to_string(), t.state(*to)),
+        Mark::State { to, inferred, .. } => (
+            "●",
+            format!("{}{}", if *inferred { "~" } else { "" }, to.name()),
+            t.state(*to),
+        ),
         Mark::TimerFired { timer } => {
             let text = match timer {
                 TimerKind::Retransmit => "RTO fired: retransmit",
@@ -350,6 +354,13 @@ pub fn options_text(opts: &[Box<str>]) -> String {
         .join(" · ")
 }
 
+/// Analysis flags the label writes out: retransmissions (`↻`), duplicate
+/// ACKs (`dup ACK #n`) and resets (the flags) already show.
+fn shown_apart(x: &crate::event::Analysis) -> bool {
+    use crate::event::Analysis as A;
+    !matches!(x, A::Retransmission | A::DuplicateAck | A::Reset)
+}
+
 /// The text on an arrow: as much as fits in `room` cells.
 pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
     let s = &a.seg;
@@ -392,6 +403,14 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
     for fx in &a.faults {
         post.push_str(&format!(" [{}]", fx.name()));
     }
+    for x in a.analysis.iter().filter(|x| shown_apart(x)) {
+        post.push_str(&format!(" [{}]", x.label()));
+    }
+    if let Some(n) = a.segs {
+        // Not an error: the capturing host's offload (README, Opening a
+        // capture).
+        post.push_str(&format!(" (offload: {n} segments)"));
+    }
     if a.copies > 0 {
         post.push_str(&format!(" ×{}", a.copies + 1));
     }
@@ -426,6 +445,12 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
     }
     if !a.faults.is_empty() {
         short.push_str(" [!]");
+    }
+    for x in a.analysis.iter().filter(|x| shown_apart(x)) {
+        short.push_str(&format!(" [{}]", x.label()));
+    }
+    if let Some(n) = a.segs {
+        short.push_str(&format!(" ×{n}"));
     }
     fit(&short, room)
 }

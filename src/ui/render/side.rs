@@ -131,7 +131,10 @@ fn tcb_rows(c: &Conn, slot: Slot, s: &HostView, absolute: bool) -> Vec<(&'static
     rows.push((
         "state",
         s.state
-            .map(|x| x.name().to_string())
+            .map(|x| match &s.last {
+                Some(l) if l.inferred => format!("~{} (inferred)", x.name()),
+                _ => x.name().to_string(),
+            })
             .unwrap_or_else(|| no_state(s).into()),
     ));
     match &s.vars {
@@ -540,7 +543,15 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
     let mut lines: Vec<Line> = Vec::new();
     let mut st = vec![];
     match s.state {
-        Some(x) => st.push(Span::styled(x.name(), t.state(x))),
+        Some(x) => {
+            let inferred = s.last.as_ref().is_some_and(|l| l.inferred);
+            let name = if inferred {
+                format!("~{} (inferred)", x.name())
+            } else {
+                x.name().to_string()
+            };
+            st.push(Span::styled(name, t.state(x)))
+        }
         None => st.push(Span::styled(no_state(s), t.dim())),
     }
     if let Some(l) = &s.last {
