@@ -15,7 +15,8 @@
 //! Every packet built here carries a *partial* TCP checksum, as the kernel's
 //! own GSO packets do: the field holds the pseudo-header sum, and whoever
 //! needs the full checksum completes it (`wire::complete_tcp_checksum`).
-//! IPv4 only: other packets pass through [`split`] whole.
+//! IPv4 and IPv6 (without extension headers, as the kernel's TCP sends
+//! them); anything else passes through [`split`] whole.
 
 use etherparse::checksum::Sum16BitWords;
 
@@ -29,24 +30,33 @@ const CWR: u8 = 0x80;
 /// Largest IPv4 packet: what one TSO write may hold.
 const MAX_TOTAL: usize = 65535;
 
-/// Where an IPv4/TCP packet's parts are.
+/// Where a TCP packet's parts are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Layout {
-    /// IPv4 header length.
+    /// IP header length (40 for IPv6).
     ihl: usize,
     /// TCP header length.
     doff: usize,
-    /// The IPv4 total length (bytes beyond it are link padding).
+    /// The packet's length by its IP header (bytes beyond it are link
+    /// padding).
     total: usize,
+    v6: bool,
 }
 
 impl Layout {
     fn of(p: &[u8]) -> Option<Layout> {
-        if p.len() < 40 || p[0] >> 4 != 4 || p[9] != 6 {
-            return None;
-        }
-        let ihl = usize::from(p[0] & 0x0f) * 4;
-        let total = usize::from(u16::from_be_bytes([p[2], p[3]]));
+        let (ihl, total, v6) = match p.first().map(|b| b >> 4) {
+            Some(4) if p.len() >= 40 && p[9] == 6 => (
+                usize::from(p[0] & 0x0f) * 4,
+                usize::from(u16::from_be_bytes([p[2], p[3]])),
+                false,
+            ),
+            // Next header TCP: no extension headers.
+            Some(6) if p.len() >= 60 && p[6] == 6 => {
+                (40, 40 + usize::from(u16::from_be_bytes([p[4], p[5]])), true)
+            }
+            _ => return None,
+        };
         if ihl < 20 || total > p.len() || total < ihl + 20 {
             return None;
         }
@@ -54,7 +64,12 @@ impl Layout {
         if doff < 20 || ihl + doff > total {
             return None;
         }
-        Some(Layout { ihl, doff, total })
+        Some(Layout {
+            ihl,
+            doff,
+            total,
+            v6,
+        })
     }
 
     fn hdr(&self) -> usize {
@@ -70,24 +85,33 @@ fn seq(p: &[u8], l: Layout) -> u32 {
     u32::from_be_bytes(p[l.ihl + 4..l.ihl + 8].try_into().expect("4 bytes"))
 }
 
-/// Set the IPv4 total length and header checksum, and the TCP checksum
-/// field to the pseudo-header sum over `tcp_len` bytes (a partial checksum,
-/// as `VIRTIO_NET_HDR_F_NEEDS_CSUM` leaves it; RFC 9293 §3.1).
-fn finish(p: &mut [u8], ihl: usize) {
+/// Set the IP length fields (and the IPv4 header checksum), and the TCP
+/// checksum field to the pseudo-header sum (a partial checksum, as
+/// `VIRTIO_NET_HDR_F_NEEDS_CSUM` leaves it; RFC 9293 §3.1, RFC 8200 §8.1).
+fn finish(p: &mut [u8], l: Layout) {
     let total = p.len();
-    p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-    p[10..12].copy_from_slice(&[0, 0]);
+    let ihl = l.ihl;
+    let tcp_len = total - ihl;
     // etherparse sums native-endian words; the complement stored in the
     // same order is the right checksum (RFC 1071 §2(B)).
-    let ip = Sum16BitWords::new().add_slice(&p[..ihl]).ones_complement();
-    p[10..12].copy_from_slice(&ip.to_ne_bytes());
-    let tcp_len = (total - ihl) as u16;
-    let pseudo = Sum16BitWords::new()
-        .add_4bytes(p[12..16].try_into().expect("4 bytes"))
-        .add_4bytes(p[16..20].try_into().expect("4 bytes"))
-        .add_2bytes([0, 6])
-        .add_2bytes(tcp_len.to_be_bytes())
-        .ones_complement();
+    let pseudo = if l.v6 {
+        p[4..6].copy_from_slice(&(tcp_len as u16).to_be_bytes());
+        Sum16BitWords::new()
+            .add_slice(&p[8..40])
+            .add_4bytes((tcp_len as u32).to_be_bytes())
+            .add_4bytes([0, 0, 0, 6])
+    } else {
+        p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+        p[10..12].copy_from_slice(&[0, 0]);
+        let ip = Sum16BitWords::new().add_slice(&p[..ihl]).ones_complement();
+        p[10..12].copy_from_slice(&ip.to_ne_bytes());
+        Sum16BitWords::new()
+            .add_4bytes(p[12..16].try_into().expect("4 bytes"))
+            .add_4bytes(p[16..20].try_into().expect("4 bytes"))
+            .add_2bytes([0, 6])
+            .add_2bytes((tcp_len as u16).to_be_bytes())
+    }
+    .ones_complement();
     p[ihl + 16..ihl + 18].copy_from_slice(&(!pseudo).to_ne_bytes());
 }
 
@@ -114,7 +138,9 @@ pub fn split(packet: &[u8], mss: usize, mut each: impl FnMut(Vec<u8>)) -> usize 
         let mut s = Vec::with_capacity(hdr + chunk.len());
         s.extend_from_slice(&packet[..hdr]);
         s.extend_from_slice(chunk);
-        s[4..6].copy_from_slice(&id0.wrapping_add(i as u16).to_be_bytes());
+        if !l.v6 {
+            s[4..6].copy_from_slice(&id0.wrapping_add(i as u16).to_be_bytes());
+        }
         let sq = seq0.wrapping_add((i * mss) as u32);
         s[l.ihl + 4..l.ihl + 8].copy_from_slice(&sq.to_be_bytes());
         let mut f = flags;
@@ -125,7 +151,7 @@ pub fn split(packet: &[u8], mss: usize, mut each: impl FnMut(Vec<u8>)) -> usize 
             f &= !(FIN | PSH);
         }
         s[l.ihl + 13] = f;
-        finish(&mut s, l.ihl);
+        finish(&mut s, l);
         each(s);
     }
     n
@@ -157,19 +183,23 @@ pub fn continues(first: &[u8], prev: &[u8], next: &[u8], len: usize) -> bool {
         || fl(next, ln) & CWR != 0
         || fl(next, ln) & !(PSH | FIN) != fl(first, lf) & !CWR
         || ln.ihl != lf.ihl
+        || ln.v6 != lf.v6
         || ln.doff != lf.doff
         || seq(next, ln) != seq(prev, lp).wrapping_add(mss as u32)
     {
         return false;
     }
     let (ihl, hdr) = (lf.ihl, lf.hdr());
-    // IP: version, TOS; flags, TTL, protocol; addresses and options. TCP:
-    // ports; ACK; data offset; window; urgent pointer; options.
+    // IPv4: version, TOS; flags, TTL, protocol; addresses and options.
+    // IPv6: version, class, flow label; next header, hop limit; addresses.
+    // TCP: ports; ACK; data offset; window; urgent pointer; options.
     let same = |r: std::ops::Range<usize>| first[r.clone()] == next[r];
-    same(0..2)
-        && same(6..10)
-        && same(12..ihl)
-        && same(ihl..ihl + 4)
+    let ip = if lf.v6 {
+        same(0..4) && same(6..40)
+    } else {
+        same(0..2) && same(6..10) && same(12..ihl)
+    };
+    ip && same(ihl..ihl + 4)
         && same(ihl + 8..ihl + 13)
         && same(ihl + 14..ihl + 16)
         && same(ihl + 18..hdr)
@@ -193,7 +223,7 @@ pub fn pack(run: &[&[u8]]) -> Option<(Vec<u8>, u16)> {
         return None;
     }
     p[lf.ihl + 13] |= last[ll.ihl + 13] & (PSH | FIN);
-    finish(&mut p, lf.ihl);
+    finish(&mut p, lf);
     Some((p, lf.payload() as u16))
 }
 
@@ -204,12 +234,12 @@ pub fn wire_count(packet: &[u8], mss: usize) -> Option<u32> {
     (mss > 0 && l.payload() > mss).then(|| l.payload().div_ceil(mss) as u32)
 }
 
-/// The TCP/IPv4 header length of a packet built by [`pack`] (the
-/// virtio-net header's `hdr_len`) and the TCP header's offset (its
-/// `csum_start`).
-pub fn header_lengths(packet: &[u8]) -> Option<(u16, u16)> {
+/// The IP and TCP header length of a packet built by [`pack`] (the
+/// virtio-net header's `hdr_len`), the TCP header's offset (its
+/// `csum_start`), and whether it is IPv6 (its `gso_type`).
+pub fn header_lengths(packet: &[u8]) -> Option<(u16, u16, bool)> {
     let l = Layout::of(packet)?;
-    Some((l.hdr() as u16, l.ihl as u16))
+    Some((l.hdr() as u16, l.ihl as u16, l.v6))
 }
 
 #[cfg(test)]
@@ -302,12 +332,49 @@ mod tests {
         let refs: Vec<&[u8]> = run.iter().map(Vec::as_slice).collect();
         let (big, gso) = pack(&refs).unwrap();
         assert_eq!(gso, 1448);
-        assert_eq!(header_lengths(&big), Some((52, 20)));
+        assert_eq!(header_lengths(&big), Some((52, 20, false)));
         assert_eq!(big.len(), 52 + 1448 * 2 + 10);
         let mut back = Vec::new();
         split(&big, usize::from(gso), |s| back.push(full(s)));
         let want: Vec<Segment> = run.iter().map(|p| wire::parse(p).unwrap()).collect();
         assert_eq!(back, want);
+    }
+
+    #[test]
+    fn ipv6_splits_and_packs_as_ipv4_does() {
+        let v6 = |mut s: Segment| {
+            s.src = "[fd77::1]:5000".parse().unwrap();
+            s.dst = "[fd77::2]:9".parse().unwrap();
+            s
+        };
+        let big = v6(seg(1000, Flags::ACK | Flags::PSH, 3000));
+        let mut out = Vec::new();
+        assert_eq!(split(&big.emit(), 1428, |s| out.push(s)), 3);
+        let segs: Vec<Segment> = out.iter().cloned().map(full).collect();
+        assert_eq!(
+            segs.iter()
+                .map(|s| (s.seq.0, s.payload.len(), s.flags))
+                .collect::<Vec<_>>(),
+            vec![
+                (1000, 1428, Flags::ACK),
+                (2428, 1428, Flags::ACK),
+                (3856, 144, Flags::ACK | Flags::PSH),
+            ]
+        );
+        assert!(segs.iter().all(|s| s.src == big.src && s.dst == big.dst));
+        assert_eq!(out[2].len(), 40 + 32 + 144);
+        // Partial checksums: the run must be made of full ones, as the
+        // engine emits them.
+        let emitted: Vec<Vec<u8>> = segs.iter().map(Segment::emit).collect();
+        let refs_full: Vec<&[u8]> = emitted.iter().map(Vec::as_slice).collect();
+        assert!(continues(refs_full[0], refs_full[0], refs_full[1], 0));
+        assert!(continues(refs_full[0], refs_full[1], refs_full[2], 0));
+        let (packed, gso) = pack(&refs_full).unwrap();
+        assert_eq!((gso, header_lengths(&packed)), (1428, Some((72, 40, true))));
+        assert_eq!(full(packed), big);
+        // IPv4 and IPv6 never join one write.
+        let v4 = seg(2428, Flags::ACK, 1428).emit();
+        assert!(!continues(refs_full[0], refs_full[0], &v4, 0));
     }
 
     #[test]

@@ -214,6 +214,35 @@ fn echo6(test: &str, extra: &[&str]) {
         })
         .sum();
     assert_eq!(out_bytes, SIZE as u64);
+    // Wire-true over IPv6 too (README, The link): the kernel's IPv6 GSO
+    // packets (TUN_F_TSO6) are cut at its MSS, 1440 less 12 bytes of
+    // timestamps; ours leave in TSO writes.
+    let stopped = f
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| e["msg"].as_str().filter(|m| m.starts_with("stopped:")))
+        .expect("the final info event");
+    assert!(!stopped.contains("(0 kernel GSO packets"), "{stopped}");
+    assert!(!stopped.contains("(0 of them in 0 TSO writes"), "{stopped}");
+    let biggest = c
+        .iter()
+        .filter(|e| e["dir"] == "in")
+        .filter_map(|e| match e["kind"].as_str() {
+            Some("segment") => e["len"].as_u64(),
+            Some("burst") => Some(
+                e["bytes"]
+                    .as_u64()?
+                    .div_ceil(e["segments"].as_u64()?.max(1)),
+            ),
+            _ => None,
+        })
+        .max()
+        .unwrap();
+    assert!(
+        (1000..=1428).contains(&biggest),
+        "largest segment in: {biggest}"
+    );
     if extra.contains(&"--loss") {
         let dropped = kind(&f.events, "drop")
             .iter()

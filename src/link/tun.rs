@@ -15,16 +15,18 @@
 //!
 //! Two paths behind the same type. The offload path (the default) opens the
 //! device with our own `TUNSETIFF` and `IFF_VNET_HDR`, then
-//! `TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4)`: the kernel may then hand over
-//! TCP segments of up to 64 KiB (its GSO packets, cut at the MSS only if they
-//! went to a real NIC) with a partial checksum, which is where one read per
-//! 1500-byte packet stops being the limit (README, The link; Measured).
-//! Every read and write then carries a 10-byte `virtio_net_hdr`; this module
-//! strips and adds it and completes partial checksums, so everything above
-//! sees ordinary, valid IP packets. IPv6 gets checksum offload only (no
-//! `TUN_F_TSO6`): the kernel segments IPv6 TCP itself before the TUN. The
-//! plain path (tun-tap, one packet per read) remains, chosen with
-//! `--tun-offload off` or used when the kernel refuses the offload ioctls.
+//! `TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)`: the kernel may then
+//! hand over TCP packets of up to 64 KiB (its GSO packets, which it would
+//! cut at `gso_size` before a real NIC) with a partial checksum, which is
+//! where one read per 1500-byte packet stops being the limit (README, The
+//! link; Measured). Every read and write then carries a 10-byte
+//! `virtio_net_hdr`; this module strips it (reporting `gso_size`, so the
+//! runtime can cut the packet into its wire segments with `gso::split`),
+//! adds it (with a GSO type and size for a TSO write built by `gso::pack`),
+//! and completes partial checksums where they are not plain TCP ones, so
+//! everything above sees ordinary, valid IP packets. The plain path
+//! (tun-tap, one packet per read) remains, chosen with `--tun-offload off`
+//! or used when the kernel refuses the offload ioctls.
 
 use std::ffi::CString;
 use std::io;
@@ -45,6 +47,7 @@ const VNET_F_NEEDS_CSUM: u8 = 1;
 /// `gso_type` values: none, TCP/IPv4, and the ECN bit that may be or-ed in.
 const VNET_GSO_NONE: u8 = 0;
 const VNET_GSO_TCPV4: u8 = 1;
+const VNET_GSO_TCPV6: u8 = 4;
 const VNET_GSO_ECN: u8 = 0x80;
 
 /// What the virtio-net header said of a packet read from the TUN.
@@ -305,11 +308,11 @@ impl Dev {
             Dev::Offload(fd) => {
                 // A zero header: no GSO, the checksum is already complete.
                 let mut hdr = [0u8; VNET_HDR];
-                if let (Some(size), Some((hdr_len, csum_start))) =
+                if let (Some(size), Some((hdr_len, csum_start, v6))) =
                     (gso, crate::gso::header_lengths(packet))
                 {
                     hdr[0] = VNET_F_NEEDS_CSUM;
-                    hdr[1] = VNET_GSO_TCPV4;
+                    hdr[1] = if v6 { VNET_GSO_TCPV6 } else { VNET_GSO_TCPV4 };
                     hdr[2..4].copy_from_slice(&hdr_len.to_ne_bytes());
                     hdr[4..6].copy_from_slice(&size.to_ne_bytes());
                     hdr[6..8].copy_from_slice(&csum_start.to_ne_bytes());
@@ -366,7 +369,7 @@ fn open_offload(name: &str) -> io::Result<OwnedFd> {
     if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETIFF, &mut req) } < 0 {
         return Err(io::Error::last_os_error());
     }
-    let offloads = libc::TUN_F_CSUM | libc::TUN_F_TSO4;
+    let offloads = libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6;
     // SAFETY: TUNSETOFFLOAD takes the flags as its argument.
     if unsafe {
         libc::ioctl(
