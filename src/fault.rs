@@ -722,10 +722,16 @@ fn describe(pkt: &Packet) -> (Option<Arc<str>>, Option<SegFields>) {
         Dir::In => conn_name(seg.dst, seg.src),
         Dir::Out => conn_name(seg.src, seg.dst),
     };
-    (
-        Some(conn),
-        Some(SegFields::from_segment(pkt.id, &seg).with_hdr(&pkt.bytes)),
-    )
+    // The dump shows the checksum as the wire carries it, not a partial sum
+    // left for the link (checksum offload).
+    let fields = if pkt.partial_csum {
+        let mut full = pkt.bytes.clone();
+        wire::complete_tcp_checksum(&mut full);
+        SegFields::from_segment(pkt.id, &seg).with_hdr(&full)
+    } else {
+        SegFields::from_segment(pkt.id, &seg).with_hdr(&pkt.bytes)
+    };
+    (Some(conn), Some(fields))
 }
 
 #[cfg(test)]

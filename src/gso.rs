@@ -92,27 +92,17 @@ fn finish(p: &mut [u8], l: Layout) {
     let total = p.len();
     let ihl = l.ihl;
     let tcp_len = total - ihl;
-    // etherparse sums native-endian words; the complement stored in the
-    // same order is the right checksum (RFC 1071 §2(B)).
-    let pseudo = if l.v6 {
+    if l.v6 {
         p[4..6].copy_from_slice(&(tcp_len as u16).to_be_bytes());
-        Sum16BitWords::new()
-            .add_slice(&p[8..40])
-            .add_4bytes((tcp_len as u32).to_be_bytes())
-            .add_4bytes([0, 0, 0, 6])
     } else {
         p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
         p[10..12].copy_from_slice(&[0, 0]);
+        // etherparse sums native-endian words; the complement stored in
+        // the same order is the right checksum (RFC 1071 §2(B)).
         let ip = Sum16BitWords::new().add_slice(&p[..ihl]).ones_complement();
         p[10..12].copy_from_slice(&ip.to_ne_bytes());
-        Sum16BitWords::new()
-            .add_4bytes(p[12..16].try_into().expect("4 bytes"))
-            .add_4bytes(p[16..20].try_into().expect("4 bytes"))
-            .add_2bytes([0, 6])
-            .add_2bytes((tcp_len as u16).to_be_bytes())
     }
-    .ones_complement();
-    p[ihl + 16..ihl + 18].copy_from_slice(&(!pseudo).to_ne_bytes());
+    crate::wire::set_partial_tcp_checksum(p);
 }
 
 /// Cut a TCP/IPv4 packet whose payload is larger than `mss` into segments

@@ -326,7 +326,21 @@ impl Segment {
         out
     }
 
+    /// As [`Segment::emit`], with the TCP checksum left partial (the
+    /// pseudo-header sum, as checksum offload hands a packet to a NIC;
+    /// [`complete_tcp_checksum`] makes it whole).
+    pub fn emit_partial(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(40 + 60 + self.payload.len());
+        self.emit_with(&mut out, false);
+        set_partial_tcp_checksum(&mut out);
+        out
+    }
+
     pub fn emit_into(&self, out: &mut Vec<u8>) {
+        self.emit_with(out, true);
+    }
+
+    fn emit_with(&self, out: &mut Vec<u8>, checksum: bool) {
         let mut tcp = TcpHeader::new(self.src.port(), self.dst.port(), self.seq.0, self.window);
         tcp.acknowledgment_number = self.ack.0;
         let f = self.flags;
@@ -358,9 +372,11 @@ impl Segment {
                 )
                 .expect("segment fits an IPv4 packet");
                 ip.header_checksum = ip.calc_header_checksum();
-                tcp.checksum = tcp
-                    .calc_checksum_ipv4(&ip, &self.payload)
-                    .expect("segment fits an IPv4 packet");
+                if checksum {
+                    tcp.checksum = tcp
+                        .calc_checksum_ipv4(&ip, &self.payload)
+                        .expect("segment fits an IPv4 packet");
+                }
                 out.extend_from_slice(&ip.to_bytes());
             }
             (src, dst) => {
@@ -376,9 +392,11 @@ impl Segment {
                 };
                 // RFC 8200 §8.1: the pseudo-header with both addresses,
                 // the upper-layer length and next header 6.
-                tcp.checksum = tcp
-                    .calc_checksum_ipv6(&ip, &self.payload)
-                    .expect("segment fits an IPv6 packet");
+                if checksum {
+                    tcp.checksum = tcp
+                        .calc_checksum_ipv6(&ip, &self.payload)
+                        .expect("segment fits an IPv6 packet");
+                }
                 out.extend_from_slice(&ip.to_bytes());
             }
         }
@@ -511,6 +529,34 @@ fn plain_tcp_offset(packet: &[u8]) -> Option<usize> {
         6 if packet.get(6) == Some(&6) => Some(40),
         _ => None,
     }
+}
+
+/// Write the partial TCP checksum of an IPv4 or IPv6 packet (no extension
+/// headers) in place: the pseudo-header sum over the addresses, protocol
+/// and TCP length (RFC 9293 §3.1, RFC 8200 §8.1), as a device with checksum
+/// offload expects it; [`complete_tcp_checksum`] finishes it.
+pub fn set_partial_tcp_checksum(packet: &mut [u8]) {
+    let Some(start) = plain_tcp_offset(packet) else {
+        return;
+    };
+    if packet.len() < start + 20 {
+        return;
+    }
+    let tcp_len = packet.len() - start;
+    let sum = if start == 40 {
+        etherparse::checksum::Sum16BitWords::new()
+            .add_slice(&packet[8..40])
+            .add_4bytes((tcp_len as u32).to_be_bytes())
+            .add_4bytes([0, 0, 0, 6])
+    } else {
+        etherparse::checksum::Sum16BitWords::new()
+            .add_slice(&packet[12..20])
+            .add_2bytes([0, 6])
+            .add_2bytes((tcp_len as u16).to_be_bytes())
+    }
+    .ones_complement();
+    // Native-endian words, stored in the same order (RFC 1071 §2(B)).
+    packet[start + 16..start + 18].copy_from_slice(&(!sum).to_ne_bytes());
 }
 
 /// Complete the partial TCP checksum of an IPv4 or IPv6 packet in place.
@@ -960,5 +1006,26 @@ mod tests {
         assert_eq!(Flags::from_letters("fa").unwrap(), Flags::FIN | Flags::ACK);
         assert!(Flags::from_letters("SX").is_err());
         assert_eq!((Flags::SYN | Flags::ACK).names(), vec!["SYN", "ACK"]);
+    }
+
+    #[test]
+    fn a_partial_checksum_completes_to_the_full_one() {
+        for (src, dst) in [
+            ("10.0.0.1:40000", "10.0.0.2:80"),
+            ("[fd77::1]:40000", "[fd77::2]:80"),
+        ] {
+            let mut s = seg();
+            s.src = src.parse().unwrap();
+            s.dst = dst.parse().unwrap();
+            s.flags = Flags::ACK | Flags::PSH;
+            s.payload = b"some data, odd length".to_vec();
+            let full = s.emit();
+            let mut partial = s.emit_partial();
+            assert_ne!(partial, full, "{src}: the checksum field differs");
+            assert!(parse(&partial).is_err(), "{src}: not a valid checksum yet");
+            assert_eq!(parse_unverified(&partial).unwrap(), s);
+            complete_tcp_checksum(&mut partial);
+            assert_eq!(partial, full, "{src}");
+        }
     }
 }

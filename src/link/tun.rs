@@ -299,9 +299,9 @@ impl Dev {
         }
     }
 
-    /// Write one packet. `gso`: the packet is a TSO packet built by
-    /// `gso::pack` (partial checksum) to be cut at this size; the plain path
-    /// never gets one.
+    /// Write one packet. `gso`: its TCP checksum is partial, and when the
+    /// size is not 0 it is a TSO packet built by `gso::pack`, to be cut at
+    /// that size; the plain path never gets either.
     fn send(&self, packet: &[u8], gso: Option<u16>) -> io::Result<()> {
         match self {
             Dev::Plain(i) => i.send(packet).map(|_| ()),
@@ -312,9 +312,11 @@ impl Dev {
                     (gso, crate::gso::header_lengths(packet))
                 {
                     hdr[0] = VNET_F_NEEDS_CSUM;
-                    hdr[1] = if v6 { VNET_GSO_TCPV6 } else { VNET_GSO_TCPV4 };
+                    if size > 0 {
+                        hdr[1] = if v6 { VNET_GSO_TCPV6 } else { VNET_GSO_TCPV4 };
+                        hdr[4..6].copy_from_slice(&size.to_ne_bytes());
+                    }
                     hdr[2..4].copy_from_slice(&hdr_len.to_ne_bytes());
-                    hdr[4..6].copy_from_slice(&size.to_ne_bytes());
                     hdr[6..8].copy_from_slice(&csum_start.to_ne_bytes());
                     hdr[8..10].copy_from_slice(&16u16.to_ne_bytes());
                 }
@@ -579,6 +581,13 @@ impl Tun {
     /// `gso_size`-byte segments it was joined from. Offload path only.
     pub fn try_send_tso(&self, packet: &[u8], gso_size: u16) -> io::Result<()> {
         self.fd.get_ref().send(packet, Some(gso_size))
+    }
+
+    /// Write one packet whose TCP checksum is partial (`NEEDS_CSUM`: the
+    /// kernel vouches for it, as for a NIC's checksum offload). Offload path
+    /// only.
+    pub fn try_send_partial(&self, packet: &[u8]) -> io::Result<()> {
+        self.fd.get_ref().send(packet, Some(0))
     }
 
     /// Whether writes may carry TSO packets (the offload path).

@@ -175,7 +175,8 @@ pub struct Live {
     sinks: Vec<Sink>,
     pcap: Option<PcapSink>,
     next_in_id: u64,
-    outq: VecDeque<Vec<u8>>,
+    /// Packets for the kernel, and whether their TCP checksum is partial.
+    outq: VecDeque<(Vec<u8>, bool)>,
     events: Vec<Event>,
     stats: Stats,
     /// Set once stopping: when to give up waiting for closes.
@@ -211,6 +212,10 @@ impl Live {
         // What an arriving segment makes us send waits until the services
         // have answered it (see `round`): the ACK rides on their data or FIN.
         cfg.cork = true;
+        // The offload path takes partial checksums: computing them whole
+        // for the kernel, which does not check them, cost a tenth of a
+        // download (README, The link). The pcap copy is completed.
+        cfg.checksum_offload = tun.can_tso();
         let mut engine = Engine::new(cfg, HOST, setup.tun.stack_addr);
         let ipv6 = match tun.ipv6() {
             Ok(()) => {
@@ -473,7 +478,7 @@ impl Live {
             self.stats.icmp_echo += 1;
             self.capture(now, Dir::In, &bytes, Some(what.into()));
             self.capture(now, Dir::Out, &reply, None);
-            self.outq.push_back(reply);
+            self.outq.push_back((reply, false));
             return;
         }
         let tcp = match bytes.first().map(|b| b >> 4) {
@@ -541,7 +546,9 @@ impl Live {
             while let Some(tx) = g.engine.poll_transmit() {
                 progress = true;
                 self.events.extend(g.engine.drain_events());
-                self.inject(g, now, Packet::new(tx.id, Dir::Out, tx.packet));
+                let mut pkt = Packet::new(tx.id, Dir::Out, tx.packet);
+                pkt.partial_csum = tx.partial;
+                self.inject(g, now, pkt);
             }
             while let Some(p) = g.injector.poll_deliver() {
                 progress = true;
@@ -558,7 +565,7 @@ impl Live {
                         g.engine.receive(now, p.id, &p.bytes);
                         self.events.extend(g.engine.drain_events());
                     }
-                    Dir::Out => self.outq.push_back(p.bytes),
+                    Dir::Out => self.outq.push_back((p.bytes, p.partial_csum)),
                 }
             }
             while let Some(e) = g.injector.poll_event() {
@@ -596,30 +603,37 @@ impl Live {
     /// pcap. Should the kernel refuse a TSO write, every later write is
     /// plain.
     fn write_out(&mut self, tun: &Tun) {
-        while let Some(first) = self.outq.front() {
+        while let Some((first, partial)) = self.outq.front() {
             let mut n = 1;
             if self.tso {
                 let mut len = first.len();
                 let hdr = crate::gso::header_lengths(first).map_or(0, |h| usize::from(h.0));
-                while let Some(next) = self.outq.get(n) {
-                    if !crate::gso::continues(first, &self.outq[n - 1], next, len) {
+                while let Some((next, _)) = self.outq.get(n) {
+                    if !crate::gso::continues(first, &self.outq[n - 1].0, next, len) {
                         break;
                     }
                     len += next.len() - hdr;
                     n += 1;
                 }
             }
+            let one = |p: &[u8], partial: bool| {
+                if partial {
+                    tun.try_send_partial(p)
+                } else {
+                    tun.try_send(p)
+                }
+            };
             let sent = if n > 1 {
-                let run: Vec<&[u8]> = self.outq.range(..n).map(Vec::as_slice).collect();
+                let run: Vec<&[u8]> = self.outq.range(..n).map(|(p, _)| p.as_slice()).collect();
                 match crate::gso::pack(&run) {
                     Some((pkt, size)) => tun.try_send_tso(&pkt, size),
                     None => {
                         n = 1;
-                        tun.try_send(first)
+                        one(first, *partial)
                     }
                 }
             } else {
-                tun.try_send(first)
+                one(first, *partial)
             };
             match sent {
                 Ok(()) => {

@@ -132,6 +132,12 @@ pub struct Config {
     /// held: duplicate ACKs for out-of-order data and the ACK of every second
     /// full-sized segment (RFC 5681 §4.2). Off in the sans-IO default.
     pub cork: bool,
+    /// Leave the TCP checksum of what the engine sends partial (the
+    /// pseudo-header sum only, as a NIC with checksum offload is handed
+    /// it): the live runtime's offload path, where the kernel takes such
+    /// packets as vouched for (README, The link). Off in the sans-IO
+    /// default: every packet carries its full checksum.
+    pub checksum_offload: bool,
     /// Ephemeral port range for active opens (IANA, RFC 6335).
     pub ephemeral_ports: (u16, u16),
     /// Congestion control: NewReno (RFC 5681, 6582) or CUBIC (RFC 9438).
@@ -199,6 +205,7 @@ impl Config {
             seed: 0x7463_7073_636f_7065,
             hex_in_events: true,
             cork: false,
+            checksum_offload: false,
             ephemeral_ports: (49152, 65535),
             cc: CcAlgo::NewReno,
             rack: false,

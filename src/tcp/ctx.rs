@@ -21,6 +21,8 @@ pub struct Transmit {
     pub payload_len: usize,
     pub src: SocketAddr,
     pub dst: SocketAddr,
+    /// The TCP checksum is partial (`Config::checksum_offload`).
+    pub partial: bool,
 }
 
 /// RFC 5961 §7: a budget of challenge ACKs per second. Each connection has
@@ -75,10 +77,22 @@ impl Ctx<'_> {
     pub fn transmit(&mut self, conn: &Arc<str>, seg: &Segment, rtx: Option<RtxCause>, probe: bool) {
         let id = *self.next_id;
         *self.next_id += self.id_step;
-        let packet = seg.emit();
+        let partial = self.cfg.checksum_offload;
+        let packet = if partial {
+            seg.emit_partial()
+        } else {
+            seg.emit()
+        };
         let mut fields = SegFields::from_segment(id, seg);
         if self.cfg.hex_in_events {
-            fields = fields.with_hdr(&packet);
+            // The dump shows the checksum as it will be on the wire.
+            if partial {
+                let mut full = packet.clone();
+                crate::wire::complete_tcp_checksum(&mut full);
+                fields = fields.with_hdr(&full);
+            } else {
+                fields = fields.with_hdr(&packet);
+            }
         }
         self.event(
             Some(conn),
@@ -101,6 +115,7 @@ impl Ctx<'_> {
             payload_len: seg.payload.len(),
             src: seg.src,
             dst: seg.dst,
+            partial,
         });
     }
 }
