@@ -73,6 +73,12 @@ impl Flags {
         (Flags::CWR, "CWR", 'C'),
     ];
 
+    /// The control bits of a TCP header as etherparse sliced it.
+    pub fn of_tcp(tcp: &TcpSlice) -> Flags {
+        // The eight bits are byte 13 of the header, in this type's order.
+        Flags(tcp.header_slice()[13])
+    }
+
     pub fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
     }
@@ -678,21 +684,7 @@ fn parse_v6(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
 
 /// The segment a TCP slice carries.
 fn segment(src: SocketAddr, dst: SocketAddr, tcp: &TcpSlice) -> Result<Segment, WireError> {
-    let mut flags = Flags::NONE;
-    for (set, bit) in [
-        (tcp.fin(), Flags::FIN),
-        (tcp.syn(), Flags::SYN),
-        (tcp.rst(), Flags::RST),
-        (tcp.psh(), Flags::PSH),
-        (tcp.ack(), Flags::ACK),
-        (tcp.urg(), Flags::URG),
-        (tcp.ece(), Flags::ECE),
-        (tcp.cwr(), Flags::CWR),
-    ] {
-        if set {
-            flags = flags | bit;
-        }
-    }
+    let flags = Flags::of_tcp(tcp);
     let options = parse_options(tcp.options())?;
     Ok(Segment {
         src,

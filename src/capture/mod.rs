@@ -175,21 +175,7 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded {
         Some(d) if payload.incomplete => d.saturating_sub(hdr_len),
         _ => tcp.payload().len(),
     };
-    let mut flags = Flags::NONE;
-    for (set, bit) in [
-        (tcp.fin(), Flags::FIN),
-        (tcp.syn(), Flags::SYN),
-        (tcp.rst(), Flags::RST),
-        (tcp.psh(), Flags::PSH),
-        (tcp.ack(), Flags::ACK),
-        (tcp.urg(), Flags::URG),
-        (tcp.ece(), Flags::ECE),
-        (tcp.cwr(), Flags::CWR),
-    ] {
-        if set {
-            flags = flags | bit;
-        }
-    }
+    let flags = Flags::of_tcp(&tcp);
     // A bad option is the sender's mistake, not the capture's: keep the
     // segment, without options.
     let opts = crate::wire::parse_options(tcp.options()).unwrap_or_default();

@@ -42,8 +42,9 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View) {
         Some((c, e)) => match &e.kind {
             EntryKind::Arrow(a) => segment_lines(c, e, a, inner.width as usize, view),
             EntryKind::Burst(b) => vec![Line::from(format!(
-                "{} segments, {} bytes, seq {}..{}, ack up to {} (since {})",
+                "{} segment{}, {} bytes, seq {}..{}, ack up to {} (since {})",
                 b.segments,
+                if b.segments == 1 { "" } else { "s" },
                 b.bytes,
                 b.seq_from,
                 b.seq_to,

@@ -561,7 +561,12 @@ fn burst(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, b: &Burst, t: &Them
     let span = g.span() as usize;
     let shaft = "═".repeat(span.saturating_sub(1));
     let label = fit(
-        &format!(" {} segments, {} bytes ", b.segments, units::bytes(b.bytes)),
+        &format!(
+            " {} segment{}, {} bytes ",
+            b.segments,
+            if b.segments == 1 { "" } else { "s" },
+            units::bytes(b.bytes)
+        ),
         span.saturating_sub(4),
     );
     if b.from == 0 {
