@@ -175,7 +175,7 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded {
         Some(d) if payload.incomplete => d.saturating_sub(hdr_len),
         _ => tcp.payload().len(),
     };
-    let flags = Flags::of_tcp(&tcp);
+    let flags = Flags::of_tcp(tcp);
     // A bad option is the sender's mistake, not the capture's: keep the
     // segment, without options.
     let opts = crate::wire::parse_options(tcp.options()).unwrap_or_default();
