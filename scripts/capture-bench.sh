@@ -5,8 +5,9 @@
 # `tcpdump -s 96` would), opened
 #   - headless (`--headless --events /dev/null`: the events streamed, never
 #     all held), and
-#   - the way the terminal UI opens it (`--screenshot`: every event held
-#     for seeking, folded into the UI's model, the last frame drawn);
+#   - the way the terminal UI opens it (`--screenshot`: a counting pass,
+#     then the events made again a window at a time and folded into the
+#     UI's model, the last frame drawn);
 # each timed with /usr/bin/time -v: wall clock and peak RSS.
 #
 #   scripts/capture-bench.sh [CONNS] [PER_CONN]   (default 10000 100)

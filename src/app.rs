@@ -207,6 +207,12 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
     {
         return capture_headless(file, format, common);
     }
+    if let replay::Kind::Capture(format) = replay::kind(file)? {
+        // Made again from the file as needed, never all held (README,
+        // Opening a capture: bounded memory).
+        let mut driver = ReplayDriver::capture(file, format)?;
+        return replay_ui(&mut driver, common);
+    }
     let rec = replay::load(file)?;
     if common.headless {
         // Without the UI a replay is the recording's events, as JSON lines.
@@ -220,14 +226,18 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
         return out.flush().map_err(|e| format!("cannot write events: {e}"));
     }
     let mut driver = ReplayDriver::new(rec);
+    replay_ui(&mut driver, common)
+}
+
+fn replay_ui(driver: &mut ReplayDriver, common: &Common) -> Result<(), String> {
     if common.step {
         use crate::driver::Driver;
         let _ = driver.set_walkthrough(true);
     }
-    if let Some(done) = screenshot(&mut driver, common) {
+    if let Some(done) = screenshot(driver, common) {
         return done;
     }
-    crate::ui::run_with(&mut driver, common.ui())
+    crate::ui::run_with(driver, common.ui())
 }
 
 /// A capture without the UI: its events as they are made, never all held
@@ -241,7 +251,14 @@ fn capture_headless(
     let target = common.events.clone().unwrap_or_else(|| "-".into());
     let mut out = EventWriter::create(&target)
         .map_err(|e| format!("cannot write events to {target}: {e}"))?;
-    let summary = match crate::capture::convert(file, format, |e| out.write(&e)) {
+    // A capture's clock may step back: the stream's times do not (as in
+    // the UI's replay of it).
+    let mut last = 0.0f64;
+    let summary = match crate::capture::convert(file, format, |mut e| {
+        e.t = e.t.max(last);
+        last = e.t;
+        out.write(&e)
+    }) {
         Ok(s) => s,
         Err(crate::capture::Error::Open(s)) => return Err(s),
         Err(crate::capture::Error::Sink(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {

@@ -24,6 +24,7 @@
 pub mod attach;
 pub mod clock;
 pub mod demo;
+pub mod events;
 pub mod faults;
 pub mod live;
 pub mod replay;

@@ -7,6 +7,10 @@
 //! narrated steps, and seeks anywhere (backwards by rebuilding the UI's
 //! model from the start, which its bounded history makes cheap).
 //!
+//! A capture (pcap, pcapng) plays the same way, but its events are never
+//! all held: they are made again from the file a window at a time
+//! ([`super::events`]; README, Opening a capture).
+//!
 //! Holds the recording reader ([`load`], [`parse`]) and [`ReplayDriver`].
 //! Uses events and the output format only; must not depend on `ui`.
 
@@ -20,6 +24,7 @@ use crate::event::{Body, Event};
 use crate::output::RECORDING_FORMAT;
 
 use super::clock::Timeline;
+use super::events::{CaptureEvents, Events};
 use super::{Command, Driver, Mode, Playback};
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -104,23 +109,34 @@ pub fn load_capture(path: &Path, format: crate::capture::Format) -> Result<Recor
         crate::capture::Error::Open(s) => s,
         crate::capture::Error::Sink(never) => match never {},
     })?;
-    // A capture's clock may step back: the timeline must not.
-    events.sort_by(|a, b| a.t.total_cmp(&b.t));
+    // A capture's clock may step back: the timeline must not (as the
+    // replay of a capture and the headless stream: an event keeps its
+    // place and takes the time before it).
+    let mut last = 0.0f64;
+    for e in &mut events {
+        e.t = e.t.max(last);
+        last = e.t;
+    }
     events.shrink_to_fit();
     Ok(Recording {
         name: path.display().to_string(),
-        header: Header {
-            tcpscope_recording: RECORDING_FORMAT,
-            version: None,
-            mode: Some("capture".into()),
-            title: Some(format!(
-                "capture, {} TCP segments in {} connections (states inferred)",
-                summary.tcp, summary.connections
-            )),
-        },
+        header: capture_header(&summary),
         events,
         notice: summary.cut,
     })
+}
+
+/// The header a capture plays under.
+fn capture_header(summary: &crate::capture::Summary) -> Header {
+    Header {
+        tcpscope_recording: RECORDING_FORMAT,
+        version: None,
+        mode: Some("capture".into()),
+        title: Some(format!(
+            "capture, {} TCP segments in {} connections (states inferred)",
+            summary.tcp, summary.connections
+        )),
+    }
 }
 
 /// Parse a recording; `name` is used in error sentences.
@@ -200,7 +216,16 @@ pub fn parse(name: &str, input: impl BufRead) -> Result<Recording, String> {
 }
 
 pub struct ReplayDriver {
-    rec: Recording,
+    name: String,
+    header: Header,
+    /// Said once when the UI opens (a capture cut short, or read again
+    /// and found changed).
+    notice: Option<String>,
+    events: Events,
+    /// A stretch the UI must get before anything else, whatever the clock
+    /// says (a rewind or a seek, handed out a window at a time for a
+    /// capture): the index to reach.
+    catch_up: Option<usize>,
     /// Index of the next event to hand out.
     pos: usize,
     /// Playback time: speed, pause, and the position the UI has been shown.
@@ -246,7 +271,11 @@ impl ReplayDriver {
             by_narration,
             has_narration: by_narration,
             by_segment,
-            rec,
+            name: rec.name,
+            header: rec.header,
+            notice: rec.notice,
+            events: Events::Held(rec.events),
+            catch_up: None,
             pos: 0,
             clock: Timeline::new(1.0),
             walkthrough: false,
@@ -261,45 +290,80 @@ impl ReplayDriver {
         self
     }
 
-    pub fn end(&self) -> f64 {
-        self.rec.events.last().map(|e| e.t).unwrap_or(0.0)
+    /// A capture, its events made again from the file as needed (bounded
+    /// memory, see `driver::events`).
+    pub fn capture(path: &Path, format: crate::capture::Format) -> Result<ReplayDriver, String> {
+        let (events, summary) = CaptureEvents::open(path, format)?;
+        let mut d = ReplayDriver::new(Recording {
+            name: path.display().to_string(),
+            header: capture_header(&summary),
+            events: Vec::new(),
+            notice: summary.cut,
+        });
+        d.events = Events::Capture(events);
+        Ok(d)
     }
 
-    /// Hand out events up to index `to` (exclusive).
+    pub fn end(&self) -> f64 {
+        self.events.end()
+    }
+
+    /// Hand out events up to index `to` (exclusive); for a capture at most
+    /// a window's worth at a time (`pos` says how far it got).
     fn take_to(&mut self, to: usize) -> Vec<Event> {
-        let to = to.min(self.rec.events.len());
-        let out: Vec<Event> = self.rec.events[self.pos.min(to)..to].to_vec();
+        let to = to.min(self.events.len());
+        let out = self.events.take(self.pos.min(to), to);
         if let Some(last) = out.last() {
             self.clock.advance_to(last.t);
         }
-        self.pos = self.pos.max(to);
+        self.pos = self.pos.max(self.pos.min(to) + out.len());
+        if let Some(why) = self.events.take_broken() {
+            self.notice = Some(why);
+        }
+        out
+    }
+
+    /// Hand out events up to `to`, the rest of the way at the next polls
+    /// whatever the clock says.
+    fn take_to_all(&mut self, to: usize) -> Vec<Event> {
+        let out = self.take_to(to);
+        if self.pos < to.min(self.events.len()) {
+            self.catch_up = Some(to);
+        }
         out
     }
 
     /// Index just past the last event at or before `t`.
-    fn index_after(&self, t: f64) -> usize {
-        self.rec.events.partition_point(|e| e.t <= t + 1e-9)
+    fn index_after(&mut self, t: f64) -> usize {
+        self.events.index_after(t)
     }
 
-    /// Start over and hand out the first `to` events at the next poll.
+    /// Start over and hand out the first `to` events at the next polls.
     fn rewind_to(&mut self, to: usize, now: f64) {
         self.pos = 0;
+        self.catch_up = None;
         self.clock.set_now(0.0);
         self.rewound = true;
-        self.pending = self.take_to(to);
+        self.pending = self.take_to_all(to);
         self.clock.advance_to(now);
         self.clock.reanchor();
+    }
+
+    fn is_segment(&mut self, i: usize) -> bool {
+        self.events
+            .get(i)
+            .is_some_and(|e| matches!(e.body, Body::Segment(_)))
     }
 
     /// A capture's walkthrough step that ends with the first segment at or
     /// after `from`: the index just past it and the events at its time
     /// that follow it (the receiver's state changes).
-    fn segment_stop(&self, from: usize) -> Option<usize> {
-        let ev = &self.rec.events;
-        let i = (from..ev.len()).find(|&i| matches!(ev[i].body, Body::Segment(_)))?;
-        let t = ev[i].t;
+    fn segment_stop(&mut self, from: usize) -> Option<usize> {
+        let len = self.events.len();
+        let i = (from..len).find(|&i| self.is_segment(i))?;
+        let t = self.events.get(i)?.t;
         let mut j = i + 1;
-        while j < ev.len() && !matches!(ev[j].body, Body::Segment(_)) && ev[j].t <= t {
+        while j < len && !self.is_segment(j) && self.events.get(j).is_some_and(|e| e.t <= t) {
             j += 1;
         }
         Some(j)
@@ -310,13 +374,17 @@ impl ReplayDriver {
         self.by_segment && self.walkthrough && !self.by_narration
     }
 
-    fn narration_indices(&self) -> impl Iterator<Item = usize> + '_ {
-        self.rec
-            .events
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| matches!(e.body, Body::Narration { .. }))
-            .map(|(i, _)| i)
+    /// The narration events' indices (a recording's; a capture has none).
+    fn narration_indices(&self) -> Vec<usize> {
+        match &self.events {
+            Events::Held(v) => v
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| matches!(e.body, Body::Narration { .. }))
+                .map(|(i, _)| i)
+                .collect(),
+            Events::Capture(_) => Vec::new(),
+        }
     }
 }
 
@@ -333,15 +401,26 @@ impl Driver for ReplayDriver {
     }
 
     fn title(&self) -> String {
-        match &self.rec.header.title {
-            Some(t) if !t.is_empty() => format!("{} — {}", self.rec.name, t),
-            _ => self.rec.name.clone(),
+        match &self.header.title {
+            Some(t) if !t.is_empty() => format!("{} — {}", self.name, t),
+            _ => self.name.clone(),
         }
     }
 
     fn poll(&mut self) -> Vec<Event> {
         if !self.pending.is_empty() {
             return std::mem::take(&mut self.pending);
+        }
+        if let Some(to) = self.catch_up {
+            // The rest of a rewind or a seek, a window at a time.
+            let now = self.clock.now();
+            let out = self.take_to(to);
+            if self.pos >= to.min(self.events.len()) || out.is_empty() {
+                self.catch_up = None;
+            }
+            self.clock.set_now(now);
+            self.clock.reanchor();
+            return out;
         }
         if self.clock.paused() {
             return Vec::new();
@@ -359,7 +438,10 @@ impl Driver for ReplayDriver {
                 self.clock.set_paused(true);
             }
         } else {
-            let stop_at = self.narration_indices().find(|i| *i >= self.pos && *i < to);
+            let stop_at = self
+                .narration_indices()
+                .into_iter()
+                .find(|i| *i >= self.pos && *i < to);
             if self.walkthrough
                 && let Some(n) = stop_at
             {
@@ -403,29 +485,32 @@ impl Driver for ReplayDriver {
             Command::StepForward => {
                 self.clock.catch_up(self.end());
                 self.clock.set_paused(true);
-                if self.pos >= self.rec.events.len() {
+                let len = self.events.len();
+                if self.pos >= len {
                     return Err("at the end of the recording: backspace steps back".into());
                 }
                 let to = if narrated {
                     self.narration_indices()
+                        .into_iter()
                         .find(|i| *i >= self.pos)
                         .map(|i| i + 1)
-                        .unwrap_or(self.rec.events.len())
+                        .unwrap_or(len)
                 } else if self.segment_steps() {
-                    self.segment_stop(self.pos).unwrap_or(self.rec.events.len())
+                    let from = self.pos;
+                    self.segment_stop(from).unwrap_or(len)
                 } else {
                     self.pos + 1
                 };
                 // Added to what is still waiting: two commands may come
                 // before the UI polls (keys typed quickly, a busy machine).
-                let more = self.take_to(to);
+                let more = self.take_to_all(to);
                 self.pending.extend(more);
                 self.clock.reanchor();
                 Ok(format!(
                     "{} {} of {}",
                     if narrated { "step to event" } else { "event" },
-                    self.pos,
-                    self.rec.events.len()
+                    to.min(len),
+                    len
                 ))
             }
             Command::StepBack => {
@@ -433,32 +518,34 @@ impl Driver for ReplayDriver {
                 if self.pos == 0 {
                     return Err("at the start of the recording".into());
                 }
+                let pos = self.pos;
                 let to = if narrated {
                     // The narration on screen is the last one before pos;
                     // go to the one before it (or the start).
-                    let shown: Vec<usize> =
-                        self.narration_indices().filter(|i| *i < self.pos).collect();
+                    let shown: Vec<usize> = self
+                        .narration_indices()
+                        .into_iter()
+                        .filter(|i| *i < pos)
+                        .collect();
                     match shown.len() {
                         0 | 1 => shown.first().copied().unwrap_or(0),
                         n => shown[n - 2] + 1,
                     }
                 } else if self.segment_steps() {
                     // Back to the end of the step before the one shown.
-                    let ev = &self.rec.events;
-                    let is_seg = |i: &usize| matches!(ev[*i].body, Body::Segment(_));
-                    let shown = (0..self.pos).rev().find(is_seg);
-                    let before = shown.and_then(|k| (0..k).rev().find(is_seg));
+                    let shown = (0..pos).rev().find(|&i| self.is_segment(i));
+                    let before = shown.and_then(|k| (0..k).rev().find(|&i| self.is_segment(i)));
                     before.and_then(|b| self.segment_stop(b)).unwrap_or(0)
                 } else {
-                    self.pos - 1
+                    pos - 1
                 };
                 let now = if to == 0 {
                     0.0
                 } else {
-                    self.rec.events[to - 1].t
+                    self.events.get(to - 1).map_or(0.0, |e| e.t)
                 };
                 self.rewind_to(to, now);
-                Ok(format!("back to event {to} of {}", self.rec.events.len()))
+                Ok(format!("back to event {to} of {}", self.events.len()))
             }
             Command::Seek(t) => {
                 if !t.is_finite() {
@@ -467,7 +554,7 @@ impl Driver for ReplayDriver {
                 let t = t.clamp(0.0, self.end());
                 let to = self.index_after(t);
                 if to >= self.pos {
-                    let more = self.take_to(to);
+                    let more = self.take_to_all(to);
                     self.pending.extend(more);
                     self.clock.seek(t);
                 } else {
@@ -493,7 +580,7 @@ impl Driver for ReplayDriver {
     }
 
     fn finished(&self) -> bool {
-        self.pos >= self.rec.events.len() && self.pending.is_empty()
+        self.pos >= self.events.len() && self.pending.is_empty() && self.catch_up.is_none()
     }
 
     fn playback(&self) -> Playback {
@@ -531,7 +618,7 @@ impl Driver for ReplayDriver {
     }
 
     fn take_notice(&mut self) -> Option<String> {
-        self.rec.notice.take()
+        self.notice.take()
     }
 }
 

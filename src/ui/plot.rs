@@ -92,15 +92,19 @@ fn conn_name(c: &Conn) -> String {
 
 /// The recording's events through the UI model, keeping every connection.
 pub fn model_of(rec: &Recording) -> Model {
-    let two_hosts = crate::driver::replay::two_hosts(rec);
+    let mut m = plot_model(crate::driver::replay::two_hosts(rec));
+    m.ingest_all(rec.events.iter().cloned());
+    m
+}
+
+/// A model that keeps every connection, closed or not.
+fn plot_model(two_hosts: bool) -> Model {
     let limits = Retention {
         closed_linger: f64::INFINITY,
         closed_keep: usize::MAX,
         ..Retention::default()
     };
-    let mut m = Model::with_limits(two_hosts, limits);
-    m.ingest_all(rec.events.iter().cloned());
-    m
+    Model::with_limits(two_hosts, limits)
 }
 
 /// The connection `--conn` names (either side's `IP:PORT<->IP:PORT`, or a
@@ -142,9 +146,28 @@ pub fn choose<'a>(model: &'a Model, name: &str, id: Option<&str>) -> Result<&'a 
 
 /// Read `file`, plot the chosen connection, write `out`.
 pub fn plot_file(file: &Path, out: &Path, conn: Option<&str>, lang: Lang) -> Result<(), String> {
-    let rec = crate::driver::replay::load(file)?;
-    let model = model_of(&rec);
-    let c = choose(&model, &rec.name, conn)?;
+    use crate::driver::replay::{self, Kind};
+    let name = file.display().to_string();
+    let model = if let Kind::Capture(format) = replay::kind(file)? {
+        // A capture's events go into the model as they are made, never all
+        // held (README, Opening a capture: bounded memory).
+        let mut m = plot_model(false);
+        let mut last = 0.0f64;
+        crate::capture::convert(file, format, |mut e| {
+            e.t = e.t.max(last);
+            last = e.t;
+            m.ingest(e);
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(|e| match e {
+            crate::capture::Error::Open(s) => s,
+            crate::capture::Error::Sink(never) => match never {},
+        })?;
+        m
+    } else {
+        model_of(&replay::load(file)?)
+    };
+    let c = choose(&model, &name, conn)?;
     let svg = render(c, lang)?;
     std::fs::write(out, svg).map_err(|e| format!("cannot write {}: {e}", out.display()))
 }
