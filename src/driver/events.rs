@@ -370,7 +370,10 @@ mod tests {
         let mid = all[all.len() / 2].t;
         d.command(crate::driver::Command::Seek(mid)).unwrap();
         assert!(d.take_rewind());
+        // Paused, the UI still comes back at once for the rest.
+        assert_eq!(d.next_wake(), Some(std::time::Duration::ZERO));
         let got = drain(&mut d);
+        assert_eq!(d.next_wake(), None, "paused, and nothing more to hand out");
         let want = all.partition_point(|e| e.t <= mid + 1e-9);
         assert!(got[..] == all[..want], "{} events, want {want}", got.len());
         assert!(!d.finished());

@@ -464,6 +464,11 @@ impl Driver for ReplayDriver {
     }
 
     fn next_wake(&self) -> Option<Duration> {
+        if self.catch_up.is_some() || !self.pending.is_empty() {
+            // The rest of a rewind or a seek comes at the next polls,
+            // paused or not.
+            return Some(Duration::ZERO);
+        }
         if self.clock.paused() || self.finished() {
             None
         } else {
