@@ -251,14 +251,7 @@ fn capture_headless(
     let target = common.events.clone().unwrap_or_else(|| "-".into());
     let mut out = EventWriter::create(&target)
         .map_err(|e| format!("cannot write events to {target}: {e}"))?;
-    // A capture's clock may step back: the stream's times do not (as in
-    // the UI's replay of it).
-    let mut last = 0.0f64;
-    let summary = match crate::capture::convert(file, format, |mut e| {
-        e.t = e.t.max(last);
-        last = e.t;
-        out.write(&e)
-    }) {
+    let summary = match crate::capture::convert_in_order(file, format, |e| out.write(&e)) {
         Ok(s) => s,
         Err(crate::capture::Error::Open(s)) => return Err(s),
         Err(crate::capture::Error::Sink(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {

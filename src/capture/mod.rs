@@ -862,6 +862,40 @@ pub fn convert<E>(
     Ok(summary)
 }
 
+/// As [`convert`], with the events' times made non-decreasing: a
+/// capture's clock may step back, a replay's timeline must not, so an
+/// event keeps its place and takes the time before it. What every
+/// consumer of a capture's events uses.
+pub fn convert_in_order<E>(
+    path: &Path,
+    format: Format,
+    mut sink: impl FnMut(Event) -> Result<(), E>,
+) -> Result<Summary, Error<E>> {
+    let mut last = 0.0f64;
+    convert(path, format, |mut e| {
+        e.t = e.t.max(last);
+        last = e.t;
+        sink(e)
+    })
+}
+
+/// [`convert_in_order`] into a sink that takes every event; errors are one
+/// sentence.
+pub fn each_event(
+    path: &Path,
+    format: Format,
+    mut f: impl FnMut(Event),
+) -> Result<Summary, String> {
+    convert_in_order(path, format, |e| {
+        f(e);
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .map_err(|e| match e {
+        Error::Open(s) => s,
+        Error::Sink(never) => match never {},
+    })
+}
+
 /// The format of the file at `path`, when it is a capture.
 pub fn sniff_file(path: &Path) -> std::io::Result<Option<Format>> {
     let mut head = [0u8; 4];

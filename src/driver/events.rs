@@ -62,10 +62,7 @@ fn reader(path: PathBuf, format: Format) -> Receiver<Part> {
     let (tx, rx) = sync_channel::<Part>(1);
     std::thread::spawn(move || {
         let mut part = Vec::with_capacity(STRIDE);
-        let mut last = 0.0f64;
-        let r = capture::convert(&path, format, |mut e| {
-            e.t = e.t.max(last);
-            last = e.t;
+        let r = capture::convert_in_order(&path, format, |e| {
             part.push(e);
             if part.len() == STRIDE {
                 tx.send(Ok(std::mem::replace(&mut part, Vec::with_capacity(STRIDE))))
@@ -94,8 +91,7 @@ impl CaptureEvents {
         let mut marks = Vec::new();
         let mut len = 0usize;
         let mut last = 0.0f64;
-        let summary = capture::convert(path, format, |mut e| {
-            e.t = e.t.max(last);
+        let summary = capture::each_event(path, format, |e| {
             last = e.t;
             if len.is_multiple_of(STRIDE) {
                 marks.push(e.t);
@@ -104,11 +100,6 @@ impl CaptureEvents {
                 window.push(e);
             }
             len += 1;
-            Ok::<(), std::convert::Infallible>(())
-        })
-        .map_err(|e| match e {
-            capture::Error::Open(s) => s,
-            capture::Error::Sink(never) => match never {},
         })?;
         Ok((
             CaptureEvents {

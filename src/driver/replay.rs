@@ -101,22 +101,7 @@ pub fn load(path: &Path) -> Result<Recording, String> {
 /// A capture's events, held for the UI's seeking.
 pub fn load_capture(path: &Path, format: crate::capture::Format) -> Result<Recording, String> {
     let mut events = Vec::new();
-    let summary = crate::capture::convert(path, format, |e| {
-        events.push(e);
-        Ok::<(), std::convert::Infallible>(())
-    })
-    .map_err(|e| match e {
-        crate::capture::Error::Open(s) => s,
-        crate::capture::Error::Sink(never) => match never {},
-    })?;
-    // A capture's clock may step back: the timeline must not (as the
-    // replay of a capture and the headless stream: an event keeps its
-    // place and takes the time before it).
-    let mut last = 0.0f64;
-    for e in &mut events {
-        e.t = e.t.max(last);
-        last = e.t;
-    }
+    let summary = crate::capture::each_event(path, format, |e| events.push(e))?;
     events.shrink_to_fit();
     Ok(Recording {
         name: path.display().to_string(),

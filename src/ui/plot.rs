@@ -152,17 +152,7 @@ pub fn plot_file(file: &Path, out: &Path, conn: Option<&str>, lang: Lang) -> Res
         // A capture's events go into the model as they are made, never all
         // held (README, Opening a capture: bounded memory).
         let mut m = plot_model(false);
-        let mut last = 0.0f64;
-        crate::capture::convert(file, format, |mut e| {
-            e.t = e.t.max(last);
-            last = e.t;
-            m.ingest(e);
-            Ok::<(), std::convert::Infallible>(())
-        })
-        .map_err(|e| match e {
-            crate::capture::Error::Open(s) => s,
-            crate::capture::Error::Sink(never) => match never {},
-        })?;
+        crate::capture::each_event(file, format, |e| m.ingest(e))?;
         m
     } else {
         model_of(&replay::load(file)?)
