@@ -212,7 +212,7 @@ impl TcpOptions {
 
     /// Strings for the `opts` field of events, in the order Linux puts them.
     pub fn describe(&self) -> Vec<String> {
-        let mut v = Vec::new();
+        let mut v = Vec::with_capacity(2);
         if let Some(m) = self.mss {
             v.push(format!("MSS={m}"));
         }
@@ -220,7 +220,14 @@ impl TcpOptions {
             v.push("SACK_PERM".into());
         }
         if let Some((val, ecr)) = self.timestamp {
-            v.push(format!("TS={val},{ecr}"));
+            // On every segment's event: written digit by digit, not through
+            // `format!`'s machinery.
+            let mut ts = String::with_capacity(24);
+            ts.push_str("TS=");
+            push_u32(&mut ts, val);
+            ts.push(',');
+            push_u32(&mut ts, ecr);
+            v.push(ts);
         }
         if let Some(w) = self.wscale {
             v.push(format!("WS={w}"));
@@ -418,6 +425,22 @@ fn v6_octets(a: IpAddr) -> [u8; 16] {
         IpAddr::V6(a) => a.octets(),
         IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
     }
+}
+
+/// `n` in decimal at the end of `s`.
+fn push_u32(s: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
 }
 
 /// Why a packet could not be turned into a segment. The `reason` strings are
@@ -1018,6 +1041,17 @@ mod tests {
             assert_eq!(parse_unverified(&partial).unwrap(), s);
             complete_tcp_checksum(&mut partial);
             assert_eq!(partial, full, "{src}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_described_in_decimal() {
+        for (val, ecr) in [(0, 1), (9, 10), (4_294_967_295, 1_000_000_007)] {
+            let o = TcpOptions {
+                timestamp: Some((val, ecr)),
+                ..TcpOptions::default()
+            };
+            assert_eq!(o.describe(), vec![format!("TS={val},{ecr}")]);
         }
     }
 }

@@ -1336,8 +1336,7 @@ impl Tcb {
     fn send_data(&mut self, ctx: &mut Ctx, len: usize, fin: bool, probe: bool) {
         let seq = self.snd_nxt;
         let off = seq.diff(self.snd_buf_seq).max(0) as usize;
-        let mut payload = vec![0u8; len];
-        copy_out(&self.snd_buf, off, &mut payload);
+        let payload = ring_range(&self.snd_buf, off, len);
         let mut flags = Flags::ACK;
         let end_of_queue = off + len == self.snd_buf.len();
         if len > 0 && end_of_queue {
@@ -1389,8 +1388,7 @@ impl Tcb {
             return;
         }
         let off = start.diff(self.snd_buf_seq).max(0) as usize;
-        let mut payload = vec![0u8; len];
-        copy_out(&self.snd_buf, off, &mut payload);
+        let payload = ring_range(&self.snd_buf, off, len);
         let mut flags = Flags::ACK;
         if fin {
             flags = flags | Flags::FIN;
@@ -2539,6 +2537,22 @@ impl Tcb {
         self.timers = [None; TimerKind::ALL.len()];
         self.state = State::Closed;
     }
+}
+
+/// `len` bytes of `ring` from `off`, as a new buffer (one allocation, one
+/// copy, no zeroing first: this runs for every data segment sent).
+fn ring_range(ring: &VecDeque<u8>, off: usize, len: usize) -> Vec<u8> {
+    let (a, b) = ring.as_slices();
+    let mut out = Vec::with_capacity(len);
+    if off < a.len() {
+        let from_a = (a.len() - off).min(len);
+        out.extend_from_slice(&a[off..off + from_a]);
+        out.extend_from_slice(&b[..len - from_a]);
+    } else {
+        let o = off - a.len();
+        out.extend_from_slice(&b[o..o + len]);
+    }
+    out
 }
 
 fn copy_out(ring: &VecDeque<u8>, off: usize, out: &mut [u8]) {
