@@ -162,6 +162,44 @@ pub fn plot_file(file: &Path, out: &Path, conn: Option<&str>, lang: Lang) -> Res
     std::fs::write(out, svg).map_err(|e| format!("cannot write {}: {e}", out.display()))
 }
 
+/// One of the two plots: its caption, its axes (time across, bytes up from
+/// 0 to `ytop`) and their labels, the same style for both.
+fn axes<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    x: &str,
+    y: &str,
+    xs: std::ops::Range<f64>,
+    ytop: f64,
+) -> Result<
+    ChartContext<
+        'a,
+        SVGBackend<'b>,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    String,
+> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let mut ch = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 22))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(xs, 0.0..ytop)
+        .map_err(|e| err(&e))?;
+    ch.configure_mesh()
+        .x_desc(x)
+        .y_desc(y)
+        .axis_desc_style(("sans-serif", 18))
+        .label_style(("sans-serif", 14))
+        .x_label_formatter(&|x| format!("{x:.1}"))
+        .y_label_formatter(&|y| units(*y))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| err(&e))?;
+    Ok(ch)
+}
+
 /// A byte count for an axis label: 0, 800, 12K, 1.5M.
 fn units(y: f64) -> String {
     let a = y.abs();
@@ -247,23 +285,8 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
         let (top, bottom) = root.split_vertically(SIZE.1 * 55 / 100);
 
         // ----- time–sequence ----------------------------------------------
-        let mut ch = ChartBuilder::on(&top)
-            .caption(w.seq_title, ("sans-serif", 22))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(left..right, 0.0..ytop)
-            .map_err(|e| err(&e))?;
-        ch.configure_mesh()
-            .x_desc(w.time)
-            .y_desc(w.seq)
-            .axis_desc_style(("sans-serif", 18))
-            .label_style(("sans-serif", 14))
-            .x_label_formatter(&|x| format!("{x:.1}"))
-            .y_label_formatter(&|y| units(*y))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(|e| err(&e))?;
+        let mut ch =
+            axes(&top, w.seq_title, w.time, w.seq, left..right, ytop).map_err(|e| err(&e))?;
         let ack_c = RGBColor(0, 150, 60);
         let data_c = RGBColor(30, 90, 200);
         if !s.acks.is_empty() {
@@ -364,23 +387,8 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
             .map_err(|e| err(&e))?;
 
         // ----- windows ----------------------------------------------------
-        let mut ch = ChartBuilder::on(&bottom)
-            .caption(w.win_title, ("sans-serif", 22))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(left..right, 0.0..wtop)
-            .map_err(|e| err(&e))?;
-        ch.configure_mesh()
-            .x_desc(w.time)
-            .y_desc(w.bytes)
-            .axis_desc_style(("sans-serif", 18))
-            .label_style(("sans-serif", 14))
-            .x_label_formatter(&|x| format!("{x:.1}"))
-            .y_label_formatter(&|y| units(*y))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(|e| err(&e))?;
+        let mut ch =
+            axes(&bottom, w.win_title, w.time, w.bytes, left..right, wtop).map_err(|e| err(&e))?;
         let shade = RGBColor(255, 200, 120);
         if !s.recovery.is_empty() {
             ch.draw_series(s.recovery.iter().map(|&(a, b)| {
