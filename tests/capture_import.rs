@@ -11,27 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Netns, parse_events, require};
+use common::{BIN, Netns, parse_events, require, tshark_flags};
 use serde_json::Value;
-
-/// The `tcp.analysis.*` fields tcpscope implements (README, Opening a
-/// capture), and `tcp.connection.rst` for `reset`.
-const FLAGS: [&str; 14] = [
-    "retransmission",
-    "fast_retransmission",
-    "spurious_retransmission",
-    "out_of_order",
-    "duplicate_ack",
-    "zero_window",
-    "zero_window_probe",
-    "zero_window_probe_ack",
-    "window_update",
-    "window_full",
-    "keep_alive",
-    "keep_alive_ack",
-    "lost_segment",
-    "ack_lost_segment",
-];
 
 /// A capture process, stopped with SIGTERM (so that it writes out what it
 /// buffered) and killed on drop if the test fails first.
@@ -63,36 +44,6 @@ impl Drop for Dumpcap {
             let _ = c.wait();
         }
     }
-}
-
-/// Per frame number: the flags tshark reports.
-fn tshark_flags(file: &str) -> BTreeMap<u64, BTreeSet<String>> {
-    let mut args: Vec<String> = ["-r", file, "-T", "fields", "-e", "frame.number"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(["-e".into(), "tcp.connection.rst".into()]);
-    for f in FLAGS {
-        args.extend(["-e".into(), format!("tcp.analysis.{f}")]);
-    }
-    let out = Command::new("tshark").args(&args).output().expect("tshark");
-    assert!(out.status.success(), "tshark failed: {out:?}");
-    let mut m = BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let n: u64 = cols[0].parse().expect("frame number");
-        let mut set = BTreeSet::new();
-        if !cols.get(1).unwrap_or(&"").is_empty() {
-            set.insert("reset".to_string());
-        }
-        for (i, f) in FLAGS.iter().enumerate() {
-            if !cols.get(i + 2).unwrap_or(&"").is_empty() {
-                set.insert(f.to_string());
-            }
-        }
-        m.insert(n, set);
-    }
-    m
 }
 
 fn states_of(evs: &[Value], host: &str, conn: &str) -> Vec<String> {

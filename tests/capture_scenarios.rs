@@ -11,54 +11,8 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use common::{BIN, parse_events, require_tools};
+use common::{BIN, parse_events, require_tools, tshark_flags};
 use serde_json::Value;
-
-const FLAGS: [&str; 14] = [
-    "retransmission",
-    "fast_retransmission",
-    "spurious_retransmission",
-    "out_of_order",
-    "duplicate_ack",
-    "zero_window",
-    "zero_window_probe",
-    "zero_window_probe_ack",
-    "window_update",
-    "window_full",
-    "keep_alive",
-    "keep_alive_ack",
-    "lost_segment",
-    "ack_lost_segment",
-];
-
-fn tshark_flags(file: &str) -> BTreeMap<u64, BTreeSet<String>> {
-    let mut args: Vec<String> = ["-r", file, "-T", "fields", "-e", "frame.number"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(["-e".into(), "tcp.connection.rst".into()]);
-    for f in FLAGS {
-        args.extend(["-e".into(), format!("tcp.analysis.{f}")]);
-    }
-    let out = Command::new("tshark").args(&args).output().expect("tshark");
-    assert!(out.status.success(), "tshark: {out:?}");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|line| {
-            let cols: Vec<&str> = line.split('\t').collect();
-            let mut set = BTreeSet::new();
-            if !cols.get(1).unwrap_or(&"").is_empty() {
-                set.insert("reset".to_string());
-            }
-            for (i, f) in FLAGS.iter().enumerate() {
-                if !cols.get(i + 2).unwrap_or(&"").is_empty() {
-                    set.insert(f.to_string());
-                }
-            }
-            (cols[0].parse().unwrap(), set)
-        })
-        .collect()
-}
 
 /// (host, conn) → the states entered, in order.
 fn states(evs: &[Value]) -> BTreeMap<(String, String), Vec<String>> {

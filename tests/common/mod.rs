@@ -10,6 +10,7 @@
 
 pub mod tmux;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -463,3 +464,52 @@ print(json.dumps({"sent": size, "received": got[0], "eof": eof[0],
                   "same": h.hexdigest() == hashlib.sha256(data).hexdigest(),
                   "secs": round(time.time() - t0, 3)}))
 "#;
+
+/// The `tcp.analysis.*` fields tcpscope implements (README, Opening a
+/// capture), and `tcp.connection.rst` for `reset`.
+pub const TSHARK_FLAGS: [&str; 14] = [
+    "retransmission",
+    "fast_retransmission",
+    "spurious_retransmission",
+    "out_of_order",
+    "duplicate_ack",
+    "zero_window",
+    "zero_window_probe",
+    "zero_window_probe_ack",
+    "window_update",
+    "window_full",
+    "keep_alive",
+    "keep_alive_ack",
+    "lost_segment",
+    "ack_lost_segment",
+];
+
+/// Per frame number: the flags tshark reports.
+pub fn tshark_flags(file: &str) -> BTreeMap<u64, BTreeSet<String>> {
+    let mut args: Vec<String> = ["-r", file, "-T", "fields", "-e", "frame.number"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(["-e".into(), "tcp.connection.rst".into()]);
+    for f in TSHARK_FLAGS {
+        args.extend(["-e".into(), format!("tcp.analysis.{f}")]);
+    }
+    let out = Command::new("tshark").args(&args).output().expect("tshark");
+    assert!(out.status.success(), "tshark failed: {out:?}");
+    let mut m = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let n: u64 = cols[0].parse().expect("frame number");
+        let mut set = BTreeSet::new();
+        if !cols.get(1).unwrap_or(&"").is_empty() {
+            set.insert("reset".to_string());
+        }
+        for (i, f) in TSHARK_FLAGS.iter().enumerate() {
+            if !cols.get(i + 2).unwrap_or(&"").is_empty() {
+                set.insert(f.to_string());
+            }
+        }
+        m.insert(n, set);
+    }
+    m
+}
