@@ -448,9 +448,10 @@ impl Live {
 
     /// Receive offload (a kernel GSO packet processed whole, as Linux's GRO
     /// does) only where nothing would show or act on it as one: no fault
-    /// rule or held segment, no pcap, and a connection above the coalescing
-    /// rate, so its events are folded into bursts (the coalescer hands an
-    /// aggregate on as wire segments otherwise). README, The link.
+    /// rule or held segment, no pcap, and some connection above the
+    /// coalescing rate, whose events are folded into bursts (the check is
+    /// for any connection; the coalescer hands the aggregate of a quiet one
+    /// on as its wire segments). README, The link.
     fn gro_ok(&self, g: &Inner, hot: bool) -> bool {
         hot && self.tso_capable && self.pcap.is_none() && g.injector.is_idle()
     }
