@@ -381,6 +381,9 @@ fn graph_at_80x24() {
     assert!(s.contains("Graph"), "{s}");
     assert!(s.contains("rto"), "the legend names the marks: {s}");
     assert!(!s.contains("╴SYN"), "the graph is in place of the ladder");
+    // At this width a drop and its fast retransmission share a cell: both
+    // are drawn, the repair beside the loss.
+    assert!(s.contains("✗r"), "{s}");
     insta::assert_snapshot!(term.backend());
 }
 

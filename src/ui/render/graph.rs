@@ -130,6 +130,9 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
         };
         marks.push((p.t, rel(p.end), sym, st));
     }
+    let [ylab_s, plot_s] =
+        Layout::horizontal([Constraint::Length(YLAB), Constraint::Min(1)]).areas(seq_a);
+    let marks = dodge(marks, [left, right], [ymin, ytop], plot_s);
     let mut ack_line: Vec<(f64, f64, f64, f64)> = Vec::new();
     let mut wnd: Vec<(f64, f64)> = Vec::new();
     let mut last_col = i64::MIN;
@@ -157,8 +160,6 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
         .filter(|b| b.t >= left && b.since <= right)
         .map(|b| (b.since, rel(b.seq_from), b.t, rel(b.seq_to)))
         .collect();
-    let [ylab_s, plot_s] =
-        Layout::horizontal([Constraint::Length(YLAB), Constraint::Min(1)]).areas(seq_a);
     y_labels(f, ylab_s, ymin, ytop, view);
     let (cd, ca, cb) = (fg(t.arrow(from)), fg(t.ok()), fg(t.arrow(1 - from)));
     let dim = t.dim();
@@ -328,6 +329,48 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
 }
 
 /// The top and bottom values of a plot, in bytes, at its left.
+/// Marks that would land in one terminal cell: the same mark is drawn once,
+/// a different one moves to the next free cell to the right (left at the
+/// edge), so a drop and the retransmission that repaired it, a millisecond
+/// apart on a seconds-wide axis, read as `✗r` instead of the later hiding
+/// the earlier. The cell arithmetic is the canvas's own for text labels.
+fn dodge<'a>(
+    marks: Vec<(f64, f64, &'a str, Style)>,
+    [left, right]: [f64; 2],
+    [bottom, top]: [f64; 2],
+    area: Rect,
+) -> Vec<(f64, f64, &'a str, Style)> {
+    let (w, h) = (right - left, top - bottom);
+    if area.width < 2 || area.height < 2 || w <= 0.0 || h <= 0.0 {
+        return marks;
+    }
+    let res_x = f64::from(area.width - 1);
+    let res_y = f64::from(area.height - 1);
+    let last = i64::from(area.width - 1);
+    let mut taken: std::collections::HashMap<(i64, i64), &str> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(marks.len());
+    for (x, y, sym, st) in marks {
+        if x < left || x > right || y < bottom || y > top {
+            continue;
+        }
+        let cx = ((x - left) * res_x / w) as i64;
+        let cy = ((top - y) * res_y / h) as i64;
+        let free = [0, 1, 2, -1, -2]
+            .into_iter()
+            .map(|d| cx + d)
+            .filter(|c| (0..=last).contains(c))
+            .find(|c| taken.get(&(*c, cy)).is_none_or(|s| *s == sym));
+        let Some(c) = free else { continue };
+        if taken.insert((c, cy), sym).is_some() {
+            continue; // the same mark is already there
+        }
+        // The middle of cell `c`, which the canvas maps back to `c`.
+        let x = (left + (c as f64 + 0.5) * w / res_x).min(right);
+        out.push((x, y, sym, st));
+    }
+    out
+}
+
 fn y_labels(f: &mut Frame, area: Rect, lo: f64, hi: f64, view: &View) {
     if area.height == 0 {
         return;
