@@ -334,12 +334,12 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
 /// edge), so a drop and the retransmission that repaired it, a millisecond
 /// apart on a seconds-wide axis, read as `✗r` instead of the later hiding
 /// the earlier. The cell arithmetic is the canvas's own for text labels.
-fn dodge<'a>(
-    marks: Vec<(f64, f64, &'a str, Style)>,
+fn dodge(
+    marks: Vec<(f64, f64, &str, Style)>,
     [left, right]: [f64; 2],
     [bottom, top]: [f64; 2],
     area: Rect,
-) -> Vec<(f64, f64, &'a str, Style)> {
+) -> Vec<(f64, f64, &str, Style)> {
     let (w, h) = (right - left, top - bottom);
     if area.width < 2 || area.height < 2 || w <= 0.0 || h <= 0.0 {
         return marks;
