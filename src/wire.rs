@@ -243,6 +243,44 @@ impl TcpOptions {
         v
     }
 
+    /// The inverse of [`TcpOptions::describe`]: the options an event's
+    /// `opts` strings name, or which string is not one of them.
+    pub fn from_described<S: AsRef<str>>(items: &[S]) -> Result<TcpOptions, String> {
+        fn num<T: std::str::FromStr>(item: &str, v: &str) -> Result<T, String> {
+            v.parse()
+                .map_err(|_| format!("option {item:?}: {v:?} is not a number in range"))
+        }
+        let mut o = TcpOptions::default();
+        for item in items {
+            let item = item.as_ref();
+            match item.split_once('=') {
+                None if item == "SACK_PERM" => o.sack_perm = true,
+                Some(("MSS", v)) => o.mss = Some(num(item, v)?),
+                Some(("WS", v)) => o.wscale = Some(num(item, v)?),
+                Some(("TS", v)) => {
+                    let (val, ecr) = v
+                        .split_once(',')
+                        .ok_or_else(|| format!("option {item:?}: TS=val,ecr expected"))?;
+                    o.timestamp = Some((num(item, val)?, num(item, ecr)?));
+                }
+                Some(("SACK", v)) => {
+                    for block in v.split(',') {
+                        let (l, r) = block.split_once('-').ok_or_else(|| {
+                            format!("option {item:?}: SACK=left-right,… expected")
+                        })?;
+                        o.sack.push((SeqNum(num(item, l)?), SeqNum(num(item, r)?)));
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "unknown option {item:?} (MSS=, SACK_PERM, TS=, WS= or SACK= expected)"
+                    ));
+                }
+            }
+        }
+        Ok(o)
+    }
+
     /// Elements in Linux's order and alignment: MSS, SACK_PERM, TS, NOP, WS on
     /// a SYN; NOP, NOP, TS and NOP, NOP, SACK on other segments.
     fn elements(&self) -> Vec<TcpOptionElement> {
@@ -1052,6 +1090,42 @@ mod tests {
                 ..TcpOptions::default()
             };
             assert_eq!(o.describe(), vec![format!("TS={val},{ecr}")]);
+        }
+    }
+
+    proptest::proptest! {
+        /// An event's `opts` strings read back to the options they came
+        /// from (recordings and `--events` files are read again).
+        #[test]
+        fn described_options_read_back(
+            mss in proptest::option::of(proptest::prelude::any::<u16>()),
+            wscale in proptest::option::of(proptest::prelude::any::<u8>()),
+            sack_perm in proptest::prelude::any::<bool>(),
+            timestamp in proptest::option::of(proptest::prelude::any::<(u32, u32)>()),
+            sack in proptest::collection::vec(proptest::prelude::any::<(u32, u32)>(), 0..4),
+        ) {
+            let o = TcpOptions {
+                mss,
+                wscale,
+                sack_perm,
+                timestamp,
+                sack: sack.into_iter().map(|(l, r)| (SeqNum(l), SeqNum(r))).collect(),
+            };
+            proptest::prop_assert_eq!(TcpOptions::from_described(&o.describe()), Ok(o));
+        }
+    }
+
+    #[test]
+    fn strings_that_name_no_option_are_refused_by_name() {
+        for (bad, says) in [
+            ("NOP", "unknown option \"NOP\""),
+            ("MSS=70000", "\"70000\" is not a number in range"),
+            ("WS=x", "\"x\" is not a number"),
+            ("TS=1", "TS=val,ecr expected"),
+            ("SACK=1-2,3", "SACK=left-right,… expected"),
+        ] {
+            let e = TcpOptions::from_described(&[bad]).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
         }
     }
 }

@@ -667,7 +667,7 @@ impl Converter {
                     ack: p.ack,
                     len: p.len,
                     win: p.win,
-                    opts: p.opts.describe(),
+                    opts: crate::event::Opts(p.opts.clone()),
                     hdr: None,
                 },
                 retransmit,

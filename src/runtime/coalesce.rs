@@ -427,7 +427,7 @@ mod tests {
                     ack,
                     len,
                     win,
-                    opts: vec![],
+                    opts: crate::event::Opts::default(),
                     hdr: None,
                 },
                 retransmit: false,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::event::{AbortReason, DropReason, FaultAction, SegFields, TimerKind};
+use crate::event::{AbortReason, DropReason, FaultAction, Opts, SegFields, TimerKind};
 use crate::tcp::State;
 use crate::wire::Flags;
 
@@ -15,8 +15,8 @@ pub fn other(s: Slot) -> Slot {
     1 - s
 }
 
-/// A segment as the ladder keeps it: the event's fields with the header dump
-/// decoded from hex once, so a frame never parses text.
+/// A segment as the ladder keeps it: the event's fields (the header dump as
+/// bytes, so a frame never parses text).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Seg {
     pub id: u64,
@@ -25,7 +25,7 @@ pub struct Seg {
     pub ack: u32,
     pub len: u32,
     pub win: u16,
-    pub opts: Box<[Box<str>]>,
+    pub opts: Opts,
     /// IP and TCP headers and the first payload bytes.
     pub hdr: Option<Box<[u8]>>,
 }
@@ -39,8 +39,8 @@ impl Seg {
             ack: f.ack,
             len: f.len,
             win: f.win,
-            opts: f.opts.into_iter().map(String::into_boxed_str).collect(),
-            hdr: f.hdr.as_deref().and_then(unhex),
+            opts: f.opts,
+            hdr: f.hdr.map(|h| h.0),
         }
     }
 
@@ -54,18 +54,6 @@ impl Seg {
     pub fn seg_len(&self) -> u32 {
         self.len + self.flags.seq_len()
     }
-}
-
-/// Hex text to bytes; `None` when the text is not hex (bad input never
-/// panics: the detail pane then says the dump is missing).
-pub fn unhex(s: &str) -> Option<Box<[u8]>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
 }
 
 /// What became of a segment.
@@ -202,14 +190,6 @@ pub fn flag_words(f: Flags) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unhex_rejects_bad_text() {
-        assert_eq!(unhex("45ff").as_deref(), Some(&[0x45, 0xff][..]));
-        assert_eq!(unhex("4"), None);
-        assert_eq!(unhex("zz"), None);
-        assert_eq!(unhex("é1"), None);
-    }
 
     #[test]
     fn flags_read_like_the_narration() {

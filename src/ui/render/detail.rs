@@ -162,7 +162,7 @@ fn segment_lines<'a>(c: &Conn, e: &Entry, a: &Arrow, w: usize, view: &View) -> V
         out.push(kv("seq", format!("{}", s.seq), &t));
         out.push(kv("ack", format!("{}", s.ack), &t));
         out.push(kv("win", format!("{}  len {}", s.win, s.len), &t));
-        out.push(kv("options", s.opts.join(" "), &t));
+        out.push(kv("options", s.opts.strings().join(" "), &t));
         out.push(Line::from(Span::styled(
             "(no header bytes in this event)",
             t.dim(),

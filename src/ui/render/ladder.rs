@@ -15,7 +15,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Block;
 
-use crate::event::TimerKind;
+use crate::event::{Opts, TimerKind};
 use crate::ui::model::ladder::flag_words;
 use crate::ui::model::{Arrow, Burst, Conn, Entry, EntryKind, Fate, Mark, Model, Slot};
 use crate::ui::theme::Theme;
@@ -341,17 +341,25 @@ fn mark_text(m: &Mark, e: &Entry, t: &Theme) -> (&'static str, String, Style) {
 }
 
 /// `MSS 1460 · SACK · TS · WS 3`.
-pub fn options_text(opts: &[Box<str>]) -> String {
-    opts.iter()
-        .map(|o| match o.split_once('=') {
-            Some(("TS", _)) => "TS".to_string(),
-            Some(("SACK", _)) => "SACK blocks".to_string(),
-            Some((k, v)) => format!("{k} {v}"),
-            None if &**o == "SACK_PERM" => "SACK".to_string(),
-            None => o.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
+pub fn options_text(opts: &Opts) -> String {
+    let o = &opts.0;
+    let mut parts = Vec::new();
+    if let Some(m) = o.mss {
+        parts.push(format!("MSS {m}"));
+    }
+    if o.sack_perm {
+        parts.push("SACK".to_string());
+    }
+    if o.timestamp.is_some() {
+        parts.push("TS".to_string());
+    }
+    if let Some(w) = o.wscale {
+        parts.push(format!("WS {w}"));
+    }
+    if !o.sack.is_empty() {
+        parts.push("SACK blocks".to_string());
+    }
+    parts.join(" · ")
 }
 
 /// Analysis flags the label writes out: retransmissions (`↻`), duplicate
