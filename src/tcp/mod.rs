@@ -23,8 +23,8 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::event::{
-    AbortReason, Body, Dir, DropEvent, DropReason, Event, Gro, LimitKind, SegFields, SegmentEvent,
-    TcbAction, TcbEvent,
+    AbortReason, Analysis, Body, Dir, DropEvent, DropReason, Event, Gro, LimitKind, SegFields,
+    SegmentEvent, TcbAction, TcbEvent,
 };
 use crate::time::Instant;
 use crate::wire::{self, Flags, Segment, TcpOptions, WireError};
@@ -403,6 +403,13 @@ impl Engine {
             let mut ctx = self.core.ctx(now);
             ctx.arrival = true;
             let retransmit = tcb.looks_like_retransmit(&seg);
+            // What sent it again, as far as the receiver can tell
+            // (README, Events: `analysis`).
+            let analysis = if retransmit && tcb.looks_like_fast_retransmit(now, &seg) {
+                vec![Analysis::Retransmission, Analysis::FastRetransmission]
+            } else {
+                Vec::new()
+            };
             let dup_ack = tcb.note_arrival(&seg);
             ctx.event(
                 Some(&tcb.name),
@@ -413,7 +420,7 @@ impl Engine {
                     rtx: None,
                     probe: false,
                     dup_ack,
-                    analysis: Vec::new(),
+                    analysis,
                     segs: None,
                     gro,
                 }),

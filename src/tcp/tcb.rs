@@ -188,6 +188,11 @@ pub struct Tcb {
     dup_ack_now: bool,
     /// Duplicate ACKs in a row from the peer ([`Tcb::note_arrival`]).
     dup_acks_in: u32,
+    /// Duplicate ACKs this side sent since it last held no out-of-order
+    /// data, and when the latest left: how an arriving retransmission is
+    /// judged fast ([`Tcb::looks_like_fast_retransmit`]).
+    dup_acks_out: u32,
+    last_dup_ack_out: Instant,
     /// Corked (`Config::cork`): `output` has work waiting for a flush.
     pub(crate) output_pending: bool,
     /// Listed in the engine's flush list.
@@ -312,6 +317,8 @@ impl Tcb {
             ack_now: false,
             dup_ack_now: false,
             dup_acks_in: 0,
+            dup_acks_out: 0,
+            last_dup_ack_out: Instant::ZERO,
             output_pending: false,
             flush_listed: false,
             unacked_bytes: 0,
@@ -619,6 +626,23 @@ impl Tcb {
             && !simultaneous_synack
             && seg.seg_len() > 0
             && (seg.seq < self.rcv_nxt || below_received)
+    }
+
+    /// An arriving retransmission ([`Tcb::looks_like_retransmit`]) that
+    /// fills a hole after this side asked for it with at least two
+    /// duplicate ACKs, the latest within 20 ms (or one smoothed RTT, when
+    /// longer): the sender's fast retransmit, SACK or RACK, not its timer
+    /// (whose minimum is 200 ms on Linux, 1 s in RFC 6298). Wireshark's
+    /// `tcp.analysis.fast_retransmission` rule, judged by the receiver and
+    /// kept through a loss episode (several holes, one after another).
+    pub fn looks_like_fast_retransmit(&self, now: Instant, seg: &Segment) -> bool {
+        const WINDOW: Duration = Duration::from_millis(20);
+        let window = self.rtt.srtt().map_or(WINDOW, |s| s.max(WINDOW));
+        !seg.payload.is_empty()
+            && seg.seq >= self.rcv_nxt
+            && self.dup_acks_out >= 2
+            && now.saturating_sub(self.last_dup_ack_out) <= window
+            && self.looks_like_retransmit(seg)
     }
 
     /// RFC 5681 §2's duplicate ACK, judged against the TCB as it stands
@@ -2146,6 +2170,11 @@ impl Tcb {
                     fin_now = true;
                 }
                 self.dirty = true;
+                if self.ooo.segments() == 0 {
+                    // No hole left: the loss episode, as the receiver sees
+                    // it, is over.
+                    self.dup_acks_out = 0;
+                }
                 if had_holes || ctx.cfg.delayed_ack.is_zero() {
                     // RFC 5681 §4.2: ACK at once when a hole is filled.
                     self.ack_now = true;
@@ -2182,6 +2211,8 @@ impl Tcb {
                 }
                 self.ack_now = true;
                 self.dup_ack_now = true;
+                self.dup_acks_out += 1;
+                self.last_dup_ack_out = ctx.now;
             }
         } else if seg.flags.fin() && seg.seq != self.rcv_nxt && text_ok {
             // A bare FIN beyond a hole.

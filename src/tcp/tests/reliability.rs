@@ -693,3 +693,61 @@ fn drained_buffers_are_given_back_and_grow_again() {
     assert_eq!(h.e.recv(h.now, cid, &mut buf), Ok(5));
     assert_eq!(&buf[..5], b"again");
 }
+
+/// The receiver's judgement of an arriving retransmission (README, Events:
+/// `analysis`): fast when it fills the hole at most 20 ms after the second
+/// or later duplicate ACK that asked for it, the timer's otherwise.
+#[test]
+fn an_arriving_retransmission_is_judged_fast_only_after_duplicate_acks() {
+    use crate::event::Analysis;
+    let judged = |h: &H, seq: u32| {
+        h.events
+            .iter()
+            .rev()
+            .find_map(|e| {
+                e.segment()
+                    .filter(|s| s.dir == crate::event::Dir::In && s.seg.seq == seq)
+            })
+            .map(|s| (s.retransmit, s.analysis.clone()))
+            .expect("the arrival's event")
+    };
+    let fast = vec![Analysis::Retransmission, Analysis::FastRetransmission];
+    // Three segments after a hole: three duplicate ACKs, then the hole's
+    // retransmission 5 ms after the last.
+    let mut h = established();
+    for i in 1..=3u32 {
+        h.input(with_payload(
+            h.seg(A, IRS + 1 + 100 * i, h.iss + 1),
+            &[i as u8; 100],
+        ));
+        h.expect(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN));
+    }
+    h.advance(Duration::from_millis(5));
+    h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[0; 100]));
+    assert_eq!(judged(&h, IRS + 1), (true, fast.clone()));
+    h.expect(h.reply(A, h.iss + 1, IRS + 401, OUR_WIN - 400));
+
+    // The same, but the repair comes 300 ms later: the sender's timer.
+    let mut h = established();
+    for i in 1..=3u32 {
+        h.input(with_payload(
+            h.seg(A, IRS + 1 + 100 * i, h.iss + 1),
+            &[i as u8; 100],
+        ));
+        h.expect(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN));
+    }
+    h.advance(Duration::from_millis(300));
+    h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[0; 100]));
+    assert_eq!(judged(&h, IRS + 1), (true, vec![]));
+
+    // One duplicate ACK is no request for a fast retransmit.
+    let mut h = established();
+    h.input(with_payload(h.seg(A, IRS + 101, h.iss + 1), &[1; 100]));
+    h.expect(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN));
+    h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[0; 100]));
+    assert_eq!(judged(&h, IRS + 1), (true, vec![]));
+
+    // Data already received, sent again: a retransmission, not a fast one.
+    h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[0; 100]));
+    assert_eq!(judged(&h, IRS + 1), (true, vec![]));
+}

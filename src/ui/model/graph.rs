@@ -30,9 +30,13 @@ pub enum SegMark {
 }
 
 impl SegMark {
-    pub fn of(retransmit: bool, rtx: Option<RtxCause>, probe: bool) -> SegMark {
+    /// `fast`: an arriving retransmission the receiver (or a capture's
+    /// analysis) judged a fast retransmission; the sender's own `rtx`
+    /// says more when there is one.
+    pub fn of(retransmit: bool, rtx: Option<RtxCause>, probe: bool, fast: bool) -> SegMark {
         match (retransmit, rtx) {
             _ if probe => SegMark::Probe,
+            (true, None) if fast => SegMark::Fast,
             (_, Some(RtxCause::Tlp | RtxCause::Persist)) => SegMark::Probe,
             (_, Some(RtxCause::Rto | RtxCause::Syn)) => SegMark::Rto,
             (_, Some(_)) => SegMark::Fast,
@@ -196,13 +200,22 @@ mod tests {
 
     #[test]
     fn marks_by_cause() {
-        assert_eq!(SegMark::of(false, None, false), SegMark::Data);
-        assert_eq!(SegMark::of(true, Some(RtxCause::Rto), false), SegMark::Rto);
+        assert_eq!(SegMark::of(false, None, false, false), SegMark::Data);
         assert_eq!(
-            SegMark::of(true, Some(RtxCause::Rack), false),
+            SegMark::of(true, Some(RtxCause::Rto), false, false),
+            SegMark::Rto
+        );
+        assert_eq!(
+            SegMark::of(true, Some(RtxCause::Rack), false, false),
             SegMark::Fast
         );
-        assert_eq!(SegMark::of(true, Some(RtxCause::Tlp), true), SegMark::Probe);
+        assert_eq!(
+            SegMark::of(true, Some(RtxCause::Tlp), true, false),
+            SegMark::Probe
+        );
+        // Seen arriving: the receiver's judgement, a timeout unless fast.
+        assert_eq!(SegMark::of(true, None, false, false), SegMark::Rto);
+        assert_eq!(SegMark::of(true, None, false, true), SegMark::Fast);
     }
 
     #[test]

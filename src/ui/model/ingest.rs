@@ -278,7 +278,10 @@ impl Model {
         if seg.flags.ack() {
             c.graph.ack(from, t, seg.ack, win);
         }
-        let mark = super::graph::SegMark::of(s.retransmit, s.rtx, s.probe);
+        let fast = s
+            .analysis
+            .contains(&crate::event::Analysis::FastRetransmission);
+        let mark = super::graph::SegMark::of(s.retransmit, s.rtx, s.probe, fast);
         c.graph.segment(from, t, seg.seq, seg.seg_len(), mark);
         let arrow = Arrow {
             from,
