@@ -630,8 +630,8 @@ impl Tcb {
 
     /// An arriving retransmission ([`Tcb::looks_like_retransmit`]) that
     /// fills a hole after this side asked for it with at least two
-    /// duplicate ACKs, the latest within 20 ms (or one smoothed RTT, when
-    /// longer): the sender's fast retransmit, SACK or RACK, not its timer
+    /// duplicate ACKs (one per wire segment that arrived above the holes),
+    /// the latest within 20 ms (or one smoothed RTT, when longer): the sender's fast retransmit, SACK or RACK, not its timer
     /// (whose minimum is 200 ms on Linux, 1 s in RFC 6298). Wireshark's
     /// `tcp.analysis.fast_retransmission` rule, judged by the receiver and
     /// kept through a loss episode (several holes, one after another).
@@ -2211,7 +2211,11 @@ impl Tcb {
                 }
                 self.ack_now = true;
                 self.dup_ack_now = true;
-                self.dup_acks_out += 1;
+                // One per wire segment: an aggregate (receive offload,
+                // README, The link) stands for that many, each of which
+                // would have drawn its own duplicate ACK.
+                let wire = seg.payload.len().div_ceil(self.rcv_mss().max(1)).max(1);
+                self.dup_acks_out += wire as u32;
                 self.last_dup_ack_out = ctx.now;
             }
         } else if seg.flags.fin() && seg.seq != self.rcv_nxt && text_ok {

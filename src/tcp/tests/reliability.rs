@@ -750,4 +750,13 @@ fn an_arriving_retransmission_is_judged_fast_only_after_duplicate_acks() {
     // Data already received, sent again: a retransmission, not a fast one.
     h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[0; 100]));
     assert_eq!(judged(&h, IRS + 1), (true, vec![]));
+
+    // One aggregate of two full segments above the hole (receive offload
+    // hands the engine such a thing) stands for two duplicate ACKs.
+    let mut h = established();
+    h.input(with_payload(h.seg(A, IRS + 101, h.iss + 1), &[1; 2920]));
+    h.expect(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN));
+    h.advance(Duration::from_millis(1));
+    h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[0; 100]));
+    assert_eq!(judged(&h, IRS + 1), (true, fast));
 }
