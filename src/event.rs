@@ -789,6 +789,11 @@ pub struct VarsEvent {
     /// recordings made before it was reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cc: Option<CcAlgo>,
+    /// RACK's reordering window in quarters of the minimum RTT (RFC 8985
+    /// §6.2 step 4's RACK.reo_wnd_mult) once D-SACKs have widened it past
+    /// one; absent while it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reo_wnd_mult: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -366,6 +366,22 @@ fn tail_loss_probe_and_rack_on_the_ladder() {
     insta::assert_snapshot!(term.backend());
 }
 
+#[test]
+fn a_widened_reordering_window_shows_in_the_tcb() {
+    let mut evs = builtin("tail-loss", vec![], 1.1);
+    // The same run, as if D-SACKs had widened RACK's window to 3 quarters
+    // of min_RTT on every vars event (README, Events: `reo_wnd_mult`).
+    for e in &mut evs {
+        if let tcpscope::event::Body::Vars(v) = &mut e.body {
+            v.reo_wnd_mult = Some(3);
+        }
+    }
+    let m = model(evs);
+    let term = draw(&m, &mut view(), &clock("tail-loss", 1.1), 160, 48);
+    let s = text(&term);
+    assert!(s.contains("cubic · ") && s.contains(" · reo×3"), "{s}");
+}
+
 fn graph_of_bulk_with_loss(w: u16, h: u16) -> (Terminal<TestBackend>, String) {
     let m = model(builtin("bulk-with-loss", vec![], 3.0));
     let mut v = view();

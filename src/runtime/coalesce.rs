@@ -732,6 +732,7 @@ mod tests {
                 lost: 0,
                 cc_state,
                 cc: None,
+                reo_wnd_mult: None,
             }),
         }
     }

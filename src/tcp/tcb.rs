@@ -1983,7 +1983,13 @@ impl Tcb {
         } else {
             0
         };
-        if self.state.is_synchronized() && (flight_before > 0 || !self.rec.sb.is_empty()) {
+        // With nothing outstanding an ACK can still carry news for loss
+        // recovery: a D-SACK that the last retransmission was not needed
+        // (RFC 3708's undo, RFC 8985's reordering window).
+        let sack_news = self.sack_enabled && !seg.options.sack.is_empty();
+        if self.state.is_synchronized()
+            && (flight_before > 0 || !self.rec.sb.is_empty() || sack_news)
+        {
             self.on_ack_recovery(ctx, seg, advanced, dup, flight_before, data_acked);
         }
         // Window update (§3.10.7.4: SND.WL1/SND.WL2 rule).
@@ -2553,6 +2559,7 @@ impl Tcb {
             lost: self.rec.sb.bytes_in(SegState::Lost),
             cc_state: self.rec.state,
             cc: Some(self.rec.cc.algo),
+            reo_wnd_mult: Some(self.rec.rack.reo_wnd_mult).filter(|&m| m > 1),
         };
         if self.last_vars.as_ref() != Some(&v) {
             self.last_vars = Some(v.clone());

@@ -275,6 +275,19 @@ impl Recovery {
             if d.reordering {
                 self.rack.reordering_seen = true;
             }
+            // Linux widens the window only once reordering was seen, and
+            // not for a tail loss probe's D-SACK (the probe was the timer's
+            // doing, not RACK's).
+            let probe_dsack = dsack
+                && self.tlp_rtx
+                && self
+                    .tlp_end
+                    .is_some_and(|end| a.sack.first().is_some_and(|&(_, r)| r == end));
+            self.rack.on_ack_dsack(
+                dsack && self.rack.reordering_seen && !probe_dsack,
+                a.ack,
+                a.snd_max,
+            );
         }
         self.tlp_ack(ctx, name, a, dsack, &d);
         let original_delivered = d.newest.iter().any(|&(_, _, _, rtx)| !rtx);
@@ -330,6 +343,9 @@ impl Recovery {
                 }
                 self.undo.armed = false;
                 self.rescue_done = false;
+                if rack {
+                    self.rack.on_recovery_exit();
+                }
                 self.event(ctx, name, RecoveryAction::Exit, None, &[], None);
             }
             _ => {}

@@ -11,8 +11,13 @@ use crate::seq::SeqNum;
 use crate::tcp::recovery::scoreboard::{Scoreboard, SegState};
 use crate::time::Instant;
 
+/// RFC 8985 §6.2 step 4: recoveries without a D-SACK after which a widened
+/// reordering window narrows back (RACK.reo_wnd_persist; Linux's
+/// `TCP_RACK_RECOVERY_THRESH`).
+const REO_WND_PERSIST: u32 = 16;
+
 /// RFC 8985 §6.1's per-connection state.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Rack {
     /// RACK.xmit_ts and RACK.end_seq: the most recently sent segment known
     /// delivered.
@@ -24,6 +29,29 @@ pub struct Rack {
     pub min_rtt: Option<Duration>,
     /// RACK.reordering_seen.
     pub reordering_seen: bool,
+    /// RACK.reo_wnd_mult: the reordering window in quarters of min_RTT,
+    /// one more per round trip that brought a D-SACK.
+    pub reo_wnd_mult: u32,
+    /// RACK.reo_wnd_persist: recoveries left before the window narrows.
+    reo_wnd_persist: u32,
+    /// RACK.dsack_round: the window grows at most once per round trip,
+    /// which ends when this is acknowledged.
+    dsack_round: Option<SeqNum>,
+}
+
+impl Default for Rack {
+    fn default() -> Rack {
+        Rack {
+            xmit: None,
+            end: SeqNum(0),
+            rtt: Duration::ZERO,
+            min_rtt: None,
+            reordering_seen: false,
+            reo_wnd_mult: 1,
+            reo_wnd_persist: 0,
+            dsack_round: None,
+        }
+    }
 }
 
 /// RFC 8985 §6.2: is (t1, s1) sent after (t2, s2)?
@@ -54,15 +82,46 @@ impl Rack {
         }
     }
 
+    /// RFC 8985 §6.2 step 4, its first half, on every ACK: a D-SACK says
+    /// a retransmission was not needed (the network reordered), so the
+    /// window grows by a quarter of min_RTT, at most once per round trip
+    /// (until `snd_una` passes what was sent when it grew). Whether the
+    /// multiplier changed.
+    pub fn on_ack_dsack(&mut self, dsack: bool, snd_una: SeqNum, snd_nxt: SeqNum) -> bool {
+        if self.dsack_round.is_some_and(|r| snd_una >= r) {
+            self.dsack_round = None;
+        }
+        if self.dsack_round.is_none() && dsack {
+            self.dsack_round = Some(snd_nxt);
+            // Linux keeps the multiplier in a byte.
+            self.reo_wnd_mult = (self.reo_wnd_mult + 1).min(255);
+            self.reo_wnd_persist = REO_WND_PERSIST;
+            return true;
+        }
+        false
+    }
+
+    /// RFC 8985 §6.2 step 4, on leaving fast or RTO recovery (not by an
+    /// undo, as Linux): after 16 recoveries without a D-SACK the window
+    /// is a quarter of min_RTT again. Whether the multiplier changed.
+    pub fn on_recovery_exit(&mut self) -> bool {
+        self.reo_wnd_persist = self.reo_wnd_persist.saturating_sub(1);
+        if self.reo_wnd_persist == 0 && self.reo_wnd_mult != 1 {
+            self.reo_wnd_mult = 1;
+            return true;
+        }
+        false
+    }
+
     /// RFC 8985 §6.2 step 4: the reordering window. Zero while no
     /// reordering was seen and either recovery is on or DupThresh segments
-    /// are SACKed (RACK then acts as quickly as the classic rule); else a
-    /// quarter of the minimum round trip, at most SRTT.
+    /// are SACKed (RACK then acts as quickly as the classic rule); else
+    /// RACK.reo_wnd_mult quarters of the minimum round trip, at most SRTT.
     pub fn reo_wnd(&self, in_recovery: bool, sacked_segments: usize, srtt: Duration) -> Duration {
         if !self.reordering_seen && (in_recovery || sacked_segments >= 3) {
             return Duration::ZERO;
         }
-        (self.min_rtt.unwrap_or(Duration::ZERO) / 4).min(srtt)
+        (self.min_rtt.unwrap_or(Duration::ZERO) / 4 * self.reo_wnd_mult).min(srtt)
     }
 
     /// RFC 8985 §6.2 step 5: mark lost every segment sent before the
@@ -130,6 +189,40 @@ mod tests {
 
     fn ms(n: u64) -> Instant {
         Instant::from_micros(n * 1000)
+    }
+
+    #[test]
+    fn d_sacks_widen_the_reordering_window_once_per_round_and_16_recoveries_narrow_it() {
+        let mut rack = Rack {
+            min_rtt: Some(Duration::from_millis(100)),
+            reordering_seen: true,
+            ..Rack::default()
+        };
+        let srtt = Duration::from_millis(80);
+        assert_eq!(rack.reo_wnd(false, 1, srtt), Duration::from_millis(25));
+        // A D-SACK: one step, and the round lasts until 5000 is acked.
+        assert!(rack.on_ack_dsack(true, SeqNum(1000), SeqNum(5000)));
+        assert_eq!(rack.reo_wnd(false, 1, srtt), Duration::from_millis(50));
+        // Another in the same round: no more.
+        assert!(!rack.on_ack_dsack(true, SeqNum(4999), SeqNum(6000)));
+        assert_eq!(rack.reo_wnd_mult, 2);
+        // The next round's D-SACKs: two more steps, then SRTT caps it.
+        assert!(rack.on_ack_dsack(true, SeqNum(5000), SeqNum(9000)));
+        assert!(rack.on_ack_dsack(true, SeqNum(9000), SeqNum(12000)));
+        assert_eq!(rack.reo_wnd_mult, 4);
+        assert_eq!(rack.reo_wnd(false, 1, srtt), srtt);
+        // No reordering seen: nothing to wait for in recovery, whatever
+        // the multiplier.
+        rack.reordering_seen = false;
+        assert_eq!(rack.reo_wnd(true, 1, srtt), Duration::ZERO);
+        // Sixteen recoveries without a D-SACK: a quarter of min_RTT again.
+        for _ in 0..15 {
+            assert!(!rack.on_recovery_exit());
+        }
+        assert_eq!(rack.reo_wnd_mult, 4);
+        assert!(rack.on_recovery_exit());
+        assert_eq!(rack.reo_wnd_mult, 1);
+        assert!(!rack.on_recovery_exit());
     }
 
     #[test]

@@ -176,6 +176,7 @@ impl Scoreboard {
 
     /// The cumulative ACK moved to `ack`: forget what it covers.
     pub fn ack(&mut self, ack: SeqNum, out: &mut Delivered) {
+        let fack = self.fack;
         while let Some(s) = self.segs.front_mut() {
             if s.end <= ack {
                 let s = self.segs.pop_front().expect("front exists");
@@ -185,6 +186,11 @@ impl Scoreboard {
                     out.newest.push((s.xmit, s.end, s.tsval, s.rtx > 0));
                     if s.rtx > 0 {
                         out.retrans_delivered += 1;
+                    } else if fack.is_some_and(|f| s.end < f) {
+                        // A hole below SACKed data filled by the original:
+                        // reordering (RFC 8985 §6.2 step 3, "cumulatively
+                        // or selectively"; Linux's tcp_clean_rtx_queue).
+                        out.reordering = true;
                     }
                 }
             } else {
@@ -437,5 +443,22 @@ mod tests {
         let mut d = Delivered::default();
         b.sack(s(200), s(300), &mut d);
         assert!(d.reordering);
+    }
+
+    #[test]
+    fn reordering_is_seen_when_the_cumulative_ack_fills_a_hole_with_the_original() {
+        let mut b = board();
+        let mut d = Delivered::default();
+        b.sack(s(200), s(300), &mut d);
+        let mut d = Delivered::default();
+        b.ack(s(300), &mut d);
+        assert!(d.reordering, "100-200 arrived after 200-300");
+        // Not when the hole was filled by a retransmission.
+        let mut b = board();
+        b.sack(s(200), s(300), &mut Delivered::default());
+        b.retransmitted(s(100), s(200), Instant::from_micros(10), 9);
+        let mut d = Delivered::default();
+        b.ack(s(300), &mut d);
+        assert!(!d.reordering);
     }
 }

@@ -500,3 +500,71 @@ fn prr_sends_in_proportion_to_what_is_delivered() {
     let t = h.e.tcb(c).unwrap();
     assert_eq!((t.ssthresh(), t.pipe()), (6000, 6000));
 }
+
+/// RFC 8985 §6.2 step 4 as Linux runs it: once reordering has been seen,
+/// a retransmission that reordering made unneeded comes back as a D-SACK,
+/// and RACK then waits two quarters of min_RTT instead of one before it
+/// calls the next hole a loss.
+#[test]
+fn a_d_sack_widens_racks_reordering_window() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    let reorder_armed = |h: &H| -> Vec<f64> {
+        h.timers(TimerKind::Reorder)
+            .into_iter()
+            .filter(|(a, _, _)| *a == TimerAction::Armed)
+            .map(|(_, d, _)| d.unwrap())
+            .collect()
+    };
+    let mult = |h: &H| {
+        h.events.iter().rev().find_map(|e| match &e.body {
+            Body::Vars(v) => Some(v.reo_wnd_mult),
+            _ => None,
+        })
+    };
+    // First flight: segment 0 arrives 10 ms late, inside the window, and
+    // was never resent: reordering seen (step 3).
+    h.e.send(h.now, c, &[1u8; 4000]).unwrap();
+    sent(&mut h, &mut m);
+    h.advance(ms(100));
+    h.input(ack(&h, 0, &[(SEG, 2 * SEG)]));
+    h.advance(ms(10));
+    h.input(ack(&h, 4 * SEG, &[]));
+    assert_eq!(recovery(&h), vec![], "no loss, only reordering");
+    // Second flight (at 0.21): segment 4 late again, longer; RACK resends
+    // it 25 ms past its round trip.
+    h.e.send(h.now, c, &[2u8; 4000]).unwrap();
+    assert_eq!(sent(&mut h, &mut m).len(), 4);
+    h.advance(ms(100));
+    h.input(ack(&h, 4 * SEG, &[(5 * SEG, 6 * SEG)]));
+    h.run_until(at(0.335));
+    assert_eq!(
+        sent(&mut h, &mut m),
+        vec![out(4 * SEG, Some(RtxCause::Rack), 0.335)]
+    );
+    // The original arrives after all, with the rest; a round trip after
+    // the copy left, its D-SACK (RFC 2883: a block below the ACK).
+    h.advance(ms(5));
+    h.input(ack(&h, 8 * SEG, &[]));
+    assert_eq!(mult(&h), Some(None), "one quarter so far");
+    h.run_until(at(0.435));
+    h.input(ack(&h, 8 * SEG, &[(4 * SEG, 5 * SEG)]));
+    assert_eq!(mult(&h), Some(Some(2)), "the vars event says so");
+    // Third flight (at 0.435): segment 8 late. RACK now waits 2 × 25 ms.
+    h.e.send(h.now, c, &[3u8; 4000]).unwrap();
+    assert_eq!(sent(&mut h, &mut m).len(), 4);
+    h.advance(ms(100));
+    h.clear_events();
+    m = 0;
+    h.input(ack(&h, 8 * SEG, &[(9 * SEG, 10 * SEG)]));
+    // Sent at 0.435, RACK.rtt 0.1, reo_wnd 2 × min_RTT/4 = 0.05.
+    assert_eq!(reorder_armed(&h), vec![0.585]);
+    h.run_until(at(0.584));
+    assert_eq!(sent(&mut h, &mut m), vec![]);
+    h.run_until(at(0.585));
+    assert_eq!(
+        sent(&mut h, &mut m),
+        vec![out(8 * SEG, Some(RtxCause::Rack), 0.585)]
+    );
+}

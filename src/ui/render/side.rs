@@ -207,11 +207,15 @@ fn tcb_rows(c: &Conn, slot: Slot, s: &HostView, absolute: bool) -> Vec<(&'static
                 (CaState::Open, p) => p.name().replace('_', " "),
                 (other, _) => other.name().to_string(),
             };
-            let cc = match v.cc {
+            let mut cc = match v.cc {
                 None => state,
                 Some(CcAlgo::NewReno) => format!("reno · {state}"),
                 Some(algo) => format!("{} · {state}", algo.name()),
             };
+            if let Some(m) = v.reo_wnd_mult {
+                // RACK's reordering window, widened by D-SACKs.
+                cc.push_str(&format!(" · reo×{m}"));
+            }
             rows.push(("cc", cc));
         }
         None => {
