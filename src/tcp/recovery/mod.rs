@@ -251,7 +251,17 @@ impl Recovery {
             blocks = &blocks[1..];
         }
         if a.sack_enabled {
-            for &(l, r) in blocks {
+            // In ascending order (RFC 8985 §6.2 step 3, as Linux sorts
+            // them): the receiver lists its newest block first, and a lower
+            // block taken after it would look like reordering when an ACK
+            // that reported it alone was lost.
+            // (Four blocks at most fit in the option space, RFC 2018 §3.)
+            let mut sorted = [(SeqNum(0), SeqNum(0)); 4];
+            let n = blocks.len().min(sorted.len());
+            sorted[..n].copy_from_slice(&blocks[..n]);
+            let sorted = &mut sorted[..n];
+            sorted.sort_unstable_by_key(|b| b.0);
+            for &(l, r) in sorted.iter() {
                 if l < r && l >= a.ack && r <= a.snd_max {
                     self.sb.sack(l, r, &mut d);
                 }

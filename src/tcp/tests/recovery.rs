@@ -568,3 +568,33 @@ fn a_d_sack_widens_racks_reordering_window() {
         vec![out(8 * SEG, Some(RtxCause::Rack), 0.585)]
     );
 }
+
+/// SACK blocks are taken in ascending order, whatever order the receiver
+/// lists them in (newest first, RFC 2018 §4): two blocks in one ACK are
+/// two holes, not reordering, so with three segments SACKed RACK marks at
+/// once (RFC 8985 §6.2: no reordering window) instead of waiting 25 ms.
+#[test]
+fn sack_blocks_listed_newest_first_are_not_reordering() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    h.e.send(h.now, c, &[1u8; 8000]).unwrap();
+    assert_eq!(sent(&mut h, &mut m).len(), 8);
+    h.advance(ms(100));
+    // The ACKs that reported 2 and 4 alone were lost; this one lists all.
+    h.input(ack(
+        &h,
+        0,
+        &[(6 * SEG, 7 * SEG), (4 * SEG, 5 * SEG), (2 * SEG, 3 * SEG)],
+    ));
+    let now = sent(&mut h, &mut m);
+    assert_eq!(
+        now.first(),
+        Some(&out(0, Some(RtxCause::Rack), 0.2)),
+        "{now:?}"
+    );
+    assert_eq!(
+        recovery(&h).first().map(|r| (r.0, r.1)),
+        Some((RecoveryAction::Enter, Some(RtxCause::Rack)))
+    );
+}
