@@ -712,30 +712,28 @@ fn an_arriving_retransmission_is_judged_fast_only_after_duplicate_acks() {
             .expect("the arrival's event")
     };
     let fast = vec![Analysis::Retransmission, Analysis::FastRetransmission];
-    // Three segments after a hole: three duplicate ACKs, then the hole's
-    // retransmission 5 ms after the last.
-    let mut h = established();
-    for i in 1..=3u32 {
-        h.input(with_payload(
-            h.seg(A, IRS + 1 + 100 * i, h.iss + 1),
-            &[i as u8; 100],
-        ));
-        h.expect(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN));
-    }
+    // The first 100 bytes lost, the next three segments arrive: three
+    // duplicate ACKs.
+    let three_after_a_hole = || {
+        let mut h = established();
+        for i in 1..=3u32 {
+            h.input(with_payload(
+                h.seg(A, IRS + 1 + 100 * i, h.iss + 1),
+                &[i as u8; 100],
+            ));
+            h.expect(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN));
+        }
+        h
+    };
+    // The hole's retransmission 5 ms after the last.
+    let mut h = three_after_a_hole();
     h.advance(Duration::from_millis(5));
     h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[0; 100]));
     assert_eq!(judged(&h, IRS + 1), (true, fast.clone()));
     h.expect(h.reply(A, h.iss + 1, IRS + 401, OUR_WIN - 400));
 
     // The same, but the repair comes 300 ms later: the sender's timer.
-    let mut h = established();
-    for i in 1..=3u32 {
-        h.input(with_payload(
-            h.seg(A, IRS + 1 + 100 * i, h.iss + 1),
-            &[i as u8; 100],
-        ));
-        h.expect(h.reply(A, h.iss + 1, IRS + 1, OUR_WIN));
-    }
+    let mut h = three_after_a_hole();
     h.advance(Duration::from_millis(300));
     h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[0; 100]));
     assert_eq!(judged(&h, IRS + 1), (true, vec![]));
