@@ -165,101 +165,14 @@ fn icmpv6_echo_is_answered() {
     assert!(kind(&f.events, "segment").is_empty());
 }
 
-fn echo6(test: &str, extra: &[&str]) {
-    if !require(test, &["python3"]) {
-        return;
-    }
-    let Some(mut ns) = Netns::new(test) else {
-        return;
-    };
-    const SIZE: usize = 16 * 1024 * 1024;
-    let script = write_script(&ns, "echo.py", ECHO_CLIENT);
-    let mut args = vec![
-        "--duration",
-        "120",
-        "--serve",
-        "7:echo",
-        "--profile",
-        "linux",
-    ];
-    args.extend_from_slice(extra);
-    let live = ns.tcpscope(&args);
-    let py = ns.spawn(&["python3", &script, STACK6, "7", &SIZE.to_string()], false);
-    let (status, out, err) = ns.wait_helper(py, Duration::from_secs(90));
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "echo client: {out} {err}"
-    );
-    let v: Value =
-        serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("client said {out} {err}"));
-    assert_eq!(v["sent"], SIZE);
-    assert_eq!(v["received"], SIZE, "{v}");
-    assert_eq!(v["same"], true, "the echo must be byte-identical");
-    assert_eq!(v["eof"], true, "echo closes after the client's FIN");
-    eprintln!("{test}: 16 MiB echoed over IPv6 in {} s", v["secs"]);
-    live.terminate();
-    let f = live.wait(Duration::from_secs(10));
-    assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
-    let conn = conns_with_syn_in(&f.events).pop().expect("a connection");
-    assert!(conn.starts_with("[fd77::2]:7<->[fd77::1]:"), "{conn}");
-    // Every byte we sent is in the stream once (segments and bursts).
-    let c = of_conn(&f.events, &conn);
-    let out_bytes: u64 = c
-        .iter()
-        .filter(|e| e["dir"] == "out")
-        .map(|e| match e["kind"].as_str() {
-            Some("burst") => e["bytes"].as_u64().unwrap(),
-            Some("segment") if e["retransmit"] == false => e["len"].as_u64().unwrap(),
-            _ => 0,
-        })
-        .sum();
-    assert_eq!(out_bytes, SIZE as u64);
-    // Wire-true over IPv6 too (README, The link): the kernel's IPv6 GSO
-    // packets (TUN_F_TSO6) are cut at its MSS, 1440 less 12 bytes of
-    // timestamps; ours leave in TSO writes.
-    let stopped = f
-        .events
-        .iter()
-        .rev()
-        .find_map(|e| e["msg"].as_str().filter(|m| m.starts_with("stopped:")))
-        .expect("the final info event");
-    assert!(!stopped.contains("(0 kernel GSO packets"), "{stopped}");
-    assert!(!stopped.contains("(0 of them in 0 TSO writes"), "{stopped}");
-    let biggest = c
-        .iter()
-        .filter(|e| e["dir"] == "in")
-        .filter_map(|e| match e["kind"].as_str() {
-            Some("segment") => e["len"].as_u64(),
-            Some("burst") => Some(
-                e["bytes"]
-                    .as_u64()?
-                    .div_ceil(e["segments"].as_u64()?.max(1)),
-            ),
-            _ => None,
-        })
-        .max()
-        .unwrap();
-    assert!(
-        (1000..=1428).contains(&biggest),
-        "largest segment in: {biggest}"
-    );
-    if extra.contains(&"--loss") {
-        let dropped = kind(&f.events, "drop")
-            .iter()
-            .filter(|e| e["reason"] == "loss" || e["reason"] == "injected")
-            .count();
-        assert!(dropped > 0, "the injector dropped IPv6 segments");
-    }
-}
-
 #[test]
 fn echo_16mib_over_ipv6_is_byte_identical() {
-    echo6("ipv6echo", &[]);
+    common::echo::echo_16mib("ipv6echo", STACK6, &[], false);
 }
 
 #[test]
 fn echo_16mib_over_ipv6_with_injected_loss() {
-    echo6("ipv6echoloss", &["--loss", "1"]);
+    common::echo::echo_16mib("ipv6echoloss", STACK6, &["--loss", "1"], false);
 }
 
 const LISTENER6: &str = r#"

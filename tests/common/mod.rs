@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod echo;
 pub mod tmux;
 
 use std::collections::{BTreeMap, BTreeSet};
