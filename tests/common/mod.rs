@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod echo;
+pub mod hostile;
 pub mod tmux;
 
 use std::collections::{BTreeMap, BTreeSet};
