@@ -175,62 +175,11 @@ fn echo_16mib_over_ipv6_with_injected_loss() {
     common::echo::echo_16mib("ipv6echoloss", STACK6, &["--loss", "1"], false);
 }
 
-const LISTENER6: &str = r#"
-import json, socket
-s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("::", 9000)); s.listen(1); s.settimeout(10)
-c, peer = s.accept(); c.settimeout(10)
-data = b""
-while True:
-    b = c.recv(1000)
-    if not b:
-        break
-    data += b
-c.close()
-print(json.dumps({"peer": peer[0], "data": data.decode()}), flush=True)
-"#;
-
+/// An active open to a kernel listener on `[fd77::1]`: the IPv4 test's
+/// body (tests/common/active_open.rs), handshake, options, states, close.
 #[test]
 fn connect_to_a_kernel_ipv6_listener() {
-    if !require("connect6", &["python3"]) {
-        return;
-    }
-    let Some(mut ns) = Netns::new("ipv6connect") else {
-        return;
-    };
-    let script = write_script(&ns, "listen6.py", LISTENER6);
-    let py = ns.spawn(&["python3", &script], false);
-    std::thread::sleep(Duration::from_millis(300));
-    let to = format!("[{KERNEL6}]:9000");
-    let live = ns.tcpscope(&[
-        "--duration",
-        "1",
-        "--msl",
-        "1",
-        "--serve",
-        "none",
-        "--connect",
-        &to,
-        "--send",
-        "hello over IPv6",
-    ]);
-    let (_, out, err) = ns.wait_helper(py, Duration::from_secs(15));
-    let v: Value =
-        serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("listener: {out} {err}"));
-    assert_eq!(v["data"], "hello over IPv6");
-    assert_eq!(v["peer"], STACK6);
-    let f = live.wait(Duration::from_secs(10));
-    assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
-    let established = kind(&f.events, "state")
-        .into_iter()
-        .find(|e| e["to"] == "ESTABLISHED")
-        .expect("ESTABLISHED");
-    let conn = established["conn"].as_str().unwrap();
-    assert!(
-        conn.starts_with("[fd77::2]:") && conn.ends_with("<->[fd77::1]:9000"),
-        "{conn}"
-    );
+    common::active_open::active_open_and_active_close("connect6", KERNEL6, STACK6, 1440);
 }
 
 #[test]

@@ -523,98 +523,10 @@ fn keepalive_probe_to_a_peer_that_forgot_gets_a_reset() {
     );
 }
 
-/// A kernel listener: accept one connection, read to EOF, wait, close, and
-/// print what arrived.
-const LISTENER: &str = r#"
-import json, socket, time
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("0.0.0.0", 9000)); l.listen(1)
-c, peer = l.accept()
-data = b""
-while True:
-    b = c.recv(4096)
-    if not b:
-        break
-    data += b
-time.sleep(0.5)  # so that our FIN-WAIT-2 is visible before the kernel's FIN
-c.close()
-print(json.dumps({"peer": peer[0], "data": data.decode()}), flush=True)
-"#;
-
+/// The body is tests/common/active_open.rs, shared with IPv6.
 #[test]
 fn active_open_to_a_kernel_listener_and_active_close() {
-    if !require("active_open", &["python3"]) {
-        return;
-    }
-    let Some(mut ns) = Netns::new("connect") else {
-        return;
-    };
-    let script = write_script(&ns, "listen.py", LISTENER);
-    let py = ns.spawn(&["python3", &script], false);
-    std::thread::sleep(Duration::from_millis(300));
-    let live = ns.tcpscope(&[
-        "--duration",
-        "1",
-        "--msl",
-        "1",
-        "--serve",
-        "none",
-        "--connect",
-        &format!("{KERNEL}:9000"),
-        "--send",
-        "hello from tcpscope",
-    ]);
-    let f = live.wait(Duration::from_secs(10));
-    assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
-    let (_, out, err) = ns.wait_helper(py, Duration::from_secs(5));
-    let v: Value =
-        serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("listener: {out} {err}"));
-    assert_eq!(v["data"], "hello from tcpscope");
-    assert_eq!(v["peer"], STACK);
-    let c = kind(&f.events, "state");
-    let conn = c.iter().find(|e| e["to"] == "SYN-SENT").expect("SYN-SENT")["conn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(conn.ends_with(&format!("<->{KERNEL}:9000")), "{conn}");
-    let c = of_conn(&f.events, &conn);
-    assert_eq!(
-        states(&c),
-        pairs(&[
-            ("CLOSED", "SYN-SENT"),
-            ("SYN-SENT", "ESTABLISHED"),
-            ("ESTABLISHED", "FIN-WAIT-1"),
-            ("FIN-WAIT-1", "FIN-WAIT-2"),
-            ("FIN-WAIT-2", "TIME-WAIT"),
-        ])
-    );
-    let segs = segments(&c, None);
-    assert_eq!(
-        (segs[0]["dir"].as_str(), flags(segs[0])),
-        (Some("out"), vec!["SYN".to_string()])
-    );
-    let o = opts(segs[0]);
-    assert!(
-        o.contains(&"MSS=1460".to_string()) && o.contains(&"SACK_PERM".to_string()),
-        "{o:?}"
-    );
-    assert_eq!(flags(segs[1]), ["SYN", "ACK"]);
-    assert_eq!(segs[1]["dir"], "in");
-    let data: Vec<_> = segments(&c, Some("out"))
-        .into_iter()
-        .filter(|e| e["len"].as_u64() > Some(0))
-        .collect();
-    assert_eq!(data.len(), 1);
-    assert_eq!(data[0]["len"], "hello from tcpscope".len());
-    let fin_out = segments(&c, Some("out"))
-        .into_iter()
-        .find(|e| flags(e).contains(&"FIN".to_string()))
-        .unwrap();
-    let fin_in = segments(&c, Some("in"))
-        .into_iter()
-        .find(|e| flags(e).contains(&"FIN".to_string()))
-        .unwrap();
-    assert!(t(fin_out) < t(fin_in), "the stack closes first");
+    common::active_open::active_open_and_active_close("connect", KERNEL, STACK, 1460);
 }
 
 #[test]

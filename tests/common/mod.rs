@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod active_open;
 pub mod echo;
 pub mod hostile;
 pub mod tmux;
