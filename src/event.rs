@@ -412,6 +412,9 @@ pub enum RecoveryAction {
     Probe,
     /// A probe repaired a loss: the window is reduced once, no recovery.
     Reduce,
+    /// HyStart ended slow start before any loss (`how`: `ack_train` or
+    /// `delay`): ssthresh is now cwnd.
+    SlowStartExit,
 }
 
 impl RecoveryAction {
@@ -423,6 +426,7 @@ impl RecoveryAction {
             RecoveryAction::Undo => "undo",
             RecoveryAction::Probe => "probe",
             RecoveryAction::Reduce => "reduce",
+            RecoveryAction::SlowStartExit => "slow_start_exit",
         }
     }
 }

@@ -382,6 +382,32 @@ fn a_widened_reordering_window_shows_in_the_tcb() {
     assert!(s.contains("cubic · ") && s.contains(" · reo×3"), "{s}");
 }
 
+#[test]
+fn hystarts_exit_is_a_note_on_the_ladder() {
+    use tcpscope::event::{Body, RecoveryAction};
+    let mut evs = builtin("tail-loss", vec![], 1.1);
+    // The run's first recovery event, as HyStart's exit (README, Events).
+    let mut exit = evs
+        .iter()
+        .find(|e| matches!(e.body, Body::Recovery(_)))
+        .expect("a recovery event")
+        .clone();
+    if let Body::Recovery(r) = &mut exit.body {
+        r.action = RecoveryAction::SlowStartExit;
+        r.how = Some("ack_train".into());
+        r.ranges.clear();
+    }
+    evs.push(exit);
+    evs.sort_by(|a, b| a.t.total_cmp(&b.t));
+    let m = model(evs);
+    let term = draw(&m, &mut view(), &clock("tail-loss", 1.1), 200, 60);
+    let s = text(&term);
+    assert!(
+        s.contains("slow start ends before any loss (HyStart, the ACK train"),
+        "{s}"
+    );
+}
+
 fn graph_of_bulk_with_loss(w: u16, h: u16) -> (Terminal<TestBackend>, String) {
     let m = model(builtin("bulk-with-loss", vec![], 3.0));
     let mut v = view();

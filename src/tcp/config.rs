@@ -145,6 +145,9 @@ pub struct Config {
     /// RACK-TLP loss detection (RFC 8985) for SACK connections; off, losses
     /// are found by DupThresh (RFC 6675 §4) and the timer.
     pub rack: bool,
+    /// HyStart ends CUBIC's slow start before a loss does (Linux's
+    /// default); no effect with NewReno.
+    pub hystart: bool,
     /// Added to every tail loss probe timeout (Linux: its 2 ms timer floor).
     pub tlp_floor: Duration,
     /// The peer's worst-case delayed ACK, added to the probe timeout with
@@ -209,6 +212,7 @@ impl Config {
             ephemeral_ports: (49152, 65535),
             cc: CcAlgo::NewReno,
             rack: false,
+            hystart: false,
             tlp_floor: Duration::ZERO,
             tlp_delack: Duration::from_millis(200),
             quickack: 0,
@@ -230,6 +234,7 @@ impl Config {
                 ephemeral_ports: (32768, 60999),
                 cc: CcAlgo::Cubic,
                 rack: true,
+                hystart: true,
                 tlp_floor: Duration::from_millis(2),
                 // Linux's delayed ACK starts at its 40 ms minimum (the ATO
                 // adapts upwards to 200 ms; tcpscope keeps the minimum).

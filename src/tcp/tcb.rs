@@ -301,6 +301,7 @@ impl Tcb {
             rec: Recovery::new(
                 cfg.cc,
                 cfg.rack,
+                cfg.hystart,
                 dmss,
                 initial_window(dmss, cfg.initial_cwnd),
                 iss,
@@ -847,6 +848,7 @@ impl Tcb {
         self.rec = Recovery::new(
             ctx.cfg.cc,
             ctx.cfg.rack,
+            ctx.cfg.hystart,
             smss,
             initial_window(smss, ctx.cfg.initial_cwnd),
             self.iss,

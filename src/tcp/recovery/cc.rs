@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::seq::SeqNum;
 use crate::time::Instant;
 
 /// Which algorithm a connection uses (`--cc`): a word of the event
@@ -35,6 +36,112 @@ pub struct Cubic {
     frac: f64,
 }
 
+/// What ended slow start without a loss (HyStart's two detectors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HyStartExit {
+    /// One round's ACKs kept coming, each within 2 ms of the last, for
+    /// longer than half the minimum RTT: the window already fills the path.
+    AckTrain,
+    /// The round's RTT grew by an eighth of the minimum (4–16 ms): a queue
+    /// is building.
+    Delay,
+}
+
+impl HyStartExit {
+    pub fn name(self) -> &'static str {
+        match self {
+            HyStartExit::AckTrain => "ack_train",
+            HyStartExit::Delay => "delay",
+        }
+    }
+}
+
+/// HyStart (Ha and Rhee, 2011) as Linux's CUBIC runs it by default
+/// (`tcp_cubic.c`, both detectors, from a window of 16 segments): slow
+/// start ends before a loss does it, with ssthresh set to cwnd.
+#[derive(Clone, Debug, Default)]
+pub struct HyStart {
+    /// The round ends when SND.UNA passes this (SND.NXT at its start).
+    end_seq: Option<SeqNum>,
+    round_start: Instant,
+    last_ack: Instant,
+    /// The smallest RTT among the round's first samples.
+    curr_rtt: Option<Duration>,
+    samples: u32,
+    /// The smallest RTT seen (Linux's `delay_min`).
+    delay_min: Option<Duration>,
+    /// Slow start was ended this way; no more detection until a timeout.
+    found: bool,
+}
+
+/// Linux's `hystart_low_window`, `hystart_ack_delta_us`,
+/// `HYSTART_MIN_SAMPLES`, and the clamp of `HYSTART_DELAY_THRESH`.
+const HYSTART_LOW_WINDOW: u32 = 16;
+const HYSTART_ACK_DELTA: Duration = Duration::from_millis(2);
+const HYSTART_MIN_SAMPLES: u32 = 8;
+const HYSTART_DELAY: (Duration, Duration) = (Duration::from_millis(4), Duration::from_millis(16));
+
+impl HyStart {
+    fn new_round(&mut self, now: Instant, snd_nxt: SeqNum) {
+        self.end_seq = Some(snd_nxt);
+        self.round_start = now;
+        self.last_ack = now;
+        self.curr_rtt = None;
+        self.samples = 0;
+    }
+
+    /// One ACK's RTT sample (`rtt`: of the newest segment it delivered)
+    /// while in slow start with `cwnd` bytes: whether slow start ends.
+    /// `srtt` sizes what pacing would add to the ACK train (Linux paces a
+    /// sender in slow start at twice cwnd per SRTT, and allows the time
+    /// four 64 KiB GSO packets take at that rate, at most 1 ms).
+    fn sample(
+        &mut self,
+        now: Instant,
+        snd_una: SeqNum,
+        snd_nxt: SeqNum,
+        rtt: Duration,
+        srtt: Option<Duration>,
+        cwnd: u32,
+    ) -> Option<HyStartExit> {
+        let rtt = rtt.max(Duration::from_micros(1));
+        let delay_min = *self
+            .delay_min
+            .insert(self.delay_min.map_or(rtt, |d| d.min(rtt)));
+        if self.found {
+            return None;
+        }
+        if self.end_seq.is_none_or(|e| snd_una > e) {
+            self.new_round(now, snd_nxt);
+        }
+        // The ACK train: ACKs close together since the round began.
+        if now.saturating_sub(self.last_ack) <= HYSTART_ACK_DELTA {
+            self.last_ack = now;
+            let pacing = srtt.map_or(Duration::ZERO, |s| {
+                let us = 131_072 * s.as_micros() as u64 / u64::from(cwnd.max(1));
+                Duration::from_micros(us).min(Duration::from_millis(1))
+            });
+            // Without the fq qdisc (TCP's own pacing), half of it.
+            let threshold = (delay_min + pacing) / 2;
+            if now.saturating_sub(self.round_start) > threshold {
+                self.found = true;
+                return Some(HyStartExit::AckTrain);
+            }
+        }
+        // The delay: the smallest of the round's first eight samples.
+        self.curr_rtt = Some(self.curr_rtt.map_or(rtt, |c| c.min(rtt)));
+        if self.samples < HYSTART_MIN_SAMPLES {
+            self.samples += 1;
+        } else if let Some(c) = self.curr_rtt
+            && c > delay_min + (delay_min / 8).clamp(HYSTART_DELAY.0, HYSTART_DELAY.1)
+        {
+            self.found = true;
+            return Some(HyStartExit::Delay);
+        }
+        None
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Cc {
     pub algo: CcAlgo,
@@ -44,6 +151,8 @@ pub struct Cc {
     /// RFC 5681 §3.1 byte counting in congestion avoidance (NewReno).
     bytes_acked: u32,
     pub cubic: Cubic,
+    /// CUBIC's slow start exit (`Config::hystart`); `None` when off.
+    pub hystart: Option<HyStart>,
 }
 
 impl Cc {
@@ -55,7 +164,40 @@ impl Cc {
             smss: smss.max(1),
             bytes_acked: 0,
             cubic: Cubic::default(),
+            hystart: None,
         }
+    }
+
+    /// With HyStart (CUBIC only, as in Linux).
+    pub fn with_hystart(mut self, on: bool) -> Cc {
+        self.hystart = (on && self.algo == CcAlgo::Cubic).then(HyStart::default);
+        self
+    }
+
+    /// An ACK's RTT sample while nothing is amiss: HyStart may end slow
+    /// start (ssthresh = cwnd) and says why.
+    pub fn rtt_sample(
+        &mut self,
+        now: Instant,
+        snd_una: SeqNum,
+        snd_nxt: SeqNum,
+        rtt: Duration,
+        srtt: Option<Duration>,
+    ) -> Option<HyStartExit> {
+        let slow_start = self.in_slow_start();
+        let cwnd = self.cwnd;
+        let low = HYSTART_LOW_WINDOW * self.smss;
+        let h = self.hystart.as_mut()?;
+        if !slow_start || cwnd < low {
+            // Linux keeps the minimum RTT from every sample.
+            h.delay_min = Some(h.delay_min.map_or(rtt, |d| d.min(rtt)));
+            return None;
+        }
+        let exit = h.sample(now, snd_una, snd_nxt, rtt, srtt, cwnd);
+        if exit.is_some() {
+            self.ssthresh = self.cwnd;
+        }
+        exit
     }
 
     pub fn in_slow_start(&self) -> bool {
@@ -169,6 +311,15 @@ impl Cc {
         self.cwnd = self.cwnd.min(window);
         self.cubic.epoch_start = None;
     }
+
+    /// A retransmission timeout: HyStart may end the slow start that
+    /// follows, too (Linux resets CUBIC on entering its Loss state).
+    pub fn on_timeout(&mut self) {
+        if let Some(h) = self.hystart.as_mut() {
+            h.found = false;
+            h.end_seq = None;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +328,107 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    fn at_ms(n: u64) -> Instant {
+        Instant::from_micros(n * 1000)
+    }
+
+    /// CUBIC with HyStart, 1000-byte segments, cwnd 16 segments.
+    fn hystart() -> Cc {
+        Cc::new(CcAlgo::Cubic, 1000, 16_000).with_hystart(true)
+    }
+
+    #[test]
+    fn hystart_ack_train_ends_slow_start_past_half_the_minimum_rtt() {
+        let mut c = hystart();
+        // One round (SND.NXT 32000 at its start), an ACK every millisecond,
+        // each RTT 10 ms, no SRTT yet (no pacing allowance): the train
+        // must outlast 5 ms.
+        for i in 0..=5u64 {
+            let got = c.rtt_sample(
+                at_ms(100 + i),
+                SeqNum(1000 * i as u32),
+                SeqNum(32_000),
+                ms(10),
+                None,
+            );
+            assert_eq!(got, None, "{i} ms into the train");
+            c.on_ack(at_ms(100 + i), 1000, None);
+        }
+        let cwnd = c.cwnd;
+        assert_eq!(
+            c.rtt_sample(at_ms(106), SeqNum(6000), SeqNum(32_000), ms(10), None),
+            Some(HyStartExit::AckTrain)
+        );
+        assert_eq!(c.ssthresh, cwnd, "ssthresh = cwnd");
+        assert!(!c.in_slow_start());
+        // Once found, not again until a timeout.
+        assert_eq!(
+            c.rtt_sample(at_ms(107), SeqNum(7000), SeqNum(32_000), ms(10), None),
+            None
+        );
+    }
+
+    #[test]
+    fn hystart_delay_ends_slow_start_when_the_round_trip_grows() {
+        let mut c = hystart();
+        // A round at 10 ms sets the minimum; ACKs 3 ms apart, no train.
+        c.rtt_sample(at_ms(0), SeqNum(0), SeqNum(16_000), ms(10), None);
+        // The next round (SND.UNA past 16000): every sample 15 ms, over
+        // the minimum by more than max(10/8, 4) ms. Eight samples first.
+        for i in 0..8u64 {
+            let got = c.rtt_sample(
+                at_ms(20 + 3 * i),
+                SeqNum(17_000 + 1000 * i as u32),
+                SeqNum(48_000),
+                ms(15),
+                None,
+            );
+            assert_eq!(got, None, "sample {i}");
+        }
+        assert_eq!(
+            c.rtt_sample(at_ms(44), SeqNum(25_000), SeqNum(48_000), ms(15), None),
+            Some(HyStartExit::Delay)
+        );
+        assert_eq!(c.ssthresh, 16_000);
+    }
+
+    #[test]
+    fn hystart_waits_for_16_segments_and_is_cubics_only() {
+        // Below 16 segments: nothing, however long the train.
+        let mut c = Cc::new(CcAlgo::Cubic, 1000, 15_000).with_hystart(true);
+        for i in 0..20u64 {
+            assert_eq!(
+                c.rtt_sample(at_ms(i), SeqNum(0), SeqNum(15_000), ms(2), None),
+                None
+            );
+        }
+        // NewReno has no HyStart (Linux: a CUBIC module parameter).
+        let mut r = Cc::new(CcAlgo::NewReno, 1000, 16_000).with_hystart(true);
+        for i in 0..20u64 {
+            assert_eq!(
+                r.rtt_sample(at_ms(i), SeqNum(0), SeqNum(16_000), ms(2), None),
+                None
+            );
+        }
+        assert!(r.in_slow_start());
+        // After a timeout, the next slow start may end early again.
+        let mut c = hystart();
+        for i in 0..=2u64 {
+            c.rtt_sample(at_ms(i), SeqNum(0), SeqNum(16_000), ms(2), None);
+        }
+        assert!(!c.in_slow_start());
+        c.ssthresh = u32::MAX;
+        c.on_timeout();
+        assert_eq!(
+            c.rtt_sample(at_ms(50), SeqNum(16_000), SeqNum(32_000), ms(2), None),
+            None
+        );
+        assert_eq!(
+            c.rtt_sample(at_ms(52), SeqNum(17_000), SeqNum(32_000), ms(2), None),
+            Some(HyStartExit::AckTrain)
+        );
     }
 
     #[test]

@@ -115,10 +115,17 @@ fn ranges(v: &[(SeqNum, SeqNum)]) -> Vec<String> {
 }
 
 impl Recovery {
-    pub fn new(algo: CcAlgo, rack_on: bool, smss: u32, cwnd: u32, iss: SeqNum) -> Recovery {
+    pub fn new(
+        algo: CcAlgo,
+        rack_on: bool,
+        hystart: bool,
+        smss: u32,
+        cwnd: u32,
+        iss: SeqNum,
+    ) -> Recovery {
         Recovery {
             sb: Scoreboard::default(),
-            cc: Cc::new(algo, smss, cwnd),
+            cc: Cc::new(algo, smss, cwnd).with_hystart(hystart),
             state: CaState::Open,
             rack_on,
             rack: Rack::default(),
@@ -375,6 +382,27 @@ impl Recovery {
             // The ACK that ends an episode leaves cwnd where recovery put
             // it; growth resumes with the next.
             CaState::Open | CaState::Disorder if a.advanced && !exited => {
+                // The RTT of the newest segment delivered, never one sent
+                // twice (Karn), for HyStart (Linux's `pkts_acked`).
+                let rtt = d
+                    .newest
+                    .iter()
+                    .filter(|n| !n.3)
+                    .map(|n| n.0)
+                    .max()
+                    .map(|xmit| a.now.saturating_sub(xmit));
+                if let Some(rtt) = rtt
+                    && let Some(how) = self.cc.rtt_sample(a.now, a.ack, a.snd_max, rtt, a.srtt)
+                {
+                    self.event(
+                        ctx,
+                        name,
+                        RecoveryAction::SlowStartExit,
+                        None,
+                        &[],
+                        Some(how.name()),
+                    );
+                }
                 self.cc.on_ack(a.now, a.data_acked, a.srtt);
             }
             CaState::Loss if a.advanced => {
@@ -499,6 +527,7 @@ impl Recovery {
         // fast recovery.
         self.undo.frto = self.undo.armed && (new_episode || repeated);
         self.cc.restart(self.cc.smss);
+        self.cc.on_timeout();
         self.state = CaState::Loss;
         self.high_seq = snd_max;
         self.dupacks = 0;

@@ -598,3 +598,65 @@ fn sack_blocks_listed_newest_first_are_not_reordering() {
         Some((RecoveryAction::Enter, Some(RtxCause::Rack)))
     );
 }
+
+/// HyStart (the `linux` profile, as Linux's CUBIC): with no loss, slow
+/// start ends when the round trip grows by more than an eighth of its
+/// minimum (here 100 → 125 ms, over max(12.5, 4) ms), and not while it
+/// stays put. The receiver ACKs every segment, all of a round at once (no
+/// ACK train).
+#[test]
+fn hystart_ends_slow_start_when_the_round_trip_grows_and_not_before() {
+    // Rounds of ACKs: every segment out is ACKed `rtt` after it left.
+    let run = |rtts: &[u64]| -> H {
+        let mut h = sender(linux(), true, false);
+        let c = h.conn.unwrap();
+        let mut m = 0;
+        h.e.send(h.now, c, &vec![1u8; 60_000]).unwrap();
+        let mut out = sent(&mut h, &mut m);
+        for &rtt in rtts {
+            h.advance(ms(rtt));
+            let mut next = Vec::new();
+            for o in &out {
+                h.input(ack(&h, o.off + o.len, &[]));
+                next.extend(sent(&mut h, &mut m));
+            }
+            out = next;
+        }
+        h
+    };
+    let exits = |h: &H| -> Vec<(Option<String>, u32, u32)> {
+        h.events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Recovery(r) if r.action == RecoveryAction::SlowStartExit => {
+                    Some((r.how.clone(), r.cwnd, r.ssthresh))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    // The round trip stays 100 ms: slow start goes on (10, 20, 40 segments).
+    let h = run(&[100, 100, 100]);
+    assert_eq!(exits(&h), vec![]);
+    assert!(h.e.tcb(h.conn.unwrap()).unwrap().cwnd() >= 40 * SEG);
+    // It grows to 125 ms in the second round trip: one exit, by delay,
+    // with ssthresh = cwnd, and no loss anywhere.
+    let h = run(&[100, 125, 125]);
+    let x = exits(&h);
+    assert_eq!(x.len(), 1, "{x:?}");
+    let (how, cwnd, ssthresh) = x[0].clone();
+    assert_eq!(how.as_deref(), Some("delay"));
+    assert_eq!(cwnd, ssthresh);
+    // HyStart's rounds: the first starts at the 7th ACK (cwnd 16) and lasts
+    // until SND.UNA passes what was sent by then, so it also takes the
+    // second round trip's first 125 ms samples (its minimum stays 100);
+    // the next takes eight at 125 ms and judges on the ninth, the first
+    // ACK of the third round trip: cwnd 10 + 10 + 20 segments.
+    assert_eq!(cwnd, 40 * SEG);
+    assert_eq!(recovery(&h).len(), 1, "the exit is the only recovery event");
+    assert!(
+        h.events
+            .iter()
+            .all(|e| e.segment().is_none_or(|s| !s.retransmit))
+    );
+}

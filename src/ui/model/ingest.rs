@@ -854,6 +854,14 @@ fn recovery_text(r: &RecoveryEvent, isn: Option<u32>) -> String {
         ),
         A::Probe => format!("tail loss probe{ranges}"),
         A::Reduce => format!("the probe repaired a tail loss: window reduced once; {w}"),
+        A::SlowStartExit => format!(
+            "slow start ends before any loss (HyStart, {}): ssthresh = cwnd; {w}",
+            match r.how.as_deref() {
+                Some("ack_train") => "the ACK train outlasted half the minimum RTT",
+                Some("delay") => "the RTT grew",
+                _ => "?",
+            }
+        ),
     }
 }
 
