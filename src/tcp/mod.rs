@@ -405,8 +405,12 @@ impl Engine {
             let retransmit = tcb.looks_like_retransmit(&seg);
             // What sent it again, as far as the receiver can tell
             // (README, Events: `analysis`).
-            let analysis = if retransmit && tcb.looks_like_fast_retransmit(now, &seg) {
+            let analysis = if !retransmit {
+                Vec::new()
+            } else if tcb.looks_like_fast_retransmit(now, &seg) {
                 vec![Analysis::Retransmission, Analysis::FastRetransmission]
+            } else if tcb.looks_like_spurious_retransmit(&seg) {
+                vec![Analysis::Retransmission, Analysis::SpuriousRetransmission]
             } else {
                 Vec::new()
             };

@@ -646,6 +646,16 @@ impl Tcb {
             && self.looks_like_retransmit(seg)
     }
 
+    /// An arriving retransmission of data this side had already
+    /// acknowledged (its ACK was lost or late): Wireshark's
+    /// `tcp.analysis.spurious_retransmission`, seen from the receiver.
+    pub fn looks_like_spurious_retransmit(&self, seg: &Segment) -> bool {
+        self.state.is_synchronized()
+            && !seg.payload.is_empty()
+            && seg.seq + seg.payload.len() <= self.last_ack_sent
+            && self.looks_like_retransmit(seg)
+    }
+
     /// RFC 5681 §2's duplicate ACK, judged against the TCB as it stands
     /// before the segment is processed: it acknowledges SND.UNA again,
     /// carries no data and none of SYN, FIN or RST, advertises the same

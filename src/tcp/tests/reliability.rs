@@ -696,9 +696,10 @@ fn drained_buffers_are_given_back_and_grow_again() {
 
 /// The receiver's judgement of an arriving retransmission (README, Events:
 /// `analysis`): fast when it fills the hole at most 20 ms after the second
-/// or later duplicate ACK that asked for it, the timer's otherwise.
+/// or later duplicate ACK that asked for it, spurious when it repeats data
+/// already acknowledged, the timer's otherwise.
 #[test]
-fn an_arriving_retransmission_is_judged_fast_only_after_duplicate_acks() {
+fn an_arriving_retransmission_is_judged_fast_or_spurious() {
     use crate::event::Analysis;
     let judged = |h: &H, seq: u32| {
         h.events
@@ -745,8 +746,22 @@ fn an_arriving_retransmission_is_judged_fast_only_after_duplicate_acks() {
     h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[0; 100]));
     assert_eq!(judged(&h, IRS + 1), (true, vec![]));
 
-    // Data already received, sent again: a retransmission, not a fast one.
+    // Data already received and acknowledged, sent again: a spurious
+    // retransmission (our ACK was lost or late), not a fast one.
     h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[0; 100]));
+    assert_eq!(
+        judged(&h, IRS + 1),
+        (
+            true,
+            vec![Analysis::Retransmission, Analysis::SpuriousRetransmission]
+        )
+    );
+    // Received but not yet acknowledged (the ACK is delayed): resent, it
+    // is a retransmission and no more.
+    let mut h = established();
+    h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[7; 100]));
+    h.expect_none();
+    h.input(with_payload(h.seg(A, IRS + 1, h.iss + 1), &[7; 100]));
     assert_eq!(judged(&h, IRS + 1), (true, vec![]));
 
     // One aggregate of two full segments above the hole (receive offload
