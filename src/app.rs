@@ -213,20 +213,21 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
         let mut driver = ReplayDriver::capture(file, format)?;
         return replay_ui(&mut driver, common);
     }
-    let rec = replay::load(file)?;
-    if common.headless {
-        // Without the UI a replay is the recording's events, as JSON lines.
-        let target = common.events.clone().unwrap_or_else(|| "-".into());
-        let mut out = EventWriter::create(&target)
-            .map_err(|e| format!("cannot write events to {target}: {e}"))?;
-        for e in &rec.events {
-            out.write(e)
-                .map_err(|e| format!("cannot write events: {e}"))?;
-        }
-        return out.flush().map_err(|e| format!("cannot write events: {e}"));
+    if !common.headless {
+        // Read a window at a time, never all held (README, Replay).
+        let mut driver = ReplayDriver::recording(file)?;
+        return replay_ui(&mut driver, common);
     }
-    let mut driver = ReplayDriver::new(rec);
-    replay_ui(&mut driver, common)
+    // Without the UI a replay is the recording's events, as JSON lines.
+    let rec = replay::load(file)?;
+    let target = common.events.clone().unwrap_or_else(|| "-".into());
+    let mut out = EventWriter::create(&target)
+        .map_err(|e| format!("cannot write events to {target}: {e}"))?;
+    for e in &rec.events {
+        out.write(e)
+            .map_err(|e| format!("cannot write events: {e}"))?;
+    }
+    out.flush().map_err(|e| format!("cannot write events: {e}"))
 }
 
 fn replay_ui(driver: &mut ReplayDriver, common: &Common) -> Result<(), String> {

@@ -1,7 +1,10 @@
 //! Where a replay's events come from (README, Opening a capture): a
-//! recording's, held whole (they are what the file is), or a capture's,
-//! made again from the file a window at a time, so that a capture of a
-//! million packets opens in the UI without holding a million events.
+//! capture's, made again from the file a window at a time, so that a
+//! capture of a million packets opens in the UI without holding a million
+//! events; a recording's, read from the file a window at a time too (each
+//! line is one event, so a pass starts at any mark's byte offset), or held
+//! whole when its events are out of time order (a hand-edited file, sorted
+//! in memory).
 //!
 //! A capture's events are numbered in the order the converter makes them,
 //! which is the same on every pass (it is deterministic); their times are
@@ -16,7 +19,9 @@
 //!
 //! Uses events and the capture reader only; must not depend on `ui`.
 
+use std::io::{BufRead, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::capture::{self, Format, Summary};
@@ -32,9 +37,18 @@ pub enum Events {
     Capture(CaptureEvents),
 }
 
+/// What the file of a windowed replay is.
+#[derive(Clone, Debug)]
+enum Source {
+    Capture(Format),
+    /// A recording's JSON lines: the byte offset of the line of every
+    /// STRIDE-th event.
+    Recording(Arc<Vec<u64>>),
+}
+
 pub struct CaptureEvents {
     path: PathBuf,
-    format: Format,
+    source: Source,
     len: usize,
     end: f64,
     /// The time of events 0, STRIDE, 2·STRIDE, …: where to look for a time.
@@ -56,9 +70,58 @@ pub struct CaptureEvents {
 /// the sentence of a pass that failed.
 type Part = Result<Vec<Event>, String>;
 
-/// Start a pass over the file on a thread of its own. It stops when the
-/// receiver goes (its next send fails) or at the end of the file.
-fn reader(path: PathBuf, format: Format) -> Receiver<Part> {
+/// Start a pass over the file on a thread of its own, from part `from`
+/// (a capture: always 0). It stops when the receiver goes (its next send
+/// fails) or at the end of the file.
+fn reader(path: PathBuf, source: Source, from: usize) -> Receiver<Part> {
+    match source {
+        Source::Capture(format) => capture_reader(path, format),
+        Source::Recording(offsets) => recording_reader(path, offsets[from]),
+    }
+}
+
+/// A recording's events from the line at byte `at` on. A line that no
+/// longer reads as an event means the file changed since it was opened.
+fn recording_reader(path: PathBuf, at: u64) -> Receiver<Part> {
+    let (tx, rx) = sync_channel::<Part>(1);
+    std::thread::spawn(move || {
+        let changed = || format!("{} changed since it was opened", path.display());
+        let file =
+            std::fs::File::open(&path).and_then(|mut f| f.seek(SeekFrom::Start(at)).map(|_| f));
+        let Ok(file) = file else {
+            let _ = tx.send(Err(changed()));
+            return;
+        };
+        let mut part = Vec::with_capacity(STRIDE);
+        for line in std::io::BufReader::new(file).lines() {
+            let Ok(line) = line else {
+                let _ = tx.send(Err(changed()));
+                return;
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let Ok(e) = Event::from_json(&line) else {
+                let _ = tx.send(Err(changed()));
+                return;
+            };
+            part.push(e);
+            if part.len() == STRIDE
+                && tx
+                    .send(Ok(std::mem::replace(&mut part, Vec::with_capacity(STRIDE))))
+                    .is_err()
+            {
+                return;
+            }
+        }
+        if !part.is_empty() {
+            let _ = tx.send(Ok(part));
+        }
+    });
+    rx
+}
+
+fn capture_reader(path: PathBuf, format: Format) -> Receiver<Part> {
     let (tx, rx) = sync_channel::<Part>(1);
     std::thread::spawn(move || {
         let mut part = Vec::with_capacity(STRIDE);
@@ -104,7 +167,7 @@ impl CaptureEvents {
         Ok((
             CaptureEvents {
                 path: path.to_path_buf(),
-                format,
+                source: Source::Capture(format),
                 len,
                 end: last,
                 marks,
@@ -118,12 +181,46 @@ impl CaptureEvents {
         ))
     }
 
+    /// A recording read a window at a time: what its first pass found
+    /// (see [`crate::driver::replay`]): the number of events, the last
+    /// one's time, the time and byte offset of every STRIDE-th, the first
+    /// window.
+    pub fn recording(
+        path: &Path,
+        len: usize,
+        end: f64,
+        marks: Vec<f64>,
+        offsets: Vec<u64>,
+        window: Vec<Event>,
+    ) -> CaptureEvents {
+        CaptureEvents {
+            path: path.to_path_buf(),
+            source: Source::Recording(Arc::new(offsets)),
+            len,
+            end,
+            marks,
+            base: 0,
+            window,
+            passes: 1,
+            reader: None,
+            broken: None,
+        }
+    }
+
     /// Make the window hold `i`: the two parts from `i`'s on, from the
-    /// reader if it has not gone past them, else from a new pass.
+    /// reader if it has not gone past them, else from a new pass (a
+    /// capture's from its start, a recording's from `i`'s part).
     fn load(&mut self, i: usize) {
         let base = i / STRIDE * STRIDE;
         if self.reader.as_ref().is_none_or(|(_, next)| *next > base) {
-            self.reader = Some((reader(self.path.clone(), self.format), 0));
+            let from = match self.source {
+                Source::Capture(_) => 0,
+                Source::Recording(_) => base / STRIDE,
+            };
+            self.reader = Some((
+                reader(self.path.clone(), self.source.clone(), from),
+                from * STRIDE,
+            ));
             self.passes += 1;
         }
         let (rx, next) = self.reader.as_mut().expect("a reader");

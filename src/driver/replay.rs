@@ -1,8 +1,11 @@
 //! Replay: a recording (`--record FILE`) played back in the same UI.
 //!
 //! A recording is a header line `{"tcpscope_recording":1,...}` and one event
-//! per line. It is read whole before the UI opens, so every error (missing
-//! file, another format version, a bad line) is one sentence on stderr.
+//! per line. A first pass checks every line before the UI opens, so every
+//! error (missing file, another format version, a bad line) is one sentence
+//! on stderr; the UI then reads it a window at a time from the byte offsets
+//! that pass noted ([`super::events`]), unless its events are out of time
+//! order (a hand-edited file), which is read whole and sorted.
 //! Playback runs at real speed, faster or slower, by single events or by
 //! narrated steps, and seeks anywhere (backwards by rebuilding the UI's
 //! model from the start, which its bounded history makes cheap).
@@ -124,46 +127,67 @@ fn capture_header(summary: &crate::capture::Summary) -> Header {
     }
 }
 
+fn empty(name: &str) -> String {
+    format!("{name} is empty: a recording starts with a tcpscope_recording header line")
+}
+
+/// The header line (line `n` of the file).
+fn header_of(name: &str, n: usize, line: &str) -> Result<Header, String> {
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|_| {
+        format!("{name} is not a tcpscope recording: line {n} is not a JSON header")
+    })?;
+    let Some(format) = v.get("tcpscope_recording") else {
+        return Err(format!(
+            "{name} is not a tcpscope recording: its first line has no \"tcpscope_recording\" field (an --events file? record with --record FILE)"
+        ));
+    };
+    match format.as_u64() {
+        Some(n) if n == u64::from(RECORDING_FORMAT) => {}
+        Some(n) => {
+            return Err(format!(
+                "{name} is a recording of format version {n}; this tcpscope reads version {RECORDING_FORMAT} only"
+            ));
+        }
+        None => {
+            return Err(format!(
+                "{name}: the header's \"tcpscope_recording\" is {format}, not a format version number"
+            ));
+        }
+    }
+    serde_json::from_value(v).map_err(|e| format!("{name}: the header line is not valid: {e}"))
+}
+
+/// One event line (line `n` of the file).
+fn event_of(name: &str, n: usize, line: &str) -> Result<Event, String> {
+    let e = Event::from_json(line).map_err(|err| {
+        // serde counts within the line; the file's line number is ours.
+        let msg = err.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        format!(
+            "{name} line {n}: not a valid event: {msg} (column {})",
+            err.column()
+        )
+    })?;
+    if !e.t.is_finite() || e.t < 0.0 {
+        return Err(format!(
+            "{name} line {n}: \"t\" must be a time of 0 or more"
+        ));
+    }
+    Ok(e)
+}
+
 /// Parse a recording; `name` is used in error sentences.
 pub fn parse(name: &str, input: impl BufRead) -> Result<Recording, String> {
     let mut lines = input.lines().enumerate();
     let header = loop {
         let Some((i, line)) = lines.next() else {
-            return Err(format!(
-                "{name} is empty: a recording starts with a tcpscope_recording header line"
-            ));
+            return Err(empty(name));
         };
         let line = line.map_err(|e| format!("cannot read {name} at line {}: {e}", i + 1))?;
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(&line).map_err(|_| {
-            format!(
-                "{name} is not a tcpscope recording: line {} is not a JSON header",
-                i + 1
-            )
-        })?;
-        let Some(format) = v.get("tcpscope_recording") else {
-            return Err(format!(
-                "{name} is not a tcpscope recording: its first line has no \"tcpscope_recording\" field (an --events file? record with --record FILE)"
-            ));
-        };
-        match format.as_u64() {
-            Some(n) if n == u64::from(RECORDING_FORMAT) => {}
-            Some(n) => {
-                return Err(format!(
-                    "{name} is a recording of format version {n}; this tcpscope reads version {RECORDING_FORMAT} only"
-                ));
-            }
-            None => {
-                return Err(format!(
-                    "{name}: the header's \"tcpscope_recording\" is {format}, not a format version number"
-                ));
-            }
-        }
-        let header: Header = serde_json::from_value(v)
-            .map_err(|e| format!("{name}: the header line is not valid: {e}"))?;
-        break header;
+        break header_of(name, i + 1, &line)?;
     };
     let mut events = Vec::new();
     for (i, line) in lines {
@@ -171,23 +195,7 @@ pub fn parse(name: &str, input: impl BufRead) -> Result<Recording, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let e = Event::from_json(&line).map_err(|err| {
-            // serde counts within the line; the file's line number is ours.
-            let msg = err.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-            format!(
-                "{name} line {}: not a valid event: {msg} (column {})",
-                i + 1,
-                err.column()
-            )
-        })?;
-        if !e.t.is_finite() || e.t < 0.0 {
-            return Err(format!(
-                "{name} line {}: \"t\" must be a time of 0 or more",
-                i + 1
-            ));
-        }
-        events.push(e);
+        events.push(event_of(name, i + 1, &line)?);
     }
     // Events are recorded in order; a hand-edited file may not be. Seeking
     // relies on order, and a stable sort keeps same-time events as written.
@@ -227,6 +235,100 @@ pub struct ReplayDriver {
     /// A capture: its walkthrough (no narration) goes one segment at a
     /// time, with the state changes it caused.
     by_segment: bool,
+    /// A recording read a window at a time: its narrations' indices.
+    narrations: Vec<usize>,
+}
+
+/// What the first pass over a recording found, for reading it a window at
+/// a time.
+struct Scan {
+    header: Header,
+    len: usize,
+    end: f64,
+    marks: Vec<f64>,
+    offsets: Vec<u64>,
+    window: Vec<Event>,
+    narrations: Vec<usize>,
+    two_hosts: bool,
+}
+
+/// The first pass: every line checked as [`parse`] checks it, the time and
+/// byte offset of every STRIDE-th event noted, the first window kept.
+/// `None` when the events are out of time order (a hand-edited file).
+fn scan(path: &Path) -> Result<Option<Scan>, String> {
+    use super::events::STRIDE;
+    let name = path.display().to_string();
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open the recording {name}: {e}"))?;
+    let mut r = std::io::BufReader::new(file);
+    let mut line = String::new();
+    let (mut offset, mut n) = (0u64, 0usize);
+    // One line into `line`; its length in bytes (0 at the end).
+    let mut next = |line: &mut String, n: &mut usize| -> Result<u64, String> {
+        line.clear();
+        let k = r
+            .read_line(line)
+            .map_err(|e| format!("cannot read {name} at line {}: {e}", *n + 1))?;
+        *n += usize::from(k > 0);
+        Ok(k as u64)
+    };
+    let header = loop {
+        let k = next(&mut line, &mut n)?;
+        if k == 0 {
+            return Err(empty(&name));
+        }
+        offset += k;
+        if !line.trim().is_empty() {
+            break header_of(&name, n, &line)?;
+        }
+    };
+    let mut s = Scan {
+        two_hosts: header.mode.as_deref() == Some("demo"),
+        header,
+        len: 0,
+        end: 0.0,
+        marks: Vec::new(),
+        offsets: Vec::new(),
+        window: Vec::new(),
+        narrations: Vec::new(),
+    };
+    let capture = s.header.mode.as_deref() == Some("capture");
+    loop {
+        let at = offset;
+        let k = next(&mut line, &mut n)?;
+        if k == 0 {
+            break;
+        }
+        offset += k;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e = event_of(&name, n, &line)?;
+        if e.t < s.end {
+            return Ok(None);
+        }
+        if s.len.is_multiple_of(STRIDE) {
+            s.marks.push(e.t);
+            s.offsets.push(at);
+        }
+        if matches!(e.body, Body::Narration { .. }) {
+            s.narrations.push(s.len);
+        }
+        // As [`two_hosts`] judges a held recording.
+        if !capture && s.len < 1000 && matches!(e.host.as_deref(), Some("client") | Some("server"))
+        {
+            s.two_hosts = true;
+        }
+        s.end = e.t;
+        if s.len < 2 * STRIDE {
+            s.window.push(e);
+        }
+        s.len += 1;
+    }
+    if capture {
+        s.two_hosts = false;
+    }
+    Ok(Some(s))
 }
 
 /// Both ends were tcpscope engines (a demo's recording). A capture names
@@ -267,6 +369,7 @@ impl ReplayDriver {
             rewound: false,
             pending: Vec::new(),
             two_hosts,
+            narrations: Vec::new(),
         }
     }
 
@@ -286,6 +389,30 @@ impl ReplayDriver {
             notice: summary.cut,
         });
         d.events = Events::Capture(events);
+        Ok(d)
+    }
+
+    /// A recording, read from the file a window at a time (bounded
+    /// memory, see `driver::events`); one whose events are out of time
+    /// order is read whole and sorted.
+    pub fn recording(path: &Path) -> Result<ReplayDriver, String> {
+        let Some(s) = scan(path)? else {
+            return Ok(ReplayDriver::new(load(path)?));
+        };
+        let has_narration = !s.narrations.is_empty();
+        let mut d = ReplayDriver::new(Recording {
+            name: path.display().to_string(),
+            header: s.header,
+            events: Vec::new(),
+            notice: None,
+        });
+        d.two_hosts = s.two_hosts;
+        d.by_narration = has_narration;
+        d.has_narration = has_narration;
+        d.narrations = s.narrations;
+        d.events = Events::Capture(CaptureEvents::recording(
+            path, s.len, s.end, s.marks, s.offsets, s.window,
+        ));
         Ok(d)
     }
 
@@ -368,7 +495,7 @@ impl ReplayDriver {
                 .filter(|(_, e)| matches!(e.body, Body::Narration { .. }))
                 .map(|(i, _)| i)
                 .collect(),
-            Events::Capture(_) => Vec::new(),
+            Events::Capture(_) => self.narrations.clone(),
         }
     }
 }
@@ -780,5 +907,151 @@ mod tests {
         let got = d.poll();
         assert_eq!(got.len(), 5, "20 ms at ×1000 covers the 3 s recording");
         assert!(d.finished());
+    }
+}
+
+#[cfg(test)]
+mod windowed {
+    use std::io::Write;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::driver::events::STRIDE;
+
+    /// A recording of more than two windows of events (a synthetic
+    /// capture's, with narrations among them), its path (removed on drop).
+    struct Big(PathBuf);
+
+    impl Big {
+        fn new(tag: &str, edit: impl Fn(&mut Vec<Event>)) -> Big {
+            let dir = std::env::temp_dir();
+            let pcap = dir.join(format!("tcpscope-rec-{tag}-{}.pcap", std::process::id()));
+            let f = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
+            crate::capture::synth::many(f, 2500, 30, 50).unwrap();
+            let mut events = load_capture(&pcap, crate::capture::Format::Pcap)
+                .unwrap()
+                .events;
+            let _ = std::fs::remove_file(&pcap);
+            for i in [10, STRIDE + 7, 2 * STRIDE + 40] {
+                let t = events[i].t;
+                events.insert(
+                    i,
+                    Event {
+                        t,
+                        host: None,
+                        conn: None,
+                        body: Body::Narration {
+                            lang: "en".into(),
+                            text: format!("step at {i}"),
+                            explains: None,
+                        },
+                    },
+                );
+            }
+            edit(&mut events);
+            let p = dir.join(format!("tcpscope-rec-{tag}-{}.jsonl", std::process::id()));
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+            writeln!(
+                w,
+                r#"{{"tcpscope_recording":1,"mode":"live","title":"big"}}"#
+            )
+            .unwrap();
+            for e in &events {
+                writeln!(w, "{}", e.to_json()).unwrap();
+                if e.t == events[5].t {
+                    writeln!(w).unwrap(); // blank lines are skipped
+                }
+            }
+            w.flush().unwrap();
+            Big(p)
+        }
+    }
+
+    impl Drop for Big {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_recording_is_read_a_window_at_a_time_and_gives_the_held_events() {
+        let big = Big::new("window", |_| {});
+        let all = load(&big.0).unwrap().events;
+        assert!(all.len() > 3 * STRIDE, "{} events", all.len());
+        let mut d = ReplayDriver::recording(&big.0).unwrap();
+        assert!(matches!(d.events, Events::Capture(_)), "windowed");
+        assert_eq!(d.events.len(), all.len());
+        assert_eq!(d.end(), all.last().unwrap().t);
+        assert_eq!(d.title(), format!("{} — big", big.0.display()));
+        // Judged as for the held recording (its hosts are `client` and
+        // `server`), and the narrations found on the first pass.
+        let held = ReplayDriver::new(load(&big.0).unwrap());
+        assert!(d.two_hosts && held.two_hosts);
+        assert_eq!(d.narration_indices(), held.narration_indices());
+        assert_eq!(d.narration_indices().len(), 3);
+        assert!(d.has_narration && d.by_narration);
+        // Forward, far ahead, back: each event as held, a window at most.
+        for i in [
+            0,
+            5,
+            2 * STRIDE + 3,
+            17,
+            all.len() - 1,
+            STRIDE,
+            3 * STRIDE + 1,
+        ] {
+            assert_eq!(d.events.get(i), Some(&all[i]), "event {i}");
+            assert!(d.events.held() <= 2 * STRIDE);
+        }
+        for t in [0.0, all[40_000].t, all.last().unwrap().t + 1.0] {
+            let want = all.partition_point(|e| e.t <= t + 1e-9);
+            assert_eq!(d.events.index_after(t), want, "t = {t}");
+        }
+        let Events::Capture(c) = &d.events else {
+            unreachable!()
+        };
+        // Each jump back starts one pass at its part's line, not at the
+        // file's start: a handful in all.
+        assert!(c.passes < 12, "{} passes", c.passes);
+    }
+
+    #[test]
+    fn a_recording_out_of_time_order_is_held_and_sorted() {
+        let big = Big::new("unsorted", |ev| {
+            let t = ev[100].t;
+            ev[100].t = ev[200].t;
+            ev[200].t = t;
+        });
+        let d = ReplayDriver::recording(&big.0).unwrap();
+        assert!(matches!(d.events, Events::Held(_)));
+        let Events::Held(v) = &d.events else {
+            unreachable!()
+        };
+        assert!(v.windows(2).all(|w| w[0].t <= w[1].t));
+    }
+
+    #[test]
+    fn a_bad_line_is_the_same_sentence_as_when_held() {
+        let big = Big::new("bad", |_| {});
+        let mut text = std::fs::read_to_string(&big.0).unwrap();
+        text.push_str("{\"t\":1e9,\"kind\":\"nonsense\"}\n");
+        std::fs::write(&big.0, text).unwrap();
+        let windowed = ReplayDriver::recording(&big.0).err().unwrap();
+        assert_eq!(windowed, load(&big.0).err().unwrap());
+        assert!(windowed.contains("not a valid event"), "{windowed}");
+    }
+
+    #[test]
+    fn a_recording_cut_after_it_was_opened_ends_where_the_file_does() {
+        let big = Big::new("cut", |_| {});
+        let mut d = ReplayDriver::recording(&big.0).unwrap();
+        let len = d.events.len();
+        let text = std::fs::read_to_string(&big.0).unwrap();
+        std::fs::write(&big.0, &text[..text.len() / 3]).unwrap();
+        // Past the first window: the file no longer has it.
+        assert_eq!(d.events.get(len - 1), None);
+        let why = d.events.take_broken().expect("a sentence");
+        assert!(why.contains("changed since it was opened"), "{why}");
+        assert!(d.events.len() < len);
     }
 }
