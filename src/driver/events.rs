@@ -164,21 +164,37 @@ impl CaptureEvents {
             }
             len += 1;
         })?;
-        Ok((
-            CaptureEvents {
-                path: path.to_path_buf(),
-                source: Source::Capture(format),
-                len,
-                end: last,
-                marks,
-                base: 0,
-                window,
-                passes: 1,
-                reader: None,
-                broken: None,
-            },
-            summary,
-        ))
+        let c = CaptureEvents::after_first_pass(path, Source::Capture(format), len, last, marks);
+        Ok((c.with_window(window), summary))
+    }
+
+    /// What a first pass over the file found: the number of events, the
+    /// last one's time, the time of every STRIDE-th; the window is still
+    /// to be given.
+    fn after_first_pass(
+        path: &Path,
+        source: Source,
+        len: usize,
+        end: f64,
+        marks: Vec<f64>,
+    ) -> CaptureEvents {
+        CaptureEvents {
+            path: path.to_path_buf(),
+            source,
+            len,
+            end,
+            marks,
+            base: 0,
+            window: Vec::new(),
+            passes: 1,
+            reader: None,
+            broken: None,
+        }
+    }
+
+    fn with_window(mut self, window: Vec<Event>) -> CaptureEvents {
+        self.window = window;
+        self
     }
 
     /// A recording read a window at a time: what its first pass found
@@ -193,18 +209,8 @@ impl CaptureEvents {
         offsets: Vec<u64>,
         window: Vec<Event>,
     ) -> CaptureEvents {
-        CaptureEvents {
-            path: path.to_path_buf(),
-            source: Source::Recording(Arc::new(offsets)),
-            len,
-            end,
-            marks,
-            base: 0,
-            window,
-            passes: 1,
-            reader: None,
-            broken: None,
-        }
+        let source = Source::Recording(Arc::new(offsets));
+        CaptureEvents::after_first_pass(path, source, len, end, marks).with_window(window)
     }
 
     /// Make the window hold `i`: the two parts from `i`'s on, from the
