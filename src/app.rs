@@ -218,13 +218,14 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
         let mut driver = ReplayDriver::recording(file)?;
         return replay_ui(&mut driver, common);
     }
-    // Without the UI a replay is the recording's events, as JSON lines.
-    let rec = replay::load(file)?;
+    // Without the UI a replay is the recording's events, as JSON lines,
+    // never all held.
+    let (_, events) = replay::recorded_events(file)?;
     let target = common.events.clone().unwrap_or_else(|| "-".into());
     let mut out = EventWriter::create(&target)
         .map_err(|e| format!("cannot write events to {target}: {e}"))?;
-    for e in &rec.events {
-        out.write(e)
+    for e in events {
+        out.write(&e?)
             .map_err(|e| format!("cannot write events: {e}"))?;
     }
     out.flush().map_err(|e| format!("cannot write events: {e}"))

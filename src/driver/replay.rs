@@ -331,6 +331,33 @@ fn scan(path: &Path) -> Result<Option<Scan>, String> {
     Ok(Some(s))
 }
 
+/// A recording's events in time order, one at a time, never all held: a
+/// first pass checks every line and the order ([`scan`]), then they are
+/// read again as they are wanted. A file out of time order is read whole
+/// and sorted. Also whether both ends were tcpscope engines
+/// ([`two_hosts`]).
+pub type EventStream = Box<dyn Iterator<Item = Result<Event, String>>>;
+
+pub fn recorded_events(path: &Path) -> Result<(bool, EventStream), String> {
+    let Some(s) = scan(path)? else {
+        let rec = load(path)?;
+        let two = two_hosts(&rec);
+        return Ok((two, Box::new(rec.events.into_iter().map(Ok))));
+    };
+    let name = path.display().to_string();
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open the recording {name}: {e}"))?;
+    let changed = move || format!("{name} changed while it was read");
+    let events = std::io::BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| !l.trim().is_empty())
+        .skip(1) // the header, checked by the first pass
+        .take(s.len)
+        .map(move |l| Event::from_json(&l).map_err(|_| changed()));
+    Ok((s.two_hosts, Box::new(events)))
+}
+
 /// Both ends were tcpscope engines (a demo's recording). A capture names
 /// its ends `client` and `server` too, but saw each segment once, on the
 /// wire: its arrows are complete as they come.
@@ -1013,6 +1040,10 @@ mod windowed {
         // Each jump back starts one pass at its part's line, not at the
         // file's start: a handful in all.
         assert!(c.passes < 12, "{} passes", c.passes);
+        // Streamed (`--headless`, `plot`): the same events, in order.
+        let (two, stream) = recorded_events(&big.0).unwrap();
+        let got: Vec<Event> = stream.map(Result::unwrap).collect();
+        assert!(two && got == all, "{} of {} events", got.len(), all.len());
     }
 
     #[test]
@@ -1028,6 +1059,9 @@ mod windowed {
             unreachable!()
         };
         assert!(v.windows(2).all(|w| w[0].t <= w[1].t));
+        let (_, stream) = recorded_events(&big.0).unwrap();
+        let got: Vec<Event> = stream.map(Result::unwrap).collect();
+        assert!(&got == v, "streamed sorted, as held");
     }
 
     #[test]

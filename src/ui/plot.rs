@@ -10,7 +10,6 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::driver::replay::Recording;
 use crate::scenario::Lang;
 use crate::ui::model::graph::{SegMark, SideSeries};
 use crate::ui::model::{Conn, Model, Retention};
@@ -90,13 +89,6 @@ fn conn_name(c: &Conn) -> String {
     format!("{}<->{}", c.ends[0], c.ends[1])
 }
 
-/// The recording's events through the UI model, keeping every connection.
-pub fn model_of(rec: &Recording) -> Model {
-    let mut m = plot_model(crate::driver::replay::two_hosts(rec));
-    m.ingest_all(rec.events.iter().cloned());
-    m
-}
-
 /// A model that keeps every connection, closed or not.
 fn plot_model(two_hosts: bool) -> Model {
     let limits = Retention {
@@ -155,7 +147,13 @@ pub fn plot_file(file: &Path, out: &Path, conn: Option<&str>, lang: Lang) -> Res
         crate::capture::each_event(file, format, |e| m.ingest(e))?;
         m
     } else {
-        model_of(&replay::load(file)?)
+        // A recording's too.
+        let (two_hosts, events) = replay::recorded_events(file)?;
+        let mut m = plot_model(two_hosts);
+        for e in events {
+            m.ingest(e?);
+        }
+        m
     };
     let c = choose(&model, &name, conn)?;
     let svg = render(c, lang)?;
