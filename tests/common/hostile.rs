@@ -32,6 +32,76 @@ pub struct Family<'a> {
     pub drop_reasons: &'a [&'a str],
 }
 
+/// The cases, the same for both families. A family's script before them
+/// defines `STACK`, `SRC`, `pkt`, `send`, `replies` and `MSS` for its
+/// packets, `family_cases()` (run after the flag cases) and `random_src()`
+/// (the flood's sources).
+pub const CASES: &str = r#"
+def handshake(sport, isn, dport=80, opts=MSS):
+    send(pkt(sport, dport, isn, 0, SYN, opts=opts))
+    sa = [r for r in replies(sport) if r["flags"] & (SYN | ACK) == SYN | ACK]
+    if not sa:
+        return None
+    send(pkt(sport, dport, isn + 1, sa[0]["seq"] + 1, ACK))
+    time.sleep(0.05)
+    return sa[0]["seq"] + 1
+
+def report(case, **kw):
+    print(json.dumps(dict(case=case, **kw)), flush=True)
+
+syn = lambda **kw: pkt(40001, 80, 1000, 0, SYN, opts=MSS, **kw)
+send(syn(bad=True));                         report("bad_checksum", replies=replies(40001))
+send(pkt(40002, 80, 1000, 0, SYN, doff=4));  report("short_offset", replies=replies(40002))
+send(pkt(40003, 80, 1000, 0, SYN, doff=15)); report("offset_beyond", replies=replies(40003))
+send(pkt(40004, 80, 1000, 0, SYN, opts=b"\x08\x00\x00\x00")); report("zero_length_option", replies=replies(40004))
+send(pkt(40005, 80, 1000, 0, SYN, opts=b"\x01\x01\x02\x04")); report("truncated_option", replies=replies(40005))
+send(pkt(40006, 80, 1000, 0, SYN | FIN, opts=MSS)); r = replies(40006)
+report("syn_fin", replies=r)
+if r:
+    send(pkt(40006, 80, 1001, 0, RST))
+send(pkt(40007, 80, 1000, 0, SYN | RST, opts=MSS)); report("syn_rst", replies=replies(40007))
+family_cases()
+
+# An established connection of our own for the window tests.
+nxt = handshake(40010, 5000)
+report("handshake", ok=nxt is not None)
+send(pkt(40010, 80, 5001 + 10**6, 0, RST));   report("rst_out_of_window", replies=replies(40010))
+send(pkt(40010, 80, 5001 + 100, 0, RST));     report("rst_in_window_inexact", replies=replies(40010))
+send(pkt(40010, 80, 5001, nxt + 100000, ACK | PSH, data=b"x")); report("ack_of_unsent_data", replies=replies(40010))
+# Still alive after all that: a request gets an answer.
+req = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+send(pkt(40010, 80, 5001, nxt, ACK | PSH, data=req))
+r = replies(40010, 1.0)
+report("still_serves", replies=r)
+for x in r:
+    if x["flags"] & FIN:
+        send(pkt(40010, 80, 5001 + len(req) + 1, x["seq"] + len(bytes.fromhex(x["data"])) + 1, ACK))
+send(pkt(40010, 80, 5001 + len(req), 0, RST))
+
+send(pkt(40020, 80, 1000, 0, SYN, opts=MSS + b"\x01\x03\x03\x0f")); report("wscale_15", replies=replies(40020))
+send(pkt(40020, 80, 1001, 0, RST))
+send(pkt(40021, 80, 1000, 0, SYN, opts=b"\x02\x04\x00\x00")); report("mss_0", replies=replies(40021))
+send(pkt(40021, 80, 1001, 0, RST))
+
+# Across the wrap: ISN 2^32 - 20, 100 bytes to echo, back byte-identical.
+isn = 2**32 - 20
+nxt = handshake(40030, isn, dport=7)
+payload = bytes(range(100))
+send(pkt(40030, 7, isn + 1, nxt, ACK | PSH, data=payload, doff=5))
+got = b"".join(bytes.fromhex(x["data"]) for x in replies(40030, 1.0))
+report("wrap_echo", sent=len(payload), same=got == payload)
+send(pkt(40030, 7, isn + 101, 0, RST))
+
+# 50,000 SYNs from random addresses (of the subnet or prefix) and ports,
+# in at most 20 s.
+t0 = time.time(); n = 0
+while n < 50000 and time.time() - t0 < 20:
+    src = random_src()
+    send(pkt(random.randint(1024, 65535), 80, random.randint(0, 2**32 - 1), 0, SYN, opts=MSS, src=src))
+    n += 1
+report("flood", sent=n, seconds=round(time.time() - t0, 2))
+"#;
+
 const SYN: u64 = 2;
 const ACK: u64 = 16;
 const SYNACK: u64 = SYN | ACK;
