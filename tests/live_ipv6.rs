@@ -338,22 +338,8 @@ fn nc6_echo_and_its_pcap() {
     let f = live.wait(Duration::from_secs(10));
     assert_eq!(f.status.code(), Some(0), "stderr: {}", f.stderr);
 
-    let fields = |filter: &str, field: &str| -> Vec<String> {
-        let o = std::process::Command::new("tshark")
-            .args(["-o", "tcp.check_checksum:TRUE", "-r", &pcap_s, "-Y", filter])
-            .args(["-T", "fields", "-e", field])
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "tshark: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout)
-            .unwrap()
-            .lines()
-            .map(String::from)
-            .collect()
+    let fields = |filter: &str, field: &str| {
+        tshark_fields(&pcap, &["-o", "tcp.check_checksum:TRUE"], filter, &[field])
     };
     let from_stack = fields("ipv6.src == fd77::2 && tcp.srcport == 7", "frame.number");
     let to_stack = fields("ipv6.dst == fd77::2 && tcp.dstport == 7", "frame.number");

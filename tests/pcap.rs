@@ -1,6 +1,8 @@
 //! `--pcap` in demo mode: Wireshark's dissector reads the file, sees the
 //! retransmissions, and the injector's verdicts ride along as comments.
 
+mod common;
+
 use std::process::Command;
 
 /// Skip with a reason, unless CI asked for every test to really run.
@@ -43,26 +45,7 @@ fn tshark_sees_the_lost_synack_and_its_retransmission() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let fields = |filter: &str, fields: &[&str]| -> Vec<String> {
-        let mut cmd = Command::new("tshark");
-        cmd.arg("-r")
-            .arg(&file)
-            .args(["-Y", filter, "-T", "fields"]);
-        for f in fields {
-            cmd.args(["-e", f]);
-        }
-        let o = cmd.output().unwrap();
-        assert!(
-            o.status.success(),
-            "tshark: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout)
-            .unwrap()
-            .lines()
-            .map(String::from)
-            .collect()
-    };
+    let fields = |filter: &str, fields: &[&str]| common::tshark_fields(&file, &[], filter, fields);
     // Every segment of the run is in the file, the dropped one included.
     let all = fields("tcp", &["frame.number"]);
     assert_eq!(all.len(), 5, "{all:?}");

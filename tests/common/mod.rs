@@ -488,6 +488,31 @@ pub const TSHARK_FLAGS: [&str; 14] = [
 ];
 
 /// Per frame number: the flags tshark reports.
+/// tshark's `fields` for the frames of `file` that match `filter`, one
+/// line per frame (the fields tab-separated); `opts` go before `-r`
+/// (preferences such as `-o tcp.check_checksum:TRUE`).
+pub fn tshark_fields(file: &Path, opts: &[&str], filter: &str, fields: &[&str]) -> Vec<String> {
+    let mut cmd = Command::new("tshark");
+    cmd.args(opts)
+        .arg("-r")
+        .arg(file)
+        .args(["-Y", filter, "-T", "fields"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let o = cmd.output().expect("tshark");
+    assert!(
+        o.status.success(),
+        "tshark: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
 pub fn tshark_flags(file: &str) -> BTreeMap<u64, BTreeSet<String>> {
     let mut args: Vec<String> = ["-r", file, "-T", "fields", "-e", "frame.number"]
         .iter()
