@@ -20,12 +20,15 @@
 
 use etherparse::checksum::Sum16BitWords;
 
-const FIN: u8 = 0x01;
-const SYN: u8 = 0x02;
-const RST: u8 = 0x04;
-const PSH: u8 = 0x08;
-const URG: u8 = 0x20;
-const CWR: u8 = 0x80;
+use crate::wire::Flags;
+
+// The flag bits of the TCP header's byte 13, as the wire format names them.
+const FIN: u8 = Flags::FIN.0;
+const SYN: u8 = Flags::SYN.0;
+const RST: u8 = Flags::RST.0;
+const PSH: u8 = Flags::PSH.0;
+const URG: u8 = Flags::URG.0;
+const CWR: u8 = Flags::CWR.0;
 
 /// Largest IPv4 packet: what one TSO write may hold.
 const MAX_TOTAL: usize = 65535;
