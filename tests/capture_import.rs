@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Netns, parse_events, require, tshark_flags};
+use common::{BIN, Netns, parse_events, tshark_flags};
 use serde_json::Value;
 
 /// A capture process, stopped with SIGTERM (so that it writes out what it
@@ -116,13 +116,8 @@ c.close()
 #[test]
 fn a_real_capture_matches_the_wire_and_tshark() {
     let test = "capture_import";
-    if !require(
-        test,
-        &["dumpcap", "tshark", "curl", "python3", "iptables", "ss"],
-    ) {
-        return;
-    }
-    let Some(mut ns) = Netns::new(test) else {
+    let tools = ["dumpcap", "tshark", "curl", "python3", "iptables", "ss"];
+    let Some(mut ns) = Netns::setup(test, &tools, test) else {
         return;
     };
     let http_server = common::write_script(&ns, "http_server.py", HTTP_SERVER);

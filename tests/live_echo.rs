@@ -51,10 +51,7 @@ print(got.decode())
 #[test]
 fn a_half_closed_echo_is_answered_in_one_segment() {
     let test = "echocork";
-    if !require(test, &["python3"]) {
-        return;
-    }
-    let Some(mut ns) = Netns::new(test) else {
+    let Some(mut ns) = Netns::setup(test, &["python3"], test) else {
         return;
     };
     let script = write_script(&ns, "cork.py", CORKED_CLIENT);

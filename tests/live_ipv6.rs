@@ -22,10 +22,7 @@ fn curl6(ns: &Netns, args: &[&str]) -> String {
 
 #[test]
 fn curl6_gets_the_page_and_events_carry_ipv6_endpoints() {
-    if !require("curl6", &["curl"]) {
-        return;
-    }
-    let Some(ns) = Netns::new("ipv6curl") else {
+    let Some(ns) = Netns::setup("curl6", &["curl"], "ipv6curl") else {
         return;
     };
     let live = ns.tcpscope(&["--duration", "3"]);
@@ -130,10 +127,7 @@ for seq in (1, 2, 3):
 
 #[test]
 fn icmpv6_echo_is_answered() {
-    if !require("ping6", &["python3"]) {
-        return;
-    }
-    let Some(ns) = Netns::new("ipv6ping") else {
+    let Some(ns) = Netns::setup("ping6", &["python3"], "ipv6ping") else {
         return;
     };
     let live = ns.tcpscope(&["--duration", "2"]);
@@ -321,10 +315,7 @@ fn hostile_ipv6_packets_leave_the_stack_alive_bounded_and_serving() {
 /// partial checksums are completed for the capture), and the ICMPv6 echo.
 #[test]
 fn nc6_echo_and_its_pcap() {
-    if !require("nc6", &["nc", "tshark", "python3"]) {
-        return;
-    }
-    let Some(ns) = Netns::new("ipv6nc") else {
+    let Some(ns) = Netns::setup("nc6", &["nc", "tshark", "python3"], "ipv6nc") else {
         return;
     };
     let pcap = ns.dir.join("v6.pcap");
@@ -360,10 +351,7 @@ fn nc6_echo_and_its_pcap() {
 
 #[test]
 fn an_ipv6_address_in_use_is_one_sentence() {
-    if !require("in_use6", &[]) {
-        return;
-    }
-    let Some(ns) = Netns::new("ipv6inuse") else {
+    let Some(ns) = Netns::setup("in_use6", &[], "ipv6inuse") else {
         return;
     };
     for (addr, flag) in [("fd77::1", "--addr6"), ("fd77::2", "--stack-addr6")] {

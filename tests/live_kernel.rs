@@ -32,10 +32,7 @@ fn http_conn(evs: &[Value]) -> String {
 
 #[test]
 fn curl_gets_200_with_real_kernel_options_and_a_passive_close() {
-    if !require("curl_gets_200", &["curl"]) {
-        return;
-    }
-    let Some(ns) = Netns::new("curl200") else {
+    let Some(ns) = Netns::setup("curl_gets_200", &["curl"], "curl200") else {
         return;
     };
     let live = ns.tcpscope(&["--duration", "3"]);
@@ -138,10 +135,7 @@ fn curl_gets_200_with_real_kernel_options_and_a_passive_close() {
 
 #[test]
 fn two_urls_in_one_curl_share_one_connection() {
-    if !require("two_urls_one_connection", &["curl"]) {
-        return;
-    }
-    let Some(ns) = Netns::new("keepalive2") else {
+    let Some(ns) = Netns::setup("two_urls_one_connection", &["curl"], "keepalive2") else {
         return;
     };
     let live = ns.tcpscope(&["--duration", "2"]);
@@ -175,10 +169,7 @@ fn two_urls_in_one_curl_share_one_connection() {
 
 #[test]
 fn connection_close_makes_the_server_hold_time_wait_for_two_msl() {
-    if !require("connection_close_time_wait", &["curl"]) {
-        return;
-    }
-    let Some(ns) = Netns::new("timewait") else {
+    let Some(ns) = Netns::setup("connection_close_time_wait", &["curl"], "timewait") else {
         return;
     };
     let live = ns.tcpscope(&["--duration", "4", "--msl", "1"]);
@@ -247,10 +238,7 @@ fn connection_close_makes_the_server_hold_time_wait_for_two_msl() {
 
 #[test]
 fn dropped_syn_ack_is_recovered_and_captured() {
-    if !require("dropped_syn_ack", &["curl"]) {
-        return;
-    }
-    let Some(ns) = Netns::new("dropsa") else {
+    let Some(ns) = Netns::setup("dropped_syn_ack", &["curl"], "dropsa") else {
         return;
     };
     let pcap = ns.dir.join("drop.pcapng");
@@ -354,10 +342,7 @@ sys.stdin.readline()
 
 #[test]
 fn keepalive_declares_a_silent_peer_dead_after_three_probes() {
-    if !require("keepalive_dead", &["iptables", "python3"]) {
-        return;
-    }
-    let Some(mut ns) = Netns::new("kadead") else {
+    let Some(mut ns) = Netns::setup("keepalive_dead", &["iptables", "python3"], "kadead") else {
         return;
     };
     let script = write_script(&ns, "ka.py", KA_CLIENT);
@@ -454,10 +439,8 @@ fn keepalive_declares_a_silent_peer_dead_after_three_probes() {
 
 #[test]
 fn keepalive_probe_to_a_peer_that_forgot_gets_a_reset() {
-    if !require("keepalive_forgot", &["iptables", "python3"]) {
-        return;
-    }
-    let Some(mut ns) = Netns::new("kaforgot") else {
+    let Some(mut ns) = Netns::setup("keepalive_forgot", &["iptables", "python3"], "kaforgot")
+    else {
         return;
     };
     let script = write_script(&ns, "ka.py", KA_CLIENT);
@@ -531,10 +514,7 @@ fn active_open_to_a_kernel_listener_and_active_close() {
 
 #[test]
 fn without_cap_net_admin_it_says_so_and_exits_1() {
-    if !require("no_cap_net_admin", &["setpriv"]) {
-        return;
-    }
-    let Some(ns) = Netns::new("nocap") else {
+    let Some(ns) = Netns::setup("no_cap_net_admin", &["setpriv"], "nocap") else {
         return;
     };
     let o = ns.run(&[
@@ -568,10 +548,7 @@ fn without_cap_net_admin_it_says_so_and_exits_1() {
 
 #[test]
 fn name_and_address_in_use_are_one_sentence_each() {
-    if !require("in_use", &[]) {
-        return;
-    }
-    let Some(ns) = Netns::new("inuse") else {
+    let Some(ns) = Netns::setup("in_use", &[], "inuse") else {
         return;
     };
     ns.ok(&["ip", "tuntap", "add", "dev", IFACE, "mode", "tun"]);
@@ -666,10 +643,7 @@ print(json.dumps(res), flush=True)
 
 #[test]
 fn discard_chargen_ping_recording_and_sigkill() {
-    if !require("small_services", &["python3"]) {
-        return;
-    }
-    let Some(mut ns) = Netns::new("small") else {
+    let Some(mut ns) = Netns::setup("small_services", &["python3"], "small") else {
         return;
     };
     let script = write_script(&ns, "small.py", SMALL);
@@ -744,10 +718,7 @@ print(json.dumps({"status": r.status, "body": body, "closed_after": round(time.t
 
 #[test]
 fn http_idle_closes_an_idle_persistent_connection() {
-    if !require("http_idle", &["python3"]) {
-        return;
-    }
-    let Some(mut ns) = Netns::new("httpidle") else {
+    let Some(mut ns) = Netns::setup("http_idle", &["python3"], "httpidle") else {
         return;
     };
     let script = write_script(&ns, "idle.py", IDLE_CLIENT);
@@ -922,10 +893,7 @@ d.close()
 /// the link's MTU (issue 12's acceptance).
 #[test]
 fn loss_drops_wire_segments_and_the_pcap_fits_the_mtu() {
-    if !require("wire_true_loss", &["python3"]) {
-        return;
-    }
-    let Some(ns) = Netns::new("wiretrue") else {
+    let Some(ns) = Netns::setup("wire_true_loss", &["python3"], "wiretrue") else {
         return;
     };
     let pcap = ns.dir.join("bulk.pcapng");

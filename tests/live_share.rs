@@ -127,10 +127,7 @@ fn wait_closed(live: &Tcpscope, n: usize) -> usize {
 #[test]
 fn share_two_viewers_one_killed_and_a_late_joiner_get_the_sessions_events() {
     let test = "share_viewers";
-    if !require(test, &["curl"]) {
-        return;
-    }
-    let Some(ns) = Netns::new("share_viewers") else {
+    let Some(ns) = Netns::setup(test, &["curl"], "share_viewers") else {
         return;
     };
     let sock = ns.dir.join("session.sock");

@@ -36,10 +36,7 @@ const HELLO: &str = "hello from tcpscope";
 /// `kernel` and `stack` are the two ends' addresses (`KERNEL`, `STACK` or
 /// their IPv6 twins); `mss` the MSS our SYN offers on the link.
 pub fn active_open_and_active_close(test: &str, kernel: &str, stack: &str, mss: u16) {
-    if !require(test, &["python3"]) {
-        return;
-    }
-    let Some(mut ns) = Netns::new(test) else {
+    let Some(mut ns) = Netns::setup(test, &["python3"], test) else {
         return;
     };
     let v6 = kernel.contains(':');

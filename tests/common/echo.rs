@@ -59,10 +59,7 @@ pub fn echo_16mib(test: &str, stack: &str, extra: &[&str], iptables_loss: bool) 
     if iptables_loss {
         tools.push("iptables");
     }
-    if !require(test, &tools) {
-        return;
-    }
-    let Some(mut ns) = Netns::new(test) else {
+    let Some(mut ns) = Netns::setup(test, &tools, test) else {
         return;
     };
     let script = write_script(&ns, "echo.py", ECHO_CLIENT);

@@ -149,10 +149,7 @@ fn curl_ok(ns: &Netns, host: &str) {
 }
 
 pub fn hostile_packets_leave_the_stack_alive_bounded_and_serving(f: &Family) {
-    if !require(f.test, &["curl", "python3"]) {
-        return;
-    }
-    let Some(ns) = Netns::new(f.test) else {
+    let Some(ns) = Netns::setup(f.test, &["curl", "python3"], f.test) else {
         return;
     };
     let t = ns.tcpscope(&["--duration", "60", "--backlog", "128"]);

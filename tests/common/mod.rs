@@ -94,6 +94,15 @@ pub struct Netns {
 impl Netns {
     /// A fresh namespace named after the test and this process, with `lo`
     /// up; `None` (skipped) when namespaces cannot be made here.
+    /// The skip rule for `test` (root, the TUN, `tools`), then a namespace
+    /// called after `name`: what every live test begins with.
+    pub fn setup(test: &str, tools: &[&str], name: &str) -> Option<Netns> {
+        if !require(test, tools) {
+            return None;
+        }
+        Netns::new(name)
+    }
+
     pub fn new(test: &str) -> Option<Netns> {
         let short: String = test
             .chars()
