@@ -214,7 +214,7 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
         return replay_ui(&mut driver, common);
     }
     if !common.headless {
-        // Read a window at a time, never all held (README, Replay).
+        // Read a window at a time, never all held (README, "Opening a capture, measured").
         let mut driver = ReplayDriver::recording(file)?;
         return replay_ui(&mut driver, common);
     }
