@@ -19,6 +19,9 @@ use crate::scenario::{BUILTIN, Lang, Run, Scenario};
 use crate::time::Instant;
 use crate::transcript::Transcript;
 
+/// The built-in tour: the default command, and a walkthrough by default.
+const TOUR: &str = "tour";
+
 /// Run the command; an `Err` is one sentence for stderr (exit code 1).
 pub fn run(cli: Cli) -> Result<(), String> {
     if let Some(CliCommand::Config) = cli.command {
@@ -29,7 +32,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
     check_screenshot(&cli.command, &common)?;
     match cli.command {
         Some(CliCommand::Config) => unreachable!("printed above"),
-        None => demo("tour", &common),
+        None => demo(TOUR, &common),
         Some(CliCommand::Demo { scenario }) => demo(&scenario, &common),
         Some(CliCommand::Scenarios) => {
             list_scenarios(common.lang.unwrap_or_else(Lang::from_env));
@@ -180,9 +183,13 @@ fn demo_tui(
 ) -> Result<(), String> {
     let (events, record) = tui_writers(common, "demo", &scenario.title)?;
     let transcript = transcript_for(common, &scenario, &ov)?;
+    // The tour is a walkthrough unless --no-step says otherwise; other
+    // scenarios run through unless --step says otherwise.
+    let step = common.step || (scenario.name == TOUR && !common.no_step);
     let mut driver = DemoDriver::new(scenario, ov)
+        .with_speed(common.speed)
         .with_stop(common.duration)
-        .with_walkthrough(common.step)
+        .with_walkthrough(step)
         .with_tee(Tee::new(events, record).with_transcript(transcript));
     if let Some(path) = &common.pcap {
         let w = crate::pcap::PcapWriter::create(path, "wire")
@@ -232,9 +239,12 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
 }
 
 fn replay_ui(driver: &mut ReplayDriver, common: &Common) -> Result<(), String> {
+    use crate::driver::Driver;
     if common.step {
-        use crate::driver::Driver;
         let _ = driver.set_walkthrough(true);
+    }
+    if let Some(x) = common.speed {
+        driver.command(crate::driver::Command::TimeScale(x))?;
     }
     if let Some(done) = screenshot(driver, common) {
         return done;
@@ -375,6 +385,8 @@ fn viewer_misfit(c: &Common) -> Option<&'static str> {
         (c.pcap.is_some(), "--pcap"),
         (c.transcript.is_some(), "--transcript"),
         (c.step, "--step"),
+        (c.no_step, "--no-step"),
+        (c.speed.is_some(), "--speed"),
         (c.profile.is_some(), "--profile"),
         (c.msl.is_some(), "--msl"),
         (c.keepalive.is_some(), "--keepalive"),
@@ -513,6 +525,11 @@ pub fn live_setup(args: &LiveArgs, common: &Common) -> Result<LiveSetup, String>
 
 fn live(args: &LiveArgs, common: &Common) -> Result<(), String> {
     no_transcript(common, "live")?;
+    if common.speed.is_some() {
+        return Err(
+            "--speed sets a demo's or a replay's playback: live mode runs in real time".into(),
+        );
+    }
     let setup = live_setup(args, common)?;
     let (mut sinks, share) = share_for(args, &setup)?;
     if !common.headless {

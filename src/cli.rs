@@ -150,9 +150,17 @@ pub struct Common {
     /// The --screenshot frame's size in columns and rows (default 120x40).
     #[arg(long, global = true, value_name = "WxH", value_parser = crate::ui::screenshot::parse_size)]
     pub size: Option<crate::ui::screenshot::Size>,
-    /// Walkthrough (TUI): stop at each narration; space goes on, backspace back.
-    #[arg(long, global = true)]
+    /// Walkthrough (TUI): stop at each narration; space goes on, backspace
+    /// back (the tour's default).
+    #[arg(long, global = true, conflicts_with = "no_step")]
     pub step: bool,
+    /// No walkthrough: the tour runs through without stopping.
+    #[arg(long, global = true)]
+    pub no_step: bool,
+    /// Demo, replay: playback speed in virtual seconds per real second
+    /// (default: the scenario's; its speed steps still change it).
+    #[arg(long, global = true, value_name = "X", value_parser = parse_speed)]
+    pub speed: Option<f64>,
     /// Narration language (default from the locale).
     #[arg(long, global = true, value_enum)]
     pub lang: Option<Lang>,
@@ -216,6 +224,20 @@ pub struct Common {
 fn parse_theme(s: &str) -> Result<ThemeName, String> {
     ThemeName::from_name(s)
         .ok_or_else(|| format!("\"{s}\" is not a theme: dark, light, high-contrast or mono"))
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let (lo, hi) = (
+        crate::driver::clock::MIN_SPEED,
+        crate::driver::clock::MAX_SPEED,
+    );
+    s.trim_start_matches(['×', 'x'])
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && (lo..=hi).contains(v))
+        .ok_or_else(|| {
+            format!("\"{s}\" is not a speed: a factor from {lo} to {hi:.0} (virtual seconds per real second)")
+        })
 }
 
 pub(crate) fn parse_secs(s: &str) -> Result<f64, String> {

@@ -857,6 +857,10 @@ pub enum Body {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         explains: Option<Box<Event>>,
+        /// The title of the chapter this narration begins (the tour's
+        /// chapters: the walkthrough's chapter list jumps to them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chapter: Option<String>,
     },
     Negotiated(NegotiatedEvent),
     Vars(VarsEvent),
@@ -881,6 +885,12 @@ pub enum Body {
     /// Facts about the run: mode, addresses, profile, scenario.
     Info {
         msg: String,
+    },
+    /// A scenario's `speed` step: playback from here on runs at `x`
+    /// virtual seconds per real second (demo, and replay of a recording),
+    /// until the person changes it or the next speed step.
+    Speed {
+        x: f64,
     },
 }
 
@@ -1003,6 +1013,7 @@ impl Event {
             Body::Limit { .. } => "limit",
             Body::Lagged { .. } => "lagged",
             Body::Info { .. } => "info",
+            Body::Speed { .. } => "speed",
         }
     }
 
@@ -1142,6 +1153,7 @@ mod tests {
                 lang: "zh".into(),
                 text: "客户端发送 RST".into(),
                 explains: Some(Box::new(inner)),
+                chapter: None,
             },
         };
         assert_eq!(Event::from_json(&n.to_json()).unwrap(), n);

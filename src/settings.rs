@@ -219,9 +219,15 @@ pub fn demo_host(sc: &Scenario, spec: &HostSpec, ov: &Overrides) -> Config {
     layers(profile_of(ov, sc.profile.as_deref()), Some(spec), ov)
 }
 
-/// Live mode's configuration (no scenario) and its profile's name.
+/// Live mode's configuration (no scenario) and its profile's name. Live
+/// mode's peers are the kernel's modern stacks, so its default profile is
+/// `linux` (README, Profiles); `--profile` or the config file choose another.
 pub fn live(ov: &Overrides) -> (Config, &'static str) {
-    let p = profile_of(ov, None);
+    let p = profile_for(
+        ov.profile
+            .or_else(|| ov.config.as_ref().and_then(|f| f.profile)),
+        Some(Profile::Linux.name()),
+    );
     let mut c = layers(p, None, ov);
     if ov.seed.is_none() {
         // RFC 6528 §3: the ISN key (and so the SYN-cookie secret derived
@@ -247,7 +253,7 @@ mod tests {
         // runs (two calls) do not share it.
         let (a, profile) = live(&Overrides::default());
         let (b, _) = live(&Overrides::default());
-        assert_eq!(profile, "rfc");
+        assert_eq!(profile, "linux", "live mode's default profile");
         assert_ne!(a.seed, b.seed, "two live runs got the same ISN key");
         assert_ne!(a.seed, Config::default().seed, "not the built-in default");
         // Nor the clock (the key before issue 10): a random u64 lies within

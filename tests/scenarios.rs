@@ -122,6 +122,7 @@ fn every_builtin_scenario_finishes_and_every_narration_is_used() {
                     lang: l,
                     text,
                     explains,
+                    ..
                 } = &e.body
                 else {
                     unreachable!()

@@ -42,6 +42,7 @@ fn handshake_frame(theme: Theme) -> Buffer {
             paused: true,
             walkthrough: false,
             progress: None,
+            ..Playback::default()
         },
         finished: false,
     };

@@ -70,6 +70,7 @@ fn clock(title: &str, now: f64) -> StatusLine {
             paused: true,
             walkthrough: false,
             progress: None,
+            ..Playback::default()
         },
         finished: false,
     }

@@ -40,6 +40,7 @@ fn clock() -> StatusLine {
             paused: true,
             walkthrough: false,
             progress: None,
+            ..Playback::default()
         },
         finished: false,
     }

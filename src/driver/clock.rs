@@ -11,6 +11,14 @@ use std::time::Instant as RealInstant;
 pub const MIN_SPEED: f64 = 0.01;
 pub const MAX_SPEED: f64 = 100_000.0;
 
+/// A walkthrough's time-lapse: a quiet stretch (nothing happens, only
+/// timers run) that would take longer than `LAPSE_AFTER` real seconds at
+/// the chosen speed is played in `LAPSE_SECS` instead, so that no step
+/// waits long for its lesson point while the countdowns still visibly run
+/// (TIME-WAIT, a keepalive idle, a back-off).
+pub const LAPSE_AFTER: f64 = 3.0;
+pub const LAPSE_SECS: f64 = 2.5;
+
 /// A timeline that runs at a speed against the real clock, can be paused,
 /// and is moved by hand (steps, seeks, re-runs).
 ///
@@ -27,6 +35,15 @@ pub struct Timeline {
     /// The real moment at which the timeline read `anchor_virt`.
     anchor_real: RealInstant,
     anchor_virt: f64,
+    /// A time-lapse under way: it ends at this position, and the speed
+    /// goes back to `speed_before` there.
+    lapse: Option<Lapse>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Lapse {
+    until: f64,
+    speed_before: f64,
 }
 
 impl Timeline {
@@ -38,6 +55,7 @@ impl Timeline {
             paused: false,
             anchor_real: RealInstant::now(),
             anchor_virt: 0.0,
+            lapse: None,
         }
     }
 
@@ -46,8 +64,53 @@ impl Timeline {
         self.now
     }
 
+    /// The speed the timeline runs at now (a time-lapse's while one runs).
     pub fn speed(&self) -> f64 {
         self.speed
+    }
+
+    /// The speed chosen (by the person or the scenario), a time-lapse aside.
+    pub fn chosen_speed(&self) -> f64 {
+        self.lapse.map_or(self.speed, |l| l.speed_before)
+    }
+
+    /// A time-lapse is running.
+    pub fn lapsing(&self) -> bool {
+        self.lapse.is_some()
+    }
+
+    /// A walkthrough's time-lapse (see [`LAPSE_AFTER`]), called at every
+    /// poll while the timeline runs: `next` is the position of the next
+    /// thing that happens. Ends a time-lapse that reached its end; starts
+    /// one when the wait for `next` at the chosen speed is too long.
+    pub fn lapse_towards(&mut self, next: Option<f64>) {
+        if self.paused {
+            return;
+        }
+        if let Some(l) = self.lapse {
+            if self.now + 1e-9 < l.until {
+                return;
+            }
+            self.end_lapse();
+        }
+        let Some(next) = next else { return };
+        let gap = next - self.now;
+        if gap / self.speed > LAPSE_AFTER {
+            self.reanchor();
+            self.lapse = Some(Lapse {
+                until: next,
+                speed_before: self.speed,
+            });
+            self.speed = (gap / LAPSE_SECS).clamp(MIN_SPEED, MAX_SPEED);
+        }
+    }
+
+    /// Back to the chosen speed, from the position shown.
+    pub fn end_lapse(&mut self) {
+        if let Some(l) = self.lapse.take() {
+            self.speed = l.speed_before;
+            self.reanchor();
+        }
     }
 
     pub fn paused(&self) -> bool {
@@ -62,6 +125,7 @@ impl Timeline {
         if self.paused {
             self.now
         } else {
+            let end = self.lapse.map_or(end, |l| end.min(l.until));
             let t = self.anchor_virt + self.anchor_real.elapsed().as_secs_f64() * self.speed;
             t.max(self.now).min(end.max(self.now))
         }
@@ -82,6 +146,7 @@ impl Timeline {
     /// Put the position shown at `t` (a seek, a re-run from 0). The anchor
     /// stays: call [`Timeline::reanchor`] once the move is complete.
     pub fn set_now(&mut self, t: f64) {
+        self.end_lapse();
         self.now = t;
     }
 
@@ -94,18 +159,24 @@ impl Timeline {
 
     /// Jump to `t` and go on from there.
     pub fn seek(&mut self, t: f64) {
+        self.end_lapse();
         self.now = t;
         self.reanchor();
     }
 
-    /// Pause or run, without moving the position or the anchor.
+    /// Pause or run, without moving the position or the anchor. A pause
+    /// ends a time-lapse.
     pub fn set_paused(&mut self, paused: bool) {
+        if paused {
+            self.end_lapse();
+        }
         self.paused = paused;
     }
 
     /// Pause or run from where the real clock says (the `p` key).
     pub fn pause(&mut self, paused: bool, end: f64) {
         self.catch_up(end);
+        self.end_lapse();
         self.paused = paused;
         self.reanchor();
     }
@@ -117,9 +188,20 @@ impl Timeline {
             return Err(format!("{x} is not a speed"));
         }
         self.catch_up(end);
+        self.lapse = None;
         self.speed = x.clamp(MIN_SPEED, MAX_SPEED);
         self.reanchor();
         Ok(self.speed)
+    }
+
+    /// A scenario's speed step, handed out at the position shown: the
+    /// timeline goes on from here at `x` (ending a time-lapse).
+    pub fn set_speed_here(&mut self, x: f64) {
+        if x.is_finite() && x > 0.0 {
+            self.lapse = None;
+            self.speed = x.clamp(MIN_SPEED, MAX_SPEED);
+            self.reanchor();
+        }
     }
 }
 
@@ -168,6 +250,45 @@ mod tests {
         assert_eq!(c.now(), 5.0, "never back");
         c.seek(1.0);
         assert_eq!(c.now(), 1.0);
+    }
+
+    #[test]
+    fn a_quiet_stretch_runs_as_a_time_lapse_and_stops_at_its_end() {
+        let mut c = Timeline::new(0.5);
+        // 1 s of waiting at ×0.5 is 2 real seconds: no time-lapse.
+        c.lapse_towards(Some(1.0));
+        assert!(!c.lapsing());
+        assert_eq!(c.speed(), 0.5);
+        // 240 s (a TIME-WAIT) would be 8 real minutes: it takes LAPSE_SECS.
+        c.lapse_towards(Some(240.0));
+        assert!(c.lapsing());
+        assert_eq!(c.speed(), 240.0 / LAPSE_SECS);
+        assert_eq!(c.chosen_speed(), 0.5);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(c.target(1e9) > 0.0, "the countdown moves");
+        // Never past the next thing that happens, however long it runs.
+        c.set_now(0.0);
+        assert!(!c.lapsing(), "a move by hand ends it");
+        assert_eq!(c.speed(), 0.5);
+        c.lapse_towards(Some(240.0));
+        c.set_speed(2.0, 1e9).unwrap();
+        assert!(!c.lapsing(), "a speed chosen by hand ends it");
+        assert_eq!(c.speed(), 2.0);
+        c.set_speed(0.5, 1e9).unwrap();
+        c.lapse_towards(Some(240.0));
+        let mut fast = c.clone();
+        fast.anchor_real -= std::time::Duration::from_secs(60);
+        assert_eq!(fast.target(1e9), 240.0, "capped at the end of the lapse");
+        fast.catch_up(1e9);
+        // At its end the chosen speed comes back; the next gap (10 s, 20
+        // real seconds at ×0.5) is a new time-lapse of its own.
+        fast.lapse_towards(Some(250.0));
+        assert!(fast.lapsing());
+        assert_eq!(fast.speed(), 10.0 / LAPSE_SECS);
+        assert_eq!(fast.chosen_speed(), 0.5);
+        fast.lapse_towards(Some(250.0));
+        fast.set_paused(true);
+        assert_eq!(fast.speed(), 0.5, "a pause ends it");
     }
 
     #[test]

@@ -127,6 +127,11 @@ pub struct DemoDriver {
     title: String,
     /// Virtual time: speed, pause, and the position the UI has been shown.
     clock: Timeline,
+    /// The speed a run starts at (`--speed`, else the scenario's); its
+    /// `speed` steps change it as they are handed out.
+    initial_speed: f64,
+    /// The lesson's chapter titles in order, in the run's language.
+    chapters: Vec<String>,
     walkthrough: bool,
     /// Events taken from the run but not yet handed out (a walkthrough stops
     /// in the middle of a moment; a step makes a moment ahead of the clock).
@@ -174,6 +179,8 @@ impl DemoDriver {
             run,
             title,
             clock: Timeline::new(speed),
+            initial_speed: speed,
+            chapters: Vec::new(),
             walkthrough: false,
             backlog: VecDeque::new(),
             ready: Vec::new(),
@@ -192,6 +199,16 @@ impl DemoDriver {
         };
         d.take_run_events();
         d
+    }
+
+    /// Start at this speed (`--speed`) instead of the scenario's; its
+    /// `speed` steps still change it as they come.
+    pub fn with_speed(mut self, x: Option<f64>) -> DemoDriver {
+        if let Some(x) = x.filter(|x| x.is_finite() && *x > 0.0) {
+            self.clock.set_speed_here(x);
+            self.initial_speed = self.clock.speed();
+        }
+        self
     }
 
     /// Stop virtual time at `secs` (`--duration`).
@@ -317,6 +334,7 @@ impl DemoDriver {
         let until = Instant::from_secs_f64(target);
         loop {
             if self.walkthrough && self.backlog_has_narration() {
+                self.complete_instant();
                 return;
             }
             match self.next_moment() {
@@ -334,9 +352,28 @@ impl DemoDriver {
         self.move_clock(until);
     }
 
+    /// Run whatever else happens at the run's present instant, so that a
+    /// walkthrough stop shows all of it (the `vars` after a `state`, the
+    /// ACK the same moment sends).
+    fn complete_instant(&mut self) {
+        let now = self.run.now();
+        while self.next_moment().is_some_and(|w| w <= now) {
+            self.apply_journal(now, false);
+            self.step_moment(now);
+            if self.run.now() > now {
+                break;
+            }
+        }
+        self.apply_journal(now, true);
+    }
+
     /// Hand out the backlog up to `limit`; in a walkthrough, stop after a
-    /// narration and pause there.
-    fn deliver(&mut self, limit: f64) -> Vec<Event> {
+    /// narration and pause there, with the rest of its instant (everything
+    /// but further narrations, which stay for the next steps) handed out
+    /// too, so the panels show the narrated moment whole. Also stops after
+    /// a scenario's speed step, from which the clock runs at the new speed:
+    /// `true` then.
+    fn deliver(&mut self, limit: f64) -> (Vec<Event>, bool) {
         let mut out = Vec::new();
         while let Some(e) = self.backlog.front() {
             if e.t > limit + 1e-9 {
@@ -344,21 +381,84 @@ impl DemoDriver {
             }
             let e = self.backlog.pop_front().expect("peeked");
             let narration = matches!(e.body, Body::Narration { .. });
+            let speed = matches!(e.body, Body::Speed { .. });
+            let t = e.t;
             self.saw(&e);
             out.push(e);
             if narration && self.walkthrough {
                 self.clock.set_paused(true);
                 self.clock.reanchor();
+                out.extend(self.rest_of_instant(t));
+                return (out, true);
+            }
+            if speed {
+                return (out, true);
+            }
+        }
+        (out, false)
+    }
+
+    /// The rest of the instant `t` after a narration a walkthrough stops
+    /// on: the run's other moments at `t`, then every event at `t` but
+    /// further narrations (which stay in the backlog, in order, for the
+    /// next steps).
+    fn rest_of_instant(&mut self, t: f64) -> Vec<Event> {
+        if self.run.now() <= Instant::from_secs_f64(t) {
+            self.complete_instant();
+        }
+        let mut out = Vec::new();
+        let mut i = 0;
+        while let Some(e) = self.backlog.get(i) {
+            if e.t > t + 1e-9 {
                 break;
             }
+            if matches!(e.body, Body::Narration { .. }) {
+                i += 1;
+                continue;
+            }
+            let e = self.backlog.remove(i).expect("looked at");
+            self.saw(&e);
+            out.push(e);
         }
         out
     }
 
+    /// Everything up to `limit` whatever the walkthrough says (a seek, a
+    /// single step), and how many narrations it passed.
+    fn deliver_all(&mut self, limit: f64) -> (Vec<Event>, usize) {
+        let before = self.narrations;
+        let walkthrough = std::mem::replace(&mut self.walkthrough, false);
+        let mut out = Vec::new();
+        loop {
+            let (more, stopped) = self.deliver(limit);
+            out.extend(more);
+            if !stopped {
+                break;
+            }
+        }
+        self.walkthrough = walkthrough;
+        (out, self.narrations - before)
+    }
+
+    /// When the next thing happens: the backlog's next event, else the
+    /// run's next moment.
+    fn next_time(&self) -> Option<f64> {
+        match self.backlog.front() {
+            Some(e) => Some(e.t),
+            None => self.next_moment().map(Instant::secs_f64),
+        }
+        .filter(|t| *t <= self.end())
+    }
+
     /// Book-keeping for an event handed out.
     fn saw(&mut self, e: &Event) {
-        if matches!(e.body, Body::Narration { .. }) {
-            self.narrations += 1;
+        match e.body {
+            Body::Narration { .. } => self.narrations += 1,
+            Body::Speed { x } => {
+                self.clock.advance_to(e.t);
+                self.clock.set_speed_here(x);
+            }
+            _ => {}
         }
         self.clock.advance_to(e.t);
         if self.moments.back().is_none_or(|m| e.t > *m) {
@@ -386,6 +486,7 @@ impl DemoDriver {
         self.next_cmd = 0;
         self.clock.set_now(0.0);
         self.clock.set_paused(true);
+        self.clock.set_speed_here(self.initial_speed);
         self.rewound = true;
         self.take_run_events();
         let until_i = Instant::from_secs_f64(until);
@@ -401,8 +502,12 @@ impl DemoDriver {
                     Stop::Continue => {}
                     Stop::After => {
                         let e = self.backlog.pop_front().expect("peeked");
+                        let (t, narration) = (e.t, matches!(e.body, Body::Narration { .. }));
                         self.saw(&e);
                         out.push(e);
+                        if narration && self.walkthrough {
+                            out.extend(self.rest_of_instant(t));
+                        }
                         break 'run;
                     }
                 }
@@ -524,7 +629,8 @@ impl DemoDriver {
             | Command::Pause(_)
             | Command::StepForward
             | Command::StepBack
-            | Command::Seek(_) => Err(format!("{cmd:?} does not change the run")),
+            | Command::Seek(_)
+            | Command::Chapter(_) => Err(format!("{cmd:?} does not change the run")),
         };
         self.take_run_events();
         res
@@ -588,10 +694,14 @@ impl Driver for DemoDriver {
         if self.clock.paused() {
             return Vec::new();
         }
+        if self.walkthrough {
+            let next = self.next_time();
+            self.clock.lapse_towards(next);
+        }
         let target = self.clock_target();
         self.advance_run(target);
-        let out = self.deliver(target);
-        if !self.clock.paused() {
+        let (out, stopped) = self.deliver(target);
+        if !stopped {
             self.clock.advance_to(target);
         }
         out
@@ -645,10 +755,8 @@ impl Driver for DemoDriver {
                 }
                 // Hand out that moment now; a walkthrough stop does not
                 // apply to a single step.
-                let walkthrough = std::mem::replace(&mut self.walkthrough, false);
                 let upto = self.backlog.back().map(|e| e.t).unwrap_or(self.clock.now());
-                let out = self.deliver(upto);
-                self.walkthrough = walkthrough;
+                let (out, _) = self.deliver_all(upto);
                 self.ready.extend(out);
                 self.clock.reanchor();
                 Ok(format!(
@@ -699,12 +807,23 @@ impl Driver for DemoDriver {
                     let walkthrough = std::mem::replace(&mut self.walkthrough, false);
                     self.advance_run(t);
                     self.walkthrough = walkthrough;
-                    self.clock.set_now(t);
-                    // Hand out everything up to t even when paused.
-                    let out = self.deliver(t);
+                    // Hand out everything up to t even when paused; in a
+                    // walkthrough the steps passed are said, and it stops
+                    // there.
+                    let first = self.narrations + 1;
+                    let (out, passed) = self.deliver_all(t);
                     self.ready.extend(out);
+                    self.clock.set_now(t);
+                    if self.walkthrough {
+                        self.clock.set_paused(true);
+                    }
                     self.clock.reanchor();
-                    Ok(format!("jumped to t = {}", super::clock::t(t)))
+                    let at = super::clock::t(t);
+                    Ok(match passed {
+                        0 => format!("jumped to t = {at}"),
+                        1 => format!("jumped to t = {at}, past step {first}"),
+                        n => format!("jumped to t = {at}, past steps {first}–{}", first + n - 1),
+                    })
                 } else {
                     let paused = self.clock.paused();
                     self.rerun(t, |_, _| Stop::Continue);
@@ -712,6 +831,23 @@ impl Driver for DemoDriver {
                     self.clock.reanchor();
                     Ok(format!("back to t = {}", super::clock::t(t)))
                 }
+            }
+            Command::Chapter(i) => {
+                let Some(title) = self.chapters.get(i).cloned() else {
+                    return Err(format!("there is no chapter {}", i + 1));
+                };
+                let paused = self.clock.paused();
+                self.rerun(f64::INFINITY, |e, _| match &e.body {
+                    Body::Narration {
+                        chapter: Some(c), ..
+                    } if *c == title => Stop::After,
+                    _ => Stop::Continue,
+                });
+                if !self.walkthrough {
+                    self.clock.set_paused(paused);
+                    self.clock.reanchor();
+                }
+                Ok(format!("{title} (step {})", self.narrations))
             }
             Command::Connect(_) => Err(
                 "c (connect) is for live mode: in a demo the scenario decides who connects".into(),
@@ -738,10 +874,12 @@ impl Driver for DemoDriver {
 
     fn playback(&self) -> Playback {
         Playback {
-            speed: Some(self.clock.speed()),
+            speed: Some(self.clock.chosen_speed()),
             paused: self.clock.paused(),
             walkthrough: self.walkthrough,
             progress: self.stop.map(|s| (self.clock.now(), s)),
+            lapse: self.clock.lapsing().then(|| self.clock.speed()),
+            chapters: !self.chapters.is_empty(),
         }
     }
 
@@ -760,6 +898,10 @@ impl Driver for DemoDriver {
         self.tee.error.take().or_else(|| self.notices.pop_front())
     }
 
+    fn chapters(&self) -> Vec<String> {
+        self.chapters.clone()
+    }
+
     fn set_walkthrough(&mut self, on: bool) -> Result<String, String> {
         self.walkthrough = on;
         if on {
@@ -774,6 +916,7 @@ impl Driver for DemoDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::Run;
 
     fn narrations(es: &[Event]) -> Vec<String> {
         es.iter()
@@ -866,6 +1009,199 @@ mod tests {
             1,
             "the rule was applied again at its time"
         );
+    }
+
+    fn scenario(name: &str) -> DemoDriver {
+        let ov = Overrides {
+            lang: Some(Lang::En),
+            ..Overrides::default()
+        };
+        DemoDriver::new(Scenario::builtin(name).unwrap(), ov)
+    }
+
+    /// A headless run of the same scenario, to hold a walkthrough's stops
+    /// against.
+    fn headless(name: &str) -> Vec<Event> {
+        let ov = Overrides {
+            lang: Some(Lang::En),
+            ..Overrides::default()
+        };
+        Run::new(Scenario::builtin(name).unwrap(), &ov).run_to_end()
+    }
+
+    /// Poll until the walkthrough stops (or the run ends).
+    fn poll_stop(d: &mut DemoDriver) -> Vec<Event> {
+        let mut out = Vec::new();
+        for _ in 0..2000 {
+            out.extend(d.poll());
+            if d.playback().paused || d.finished() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        out
+    }
+
+    fn not_narration(es: &[Event]) -> Vec<Event> {
+        es.iter()
+            .filter(|e| !matches!(e.body, Body::Narration { .. }))
+            .cloned()
+            .collect()
+    }
+
+    /// Issue 19: every walkthrough stop shows the narrated instant whole:
+    /// what was handed out (narrations aside) is exactly what a headless
+    /// run produced up to and including that instant. At step 2 of
+    /// client-close the server, in CLOSE-WAIT, shows RCV.NXT past the FIN.
+    #[test]
+    fn a_walkthrough_stop_shows_the_narrated_instant_whole() {
+        let all = headless("client-close");
+        let mut d = scenario("client-close").with_walkthrough(true);
+        d.command(Command::TimeScale(100_000.0)).unwrap();
+        let mut shown: Vec<Event> = Vec::new();
+        let mut stops = 0;
+        while !d.finished() {
+            shown.extend(poll_stop(&mut d));
+            let Some(tn) = shown.iter().rev().find_map(|e| match e.body {
+                Body::Narration { .. } => Some(e.t),
+                _ => None,
+            }) else {
+                break;
+            };
+            stops += 1;
+            let want: Vec<Event> = all
+                .iter()
+                .filter(|e| e.t <= tn + 1e-9 && !matches!(e.body, Body::Narration { .. }))
+                .cloned()
+                .collect();
+            assert_eq!(not_narration(&shown), want, "stop {stops} at t = {tn}");
+            if stops == 2 {
+                let fin = shown
+                    .iter()
+                    .find_map(|e| match e.segment() {
+                        Some(s)
+                            if e.host.as_deref() == Some("server")
+                                && s.dir == Dir::In
+                                && s.seg.flags.contains(crate::wire::Flags::FIN) =>
+                        {
+                            Some(s.seg.seq)
+                        }
+                        _ => None,
+                    })
+                    .expect("the FIN arrived");
+                let rcv_nxt = shown
+                    .iter()
+                    .rev()
+                    .find_map(|e| match &e.body {
+                        Body::Vars(v) if e.host.as_deref() == Some("server") => Some(v.rcv_nxt),
+                        _ => None,
+                    })
+                    .unwrap();
+                assert_eq!(rcv_nxt, fin.wrapping_add(1), "RCV.NXT counts the FIN");
+            }
+            if d.command(Command::StepForward).is_err() {
+                break;
+            }
+        }
+        assert!(stops >= 7, "{stops} stops");
+    }
+
+    /// Issue 19: a scenario's speed steps drive the playback clock; a
+    /// speed chosen by hand holds until the next one; a re-run from the
+    /// start begins at the scenario's speed.
+    #[test]
+    fn the_scenarios_speed_steps_drive_the_clock() {
+        let steps: Vec<(f64, f64)> = headless("tour")
+            .iter()
+            .filter_map(|e| match e.body {
+                Body::Speed { x } => Some((e.t, x)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            steps.iter().map(|s| s.1).collect::<Vec<_>>(),
+            [600.0, 0.5, 600.0, 0.5]
+        );
+        let mut d = scenario("tour").paused();
+        assert_eq!(d.playback().speed, Some(0.5));
+        d.command(Command::Seek(steps[0].0 + 1.0)).unwrap();
+        d.poll();
+        assert_eq!(
+            d.playback().speed,
+            Some(600.0),
+            "the speed step was handed out"
+        );
+        d.command(Command::TimeScale(2.0)).unwrap();
+        assert_eq!(d.playback().speed, Some(2.0));
+        d.command(Command::Seek(steps[1].0 + 1.0)).unwrap();
+        d.poll();
+        assert_eq!(d.playback().speed, Some(0.5), "the next step wins");
+        d.command(Command::Seek(1.0)).unwrap();
+        d.poll();
+        assert_eq!(d.playback().speed, Some(0.5));
+        let mut d = scenario("tour").with_speed(Some(3.0)).paused();
+        assert_eq!(d.playback().speed, Some(3.0), "--speed");
+        d.command(Command::Seek(steps[0].0 + 1.0)).unwrap();
+        d.poll();
+        assert_eq!(
+            d.playback().speed,
+            Some(600.0),
+            "the scenario's steps still apply"
+        );
+    }
+
+    /// Issue 19: in a walkthrough, TIME-WAIT (240 s at ×0.5: 8 real
+    /// minutes) runs as a time-lapse of `LAPSE_SECS`, to the next thing
+    /// that happens, and never past it.
+    #[test]
+    fn a_walkthrough_runs_time_wait_as_a_time_lapse() {
+        let mut d = scenario("client-close").with_walkthrough(true);
+        d.command(Command::TimeScale(10_000.0)).unwrap();
+        let mut shown = Vec::new();
+        while !narrations(&shown)
+            .last()
+            .is_some_and(|n| n.starts_with("The server got the last ACK"))
+        {
+            d.command(Command::StepForward).unwrap();
+            shown.extend(poll_stop(&mut d));
+        }
+        d.command(Command::TimeScale(0.5)).unwrap();
+        d.command(Command::StepForward).unwrap();
+        let now = d.now();
+        assert_eq!(now, 1.53);
+        shown.extend(d.poll());
+        let pb = d.playback();
+        assert_eq!(pb.speed, Some(0.5), "the chosen speed stays");
+        let lapse = pb.lapse.expect("a time-lapse");
+        assert!(
+            (lapse - (241.52 - now) / super::super::clock::LAPSE_SECS).abs() < 1e-6,
+            "{lapse}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        shown.extend(d.poll());
+        assert!(d.now() > now, "the countdown runs");
+        assert!(d.now() <= 241.52);
+    }
+
+    /// Issue 19: a seek forward in a walkthrough hands out everything up
+    /// to its time (clock, ladder and panels agree), says which steps it
+    /// passed, and stops there.
+    #[test]
+    fn a_seek_in_a_walkthrough_says_the_steps_it_passed() {
+        let all = headless("client-close");
+        let mut d = scenario("client-close").with_walkthrough(true);
+        d.command(Command::TimeScale(100_000.0)).unwrap();
+        let mut shown = poll_stop(&mut d);
+        assert_eq!(narrations(&shown).len(), 1);
+        let said = d.command(Command::Seek(1.515)).unwrap();
+        assert_eq!(said, "jumped to t = 1.515, past steps 2–4");
+        shown.extend(d.poll());
+        assert!(d.playback().paused);
+        assert_eq!(d.now(), 1.515);
+        let want: Vec<Event> = all.iter().filter(|e| e.t <= 1.515).cloned().collect();
+        assert_eq!(not_narration(&shown), not_narration(&want));
+        assert_eq!(narrations(&shown), narrations(&want));
+        assert_eq!(d.narrations, 4);
     }
 
     #[test]

@@ -97,7 +97,8 @@ impl Faults {
             | Command::Pause(_)
             | Command::StepForward
             | Command::StepBack
-            | Command::Seek(_) => Err(format!("{cmd:?} is not a fault command")),
+            | Command::Seek(_)
+            | Command::Chapter(_) => Err(format!("{cmd:?} is not a fault command")),
         }
     }
 

@@ -190,7 +190,7 @@ impl LiveDriver {
             Command::TimeScale(_) | Command::Pause(_) => {
                 Err("live mode runs in real time: it cannot be slowed down or paused (hold segments with h instead)".into())
             }
-            Command::StepForward | Command::StepBack | Command::Seek(_) => {
+            Command::StepForward | Command::StepBack | Command::Seek(_) | Command::Chapter(_) => {
                 Err("stepping and seeking are for demo and replay; live mode runs in real time".into())
             }
         }

@@ -96,6 +96,9 @@ pub enum Command {
     StepBack,
     /// Replay: jump to this `t`. Demo: jump forward (or re-run up to it).
     Seek(f64),
+    /// Go to the start of chapter N (0-based, of [`Driver::chapters`]):
+    /// its first narration, the run paused there.
+    Chapter(usize),
 }
 
 /// How the timeline moves, for the title bar and the key hints. The
@@ -110,6 +113,11 @@ pub struct Playback {
     pub walkthrough: bool,
     /// Where in a bounded timeline we are: (position, end) in seconds.
     pub progress: Option<(f64, f64)>,
+    /// A walkthrough's time-lapse is running at this speed through a
+    /// quiet stretch (see `clock::LAPSE_AFTER`); `speed` is the chosen one.
+    pub lapse: Option<f64>,
+    /// The run has chapters ([`Driver::chapters`]; `C` lists them).
+    pub chapters: bool,
 }
 
 pub trait Driver {
@@ -138,6 +146,12 @@ pub trait Driver {
     /// the next [`Driver::poll`] returns. The UI asks before each poll.
     fn take_rewind(&mut self) -> bool {
         false
+    }
+
+    /// The chapters of a lesson (the tour's), in order: what the chapter
+    /// list shows and [`Command::Chapter`] jumps to. Default: none.
+    fn chapters(&self) -> Vec<String> {
+        Vec::new()
     }
 
     /// Walkthrough on or off (`s`, `--step`).

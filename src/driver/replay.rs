@@ -237,6 +237,18 @@ pub struct ReplayDriver {
     by_segment: bool,
     /// A recording read a window at a time: its narrations' indices.
     narrations: Vec<usize>,
+    /// The narrations that begin a chapter: index and title.
+    chapters: Vec<(usize, String)>,
+}
+
+/// The chapter a narration event begins, if it begins one.
+fn chapter_of(e: &Event) -> Option<&str> {
+    match &e.body {
+        Body::Narration {
+            chapter: Some(c), ..
+        } => Some(c),
+        _ => None,
+    }
 }
 
 /// What the first pass over a recording found, for reading it a window at
@@ -249,6 +261,7 @@ struct Scan {
     offsets: Vec<u64>,
     window: Vec<Event>,
     narrations: Vec<usize>,
+    chapters: Vec<(usize, String)>,
     two_hosts: bool,
 }
 
@@ -291,6 +304,7 @@ fn scan(path: &Path) -> Result<Option<Scan>, String> {
         offsets: Vec::new(),
         window: Vec::new(),
         narrations: Vec::new(),
+        chapters: Vec::new(),
     };
     let capture = s.header.mode.as_deref() == Some("capture");
     loop {
@@ -313,6 +327,9 @@ fn scan(path: &Path) -> Result<Option<Scan>, String> {
         }
         if matches!(e.body, Body::Narration { .. }) {
             s.narrations.push(s.len);
+        }
+        if let Some(c) = chapter_of(&e) {
+            s.chapters.push((s.len, c.to_string()));
         }
         // As [`two_hosts`] judges a held recording.
         if !capture && s.len < 1000 && matches!(e.host.as_deref(), Some("client") | Some("server"))
@@ -381,7 +398,14 @@ impl ReplayDriver {
             .iter()
             .any(|e| matches!(e.body, Body::Narration { .. }));
         let by_segment = rec.header.mode.as_deref() == Some("capture");
+        let chapters = rec
+            .events
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((i, chapter_of(e)?.to_string())))
+            .collect();
         ReplayDriver {
+            chapters,
             by_narration,
             has_narration: by_narration,
             by_segment,
@@ -437,6 +461,7 @@ impl ReplayDriver {
         d.by_narration = has_narration;
         d.has_narration = has_narration;
         d.narrations = s.narrations;
+        d.chapters = s.chapters;
         d.events = Events::Capture(CaptureEvents::recording(
             path, s.len, s.end, s.marks, s.offsets, s.window,
         ));
@@ -454,6 +479,13 @@ impl ReplayDriver {
         let out = self.events.take(self.pos.min(to), to);
         if let Some(last) = out.last() {
             self.clock.advance_to(last.t);
+        }
+        // A speed step handed out sets the speed from here on.
+        if let Some(x) = out.iter().rev().find_map(|e| match e.body {
+            Body::Speed { x } => Some(x),
+            _ => None,
+        }) {
+            self.clock.set_speed_here(x);
         }
         self.pos = self.pos.max(self.pos.min(to) + out.len());
         if let Some(why) = self.events.take_broken() {
@@ -506,6 +538,34 @@ impl ReplayDriver {
             j += 1;
         }
         Some(j)
+    }
+
+    /// Just past narration `n` and the rest of its instant, up to the next
+    /// narration: a walkthrough stop shows the narrated moment whole.
+    fn instant_end(&mut self, n: usize) -> usize {
+        let len = self.events.len();
+        let Some(t) = self.events.get(n).map(|e| e.t) else {
+            return n + 1;
+        };
+        let mut j = n + 1;
+        while j < len
+            && self
+                .events
+                .get(j)
+                .is_some_and(|e| e.t <= t + 1e-9 && !matches!(e.body, Body::Narration { .. }))
+        {
+            j += 1;
+        }
+        j
+    }
+
+    /// A recording's speed step (a `speed` event) in `pos..to`: playback
+    /// stops just past the first, to go on at its speed.
+    fn speed_step(&mut self, to: usize) -> Option<(usize, f64)> {
+        (self.pos..to.min(self.events.len())).find_map(|i| match self.events.get(i)?.body {
+            Body::Speed { x } => Some((i, x)),
+            _ => None,
+        })
     }
 
     /// Segment steps in a capture's walkthrough.
@@ -564,8 +624,13 @@ impl Driver for ReplayDriver {
         if self.clock.paused() {
             return Vec::new();
         }
+        if self.walkthrough {
+            let next = self.events.get(self.pos).map(|e| e.t);
+            self.clock.lapse_towards(next);
+        }
         let target = self.clock.target(self.end());
         let mut to = self.index_after(target);
+        let mut stop = None;
         if self.segment_steps() {
             // Stop after each segment, as a demo walkthrough stops on each
             // narration.
@@ -585,12 +650,25 @@ impl Driver for ReplayDriver {
                 && let Some(n) = stop_at
             {
                 // Stop on the narration, as a demo walkthrough does.
-                to = n + 1;
+                to = self.instant_end(n);
                 self.clock.set_paused(true);
+                stop = Some(n);
+            }
+        }
+        let speed = self.speed_step(to);
+        if let Some((i, _)) = speed
+            && stop.is_none_or(|n| i < n)
+        {
+            // Play on to the speed step, from which time runs at its speed.
+            to = i + 1;
+            if stop.is_some() {
+                self.clock.set_paused(false);
             }
         }
         let out = self.take_to(to);
-        if !self.clock.paused() {
+        if let Some((_, x)) = speed {
+            self.clock.set_speed_here(x);
+        } else if !self.clock.paused() {
             self.clock.advance_to(target);
         } else {
             self.clock.reanchor();
@@ -634,11 +712,14 @@ impl Driver for ReplayDriver {
                     return Err("at the end of the recording: backspace steps back".into());
                 }
                 let to = if narrated {
-                    self.narration_indices()
+                    match self
+                        .narration_indices()
                         .into_iter()
                         .find(|i| *i >= self.pos)
-                        .map(|i| i + 1)
-                        .unwrap_or(len)
+                    {
+                        Some(n) => self.instant_end(n),
+                        None => len,
+                    }
                 } else if self.segment_steps() {
                     let from = self.pos;
                     self.segment_stop(from).unwrap_or(len)
@@ -697,6 +778,40 @@ impl Driver for ReplayDriver {
                 }
                 let t = t.clamp(0.0, self.end());
                 let to = self.index_after(t);
+                let from = self.pos;
+                if to >= self.pos {
+                    let more = self.take_to_all(to);
+                    self.pending.extend(more);
+                    self.clock.seek(t);
+                    if self.walkthrough {
+                        self.clock.set_paused(true);
+                    }
+                } else {
+                    self.rewind_to(to, t);
+                }
+                let at = format!(
+                    "at t = {} of {}",
+                    super::clock::t(t),
+                    super::clock::t(self.end())
+                );
+                // Steps a seek passed in a walkthrough are said, not skipped.
+                let steps = self.narration_indices();
+                let first = steps.iter().filter(|i| **i < from).count() + 1;
+                let passed = steps.iter().filter(|i| (from..to).contains(*i)).count();
+                Ok(match passed {
+                    _ if !(self.walkthrough && narrated) => at,
+                    0 => at,
+                    1 => format!("{at}, past step {first}"),
+                    n => format!("{at}, past steps {first}–{}", first + n - 1),
+                })
+            }
+            Command::Chapter(i) => {
+                let Some((n, title)) = self.chapters.get(i).cloned() else {
+                    return Err(format!("there is no chapter {}", i + 1));
+                };
+                self.clock.set_paused(true);
+                let to = self.instant_end(n);
+                let t = self.events.get(n).map_or(0.0, |e| e.t);
                 if to >= self.pos {
                     let more = self.take_to_all(to);
                     self.pending.extend(more);
@@ -704,11 +819,7 @@ impl Driver for ReplayDriver {
                 } else {
                     self.rewind_to(to, t);
                 }
-                Ok(format!(
-                    "at t = {} of {}",
-                    super::clock::t(t),
-                    super::clock::t(self.end())
-                ))
+                Ok(title)
             }
             Command::DropNext(_) => plays_back("dropping segments"),
             Command::SetLoss { .. } => plays_back("setting loss"),
@@ -729,15 +840,21 @@ impl Driver for ReplayDriver {
 
     fn playback(&self) -> Playback {
         Playback {
-            speed: Some(self.clock.speed()),
+            speed: Some(self.clock.chosen_speed()),
             paused: self.clock.paused(),
             walkthrough: self.walkthrough,
             progress: Some((self.clock.now(), self.end())),
+            lapse: self.clock.lapsing().then(|| self.clock.speed()),
+            chapters: !self.chapters.is_empty(),
         }
     }
 
     fn take_rewind(&mut self) -> bool {
         std::mem::take(&mut self.rewound)
+    }
+
+    fn chapters(&self) -> Vec<String> {
+        self.chapters.iter().map(|(_, c)| c.clone()).collect()
     }
 
     fn set_walkthrough(&mut self, on: bool) -> Result<String, String> {
@@ -971,6 +1088,7 @@ mod windowed {
                             lang: "en".into(),
                             text: format!("step at {i}"),
                             explains: None,
+                            chapter: None,
                         },
                     },
                 );

@@ -528,9 +528,7 @@ impl Run {
                     t,
                     host: None,
                     conn: None,
-                    body: Body::Info {
-                        msg: format!("speed ×{x}"),
-                    },
+                    body: Body::Speed { x: *x },
                 });
             }
         }
@@ -716,6 +714,7 @@ impl Run {
                         lang: self.lang.name().into(),
                         text,
                         explains: Some(Box::new(e.clone())),
+                        chapter: None,
                     },
                 });
             }

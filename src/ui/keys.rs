@@ -55,11 +55,13 @@ pub enum KeyAction {
     Screenshot,
     /// The graph view (time–sequence and windows) ⇄ the ladder.
     Graph,
+    /// The lesson's chapter list, to jump to one (the tour).
+    Chapters,
 }
 
 impl KeyAction {
     /// Every action, in the order the config file lists them.
-    pub const ALL: [KeyAction; 40] = {
+    pub const ALL: [KeyAction; 41] = {
         use KeyAction::*;
         [
             Quit,
@@ -95,6 +97,7 @@ impl KeyAction {
             StepBack,
             Pause,
             Walkthrough,
+            Chapters,
             Faster,
             Slower,
             SeekBack,
@@ -149,6 +152,7 @@ impl KeyAction {
             Zoom => "zoom",
             Screenshot => "screenshot",
             Graph => "graph",
+            Chapters => "chapters",
         }
     }
 
@@ -192,6 +196,7 @@ impl KeyAction {
             Slower => &[C::Char('T')],
             Pause => &[C::Char('p')],
             Walkthrough => &[C::Char('s')],
+            Chapters => &[C::Char('C')],
             Filter => &[C::Char('/')],
             Absolute => &[C::Char('n')],
             SeekBack => &[C::Char('[')],
@@ -604,6 +609,11 @@ pub const HELP: &[(&str, &[Binding])] = &[
                 keys: "s",
                 action: KeyAction::Walkthrough,
                 what: "walkthrough on ⇄ off",
+            },
+            Binding {
+                keys: "C",
+                action: KeyAction::Chapters,
+                what: "chapters: list, jump to one",
             },
             Binding {
                 keys: "t  T",

@@ -61,6 +61,16 @@ pub enum Popup {
     Help,
     Form(FaultForm),
     Prompt(Prompt),
+    Chapters(ChapterList),
+}
+
+/// The chapter list (`C`): the lesson's chapters and the one selected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChapterList {
+    pub titles: Vec<String>,
+    pub sel: usize,
+    /// The chapter on screen now, if any has begun.
+    pub current: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -158,6 +168,9 @@ pub struct View {
     pub status: Option<Status>,
     pub hits: Hits,
     pub quit: bool,
+    /// The fault form paused a running demo: it runs on when the form
+    /// closes.
+    form_paused: bool,
     /// Lines per page, from the last render.
     pub page: usize,
     /// `S` asked for a screenshot: the loop writes the next frame drawn.
@@ -192,6 +205,7 @@ impl View {
             status: None,
             hits: Hits::default(),
             quit: false,
+            form_paused: false,
             page: 10,
             screenshot: false,
             graph: false,
@@ -312,15 +326,20 @@ impl View {
             Some(Popup::Form(mut form)) => {
                 match form.key(&key) {
                     FormResult::Editing => self.popup = Some(Popup::Form(form)),
-                    FormResult::Cancel => self.say("no rule added"),
+                    FormResult::Cancel => {
+                        self.resume_after_form(driver);
+                        self.say("no rule added");
+                    }
                     FormResult::Submit(rule) => {
                         let r = driver.command(Command::AddRule(rule));
+                        self.resume_after_form(driver);
                         self.answer(r);
                     }
                 }
                 return;
             }
             Some(Popup::Prompt(p)) => return self.prompt_key(p, key, driver),
+            Some(Popup::Chapters(list)) => return self.chapters_key(list, key, driver),
             None => {}
         }
         let action = self.keys.action(&key);
@@ -466,6 +485,46 @@ impl View {
     /// the crate's ~150 lines on purpose: each arm is a line or two, and
     /// one exhaustive match is where the compiler points when a key is
     /// added, and where a reader finds every key's effect side by side.
+    /// The demo runs on if the fault form paused it.
+    fn resume_after_form(&mut self, driver: &mut dyn Driver) {
+        if std::mem::take(&mut self.form_paused) {
+            let _ = driver.command(Command::Pause(false));
+        }
+    }
+
+    /// A key in the chapter list: ↑↓ choose, Enter or a chapter's number
+    /// jumps, anything else closes it.
+    fn chapters_key(&mut self, mut list: ChapterList, key: KeyEvent, driver: &mut dyn Driver) {
+        let last = list.titles.len().saturating_sub(1);
+        let jump = match (key.code, self.keys.action(&key)) {
+            (KeyCode::Enter, _) => Some(list.sel),
+            (KeyCode::Char(c), _) if c.is_ascii_digit() => {
+                // 1–9, and 0 for the tenth.
+                let n = c
+                    .to_digit(10)
+                    .map_or(0, |d| if d == 0 { 10 } else { d as usize });
+                Some(n - 1).filter(|i| *i <= last)
+            }
+            (_, Some(KeyAction::Up)) => {
+                list.sel = list.sel.saturating_sub(1);
+                None
+            }
+            (_, Some(KeyAction::Down)) => {
+                list.sel = (list.sel + 1).min(last);
+                None
+            }
+            (_, Some(KeyAction::Quit)) => {
+                self.quit = true;
+                return;
+            }
+            _ => return,
+        };
+        match jump {
+            Some(i) => self.send(driver, Command::Chapter(i)),
+            None => self.popup = Some(Popup::Chapters(list)),
+        }
+    }
+
     pub fn act(&mut self, a: KeyAction, model: &Model, driver: &mut dyn Driver) {
         let mode = driver.mode();
         let pb = driver.playback();
@@ -596,6 +655,22 @@ impl View {
                 let r = driver.set_walkthrough(!pb.walkthrough);
                 self.answer(r);
             }
+            KeyAction::Chapters => {
+                let titles = driver.chapters();
+                if titles.is_empty() {
+                    return self.complain("this lesson has no chapters (the tour has ten)");
+                }
+                let current = model
+                    .chapter
+                    .as_deref()
+                    .and_then(|c| titles.iter().position(|t| t == c));
+                let sel = current.map_or(0, |i| (i + 1).min(titles.len() - 1));
+                self.popup = Some(Popup::Chapters(ChapterList {
+                    titles,
+                    sel,
+                    current,
+                }));
+            }
             KeyAction::StepForward
             | KeyAction::StepBack
             | KeyAction::Pause
@@ -611,6 +686,11 @@ impl View {
                 if mode == Mode::Replay {
                     self.complain("a recording only plays back: faults need a demo or live mode");
                 } else {
+                    // A demo waits while the rule is written, so the
+                    // segment it is meant for has not passed yet.
+                    if mode == Mode::Demo && !pb.paused {
+                        self.form_paused = driver.command(Command::Pause(true)).is_ok();
+                    }
                     self.popup = Some(Popup::Form(FaultForm::default()));
                 }
             }

@@ -113,7 +113,8 @@ impl Model {
                 lang,
                 text,
                 explains,
-            } => self.on_narration(h, lang, text, explains),
+                chapter,
+            } => self.on_narration(h, lang, text, explains, chapter),
             Body::Negotiated(n) => self.on_negotiated(h, n)?,
             Body::Vars(v) => {
                 let p = self.place(&h, false)?;
@@ -134,6 +135,10 @@ impl Model {
                 self.note_log(h.t, h.host, text);
             }
             Body::Info { msg } => self.note_log(h.t, h.host, msg),
+            Body::Speed { x } => {
+                let text = format!("speed {}", crate::driver::clock::speed(x));
+                self.note_log(h.t, h.host, text)
+            }
         }
         Some(())
     }
@@ -687,7 +692,14 @@ impl Model {
 
     // ----- notes --------------------------------------------------------------
 
-    fn on_narration(&mut self, h: Head, lang: String, text: String, explains: Option<Box<Event>>) {
+    fn on_narration(
+        &mut self,
+        h: Head,
+        lang: String,
+        text: String,
+        explains: Option<Box<Event>>,
+        chapter: Option<String>,
+    ) {
         self.narration_count += 1;
         let target = explains.as_deref().and_then(|ex| self.target_of(ex));
         let n = Narration {
@@ -696,7 +708,11 @@ impl Model {
             lang: lang.into_boxed_str(),
             target,
             index: self.narration_count,
+            chapter: chapter.map(String::into_boxed_str),
         };
+        if n.chapter.is_some() {
+            self.chapter = n.chapter.clone();
+        }
         self.narrations.push_back(n.clone());
         while self.narrations.len() > self.limits.log {
             self.narrations.pop_front();

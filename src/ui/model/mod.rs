@@ -90,6 +90,8 @@ pub struct Narration {
     pub target: Option<(u64, u64)>,
     /// 1-based position among the narrations seen.
     pub index: u32,
+    /// The chapter this narration begins, if it begins one.
+    pub chapter: Option<Box<str>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -111,6 +113,8 @@ pub struct Model {
     pub faults: Faults,
     pub narration: Option<Narration>,
     pub narrations: VecDeque<Narration>,
+    /// The chapter the latest chapter-opening narration began.
+    pub chapter: Option<Box<str>>,
     narration_count: u32,
     pub log: VecDeque<LogLine>,
     /// The latest `t` seen.
@@ -149,6 +153,7 @@ impl Model {
             total_entries: 0,
             faults: Faults::default(),
             narration: None,
+            chapter: None,
             narrations: VecDeque::new(),
             narration_count: 0,
             log: VecDeque::new(),

@@ -37,14 +37,21 @@ pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &StatusLine) {
         return too_small(f, area, view);
     }
     view.sync(model);
-    let narration = model.narration.is_some();
+    let narr_text = narration::text(model, clock);
+    let narration = narr_text.is_some();
     // As many lines as the text needs, within reason for the height.
-    let narr_h = match &model.narration {
+    let narr_h = match &narr_text {
         None => 0,
-        Some(n) => {
-            let most = if area.height >= 40 { 6 } else { 3 };
-            let text = format!("▶ {}", n.text);
-            wrapped_lines(&text, area.width.saturating_sub(2) as usize).clamp(1, most) + 2
+        Some(text) => {
+            // A line more for a walkthrough's welcome under its first step.
+            let welcome = u16::from(text.contains('\n'));
+            let most = if area.height >= 40 { 6 } else { 3 } + welcome;
+            let w = area.width.saturating_sub(2) as usize;
+            let lines: u16 = text
+                .split('\n')
+                .map(|l| wrapped_lines(&format!("▶ {l}"), w))
+                .sum();
+            lines.clamp(1, most) + 2
         }
     };
     if let Some(pane) = view.zoom {
@@ -124,6 +131,7 @@ fn popups(f: &mut Frame, area: Rect, view: &View, clock: &StatusLine) {
         Some(Popup::Help) => help::draw(f, area, view),
         Some(Popup::Form(form)) => popup::form(f, area, form, view, clock),
         Some(Popup::Prompt(p)) => popup::prompt(f, area, p, view),
+        Some(Popup::Chapters(list)) => popup::chapters(f, area, list, view),
         None => {}
     }
 }
@@ -169,7 +177,7 @@ fn zoomed(
         Pane::Timers => side::timers(f, main, model, view, clock),
         Pane::Keepalive => side::keepalive(f, main, model, view, clock),
     }
-    if model.narration.is_some() {
+    if narration::text(model, clock).is_some() {
         narration::draw(f, narr_a, model, view, clock);
     }
     faults::draw(f, faults_a, model, view);

@@ -11,9 +11,51 @@ use crate::ui::view::{StatusLine, View};
 
 use super::block;
 
+/// How a walkthrough goes on: the first screen of one says it in full
+/// (before the first narration, and on the first step).
+pub fn welcome(chapters: bool) -> String {
+    let more = if chapters {
+        ", C lists the chapters and jumps to one"
+    } else {
+        ""
+    };
+    format!(
+        "Walkthrough: the run stops at each explanation. Space goes on, backspace goes back{more}; ? shows every key."
+    )
+}
+
+/// The panel's text: the narration, with the walkthrough's welcome on
+/// its first step (or alone before it).
+pub fn text(model: &Model, clock: &StatusLine) -> Option<String> {
+    let pb = &clock.playback;
+    match &model.narration {
+        Some(n) if pb.walkthrough && n.index == 1 => {
+            Some(format!("{}\n{}", n.text, welcome(pb.chapters)))
+        }
+        Some(n) => Some(n.text.to_string()),
+        None if pb.walkthrough => Some(welcome(pb.chapters)),
+        None => None,
+    }
+}
+
 pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     let t = view.theme;
-    let Some(n) = &model.narration else { return };
+    let Some(n) = &model.narration else {
+        if let Some(w) = text(model, clock) {
+            let b = block(
+                Line::from(Span::styled(" Walkthrough ", t.title())),
+                false,
+                view,
+            );
+            f.render_widget(
+                Paragraph::new(Span::styled(w, t.key()))
+                    .wrap(Wrap { trim: true })
+                    .block(b),
+                area,
+            );
+        }
+        return;
+    };
     let title = Line::from(vec![
         Span::styled(" Narration ", t.title()),
         Span::styled(
@@ -35,10 +77,15 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Statu
         spans.push(Span::styled("▶ ", t.key()));
     }
     spans.push(Span::styled(n.text.to_string(), t.narration()));
+    let mut lines = vec![Line::from(spans)];
+    if clock.playback.walkthrough && n.index == 1 {
+        lines.push(Line::from(Span::styled(
+            welcome(clock.playback.chapters),
+            t.key(),
+        )));
+    }
     f.render_widget(
-        Paragraph::new(Line::from(spans))
-            .wrap(Wrap { trim: true })
-            .block(b),
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(b),
         area,
     );
 }

@@ -1,4 +1,5 @@
-//! The small popups: the fault-rule form and one-line prompts.
+//! The small popups: the fault-rule form, one-line prompts and the
+//! chapter list.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -7,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::driver::Mode;
 use crate::ui::form::{FaultForm, Field};
-use crate::ui::view::{Prompt, StatusLine, View};
+use crate::ui::view::{ChapterList, Prompt, StatusLine, View};
 
 use super::block;
 
@@ -134,4 +135,56 @@ pub fn prompt(f: &mut Frame, area: Rect, p: &Prompt, view: &View) {
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(b),
         popup,
     );
+}
+
+/// The chapter list (`C`): numbered titles, the one on screen marked, the
+/// selected one highlighted.
+pub fn chapters(f: &mut Frame, area: Rect, list: &ChapterList, view: &View) {
+    let t = view.theme;
+    let widest = list
+        .titles
+        .iter()
+        .map(|s| super::width(s))
+        .max()
+        .unwrap_or(0);
+    let w = (widest as u16 + 10).clamp(36, area.width.saturating_sub(2));
+    let popup = centered(area, w, list.titles.len() as u16 + 2);
+    super::clear(f, popup, view);
+    let b = block(
+        Line::from(Span::styled(" Chapters ", t.title())),
+        true,
+        view,
+    )
+    .title_bottom(
+        Line::from(Span::styled(
+            " ↑↓ Enter or 1–0 jumps · Esc closes ",
+            t.dim(),
+        ))
+        .alignment(Alignment::Right),
+    );
+    let lines: Vec<Line> = list
+        .titles
+        .iter()
+        .enumerate()
+        .map(|(i, title)| {
+            let mark = if Some(i) == list.current { "▶" } else { " " };
+            let key = if i < 9 {
+                format!("{}", i + 1)
+            } else if i == 9 {
+                "0".into()
+            } else {
+                " ".into()
+            };
+            let style = if i == list.sel {
+                t.selected()
+            } else {
+                t.narration()
+            };
+            Line::from(vec![
+                Span::styled(format!("{mark} {key}  "), t.key()),
+                Span::styled(title.clone(), style),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines).block(b), popup);
 }

@@ -35,6 +35,13 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Statu
         right.push(Span::raw("  "));
         right.push(Span::styled(units::speed(s), t.key()));
     }
+    if let Some(x) = pb.lapse {
+        // A walkthrough's quiet stretch, played fast (README, Walkthrough).
+        right.push(Span::styled(
+            format!(" ⏩ {} time-lapse", units::speed(x)),
+            t.warn(),
+        ));
+    }
     let state = if clock.finished && !model.faults.held.is_empty() {
         Span::styled("  ‖ segments held", t.held())
     } else if clock.finished {
@@ -115,6 +122,9 @@ pub fn hints(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Stat
     } else if pb.walkthrough {
         keys.push((k(&[A::Space], "space"), "next step"));
         keys.push((k(&[A::StepBack], "⌫"), "back"));
+        if pb.chapters {
+            keys.push((k(&[A::Chapters], "C"), "chapters"));
+        }
     } else if clock.mode == Mode::Replay {
         keys.push((k(&[A::Space], "space"), "step"));
         keys.push((
@@ -126,6 +136,8 @@ pub fn hints(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Stat
             k(&[A::Space], "space"),
             if pb.paused { "run" } else { "pause" },
         ));
+        // Step mode, where a class would look for it first.
+        keys.push((k(&[A::Walkthrough], "s"), "step mode"));
     }
     keys.push((k(&[A::Up, A::Down], "↑↓"), "select"));
     if view.zoom.is_none() {
@@ -154,7 +166,7 @@ pub fn hints(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Stat
     }
     if clock.mode != Mode::Live {
         keys.push((k(&[A::Faster, A::Slower], "t/T"), "speed"));
-        if !pb.walkthrough {
+        if !pb.walkthrough && clock.mode != Mode::Demo {
             keys.push((k(&[A::Walkthrough], "s"), "walkthrough"));
         }
     } else {
