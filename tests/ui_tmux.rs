@@ -35,7 +35,8 @@ fn tour_help_quit_restores_the_terminal() {
     let bin = env!("CARGO_BIN_EXE_tcpscope");
     // The shell reports the exit status and stays, so we can look at the
     // terminal the program left behind.
-    let script = format!("'{bin}' --lang en; echo \"EXITED:$?\"; sleep 60");
+    // Run through (the tour is a walkthrough by default).
+    let script = format!("'{bin}' --lang en --no-step; echo \"EXITED:$?\"; sleep 60");
     let tmux = Tmux::start("ui-test", 100, 30, &script);
 
     let s = tmux.wait_for("the tour to reach ESTABLISHED", |s| {
@@ -71,6 +72,129 @@ fn tour_help_quit_restores_the_terminal() {
     assert_eq!(tmux.flag("alternate_on"), "0", "back on the normal screen");
     assert_eq!(tmux.flag("mouse_any_flag"), "0", "mouse reporting off");
     assert_eq!(tmux.flag("cursor_flag"), "1", "cursor visible");
+}
+
+/// The step number in the narration panel's title.
+fn step_on(screen: &str) -> Option<u32> {
+    let rest = screen.split("Narration · step ").nth(1)?;
+    rest.split(' ').next()?.parse().ok()
+}
+
+/// Issue 19's acceptance: the tour, as a teacher meets it (120×36, no
+/// arguments), is a walkthrough whose first screen says how to go on;
+/// pressing only space reaches its last narration within 3 minutes (360
+/// presses half a second apart), and at three named steps the TCB panel
+/// shows the values of the narrated instant (not one event behind).
+#[test]
+fn the_tour_walks_through_on_space_alone() {
+    if !tmux_ready() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_tcpscope");
+    let script = format!("'{bin}' --lang en; echo \"EXITED:$?\"; sleep 60");
+    let tmux = Tmux::start("ui-tour-walk", 120, 36, &script);
+    let s = tmux.wait_for("the first step", |s| step_on(s) == Some(1));
+    assert!(
+        s.contains("Space goes on, backspace goes back"),
+        "the first screen says how to go on:\n{s}"
+    );
+    // What the TCB panel must show at these steps, client then server
+    // (relative sequence numbers).
+    let checks: [(u32, &[&str]); 3] = [
+        // SYN+ACK sent: the server is in SYN-RECEIVED with its SYN out.
+        (
+            4,
+            &[
+                "SYN-SENT         SYN-RECEIVED",
+                "SND.UNA/NXT —                0 / 1",
+            ],
+        ),
+        // The final ACK arrived: both ESTABLISHED, the server's SYN acked.
+        (
+            6,
+            &[
+                "ESTABLISHED      ESTABLISHED",
+                "SND.UNA/NXT 1 / 1            1 / 1",
+            ],
+        ),
+        // The server ACKed the FIN: 40 bytes and the FIN received.
+        (10, &["CLOSE-WAIT", "RCV.NXT     45               42"]),
+    ];
+    let mut seen = Vec::new();
+    let mut last = String::new();
+    for _ in 0..360 {
+        let s = tmux.screen();
+        if let Some(n) = step_on(&s)
+            && let Some((_, want)) = checks.iter().find(|(k, _)| *k == n)
+            && !seen.contains(&n)
+            && s.contains("space: next")
+        {
+            for w in *want {
+                assert!(s.contains(w), "step {n} shows {w:?}:\n{s}");
+            }
+            seen.push(n);
+        }
+        if s.contains("End of the tour.") {
+            last = s;
+            break;
+        }
+        tmux.keys(&["Space"]);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        last.contains("End of the tour."),
+        "the last narration within 360 presses:\n{}",
+        tmux.screen()
+    );
+    assert_eq!(seen, [4, 6, 10], "each named step was looked at");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the program to exit", |s| s.contains("EXITED:0"));
+}
+
+/// Issue 19's acceptance: `client-close --step` goes from the last FIN to
+/// CLOSED in under 15 real seconds (TIME-WAIT is 240 s at ×0.5), the
+/// TIME-WAIT countdown visibly running as a time-lapse.
+#[test]
+fn time_wait_in_a_walkthrough_is_a_running_time_lapse() {
+    if !tmux_ready() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_tcpscope");
+    let script =
+        format!("'{bin}' demo client-close --step --lang en; echo \"EXITED:$?\"; sleep 60");
+    let tmux = Tmux::start("ui-time-wait", 120, 36, &script);
+    for _ in 0..40 {
+        let s = tmux.screen();
+        if s.contains("The server got the last ACK") && s.contains("space: next") {
+            break;
+        }
+        tmux.keys(&["Space"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let s = tmux.screen();
+    assert!(s.contains("TIME-WAIT"), "{s}");
+    let start = Instant::now();
+    tmux.keys(&["Space"]);
+    // The countdown, read twice: it moves, and the title says why so fast.
+    let countdown = |s: &str| -> Option<String> {
+        s.lines()
+            .find(|l| l.contains("C TIME-WAIT"))
+            .and_then(|l| l.split_whitespace().rev().nth(1).map(str::to_string))
+    };
+    let a = tmux.wait_for("a time-lapse", |s| s.contains("time-lapse"));
+    let first = countdown(&a).unwrap_or_else(|| panic!("a TIME-WAIT countdown:\n{a}"));
+    std::thread::sleep(Duration::from_millis(700));
+    let b = tmux.screen();
+    let second = countdown(&b).unwrap_or_default();
+    assert_ne!(first, second, "the countdown runs:\n{a}\n{b}");
+    let s = tmux.wait_for("TIME-WAIT to end", |s| s.contains("2 MSL have passed"));
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?} from the last step before TIME-WAIT:\n{s}",
+        start.elapsed()
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("the program to exit", |s| s.contains("EXITED:0"));
 }
 
 #[test]
