@@ -286,6 +286,29 @@ fn usage_errors_exit_2_with_a_sentence() {
     fails_with(&["demo", "--keepalive", "1,2"], 2, "IDLE,INTERVAL,COUNT");
     fails_with(&["demo", "--msl", "soon"], 2, "not a number of seconds");
     fails_with(&["frobnicate"], 2, "unrecognized subcommand");
+    fails_with(
+        &["demo", "--speed", "0"],
+        2,
+        "is not a speed: a factor from 0.01",
+    );
+    fails_with(&["demo", "--speed", "fast"], 2, "is not a speed");
+    fails_with(&["demo", "--step", "--no-step"], 2, "cannot be used with");
+}
+
+/// Issue 19: `--speed` is a playback speed; live mode runs in real time
+/// and says so.
+#[test]
+fn speed_is_for_demos_and_replays() {
+    fails_with(
+        &["live", "--speed", "2", "--headless"],
+        1,
+        "--speed sets a demo's or a replay's playback",
+    );
+    fails_with(
+        &["attach", "/nonexistent.sock", "--speed", "2"],
+        1,
+        "--speed is for the tcpscope live that shares the session",
+    );
 }
 
 #[test]
