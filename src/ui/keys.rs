@@ -711,7 +711,7 @@ mod tests {
 
     #[test]
     fn every_help_line_names_a_mapped_action() {
-        let mapped: Vec<KeyAction> = "qjk?dDlh .rfFxacKvtTps/n[]{}gGzSw"
+        let mapped: Vec<KeyAction> = "qjk?dDlh .rfFxacKvtTps/n[]{}gGzSwC"
             .chars()
             .filter_map(|c| action(&k(KeyCode::Char(c))))
             .chain(
