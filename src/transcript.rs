@@ -8,11 +8,31 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::event::{Body, Dir, Event, KeepaliveAction, SegFields, TcbAction, TimerAction};
+use crate::event::{Body, Dir, Event, KeepaliveAction, Opts, SegFields, TcbAction, TimerAction};
 use crate::scenario::{Lang, Scenario};
 
 /// Ladder lines kept per step: the ones closest to the explained event.
 pub const MAX_LINES_PER_STEP: usize = 12;
+
+/// The word before an ACK's SACK blocks, on the ladder and in the handout.
+pub const SACK_WORD: &str = "sack";
+
+/// `sack 2897-4345,5793-7241`: the SACK blocks (RFC 2018) an ACK carries,
+/// in the order the receiver put them (§4: the most recent first), each
+/// edge through `num` (the ladder makes them relative; the handout keeps
+/// them absolute); `None` without blocks. Here, below the UI, so that the
+/// ladder and the handout write them alike.
+pub fn sack_text(opts: &Opts, num: impl Fn(u32) -> u32) -> Option<String> {
+    let blocks = &opts.0.sack;
+    if blocks.is_empty() {
+        return None;
+    }
+    let v: Vec<String> = blocks
+        .iter()
+        .map(|(l, r)| format!("{}-{}", num(l.0), num(r.0)))
+        .collect();
+    Some(format!("{SACK_WORD} {}", v.join(",")))
+}
 
 struct Step {
     t: f64,

@@ -492,3 +492,44 @@ fn graph_zoom_and_pan_move_the_time_axis() {
     assert!(!panned.contains("live"), "panned away from the newest");
     assert_ne!(zoomed, panned);
 }
+
+#[test]
+fn sack_blocks_on_the_ladder_relative_and_absolute() {
+    let m = model(builtin("sack-recovery", vec![], 0.56));
+    let c = m.conns().find(|c| !c.listener).unwrap();
+    let (isn_c, isn_s) = (c.isn[0].unwrap(), c.isn[1].unwrap());
+    let clk = clock("sack-recovery", 0.56);
+    let mut v = view();
+    // Room for the full label: blocks relative to the client's ISN, as the
+    // ack; the most recent block first (RFC 2018 §4).
+    let s = text(&draw(&m, &mut v, &clk, 200, 50));
+    for want in [
+        " ACK seq 1 ack 1449 win 260696 ╌┤",
+        " ACK seq 1 ack 1449 win 260696 dup ACK #1 sack 2897-4345 ╌┤",
+        " ACK seq 1 ack 1449 win 260696 dup ACK #3 sack 7241-8689,2897-5793 ╌┤",
+        " ACK seq 1 ack 1449 win 260696 dup ACK #6 sack 11585-14481,7241-10137,2897-5793 ╌┤",
+    ] {
+        assert!(s.contains(want), "{want:?} in\n{s}");
+    }
+    // The short form.
+    let s = text(&draw(&m, &mut v, &clk, 120, 40));
+    assert!(
+        s.contains(" A 1 a1449 w255K dup#1 sack 2897-4345 ╌┤"),
+        "{s}"
+    );
+    // 80×24: a duplicate ACK's window is the one before it; its blocks
+    // say more, as much of them as fits.
+    let s = text(&draw(&m, &mut v, &clk, 80, 24));
+    assert!(s.contains("│◁ A 1 a1449 dup#1 sack 2897-4… ╌┤"), "{s}");
+    // Absolute: as on the wire.
+    v.absolute = true;
+    let s = text(&draw(&m, &mut v, &clk, 200, 50));
+    let want = format!(
+        " ACK seq {} ack {} win 260696 dup ACK #1 sack {}-{} ╌┤",
+        isn_s.wrapping_add(1),
+        isn_c.wrapping_add(1449),
+        isn_c.wrapping_add(2897),
+        isn_c.wrapping_add(4345)
+    );
+    assert!(s.contains(&want), "{want:?} in\n{s}");
+}

@@ -404,9 +404,21 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
     if let Some((p, n)) = a.probe {
         pre.push_str(&format!("probe {p}/{n} "));
     }
+    // RFC 2018 SACK blocks: ranges of the receiver's sequence space, so
+    // relative to the same ISN as the ack.
+    let sack = crate::transcript::sack_text(&s.opts, |edge| {
+        if absolute {
+            edge
+        } else {
+            c.rel_ack(a.from, edge).unwrap_or(edge)
+        }
+    });
     let mut post = String::new();
     if let Some(n) = a.dup_ack {
         post.push_str(&format!(" dup ACK #{n}"));
+    }
+    if let Some(b) = &sack {
+        post.push_str(&format!(" {b}"));
     }
     for fx in &a.faults {
         post.push_str(&format!(" [{}]", fx.name()));
@@ -439,28 +451,44 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
     if width(&full) <= room {
         return full;
     }
-    let mut short = format!("{pre}{} {range}", s.flags.letters());
-    if s.flags.ack() {
-        short.push_str(&format!(" a{ack}"));
+    let short = |with_win: bool| {
+        let mut short = format!("{pre}{} {range}", s.flags.letters());
+        if s.flags.ack() {
+            short.push_str(&format!(" a{ack}"));
+        }
+        if with_win {
+            let w = if win < 100_000 {
+                win.to_string()
+            } else {
+                units::bytes(win)
+            };
+            short.push_str(&format!(" w{w}"));
+        }
+        if let Some(n) = a.dup_ack {
+            short.push_str(&format!(" dup#{n}"));
+        }
+        if let Some(b) = &sack {
+            short.push_str(&format!(" {b}"));
+        }
+        if !a.faults.is_empty() {
+            short.push_str(" [!]");
+        }
+        for x in a.analysis.iter().filter(|x| shown_apart(x)) {
+            short.push_str(&format!(" [{}]", x.label()));
+        }
+        if let Some(n) = a.segs {
+            short.push_str(&format!(" ×{n}"));
+        }
+        short
+    };
+    let with_win = short(true);
+    // A duplicate ACK advertises the window of the ACK before it (RFC 5681
+    // §2, and the engine's mark checks it): where room is short, its SACK
+    // blocks are worth more than that window again.
+    if width(&with_win) > room && a.dup_ack.is_some() && sack.is_some() {
+        return fit(&short(false), room);
     }
-    if win < 100_000 {
-        short.push_str(&format!(" w{win}"));
-    } else {
-        short.push_str(&format!(" w{}", units::bytes(win)));
-    }
-    if let Some(n) = a.dup_ack {
-        short.push_str(&format!(" dup#{n}"));
-    }
-    if !a.faults.is_empty() {
-        short.push_str(" [!]");
-    }
-    for x in a.analysis.iter().filter(|x| shown_apart(x)) {
-        short.push_str(&format!(" [{}]", x.label()));
-    }
-    if let Some(n) = a.segs {
-        short.push_str(&format!(" ×{n}"));
-    }
-    fit(&short, room)
+    fit(&with_win, room)
 }
 
 fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow, view: &View) {
