@@ -533,3 +533,24 @@ fn sack_blocks_on_the_ladder_relative_and_absolute() {
     );
     assert!(s.contains(&want), "{want:?} in\n{s}");
 }
+
+#[test]
+fn ladder_times_keep_milliseconds_past_a_thousand_seconds() {
+    let mut evs = builtin("handshake", vec![], 5.0);
+    for e in &mut evs {
+        e.t += 8000.0;
+    }
+    let m = model(evs);
+    let mut v = view();
+    let s = text(&draw(&m, &mut v, &clock("handshake", 8005.0), 140, 30));
+    // Sent at 8000.500, arrived 10 ms later: the column widens to say so.
+    assert!(
+        s.contains("│ 8000.500 ├─ SYN seq 0 win 65535 ─"),
+        "the time column:\n{s}"
+    );
+    assert!(s.contains("─▶│ 8000.510 "), "the arrival column:\n{s}");
+    assert!(s.contains("│ 8000.510 │◀─"), "{s}");
+    for rounded in ["8000.5 ├", "8000.5 │", "8000.5  "] {
+        assert!(!s.contains(rounded), "rounded to 0.1 s on the ladder:\n{s}");
+    }
+}

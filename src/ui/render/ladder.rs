@@ -32,18 +32,26 @@ pub struct Geometry {
     pub rl: u16,
     /// Column of the arrival time, when shown.
     pub arrival: Option<u16>,
+    /// Width of a time (the time column, and the arrival column after its
+    /// ✗): as wide as the connection's latest time needs, at least 7.
+    pub tw: u16,
 }
 
 impl Geometry {
-    pub fn new(w: u16, two_hosts: bool) -> Geometry {
-        let show_arrival = two_hosts && w >= 64;
-        let ra = if show_arrival { 9 } else { 0 };
-        let ll = 9;
+    /// `latest`: the connection's latest time, which sets how wide its
+    /// times are (`0.100` and `7340.510` alike keep milliseconds).
+    pub fn new(w: u16, two_hosts: bool, latest: f64) -> Geometry {
+        let tw = (width(&time(latest)) as u16).max(7);
+        // 64 columns at the narrowest times, two more per extra digit.
+        let show_arrival = two_hosts && w >= 50 + 2 * tw;
+        let ra = if show_arrival { tw + 2 } else { 0 };
+        let ll = tw + 2;
         let rl = w.saturating_sub(ra + 2).max(ll + 12);
         Geometry {
             ll,
             rl,
             arrival: show_arrival.then_some(rl + 2),
+            tw,
         }
     }
     /// Cells strictly between the lifelines.
@@ -116,7 +124,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, _clock: &
     if inner.height < 3 || inner.width < 30 {
         return;
     }
-    let g = Geometry::new(inner.width, model.two_hosts());
+    let g = Geometry::new(inner.width, model.two_hosts(), c.last_t);
     header(f.buffer_mut(), inner, &g, c, model.two_hosts(), &t);
     if c.ladder.is_empty() {
         lifelines(f.buffer_mut(), body, &g, &t);
@@ -237,10 +245,22 @@ fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, s: &str, style: Style) {
     buf.set_stringn(area.x + x, area.y + y, s, max, style);
 }
 
+/// A time on the ladder: seconds with milliseconds at any size, so that a
+/// segment sent at 8000.120 and its arrival at 8000.130 never read alike
+/// (the title bar and the panels round long times; the diagram must not).
+fn time(s: f64) -> String {
+    if s.is_finite() {
+        format!("{s:.3}")
+    } else {
+        "?".into()
+    }
+}
+
 fn entry(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, e: &Entry, view: &View) {
     let t = view.theme;
-    let time = format!("{:>7}", units::t(e.t));
-    put(buf, body, 1, y, &time, t.dim());
+    let tw = g.tw as usize;
+    let when = format!("{:>tw$}", time(e.t));
+    put(buf, body, 1, y, &when, t.dim());
     match &e.kind {
         EntryKind::Arrow(a) => arrow(buf, body, y, g, c, a, view),
         EntryKind::Burst(b) => burst(buf, body, y, g, b, &t),
@@ -561,11 +581,12 @@ fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow
         }
     }
     if let Some(ax) = g.arrival {
+        let tw = g.tw as usize;
         let text = match (&a.fate, a.arrived) {
-            (Fate::Dropped { at, .. }, _) => format!("✗{:>7}", units::t(*at)),
-            (Fate::Held { .. }, _) => "   held".to_string(),
-            (_, Some(at)) => format!("{:>7}", units::t(at)),
-            (Fate::InFlight, None) => "      …".to_string(),
+            (Fate::Dropped { at, .. }, _) => format!("✗{:>tw$}", time(*at)),
+            (Fate::Held { .. }, _) => format!("{:>tw$}", "held"),
+            (_, Some(at)) => format!("{:>tw$}", time(at)),
+            (Fate::InFlight, None) => format!("{:>tw$}", "…"),
             _ => String::new(),
         };
         put(
