@@ -493,6 +493,27 @@ fn graph_zoom_and_pan_move_the_time_axis() {
     assert_ne!(zoomed, panned);
 }
 
+/// The first row whose text contains `needle`, and the column (in cells)
+/// where it starts.
+fn find(term: &Terminal<TestBackend>, needle: &str) -> Option<(u16, u16)> {
+    let buf = term.backend().buffer();
+    for y in 0..buf.area.height {
+        let cells: Vec<&str> = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        let row: String = cells.concat();
+        if let Some(at) = row.find(needle) {
+            // Bytes to cells: every cell here holds one symbol.
+            let mut bytes = 0;
+            for (x, c) in cells.iter().enumerate() {
+                if bytes == at {
+                    return Some((x as u16, y));
+                }
+                bytes += c.len();
+            }
+        }
+    }
+    None
+}
+
 #[test]
 fn sack_blocks_on_the_ladder_relative_and_absolute() {
     let m = model(builtin("sack-recovery", vec![], 0.56));
@@ -553,4 +574,56 @@ fn ladder_times_keep_milliseconds_past_a_thousand_seconds() {
     for rounded in ["8000.5 ├", "8000.5 │", "8000.5  "] {
         assert!(!s.contains(rounded), "rounded to 0.1 s on the ladder:\n{s}");
     }
+}
+
+#[test]
+fn a_closed_sides_tcb_is_shown_at_close_dimmed() {
+    let m = model(builtin("client-close", vec![], 100.0));
+    let clk = clock("client-close", 100.0);
+    let mut v = view();
+    let dim = Theme::COLOR.dim().fg;
+    // Both sides: the closed server's column says so, its values dimmed;
+    // the client in TIME-WAIT still has a TCB.
+    let term = draw(&m, &mut v, &clk, 200, 50);
+    let s = text(&term);
+    assert!(
+        s.contains("│            client             server at close    │"),
+        "{s}"
+    );
+    let (x, y) = find(&term, "SND.UNA/NXT 7 / 7              1 / 2 ").expect("the row");
+    let buf = term.backend().buffer();
+    assert_ne!(buf[(x + 12, y)].style().fg, dim, "client's 7 / 7");
+    assert_eq!(buf[(x + 31, y)].symbol(), "1");
+    assert_eq!(buf[(x + 31, y)].style().fg, dim, "server's 1 / 2");
+    // One side at 80×24: the server's (v), marked under its state.
+    draw(&m, &mut v, &clk, 80, 24);
+    v.acting = 1;
+    let term = draw(&m, &mut v, &clk, 80, 24);
+    let s = text(&term);
+    assert!(s.contains("││CLOSED ← LAST-ACK               │"), "{s}");
+    assert!(s.contains("││values at close                 │"), "{s}");
+    let (x, y) = find(&term, "SND una 1 nxt 2 wnd 262144").expect("the row");
+    assert_eq!(term.backend().buffer()[(x, y)].style().fg, dim);
+}
+
+#[test]
+fn the_tcb_panels_cwnd_is_the_last_recovery_events() {
+    use tcpscope::event::{Body, RecoveryAction};
+    // sack-recovery up to its recovery's end, before the `vars` event
+    // that follows it.
+    let mut evs = builtin("sack-recovery", vec![], 1.0);
+    let exit = evs
+        .iter()
+        .position(|e| matches!(&e.body, Body::Recovery(r) if r.action == RecoveryAction::Exit))
+        .expect("recovery ends");
+    evs.truncate(exit + 1);
+    let m = model(evs);
+    let mut v = view();
+    let s = text(&draw(&m, &mut v, &clock("sack-recovery", 0.708), 200, 50));
+    assert!(
+        s.contains("recovery over: open; cwnd 11149 ssthresh 11149 pipe 0"),
+        "the note:\n{s}"
+    );
+    assert!(s.contains("│cwnd/ssthr  11149 / 11149 "), "the TCB:\n{s}");
+    assert!(s.contains("│cc          cubic · CA "), "{s}");
 }

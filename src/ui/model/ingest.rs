@@ -713,13 +713,16 @@ impl Model {
     }
 
     fn on_recovery(&mut self, h: Head, r: RecoveryEvent) {
-        if let Some(conn) = h.conn.as_ref()
-            && matches!(r.action, RecoveryAction::Enter | RecoveryAction::Exit)
-        {
+        if let Some(conn) = h.conn.as_ref() {
             let (row, slot) = self.row_for(h.t, h.host.as_deref(), conn, false);
             if let Some(c) = self.rows.get_mut(&row) {
-                c.graph
-                    .recovery(slot, h.t, r.action == RecoveryAction::Enter);
+                if matches!(r.action, RecoveryAction::Enter | RecoveryAction::Exit) {
+                    c.graph
+                        .recovery(slot, h.t, r.action == RecoveryAction::Enter);
+                }
+                if let Some(v) = c.sides[slot].as_mut().and_then(|s| s.vars.as_mut()) {
+                    window_of(v, &r);
+                }
             }
         }
         // Ranges relative to the sender's ISN, as the ladder shows sequence
@@ -815,6 +818,24 @@ fn tcb_text(tcb: &TcbEvent) -> (String, String) {
             ),
         )
     }
+}
+
+/// The congestion window a `recovery` event reports, into the TCB panel's
+/// variables: its note on the ladder must not be newer than the panel,
+/// and no `vars` event need follow (the connection may go quiet or close).
+/// The phase follows from the window as the engine's does (RFC 5681 §3.1:
+/// slow start while cwnd < ssthresh). `pipe` stays the `vars` event's:
+/// without SACK the engine reckons it there otherwise than in `recovery`.
+fn window_of(v: &mut crate::event::VarsEvent, r: &RecoveryEvent) {
+    use crate::event::{CaState, Phase};
+    v.cwnd = r.cwnd;
+    v.ssthresh = r.ssthresh;
+    v.cc_state = r.state;
+    v.phase = match r.state {
+        CaState::Recovery => Phase::FastRecovery,
+        _ if r.cwnd < r.ssthresh => Phase::SlowStart,
+        _ => Phase::CongestionAvoidance,
+    };
 }
 
 /// One line for a `recovery` event on the lifeline.

@@ -450,3 +450,26 @@ fn a_captures_analysis_decides_duplicate_acks() {
         [(None, 0), (None, 1), (None, 2), (None, 2), (Some(1), 1)]
     );
 }
+
+#[test]
+fn a_recovery_events_window_reaches_the_tcb_panel() {
+    use crate::event::{CaState, Phase, RecoveryAction};
+    // sack-recovery up to its recovery's end: the `vars` event after it
+    // left out, the panel still shows the window the note reports.
+    let mut evs = builtin("sack-recovery", Overrides::default(), 1.0);
+    let exit = evs
+        .iter()
+        .position(|e| matches!(&e.body, Body::Recovery(r) if r.action == RecoveryAction::Exit))
+        .expect("recovery ends");
+    let Body::Recovery(r) = evs[exit].body.clone() else {
+        unreachable!()
+    };
+    evs.truncate(exit + 1);
+    let m = model_of(evs);
+    let v = conn(&m).side(0).unwrap().vars.clone().unwrap();
+    assert_eq!((v.cwnd, v.ssthresh), (r.cwnd, r.ssthresh));
+    assert_eq!(
+        (v.cwnd, v.cc_state, v.phase),
+        (11149, CaState::Open, Phase::CongestionAvoidance)
+    );
+}
