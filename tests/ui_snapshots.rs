@@ -627,3 +627,41 @@ fn the_tcb_panels_cwnd_is_the_last_recovery_events() {
     assert!(s.contains("│cwnd/ssthr  11149 / 11149 "), "the TCB:\n{s}");
     assert!(s.contains("│cc          cubic · CA "), "{s}");
 }
+
+#[test]
+fn a_used_up_rule_leaves_the_fault_bar() {
+    let lines = [
+        r#"{"t":100.5,"host":"server","kind":"rule","action":"added","rule":"drop in with-data next 3"}"#,
+        r#"{"t":100.51,"host":"server","conn":"10.0.0.2:80<->10.0.0.1:65170","kind":"drop","dir":"in","reason":"injected","rule":"drop in with-data next 3","id":63,"flags":["ACK","PSH"],"seq":1,"ack":1,"len":34,"win":32768,"opts":[]}"#,
+        r#"{"t":101.51,"host":"server","conn":"10.0.0.2:80<->10.0.0.1:65170","kind":"drop","dir":"in","reason":"injected","rule":"drop in with-data next 2","id":65,"flags":["ACK"],"seq":1,"ack":1,"len":34,"win":32768,"opts":[]}"#,
+        r#"{"t":103.51,"host":"server","conn":"10.0.0.2:80<->10.0.0.1:65170","kind":"drop","dir":"in","reason":"injected","rule":"drop in with-data next 1","id":67,"flags":["ACK"],"seq":1,"ack":1,"len":34,"win":32768,"opts":[]}"#,
+        r#"{"t":103.51,"host":"server","kind":"rule","action":"used_up","rule":"drop in with-data next 1"}"#,
+    ];
+    let evs: Vec<Event> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let bar = |n: usize| {
+        let m = model(evs[..n].to_vec());
+        let term = draw(&m, &mut view(), &clock("faults", 104.0), 80, 24);
+        let s = text(&term);
+        s.lines()
+            .find(|l| l.starts_with(" Faults "))
+            .unwrap()
+            .trim_end()
+            .to_string()
+    };
+    assert_eq!(
+        bar(1),
+        " Faults drop in with-data next 3 │ dropped in 0 · out 0"
+    );
+    assert_eq!(
+        bar(2),
+        " Faults drop in with-data next 2 │ dropped in 1 · out 0"
+    );
+    assert_eq!(
+        bar(4),
+        " Faults drop in with-data next 1 │ dropped in 3 · out 0"
+    );
+    assert_eq!(bar(5), " Faults no rules │ dropped in 3 · out 0");
+}

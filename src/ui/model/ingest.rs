@@ -361,7 +361,24 @@ impl Model {
 
     // ----- the injector -------------------------------------------------------
 
+    /// A `next N` rule fired (its drop, hold or fault event names it as it
+    /// read before firing): the fault bar counts down with the injector.
+    fn rule_fired(&mut self, rule: Option<&str>) {
+        let Some(rule) = rule else { return };
+        let Some((base, n)) = count_base(rule).zip(count_of(rule)) else {
+            return;
+        };
+        if n <= 1 {
+            // Its `used_up` event follows and takes it off.
+            return;
+        }
+        if let Some(r) = self.faults.rules.iter_mut().find(|r| ***r == *rule) {
+            *r = format!("{base}{COUNT_WORD}{}", n - 1).into_boxed_str();
+        }
+    }
+
     fn on_drop(&mut self, h: Head, d: DropEvent) {
+        self.rule_fired(d.rule.as_deref());
         if d.reason.is_injected() {
             match d.dir {
                 Dir::In => self.faults.dropped_in += 1,
@@ -408,6 +425,7 @@ impl Model {
     }
 
     fn on_hold(&mut self, h: Head, x: FaultSegEvent) {
+        self.rule_fired(x.rule.as_deref());
         let label = format!(
             "{} {}",
             ladder::flag_words(x.seg.flags),
@@ -447,6 +465,7 @@ impl Model {
     }
 
     fn on_fault(&mut self, h: Head, f: FaultActionEvent) {
+        self.rule_fired(f.rule.as_deref());
         *self
             .faults
             .actions
@@ -482,7 +501,17 @@ impl Model {
                 if hold_all {
                     self.faults.hold_all = false;
                 }
-                if let Some(i) = self.faults.rules.iter().position(|r| **r == *rule) {
+                // The rule as the injector writes it now: a `next N` rule
+                // counts down as it fires, so it may no longer read as it
+                // did when added (events lost, or a model that began
+                // late); then the first one that differs only in its count
+                // (the one the injector tries first).
+                let rules = &self.faults.rules;
+                let i = rules.iter().position(|r| **r == *rule).or_else(|| {
+                    let base = count_base(&rule)?;
+                    rules.iter().position(|r| count_base(r) == Some(base))
+                });
+                if let Some(i) = i {
                     self.faults.rules.remove(i);
                 }
             }
@@ -733,6 +762,21 @@ impl Model {
         });
         self.note(h.t, h.host, h.conn, recovery_text(&r, isn));
     }
+}
+
+/// How a rule's text ends when it is for the next N segments
+/// (`drop in with-data next 3`: `fault.rs`, the rule's text form).
+const COUNT_WORD: &str = " next ";
+
+/// A `next N` rule's text without its count; `None` for other rules.
+fn count_base(rule: &str) -> Option<&str> {
+    let (base, n) = rule.rsplit_once(COUNT_WORD)?;
+    n.parse::<u32>().ok().map(|_| base)
+}
+
+/// A `next N` rule's N.
+fn count_of(rule: &str) -> Option<u32> {
+    rule.rsplit_once(COUNT_WORD)?.1.parse().ok()
 }
 
 /// A keepalive probe went out just before its `probe_sent` event: mark its
