@@ -556,6 +556,28 @@ fn sack_blocks_on_the_ladder_relative_and_absolute() {
 }
 
 #[test]
+fn help_turns_to_the_ladder_notation_and_fits_80x24() {
+    let m = model(builtin("client-close", vec![], 2.0));
+    let mut v = view();
+    v.popup = Some(Popup::Help);
+    v.help_notation = true;
+    let term = draw(&m, &mut v, &clock("client-close", 2.0), 80, 24);
+    let s = text(&term);
+    for want in [
+        "┌ Ladder notation ─",
+        " S F R P A U E C     SYN FIN RST PSH ACK URG ECE CWR; . none ",
+        " a1449  w255K        ack; window in bytes, scaled (K M G: ×1024) ",
+        " sack 2897-4345      SACK blocks: what arrived above the ack ",
+        " dup ACK #3  dup#3   the 3rd duplicate of the ACK before it ",
+        " n                   seq and ack count from each side's ISN ⇄ absolute ",
+        " any key closes ┘",
+    ] {
+        assert!(s.contains(want), "{want:?} in\n{s}");
+    }
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
 fn ladder_times_keep_milliseconds_past_a_thousand_seconds() {
     let mut evs = builtin("handshake", vec![], 5.0);
     for e in &mut evs {

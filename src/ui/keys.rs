@@ -623,7 +623,7 @@ pub const HELP: &[(&str, &[Binding])] = &[
             Binding {
                 keys: "?",
                 action: KeyAction::Help,
-                what: "this help",
+                what: "help, then ladder notation",
             },
             Binding {
                 keys: "z",

@@ -6,7 +6,8 @@
 //! (↻) and duplicate ACKs are marked; state changes, timer fires and notes
 //! sit on the lifeline where they happen. One line per entry (two for a SYN
 //! with options), newest at the bottom; it follows the newest unless the
-//! person scrolled away.
+//! person scrolled away. The `?` popup's second page and the README
+//! (The terminal UI) explain every token an arrow's label can hold.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
