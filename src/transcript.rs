@@ -5,19 +5,58 @@
 //! ladder lines since the previous step, the event it explains marked `▶`.
 //! Reads events only, as the UI does; knows nothing of engines or screens.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::event::{Body, Dir, Event, KeepaliveAction, SegFields, TcbAction, TimerAction};
+use crate::event::{Body, Dir, Event, KeepaliveAction, Opts, SegFields, TcbAction, TimerAction};
 use crate::scenario::{Lang, Scenario};
 
 /// Ladder lines kept per step: the ones closest to the explained event.
 pub const MAX_LINES_PER_STEP: usize = 12;
 
+/// The word before an ACK's SACK blocks, on the ladder and in the handout.
+pub const SACK_WORD: &str = "sack";
+
+/// `sack 2897-4345,5793-7241`: the SACK blocks (RFC 2018) an ACK carries,
+/// in the order the receiver put them (§4: the most recent first), each
+/// edge through `num` (the ladder makes them relative; the handout keeps
+/// them absolute); `None` without blocks. Here, below the UI, so that the
+/// ladder and the handout write them alike.
+pub fn sack_text(opts: &Opts, num: impl Fn(u32) -> u32) -> Option<String> {
+    let blocks = &opts.0.sack;
+    if blocks.is_empty() {
+        return None;
+    }
+    let v: Vec<String> = blocks
+        .iter()
+        .map(|(l, r)| format!("{}-{}", num(l.0), num(r.0)))
+        .collect();
+    Some(format!("{SACK_WORD} {}", v.join(",")))
+}
+
+/// One ladder line of the handout: the event that drew it, rendered when
+/// the handout is written, because an arrow learns things after it is
+/// drawn (its receiver counts it as a duplicate ACK).
+struct Line {
+    event: Event,
+    /// The receiver's duplicate ACK count, from its `segment in` event.
+    dup_ack: Option<u32>,
+    /// The event the step explains (`▶`).
+    marked: bool,
+}
+
+impl Line {
+    fn text(&self) -> String {
+        let l = line_with(&self.event, self.dup_ack);
+        if self.marked { mark(&l) } else { l }
+    }
+}
+
 struct Step {
     t: f64,
     text: String,
-    lines: Vec<String>,
+    /// Indices into [`Transcript::lines`].
+    lines: Vec<usize>,
     /// Ladder lines left out before `lines` (more than the step keeps).
     elided: usize,
 }
@@ -31,11 +70,14 @@ pub struct Transcript {
     about: Option<String>,
     lang: Lang,
     steps: Vec<Step>,
+    /// Every ladder line, in order; steps and `pending` index it.
+    lines: Vec<Line>,
     /// Ladder lines since the last narration.
-    pending: Vec<String>,
-    /// Segment ids already drawn: in a demo each segment is reported twice,
-    /// `out` by its sender and `in` by its receiver, and is one arrow.
-    drawn: HashSet<u64>,
+    pending: Vec<usize>,
+    /// Segment ids already drawn, and their line: in a demo each segment is
+    /// reported twice, `out` by its sender and `in` by its receiver, and is
+    /// one arrow.
+    drawn: HashMap<u64, usize>,
     finished: bool,
     last_t: f64,
 }
@@ -50,8 +92,9 @@ impl Transcript {
             about: scenario.about.clone(),
             lang,
             steps: Vec::new(),
+            lines: Vec::new(),
             pending: Vec::new(),
-            drawn: HashSet::new(),
+            drawn: HashMap::new(),
             finished: false,
             last_t: 0.0,
         }
@@ -72,8 +115,17 @@ impl Transcript {
                 self.finished = true;
             }
             _ => {
-                if let Some(line) = self.ladder_line(e) {
-                    self.pending.push(line);
+                if self.ladder_line(e) {
+                    self.lines.push(Line {
+                        event: e.clone(),
+                        dup_ack: None,
+                        marked: false,
+                    });
+                    let i = self.lines.len() - 1;
+                    if let Body::Segment(s) = &e.body {
+                        self.drawn.insert(s.seg.id, i);
+                    }
+                    self.pending.push(i);
                 }
             }
         }
@@ -82,10 +134,22 @@ impl Transcript {
     fn narration(&mut self, t: f64, text: &str, explains: Option<&Event>) {
         let mut lines = std::mem::take(&mut self.pending);
         if let Some(ex) = explains {
+            // The line as the event itself draws it, whatever was learnt
+            // about it since.
             let line = line_of(ex);
-            match lines.iter().rposition(|l| *l == line) {
-                Some(i) => lines[i] = mark(&lines[i]),
-                None => lines.push(mark(&line)),
+            match lines
+                .iter()
+                .rposition(|&i| line_of(&self.lines[i].event) == line)
+            {
+                Some(k) => self.lines[lines[k]].marked = true,
+                None => {
+                    self.lines.push(Line {
+                        event: ex.clone(),
+                        dup_ack: None,
+                        marked: true,
+                    });
+                    lines.push(self.lines.len() - 1);
+                }
             }
         }
         let elided = lines.len().saturating_sub(MAX_LINES_PER_STEP);
@@ -98,23 +162,29 @@ impl Transcript {
         });
     }
 
-    /// The event as a ladder line, or `None` for what the ladder does not
-    /// draw (or a segment already drawn as its sender's arrow).
-    fn ladder_line(&mut self, e: &Event) -> Option<String> {
+    /// Whether the event is a ladder line: not what the ladder does not
+    /// draw, nor a segment already drawn as its sender's arrow (whose line
+    /// takes the receiver's duplicate ACK count instead).
+    fn ladder_line(&mut self, e: &Event) -> bool {
         match &e.body {
             Body::Segment(s) => {
-                if !self.drawn.insert(s.seg.id) && s.dir == Dir::In {
-                    return None;
+                if let Some(&i) = self.drawn.get(&s.seg.id)
+                    && s.dir == Dir::In
+                {
+                    if s.dup_ack.is_some() {
+                        self.lines[i].dup_ack = s.dup_ack;
+                    }
+                    return false;
                 }
             }
-            Body::Timer(t) if t.action != TimerAction::Fired => return None,
+            Body::Timer(t) if t.action != TimerAction::Fired => return false,
             Body::Keepalive(k)
                 if matches!(
                     k.action,
                     KeepaliveAction::Enabled | KeepaliveAction::Disabled
                 ) =>
             {
-                return None;
+                return false;
             }
             Body::Drop(_)
             | Body::Hold(_)
@@ -127,9 +197,9 @@ impl Transcript {
             | Body::Abort { .. }
             | Body::Recovery(_)
             | Body::Burst(_) => {}
-            _ => return None,
+            _ => return false,
         }
-        Some(line_of(e))
+        true
     }
 
     /// The handout as Markdown.
@@ -154,7 +224,9 @@ impl Transcript {
             "> 如何阅读每一步下面的时序图行：第一列是时间（虚拟时间，秒）；\
              `client → server` 是一个报文段，后面是它的标志位和字段；\
              seq 和 ack 是**绝对值**，与线路上的一样（双方的 ISN 就是各自 SYN 的 seq），\
-             数据段写成 `seq 起点:终点`；win 是线路上的窗口字段（未按窗口扩大因子换算）。\
+             数据段写成 `seq 起点:终点`；win 是线路上的窗口字段（未按窗口扩大因子换算）；\
+             `sack 左-右,…` 是 ACK 携带的 SACK 块（接收方已收到的、ack 之上的数据，同为绝对值），\
+             `dup ACK #n` 是接收方数到的第 n 个重复 ACK。\
              `●` 是状态变化，`◷` 是计时器到期，`▣`/`□` 是 TCB 的分配和释放，`✗` 是丢弃，\
              `▶` 标出这一步讲解的事件。\n\n"
         } else {
@@ -162,7 +234,9 @@ impl Transcript {
              `client → server` is a segment, with its flags and fields; seq and ack \
              are **absolute**, as on the wire (each side's ISN is the seq of its SYN), \
              a data segment's as `seq first:end`; win is the window field as on the \
-             wire (unscaled). `●` is a state change, `◷` a timer that fired, `▣`/`□` \
+             wire (unscaled); `sack left-right,…` are an ACK's SACK blocks (what \
+             arrived above the ack, absolute too) and `dup ACK #n` the n-th duplicate \
+             ACK its receiver counted. `●` is a state change, `◷` a timer that fired, `▣`/`□` \
              a TCB allocated/freed, `✗` a drop; `▶` marks the event the step explains.\n\n"
         });
         for (i, s) in self.steps.iter().enumerate() {
@@ -176,8 +250,8 @@ impl Transcript {
                     format!("          … ({} earlier lines)\n", s.elided)
                 });
             }
-            for l in &s.lines {
-                md.push_str(l);
+            for &i in &s.lines {
+                md.push_str(&self.lines[i].text());
                 md.push('\n');
             }
             md.push_str("```\n\n");
@@ -242,8 +316,29 @@ pub fn segment_text(s: &SegFields) -> String {
     t
 }
 
+/// A segment's fields, its receiver's duplicate ACK count and its SACK
+/// blocks, in the ladder's order: `ACK seq 1 ack 1449 win 32587 dup ACK #2
+/// sack 2897-4345`.
+fn segment_words(s: &SegFields, dup_ack: Option<u32>) -> String {
+    let mut t = segment_text(s);
+    if let Some(n) = dup_ack {
+        t.push_str(&format!(" dup ACK #{n}"));
+    }
+    if let Some(b) = sack_text(&s.opts, |edge| edge) {
+        t.push(' ');
+        t.push_str(&b);
+    }
+    t
+}
+
 /// One event as a ladder line: `   0.100  client → server  SYN seq …`.
 pub fn line_of(e: &Event) -> String {
+    line_with(e, None)
+}
+
+/// [`line_of`], with the duplicate ACK count the segment's receiver gave
+/// it (a demo's `out` event cannot know it).
+fn line_with(e: &Event, dup_ack: Option<u32>) -> String {
     let host = e.host.as_deref().unwrap_or("-");
     // Who sent a segment reported with `dir` by `host`.
     let arrow = |dir: Dir| match dir {
@@ -261,27 +356,24 @@ pub fn line_of(e: &Event) -> String {
                     None => pre.push_str("↻ "),
                 }
             }
-            let mut t = format!("{}  {pre}{}", arrow(s.dir), segment_text(&s.seg));
-            if let Some(n) = s.dup_ack {
-                t.push_str(&format!(" dup ACK #{n}"));
-            }
-            t
+            let dup = s.dup_ack.or(dup_ack);
+            format!("{}  {pre}{}", arrow(s.dir), segment_words(&s.seg, dup))
         }
         Body::Drop(d) => match &d.seg {
             Some(s) => format!(
                 "{}  {} ✗ {}",
                 arrow(d.dir),
-                segment_text(s),
+                segment_words(s, None),
                 d.reason.name()
             ),
             None => format!("{host}  ✗ {} ({})", d.reason.name(), d.dir.name()),
         },
-        Body::Hold(h) => format!("{}  {} ‖ held", arrow(h.dir), segment_text(&h.seg)),
-        Body::Release(h) => format!("{}  {} released", arrow(h.dir), segment_text(&h.seg)),
+        Body::Hold(h) => format!("{}  {} ‖ held", arrow(h.dir), segment_words(&h.seg, None)),
+        Body::Release(h) => format!("{}  {} released", arrow(h.dir), segment_words(&h.seg, None)),
         Body::Fault(f) => format!(
             "{}  {} [{}]",
             arrow(f.dir),
-            segment_text(&f.seg),
+            segment_words(&f.seg, None),
             f.action.name()
         ),
         Body::State { from, to, .. } => {
@@ -331,7 +423,125 @@ pub fn line_of(e: &Event) -> String {
             b.bytes
         ),
         Body::App { msg, .. } => format!("{host}  app: {msg}"),
+        // What the run says of itself (a speed change, …): its words.
+        Body::Info { msg } => match &e.host {
+            Some(h) => format!("{h}  {msg}"),
+            None => msg.clone(),
+        },
         _ => format!("{host}  {}", e.kind()),
     };
     format!("{:>8.3}  {what}", e.t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Body;
+    use crate::scenario::{Overrides, Run};
+    use crate::time::Instant;
+    use crate::wire::Flags;
+
+    /// A built-in scenario run to `until`: its events and its handout.
+    fn handout(name: &str, until: f64) -> (Vec<Event>, String) {
+        let sc = Scenario::builtin(name).expect("built in");
+        let mut run = Run::new(sc.clone(), &Overrides::default());
+        run.advance(Instant::from_secs_f64(until));
+        let events = run.take_events();
+        let mut t = Transcript::new(Path::new("handout.md"), &sc, Lang::En);
+        for e in &events {
+            t.ingest(e);
+        }
+        (events, t.render())
+    }
+
+    /// The ISN of `host`'s SYN.
+    fn isn(events: &[Event], host: &str) -> u32 {
+        events
+            .iter()
+            .find_map(|e| match &e.body {
+                Body::Segment(s)
+                    if e.host.as_deref() == Some(host)
+                        && s.dir == Dir::Out
+                        && s.seg.flags.contains(Flags::SYN) =>
+                {
+                    Some(s.seg.seq)
+                }
+                _ => None,
+            })
+            .expect("a SYN")
+    }
+
+    #[test]
+    fn acks_keep_their_sack_blocks_and_duplicate_count() {
+        let (events, md) = handout("sack-recovery", 2.0);
+        let (c, s) = (isn(&events, "client"), isn(&events, "server"));
+        let lines: Vec<&str> = md.lines().collect();
+        // The server's ACKs as it sent them, each with what its receiver
+        // (the client) counted it as, and its blocks absolute, most recent
+        // first (RFC 2018 §4), as the ladder writes them.
+        let ack = |t: &str, n: u32, blocks: &[(u32, u32)]| {
+            let b: Vec<String> = blocks
+                .iter()
+                .map(|(l, r)| format!("{}-{}", c.wrapping_add(*l), c.wrapping_add(*r)))
+                .collect();
+            format!(
+                "{t}  server → client  ACK seq {} ack {} win 32587 dup ACK #{n} sack {}",
+                s.wrapping_add(1),
+                c.wrapping_add(1449),
+                b.join(",")
+            )
+        };
+        for want in [
+            ack("   0.552", 1, &[(2897, 4345)]),
+            ack("   0.553", 2, &[(2897, 5793)]),
+            ack("▶  0.555", 3, &[(7241, 8689), (2897, 5793)]),
+            ack(
+                "   0.558",
+                5,
+                &[(11585, 13033), (7241, 10137), (2897, 5793)],
+            ),
+        ] {
+            assert!(lines.contains(&want.as_str()), "no {want:?} in\n{md}");
+        }
+        assert!(
+            md.contains(
+                "`sack left-right,…` are an ACK's SACK blocks (what arrived above the ack, \
+                 absolute too) and `dup ACK #n` the n-th duplicate ACK its receiver counted."
+            ),
+            "the reading guide says what they are:\n{md}"
+        );
+    }
+
+    #[test]
+    fn a_run_of_duplicate_acks_is_no_run_of_identical_lines() {
+        let (_, md) = handout("bulk-with-loss", 0.6);
+        let acks: Vec<&str> = md
+            .lines()
+            .filter(|l| l.starts_with("   0.510  server → client  ACK "))
+            .collect();
+        assert_eq!(acks.len(), 7, "{md}");
+        for (i, l) in acks.iter().enumerate() {
+            assert!(!acks[..i].contains(l), "{l:?} twice in\n{md}");
+            if i > 0 {
+                assert!(l.contains(&format!(" dup ACK #{i} sack ")), "{l:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_explained_info_shows_its_message() {
+        let sc = Scenario::builtin("tour").expect("built in");
+        let mut t = Transcript::new(Path::new("handout.md"), &sc, Lang::En);
+        for line in [
+            r#"{"t":141.0,"kind":"info","msg":"speed ×600"}"#,
+            r#"{"t":141.0,"kind":"narration","lang":"en","text":"Chapter 9, a dead peer.","explains":{"t":141.0,"kind":"info","msg":"speed ×600"}}"#,
+        ] {
+            t.ingest(&serde_json::from_str(line).unwrap());
+        }
+        let md = t.render();
+        assert!(
+            md.contains("Chapter 9, a dead peer.\n\n```text\n▶  141.000  speed ×600\n```\n"),
+            "{md}"
+        );
+    }
 }

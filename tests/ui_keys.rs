@@ -335,6 +335,32 @@ fn connect_in_live_mode_takes_an_address() {
 }
 
 #[test]
+fn help_again_turns_to_the_ladder_notation() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    use KeyCode::*;
+    press(&mut v, &m, &mut d, &[Char('?')]);
+    assert_eq!(
+        (v.popup.clone(), v.help_notation),
+        (Some(Popup::Help), false)
+    );
+    press(&mut v, &m, &mut d, &[Char('?')]);
+    assert_eq!(
+        (v.popup.clone(), v.help_notation),
+        (Some(Popup::Help), true)
+    );
+    press(&mut v, &m, &mut d, &[Char('?')]);
+    assert_eq!(v.popup, None, "the last page: any key closes it");
+    press(&mut v, &m, &mut d, &[F(1)]);
+    assert_eq!(
+        (v.popup.clone(), v.help_notation),
+        (Some(Popup::Help), false)
+    );
+    press(&mut v, &m, &mut d, &[Char('d')]);
+    assert_eq!(v.popup, None);
+    assert!(d.sent.is_empty(), "keys in help do nothing else");
+}
+
+#[test]
 fn selection_filter_help_and_quit() {
     let (m, mut v, mut d) = setup(Mode::Demo);
     use KeyCode::*;

@@ -493,3 +493,198 @@ fn graph_zoom_and_pan_move_the_time_axis() {
     assert!(!panned.contains("live"), "panned away from the newest");
     assert_ne!(zoomed, panned);
 }
+
+/// The first row whose text contains `needle`, and the column (in cells)
+/// where it starts.
+fn find(term: &Terminal<TestBackend>, needle: &str) -> Option<(u16, u16)> {
+    let buf = term.backend().buffer();
+    for y in 0..buf.area.height {
+        let cells: Vec<&str> = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        let row: String = cells.concat();
+        if let Some(at) = row.find(needle) {
+            // Bytes to cells: every cell here holds one symbol.
+            let mut bytes = 0;
+            for (x, c) in cells.iter().enumerate() {
+                if bytes == at {
+                    return Some((x as u16, y));
+                }
+                bytes += c.len();
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn sack_blocks_on_the_ladder_relative_and_absolute() {
+    let m = model(builtin("sack-recovery", vec![], 0.56));
+    let c = m.conns().find(|c| !c.listener).unwrap();
+    let (isn_c, isn_s) = (c.isn[0].unwrap(), c.isn[1].unwrap());
+    let clk = clock("sack-recovery", 0.56);
+    let mut v = view();
+    // Room for the full label: blocks relative to the client's ISN, as the
+    // ack; the most recent block first (RFC 2018 §4).
+    let s = text(&draw(&m, &mut v, &clk, 200, 50));
+    for want in [
+        " ACK seq 1 ack 1449 win 260696 ╌┤",
+        " ACK seq 1 ack 1449 win 260696 dup ACK #1 sack 2897-4345 ╌┤",
+        " ACK seq 1 ack 1449 win 260696 dup ACK #3 sack 7241-8689,2897-5793 ╌┤",
+        " ACK seq 1 ack 1449 win 260696 dup ACK #6 sack 11585-14481,7241-10137,2897-5793 ╌┤",
+    ] {
+        assert!(s.contains(want), "{want:?} in\n{s}");
+    }
+    // The short form.
+    let s = text(&draw(&m, &mut v, &clk, 120, 40));
+    assert!(
+        s.contains(" A 1 a1449 w255K dup#1 sack 2897-4345 ╌┤"),
+        "{s}"
+    );
+    // 80×24: a duplicate ACK's window is the one before it; its blocks
+    // say more, as much of them as fits.
+    let s = text(&draw(&m, &mut v, &clk, 80, 24));
+    assert!(s.contains("│◁ A 1 a1449 dup#1 sack 2897-4… ╌┤"), "{s}");
+    // Absolute: as on the wire.
+    v.absolute = true;
+    let s = text(&draw(&m, &mut v, &clk, 200, 50));
+    let want = format!(
+        " ACK seq {} ack {} win 260696 dup ACK #1 sack {}-{} ╌┤",
+        isn_s.wrapping_add(1),
+        isn_c.wrapping_add(1449),
+        isn_c.wrapping_add(2897),
+        isn_c.wrapping_add(4345)
+    );
+    assert!(s.contains(&want), "{want:?} in\n{s}");
+}
+
+#[test]
+fn help_turns_to_the_ladder_notation_and_fits_80x24() {
+    let m = model(builtin("client-close", vec![], 2.0));
+    let mut v = view();
+    v.popup = Some(Popup::Help);
+    v.help_notation = true;
+    let term = draw(&m, &mut v, &clock("client-close", 2.0), 80, 24);
+    let s = text(&term);
+    for want in [
+        "┌ Ladder notation ─",
+        " S F R P A U E C     SYN FIN RST PSH ACK URG ECE CWR; . none ",
+        " a1449  w255K        ack; window in bytes, scaled (K M G: ×1024) ",
+        " sack 2897-4345      SACK blocks: what arrived above the ack ",
+        " dup ACK #3  dup#3   the 3rd duplicate of the ACK before it ",
+        " n                   seq and ack count from each side's ISN ⇄ absolute ",
+        " any key closes ┘",
+    ] {
+        assert!(s.contains(want), "{want:?} in\n{s}");
+    }
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn ladder_times_keep_milliseconds_past_a_thousand_seconds() {
+    let mut evs = builtin("handshake", vec![], 5.0);
+    for e in &mut evs {
+        e.t += 8000.0;
+    }
+    let m = model(evs);
+    let mut v = view();
+    let s = text(&draw(&m, &mut v, &clock("handshake", 8005.0), 140, 30));
+    // Sent at 8000.500, arrived 10 ms later: the column widens to say so.
+    assert!(
+        s.contains("│ 8000.500 ├─ SYN seq 0 win 65535 ─"),
+        "the time column:\n{s}"
+    );
+    assert!(s.contains("─▶│ 8000.510 "), "the arrival column:\n{s}");
+    assert!(s.contains("│ 8000.510 │◀─"), "{s}");
+    for rounded in ["8000.5 ├", "8000.5 │", "8000.5  "] {
+        assert!(!s.contains(rounded), "rounded to 0.1 s on the ladder:\n{s}");
+    }
+}
+
+#[test]
+fn a_closed_sides_tcb_is_shown_at_close_dimmed() {
+    let m = model(builtin("client-close", vec![], 100.0));
+    let clk = clock("client-close", 100.0);
+    let mut v = view();
+    let dim = Theme::COLOR.dim().fg;
+    // Both sides: the closed server's column says so, its values dimmed;
+    // the client in TIME-WAIT still has a TCB.
+    let term = draw(&m, &mut v, &clk, 200, 50);
+    let s = text(&term);
+    assert!(
+        s.contains("│            client             server at close    │"),
+        "{s}"
+    );
+    let (x, y) = find(&term, "SND.UNA/NXT 7 / 7              1 / 2 ").expect("the row");
+    let buf = term.backend().buffer();
+    assert_ne!(buf[(x + 12, y)].style().fg, dim, "client's 7 / 7");
+    assert_eq!(buf[(x + 31, y)].symbol(), "1");
+    assert_eq!(buf[(x + 31, y)].style().fg, dim, "server's 1 / 2");
+    // One side at 80×24: the server's (v), marked under its state.
+    draw(&m, &mut v, &clk, 80, 24);
+    v.acting = 1;
+    let term = draw(&m, &mut v, &clk, 80, 24);
+    let s = text(&term);
+    assert!(s.contains("││CLOSED ← LAST-ACK               │"), "{s}");
+    assert!(s.contains("││values at close                 │"), "{s}");
+    let (x, y) = find(&term, "SND una 1 nxt 2 wnd 262144").expect("the row");
+    assert_eq!(term.backend().buffer()[(x, y)].style().fg, dim);
+}
+
+#[test]
+fn the_tcb_panels_cwnd_is_the_last_recovery_events() {
+    use tcpscope::event::{Body, RecoveryAction};
+    // sack-recovery up to its recovery's end, before the `vars` event
+    // that follows it.
+    let mut evs = builtin("sack-recovery", vec![], 1.0);
+    let exit = evs
+        .iter()
+        .position(|e| matches!(&e.body, Body::Recovery(r) if r.action == RecoveryAction::Exit))
+        .expect("recovery ends");
+    evs.truncate(exit + 1);
+    let m = model(evs);
+    let mut v = view();
+    let s = text(&draw(&m, &mut v, &clock("sack-recovery", 0.708), 200, 50));
+    assert!(
+        s.contains("recovery over: open; cwnd 11149 ssthresh 11149 pipe 0"),
+        "the note:\n{s}"
+    );
+    assert!(s.contains("│cwnd/ssthr  11149 / 11149 "), "the TCB:\n{s}");
+    assert!(s.contains("│cc          cubic · CA "), "{s}");
+}
+
+#[test]
+fn a_used_up_rule_leaves_the_fault_bar() {
+    let lines = [
+        r#"{"t":100.5,"host":"server","kind":"rule","action":"added","rule":"drop in with-data next 3"}"#,
+        r#"{"t":100.51,"host":"server","conn":"10.0.0.2:80<->10.0.0.1:65170","kind":"drop","dir":"in","reason":"injected","rule":"drop in with-data next 3","id":63,"flags":["ACK","PSH"],"seq":1,"ack":1,"len":34,"win":32768,"opts":[]}"#,
+        r#"{"t":101.51,"host":"server","conn":"10.0.0.2:80<->10.0.0.1:65170","kind":"drop","dir":"in","reason":"injected","rule":"drop in with-data next 2","id":65,"flags":["ACK"],"seq":1,"ack":1,"len":34,"win":32768,"opts":[]}"#,
+        r#"{"t":103.51,"host":"server","conn":"10.0.0.2:80<->10.0.0.1:65170","kind":"drop","dir":"in","reason":"injected","rule":"drop in with-data next 1","id":67,"flags":["ACK"],"seq":1,"ack":1,"len":34,"win":32768,"opts":[]}"#,
+        r#"{"t":103.51,"host":"server","kind":"rule","action":"used_up","rule":"drop in with-data next 1"}"#,
+    ];
+    let evs: Vec<Event> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let bar = |n: usize| {
+        let m = model(evs[..n].to_vec());
+        let term = draw(&m, &mut view(), &clock("faults", 104.0), 80, 24);
+        let s = text(&term);
+        s.lines()
+            .find(|l| l.starts_with(" Faults "))
+            .unwrap()
+            .trim_end()
+            .to_string()
+    };
+    assert_eq!(
+        bar(1),
+        " Faults drop in with-data next 3 │ dropped in 0 · out 0"
+    );
+    assert_eq!(
+        bar(2),
+        " Faults drop in with-data next 2 │ dropped in 1 · out 0"
+    );
+    assert_eq!(
+        bar(4),
+        " Faults drop in with-data next 1 │ dropped in 3 · out 0"
+    );
+    assert_eq!(bar(5), " Faults no rules │ dropped in 3 · out 0");
+}

@@ -51,7 +51,7 @@ fn tour_help_quit_restores_the_terminal() {
 
     tmux.cmd(&["send-keys", "-t", "t", "?"]);
     let s = tmux.wait_for("the help popup", |s| {
-        s.contains("Keys") && s.contains("any key closes")
+        s.contains("Keys") && s.contains("any other key closes")
     });
     for line in [
         "drop next in / outbound",

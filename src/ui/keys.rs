@@ -633,7 +633,7 @@ pub const HELP: &[(&str, &[Binding])] = &[
             Binding {
                 keys: "?",
                 action: KeyAction::Help,
-                what: "this help",
+                what: "help, then ladder notation",
             },
             Binding {
                 keys: "z",

@@ -179,6 +179,8 @@ pub struct View {
     pub graph: bool,
     /// Time axis zoom: the graph shows 1/2^zoom of the connection's time.
     pub graph_zoom: u32,
+    /// The help popup shows its second page, the ladder's notation.
+    pub help_notation: bool,
     /// Quarter spans panned back from the newest event (0: follow it).
     pub graph_pan: u32,
 }
@@ -211,6 +213,7 @@ impl View {
             graph: false,
             graph_zoom: 0,
             graph_pan: 0,
+            help_notation: false,
         }
     }
 
@@ -317,9 +320,15 @@ impl View {
         }
         match self.popup.take() {
             Some(Popup::Help) => {
-                // Any key closes help; q and Ctrl-C still quit.
-                if self.keys.action(&key) == Some(KeyAction::Quit) {
-                    self.quit = true;
+                // `?` again turns to the ladder's notation; any other key
+                // closes help; q and Ctrl-C still quit.
+                match self.keys.action(&key) {
+                    Some(KeyAction::Quit) => self.quit = true,
+                    Some(KeyAction::Help) if !self.help_notation => {
+                        self.help_notation = true;
+                        self.popup = Some(Popup::Help);
+                    }
+                    _ => {}
                 }
                 return;
             }
@@ -532,7 +541,10 @@ impl View {
         let no_time = "live traffic runs in real time: this key works in demo and replay";
         match a {
             KeyAction::Quit => self.quit = true,
-            KeyAction::Help => self.popup = Some(Popup::Help),
+            KeyAction::Help => {
+                self.help_notation = false;
+                self.popup = Some(Popup::Help);
+            }
             KeyAction::Up => self.move_sel(model, -1),
             KeyAction::Down => self.move_sel(model, 1),
             KeyAction::PageUp => self.move_sel(model, -(self.page.max(1) as i64)),

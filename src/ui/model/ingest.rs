@@ -366,7 +366,24 @@ impl Model {
 
     // ----- the injector -------------------------------------------------------
 
+    /// A `next N` rule fired (its drop, hold or fault event names it as it
+    /// read before firing): the fault bar counts down with the injector.
+    fn rule_fired(&mut self, rule: Option<&str>) {
+        let Some(rule) = rule else { return };
+        let Some((base, n)) = count_base(rule).zip(count_of(rule)) else {
+            return;
+        };
+        if n <= 1 {
+            // Its `used_up` event follows and takes it off.
+            return;
+        }
+        if let Some(r) = self.faults.rules.iter_mut().find(|r| ***r == *rule) {
+            *r = format!("{base}{COUNT_WORD}{}", n - 1).into_boxed_str();
+        }
+    }
+
     fn on_drop(&mut self, h: Head, d: DropEvent) {
+        self.rule_fired(d.rule.as_deref());
         if d.reason.is_injected() {
             match d.dir {
                 Dir::In => self.faults.dropped_in += 1,
@@ -413,6 +430,7 @@ impl Model {
     }
 
     fn on_hold(&mut self, h: Head, x: FaultSegEvent) {
+        self.rule_fired(x.rule.as_deref());
         let label = format!(
             "{} {}",
             ladder::flag_words(x.seg.flags),
@@ -452,6 +470,7 @@ impl Model {
     }
 
     fn on_fault(&mut self, h: Head, f: FaultActionEvent) {
+        self.rule_fired(f.rule.as_deref());
         *self
             .faults
             .actions
@@ -487,7 +506,17 @@ impl Model {
                 if hold_all {
                     self.faults.hold_all = false;
                 }
-                if let Some(i) = self.faults.rules.iter().position(|r| **r == *rule) {
+                // The rule as the injector writes it now: a `next N` rule
+                // counts down as it fires, so it may no longer read as it
+                // did when added (events lost, or a model that began
+                // late); then the first one that differs only in its count
+                // (the one the injector tries first).
+                let rules = &self.faults.rules;
+                let i = rules.iter().position(|r| **r == *rule).or_else(|| {
+                    let base = count_base(&rule)?;
+                    rules.iter().position(|r| count_base(r) == Some(base))
+                });
+                if let Some(i) = i {
                     self.faults.rules.remove(i);
                 }
             }
@@ -729,13 +758,16 @@ impl Model {
     }
 
     fn on_recovery(&mut self, h: Head, r: RecoveryEvent) {
-        if let Some(conn) = h.conn.as_ref()
-            && matches!(r.action, RecoveryAction::Enter | RecoveryAction::Exit)
-        {
+        if let Some(conn) = h.conn.as_ref() {
             let (row, slot) = self.row_for(h.t, h.host.as_deref(), conn, false);
             if let Some(c) = self.rows.get_mut(&row) {
-                c.graph
-                    .recovery(slot, h.t, r.action == RecoveryAction::Enter);
+                if matches!(r.action, RecoveryAction::Enter | RecoveryAction::Exit) {
+                    c.graph
+                        .recovery(slot, h.t, r.action == RecoveryAction::Enter);
+                }
+                if let Some(v) = c.sides[slot].as_mut().and_then(|s| s.vars.as_mut()) {
+                    window_of(v, &r);
+                }
             }
         }
         // Ranges relative to the sender's ISN, as the ladder shows sequence
@@ -746,6 +778,21 @@ impl Model {
         });
         self.note(h.t, h.host, h.conn, recovery_text(&r, isn));
     }
+}
+
+/// How a rule's text ends when it is for the next N segments
+/// (`drop in with-data next 3`: `fault.rs`, the rule's text form).
+const COUNT_WORD: &str = " next ";
+
+/// A `next N` rule's text without its count; `None` for other rules.
+fn count_base(rule: &str) -> Option<&str> {
+    let (base, n) = rule.rsplit_once(COUNT_WORD)?;
+    n.parse::<u32>().ok().map(|_| base)
+}
+
+/// A `next N` rule's N.
+fn count_of(rule: &str) -> Option<u32> {
+    rule.rsplit_once(COUNT_WORD)?.1.parse().ok()
 }
 
 /// A keepalive probe went out just before its `probe_sent` event: mark its
@@ -831,6 +878,24 @@ fn tcb_text(tcb: &TcbEvent) -> (String, String) {
             ),
         )
     }
+}
+
+/// The congestion window a `recovery` event reports, into the TCB panel's
+/// variables: its note on the ladder must not be newer than the panel,
+/// and no `vars` event need follow (the connection may go quiet or close).
+/// The phase follows from the window as the engine's does (RFC 5681 §3.1:
+/// slow start while cwnd < ssthresh). `pipe` stays the `vars` event's:
+/// without SACK the engine reckons it there otherwise than in `recovery`.
+fn window_of(v: &mut crate::event::VarsEvent, r: &RecoveryEvent) {
+    use crate::event::{CaState, Phase};
+    v.cwnd = r.cwnd;
+    v.ssthresh = r.ssthresh;
+    v.cc_state = r.state;
+    v.phase = match r.state {
+        CaState::Recovery => Phase::FastRecovery,
+        _ if r.cwnd < r.ssthresh => Phase::SlowStart,
+        _ => Phase::CongestionAvoidance,
+    };
 }
 
 /// One line for a `recovery` event on the lifeline.

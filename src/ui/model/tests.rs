@@ -450,3 +450,64 @@ fn a_captures_analysis_decides_duplicate_acks() {
         [(None, 0), (None, 1), (None, 2), (None, 2), (Some(1), 1)]
     );
 }
+
+#[test]
+fn a_counted_rule_counts_down_and_leaves_when_used_up_or_removed() {
+    let rules = |lines: &[&str]| {
+        let mut m = Model::new(true);
+        for l in lines {
+            m.ingest(Event::from_json(l).unwrap());
+        }
+        m.faults
+            .rules
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+    };
+    let added = r#"{"t":1.0,"host":"server","kind":"rule","action":"added","rule":"drop in with-data next 3"}"#;
+    let drop = |n: u32| {
+        format!(
+            r#"{{"t":2.0,"host":"server","conn":"b:2<->a:1","kind":"drop","dir":"in","reason":"injected","rule":"drop in with-data next {n}","id":{n},"flags":["ACK"],"seq":1,"ack":1,"len":10,"win":100,"opts":[]}}"#
+        )
+    };
+    let (d3, d2, d1) = (drop(3), drop(2), drop(1));
+    let used_up = r#"{"t":3.0,"host":"server","kind":"rule","action":"used_up","rule":"drop in with-data next 1"}"#;
+    let removed = r#"{"t":3.0,"host":"server","kind":"rule","action":"removed","rule":"drop in with-data next 2"}"#;
+    // The injector writes the rule as it reads before each firing.
+    assert_eq!(rules(&[added]), ["drop in with-data next 3"]);
+    assert_eq!(rules(&[added, &d3]), ["drop in with-data next 2"]);
+    assert_eq!(rules(&[added, &d3, &d2, &d1]), ["drop in with-data next 1"]);
+    assert!(rules(&[added, &d3, &d2, &d1, used_up]).is_empty());
+    // `F` after one drop: removed as it reads now.
+    assert!(rules(&[added, &d3, removed]).is_empty());
+    // Drops the model never saw (lost, or before it began): the rule that
+    // differs only in its count goes.
+    assert!(rules(&[added, used_up]).is_empty());
+    // Other rules stay.
+    let other =
+        r#"{"t":1.0,"host":"server","kind":"rule","action":"added","rule":"drop out next 2"}"#;
+    assert_eq!(rules(&[added, other, used_up]), ["drop out next 2"]);
+}
+
+#[test]
+fn a_recovery_events_window_reaches_the_tcb_panel() {
+    use crate::event::{CaState, Phase, RecoveryAction};
+    // sack-recovery up to its recovery's end: the `vars` event after it
+    // left out, the panel still shows the window the note reports.
+    let mut evs = builtin("sack-recovery", Overrides::default(), 1.0);
+    let exit = evs
+        .iter()
+        .position(|e| matches!(&e.body, Body::Recovery(r) if r.action == RecoveryAction::Exit))
+        .expect("recovery ends");
+    let Body::Recovery(r) = evs[exit].body.clone() else {
+        unreachable!()
+    };
+    evs.truncate(exit + 1);
+    let m = model_of(evs);
+    let v = conn(&m).side(0).unwrap().vars.clone().unwrap();
+    assert_eq!((v.cwnd, v.ssthresh), (r.cwnd, r.ssthresh));
+    assert_eq!(
+        (v.cwnd, v.cc_state, v.phase),
+        (11149, CaState::Open, Phase::CongestionAvoidance)
+    );
+}

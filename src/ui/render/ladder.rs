@@ -6,7 +6,8 @@
 //! (↻) and duplicate ACKs are marked; state changes, timer fires and notes
 //! sit on the lifeline where they happen. One line per entry (two for a SYN
 //! with options), newest at the bottom; it follows the newest unless the
-//! person scrolled away.
+//! person scrolled away. The `?` popup's second page and the README
+//! (The terminal UI) explain every token an arrow's label can hold.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -32,18 +33,26 @@ pub struct Geometry {
     pub rl: u16,
     /// Column of the arrival time, when shown.
     pub arrival: Option<u16>,
+    /// Width of a time (the time column, and the arrival column after its
+    /// ✗): as wide as the connection's latest time needs, at least 7.
+    pub tw: u16,
 }
 
 impl Geometry {
-    pub fn new(w: u16, two_hosts: bool) -> Geometry {
-        let show_arrival = two_hosts && w >= 64;
-        let ra = if show_arrival { 9 } else { 0 };
-        let ll = 9;
+    /// `latest`: the connection's latest time, which sets how wide its
+    /// times are (`0.100` and `7340.510` alike keep milliseconds).
+    pub fn new(w: u16, two_hosts: bool, latest: f64) -> Geometry {
+        let tw = (width(&time(latest)) as u16).max(7);
+        // 64 columns at the narrowest times, two more per extra digit.
+        let show_arrival = two_hosts && w >= 50 + 2 * tw;
+        let ra = if show_arrival { tw + 2 } else { 0 };
+        let ll = tw + 2;
         let rl = w.saturating_sub(ra + 2).max(ll + 12);
         Geometry {
             ll,
             rl,
             arrival: show_arrival.then_some(rl + 2),
+            tw,
         }
     }
     /// Cells strictly between the lifelines.
@@ -116,7 +125,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, _clock: &
     if inner.height < 3 || inner.width < 30 {
         return;
     }
-    let g = Geometry::new(inner.width, model.two_hosts());
+    let g = Geometry::new(inner.width, model.two_hosts(), c.last_t);
     header(f.buffer_mut(), inner, &g, c, model.two_hosts(), &t);
     if c.ladder.is_empty() {
         lifelines(f.buffer_mut(), body, &g, &t);
@@ -237,10 +246,22 @@ fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, s: &str, style: Style) {
     buf.set_stringn(area.x + x, area.y + y, s, max, style);
 }
 
+/// A time on the ladder: seconds with milliseconds at any size, so that a
+/// segment sent at 8000.120 and its arrival at 8000.130 never read alike
+/// (the title bar and the panels round long times; the diagram must not).
+fn time(s: f64) -> String {
+    if s.is_finite() {
+        format!("{s:.3}")
+    } else {
+        "?".into()
+    }
+}
+
 fn entry(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, e: &Entry, view: &View) {
     let t = view.theme;
-    let time = format!("{:>7}", units::t(e.t));
-    put(buf, body, 1, y, &time, t.dim());
+    let tw = g.tw as usize;
+    let when = format!("{:>tw$}", time(e.t));
+    put(buf, body, 1, y, &when, t.dim());
     match &e.kind {
         EntryKind::Arrow(a) => arrow(buf, body, y, g, c, a, view),
         EntryKind::Burst(b) => burst(buf, body, y, g, b, &t),
@@ -404,9 +425,21 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
     if let Some((p, n)) = a.probe {
         pre.push_str(&format!("probe {p}/{n} "));
     }
+    // RFC 2018 SACK blocks: ranges of the receiver's sequence space, so
+    // relative to the same ISN as the ack.
+    let sack = crate::transcript::sack_text(&s.opts, |edge| {
+        if absolute {
+            edge
+        } else {
+            c.rel_ack(a.from, edge).unwrap_or(edge)
+        }
+    });
     let mut post = String::new();
     if let Some(n) = a.dup_ack {
         post.push_str(&format!(" dup ACK #{n}"));
+    }
+    if let Some(b) = &sack {
+        post.push_str(&format!(" {b}"));
     }
     for fx in &a.faults {
         post.push_str(&format!(" [{}]", fx.name()));
@@ -439,28 +472,44 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
     if width(&full) <= room {
         return full;
     }
-    let mut short = format!("{pre}{} {range}", s.flags.letters());
-    if s.flags.ack() {
-        short.push_str(&format!(" a{ack}"));
+    let short = |with_win: bool| {
+        let mut short = format!("{pre}{} {range}", s.flags.letters());
+        if s.flags.ack() {
+            short.push_str(&format!(" a{ack}"));
+        }
+        if with_win {
+            let w = if win < 100_000 {
+                win.to_string()
+            } else {
+                units::bytes(win)
+            };
+            short.push_str(&format!(" w{w}"));
+        }
+        if let Some(n) = a.dup_ack {
+            short.push_str(&format!(" dup#{n}"));
+        }
+        if let Some(b) = &sack {
+            short.push_str(&format!(" {b}"));
+        }
+        if !a.faults.is_empty() {
+            short.push_str(" [!]");
+        }
+        for x in a.analysis.iter().filter(|x| shown_apart(x)) {
+            short.push_str(&format!(" [{}]", x.label()));
+        }
+        if let Some(n) = a.segs {
+            short.push_str(&format!(" ×{n}"));
+        }
+        short
+    };
+    let with_win = short(true);
+    // A duplicate ACK advertises the window of the ACK before it (RFC 5681
+    // §2, and the engine's mark checks it): where room is short, its SACK
+    // blocks are worth more than that window again.
+    if width(&with_win) > room && a.dup_ack.is_some() && sack.is_some() {
+        return fit(&short(false), room);
     }
-    if win < 100_000 {
-        short.push_str(&format!(" w{win}"));
-    } else {
-        short.push_str(&format!(" w{}", units::bytes(win)));
-    }
-    if let Some(n) = a.dup_ack {
-        short.push_str(&format!(" dup#{n}"));
-    }
-    if !a.faults.is_empty() {
-        short.push_str(" [!]");
-    }
-    for x in a.analysis.iter().filter(|x| shown_apart(x)) {
-        short.push_str(&format!(" [{}]", x.label()));
-    }
-    if let Some(n) = a.segs {
-        short.push_str(&format!(" ×{n}"));
-    }
-    fit(&short, room)
+    fit(&with_win, room)
 }
 
 fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow, view: &View) {
@@ -533,11 +582,12 @@ fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow
         }
     }
     if let Some(ax) = g.arrival {
+        let tw = g.tw as usize;
         let text = match (&a.fate, a.arrived) {
-            (Fate::Dropped { at, .. }, _) => format!("✗{:>7}", units::t(*at)),
-            (Fate::Held { .. }, _) => "   held".to_string(),
-            (_, Some(at)) => format!("{:>7}", units::t(at)),
-            (Fate::InFlight, None) => "      …".to_string(),
+            (Fate::Dropped { at, .. }, _) => format!("✗{:>tw$}", time(*at)),
+            (Fate::Held { .. }, _) => format!("{:>tw$}", "held"),
+            (_, Some(at)) => format!("{:>tw$}", time(at)),
+            (Fate::InFlight, None) => format!("{:>tw$}", "…"),
             _ => String::new(),
         };
         put(

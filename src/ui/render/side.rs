@@ -24,6 +24,17 @@ use crate::ui::view::{StatusLine, View};
 use super::conns::side_letter;
 use super::{block, fit, statebox};
 
+/// Beside the host's name over a closed side's column (the wide table).
+const AT_CLOSE: &str = " at close";
+/// Under a closed side's state (the compact block).
+const VALUES_AT_CLOSE: &str = "values at close";
+
+/// The TCB's variables are gone with it: a closed side's are the last ones
+/// its events gave, shown dimmed and marked as such, never as live ones.
+fn at_close(s: &HostView) -> bool {
+    s.is_closed()
+}
+
 /// An empty block saying that nothing is selected.
 fn nothing(f: &mut Frame, area: Rect, title: &str, view: &View) {
     let t = view.theme;
@@ -238,8 +249,14 @@ fn tcb_table(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
     let buf = f.buffer_mut();
     for (i, (slot, s)) in sides.iter().enumerate() {
         let x = inner.x + label_w + i as u16 * col_w;
+        let closed = at_close(s);
         let name = fit(&s.host, col_w as usize - 1);
         buf.set_stringn(x, inner.y, &name, col_w as usize, t.side_fg(*slot));
+        if closed {
+            let nw = super::width(&name) as u16;
+            let room = (col_w - 1).saturating_sub(nw) as usize;
+            buf.set_stringn(x + nw, inner.y, fit(AT_CLOSE, room), room, t.dim());
+        }
         for (j, (label, value)) in tcb_rows(c, *slot, s, view.absolute).into_iter().enumerate() {
             let y = inner.y + 1 + j as u16;
             if y >= inner.bottom() {
@@ -250,6 +267,8 @@ fn tcb_table(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
             }
             let style = if j == 0 {
                 s.state.map(|st| t.state(st)).unwrap_or(t.dim())
+            } else if closed {
+                t.dim()
             } else {
                 t.base()
             };
@@ -544,6 +563,10 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
     let inner = b.inner(area);
     f.render_widget(b, area);
     let abs = view.absolute;
+    let closed = at_close(s);
+    // What the values are written in: dimmed once the TCB is gone.
+    let vs = if closed { t.dim() } else { t.base() };
+    let val = |text: String| Line::from(Span::styled(text, vs));
     let mut lines: Vec<Line> = Vec::new();
     let mut st = vec![];
     match s.state {
@@ -562,14 +585,17 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
         st.push(Span::styled(format!(" ← {}", short(l.from)), t.dim()));
     }
     lines.push(Line::from(st));
+    if closed {
+        lines.push(Line::from(Span::styled(VALUES_AT_CLOSE, t.dim())));
+    }
     if let Some(v) = &s.vars {
-        lines.push(Line::from(format!(
+        lines.push(val(format!(
             "SND una {} nxt {} wnd {}",
             rel(c, slot, v.snd_una, abs),
             rel(c, slot, v.snd_nxt, abs),
             v.snd_wnd
         )));
-        lines.push(Line::from(format!(
+        lines.push(val(format!(
             "RCV nxt {} wnd {}",
             rel(c, other(slot), v.rcv_nxt, abs),
             v.rcv_wnd
@@ -582,7 +608,7 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
             (Some(a), Some(b)) => format!("WS {a}/{b}"),
             _ => "WS off".into(),
         };
-        lines.push(Line::from(format!(
+        lines.push(val(format!(
             "MSS {} {ws}{}{}",
             n.mss,
             if n.ts { " TS" } else { "" },
@@ -590,7 +616,7 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
         )));
     }
     if let Some(r) = &s.rtt {
-        lines.push(Line::from(format!(
+        lines.push(val(format!(
             "SRTT {} ±{} RTO {}",
             units::ms(r.srtt),
             units::ms(r.rttvar),
@@ -603,7 +629,7 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
         } else {
             v.ssthresh.to_string()
         };
-        lines.push(Line::from(format!("cwnd {} ssthresh {ss}", v.cwnd)));
+        lines.push(val(format!("cwnd {} ssthresh {ss}", v.cwnd)));
     }
     let w = inner.width as usize;
     let lines: Vec<Line> = lines
