@@ -7,7 +7,7 @@ use tcpscope::event::{
 };
 use tcpscope::fault::Rule;
 use tcpscope::link::memory::Side;
-use tcpscope::scenario::{BUILTIN, Lang, Overrides, Run, Scenario};
+use tcpscope::scenario::{BUILTIN, Lang, MATCH_KINDS, Overrides, Run, Scenario};
 use tcpscope::tcp::State;
 use tcpscope::wire::Flags;
 
@@ -115,6 +115,14 @@ fn every_builtin_scenario_finishes_and_every_narration_is_used() {
                 Vec::<usize>::new(),
                 "{name}: narrations without their event"
             );
+            // A narration may name every kind a run produces.
+            for e in &ev {
+                assert!(
+                    e.kind() == "narration" || MATCH_KINDS.contains(&e.kind()),
+                    "{name}: `{}` events are missing from MATCH_KINDS",
+                    e.kind()
+                );
+            }
             let narr: Vec<&Event> = ev.iter().filter(|e| e.kind() == "narration").collect();
             assert_eq!(narr.len(), n, "{name}");
             for e in narr {
@@ -1128,5 +1136,178 @@ do = "close"
     assert_eq!(
         Scenario::parse("v6.toml", &mixed).unwrap_err(),
         "v6.toml:7: the client's address fd00::1 and the server's 10.0.0.2 are of different families: give both IPv4 or both IPv6 addresses"
+    );
+}
+
+// ----- scenario files: narration fields ----------------------------------------
+
+/// A scenario file with one narration whose `on` table is `on`, and `more`
+/// lines after `en`.
+fn with_narration(on: &str, more: &str) -> String {
+    format!(
+        "name = \"n\"\ntitle = \"n\"\n\n[[step]]\nat = 0.0\nhost = \"server\"\ndo = \"listen\"\nport = 80\n\n[[narration]]\non = {{ {on} }}\nen = \"The server listens.\"\n{more}"
+    )
+}
+
+fn narration_error(on: &str) -> String {
+    Scenario::parse("n.toml", &with_narration(on, "")).unwrap_err()
+}
+
+#[test]
+fn a_narration_without_chinese_says_the_english_text_marked() {
+    let text = with_narration("host = \"server\", kind = \"state\", to = \"LISTEN\"", "");
+    let sc = Scenario::parse("n.toml", &text).unwrap();
+    assert_eq!(sc.narrations[0].zh, "（英文）The server listens.");
+    assert_eq!(sc.narrations[0].text(Lang::En), "The server listens.");
+    let ov = Overrides {
+        lang: Some(Lang::Zh),
+        ..Default::default()
+    };
+    let mut r = Run::new(sc, &ov);
+    let said: Vec<String> = r
+        .run_to_end()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            Body::Narration { lang, text, .. } => Some(format!("{lang}: {text}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(said, vec!["zh: （英文）The server listens."]);
+    // A Chinese text given is kept.
+    let text = with_narration("kind = \"state\"", "zh = \"服务器监听。\"\n");
+    let sc = Scenario::parse("n.toml", &text).unwrap();
+    assert_eq!(sc.narrations[0].text(Lang::Zh), "服务器监听。");
+}
+
+#[test]
+fn a_chapter_title_in_chinese_falls_back_to_english() {
+    let sc = Scenario::parse(
+        "n.toml",
+        &with_narration("kind = \"state\"", "chapter = \"1. Listening\"\n"),
+    )
+    .unwrap();
+    let n = &sc.narrations[0];
+    assert_eq!(n.chapter(Lang::En), Some("1. Listening"));
+    assert_eq!(n.chapter(Lang::Zh), Some("1. Listening"));
+    let sc = Scenario::parse(
+        "n.toml",
+        &with_narration(
+            "kind = \"state\"",
+            "chapter = \"1. Listening\"\nchapter_zh = \"1. 监听\"\n",
+        ),
+    )
+    .unwrap();
+    assert_eq!(sc.narrations[0].chapter(Lang::Zh), Some("1. 监听"));
+    let sc = Scenario::parse("n.toml", &with_narration("kind = \"state\"", "")).unwrap();
+    assert_eq!(sc.narrations[0].chapter(Lang::En), None);
+    assert_eq!(sc.narrations[0].chapter(Lang::Zh), None);
+    assert_eq!(
+        Scenario::parse(
+            "n.toml",
+            &with_narration("kind = \"state\"", "chapter_zh = \"1. 监听\"\n")
+        )
+        .unwrap_err(),
+        "n.toml:13: narration field `chapter_zh` needs `chapter` as well (the title in English)"
+    );
+}
+
+#[test]
+fn an_unknown_event_kind_is_an_error_that_names_the_kinds() {
+    const KINDS: &str = "segment, drop, hold, release, fault, rule, state, timer, keepalive, rtt, tcb, abort, app, negotiated, vars, recovery, limit or info";
+    assert_eq!(
+        narration_error("kind = \"segmnet\""),
+        format!(
+            "n.toml:11: narration field `kind`: \"segmnet\" is not an event kind (did you mean \"segment\"?): {KINDS}"
+        )
+    );
+    // Nothing near: no guess.
+    assert_eq!(
+        narration_error("kind = \"xyzzy\""),
+        format!("n.toml:11: narration field `kind`: \"xyzzy\" is not an event kind: {KINDS}")
+    );
+    // The line is the field's, also in a `[narration.on]` table.
+    let text = "name = \"n\"\ntitle = \"n\"\n\n[[narration]]\nen = \"x\"\nzh = \"x\"\n[narration.on]\nhost = \"server\"\nkind = \"Timer\"\n";
+    assert_eq!(
+        Scenario::parse("n.toml", text).unwrap_err(),
+        format!(
+            "n.toml:9: narration field `kind`: \"Timer\" is not an event kind (did you mean \"timer\"?): {KINDS}"
+        )
+    );
+}
+
+#[test]
+fn narration_fields_with_a_closed_set_of_values_are_checked() {
+    let cases = [
+        (
+            "kind = \"segment\", dir = \"ot\"",
+            "n.toml:11: narration field `dir`: \"ot\" is not a direction (did you mean \"out\"?): in or out",
+        ),
+        (
+            "kind = \"timer\", timer = \"time-wait\"",
+            "n.toml:11: narration field `timer`: \"time-wait\" is not a timer (did you mean \"time_wait\"?): retransmit, delayed_ack, persist, keepalive, time_wait, fin_wait_2, connect, reorder or tlp",
+        ),
+        (
+            "kind = \"timer\", action = \"fird\"",
+            "n.toml:11: narration field `action`: \"fird\" is not an action of timer events (did you mean \"fired\"?): armed, cancelled or fired",
+        ),
+        (
+            "kind = \"keepalive\", action = \"fired\"",
+            "n.toml:11: narration field `action`: \"fired\" is not an action of keepalive events: enabled, disabled, probe_sent, answered or dead",
+        ),
+        (
+            "action = \"probe_snt\"",
+            "n.toml:11: narration field `action`: \"probe_snt\" is not an event action (did you mean \"probe_sent\"?): armed, cancelled, fired, enabled, disabled, probe_sent, answered, dead, allocated, freed, delay, duplicate, corrupt, reorder, enter, mark, exit, undo, probe, reduce or slow_start_exit",
+        ),
+        (
+            "kind = \"abort\", reason = \"reset\"",
+            "n.toml:11: narration field `reason`: \"reset\" is not a reason of abort events (did you mean \"reset_received\"?): user, reset_received, retransmit_timeout, keepalive_timeout, connect_timeout, fin_wait_2_timeout, reopened or data_after_close",
+        ),
+        (
+            "kind = \"drop\", reason = \"injectd\"",
+            "n.toml:11: narration field `reason`: \"injectd\" is not a reason of drop events (did you mean \"injected\"?): injected, loss, checksum, malformed, bad_option, not_ipv4_tcp, not_ipv6_tcp, fragment or not_for_us",
+        ),
+        (
+            "kind = \"state\", to = \"listen\"",
+            "n.toml:11: narration field `to`: \"listen\" is not a state (did you mean \"LISTEN\"?): CLOSED, LISTEN, SYN-SENT, SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK or TIME-WAIT",
+        ),
+        (
+            "from = \"FIN_WAIT_2\"",
+            "n.toml:11: narration field `from`: \"FIN_WAIT_2\" is not a state (did you mean \"FIN-WAIT-2\"?): CLOSED, LISTEN, SYN-SENT, SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK or TIME-WAIT",
+        ),
+        (
+            "kind = \"recovery\", by = \"dupacks\"",
+            "n.toml:11: narration field `by`: \"dupacks\" is not a cause of retransmission (did you mean \"dupack\"?): dupack, rack, tlp, rto, rescue, persist or syn",
+        ),
+        (
+            "flags = \"SX\"",
+            "n.toml:11: narration field `flags`: unknown flag letter 'X' in \"SX\" (use S A F R P U E C)",
+        ),
+        ("nth = 0", "n.toml:11: narration field `nth` counts from 1"),
+        // Fields the kind does not carry would never match.
+        (
+            "kind = \"state\", timer = \"retransmit\"",
+            "n.toml:11: narration field `timer` never matches a state event: it is read from timer events only",
+        ),
+        (
+            "kind = \"fault\", action = \"delay\", dir = \"out\"",
+            "n.toml:11: narration field `dir` never matches a fault event: it is read from segment, drop, hold or release events only",
+        ),
+        (
+            "kind = \"rule\", action = \"added\"",
+            "n.toml:11: narration field `action` never matches a rule event: it is read from timer, keepalive, tcb, fault or recovery events only",
+        ),
+        (
+            "kind = \"info\", win = 0",
+            "n.toml:11: narration field `win` never matches an info event: it is read from segment events only",
+        ),
+    ];
+    for (on, err) in cases {
+        assert_eq!(narration_error(on), err, "on = {{ {on} }}");
+    }
+    // The line of the field, when `on` spans lines.
+    let text = with_narration("kind = \"segment\",\n  dir = \"sideways\"", "");
+    assert_eq!(
+        Scenario::parse("n.toml", &text).unwrap_err(),
+        "n.toml:12: narration field `dir`: \"sideways\" is not a direction: in or out"
     );
 }
