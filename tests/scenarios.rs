@@ -7,7 +7,9 @@ use tcpscope::event::{
 };
 use tcpscope::fault::Rule;
 use tcpscope::link::memory::Side;
-use tcpscope::scenario::{BUILTIN, Lang, MATCH_KINDS, Overrides, Run, Scenario};
+use tcpscope::scenario::{
+    BUILTIN, Lang, MATCH_KINDS, Op, Overrides, Run, Scenario, ZH_FALLBACK_MARK,
+};
 use tcpscope::tcp::State;
 use tcpscope::wire::Flags;
 
@@ -1137,6 +1139,200 @@ do = "close"
         Scenario::parse("v6.toml", &mixed).unwrap_err(),
         "v6.toml:7: the client's address fd00::1 and the server's 10.0.0.2 are of different families: give both IPv4 or both IPv6 addresses"
     );
+}
+
+// ----- what the scenarios say ---------------------------------------------
+
+/// Every text of a built-in scenario that a user sees: (scenario, where, text).
+fn visible_texts() -> Vec<(&'static str, String, String)> {
+    let mut out = Vec::new();
+    for (name, _) in BUILTIN {
+        let sc = Scenario::builtin(name).unwrap();
+        let mut push = |place: String, text: &str| out.push((*name, place, text.to_string()));
+        push("title".into(), &sc.title);
+        if let Some(t) = &sc.title_zh {
+            push("title_zh".into(), t);
+        }
+        if let Some(a) = &sc.about {
+            push("about".into(), a);
+        }
+        for (i, n) in sc.narrations.iter().enumerate() {
+            push(format!("narration {} en", i + 1), &n.en);
+            push(format!("narration {} zh", i + 1), &n.zh);
+            for (lang, c) in [("en", &n.chapter), ("zh", &n.chapter_zh)] {
+                if let Some(c) = c {
+                    push(format!("narration {} chapter {lang}", i + 1), c);
+                }
+            }
+        }
+        for (i, st) in sc.steps.iter().enumerate() {
+            if let Op::Note { text: Some(t) } = &st.op {
+                push(format!("step {} note", i + 1), t);
+            }
+        }
+    }
+    out
+}
+
+/// Sentences, roughly: what lies between `. `, `; `, `。` and `；`.
+fn sentences(text: &str) -> Vec<String> {
+    let flat = text.replace('\n', " ");
+    flat.split(". ")
+        .flat_map(|s| s.split("; "))
+        .flat_map(|s| s.split('。'))
+        .flat_map(|s| s.split('；'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The scenarios speak of TCP, never of where their material came from.
+#[test]
+fn builtin_scenarios_never_speak_of_their_sources() {
+    const EN: [&str; 6] = [
+        "article",
+        "course material",
+        "the course",
+        "textbook",
+        "lecture",
+        "the lesson's source",
+    ];
+    const ZH: [&str; 6] = ["文章", "课程", "教材", "课件", "原文", "讲义"];
+    let mut found = Vec::new();
+    for (name, place, text) in visible_texts() {
+        let lower = text.to_lowercase();
+        for w in EN.iter().chain(ZH.iter()) {
+            if lower.contains(w) {
+                found.push(format!("{name} {place}: \"{w}\" in {text}"));
+            }
+        }
+        // `seed` as a word (the `--seed` flag may be named).
+        for (i, _) in lower.match_indices("seed") {
+            let before = &lower[..i];
+            let word_start = !before.ends_with(|c: char| c.is_alphanumeric() || c == '-');
+            if word_start {
+                found.push(format!("{name} {place}: \"seed\" in {text}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Statements once made and corrected: they must not come back.
+#[test]
+fn builtin_scenarios_do_not_repeat_corrected_mistakes() {
+    // (wrong phrase, lower case; why it is wrong)
+    const WRONG: [(&str, &str); 16] = [
+        ("rfc's values", "RFC 1122 gives only the 2 h minimum"),
+        ("rfc's 2 h", "RFC 1122 gives only the 2 h minimum"),
+        ("rfc 的参数", "RFC 1122 gives only the 2 h minimum"),
+        ("buffer is now empty", "PSH asks for prompt delivery"),
+        ("sender's buffer", "PSH asks for prompt delivery"),
+        ("缓冲区已清空", "PSH asks for prompt delivery"),
+        (
+            "what both offered is in force",
+            "each side announces its own MSS",
+        ),
+        ("parameters negotiated", "each side announces its own MSS"),
+        ("agree on mss", "each side announces its own MSS"),
+        ("协商 mss", "each side announces its own MSS"),
+        ("参数协商完成", "each side announces its own MSS"),
+        ("双方都支持的才生效", "each side announces its own MSS"),
+        (
+            "socket is closed",
+            "the application closed it before TIME-WAIT",
+        ),
+        ("套接字关闭", "the application closed it before TIME-WAIT"),
+        (
+            "avoid closing first",
+            "servers do close first (http-keepalive)",
+        ),
+        ("避免主动关闭", "servers do close first (http-keepalive)"),
+    ];
+    let mut found = Vec::new();
+    for (name, place, text) in visible_texts() {
+        let lower = text.to_lowercase();
+        for (w, why) in WRONG {
+            if lower.contains(w) {
+                found.push(format!("{name} {place}: \"{w}\" ({why}) in {text}"));
+            }
+        }
+        // 75 s between probes and the probe count are implementations'
+        // values; RFC 1122 §4.2.3.6 sets neither.
+        for s in sentences(&text) {
+            if s.contains("RFC")
+                && [
+                    "75 s",
+                    "75 秒",
+                    "10 probes",
+                    "10 次",
+                    "9 probes",
+                    "8 probes",
+                ]
+                .iter()
+                .any(|v| s.contains(v))
+            {
+                found.push(format!(
+                    "{name} {place}: keepalive values given as the RFC's: {s}"
+                ));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+
+    // Where the values are given, who sets what is said.
+    let about = Scenario::builtin("keepalive-dead-peer")
+        .unwrap()
+        .about
+        .unwrap()
+        .replace('\n', " ");
+    for needle in [
+        "off by default",
+        "at least 2 hours",
+        "Linux",
+        "BSD",
+        "Windows",
+    ] {
+        assert!(about.contains(needle), "{needle}: {about}");
+    }
+    let tour = Scenario::builtin("tour").unwrap();
+    let ch9 = tour
+        .narrations
+        .iter()
+        .find(|n| n.en.starts_with("Chapter 9,"))
+        .unwrap();
+    for needle in [
+        "off by default",
+        "at least 2 hours",
+        "implementations' values",
+    ] {
+        assert!(ch9.en.contains(needle), "{needle}: {}", ch9.en);
+    }
+    for needle in ["默认关闭", "至少 2 小时", "各实现"] {
+        assert!(ch9.zh.contains(needle), "{needle}: {}", ch9.zh);
+    }
+    // http-keepalive shows the server closing first: its narration says so,
+    // and that the server therefore pays TIME-WAIT.
+    let hk = Scenario::builtin("http-keepalive").unwrap();
+    let fin = hk
+        .narrations
+        .iter()
+        .find(|n| n.on.to.as_deref() == Some("FIN-WAIT-1") && n.on.nth.is_none())
+        .unwrap();
+    assert!(fin.en.contains("the server closes first"), "{}", fin.en);
+    assert!(fin.en.contains("pay TIME-WAIT"), "{}", fin.en);
+    assert!(fin.zh.contains("服务器先关闭"), "{}", fin.zh);
+    assert!(fin.zh.contains("承担 TIME-WAIT"), "{}", fin.zh);
+}
+
+/// Every built-in narration is translated: none says the English text in
+/// place of the Chinese.
+#[test]
+fn builtin_narrations_have_their_chinese_text() {
+    for (name, _) in BUILTIN {
+        for n in Scenario::builtin(name).unwrap().narrations {
+            assert!(!n.zh.starts_with(ZH_FALLBACK_MARK), "{name}: {}", n.en);
+        }
+    }
 }
 
 // ----- scenario files: narration fields ----------------------------------------
