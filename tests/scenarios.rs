@@ -1335,6 +1335,91 @@ fn builtin_narrations_have_their_chinese_text() {
     }
 }
 
+// ----- the tour's chapters ---------------------------------------------------
+
+#[test]
+fn the_tour_has_ten_chapters_in_order() {
+    let sc = Scenario::builtin("tour").unwrap();
+    let begins: Vec<usize> = (0..sc.narrations.len())
+        .filter(|&i| sc.narrations[i].chapter.is_some())
+        .collect();
+    let titles = |lang| -> Vec<&str> {
+        begins
+            .iter()
+            .map(|&i| sc.narrations[i].chapter(lang).unwrap())
+            .collect()
+    };
+    assert_eq!(
+        titles(Lang::En),
+        vec![
+            "1. The three-way handshake",
+            "2. Data",
+            "3. The four-way close, half-close and TIME-WAIT",
+            "4. Why 2 MSL: a lost last ACK",
+            "5. The server closes first",
+            "6. A long connection: HTTP keep-alive and TCP keepalive",
+            "7. Loss and retransmission with back-off",
+            "8. Simultaneous open and close",
+            "9. Keepalive on a dead peer",
+            "10. Keepalive on a rebooted peer",
+        ]
+    );
+    assert_eq!(
+        titles(Lang::Zh),
+        vec![
+            "1. 三次握手",
+            "2. 数据传输",
+            "3. 四次挥手、半关闭与 TIME-WAIT",
+            "4. 为什么等待 2MSL：最后的 ACK 丢失",
+            "5. 服务器先关闭",
+            "6. 长连接：HTTP keep-alive 与 TCP 保活",
+            "7. 丢包与退避重传",
+            "8. 同时打开与同时关闭",
+            "9. 保活：对端宕机",
+            "10. 保活：对端重启",
+        ]
+    );
+    // Each chapter begins with the first narration that fires at or after
+    // the chapter's first step (the `at` after each `# ---- Chapter N`
+    // comment of tour.toml), in English and in Chinese.
+    let text = BUILTIN.iter().find(|(n, _)| *n == "tour").unwrap().1;
+    let mut starts = Vec::new();
+    let mut lines = text.lines();
+    while let Some(l) = lines.next() {
+        if l.starts_with("# ---- Chapter") {
+            let at = lines.find_map(|l| l.strip_prefix("at = ")).unwrap();
+            starts.push(at.parse::<f64>().unwrap());
+        }
+    }
+    assert_eq!(
+        starts,
+        vec![0.0, 1.5, 3.0, 20.0, 40.0, 60.0, 100.0, 120.0, 140.0, 8200.0]
+    );
+    for lang in [Lang::En, Lang::Zh] {
+        let ov = Overrides {
+            lang: Some(lang),
+            ..Default::default()
+        };
+        let (_, ev) = run_with("tour", ov);
+        let fired: Vec<(f64, &str)> = ev
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Narration { text, .. } => Some((e.t, text.as_str())),
+                _ => None,
+            })
+            .collect();
+        for (k, (&start, &i)) in starts.iter().zip(&begins).enumerate() {
+            let first = fired.iter().find(|(t, _)| *t >= start).unwrap();
+            assert_eq!(
+                first.1,
+                sc.narrations[i].text(lang),
+                "chapter {} ({lang:?}) begins at {start} s",
+                k + 1
+            );
+        }
+    }
+}
+
 // ----- scenario files: narration fields ----------------------------------------
 
 /// A scenario file with one narration whose `on` table is `on`, and `more`
