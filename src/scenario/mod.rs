@@ -11,8 +11,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::event::TimerKind;
 use crate::fault::{Action, DirMatch, Rule, Trigger, parse_duration};
 use crate::link::memory::Side;
+use crate::state::State;
 use crate::wire::Flags;
 
 pub use crate::settings::Overrides;
@@ -305,8 +307,143 @@ pub struct EventMatch {
 pub struct NarrationSpec {
     pub on: EventMatch,
     pub en: String,
+    /// The Chinese text. A file may leave it out (or empty):
+    /// [`Scenario::parse`] then puts the English text here behind
+    /// [`ZH_FALLBACK_MARK`], so a Chinese run still says everything and
+    /// shows what is untranslated.
+    #[serde(default)]
     pub zh: String,
+    /// The title of the chapter this narration begins (the tour's ten
+    /// chapters), e.g. `1. The three-way handshake`.
+    pub chapter: Option<String>,
+    /// The chapter's title in Chinese; without it, `chapter`.
+    pub chapter_zh: Option<String>,
 }
+
+/// Put before the English text of a narration that has no `zh`.
+pub const ZH_FALLBACK_MARK: &str = "（英文）";
+
+impl NarrationSpec {
+    /// The text in `lang` (after [`Scenario::parse`], `zh` is always set).
+    pub fn text(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Zh => &self.zh,
+        }
+    }
+
+    /// The title of the chapter this narration begins, if it begins one;
+    /// in Chinese `chapter_zh`, else `chapter`.
+    pub fn chapter(&self, lang: Lang) -> Option<&str> {
+        match lang {
+            Lang::Zh => self.chapter_zh.as_deref().or(self.chapter.as_deref()),
+            Lang::En => self.chapter.as_deref(),
+        }
+    }
+}
+
+/// The event kinds a narration's `kind` may name: every kind a scenario
+/// run produces (README, Events). `narration` events are never matched;
+/// `burst` and `lagged` come from live mode only.
+pub const MATCH_KINDS: &[&str] = &[
+    "segment",
+    "drop",
+    "hold",
+    "release",
+    "fault",
+    "rule",
+    "state",
+    "timer",
+    "keepalive",
+    "rtt",
+    "tcb",
+    "abort",
+    "app",
+    "negotiated",
+    "vars",
+    "recovery",
+    "limit",
+    "info",
+];
+
+/// The `action` values of each kind that has one, as `run::matches` reads
+/// them (keep the two in step).
+const MATCH_ACTIONS: &[(&str, &[&str])] = &[
+    ("timer", &["armed", "cancelled", "fired"]),
+    (
+        "keepalive",
+        &["enabled", "disabled", "probe_sent", "answered", "dead"],
+    ),
+    ("tcb", &["allocated", "freed"]),
+    ("fault", &["delay", "duplicate", "corrupt", "reorder"]),
+    (
+        "recovery",
+        &[
+            "enter",
+            "mark",
+            "exit",
+            "undo",
+            "probe",
+            "reduce",
+            "slow_start_exit",
+        ],
+    ),
+];
+
+/// The `reason` values of abort and drop events (README, Events).
+const MATCH_REASONS: &[(&str, &[&str])] = &[
+    (
+        "abort",
+        &[
+            "user",
+            "reset_received",
+            "retransmit_timeout",
+            "keepalive_timeout",
+            "connect_timeout",
+            "fin_wait_2_timeout",
+            "reopened",
+            "data_after_close",
+        ],
+    ),
+    (
+        "drop",
+        &[
+            "injected",
+            "loss",
+            "checksum",
+            "malformed",
+            "bad_option",
+            "not_ipv4_tcp",
+            "not_ipv6_tcp",
+            "fragment",
+            "not_for_us",
+        ],
+    ),
+];
+
+/// What sent a retransmission (segments) or detected a loss (recovery).
+const MATCH_BY: &[&str] = &["dupack", "rack", "tlp", "rto", "rescue", "persist", "syn"];
+
+/// The kinds of event each field can match: `run::matches` reads the field
+/// from these only, so on any other kind the narration would never fire
+/// (keep the two in step).
+const FIELD_KINDS: &[(&str, &[&str])] = &[
+    ("dir", &["segment", "drop", "hold", "release"]),
+    ("flags", &["segment", "drop", "hold", "release"]),
+    ("payload", &["segment", "drop", "hold", "release"]),
+    ("win", &["segment"]),
+    ("retransmit", &["segment"]),
+    ("probe", &["segment"]),
+    ("by", &["segment", "recovery"]),
+    ("to", &["state"]),
+    ("from", &["state"]),
+    ("timer", &["timer"]),
+    (
+        "action",
+        &["timer", "keepalive", "tcb", "fault", "recovery"],
+    ),
+    ("reason", &["abort", "drop"]),
+];
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -363,7 +500,9 @@ impl Scenario {
                 e.message().trim_end().replace('\n', " ")
             )
         })?;
+        let mut sc = sc;
         sc.check(origin, text)?;
+        sc.fill_missing_zh();
         Ok(sc)
     }
 
@@ -487,19 +626,25 @@ impl Scenario {
                 .map_err(|e| format!("{}: [[fault]]: {e}", at("[[fault]]", i)))?;
         }
         for (i, n) in self.narrations.iter().enumerate() {
-            if let Some(fl) = &n.on.flags {
-                Flags::from_letters(fl).map_err(|e| {
-                    format!("{}: narration field `flags`: {e}", at("[[narration]]", i))
-                })?;
-            }
-            if n.on.nth == Some(0) {
+            let here = |field: &str| format!("{origin}:{}", narration_field_line(text, i, field));
+            check_match(&n.on, &here)?;
+            if n.chapter_zh.is_some() && n.chapter.is_none() {
                 return Err(format!(
-                    "{}: narration field `nth` counts from 1",
-                    at("[[narration]]", i)
+                    "{}: narration field `chapter_zh` needs `chapter` as well (the title in English)",
+                    here("chapter_zh")
                 ));
             }
         }
         Ok(())
+    }
+
+    /// A narration without Chinese text says the English one, marked.
+    fn fill_missing_zh(&mut self) {
+        for n in &mut self.narrations {
+            if n.zh.trim().is_empty() {
+                n.zh = format!("{ZH_FALLBACK_MARK}{}", n.en);
+            }
+        }
     }
 
     pub fn title_for(&self, lang: Lang) -> &str {
@@ -508,6 +653,216 @@ impl Scenario {
             Lang::En => &self.title,
         }
     }
+}
+
+/// A narration's `on`: its values from the sets the events use, and only
+/// fields its `kind` carries. `here(field)` is the file and the field's line.
+fn check_match(m: &EventMatch, here: &dyn Fn(&str) -> String) -> Result<(), String> {
+    let bad = |field: &str, value: &str, what: &str, valid: &[&str]| -> String {
+        let hint = nearest(value, valid)
+            .map(|n| format!(" (did you mean \"{n}\"?)"))
+            .unwrap_or_default();
+        format!(
+            "{}: narration field `{field}`: \"{value}\" is not {what}{hint}: {}",
+            here(field),
+            one_of(valid)
+        )
+    };
+    if let Some(k) = &m.kind
+        && !MATCH_KINDS.contains(&k.as_str())
+    {
+        return Err(bad("kind", k, "an event kind", MATCH_KINDS));
+    }
+    if let Some(kind) = m.kind.as_deref() {
+        for field in m.fields() {
+            if let Some((_, kinds)) = FIELD_KINDS.iter().find(|(f, _)| *f == field)
+                && !kinds.contains(&kind)
+            {
+                return Err(format!(
+                    "{}: narration field `{field}` never matches {} {kind} event: it is read from {} events only",
+                    here(field),
+                    article(kind),
+                    one_of(kinds)
+                ));
+            }
+        }
+    }
+    if let Some(d) = &m.dir
+        && d != "in"
+        && d != "out"
+    {
+        return Err(bad("dir", d, "a direction", &["in", "out"]));
+    }
+    if let Some(fl) = &m.flags {
+        Flags::from_letters(fl)
+            .map_err(|e| format!("{}: narration field `flags`: {e}", here("flags")))?;
+    }
+    let timers: Vec<&str> = TimerKind::ALL.iter().map(|t| t.name()).collect();
+    if let Some(t) = &m.timer
+        && !timers.contains(&t.as_str())
+    {
+        return Err(bad("timer", t, "a timer", &timers));
+    }
+    let states: Vec<&str> = State::ALL.iter().map(|s| s.name()).collect();
+    for (field, value) in [("to", &m.to), ("from", &m.from)] {
+        if let Some(s) = value
+            && !states.contains(&s.as_str())
+        {
+            return Err(bad(field, s, "a state", &states));
+        }
+    }
+    if let Some(b) = &m.by
+        && !MATCH_BY.contains(&b.as_str())
+    {
+        return Err(bad("by", b, "a cause of retransmission", MATCH_BY));
+    }
+    for (field, value, table, noun) in [
+        ("action", &m.action, MATCH_ACTIONS, "action"),
+        ("reason", &m.reason, MATCH_REASONS, "reason"),
+    ] {
+        let Some(v) = value else { continue };
+        let (what, valid): (String, Vec<&str>) = match m.kind.as_deref() {
+            Some(kind) => {
+                let (_, valid) = table
+                    .iter()
+                    .find(|(k, _)| *k == kind)
+                    .expect("FIELD_KINDS lets through only kinds with this field");
+                (
+                    format!("{} {noun} of {kind} events", article(noun)),
+                    valid.to_vec(),
+                )
+            }
+            None => {
+                let mut all: Vec<&str> = Vec::new();
+                for v in table.iter().flat_map(|(_, vs)| vs.iter()) {
+                    if !all.contains(v) {
+                        all.push(v);
+                    }
+                }
+                (format!("{} event {noun}", article("event")), all)
+            }
+        };
+        if !valid.contains(&v.as_str()) {
+            return Err(bad(field, v, &what, &valid));
+        }
+    }
+    if m.nth == Some(0) {
+        return Err(format!(
+            "{}: narration field `nth` counts from 1",
+            here("nth")
+        ));
+    }
+    Ok(())
+}
+
+impl EventMatch {
+    /// The names of the fields given (all but `host`, `kind` and `nth`,
+    /// which every event has).
+    fn fields(&self) -> Vec<&'static str> {
+        [
+            ("dir", self.dir.is_some()),
+            ("flags", self.flags.is_some()),
+            ("to", self.to.is_some()),
+            ("from", self.from.is_some()),
+            ("timer", self.timer.is_some()),
+            ("action", self.action.is_some()),
+            ("reason", self.reason.is_some()),
+            ("retransmit", self.retransmit.is_some()),
+            ("payload", self.payload.is_some()),
+            ("win", self.win.is_some()),
+            ("by", self.by.is_some()),
+            ("probe", self.probe.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, given)| *given)
+        .map(|(name, _)| name)
+        .collect()
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// `a, b or c`.
+fn one_of(values: &[&str]) -> String {
+    match values {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The valid value closest to a wrong one, when it is close enough to be
+/// a slip: at most two edits (a swap of neighbours counts as one), or the
+/// start of it; case does not count.
+fn nearest<'a>(value: &str, valid: &[&'a str]) -> Option<&'a str> {
+    let v = value.to_lowercase();
+    let (best, d) = valid
+        .iter()
+        .map(|c| (*c, edit_distance(&v, &c.to_lowercase())))
+        .min_by_key(|(_, d)| *d)?;
+    if d <= 2.max(v.chars().count() / 3) {
+        return Some(best);
+    }
+    valid
+        .iter()
+        .copied()
+        .find(|c| v.len() >= 3 && c.to_lowercase().starts_with(&v))
+}
+
+/// Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The line of `field = …` inside the `i`-th `[[narration]]` table (in its
+/// inline `on = { … }` or a `[narration.on]` table), else of the table's
+/// header.
+fn narration_field_line(text: &str, i: usize, field: &str) -> usize {
+    const HEADER: &str = "[[narration]]";
+    let Some((start, _)) = text.match_indices(HEADER).nth(i) else {
+        return 0;
+    };
+    let body = start + HEADER.len();
+    let end = text[body..].find("\n[[").map_or(text.len(), |o| body + o);
+    let section = &text[start..end];
+    for (o, _) in section.match_indices(field) {
+        let key_start = section[..o]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || c == '{' || c == ',');
+        let rest = section[o + field.len()..].trim_start_matches([' ', '\t']);
+        if key_start && rest.starts_with('=') {
+            return line_col(text, start + o).0;
+        }
+    }
+    line_col(text, start).0
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -557,4 +912,70 @@ pub fn secs(s: f64) -> std::time::Duration {
 /// Accept "250ms"-style strings where a scenario gives a duration as text.
 pub fn duration_text(s: &str) -> Result<std::time::Duration, String> {
     parse_duration(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::DeserializeOwned;
+
+    use super::*;
+    use crate::event::{
+        AbortReason, DropReason, FaultAction, KeepaliveAction, RecoveryAction, RtxCause, TcbAction,
+        TimerAction,
+    };
+
+    /// `name` as the event schema spells a value of `T`.
+    fn read<T: DeserializeOwned>(name: &str) -> Option<T> {
+        serde_json::from_value(serde_json::Value::String(name.into())).ok()
+    }
+
+    /// The lists the narration checks accept name values the events have
+    /// (none of them a typo, none an `Other`).
+    #[test]
+    fn the_accepted_values_are_the_events_values() {
+        for (kind, actions) in MATCH_ACTIONS {
+            for a in *actions {
+                let known = match *kind {
+                    "timer" => read::<TimerAction>(a).is_some(),
+                    "keepalive" => read::<KeepaliveAction>(a).is_some(),
+                    "tcb" => read::<TcbAction>(a).is_some(),
+                    "fault" => read::<FaultAction>(a).is_some_and(|f| f.name() == *a),
+                    "recovery" => read::<RecoveryAction>(a).is_some_and(|r| r.name() == *a),
+                    other => panic!("no action list for {other}"),
+                };
+                assert!(known, "{kind} action {a}");
+            }
+        }
+        for (kind, reasons) in MATCH_REASONS {
+            for r in *reasons {
+                let known = match *kind {
+                    "abort" => read::<AbortReason>(r)
+                        .is_some_and(|x| !matches!(x, AbortReason::Other(_)) && x.name() == *r),
+                    "drop" => read::<DropReason>(r)
+                        .is_some_and(|x| !matches!(x, DropReason::Other(_)) && x.name() == *r),
+                    other => panic!("no reason list for {other}"),
+                };
+                assert!(known, "{kind} reason {r}");
+            }
+        }
+        for b in MATCH_BY {
+            assert!(read::<RtxCause>(b).is_some_and(|c| c.name() == *b), "{b}");
+        }
+        for (field, kinds) in FIELD_KINDS {
+            assert!(kinds.iter().all(|k| MATCH_KINDS.contains(k)), "{field}");
+        }
+    }
+
+    #[test]
+    fn nearest_values_allow_a_slip_not_a_guess() {
+        let kinds = MATCH_KINDS;
+        assert_eq!(nearest("segmnet", kinds), Some("segment"));
+        assert_eq!(nearest("Timer", kinds), Some("timer"));
+        assert_eq!(nearest("negotiate", kinds), Some("negotiated"));
+        assert_eq!(nearest("xyzzy", kinds), None);
+        assert_eq!(edit_distance("segmnet", "segment"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(one_of(&["in", "out"]), "in or out");
+        assert_eq!(one_of(&["a"]), "a");
+    }
 }
