@@ -1495,7 +1495,7 @@ fn a_chapter_title_in_chinese_falls_back_to_english() {
 
 #[test]
 fn an_unknown_event_kind_is_an_error_that_names_the_kinds() {
-    const KINDS: &str = "segment, drop, hold, release, fault, rule, state, timer, keepalive, rtt, tcb, abort, app, negotiated, vars, recovery, limit or info";
+    const KINDS: &str = "segment, drop, hold, release, fault, rule, state, timer, keepalive, rtt, tcb, abort, app, negotiated, vars, recovery, limit, info or speed";
     assert_eq!(
         narration_error("kind = \"segmnet\""),
         format!(

@@ -173,6 +173,11 @@ impl DemoDriver {
             .filter(|s| s.is_finite() && *s > 0.0)
             .unwrap_or(1.0);
         let run = Run::new(scenario.clone(), &overrides);
+        let chapters = scenario
+            .narrations
+            .iter()
+            .filter_map(|n| n.chapter(lang).map(String::from))
+            .collect();
         let mut d = DemoDriver {
             scenario,
             overrides,
@@ -180,7 +185,7 @@ impl DemoDriver {
             title,
             clock: Timeline::new(speed),
             initial_speed: speed,
-            chapters: Vec::new(),
+            chapters,
             walkthrough: false,
             backlog: VecDeque::new(),
             ready: Vec::new(),
@@ -1202,6 +1207,42 @@ mod tests {
         assert_eq!(not_narration(&shown), not_narration(&want));
         assert_eq!(narrations(&shown), narrations(&want));
         assert_eq!(d.narrations, 4);
+    }
+
+    /// Issue 19: the tour's chapters are listed, and a jump lands on a
+    /// chapter's first narration (forward or back), the walkthrough
+    /// stopped there with the speed of that point in the lesson.
+    #[test]
+    fn the_tour_jumps_to_a_chapter() {
+        let mut d = scenario("tour").with_walkthrough(true);
+        let chapters = d.chapters();
+        assert_eq!(chapters.len(), 10);
+        assert_eq!(chapters[8], "9. Keepalive on a dead peer");
+        assert!(d.playback().chapters);
+        let said = d.command(Command::Chapter(8)).unwrap();
+        assert!(d.take_rewind());
+        let shown = d.poll();
+        let last_narration = shown
+            .iter()
+            .rev()
+            .find(|e| matches!(e.body, Body::Narration { .. }))
+            .unwrap();
+        assert!(
+            matches!(&last_narration.body, Body::Narration { chapter: Some(c), .. } if *c == chapters[8]),
+            "{last_narration:?}"
+        );
+        assert!(
+            said.starts_with("9. Keepalive on a dead peer (step "),
+            "{said}"
+        );
+        assert!(d.playback().paused);
+        assert_eq!(d.playback().speed, Some(600.0));
+        assert!(d.poll().is_empty(), "stopped there");
+        d.command(Command::Chapter(1)).unwrap();
+        let shown = d.poll();
+        assert_eq!(narrations(&shown).len(), 7, "chapter 2 begins at step 7");
+        assert_eq!(d.playback().speed, Some(0.5));
+        assert!(d.command(Command::Chapter(10)).is_err());
     }
 
     #[test]

@@ -364,6 +364,7 @@ pub const MATCH_KINDS: &[&str] = &[
     "recovery",
     "limit",
     "info",
+    "speed",
 ];
 
 /// The `action` values of each kind that has one, as `run::matches` reads

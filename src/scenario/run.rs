@@ -714,7 +714,7 @@ impl Run {
                         lang: self.lang.name().into(),
                         text,
                         explains: Some(Box::new(e.clone())),
-                        chapter: None,
+                        chapter: n.chapter(self.lang).map(String::from),
                     },
                 });
             }
