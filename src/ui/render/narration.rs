@@ -13,20 +13,21 @@ use super::block;
 
 pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     let t = view.theme;
+    let m = view.msg();
     let Some(n) = &model.narration else { return };
     let title = Line::from(vec![
-        Span::styled(" Narration ", t.title()),
+        Span::styled(format!(" {} ", m.narration), t.title()),
         Span::styled(
-            format!("· step {} · t {} ", n.index, units::t(n.t)),
+            format!("{} ", m.narration_step(n.index, &units::t(n.t))),
             t.dim(),
         ),
     ]);
     let mut b = block(title, false, view);
     if clock.playback.walkthrough {
         let hint = if clock.playback.paused {
-            " space: next · backspace: back "
+            format!(" {} ", m.walkthrough_keys)
         } else {
-            " … "
+            " … ".to_string()
         };
         b = b.title(Line::from(Span::styled(hint, t.key())).alignment(Alignment::Right));
     }
@@ -34,11 +35,13 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Statu
     if n.target.is_some() {
         spans.push(Span::styled("▶ ", t.key()));
     }
-    spans.push(Span::styled(n.text.to_string(), t.narration()));
-    f.render_widget(
-        Paragraph::new(Line::from(spans))
-            .wrap(Wrap { trim: true })
-            .block(b),
-        area,
-    );
+    spans.push(Span::styled(
+        super::breakable(&n.text).into_owned(),
+        t.narration(),
+    ));
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let lines = vec![Line::from(spans)];
+    let text_area = super::wrap_area(inner, &lines);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text_area);
 }
