@@ -24,7 +24,7 @@ use crate::ui::model::{Conn, Model};
 use crate::ui::units;
 use crate::ui::view::{Focus, View};
 
-use super::{block, focused};
+use super::{block, focused, width};
 
 /// Columns for the y axis labels.
 const YLAB: u16 = 6;
@@ -276,7 +276,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
         String::new()
     };
     let span_txt = format!("← {} →{live}", units::secs_in(m, right - left));
-    let gap = w.saturating_sub(t0.len() + t1.len() + span_txt.len());
+    let gap = w.saturating_sub(width(&t0) + width(&t1) + width(&span_txt));
     let labels = format!(
         "{t0}{}{span_txt}{}{t1}",
         " ".repeat(gap / 2),
