@@ -112,7 +112,7 @@ fn screenshot(
         driver,
         common.duration,
         common.size.unwrap_or_default(),
-        common.ui().theme,
+        common.ui(),
         path,
     ))
 }

@@ -339,13 +339,14 @@ pub fn parse_keepalive(s: &str) -> Result<Keepalive, String> {
 }
 
 impl Common {
-    /// The theme and keys for the terminal UI: `--theme`, else the config
-    /// file's; its `[keys]`.
+    /// The theme, keys and language for the terminal UI: `--theme`, else
+    /// the config file's; its `[keys]`; the narration's language.
     pub fn ui(&self) -> crate::ui::UiSettings {
         let file = self.file.as_deref();
         crate::ui::UiSettings {
             theme: Theme::chosen(self.theme.or(file.and_then(|f| f.theme))),
             keys: file.map(|f| f.keys.clone()).unwrap_or_default(),
+            lang: self.overrides().lang.unwrap_or_else(Lang::from_env),
         }
     }
 

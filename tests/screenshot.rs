@@ -243,6 +243,39 @@ fn screenshot_flag_writes_the_frame_without_a_terminal() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--lang zh`: the frame's own words are Chinese, as the narration is.
+#[test]
+fn screenshot_follows_lang() {
+    let dir = scratch("zh");
+    let out = tcpscope(
+        &[
+            "demo",
+            "handshake",
+            "--lang",
+            "zh",
+            "--screenshot",
+            "X.svg",
+            "--duration",
+            "0.6",
+            "--size",
+            "80x24",
+        ],
+        &dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, lines) = read_svg(&std::fs::read_to_string(dir.join("X.svg")).unwrap());
+    let all = lines.join("\n");
+    assert!(lines[0].contains("演示"), "{all}");
+    assert!(lines[0].contains("时间 0.600 秒"), "{all}");
+    assert!(all.contains("┌ 讲解 · 第 7 步"), "{all}");
+    assert!(all.contains("? 帮助  q 退出"), "{all}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn screenshot_of_a_replay() {
     let dir = scratch("replay");

@@ -599,3 +599,78 @@ fn fault_keys_in_a_viewer_of_a_shared_session_say_it_is_read_only() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Issue 19: `f` pauses a running demo while the rule is written (the
+/// segment it is meant for has not passed yet), and the demo runs on when
+/// the form closes; live mode never pauses, and a paused demo stays so.
+#[test]
+fn the_fault_form_pauses_a_running_demo() {
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    use KeyCode::{Char, Esc};
+    press(&mut v, &m, &mut d, &[Char('f')]);
+    assert!(matches!(v.popup, Some(Popup::Form(_))));
+    assert_eq!(d.sent, [Command::Pause(true)]);
+    press(&mut v, &m, &mut d, &[Esc]);
+    assert_eq!(d.sent, [Command::Pause(true), Command::Pause(false)]);
+
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    d.playback.paused = true;
+    press(&mut v, &m, &mut d, &[Char('f'), Esc]);
+    assert!(d.sent.is_empty(), "already paused: {:?}", d.sent);
+
+    let (m, mut v, mut d) = setup(Mode::Live);
+    press(&mut v, &m, &mut d, &[Char('f'), Esc]);
+    assert!(d.sent.is_empty(), "live time is real: {:?}", d.sent);
+}
+
+/// Issue 19: `C` lists the lesson's chapters; Enter or a chapter's
+/// number jumps to it; without chapters it says so.
+#[test]
+fn chapters_key_lists_and_jumps() {
+    struct Chaptered(Fake);
+    impl Driver for Chaptered {
+        fn mode(&self) -> Mode {
+            self.0.mode()
+        }
+        fn title(&self) -> String {
+            self.0.title()
+        }
+        fn poll(&mut self) -> Vec<Event> {
+            Vec::new()
+        }
+        fn now(&self) -> f64 {
+            self.0.now()
+        }
+        fn next_wake(&self) -> Option<std::time::Duration> {
+            None
+        }
+        fn command(&mut self, cmd: Command) -> Result<String, String> {
+            self.0.command(cmd)
+        }
+        fn finished(&self) -> bool {
+            false
+        }
+        fn chapters(&self) -> Vec<String> {
+            vec!["1. One".into(), "2. Two".into(), "3. Three".into()]
+        }
+    }
+    let (m, mut v, d) = setup(Mode::Demo);
+    let mut d = Chaptered(d);
+    use KeyCode::{Char, Down, Enter};
+    for k in [Char('C'), Down, Enter] {
+        v.key(key(k), &m, &mut d);
+    }
+    assert_eq!(d.0.sent, [Command::Chapter(1)]);
+    for k in [Char('C'), Char('3')] {
+        v.key(key(k), &m, &mut d);
+    }
+    assert_eq!(d.0.sent, [Command::Chapter(1), Command::Chapter(2)]);
+    assert!(v.popup.is_none());
+
+    let (m, mut v, mut d) = setup(Mode::Demo);
+    press(&mut v, &m, &mut d, &[Char('C')]);
+    assert!(v.popup.is_none());
+    assert!(d.sent.is_empty());
+    let s = v.status.as_ref().unwrap();
+    assert!(s.error && s.text.contains("no chapters"), "{}", s.text);
+}

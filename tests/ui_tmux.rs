@@ -262,7 +262,8 @@ fn closing_the_terminal_ends_the_program() {
     }
 }
 
-/// `tcpscope demo handshake --lang zh`: the narration panel speaks Chinese.
+/// `tcpscope demo handshake --lang zh`: the narration panel speaks Chinese,
+/// and so does its title (the UI's words follow `--lang`).
 #[test]
 fn chinese_narration_in_the_tui() {
     if !tmux_ready() {
@@ -276,7 +277,7 @@ fn chinese_narration_in_the_tui() {
     let lines: Vec<&str> = s.lines().collect();
     let panel = lines
         .iter()
-        .position(|l| l.contains("┌ Narration"))
+        .position(|l| l.contains("┌ 讲解"))
         .unwrap_or_else(|| panic!("a narration panel:\n{s}"));
     assert!(
         lines[panel + 1..]

@@ -6,9 +6,12 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::i18n::Messages;
 use crate::fault::Rule;
 use crate::scenario::FaultSpec;
 
+/// The choices as the rule's text form writes them; the form shows them in
+/// the UI's language ([`FaultForm::shown`]).
 pub const DIRS: [&str; 3] = ["in", "out", "any"];
 pub const PAYLOADS: [&str; 3] = ["any", "with data", "without data"];
 pub const TRIGGERS: [&str; 3] = ["count", "probability", "always"];
@@ -37,28 +40,28 @@ impl Field {
         Field::Action,
         Field::Delay,
     ];
-    pub fn label(self) -> &'static str {
+    pub fn label(self, m: &Messages) -> &'static str {
         match self {
-            Field::Dir => "direction",
-            Field::Flags => "flags",
-            Field::Payload => "payload",
-            Field::Port => "port",
-            Field::Trigger => "when",
-            Field::Amount => "how many",
-            Field::Action => "action",
-            Field::Delay => "delay (ms)",
+            Field::Dir => m.field_direction,
+            Field::Flags => m.field_flags,
+            Field::Payload => m.field_payload,
+            Field::Port => m.field_port,
+            Field::Trigger => m.field_when,
+            Field::Amount => m.field_how_many,
+            Field::Action => m.field_action,
+            Field::Delay => m.field_delay,
         }
     }
-    pub fn hint(self) -> &'static str {
+    pub fn hint(self, m: &Messages) -> &'static str {
         match self {
-            Field::Dir => "in: toward the server (live: toward tcpscope)",
-            Field::Flags => "exact set as letters: S SA A FA PA R; empty = any",
-            Field::Payload => "segments with or without data",
-            Field::Port => "either end's port; empty = any",
-            Field::Trigger => "the next N, each with a probability, or all",
-            Field::Amount => "N segments, or a percentage",
-            Field::Action => "what happens to a matching segment",
-            Field::Delay => "for delay: how long",
+            Field::Dir => m.hint_field_direction,
+            Field::Flags => m.hint_field_flags,
+            Field::Payload => m.hint_field_payload,
+            Field::Port => m.hint_field_port,
+            Field::Trigger => m.hint_field_when,
+            Field::Amount => m.hint_field_how_many,
+            Field::Action => m.hint_field_action,
+            Field::Delay => m.hint_field_delay,
         }
     }
     fn is_text(self) -> bool {
@@ -127,6 +130,28 @@ impl FaultForm {
         }
     }
 
+    /// A field's value as the form shows it: a choice in `m`'s words, text
+    /// as typed.
+    pub fn shown(&self, f: Field, m: &Messages) -> String {
+        let choice = match f {
+            Field::Dir => [m.dir_in, m.dir_out, m.any][self.dir],
+            Field::Payload => [m.any, m.with_data, m.without_data][self.payload],
+            Field::Trigger => {
+                [m.trigger_count, m.trigger_probability, m.trigger_always][self.trigger]
+            }
+            Field::Action => [
+                m.action_drop,
+                m.action_hold,
+                m.action_delay,
+                m.action_duplicate,
+                m.action_reorder,
+                m.action_corrupt,
+            ][self.action],
+            _ => return self.value(f),
+        };
+        choice.to_string()
+    }
+
     /// Whether a field matters with the other choices made.
     pub fn applies(&self, f: Field) -> bool {
         match f {
@@ -166,19 +191,21 @@ impl FaultForm {
         }
     }
 
-    /// The rule, or the sentence that says what is wrong.
-    pub fn rule(&self) -> Result<Rule, String> {
+    /// The rule, or the sentence that says what is wrong (in `m`'s
+    /// language where the form finds it; the injector's own checks speak
+    /// English).
+    pub fn rule(&self, m: &Messages) -> Result<Rule, String> {
         let port = self.port.trim();
         if !port.is_empty() && port.parse::<u16>().ok().filter(|p| *p > 0).is_none() {
-            return Err(format!("port \"{port}\" is not 1 to 65535"));
+            return Err(m.bad_port(port));
         }
         let amount = self.amount.trim().trim_end_matches('%');
         match TRIGGERS[self.trigger] {
             "count" if amount.parse::<u32>().is_err() => {
-                return Err(format!("\"{amount}\" is not a whole number of segments"));
+                return Err(m.not_a_count(amount));
             }
             "probability" if amount.parse::<f64>().is_err() => {
-                return Err(format!("\"{amount}\" is not a percentage"));
+                return Err(m.not_a_percentage(amount));
             }
             _ => {}
         }
@@ -233,13 +260,13 @@ impl FaultForm {
         }
     }
 
-    pub fn key(&mut self, key: &KeyEvent) -> FormResult {
+    pub fn key(&mut self, key: &KeyEvent, m: &Messages) -> FormResult {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return FormResult::Cancel;
         }
         match key.code {
             KeyCode::Esc => return FormResult::Cancel,
-            KeyCode::Enter => match self.rule() {
+            KeyCode::Enter => match self.rule(m) {
                 Ok(r) => return FormResult::Submit(r),
                 Err(e) => self.error = Some(e),
             },
@@ -284,12 +311,14 @@ impl FaultForm {
 mod tests {
     use super::*;
     use crate::fault::{Action, DirMatch, Trigger};
+    use crate::scenario::Lang;
+    use crate::ui::i18n::messages;
     use crate::wire::Flags;
 
     fn press(f: &mut FaultForm, keys: &[KeyCode]) -> FormResult {
         let mut last = FormResult::Editing;
         for k in keys {
-            last = f.key(&KeyEvent::new(*k, KeyModifiers::NONE));
+            last = f.key(&KeyEvent::new(*k, KeyModifiers::NONE), messages(Lang::En));
         }
         last
     }
@@ -358,6 +387,40 @@ mod tests {
         assert_eq!(press(&mut f, &[KeyCode::Enter]), FormResult::Editing);
         assert_eq!(f.error.as_deref(), Some("count must be above 0"));
         f.port = "70000".into();
-        assert!(f.rule().unwrap_err().contains("70000"));
+        assert!(f.rule(messages(Lang::En)).unwrap_err().contains("70000"));
+        assert_eq!(
+            f.rule(messages(Lang::Zh)),
+            Err("端口 \"70000\" 不在 1 到 65535 之间".to_string())
+        );
+    }
+
+    #[test]
+    fn choices_show_in_the_language() {
+        let f = FaultForm {
+            dir: 1,
+            action: 2,
+            ..FaultForm::default()
+        };
+        let (en, zh) = (messages(Lang::En), messages(Lang::Zh));
+        assert_eq!(f.shown(Field::Dir, en), "out");
+        assert_eq!(f.shown(Field::Dir, zh), "出");
+        assert_eq!(f.shown(Field::Action, zh), "延迟");
+        assert_eq!(f.shown(Field::Payload, zh), "任意");
+        assert_eq!(f.shown(Field::Delay, zh), "500");
+        // The value, as the rule's text form has it, is the same.
+        assert_eq!(f.value(Field::Action), "delay");
+        // In English every choice shows as the text form writes it.
+        for i in 0..ACTIONS.len() {
+            let f = FaultForm {
+                dir: i % DIRS.len(),
+                payload: i % PAYLOADS.len(),
+                trigger: i % TRIGGERS.len(),
+                action: i,
+                ..FaultForm::default()
+            };
+            for field in Field::ALL {
+                assert_eq!(f.shown(field, en), f.value(field), "{field:?}");
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::scenario::Lang;
+use crate::ui::i18n;
 use crate::ui::model::graph::{SegMark, SideSeries};
 use crate::ui::model::{Conn, Model, Retention};
 
@@ -19,70 +20,6 @@ type Runs = Vec<Vec<(f64, f64)>>;
 
 /// The SVG's size in pixels.
 const SIZE: (u32, u32) = (1200, 900);
-
-/// Words of the plot in one language.
-struct Words {
-    seq_title: &'static str,
-    win_title: &'static str,
-    time: &'static str,
-    seq: &'static str,
-    bytes: &'static str,
-    data: &'static str,
-    rto: &'static str,
-    fast: &'static str,
-    probe: &'static str,
-    dropped: &'static str,
-    ack: &'static str,
-    rwnd_edge: &'static str,
-    cwnd: &'static str,
-    ssthresh: &'static str,
-    pipe: &'static str,
-    peer_wnd: &'static str,
-    recovery: &'static str,
-}
-
-fn words(lang: Lang) -> Words {
-    match lang {
-        Lang::En => Words {
-            seq_title: "time–sequence",
-            win_title: "windows",
-            time: "time (s)",
-            seq: "sequence (relative)",
-            bytes: "bytes",
-            data: "data",
-            rto: "retransmitted (RTO)",
-            fast: "retransmitted (fast/RACK)",
-            probe: "probe",
-            dropped: "dropped",
-            ack: "cumulative ACK",
-            rwnd_edge: "receive-window edge",
-            cwnd: "cwnd",
-            ssthresh: "ssthresh",
-            pipe: "pipe",
-            peer_wnd: "peer's window",
-            recovery: "recovery",
-        },
-        Lang::Zh => Words {
-            seq_title: "时间–序号",
-            win_title: "窗口",
-            time: "时间 (s)",
-            seq: "序号（相对）",
-            bytes: "字节",
-            data: "数据",
-            rto: "重传（RTO）",
-            fast: "重传（快速/RACK）",
-            probe: "探测",
-            dropped: "丢弃",
-            ack: "累计 ACK",
-            rwnd_edge: "接收窗口边沿",
-            cwnd: "cwnd",
-            ssthresh: "ssthresh",
-            pipe: "pipe",
-            peer_wnd: "对端窗口",
-            recovery: "恢复",
-        },
-    }
-}
 
 /// A connection's name as the events write it.
 fn conn_name(c: &Conn) -> String {
@@ -216,7 +153,7 @@ fn finite(x: u32) -> bool {
 
 /// The SVG of one connection's graph.
 pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
-    let w = words(lang);
+    let m = i18n::messages(lang);
     let from = c.graph.sender(c.bytes);
     let s: &SideSeries = &c.graph.sides[from];
     let base = c.isn[from]
@@ -283,8 +220,15 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
         let (top, bottom) = root.split_vertically(SIZE.1 * 55 / 100);
 
         // ----- time–sequence ----------------------------------------------
-        let mut ch =
-            axes(&top, w.seq_title, w.time, w.seq, left..right, ytop).map_err(|e| err(&e))?;
+        let mut ch = axes(
+            &top,
+            m.plot_seq_title,
+            m.plot_time,
+            m.plot_seq,
+            left..right,
+            ytop,
+        )
+        .map_err(|e| err(&e))?;
         let ack_c = RGBColor(0, 150, 60);
         let data_c = RGBColor(30, 90, 200);
         if !s.acks.is_empty() {
@@ -300,12 +244,12 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
             }
             ch.draw_series(LineSeries::new(line, ack_c.stroke_width(2)))
                 .map_err(|e| err(&e))?
-                .label(w.ack)
+                .label(m.plot_ack)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ack_c));
             let grey = RGBColor(150, 150, 150);
             ch.draw_series(LineSeries::new(edge, grey))
                 .map_err(|e| err(&e))?
-                .label(w.rwnd_edge)
+                .label(m.plot_rwnd_edge)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], grey));
         }
         for b in &s.bursts {
@@ -326,7 +270,7 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
         if !data.is_empty() {
             ch.draw_series(data.iter().map(|&p| Circle::new(p, 2, data_c.filled())))
                 .map_err(|e| err(&e))?
-                .label(w.data)
+                .label(m.legend_data)
                 .legend(move |(x, y)| Circle::new((x + 8, y), 3, data_c.filled()));
         }
         // Each retransmission cause has its own shape as well as its colour.
@@ -338,7 +282,7 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
                     .map(|&p| TriangleMarker::new(p, 6, rto_c.filled())),
             )
             .map_err(|e| err(&e))?
-            .label(w.rto)
+            .label(m.plot_rto)
             .legend(move |(x, y)| TriangleMarker::new((x + 8, y), 6, rto_c.filled()));
         }
         let fast_c = RGBColor(240, 140, 0);
@@ -349,7 +293,7 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
                     .map(|&p| Cross::new(p, 5, fast_c.stroke_width(2))),
             )
             .map_err(|e| err(&e))?
-            .label(w.fast)
+            .label(m.plot_fast)
             .legend(move |(x, y)| Cross::new((x + 8, y), 5, fast_c.stroke_width(2)));
         }
         let probe_c = RGBColor(140, 40, 180);
@@ -361,7 +305,7 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
                     .map(|&p| Circle::new(p, 5, probe_c.stroke_width(2))),
             )
             .map_err(|e| err(&e))?
-            .label(w.probe)
+            .label(m.legend_probe)
             .legend(move |(x, y)| Circle::new((x + 8, y), 5, probe_c.stroke_width(2)));
         }
         let drop_c = BLACK;
@@ -373,7 +317,7 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
                     .map(|&p| Cross::new(p, 4, drop_c.stroke_width(2))),
             )
             .map_err(|e| err(&e))?
-            .label(w.dropped)
+            .label(m.plot_dropped)
             .legend(move |(x, y)| Cross::new((x + 8, y), 4, drop_c.stroke_width(2)));
         }
         ch.configure_series_labels()
@@ -385,8 +329,15 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
             .map_err(|e| err(&e))?;
 
         // ----- windows ----------------------------------------------------
-        let mut ch =
-            axes(&bottom, w.win_title, w.time, w.bytes, left..right, wtop).map_err(|e| err(&e))?;
+        let mut ch = axes(
+            &bottom,
+            m.plot_win_title,
+            m.plot_time,
+            m.plot_bytes,
+            left..right,
+            wtop,
+        )
+        .map_err(|e| err(&e))?;
         let shade = RGBColor(255, 200, 120);
         if !s.recovery.is_empty() {
             ch.draw_series(s.recovery.iter().map(|&(a, b)| {
@@ -396,7 +347,7 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
                 )
             }))
             .map_err(|e| err(&e))?
-            .label(w.recovery)
+            .label(m.legend_recovery)
             .legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 16, y + 5)], shade.mix(0.4).filled())
             });
@@ -424,25 +375,25 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
         };
         let lines: [(&str, RGBColor, u32, Runs); 4] = [
             (
-                w.peer_wnd,
+                m.plot_peer_wnd,
                 RGBColor(150, 150, 150),
                 1,
                 step(&|v| Some(f64::from(v.snd_wnd))),
             ),
             (
-                w.ssthresh,
+                "ssthresh",
                 RGBColor(210, 30, 30),
                 1,
                 step(&|v| finite(v.ssthresh).then(|| f64::from(v.ssthresh))),
             ),
             (
-                w.pipe,
+                "pipe",
                 RGBColor(240, 140, 0),
                 1,
                 step(&|v| Some(f64::from(v.pipe))),
             ),
             (
-                w.cwnd,
+                "cwnd",
                 RGBColor(30, 90, 200),
                 2,
                 step(&|v| Some(f64::from(v.cwnd))),

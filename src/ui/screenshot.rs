@@ -13,10 +13,11 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
+use super::i18n::Messages;
 use super::model::Model;
 use super::render::{self, MIN_HEIGHT, MIN_WIDTH};
 use super::svg::{self, Palette};
-use super::theme::Theme;
+use super::term::UiSettings;
 use super::view::{StatusLine, View};
 use crate::driver::{Command, Driver, Mode};
 
@@ -85,28 +86,30 @@ pub fn key_path(dir: &Path, t: f64) -> PathBuf {
 }
 
 /// `S`: write the frame just drawn next to where tcpscope was started;
-/// the answer is a sentence for the status line.
-pub fn from_key(buf: &Buffer, t: f64) -> Result<String, String> {
+/// the answer is a sentence for the status line, in `m`'s language.
+pub fn from_key(buf: &Buffer, t: f64, m: &Messages) -> Result<String, String> {
     let path = key_path(Path::new("."), t);
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    write(&path, &frame_svg(buf))?;
-    Ok(format!("screenshot written to {name}"))
+    std::fs::write(&path, frame_svg(buf))
+        .map_err(|e| m.screenshot_failed(&path.display().to_string(), &e.to_string()))?;
+    Ok(m.screenshot_written(&name))
 }
 
 /// `--screenshot FILE`: run `driver` to `at` (`None`: as far as it goes
 /// by itself, the end of a recording), draw that frame at `size` without
-/// a terminal, and write it as SVG to `path`.
+/// a terminal, with the UI's theme, keys and language, and write it as SVG
+/// to `path`.
 pub fn capture(
     driver: &mut dyn Driver,
     at: Option<f64>,
     size: Size,
-    theme: Theme,
+    ui: UiSettings,
     path: &Path,
 ) -> Result<(), String> {
     if driver.mode() == Mode::Live {
         return Err("--screenshot works in demo and replay; in live mode press S".into());
     }
-    let buf = frame_at(driver, at, size, theme)?;
+    let buf = frame_at(driver, at, size, ui)?;
     write(path, &frame_svg(&buf))
 }
 
@@ -115,7 +118,7 @@ pub fn frame_at(
     driver: &mut dyn Driver,
     at: Option<f64>,
     size: Size,
-    theme: Theme,
+    ui: UiSettings,
 ) -> Result<Buffer, String> {
     // Paused, so that real time passing while we work moves nothing.
     let _ = driver.command(Command::Pause(true));
@@ -132,7 +135,7 @@ pub fn frame_at(
     };
     driver.command(Command::Seek(t))?;
     let mut model = Model::new(driver.two_hosts());
-    let mut view = View::new(theme);
+    let mut view = View::new(ui.theme).with_keys(ui.keys).with_lang(ui.lang);
     // Whatever the seek handed out, then anything left at the same moment.
     for _ in 0..1000 {
         if driver.take_rewind() {

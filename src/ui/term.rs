@@ -36,6 +36,7 @@ use super::screenshot;
 use super::theme::Theme;
 use super::view::{StatusLine, View};
 use crate::driver::{Driver, Mode};
+use crate::scenario::Lang;
 
 /// Frame interval while something counts down.
 pub const FRAME: Duration = Duration::from_millis(40);
@@ -44,20 +45,22 @@ const IDLE: Duration = Duration::from_millis(500);
 /// How long a status sentence stays up.
 const STATUS_FOR: Duration = Duration::from_secs(6);
 
-/// How the UI looks and which keys it answers: `--theme` and the config
-/// file's `theme` and `[keys]`.
+/// How the UI looks, which keys it answers and the language it speaks:
+/// `--theme` and the config file's `theme` and `[keys]`, and `--lang`.
 #[derive(Clone, Debug)]
 pub struct UiSettings {
     pub theme: Theme,
     pub keys: KeyMap,
+    pub lang: Lang,
 }
 
 impl Default for UiSettings {
-    /// Dark (mono under `NO_COLOR`), today's keys.
+    /// Dark (mono under `NO_COLOR`), today's keys, the locale's language.
     fn default() -> UiSettings {
         UiSettings {
             theme: Theme::from_env(),
             keys: KeyMap::default(),
+            lang: Lang::from_env(),
         }
     }
 }
@@ -144,7 +147,9 @@ fn event_loop(
     settings: UiSettings,
 ) -> Result<(), String> {
     let mut model = Model::new(driver.two_hosts());
-    let mut view = View::new(settings.theme).with_keys(settings.keys);
+    let mut view = View::new(settings.theme)
+        .with_keys(settings.keys)
+        .with_lang(settings.lang);
     let mut dirty = true;
     let mut last_draw = Instant::now();
     let mut last_now = f64::NAN;
@@ -202,7 +207,7 @@ fn event_loop(
             dirty = false;
             if std::mem::take(&mut view.screenshot) {
                 // `S`: the frame just drawn, as the person sees it.
-                match screenshot::from_key(frame.buffer, now) {
+                match screenshot::from_key(frame.buffer, now, view.msg()) {
                     Ok(s) => view.say(s),
                     Err(e) => view.complain(e),
                 }

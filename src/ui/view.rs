@@ -15,10 +15,12 @@ use ratatui::layout::{Position, Rect};
 use crate::event::Dir;
 
 use super::form::{FaultForm, FormResult};
+use super::i18n::{self, Messages};
 use super::keys::{self, KeyAction, KeyMap};
 use super::model::{Conn, EntryKind, Model, Slot};
 use super::theme::Theme;
 use crate::driver::{Command, ConnRef, Driver, Mode, Playback};
+use crate::scenario::Lang;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
@@ -40,18 +42,16 @@ pub struct Prompt {
 }
 
 impl PromptKind {
-    pub fn title(self) -> &'static str {
+    pub fn title(self, m: &Messages) -> &'static str {
         match self {
-            PromptKind::Loss => "Random loss",
-            PromptKind::Connect => "Connect",
+            PromptKind::Loss => m.prompt_loss,
+            PromptKind::Connect => m.prompt_connect,
         }
     }
-    pub fn help(self) -> &'static str {
+    pub fn help(self, m: &Messages) -> &'static str {
         match self {
-            PromptKind::Loss => "percent both ways (10), or in=10,out=5; 0 turns loss off",
-            PromptKind::Connect => {
-                "IP:PORT to connect to, such as 10.77.0.1:8080 or [fd77::1]:8080"
-            }
+            PromptKind::Loss => m.prompt_loss_help,
+            PromptKind::Connect => m.prompt_connect_help,
         }
     }
 }
@@ -124,12 +124,12 @@ pub enum Pane {
 }
 
 impl Pane {
-    pub fn name(self) -> &'static str {
+    pub fn name(self, m: &Messages) -> &'static str {
         match self {
-            Pane::Ladder => "ladder",
-            Pane::Tcb => "TCB",
-            Pane::Timers => "timers",
-            Pane::Keepalive => "keepalive",
+            Pane::Ladder => m.pane_ladder,
+            Pane::Tcb => m.pane_tcb,
+            Pane::Timers => m.pane_timers,
+            Pane::Keepalive => m.pane_keepalive,
         }
     }
     /// The next pane for Tab while zoomed.
@@ -143,6 +143,8 @@ impl Pane {
 #[derive(Clone, Debug)]
 pub struct View {
     pub theme: Theme,
+    /// The language of every word on screen (`--lang`).
+    pub lang: Lang,
     /// Which key does what (the config file's `[keys]` over today's).
     pub keys: KeyMap,
     /// The pane that has the whole screen (`z`), if any.
@@ -189,6 +191,7 @@ impl View {
     pub fn new(theme: Theme) -> View {
         View {
             theme,
+            lang: Lang::En,
             keys: KeyMap::default(),
             zoom: None,
             focus: Focus::Conns,
@@ -221,6 +224,17 @@ impl View {
     pub fn with_keys(mut self, keys: KeyMap) -> View {
         self.keys = keys;
         self
+    }
+
+    /// The same view in this language.
+    pub fn with_lang(mut self, lang: Lang) -> View {
+        self.lang = lang;
+        self
+    }
+
+    /// The words of the view's language.
+    pub fn msg(&self) -> &'static Messages {
+        i18n::messages(self.lang)
     }
 
     pub fn say(&mut self, text: impl Into<String>) {
@@ -333,11 +347,11 @@ impl View {
                 return;
             }
             Some(Popup::Form(mut form)) => {
-                match form.key(&key) {
+                match form.key(&key, self.msg()) {
                     FormResult::Editing => self.popup = Some(Popup::Form(form)),
                     FormResult::Cancel => {
                         self.resume_after_form(driver);
-                        self.say("no rule added");
+                        self.say(self.msg().no_rule_added);
                     }
                     FormResult::Submit(rule) => {
                         let r = driver.command(Command::AddRule(rule));
@@ -411,19 +425,15 @@ impl View {
                 p.input.pop();
             }
             KeyCode::Enter => {
+                let m = self.msg();
                 let cmd = match p.kind {
-                    PromptKind::Loss => parse_loss(&p.input),
+                    PromptKind::Loss => parse_loss(&p.input, m),
                     PromptKind::Connect => p
                         .input
                         .trim()
                         .parse::<SocketAddr>()
                         .map(Command::Connect)
-                        .map_err(|_| {
-                            format!(
-                                "\"{}\" is not IP:PORT, such as 10.77.0.1:8080 or [fd77::1]:8080",
-                                p.input.trim()
-                            )
-                        }),
+                        .map_err(|_| m.not_ip_port(p.input.trim())),
                 };
                 match cmd {
                     Ok(cmd) => {
@@ -538,7 +548,7 @@ impl View {
         let mode = driver.mode();
         let pb = driver.playback();
         let timeline = mode != Mode::Live;
-        let no_time = "live traffic runs in real time: this key works in demo and replay";
+        let m = self.msg();
         match a {
             KeyAction::Quit => self.quit = true,
             KeyAction::Help => {
@@ -605,12 +615,10 @@ impl View {
                     }
                 };
                 match self.zoom {
-                    Some(p) => self.say(format!(
-                        "{} zoomed: Tab shows the next pane, {} goes back",
-                        p.name(),
-                        self.keys.hint(&[KeyAction::Zoom], "z")
-                    )),
-                    None => self.say("every pane again"),
+                    Some(p) => {
+                        self.say(m.zoomed(p.name(m), &self.keys.hint(&[KeyAction::Zoom], "z")))
+                    }
+                    None => self.say(m.every_pane),
                 }
             }
             KeyAction::Back if self.zoom.is_some() && !self.detail => self.zoom = None,
@@ -631,7 +639,7 @@ impl View {
                 if !model.faults.held.is_empty() {
                     self.send(driver, Command::ReleaseOne);
                 } else if !timeline {
-                    self.complain("nothing is held: space releases held segments (h holds them)");
+                    self.complain(m.nothing_held);
                 } else if pb.walkthrough || mode == Mode::Replay {
                     self.send(driver, Command::StepForward);
                 } else {
@@ -670,7 +678,7 @@ impl View {
             KeyAction::Chapters => {
                 let titles = driver.chapters();
                 if titles.is_empty() {
-                    return self.complain("this lesson has no chapters (the tour has ten)");
+                    return self.complain(self.msg().no_chapters);
                 }
                 let current = model
                     .chapter
@@ -692,11 +700,11 @@ impl View {
             | KeyAction::SeekForward
             | KeyAction::SeekBackFar
             | KeyAction::SeekForwardFar
-            | KeyAction::Walkthrough => self.complain(no_time),
+            | KeyAction::Walkthrough => self.complain(m.no_time),
             KeyAction::ReleaseAll => self.send(driver, Command::ReleaseAll),
             KeyAction::FaultForm => {
                 if mode == Mode::Replay {
-                    self.complain("a recording only plays back: faults need a demo or live mode");
+                    self.complain(m.replay_no_faults);
                 } else {
                     // A demo waits while the rule is written, so the
                     // segment it is meant for has not passed yet.
@@ -709,10 +717,10 @@ impl View {
             KeyAction::ClearRules => self.send(driver, Command::ClearRules),
             KeyAction::Close | KeyAction::Abort | KeyAction::Keepalive => {
                 let Some(r) = self.conn_ref(model) else {
-                    return self.complain("select a connection first (↑ ↓)");
+                    return self.complain(m.select_first);
                 };
                 if self.selected_conn(model).is_some_and(|c| c.listener) {
-                    return self.complain("that is a listening socket, not a connection");
+                    return self.complain(m.listener_not_conn);
                 }
                 let cmd = match a {
                     KeyAction::Close => Command::Close(r),
@@ -731,9 +739,7 @@ impl View {
                 if mode == Mode::Live {
                     self.popup_prompt(PromptKind::Connect, mode);
                 } else {
-                    self.complain(
-                        "c (connect) works in live mode; here the scenario decides who connects",
-                    );
+                    self.complain(m.connect_live_only);
                 }
             }
             KeyAction::OtherSide => {
@@ -744,10 +750,10 @@ impl View {
                 match c.side(other) {
                     Some(s) => {
                         self.acting = other;
-                        let host = s.host.clone();
-                        self.say(format!("x, a and K now act for the {host}"));
+                        let text = m.acting_for(&m.host(&s.host));
+                        self.say(text);
                     }
-                    None => self.complain("this connection has only one side here"),
+                    None => self.complain(m.one_side_only),
                 }
             }
             KeyAction::Filter => {
@@ -757,18 +763,18 @@ impl View {
             KeyAction::Absolute => {
                 self.absolute = !self.absolute;
                 self.say(if self.absolute {
-                    "absolute sequence numbers"
+                    m.absolute_seq
                 } else {
-                    "sequence numbers relative to each side's ISN"
+                    m.relative_seq
                 });
             }
             KeyAction::Screenshot => self.screenshot = true,
             KeyAction::Graph => {
                 self.graph = !self.graph;
                 self.say(if self.graph {
-                    "graph: time–sequence and windows (+/- zoom, ←/→ pan, w back)"
+                    m.graph_on
                 } else {
-                    "ladder"
+                    m.pane_ladder
                 });
             }
         }
@@ -776,7 +782,7 @@ impl View {
 
     fn popup_prompt(&mut self, kind: PromptKind, mode: Mode) {
         if mode == Mode::Replay {
-            return self.complain("a recording only plays back: faults need a demo or live mode");
+            return self.complain(self.msg().replay_no_faults);
         }
         self.popup = Some(Popup::Prompt(Prompt {
             kind,
@@ -841,18 +847,19 @@ fn step(cur: usize, by: i64, len: usize) -> usize {
     (cur as i64 + by).clamp(0, len as i64 - 1) as usize
 }
 
-/// `10` (both ways), `in=10,out=5`, `0` (off).
-pub fn parse_loss(s: &str) -> Result<Command, String> {
+/// `10` (both ways), `in=10,out=5`, `0` (off); a mistake is a sentence
+/// in `m`'s language.
+pub fn parse_loss(s: &str, m: &Messages) -> Result<Command, String> {
     let pct = |v: &str| -> Result<f64, String> {
         let v = v.trim().trim_end_matches('%');
         v.parse::<f64>()
             .ok()
             .filter(|p| (0.0..=100.0).contains(p))
-            .ok_or_else(|| format!("\"{v}\" is not a percentage from 0 to 100"))
+            .ok_or_else(|| m.not_a_percentage_0_100(v))
     };
     let s = s.trim();
     if s.is_empty() {
-        return Err("type a percentage, such as 10".into());
+        return Err(m.type_a_percentage.into());
     }
     if !s.contains('=') {
         let p = pct(s)?;
@@ -865,11 +872,11 @@ pub fn parse_loss(s: &str) -> Result<Command, String> {
     for part in s.split(',') {
         let (k, v) = part
             .split_once('=')
-            .ok_or_else(|| "write in=PCT,out=PCT".to_string())?;
+            .ok_or_else(|| m.write_in_out.to_string())?;
         match k.trim() {
             "in" => inbound = pct(v)?,
             "out" => outbound = pct(v)?,
-            other => return Err(format!("\"{other}\" must be in or out")),
+            other => return Err(m.not_in_or_out(other)),
         }
     }
     Ok(Command::SetLoss { inbound, outbound })
@@ -881,6 +888,8 @@ mod tests {
 
     #[test]
     fn loss_syntax() {
+        let en = i18n::messages(Lang::En);
+        let parse_loss = |s| parse_loss(s, en);
         assert_eq!(
             parse_loss("10"),
             Ok(Command::SetLoss {

@@ -9,7 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use crate::event::TimerKind;
+use crate::scenario::Lang;
 use crate::tcp::State;
+use crate::ui::i18n::{self, Messages};
 use crate::ui::model::{Conn, HostView, Model};
 use crate::ui::units;
 use crate::ui::view::{Focus, StatusLine, View};
@@ -41,35 +43,26 @@ fn state_cell(side: Option<&HostView>, wide: bool, view: &View) -> Cell<'static>
             };
             Cell::from(Span::styled(name, t.state(st)))
         }
-        None if side.is_some() => Cell::from(Span::styled("no TCB", t.dim())),
+        None if side.is_some() => Cell::from(Span::styled(view.msg().no_tcb, t.dim())),
         None => Cell::from(Span::styled("—", t.dim())),
     }
 }
 
-/// The `ss -o` timer name and value.
-pub fn timer_label(k: TimerKind, left: f64, backoff: Option<u32>) -> String {
-    let v = units::secs(left);
-    match k {
-        TimerKind::Retransmit => match backoff {
-            Some(b) if b > 0 => format!("rto {v} ({b})"),
-            _ => format!("rto {v}"),
-        },
-        TimerKind::DelayedAck => format!("delack {v}"),
-        TimerKind::Persist => match backoff {
-            Some(b) if b > 0 => format!("persist {v} ({b})"),
-            _ => format!("persist {v}"),
-        },
-        TimerKind::Keepalive => format!("keepalive {v}"),
-        TimerKind::TimeWait => format!("timewait {v}"),
-        TimerKind::FinWait2 => format!("fin2 {v}"),
-        TimerKind::Connect => format!("connect {v}"),
-        TimerKind::Reorder => format!("reorder {v}"),
-        TimerKind::Tlp => format!("tlp {v}"),
+/// The `ss -o` timer name and value, with the backoff count of the
+/// retransmission and persist timers.
+pub fn timer_label(m: &Messages, k: TimerKind, left: f64, backoff: Option<u32>) -> String {
+    let name = m.timer_short(k);
+    let v = units::secs_in(m, left);
+    match (k, backoff) {
+        (TimerKind::Retransmit | TimerKind::Persist, Some(b)) if b > 0 => {
+            format!("{name} {v} ({b})")
+        }
+        _ => format!("{name} {v}"),
     }
 }
 
 /// What the timer column says about a row.
-pub fn timer_text(c: &Conn, now: f64, two_hosts: bool) -> (String, bool) {
+pub fn timer_text(m: &Messages, c: &Conn, now: f64, two_hosts: bool) -> (String, bool) {
     if c.is_closed() {
         // What was given back, from the side that freed last.
         let freed = c
@@ -78,15 +71,13 @@ pub fn timer_text(c: &Conn, now: f64, two_hosts: bool) -> (String, bool) {
             .max_by(|a, b| a.1.t.total_cmp(&b.1.t));
         let abort = c.present().find_map(|(_, s)| s.abort.as_ref());
         let mut text = match freed {
-            Some((_, f)) => format!(
-                "freed TCB, {} buffers, port {}",
-                units::kib((f.send_buf + f.recv_buf) as u64),
-                f.port
-            ),
-            None => "closed".into(),
+            Some((_, f)) => {
+                m.freed_tcb(&units::kib_in(m, (f.send_buf + f.recv_buf) as u64), f.port)
+            }
+            None => m.closed.into(),
         };
         if let Some(a) = abort {
-            text = format!("{} · {text}", a.name().replace('_', " "));
+            text = format!("{} · {text}", m.abort_reason(a));
         }
         return (text, true);
     }
@@ -100,12 +91,12 @@ pub fn timer_text(c: &Conn, now: f64, two_hosts: bool) -> (String, bool) {
                 a.deadline
             };
             if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-                let mut label = timer_label(k, a.left(now), a.backoff);
+                let mut label = timer_label(m, k, a.left(now), a.backoff);
                 if k == TimerKind::Keepalive && s.keepalive.probe > 0 {
                     label = format!("{label} ({}/{})", s.keepalive.probe, s.keepalive.of);
                 }
                 if two_hosts {
-                    label = format!("{} {label}", side_letter(&s.host, slot));
+                    label = format!("{} {label}", m.side_letter(&s.host, slot));
                 }
                 best = Some((rank, label));
             }
@@ -114,21 +105,20 @@ pub fn timer_text(c: &Conn, now: f64, two_hosts: bool) -> (String, bool) {
     (best.map(|(_, l)| l).unwrap_or_default(), false)
 }
 
+// TODO(i18n phase 2): side.rs and ladder.rs call these two English forms;
+// they move to `Messages::side_letter` and `tuple_text_in`, and these go.
 /// `C` for the client, `S` for the server, else the host's initial.
 pub fn side_letter(host: &str, slot: usize) -> String {
-    match host {
-        "client" => "C".into(),
-        "server" => "S".into(),
-        h => h
-            .chars()
-            .next()
-            .map(|c| c.to_ascii_uppercase().to_string())
-            .unwrap_or_else(|| if slot == 0 { "L".into() } else { "R".into() }),
-    }
+    i18n::messages(Lang::En).side_letter(host, slot)
+}
+
+/// [`tuple_text_in`] in English.
+pub fn tuple_text(c: &Conn, w: usize) -> String {
+    tuple_text_in(i18n::messages(Lang::En), c, w)
 }
 
 /// `10.0.0.1:63359 ⇄ 10.0.0.2:80`, shortened to fit.
-pub fn tuple_text(c: &Conn, w: usize) -> String {
+pub fn tuple_text_in(m: &Messages, c: &Conn, w: usize) -> String {
     if c.listener {
         let local = c
             .ends
@@ -136,7 +126,7 @@ pub fn tuple_text(c: &Conn, w: usize) -> String {
             .find(|e| !matches!(&***e, "0.0.0.0:0" | "[::]:0"))
             .map(|e| e.to_string())
             .unwrap_or_default();
-        return fit(&format!("listen {local}"), w);
+        return fit(&m.listen(&local), w);
     }
     let full = format!("{} ⇄ {}", c.ends[0], c.ends[1]);
     if super::width(&full) <= w {
@@ -152,6 +142,7 @@ pub fn tuple_text(c: &Conn, w: usize) -> String {
 
 pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &StatusLine) {
     let t = view.theme;
+    let m = view.msg();
     let ids = view.visible(model);
     let two = model.two_hosts();
     let inner_w = area.width.saturating_sub(2) as usize;
@@ -159,8 +150,16 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &S
     let state_w: u16 = if wide { 12 } else { 10 };
     let states = if two { 2 * state_w } else { state_w } as usize;
     let cols = if two { 7 } else { 6 };
-    // Age, bytes and retransmissions, and the spaces between columns.
+    // Age, bytes and retransmissions, and the spaces between columns. An
+    // age takes at most the width of `0.60s`, `4m02s` or `2h00m` in the
+    // language's units (`4分02秒`: a CJK character takes two columns).
     let (age_w, bytes_w) = if wide { (6, 10) } else { (5, 8) };
+    let widest_age = [0.6, 242.0, 7200.0]
+        .map(|s| super::width(&units::secs_in(m, s)))
+        .into_iter()
+        .max()
+        .unwrap_or(age_w);
+    let age_w = age_w.max(widest_age);
     let fixed = states + age_w + bytes_w + 4 + (cols - 1);
     let rest = inner_w.saturating_sub(fixed);
     // The tuple gets what it needs (up to 44), the timer column the rest.
@@ -180,29 +179,29 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &S
     let want = shown
         .iter()
         .filter_map(|id| model.conn(*id))
-        .map(|c| super::width(&tuple_text(c, 60)))
+        .map(|c| super::width(&tuple_text_in(m, c, 60)))
         .max()
         .unwrap_or(12)
         .clamp(12, 44);
     let conn_w = want.min(rest.saturating_sub(16)).max(12);
     let timer_w = rest.saturating_sub(conn_w).max(8) as u16;
     let (left_name, right_name) = side_names(model, view);
-    let mut header = vec![Cell::from("Connection")];
+    let mut header = vec![Cell::from(m.col_connection)];
     if two {
         header.push(Cell::from(left_name));
         header.push(Cell::from(right_name));
     } else {
-        header.push(Cell::from("State"));
+        header.push(Cell::from(m.col_state));
     }
-    let bytes_h = if wide { "Bytes →/←" } else { "→/←" };
-    header.extend(["Age", bytes_h, "Rtx", "Timer"].map(Cell::from));
+    let bytes_h = if wide { m.col_bytes } else { "→/←" };
+    header.extend([m.col_age, bytes_h, m.col_rtx, m.col_timer].map(Cell::from));
 
     let rows: Vec<Row> = shown
         .iter()
         .filter_map(|id| model.conn(*id))
         .map(|c| {
             let closed = c.is_closed();
-            let mut cells = vec![Cell::from(tuple_text(c, conn_w))];
+            let mut cells = vec![Cell::from(tuple_text_in(m, c, conn_w))];
             if two {
                 cells.push(state_cell(c.side(0), wide, view));
                 cells.push(state_cell(c.side(1), wide, view));
@@ -211,7 +210,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &S
                 cells.push(state_cell(side, wide, view));
             }
             let end = c.closed_at().unwrap_or(clock.now.max(c.last_t));
-            cells.push(Cell::from(units::secs(end - c.first_t)));
+            cells.push(Cell::from(units::secs_in(m, end - c.first_t)));
             cells.push(Cell::from(format!(
                 "{}/{}",
                 units::bytes(c.bytes[0]),
@@ -230,7 +229,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &S
                 ));
             }
             cells.push(Cell::from(Line::from(rtx)));
-            let (timer, _) = timer_text(c, clock.now, two);
+            let (timer, _) = timer_text(m, c, clock.now, two);
             cells.push(Cell::from(Span::styled(
                 fit(&timer, timer_w as usize),
                 if closed { Style::new() } else { t.timer() },
@@ -253,11 +252,11 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &S
     ]);
 
     let mut title = vec![
-        Span::styled(" Connections ", t.title()),
+        Span::styled(format!(" {} ", m.conns_title), t.title()),
         Span::styled(format!("{} ", ids.len()), t.dim()),
     ];
     if view.filter_editing || !view.filter.is_empty() {
-        title.push(Span::styled("· filter: ", t.key()));
+        title.push(Span::styled(format!("· {} ", m.filter), t.key()));
         title.push(Span::raw(view.filter.clone()));
         if view.filter_editing {
             title.push(Span::styled("▏", t.key()));
@@ -274,9 +273,9 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &S
 
     if ids.is_empty() {
         let msg = if view.filter.is_empty() {
-            "no connections yet"
+            m.no_connections
         } else {
-            "no connection matches the filter"
+            m.no_match
         };
         let y = area.y + 2;
         if y < area.bottom().saturating_sub(1) {
@@ -296,13 +295,15 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &S
 
 /// Column names for the two lifelines: the hosts' names when known.
 fn side_names(model: &Model, view: &View) -> (String, String) {
+    let m = view.msg();
     let name = |slot: usize, dflt: &str| {
-        view.selected_conn(model)
+        let host = view
+            .selected_conn(model)
             .and_then(|c| c.side(slot))
-            .map(|s| capitalise(&s.host))
-            .unwrap_or_else(|| dflt.to_string())
+            .map_or(dflt, |s| &*s.host);
+        capitalise(&m.host(host))
     };
-    (name(0, "Client"), name(1, "Server"))
+    (name(0, "client"), name(1, "server"))
 }
 
 fn capitalise(s: &str) -> String {

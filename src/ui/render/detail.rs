@@ -10,27 +10,29 @@ use ratatui::widgets::{Paragraph, Wrap};
 use etherparse::{IpNumber, Ipv4HeaderSlice, Ipv6HeaderSlice, TcpHeaderSlice, TcpOptionElement};
 
 use crate::event::TimerKind;
+use crate::ui::i18n::Messages;
 use crate::ui::model::ladder::{flag_words, other};
 use crate::ui::model::{Arrow, Conn, Entry, EntryKind, Fate, Mark, Model};
 use crate::ui::theme::Theme;
 use crate::ui::units;
 use crate::ui::view::View;
 
-use super::block;
+use super::{block, pad};
 
 pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View) {
     let t = view.theme;
+    let m = view.msg();
     let entry = view
         .selected_conn(model)
         .and_then(|c| view.ladder_sel.and_then(|s| c.entry(s)).map(|e| (c, e)));
     let title = match entry.map(|(_, e)| &e.kind) {
-        Some(EntryKind::Arrow(a)) => format!(" Segment {} ", a.seg.id),
-        _ => " Details ".into(),
+        Some(EntryKind::Arrow(a)) => format!(" {} ", m.segment_title(a.seg.id)),
+        _ => format!(" {} ", m.details),
     };
     let b = block(
         Line::from(vec![
             Span::styled(title, t.title()),
-            Span::styled("Esc closes ", t.dim()),
+            Span::styled(format!("{} ", m.esc_closes), t.dim()),
         ]),
         true,
         view,
@@ -38,39 +40,38 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     let lines = match entry {
-        None => vec![Line::from(Span::styled("nothing selected", t.dim()))],
+        None => vec![Line::from(Span::styled(m.nothing_selected, t.dim()))],
         Some((c, e)) => match &e.kind {
             EntryKind::Arrow(a) => segment_lines(c, e, a, inner.width as usize, view),
-            EntryKind::Burst(b) => vec![Line::from(format!(
-                "{} segment{}, {} bytes, seq {}..{}, ack up to {} (since {})",
+            EntryKind::Burst(b) => vec![Line::from(m.burst(
                 b.segments,
-                if b.segments == 1 { "" } else { "s" },
                 b.bytes,
                 b.seq_from,
                 b.seq_to,
                 b.ack_to,
-                units::t(b.since)
+                &units::t(b.since),
             ))],
-            EntryKind::Mark { slot, mark } => mark_lines(c, e, *slot, mark, &t),
+            EntryKind::Mark { slot, mark } => mark_lines(c, e, *slot, mark, m, &t),
         },
     };
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    let lines: Vec<Line> = lines.into_iter().map(super::breakable_line).collect();
+    let text_area = super::wrap_area(inner, &lines);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
 }
 
-fn kv<'a>(k: &'a str, v: String, t: &Theme) -> Line<'a> {
-    Line::from(vec![
-        Span::styled(format!("{k:<9}"), t.header()),
-        Span::raw(v),
-    ])
+/// A field's name in a column of 9, then its value.
+fn kv<'a>(k: &str, v: String, t: &Theme) -> Line<'a> {
+    Line::from(vec![Span::styled(pad(k, 9), t.header()), Span::raw(v)])
 }
 
 fn segment_lines<'a>(c: &Conn, e: &Entry, a: &Arrow, w: usize, view: &View) -> Vec<Line<'a>> {
     let t = view.theme;
+    let m = view.msg();
     let s = &a.seg;
     let name = |slot: usize| {
         c.side(slot)
-            .map(|x| x.host.to_string())
-            .unwrap_or_else(|| "peer".into())
+            .map(|x| m.host(&x.host).into_owned())
+            .unwrap_or_else(|| m.host_peer.into())
     };
     let mut out = vec![Line::from(vec![
         Span::styled(
@@ -79,37 +80,33 @@ fn segment_lines<'a>(c: &Conn, e: &Entry, a: &Arrow, w: usize, view: &View) -> V
         ),
         Span::styled(flag_words(s.flags), t.bold()),
         Span::raw(if a.retransmit {
-            "  ↻ retransmission"
+            format!("  ↻ {}", m.retransmission)
         } else {
-            ""
+            String::new()
         }),
     ])];
     let mut when = Vec::new();
     if let Some(x) = a.sent {
-        when.push(format!("sent {}", units::t(x)));
+        when.push(m.sent(&units::t(x)));
     }
     if let Some(x) = a.arrived {
-        when.push(format!("arrived {}", units::t(x)));
+        when.push(m.arrived(&units::t(x)));
     }
     if when.is_empty() {
-        when.push(format!("seen {}", units::t(e.t)));
+        when.push(m.seen(&units::t(e.t)));
     }
-    out.push(kv("time", when.join(", "), &t));
+    out.push(kv(m.k_time, when.join(m.list_sep), &t));
     let fate = match &a.fate {
-        Fate::Delivered => "delivered".to_string(),
-        Fate::InFlight => "on the wire".to_string(),
-        Fate::Held { at } => format!(
-            "held by the injector since {} (space releases)",
-            units::t(*at)
-        ),
-        Fate::Dropped { reason, rule, at } => match rule {
-            Some(r) => format!(
-                "dropped at {}: {} (rule \"{r}\")",
-                units::t(*at),
-                reason.name()
-            ),
-            None => format!("dropped at {}: {}", units::t(*at), reason.name()),
-        },
+        Fate::Delivered => m.delivered.to_string(),
+        Fate::InFlight => m.on_the_wire.to_string(),
+        Fate::Held { at } => m.held_since(&units::t(*at)),
+        Fate::Dropped { reason, rule, at } => {
+            let (at, reason) = (units::t(*at), m.drop_reason(reason));
+            match rule {
+                Some(r) => m.dropped_by_rule(&at, reason, r),
+                None => m.dropped(&at, reason),
+            }
+        }
     };
     let fate_style = match a.fate {
         Fate::Dropped { .. } => t.dropped(),
@@ -117,71 +114,47 @@ fn segment_lines<'a>(c: &Conn, e: &Entry, a: &Arrow, w: usize, view: &View) -> V
         _ => t.base(),
     };
     out.push(Line::from(vec![
-        Span::styled("fate     ", t.header()),
+        Span::styled(pad(m.k_fate, 9), t.header()),
         Span::styled(fate, fate_style),
     ]));
     if let Some(n) = a.dup_ack {
-        out.push(kv(
-            "note",
-            format!("duplicate ACK #{n} (RFC 5681 §2): the receiver saw a gap"),
-            &t,
-        ));
+        out.push(kv(m.k_note, m.dup_ack_note(n), &t));
     }
     if !a.analysis.is_empty() {
-        let names: Vec<&str> = a.analysis.iter().map(|x| x.name()).collect();
-        out.push(kv(
-            "analysis",
-            format!(
-                "{} (as Wireshark's tcp.analysis names it)",
-                names.join(", ")
-            ),
-            &t,
-        ));
+        let names: Vec<&str> = a.analysis.iter().map(|x| m.analysis_name(x)).collect();
+        out.push(kv(m.k_analysis, m.analysis(&names.join(m.list_sep)), &t));
     }
     if let Some(n) = a.segs {
-        out.push(kv(
-            "note",
-            format!(
-                "more than the peer's MSS: an offload aggregate (TSO/GSO or GRO on the capturing host) of {n} wire segments, not an error"
-            ),
-            &t,
-        ));
+        out.push(kv(m.k_note, m.offload_note(n), &t));
     }
     if let Some((p, n)) = a.probe {
-        out.push(kv(
-            "note",
-            format!("keepalive probe {p} of {n}: seq = SND.NXT − 1 (RFC 1122 §4.2.3.6)"),
-            &t,
-        ));
+        out.push(kv(m.k_note, m.keepalive_probe_note(p, n), &t));
     }
     if !a.faults.is_empty() {
-        let f: Vec<&str> = a.faults.iter().map(|x| x.name()).collect();
-        out.push(kv("injector", f.join(", "), &t));
+        let f: Vec<&str> = a.faults.iter().map(|x| m.fault_action(*x)).collect();
+        out.push(kv(m.k_injector, f.join(m.list_sep), &t));
     }
     let Some(hdr) = &s.hdr else {
         out.push(kv("seq", format!("{}", s.seq), &t));
         out.push(kv("ack", format!("{}", s.ack), &t));
         out.push(kv("win", format!("{}  len {}", s.win, s.len), &t));
-        out.push(kv("options", s.opts.strings().join(" "), &t));
-        out.push(Line::from(Span::styled(
-            "(no header bytes in this event)",
-            t.dim(),
-        )));
+        out.push(kv(m.k_options, s.opts.strings().join(" "), &t));
+        out.push(Line::from(Span::styled(m.no_header_bytes, t.dim())));
         return out;
     };
-    out.extend(decode(c, a, hdr, &t));
+    out.extend(decode(c, a, hdr, m, &t));
     out.push(Line::from(""));
     out.extend(hexdump(hdr, w, &t));
     out
 }
 
 /// The IPv4 header's lines; where the TCP header starts.
-fn decode_ipv4(bytes: &[u8], t: &Theme, out: &mut Vec<Line<'_>>) -> Option<usize> {
+fn decode_ipv4(bytes: &[u8], m: &Messages, t: &Theme, out: &mut Vec<Line<'_>>) -> Option<usize> {
     let ip = match Ipv4HeaderSlice::from_slice(bytes) {
         Ok(ip) => ip,
         Err(e) => {
             out.push(Line::from(Span::styled(
-                format!("IPv4 header unreadable: {e}"),
+                m.header_unreadable("IPv4", &e.to_string()),
                 t.error(),
             )));
             return None;
@@ -207,12 +180,12 @@ fn decode_ipv4(bytes: &[u8], t: &Theme, out: &mut Vec<Line<'_>>) -> Option<usize
 
 /// The IPv6 header's lines; where the TCP header starts (right after the
 /// fixed header: extension headers are named, not decoded).
-fn decode_ipv6(bytes: &[u8], t: &Theme, out: &mut Vec<Line<'_>>) -> Option<usize> {
+fn decode_ipv6(bytes: &[u8], m: &Messages, t: &Theme, out: &mut Vec<Line<'_>>) -> Option<usize> {
     let ip = match Ipv6HeaderSlice::from_slice(bytes) {
         Ok(ip) => ip,
         Err(e) => {
             out.push(Line::from(Span::styled(
-                format!("IPv6 header unreadable: {e}"),
+                m.header_unreadable("IPv6", &e.to_string()),
                 t.error(),
             )));
             return None;
@@ -222,20 +195,16 @@ fn decode_ipv6(bytes: &[u8], t: &Theme, out: &mut Vec<Line<'_>>) -> Option<usize
         format!("IPv6  {} → {}", ip.source_addr(), ip.destination_addr()),
         t.title(),
     )));
-    out.push(Line::from(format!(
-        " tc 0x{:02x}  flow {}  payload len {}  next {}  hop limit {}",
+    out.push(Line::from(m.ipv6_fields(
         ip.traffic_class(),
         ip.flow_label().value(),
         ip.payload_length(),
         ip.next_header().0,
-        ip.hop_limit()
+        ip.hop_limit(),
     )));
     if ip.next_header() != IpNumber::TCP {
         out.push(Line::from(Span::styled(
-            format!(
-                "extension header {} before TCP: not decoded here",
-                ip.next_header().0
-            ),
+            m.extension_header(ip.next_header().0),
             t.dim(),
         )));
         return None;
@@ -244,15 +213,15 @@ fn decode_ipv6(bytes: &[u8], t: &Theme, out: &mut Vec<Line<'_>>) -> Option<usize
 }
 
 /// IPv4 or IPv6 and TCP headers, field by field.
-fn decode<'a>(c: &Conn, a: &Arrow, bytes: &[u8], t: &Theme) -> Vec<Line<'a>> {
+fn decode<'a>(c: &Conn, a: &Arrow, bytes: &[u8], m: &Messages, t: &Theme) -> Vec<Line<'a>> {
     let mut out = Vec::new();
     let ihl = if bytes.first().map(|b| b >> 4) == Some(6) {
-        match decode_ipv6(bytes, t, &mut out) {
+        match decode_ipv6(bytes, m, t, &mut out) {
             Some(n) => n,
             None => return out,
         }
     } else {
-        match decode_ipv4(bytes, t, &mut out) {
+        match decode_ipv4(bytes, m, t, &mut out) {
             Some(n) => n,
             None => return out,
         }
@@ -261,7 +230,7 @@ fn decode<'a>(c: &Conn, a: &Arrow, bytes: &[u8], t: &Theme) -> Vec<Line<'a>> {
         Some(Ok(tcp)) => tcp,
         Some(Err(e)) => {
             out.push(Line::from(Span::styled(
-                format!("TCP header unreadable: {e}"),
+                m.header_unreadable("TCP", &e.to_string()),
                 t.error(),
             )));
             return out;
@@ -276,11 +245,11 @@ fn decode<'a>(c: &Conn, a: &Arrow, bytes: &[u8], t: &Theme) -> Vec<Line<'a>> {
     let ack = tcp.acknowledgment_number();
     let rs = c
         .rel_seq(a.from, seq)
-        .map(|r| format!("  (relative {r})"))
+        .map(|r| m.relative(r))
         .unwrap_or_default();
     let ra = c
         .rel_ack(a.from, ack)
-        .map(|r| format!("  (relative {r})"))
+        .map(|r| m.relative(r))
         .unwrap_or_default();
     out.push(Line::from(format!(" seq {seq}{rs}")));
     out.push(Line::from(format!(
@@ -288,18 +257,19 @@ fn decode<'a>(c: &Conn, a: &Arrow, bytes: &[u8], t: &Theme) -> Vec<Line<'a>> {
         if tcp.ack() {
             ra
         } else {
-            "  (ACK not set)".into()
+            m.ack_not_set.to_string()
         }
     )));
     let win = tcp.window_size();
     let scaled = match c.wscale[a.from] {
         Some(ws) if !tcp.syn() => format!(" (× 2^{ws} = {})", u64::from(win) << ws),
-        _ if tcp.syn() => " (never scaled on a SYN)".to_string(),
+        _ if tcp.syn() => m.never_scaled.to_string(),
         _ => String::new(),
     };
     out.push(Line::from(format!(
-        " off {}  flags {}  win {win}{scaled}",
+        " off {}  {} {}  win {win}{scaled}",
         usize::from(tcp.data_offset()) * 4,
+        m.flags,
         flag_words(a.seg.flags)
     )));
     out.push(Line::from(format!(
@@ -320,11 +290,15 @@ fn decode<'a>(c: &Conn, a: &Arrow, bytes: &[u8], t: &Theme) -> Vec<Line<'a>> {
                 format!("SACK {}", v.join(","))
             }
             Ok(TcpOptionElement::Timestamp(v, e)) => format!("TS val {v} ecr {e}"),
-            Err(e) => format!("bad option: {e}"),
+            Err(e) => m.bad_option(&e.to_string()),
         })
         .collect();
     if !opts.is_empty() {
-        out.push(Line::from(format!(" options {}", opts.join(", "))));
+        out.push(Line::from(format!(
+            " {} {}",
+            m.k_options,
+            opts.join(m.list_sep)
+        )));
     }
     let payload_at = ihl + usize::from(tcp.data_offset()) * 4;
     if a.seg.len > 0 {
@@ -345,8 +319,8 @@ fn decode<'a>(c: &Conn, a: &Arrow, bytes: &[u8], t: &Theme) -> Vec<Line<'a>> {
             ""
         };
         out.push(Line::from(format!(
-            " payload {} bytes: \"{text}\"{more}",
-            a.seg.len
+            " {}{more}",
+            m.payload(a.seg.len, &text)
         )));
     }
     out
@@ -383,95 +357,55 @@ fn hexdump<'a>(bytes: &[u8], w: usize, t: &Theme) -> Vec<Line<'a>> {
         .collect()
 }
 
-fn mark_lines<'a>(c: &Conn, e: &Entry, slot: Option<usize>, m: &Mark, t: &Theme) -> Vec<Line<'a>> {
+fn mark_lines<'a>(
+    c: &Conn,
+    e: &Entry,
+    slot: Option<usize>,
+    mark: &Mark,
+    m: &Messages,
+    t: &Theme,
+) -> Vec<Line<'a>> {
     let who = slot
         .and_then(|s| c.side(s))
-        .map(|s| s.host.to_string())
+        .map(|s| m.host(&s.host).into_owned())
         .unwrap_or_else(|| "—".into());
-    let mut out = vec![kv("host", who, t), kv("time", units::t(e.t), t)];
-    let (what, why): (String, &str) = match m {
+    let mut out = vec![kv(m.k_host, who, t), kv(m.k_time, units::t(e.t), t)];
+    let (what, why): (String, &str) = match mark {
         Mark::State {
             from,
             to,
             cause,
             inferred,
         } => (
-            format!(
-                "{} → {}{}: {cause}",
-                from.name(),
-                to.name(),
-                if *inferred {
-                    " (inferred from the packets)"
-                } else {
-                    ""
-                }
-            ),
-            "RFC 9293 §3.3.2 (Figure 5) and §3.10 (event processing).",
+            m.state_change(from.name(), to.name(), *inferred, cause),
+            m.why_state,
         ),
-        Mark::TimerFired { timer } => match timer {
-            TimerKind::Retransmit => (
-                "The retransmission timer expired.".into(),
-                "RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged segment, double the RTO (back off), restart the timer.",
-            ),
-            TimerKind::DelayedAck => (
-                "The delayed-ACK timer expired: an ACK goes out now.".into(),
-                "RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: an ACK may wait up to 500 ms (here less) for data to ride on.",
-            ),
-            TimerKind::Persist => (
-                "The persist timer expired: probe the peer's zero window.".into(),
-                "RFC 9293 §3.8.6.1: a sender facing a zero window must probe it periodically.",
-            ),
-            TimerKind::Keepalive => (
-                "The keepalive timer expired.".into(),
-                "RFC 1122 §4.2.3.6: after an idle interval send a probe (seq = SND.NXT − 1); after enough unanswered probes, give up.",
-            ),
-            TimerKind::TimeWait => (
-                "2 MSL have passed: TIME-WAIT is over and the TCB is deleted.".into(),
-                "RFC 9293 §3.6.1: wait 2 MSL so that a lost final ACK can be sent again and old duplicates die out.",
-            ),
-            TimerKind::FinWait2 => (
-                "No FIN from the peer in time: the connection is dropped.".into(),
-                "Not in RFC 9293: Linux's tcp_fin_timeout for orphaned connections.",
-            ),
-            TimerKind::Connect => (
-                "No answer to the SYN in time.".into(),
-                "RFC 9293 §3.10.8 USER TIMEOUT.",
-            ),
-            TimerKind::Reorder => (
-                "RACK's reordering timer expired: segments sent before one that arrived, and overdue by RACK.rtt + the reordering window, are marked lost.".into(),
-                "RFC 8985 §6.3: the reordering timer, for losses that no later ACK will reveal.",
-            ),
-            TimerKind::Tlp => (
-                "The probe timer (PTO) expired: a tail loss probe goes out, new data or the last segment again.".into(),
-                "RFC 8985 §7: after about two round trips without an ACK, one probe makes the receiver report what the tail lost, instead of waiting for the RTO.",
-            ),
-        },
+        Mark::TimerFired { timer } => {
+            let (what, why) = match timer {
+                TimerKind::Retransmit => (m.fired_rto, m.why_rto),
+                TimerKind::DelayedAck => (m.fired_delack, m.why_delack),
+                TimerKind::Persist => (m.fired_persist, m.why_persist),
+                TimerKind::Keepalive => (m.fired_keepalive, m.why_keepalive),
+                TimerKind::TimeWait => (m.fired_timewait, m.why_timewait),
+                TimerKind::FinWait2 => (m.fired_fin2, m.why_fin2),
+                TimerKind::Connect => (m.fired_connect, m.why_connect),
+                TimerKind::Reorder => (m.fired_reorder, m.why_reorder),
+                TimerKind::Tlp => (m.fired_tlp, m.why_tlp),
+            };
+            (what.to_string(), why)
+        }
         Mark::Keepalive {
             alive: true,
             probe,
             of,
-        } => (
-            format!("The peer answered keepalive probe {probe} of {of}."),
-            "RFC 1122 §4.2.3.6: any segment from the peer resets the idle timer.",
-        ),
+        } => (m.keepalive_answered(*probe, *of), m.why_keepalive_answered),
         Mark::Keepalive {
             alive: false,
             probe,
             of,
-        } => (
-            format!(
-                "{probe} of {of} probes went unanswered: the peer is declared dead and the connection aborted."
-            ),
-            "RFC 1122 §4.2.3.6.",
-        ),
-        Mark::Tcb { text, .. } => (
-            text.to_string(),
-            "The resources a connection holds: RFC 9293 §3.3.1 (the TCB).",
-        ),
-        Mark::Abort { reason } => (
-            format!("Connection aborted: {}.", reason.name().replace('_', " ")),
-            "RFC 9293 §3.10.5 (ABORT) and §3.10.7 (RST processing).",
-        ),
+        } => (m.keepalive_dead(*probe, *of), m.why_keepalive_dead),
+        Mark::Tcb { text, .. } => (text.to_string(), m.why_tcb),
+        Mark::Abort { reason } => (m.aborted(&m.abort_reason(reason)), m.why_abort),
         Mark::Note { text } => (text.to_string(), ""),
     };
     out.push(Line::from(""));

@@ -24,7 +24,7 @@ use crate::ui::model::{Conn, Model};
 use crate::ui::units;
 use crate::ui::view::{Focus, View};
 
-use super::{block, focused};
+use super::{block, focused, width};
 
 /// Columns for the y axis labels.
 const YLAB: u16 = 6;
@@ -51,10 +51,15 @@ pub fn window(c: &Conn, s: &SideSeries, zoom: u32, pan: u32) -> (f64, f64) {
 
 pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
     let t = view.theme;
+    let m = view.msg();
     let conn = view.selected.and_then(|id| model.conn(id));
     let Some(c) = conn else {
-        let b = block(Line::from(" Graph "), focused(view, Focus::Ladder), view);
-        f.render_widget(Paragraph::new("no connection selected").block(b), area);
+        let b = block(
+            Line::from(format!(" {} ", m.graph)),
+            focused(view, Focus::Ladder),
+            view,
+        );
+        f.render_widget(Paragraph::new(m.no_conn_selected).block(b), area);
         return;
     };
     let from = c.graph.sender(c.bytes);
@@ -69,12 +74,16 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
     };
     let rel = |x: u32| f64::from(x.wrapping_sub(base));
     let title = Line::from(vec![
-        Span::styled(" Graph ", t.title()),
+        Span::styled(format!(" {} ", m.graph), t.title()),
         Span::raw(format!(
-            "{} → {} · {} seq ",
+            "{} → {} · {} ",
             c.ends[from],
             c.ends[1 - from],
-            if view.absolute { "abs" } else { "rel" }
+            if view.absolute {
+                m.graph_abs_seq
+            } else {
+                m.graph_rel_seq
+            }
         )),
     ]);
     let b = block(title, focused(view, Focus::Ladder), view);
@@ -259,14 +268,15 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
             .any(|(a, b)| tx >= *a && tx <= b.unwrap_or(c.last_t));
         axis.push(if rec { '━' } else { '─' });
     }
-    let t0 = format!("{:.3}s", left);
-    let t1 = format!("{:.3}s", right);
-    let span_txt = format!(
-        "← {} →{}",
-        units::secs(right - left),
-        if view.graph_pan == 0 { "  live" } else { "" }
-    );
-    let gap = w.saturating_sub(t0.len() + t1.len() + span_txt.len());
+    let t0 = format!("{left:.3}{}", m.unit_s);
+    let t1 = format!("{right:.3}{}", m.unit_s);
+    let live = if view.graph_pan == 0 {
+        format!("  {}", m.live)
+    } else {
+        String::new()
+    };
+    let span_txt = format!("← {} →{live}", units::secs_in(m, right - left));
+    let gap = w.saturating_sub(width(&t0) + width(&t1) + width(&span_txt));
     let labels = format!(
         "{t0}{}{span_txt}{}{t1}",
         " ".repeat(gap / 2),
@@ -283,39 +293,40 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
 
     // ----- legend ---------------------------------------------------------
     let k = |s: &'static str, st: Style| Span::styled(s, st);
+    let word = |w: &str| Span::raw(format!(" {w} "));
     let seq_legend = vec![
         k("⠂", t.arrow(from)),
-        Span::raw(" data "),
+        word(m.legend_data),
         k("R", t.error()),
-        Span::raw(" rto "),
+        word(m.legend_rto),
         k("r", t.retransmit()),
-        Span::raw(" fast "),
+        word(m.legend_fast),
         k("P", t.warn()),
-        Span::raw(" probe "),
+        word(m.legend_probe),
         k("✗", t.dropped()),
-        Span::raw(" drop "),
+        word(m.legend_drop),
         k("⠤", t.ok()),
-        Span::raw(" ack "),
+        word(m.legend_ack),
         k("˙", dim),
-        Span::raw(" rwnd "),
+        word("rwnd"),
         k("⠔", t.arrow(1 - from)),
-        Span::raw(" burst"),
+        Span::raw(format!(" {}", m.legend_burst)),
     ];
     let win_legend = vec![
         k("⠤", t.arrow(from)),
-        Span::raw(" cwnd "),
+        word("cwnd"),
         k("s", t.warn()),
-        Span::raw(" ssthresh "),
+        word("ssthresh"),
         k("p", t.retransmit()),
-        Span::raw(" pipe "),
+        word("pipe"),
         k("^", t.arrow(1 - from)),
         Span::raw(if rwnd_above {
-            " peer wnd ↑ "
+            format!(" {} ↑ ", m.legend_peer_wnd)
         } else {
-            " peer wnd "
+            format!(" {} ", m.legend_peer_wnd)
         }),
         k("━", t.warn()),
-        Span::raw(" recovery"),
+        Span::raw(format!(" {}", m.legend_recovery)),
     ];
     let lines = if legend_a.height >= 2 {
         vec![Line::from(seq_legend), Line::from(win_legend)]

@@ -37,7 +37,7 @@ pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &StatusLine) {
         return too_small(f, area, view);
     }
     view.sync(model);
-    let narr_text = narration::text(model, clock);
+    let narr_text = narration::text(model, view, clock);
     let narration = narr_text.is_some();
     // As many lines as the text needs, within reason for the height.
     let narr_h = match &narr_text {
@@ -46,10 +46,11 @@ pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &StatusLine) {
             // A line more for a walkthrough's welcome under its first step.
             let welcome = u16::from(text.contains('\n'));
             let most = if area.height >= 40 { 6 } else { 3 } + welcome;
-            let w = area.width.saturating_sub(2) as usize;
+            // The width `narration::draw` wraps to (see `wrap_area`).
+            let w = area.width.saturating_sub(2) - u16::from(has_wide(text));
             let lines: u16 = text
                 .split('\n')
-                .map(|l| wrapped_lines(&format!("▶ {l}"), w))
+                .map(|l| wrapped_lines(&format!("▶ {}", breakable(l)), w as usize))
                 .sum();
             lines.clamp(1, most) + 2
         }
@@ -177,7 +178,7 @@ fn zoomed(
         Pane::Timers => side::timers(f, main, model, view, clock),
         Pane::Keepalive => side::keepalive(f, main, model, view, clock),
     }
-    if narration::text(model, clock).is_some() {
+    if narration::text(model, view, clock).is_some() {
         narration::draw(f, narr_a, model, view, clock);
     }
     faults::draw(f, faults_a, model, view);
@@ -187,14 +188,12 @@ fn zoomed(
 
 fn too_small(f: &mut Frame, area: Rect, view: &View) {
     let t = view.theme;
+    let m = view.msg();
     let text = vec![
         Line::from(Span::styled("tcpscope", t.title())),
         Line::from(""),
-        Line::from(format!(
-            "This terminal is {}×{}; tcpscope needs at least {MIN_WIDTH}×{MIN_HEIGHT}.",
-            area.width, area.height
-        )),
-        Line::from("Make the window larger, or press q to quit."),
+        Line::from(m.too_small(area.width, area.height, MIN_WIDTH, MIN_HEIGHT)),
+        Line::from(m.make_larger),
     ];
     let h = (text.len() as u16 + 2).min(area.height);
     let y = area.y + area.height.saturating_sub(h) / 2;
@@ -257,7 +256,14 @@ pub(crate) fn fit(s: &str, w: usize) -> String {
     out
 }
 
-/// Lines a greedy word wrap of `text` takes at width `w`.
+/// `s` followed by spaces up to `w` display columns (`{:<w}` counts
+/// chars, and a CJK character takes two columns).
+pub(crate) fn pad(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
+}
+
+/// Lines a greedy word wrap of `text` takes at width `w`. A zero-width
+/// space (see [`breakable`]) is a place to break that takes no room.
 pub(crate) fn wrapped_lines(text: &str, w: usize) -> u16 {
     if w == 0 {
         return 1;
@@ -265,25 +271,141 @@ pub(crate) fn wrapped_lines(text: &str, w: usize) -> u16 {
     let mut lines = 1u16;
     let mut used = 0usize;
     for word in text.split_whitespace() {
-        let ww = width(word);
-        if used == 0 {
-            used = ww;
-        } else if used + 1 + ww <= w {
-            used += 1 + ww;
-        } else {
-            lines += 1;
-            used = ww;
-        }
-        while used > w {
-            lines += 1;
-            used -= w;
+        for (i, piece) in word.split(ZWSP).enumerate() {
+            let pw = width(piece);
+            let gap = usize::from(i == 0);
+            if used == 0 {
+                used = pw;
+            } else if used + gap + pw <= w {
+                used += gap + pw;
+            } else {
+                lines += 1;
+                used = pw;
+            }
+            while used > w {
+                lines += 1;
+                used -= w;
+            }
         }
     }
     lines
+}
+
+/// Ratatui's word wrap breaks lines at whitespace, and counts a zero-width
+/// space as whitespace.
+const ZWSP: char = '\u{200b}';
+
+/// `text` with a zero-width space wherever a line of Chinese may break:
+/// beside a wide (CJK) character, but never before closing punctuation
+/// (`，。：）`) nor after opening punctuation (`（`). Chinese has no spaces
+/// between words, and without these ratatui would move a whole sentence
+/// to the next line. Text without wide characters comes back as it is.
+pub(crate) fn breakable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !has_wide(text) {
+        return text.into();
+    }
+    let closing = |c: char| "，。、：；！？）」』》〉…,.:;!?)%\"'".contains(c);
+    let opening = |c: char| "（「『《〈(\"'".contains(c);
+    let mut out = String::with_capacity(text.len() + text.len() / 2);
+    let mut prev: Option<char> = None;
+    for c in text.chars() {
+        if let Some(p) = prev
+            && (is_wide(p) || is_wide(c))
+            && !p.is_whitespace()
+            && !c.is_whitespace()
+            && !closing(c)
+            && !opening(p)
+        {
+            out.push(ZWSP);
+        }
+        out.push(c);
+        prev = Some(c);
+    }
+    out.into()
+}
+
+fn is_wide(c: char) -> bool {
+    use unicode_width::UnicodeWidthChar;
+    c.width() == Some(2)
+}
+
+/// Whether `s` holds a character two columns wide (CJK).
+pub(crate) fn has_wide(s: &str) -> bool {
+    s.chars().any(is_wide)
+}
+
+/// Where a wrapped paragraph of `lines` goes inside `area`: one column
+/// narrower when the lines hold wide characters. Ratatui's word wrap
+/// (ratatui-widgets 0.3, `WordWrapper`) may end a line with a wide
+/// character one column past the width it wraps to; the column kept free
+/// takes it instead of the border.
+pub(crate) fn wrap_area(area: Rect, lines: &[Line]) -> Rect {
+    let wide = lines
+        .iter()
+        .flat_map(|l| &l.spans)
+        .any(|s| has_wide(&s.content));
+    Rect {
+        width: area.width.saturating_sub(u16::from(wide)),
+        ..area
+    }
+}
+
+/// A line whose Chinese may break anywhere [`breakable`] allows.
+pub(crate) fn breakable_line(line: Line<'_>) -> Line<'_> {
+    let spans = line
+        .spans
+        .into_iter()
+        .map(|s| {
+            let broken = match breakable(&s.content) {
+                std::borrow::Cow::Owned(b) => Some(b),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            Span {
+                content: broken.map_or(s.content, Into::into),
+                style: s.style,
+            }
+        })
+        .collect::<Vec<_>>();
+    Line { spans, ..line }
 }
 
 /// Display width of a string.
 pub(crate) fn width(s: &str) -> usize {
     use unicode_width::UnicodeWidthStr;
     s.width()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn chinese_breaks_between_characters_not_before_closing_punctuation() {
+        let z = '\u{200b}';
+        assert_eq!(
+            breakable("窗口（Eifel）。ACK 到达"),
+            format!("窗{z}口{z}（Eifel）。{z}ACK 到{z}达")
+        );
+        // English comes back as it is, without a copy.
+        assert!(matches!(
+            breakable("RTO fired: retransmit · §3.3"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn wrapped_lines_breaks_chinese_at_zero_width_spaces() {
+        let text = breakable("最后的报文段到达服务器");
+        // Eleven characters, 22 columns: three lines of 8.
+        assert_eq!(wrapped_lines(&text, 8), 3);
+        assert_eq!(wrapped_lines("one two three", 8), 2);
+    }
+
+    #[test]
+    fn pad_counts_columns() {
+        assert_eq!(pad("方向", 6), "方向  ");
+        assert_eq!(pad("port", 6), "port  ");
+        assert_eq!(pad("延迟（毫秒）", 6), "延迟（毫秒）");
+    }
 }

@@ -13,62 +13,66 @@ use super::block;
 
 /// How a walkthrough goes on: the first screen of one says it in full
 /// (before the first narration, and on the first step).
-pub fn welcome(chapters: bool) -> String {
-    let more = if chapters {
-        ", C lists the chapters and jumps to one"
+pub fn welcome(view: &View, chapters: bool) -> String {
+    let m = view.msg();
+    if chapters {
+        m.welcome_chapters.to_string()
     } else {
-        ""
-    };
-    format!(
-        "Walkthrough: the run stops at each explanation. Space goes on, backspace goes back{more}; ? shows every key."
-    )
+        m.welcome.to_string()
+    }
 }
 
 /// The panel's text: the narration, with the walkthrough's welcome on
 /// its first step (or alone before it).
-pub fn text(model: &Model, clock: &StatusLine) -> Option<String> {
+pub fn text(model: &Model, view: &View, clock: &StatusLine) -> Option<String> {
     let pb = &clock.playback;
     match &model.narration {
         Some(n) if pb.walkthrough && n.index == 1 => {
-            Some(format!("{}\n{}", n.text, welcome(pb.chapters)))
+            Some(format!("{}\n{}", n.text, welcome(view, pb.chapters)))
         }
         Some(n) => Some(n.text.to_string()),
-        None if pb.walkthrough => Some(welcome(pb.chapters)),
+        None if pb.walkthrough => Some(welcome(view, pb.chapters)),
         None => None,
     }
 }
 
 pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     let t = view.theme;
+    let m = view.msg();
     let Some(n) = &model.narration else {
-        if let Some(w) = text(model, clock) {
+        if let Some(w) = text(model, view, clock) {
             let b = block(
-                Line::from(Span::styled(" Walkthrough ", t.title())),
+                Line::from(Span::styled(
+                    format!(" {} ", m.walkthrough_title),
+                    t.title(),
+                )),
                 false,
                 view,
             );
-            f.render_widget(
-                Paragraph::new(Span::styled(w, t.key()))
-                    .wrap(Wrap { trim: true })
-                    .block(b),
-                area,
-            );
+            let inner = b.inner(area);
+            f.render_widget(b, area);
+            let lines = vec![Line::from(Span::styled(
+                super::breakable(&w).into_owned(),
+                t.key(),
+            ))];
+            let text_area = super::wrap_area(inner, &lines);
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text_area);
         }
         return;
     };
     let title = Line::from(vec![
-        Span::styled(" Narration ", t.title()),
+        Span::styled(format!(" {} ", m.narration), t.title()),
         Span::styled(
-            format!("· step {} · t {} ", n.index, units::t(n.t)),
+            format!("{} ", m.narration_step(n.index, &units::t(n.t))),
             t.dim(),
         ),
     ]);
     let mut b = block(title, false, view);
     if clock.playback.walkthrough {
         let hint = if clock.playback.paused {
-            " space: next · backspace: back "
+            format!(" {} ", m.walkthrough_keys)
         } else {
-            " … "
+            " … ".to_string()
         };
         b = b.title(Line::from(Span::styled(hint, t.key())).alignment(Alignment::Right));
     }
@@ -76,16 +80,19 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Statu
     if n.target.is_some() {
         spans.push(Span::styled("▶ ", t.key()));
     }
-    spans.push(Span::styled(n.text.to_string(), t.narration()));
+    spans.push(Span::styled(
+        super::breakable(&n.text).into_owned(),
+        t.narration(),
+    ));
+    let inner = b.inner(area);
+    f.render_widget(b, area);
     let mut lines = vec![Line::from(spans)];
     if clock.playback.walkthrough && n.index == 1 {
         lines.push(Line::from(Span::styled(
-            welcome(clock.playback.chapters),
+            super::breakable(&welcome(view, clock.playback.chapters)).into_owned(),
             t.key(),
         )));
     }
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(b),
-        area,
-    );
+    let text_area = super::wrap_area(inner, &lines);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text_area);
 }

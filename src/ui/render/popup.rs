@@ -4,13 +4,13 @@
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::driver::Mode;
 use crate::ui::form::{FaultForm, Field};
 use crate::ui::view::{ChapterList, Prompt, StatusLine, View};
 
-use super::block;
+use super::{block, pad};
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
@@ -25,36 +25,36 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 pub fn form(f: &mut Frame, area: Rect, form: &FaultForm, view: &View, clock: &StatusLine) {
     let t = view.theme;
+    let m = view.msg();
     let popup = centered(area, 66, Field::ALL.len() as u16 + 7);
     super::clear(f, popup, view);
     let b = block(
-        Line::from(Span::styled(" Fault rule ", t.title())),
+        Line::from(Span::styled(format!(" {} ", m.fault_rule), t.title())),
         true,
         view,
     )
     .title_bottom(
-        Line::from(Span::styled(
-            " ↑↓ field · ←→ choose · type · Enter adds · Esc cancels ",
-            t.dim(),
-        ))
-        .alignment(Alignment::Right),
+        Line::from(Span::styled(format!(" {} ", m.form_keys), t.dim())).alignment(Alignment::Right),
     );
     let mut lines = Vec::new();
-    let who = if clock.mode == Mode::Live {
-        "tcpscope"
+    let directions = if clock.mode == Mode::Live {
+        m.directions_live
     } else {
-        "the server"
+        m.directions_demo
     };
-    lines.push(Line::from(Span::styled(
-        format!("Directions are seen from {who}: in = toward it, out = from it."),
-        t.dim(),
-    )));
+    lines.push(Line::from(Span::styled(directions, t.dim())));
+    // The labels' column: as wide as the widest label and a space, at
+    // least 11.
+    let label_w = Field::ALL
+        .iter()
+        .map(|f| super::width(f.label(m)) + 1)
+        .fold(11, usize::max);
     for (i, field) in Field::ALL.iter().enumerate() {
         let focused = i == form.focus;
         let applies = form.applies(*field);
-        let value = form.value(*field);
+        let value = form.shown(*field, m);
         let shown = match field {
-            Field::Flags | Field::Port if value.is_empty() => "any".to_string(),
+            Field::Flags | Field::Port if value.is_empty() => m.any.to_string(),
             _ => value,
         };
         let choice = matches!(
@@ -84,44 +84,44 @@ pub fn form(f: &mut Frame, area: Rect, form: &FaultForm, view: &View, clock: &St
         };
         let mut spans = vec![
             Span::styled(if focused { "▸ " } else { "  " }, t.key()),
-            Span::styled(format!("{:<11}", field.label()), label_style),
+            Span::styled(pad(field.label(m), label_w), label_style),
             Span::styled(val, val_style),
         ];
         if focused {
-            spans.push(Span::styled(format!("  {}", field.hint()), t.dim()));
+            spans.push(Span::styled(format!("  {}", field.hint(m)), t.dim()));
         }
         lines.push(Line::from(spans));
     }
     lines.push(Line::from(""));
-    match (&form.error, form.rule()) {
+    match (&form.error, form.rule(m)) {
         (Some(e), _) => lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error()))),
+        // The rule's text form is the one the fault bar and the events
+        // write (README, Events), in every language.
         (None, Ok(r)) => lines.push(Line::from(vec![
-            Span::styled("rule: ", t.header()),
+            Span::styled(format!("{} ", m.rule), t.header()),
             Span::styled(r.to_string(), t.ok()),
         ])),
         (None, Err(e)) => lines.push(Line::from(Span::styled(format!("✗ {e}"), t.warn()))),
     }
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(b),
-        popup,
-    );
+    draw_lines(f, popup, b, lines);
 }
 
 pub fn prompt(f: &mut Frame, area: Rect, p: &Prompt, view: &View) {
     let t = view.theme;
+    let m = view.msg();
     let popup = centered(area, 64, 6);
     super::clear(f, popup, view);
     let b = block(
-        Line::from(Span::styled(format!(" {} ", p.kind.title()), t.title())),
+        Line::from(Span::styled(format!(" {} ", p.kind.title(m)), t.title())),
         true,
         view,
     )
     .title_bottom(
-        Line::from(Span::styled(" Enter applies · Esc cancels ", t.dim()))
+        Line::from(Span::styled(format!(" {} ", m.prompt_keys), t.dim()))
             .alignment(Alignment::Right),
     );
     let mut lines = vec![
-        Line::from(Span::styled(p.kind.help(), t.dim())),
+        Line::from(Span::styled(p.kind.help(m), t.dim())),
         Line::from(vec![
             Span::styled("> ", t.key()),
             Span::raw(p.input.clone()),
@@ -131,16 +131,23 @@ pub fn prompt(f: &mut Frame, area: Rect, p: &Prompt, view: &View) {
     if let Some(e) = &p.error {
         lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error())));
     }
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(b),
-        popup,
-    );
+    draw_lines(f, popup, b, lines);
+}
+
+/// `lines` wrapped inside the block `b` drawn over `popup`.
+fn draw_lines(f: &mut Frame, popup: Rect, b: Block, lines: Vec<Line>) {
+    let inner = b.inner(popup);
+    f.render_widget(b, popup);
+    let lines: Vec<Line> = lines.into_iter().map(super::breakable_line).collect();
+    let text_area = super::wrap_area(inner, &lines);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
 }
 
 /// The chapter list (`C`): numbered titles, the one on screen marked, the
 /// selected one highlighted.
 pub fn chapters(f: &mut Frame, area: Rect, list: &ChapterList, view: &View) {
     let t = view.theme;
+    let m = view.msg();
     let widest = list
         .titles
         .iter()
@@ -151,7 +158,7 @@ pub fn chapters(f: &mut Frame, area: Rect, list: &ChapterList, view: &View) {
     let popup = centered(area, w, list.titles.len() as u16 + 2);
     super::clear(f, popup, view);
     let b = block(
-        Line::from(Span::styled(" Chapters ", t.title())),
+        Line::from(Span::styled(format!(" {} ", m.chapters_title), t.title())),
         true,
         view,
     )

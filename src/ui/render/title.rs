@@ -16,12 +16,10 @@ use super::{fit, width};
 
 pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     let t = view.theme;
+    let m = view.msg();
     let pb = &clock.playback;
     let mut right: Vec<Span> = Vec::new();
-    right.push(Span::styled(
-        format!("t {} s", units::t(clock.now)),
-        t.bold(),
-    ));
+    right.push(Span::styled(m.clock(&units::t(clock.now)), t.bold()));
     if let Some((pos, end)) = pb.progress
         && end.is_finite()
         && end > 0.0
@@ -36,42 +34,43 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Statu
         right.push(Span::styled(units::speed(s), t.key()));
     }
     if let Some(x) = pb.lapse {
-        // A walkthrough's quiet stretch, played fast (README, Walkthrough).
+        // A walkthrough's quiet stretch, played fast (README, The terminal UI).
         right.push(Span::styled(
-            format!(" ⏩ {} time-lapse", units::speed(x)),
+            format!(" ⏩ {} {}", units::speed(x), m.time_lapse),
             t.warn(),
         ));
     }
-    let state = if clock.finished && !model.faults.held.is_empty() {
-        Span::styled("  ‖ segments held", t.held())
+    let (mark, words, style) = if clock.finished && !model.faults.held.is_empty() {
+        ("‖", m.segments_held, t.held())
     } else if clock.finished {
-        Span::styled("  ■ finished", t.dim())
+        ("■", m.finished, t.dim())
     } else if pb.walkthrough && pb.paused {
-        Span::styled("  ▸ space: next step", t.warn())
+        ("▸", m.next_step_hint, t.warn())
     } else if pb.paused {
-        Span::styled("  ‖ paused", t.warn())
+        ("‖", m.paused, t.warn())
     } else if clock.mode == Mode::Live {
-        Span::styled("  ● live", t.ok())
+        ("●", m.live, t.ok())
     } else {
-        Span::styled("  ▶ running", t.ok())
+        ("▶", m.running, t.ok())
     };
-    right.push(state);
+    right.push(Span::styled(format!("  {mark} {words}"), style));
     if pb.walkthrough {
-        right.push(Span::styled("  walkthrough", t.key()));
+        right.push(Span::styled(format!("  {}", m.walkthrough), t.key()));
     }
     if model.lagged > 0 {
         right.push(Span::styled(
-            format!("  ⚠ {} events lost", model.lagged),
+            format!("  ⚠ {}", m.events_lost(model.lagged)),
             t.error(),
         ));
     }
     right.push(Span::raw(" "));
     let right_w: usize = right.iter().map(|s| s.width()).sum();
-    let left_fixed = format!(" tcpscope · {} · ", clock.mode.name());
+    let mode = m.mode(clock.mode);
+    let left_fixed = format!(" tcpscope · {mode} · ");
     let room = (area.width as usize).saturating_sub(right_w + width(&left_fixed) + 1);
     let mut spans = vec![
         Span::styled(" tcpscope", t.title()),
-        Span::styled(format!(" · {} · ", clock.mode.name()), t.dim()),
+        Span::styled(format!(" · {mode} · "), t.dim()),
         Span::styled(fit(&clock.title, room), t.bold()),
     ];
     let used: usize = spans.iter().map(|s| s.width()).sum();
@@ -84,6 +83,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Statu
 /// One line of key hints for where the person is, or the status sentence.
 pub fn hints(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     let t = view.theme;
+    let m = view.msg();
     if let Some(s) = &view.status {
         let style = if s.error { t.error() } else { t.ok() };
         let mark = if s.error { " ✗ " } else { " ✓ " };
@@ -96,12 +96,12 @@ pub fn hints(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Stat
     }
     if view.filter_editing {
         let line = Line::from(vec![
-            Span::styled(" filter: ", t.key()),
-            Span::raw("type to match address, host or state · "),
+            Span::styled(format!(" {} ", m.filter), t.key()),
+            Span::raw(format!("{} · ", m.filter_help)),
             Span::styled("Enter", t.key()),
-            Span::raw(" keep · "),
+            Span::raw(format!(" {} · ", m.filter_keep)),
             Span::styled("Esc", t.key()),
-            Span::raw(" clear"),
+            Span::raw(format!(" {}", m.filter_clear)),
         ]);
         f.render_widget(Paragraph::new(line), area);
         return;
@@ -110,67 +110,70 @@ pub fn hints(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Stat
     use crate::ui::keys::KeyAction as A;
     let km = &view.keys;
     let k = |actions: &[A], default: &str| km.hint(actions, default);
-    let mut keys: Vec<(String, &str)> =
-        vec![(k(&[A::Help], "?"), "help"), (k(&[A::Quit], "q"), "quit")];
+    let space = m.key_space;
+    let mut keys: Vec<(String, &str)> = vec![
+        (k(&[A::Help], "?"), m.hint_help),
+        (k(&[A::Quit], "q"), m.hint_quit),
+    ];
     if view.zoom.is_some() {
-        keys.push((k(&[A::Zoom], "z"), "unzoom"));
-        keys.push((k(&[A::FocusNext], "Tab"), "next pane"));
+        keys.push((k(&[A::Zoom], "z"), m.hint_unzoom));
+        keys.push((k(&[A::FocusNext], "Tab"), m.hint_next_pane));
     }
     if !model.faults.held.is_empty() {
-        keys.push((k(&[A::Space], "space"), "release one"));
-        keys.push((k(&[A::ReleaseAll], "r"), "release all"));
+        keys.push((k(&[A::Space], space), m.hint_release_one));
+        keys.push((k(&[A::ReleaseAll], "r"), m.hint_release_all));
     } else if pb.walkthrough {
-        keys.push((k(&[A::Space], "space"), "next step"));
-        keys.push((k(&[A::StepBack], "⌫"), "back"));
+        keys.push((k(&[A::Space], space), m.hint_next_step));
+        keys.push((k(&[A::StepBack], "⌫"), m.hint_back));
         if pb.chapters {
-            keys.push((k(&[A::Chapters], "C"), "chapters"));
+            keys.push((k(&[A::Chapters], "C"), m.hint_chapters));
         }
     } else if clock.mode == Mode::Replay {
-        keys.push((k(&[A::Space], "space"), "step"));
+        keys.push((k(&[A::Space], space), m.hint_step));
         keys.push((
             k(&[A::Pause], "p"),
-            if pb.paused { "play" } else { "pause" },
+            if pb.paused { m.hint_play } else { m.hint_pause },
         ));
     } else if clock.mode == Mode::Demo {
         keys.push((
-            k(&[A::Space], "space"),
-            if pb.paused { "run" } else { "pause" },
+            k(&[A::Space], space),
+            if pb.paused { m.hint_run } else { m.hint_pause },
         ));
         // Step mode, where a class would look for it first.
-        keys.push((k(&[A::Walkthrough], "s"), "step mode"));
+        keys.push((k(&[A::Walkthrough], "s"), m.hint_step_mode));
     }
-    keys.push((k(&[A::Up, A::Down], "↑↓"), "select"));
+    keys.push((k(&[A::Up, A::Down], "↑↓"), m.hint_select));
     if view.zoom.is_none() {
         keys.push((
             k(&[A::FocusNext], "Tab"),
             if view.focus == Focus::Conns {
-                "ladder"
+                m.hint_ladder
             } else {
-                "connections"
+                m.hint_connections
             },
         ));
     }
-    keys.push((k(&[A::Details], "Enter"), "details"));
+    keys.push((k(&[A::Details], "Enter"), m.hint_details));
     if clock.mode != Mode::Replay {
-        keys.push((k(&[A::DropIn, A::DropOut], "d/D"), "drop in/out"));
+        keys.push((k(&[A::DropIn, A::DropOut], "d/D"), m.hint_drop));
         keys.push((
             k(&[A::Hold], "h"),
             if model.faults.hold_all {
-                "stop holding"
+                m.hint_stop_holding
             } else {
-                "hold"
+                m.hint_hold
             },
         ));
-        keys.push((k(&[A::FaultForm], "f"), "fault"));
-        keys.push((k(&[A::Close, A::Abort], "x/a"), "close/abort"));
+        keys.push((k(&[A::FaultForm], "f"), m.hint_fault));
+        keys.push((k(&[A::Close, A::Abort], "x/a"), m.hint_close));
     }
     if clock.mode != Mode::Live {
-        keys.push((k(&[A::Faster, A::Slower], "t/T"), "speed"));
+        keys.push((k(&[A::Faster, A::Slower], "t/T"), m.hint_speed));
         if !pb.walkthrough && clock.mode != Mode::Demo {
-            keys.push((k(&[A::Walkthrough], "s"), "walkthrough"));
+            keys.push((k(&[A::Walkthrough], "s"), m.hint_walkthrough));
         }
     } else {
-        keys.push((k(&[A::Connect], "c"), "connect"));
+        keys.push((k(&[A::Connect], "c"), m.hint_connect));
     }
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
