@@ -121,6 +121,7 @@ fn clock(name: &str, now: f64) -> StatusLine {
             paused: true,
             walkthrough: false,
             progress: None,
+            ..Playback::default()
         },
         finished: false,
     }
