@@ -161,7 +161,7 @@ pub struct Common {
     /// (default: the scenario's; its speed steps still change it).
     #[arg(long, global = true, value_name = "X", value_parser = parse_speed)]
     pub speed: Option<f64>,
-    /// Narration language (default from the locale).
+    /// Language of the UI and narration (default from the locale).
     #[arg(long, global = true, value_enum)]
     pub lang: Option<Lang>,
     /// Timer and keepalive defaults: rfc, linux or classroom.

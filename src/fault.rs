@@ -272,6 +272,59 @@ impl fmt::Display for Rule {
     }
 }
 
+impl Rule {
+    /// A rule's text form ([`Rule`]'s `Display`, what the `rule` events
+    /// and the fault bar write) read back, for a display that words it in
+    /// another language; `None` for a text no rule writes.
+    pub fn from_text(s: &str) -> Option<Rule> {
+        let mut w = s.split(' ').peekable();
+        let name = w.next()?;
+        let dir = DirMatch::parse(w.next()?).ok()?;
+        let action = match name {
+            "delay" => {
+                if w.next()? != "by" {
+                    return None;
+                }
+                let ms = w.next()?.strip_suffix("ms")?.parse::<u64>().ok()?;
+                Action::Delay(Duration::from_millis(ms))
+            }
+            other => Action::parse(other).ok()?,
+        };
+        let mut rule = Rule {
+            dir,
+            flags: None,
+            payload: None,
+            port: None,
+            trigger: Trigger::Always,
+            action,
+        };
+        // Flags, payload and port come before the trigger, the last word.
+        loop {
+            let word = w.next()?;
+            match word {
+                "with-data" => rule.payload = Some(true),
+                "no-data" => rule.payload = Some(false),
+                "port" => rule.port = Some(w.next()?.parse().ok()?),
+                "next" => {
+                    rule.trigger = Trigger::Count(w.next()?.parse().ok()?);
+                    break;
+                }
+                "all" => break,
+                _ if word.ends_with('%') => {
+                    let pct: f64 = word.strip_suffix('%')?.parse().ok()?;
+                    rule.trigger = Trigger::Probability(pct / 100.0);
+                    break;
+                }
+                _ if rule.flags.is_none() && rule.payload.is_none() && rule.port.is_none() => {
+                    rule.flags = Some(Flags::from_letters(word).ok()?);
+                }
+                _ => return None,
+            }
+        }
+        w.next().is_none().then_some(rule)
+    }
+}
+
 /// A packet crossing the injector.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Packet {
@@ -914,5 +967,50 @@ mod tests {
             Rule::parse_loss("10").unwrap()[0].to_string(),
             "drop any 10%"
         );
+    }
+
+    #[test]
+    fn a_rule_reads_back_from_its_text() {
+        let rules = [
+            Rule::drop_next(DirMatch::Out, Some(Flags::SYN | Flags::ACK), 1),
+            Rule::loss(DirMatch::In, 0.125),
+            Rule {
+                dir: DirMatch::Any,
+                flags: None,
+                payload: Some(true),
+                port: Some(80),
+                trigger: Trigger::Always,
+                action: Action::Delay(Duration::from_millis(250)),
+            },
+            Rule {
+                dir: DirMatch::In,
+                flags: Some(Flags::FIN | Flags::ACK),
+                payload: Some(false),
+                port: None,
+                trigger: Trigger::Count(3),
+                action: Action::Corrupt,
+            },
+        ];
+        for r in rules {
+            let text = r.to_string();
+            let back = Rule::from_text(&text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(back.to_string(), text);
+        }
+        assert_eq!(
+            Rule::from_text(HOLD_ALL_RULE)
+                .map(|r| r.to_string())
+                .as_deref(),
+            Some(HOLD_ALL_RULE)
+        );
+        for bad in [
+            "",
+            "drop",
+            "drop up next 1",
+            "drop in next",
+            "drop in SA SA next 1",
+            "drop in all x",
+        ] {
+            assert_eq!(Rule::from_text(bad), None, "{bad:?}");
+        }
     }
 }

@@ -5,7 +5,8 @@
 //! injector (`fault`), links (`link`: in-memory wire, TUN), the scenario
 //! runner (`scenario`), the live runtime (`runtime`), the drivers that feed
 //! the UI events and take its commands (`driver`: demo, live, replay), and
-//! the terminal UI (`ui`).
+//! the terminal UI (`ui`); the words of all of them on screen and in the
+//! handout, one catalogue per language (`i18n`).
 
 pub mod app;
 pub mod capture;
@@ -16,6 +17,7 @@ pub mod event;
 pub mod fault;
 pub mod fuzzing;
 pub mod gso;
+pub mod i18n;
 pub mod link;
 pub mod output;
 pub mod pcap;

@@ -9,20 +9,19 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::event::{Body, Dir, Event, KeepaliveAction, Opts, SegFields, TcbAction, TimerAction};
-use crate::scenario::{Lang, Scenario};
+use crate::i18n::{self, Lang, Messages};
+use crate::scenario::Scenario;
 
 /// Ladder lines kept per step: the ones closest to the explained event.
 pub const MAX_LINES_PER_STEP: usize = 12;
 
-/// The word before an ACK's SACK blocks, on the ladder and in the handout.
-pub const SACK_WORD: &str = "sack";
-
 /// `sack 2897-4345,5793-7241`: the SACK blocks (RFC 2018) an ACK carries,
-/// in the order the receiver put them (§4: the most recent first), each
-/// edge through `num` (the ladder makes them relative; the handout keeps
-/// them absolute); `None` without blocks. Here, below the UI, so that the
-/// ladder and the handout write them alike.
-pub fn sack_text(opts: &Opts, num: impl Fn(u32) -> u32) -> Option<String> {
+/// after `word` (the catalogue's `sack_word`), in the order the receiver
+/// put them (§4: the most recent first), each edge through `num` (the
+/// ladder makes them relative; the handout keeps them absolute); `None`
+/// without blocks. Here, below the UI, so that the ladder and the handout
+/// write them alike.
+pub fn sack_text(word: &str, opts: &Opts, num: impl Fn(u32) -> u32) -> Option<String> {
     let blocks = &opts.0.sack;
     if blocks.is_empty() {
         return None;
@@ -31,7 +30,7 @@ pub fn sack_text(opts: &Opts, num: impl Fn(u32) -> u32) -> Option<String> {
         .iter()
         .map(|(l, r)| format!("{}-{}", num(l.0), num(r.0)))
         .collect();
-    Some(format!("{SACK_WORD} {}", v.join(",")))
+    Some(format!("{word} {}", v.join(",")))
 }
 
 /// One ladder line of the handout: the event that drew it, rendered when
@@ -46,8 +45,8 @@ struct Line {
 }
 
 impl Line {
-    fn text(&self) -> String {
-        let l = line_with(&self.event, self.dup_ack);
+    fn text(&self, m: &Messages) -> String {
+        let l = line_with(m, &self.event, self.dup_ack);
         if self.marked { mark(&l) } else { l }
     }
 }
@@ -89,7 +88,7 @@ impl Transcript {
             path: path.to_path_buf(),
             name: scenario.name.clone(),
             title: scenario.title_for(lang).to_string(),
-            about: scenario.about.clone(),
+            about: scenario.about_for(lang).map(str::to_string),
             lang,
             steps: Vec::new(),
             lines: Vec::new(),
@@ -202,78 +201,43 @@ impl Transcript {
         true
     }
 
-    /// The handout as Markdown.
+    /// The handout as Markdown, in its language.
     pub fn render(&self) -> String {
-        let zh = self.lang == Lang::Zh;
+        let m = i18n::messages(self.lang);
         let mut md = format!("# {}\n\n", self.title);
         md.push_str(&format!(
             "*tcpscope demo {}* — {}\n\n",
-            self.name,
-            if zh {
-                "讲义，由 `tcpscope demo --transcript` 生成"
-            } else {
-                "a handout written by `tcpscope demo --transcript`"
-            }
+            self.name, m.tr_written_by
         ));
         if let Some(about) = &self.about {
             let para = about.split_whitespace().collect::<Vec<_>>().join(" ");
             md.push_str(&para);
             md.push_str("\n\n");
         }
-        md.push_str(if zh {
-            "> 如何阅读每一步下面的时序图行：第一列是时间（虚拟时间，秒）；\
-             `client → server` 是一个报文段，后面是它的标志位和字段；\
-             seq 和 ack 是**绝对值**，与线路上的一样（双方的 ISN 就是各自 SYN 的 seq），\
-             数据段写成 `seq 起点:终点`；win 是线路上的窗口字段（未按窗口扩大因子换算）；\
-             `sack 左-右,…` 是 ACK 携带的 SACK 块（接收方已收到的、ack 之上的数据，同为绝对值），\
-             `dup ACK #n` 是接收方数到的第 n 个重复 ACK。\
-             `●` 是状态变化，`◷` 是计时器到期，`▣`/`□` 是 TCB 的分配和释放，`✗` 是丢弃，\
-             `▶` 标出这一步讲解的事件。\n\n"
-        } else {
-            "> Reading the ladder lines under each step: time in (virtual) seconds; \
-             `client → server` is a segment, with its flags and fields; seq and ack \
-             are **absolute**, as on the wire (each side's ISN is the seq of its SYN), \
-             a data segment's as `seq first:end`; win is the window field as on the \
-             wire (unscaled); `sack left-right,…` are an ACK's SACK blocks (what \
-             arrived above the ack, absolute too) and `dup ACK #n` the n-th duplicate \
-             ACK its receiver counted. `●` is a state change, `◷` a timer that fired, `▣`/`□` \
-             a TCB allocated/freed, `✗` a drop; `▶` marks the event the step explains.\n\n"
-        });
+        md.push_str(m.tr_reading);
+        md.push_str("\n\n");
         for (i, s) in self.steps.iter().enumerate() {
-            md.push_str(&format!("## {} · t = {:.3} s\n\n", i + 1, s.t));
+            md.push_str(&format!(
+                "## {}\n\n",
+                m.tr_step(i + 1, &format!("{:.3}", s.t))
+            ));
             md.push_str(&s.text);
             md.push_str("\n\n```text\n");
             if s.elided > 0 {
-                md.push_str(&if zh {
-                    format!("          …（前面还有 {} 行）\n", s.elided)
-                } else {
-                    format!("          … ({} earlier lines)\n", s.elided)
-                });
+                md.push_str(&format!("          {}\n", m.tr_elided(s.elided)));
             }
             for &i in &s.lines {
-                md.push_str(&self.lines[i].text());
+                md.push_str(&self.lines[i].text(m));
                 md.push('\n');
             }
             md.push_str("```\n\n");
         }
         if self.steps.is_empty() {
-            md.push_str(if zh {
-                "（这次运行没有讲解。）\n"
-            } else {
-                "(No narration in this run.)\n"
-            });
+            md.push_str(m.tr_no_narration);
+            md.push('\n');
         } else if !self.finished {
-            md.push_str(&if zh {
-                format!(
-                    "（运行在 t = {:.3} s 时停止，场景尚未结束。）\n",
-                    self.last_t
-                )
-            } else {
-                format!(
-                    "(The run was stopped at t = {:.3} s, before the scenario's end.)\n",
-                    self.last_t
-                )
-            });
+            md.push_str(&m.tr_stopped(&format!("{:.3}", self.last_t)));
+            md.push('\n');
         }
         md
     }
@@ -299,13 +263,13 @@ fn other(host: &str) -> &str {
 }
 
 /// `SYN seq 123 win 65535`, `PSH+ACK seq 1000:1031 ack 77 win 512 len 31`.
-pub fn segment_text(s: &SegFields) -> String {
+pub fn segment_text(m: &Messages, s: &SegFields) -> String {
     let seq = if s.len > 0 {
         format!("{}:{}", s.seq, s.seq.wrapping_add(s.len))
     } else {
         s.seq.to_string()
     };
-    let mut t = format!("{} seq {seq}", s.flags.words());
+    let mut t = format!("{} seq {seq}", m.flag_words(s.flags));
     if s.flags.ack() {
         t.push_str(&format!(" ack {}", s.ack));
     }
@@ -319,32 +283,37 @@ pub fn segment_text(s: &SegFields) -> String {
 /// A segment's fields, its receiver's duplicate ACK count and its SACK
 /// blocks, in the ladder's order: `ACK seq 1 ack 1449 win 32587 dup ACK #2
 /// sack 2897-4345`.
-fn segment_words(s: &SegFields, dup_ack: Option<u32>) -> String {
-    let mut t = segment_text(s);
+fn segment_words(m: &Messages, s: &SegFields, dup_ack: Option<u32>) -> String {
+    let mut t = segment_text(m, s);
     if let Some(n) = dup_ack {
-        t.push_str(&format!(" dup ACK #{n}"));
+        t.push(' ');
+        t.push_str(&m.dup_ack_label(n));
     }
-    if let Some(b) = sack_text(&s.opts, |edge| edge) {
+    if let Some(b) = sack_text(m.sack_word, &s.opts, |edge| edge) {
         t.push(' ');
         t.push_str(&b);
     }
     t
 }
 
-/// One event as a ladder line: `   0.100  client → server  SYN seq …`.
+/// One event as a ladder line: `   0.100  client → server  SYN seq …`
+/// (in English: a narration's `explains` is found by it).
 pub fn line_of(e: &Event) -> String {
-    line_with(e, None)
+    line_with(i18n::messages(Lang::En), e, None)
 }
 
-/// [`line_of`], with the duplicate ACK count the segment's receiver gave
-/// it (a demo's `out` event cannot know it).
-fn line_with(e: &Event, dup_ack: Option<u32>) -> String {
-    let host = e.host.as_deref().unwrap_or("-");
+/// [`line_of`] in `m`'s language, with the duplicate ACK count the
+/// segment's receiver gave it (a demo's `out` event cannot know it).
+fn line_with(m: &Messages, e: &Event, dup_ack: Option<u32>) -> String {
+    let raw = e.host.as_deref().unwrap_or("-");
+    let host = m.host(raw);
+    let peer = m.host(other(raw));
     // Who sent a segment reported with `dir` by `host`.
     let arrow = |dir: Dir| match dir {
-        Dir::Out => format!("{host} → {}", other(host)),
-        Dir::In => format!("{} → {host}", other(host)),
+        Dir::Out => format!("{host} → {peer}"),
+        Dir::In => format!("{peer} → {host}"),
     };
+    let segment = |s: &SegFields| segment_words(m, s, None);
     let what = match &e.body {
         Body::Segment(s) => {
             let mut pre = String::new();
@@ -352,80 +321,85 @@ fn line_with(e: &Event, dup_ack: Option<u32>) -> String {
                 pre.push_str("⚑ TLP ");
             } else if s.retransmit {
                 match s.rtx {
-                    Some(c) => pre.push_str(&format!("↻ {} ", c.name())),
+                    Some(c) => pre.push_str(&format!("↻ {} ", m.rtx_cause(c))),
                     None => pre.push_str("↻ "),
                 }
             }
             let dup = s.dup_ack.or(dup_ack);
-            format!("{}  {pre}{}", arrow(s.dir), segment_words(&s.seg, dup))
+            format!("{}  {pre}{}", arrow(s.dir), segment_words(m, &s.seg, dup))
         }
         Body::Drop(d) => match &d.seg {
             Some(s) => format!(
                 "{}  {} ✗ {}",
                 arrow(d.dir),
-                segment_words(s, None),
-                d.reason.name()
+                segment(s),
+                m.drop_reason(&d.reason)
             ),
-            None => format!("{host}  ✗ {} ({})", d.reason.name(), d.dir.name()),
+            None => format!(
+                "{host}  ✗ {} ({})",
+                m.drop_reason(&d.reason),
+                match d.dir {
+                    Dir::In => m.dir_in,
+                    Dir::Out => m.dir_out,
+                }
+            ),
         },
-        Body::Hold(h) => format!("{}  {} ‖ held", arrow(h.dir), segment_words(&h.seg, None)),
-        Body::Release(h) => format!("{}  {} released", arrow(h.dir), segment_words(&h.seg, None)),
+        Body::Hold(h) => format!("{}  {} ‖ {}", arrow(h.dir), segment(&h.seg), m.held_mark),
+        Body::Release(h) => format!("{}  {} {}", arrow(h.dir), segment(&h.seg), m.tr_released),
         Body::Fault(f) => format!(
             "{}  {} [{}]",
             arrow(f.dir),
-            segment_words(&f.seg, None),
-            f.action.name()
+            segment(&f.seg),
+            m.fault_action(f.action)
         ),
         Body::State { from, to, .. } => {
             format!("{host}  ● {} → {}", from.name(), to.name())
         }
         Body::Timer(t) => {
-            let action = match t.action {
-                TimerAction::Armed => "armed",
-                TimerAction::Cancelled => "cancelled",
-                TimerAction::Fired => "fired",
-            };
+            let name = m.timer_event_name(t.timer);
+            let action = m.timer_action(t.action);
             match (t.action, t.deadline) {
                 (TimerAction::Armed, Some(d)) => {
-                    format!("{host}  ◷ {} {action} (due at {d:.3})", t.timer.name())
+                    format!(
+                        "{host}  ◷ {name} {action} {}",
+                        m.tr_due_at(&format!("{d:.3}"))
+                    )
                 }
-                _ => format!("{host}  ◷ {} {action}", t.timer.name()),
+                _ => format!("{host}  ◷ {name} {action}"),
             }
         }
         Body::Keepalive(k) => match k.action {
-            KeepaliveAction::ProbeSent => {
-                format!("{host}  keepalive probe {}/{} sent", k.probe, k.of)
-            }
-            KeepaliveAction::Answered => format!("{host}  keepalive probe {} answered", k.probe),
-            KeepaliveAction::Dead => format!("{host}  keepalive: peer dead after {} probes", k.of),
+            KeepaliveAction::ProbeSent => format!("{host}  {}", m.tr_probe_sent(k.probe, k.of)),
+            KeepaliveAction::Answered => format!("{host}  {}", m.tr_probe_answered(k.probe)),
+            KeepaliveAction::Dead => format!("{host}  {}", m.tr_peer_dead(k.of)),
             KeepaliveAction::Enabled => match (k.idle, k.interval) {
                 (Some(i), Some(v)) => format!(
-                    "{host}  keepalive on: idle {i} s, interval {v} s, {} probes",
-                    k.of
+                    "{host}  {}",
+                    m.tr_keepalive_values(&i.to_string(), &v.to_string(), k.of)
                 ),
-                _ => format!("{host}  keepalive on"),
+                _ => format!("{host}  {}", m.tr_keepalive_on),
             },
-            KeepaliveAction::Disabled => format!("{host}  keepalive off"),
+            KeepaliveAction::Disabled => format!("{host}  {}", m.tr_keepalive_off),
         },
         Body::Tcb(t) => match t.action {
-            TcbAction::Allocated => format!("{host}  ▣ TCB allocated"),
-            TcbAction::Freed => format!("{host}  □ TCB freed"),
+            TcbAction::Allocated => format!("{host}  ▣ {}", m.tr_tcb_allocated),
+            TcbAction::Freed => format!("{host}  □ {}", m.tr_tcb_freed),
         },
-        Body::Abort { reason } => format!("{host}  ✗ abort: {}", reason.name()),
+        Body::Abort { reason } => {
+            format!("{host}  ✗ {}", m.abort_mark(m.abort_event_word(reason)))
+        }
         Body::Recovery(r) => match r.by {
-            Some(by) => format!("{host}  · loss found by {}: {}", by.name(), r.action.name()),
-            None => format!("{host}  · recovery: {}", r.action.name()),
+            Some(by) => format!(
+                "{host}  · {}",
+                m.tr_loss_found(m.rtx_cause(by), m.recovery_action(r.action))
+            ),
+            None => format!("{host}  · {}", m.tr_recovery(m.recovery_action(r.action))),
         },
-        Body::Burst(b) => format!(
-            "{}  {} segments, {} bytes",
-            arrow(b.dir),
-            b.segments,
-            b.bytes
-        ),
-        Body::App { msg, .. } => format!("{host}  app: {msg}"),
+        Body::Burst(b) => format!("{}  {}", arrow(b.dir), m.tr_burst(b.segments, b.bytes)),
+        Body::App { msg, .. } => format!("{host}  {}", m.tr_app(&m.phrase(msg))),
         // What the run says of itself (a speed change, …): its words.
         Body::Info { msg } => match &e.host {
-            Some(h) => format!("{h}  {msg}"),
+            Some(_) => format!("{host}  {msg}"),
             None => msg.clone(),
         },
         _ => format!("{host}  {}", e.kind()),

@@ -557,7 +557,8 @@ fn transcript_of_the_handshake_shows_the_isns_and_their_acks() {
     // Each segment once, although both hosts report it.
     assert_eq!(text.matches(" SYN seq ").count(), 1);
 
-    // In Chinese: the same lines, the Chinese narration and title.
+    // In Chinese: the same lines in Chinese words (protocol and field
+    // names stay), the Chinese narration and title.
     let out = tcpscope(&[
         "demo",
         "handshake",
@@ -574,7 +575,7 @@ fn transcript_of_the_handshake_shows_the_isns_and_their_acks() {
     assert!(zh.starts_with("# 三次握手：SYN、SYN+ACK、ACK\n"), "{zh}");
     assert!(zh.contains("服务器回复 SYN+ACK"), "{zh}");
     assert!(zh.contains(&format!(
-        "▶  0.500  client → server  SYN seq {isn_c} win 65535\n"
+        "▶  0.500  客户端 → 服务器  SYN seq {isn_c} win 65535\n"
     )));
     std::fs::remove_dir_all(&dir).unwrap();
 }

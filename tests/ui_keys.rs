@@ -558,7 +558,8 @@ fn plus_minus_zoom_and_arrows_pan_only_in_the_graph() {
 #[test]
 fn fault_keys_in_a_viewer_of_a_shared_session_say_it_is_read_only() {
     use std::io::Write;
-    use tcpscope::driver::attach::{self, AttachDriver, READ_ONLY};
+    use tcpscope::driver::attach::{self, AttachDriver};
+    const READ_ONLY: &str = "read-only: this is a viewer of a shared session; faults, closes and connects belong to the tcpscope live that shares it";
     let dir = std::env::temp_dir().join(format!("tcpscope-keys-viewer-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

@@ -10,7 +10,7 @@
 //! this viewer alone and tells it so with a `lagged` event.
 //!
 //! The viewer is read-only: every command the UI hands it is refused with
-//! [`READ_ONLY`]. Its clock follows the session's: the latest `t` it knows
+//! one sentence (the catalogue's `read_only`). Its clock follows the session's: the latest `t` it knows
 //! (the header's `joined_at`, then each event's), advanced by the wall time
 //! since it learned it, so timers count down between events.
 //!
@@ -26,12 +26,10 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::event::Event;
+use crate::i18n::{self, Lang};
 use crate::output::{EventWriter, RECORDING_FORMAT, Recorder};
 
 use super::{Command, Driver, Mode};
-
-/// What every command gets in a viewer.
-pub const READ_ONLY: &str = "read-only: this is a viewer of a shared session; faults, closes and connects belong to the tcpscope live that shares it";
 
 /// Events read ahead of the UI.
 const CHANNEL: usize = 1 << 16;
@@ -224,6 +222,8 @@ pub struct AttachDriver {
     events: Option<EventWriter>,
     record: Option<Recorder>,
     write_failed: bool,
+    /// The language of the answers, the title and the notices.
+    lang: Lang,
 }
 
 impl AttachDriver {
@@ -242,6 +242,7 @@ impl AttachDriver {
             events,
             record,
             write_failed: false,
+            lang: Lang::En,
         }
     }
 
@@ -262,7 +263,7 @@ impl AttachDriver {
         }
         if let Err(err) = r {
             self.write_failed = true;
-            self.notice = Some(format!("cannot write events any more: {err}"));
+            self.notice = Some(i18n::messages(self.lang).cannot_write_events(&err.to_string()));
         }
     }
 
@@ -278,7 +279,7 @@ impl AttachDriver {
             && !self.write_failed
         {
             self.write_failed = true;
-            self.notice = Some(format!("cannot write events any more: {err}"));
+            self.notice = Some(i18n::messages(self.lang).cannot_write_events(&err.to_string()));
         }
     }
 
@@ -295,10 +296,7 @@ impl Driver for AttachDriver {
     }
 
     fn title(&self) -> String {
-        format!(
-            "read-only viewer of {}: {}",
-            self.session.path, self.session.title
-        )
+        i18n::messages(self.lang).viewer_title(&self.session.path, &self.session.title)
     }
 
     fn poll(&mut self) -> Vec<Event> {
@@ -319,7 +317,7 @@ impl Driver for AttachDriver {
                 }
                 Next::Idle => break,
                 Next::End => {
-                    let why = format!("the shared session at {} has ended", self.session.path);
+                    let why = i18n::messages(self.lang).session_ended(&self.session.path);
                     self.end(why);
                     break;
                 }
@@ -345,7 +343,7 @@ impl Driver for AttachDriver {
     }
 
     fn command(&mut self, _cmd: Command) -> Result<String, String> {
-        Err(READ_ONLY.into())
+        Err(i18n::messages(self.lang).read_only.into())
     }
 
     fn finished(&self) -> bool {
@@ -354,6 +352,10 @@ impl Driver for AttachDriver {
 
     fn take_notice(&mut self) -> Option<String> {
         self.notice.take()
+    }
+
+    fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
     }
 }
 
@@ -412,7 +414,10 @@ mod tests {
             Command::ClearRules,
             Command::Connect("10.77.0.1:80".parse().unwrap()),
         ] {
-            assert_eq!(d.command(cmd), Err(READ_ONLY.to_string()));
+            assert_eq!(
+                d.command(cmd),
+                Err("read-only: this is a viewer of a shared session; faults, closes and connects belong to the tcpscope live that shares it".to_string())
+            );
         }
         h.join().unwrap();
         let mut got = Vec::new();

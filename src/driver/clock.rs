@@ -182,10 +182,11 @@ impl Timeline {
     }
 
     /// Change the speed from where the real clock says (the `t` keys);
-    /// `x` is clamped to the limits. An error sentence when `x` is no speed.
-    pub fn set_speed(&mut self, x: f64, end: f64) -> Result<f64, String> {
+    /// `x` is clamped to the limits. `Err(x)` when `x` is no speed (the
+    /// driver says so in its language).
+    pub fn set_speed(&mut self, x: f64, end: f64) -> Result<f64, f64> {
         if !(x.is_finite() && x > 0.0) {
-            return Err(format!("{x} is not a speed"));
+            return Err(x);
         }
         self.catch_up(end);
         self.lapse = None;

@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::event::{Body, Dir, Event};
+use crate::i18n::{self, Messages};
 use crate::link::memory::Side;
 use crate::output::{EventWriter, Recorder};
 use crate::scenario::{Lang, Overrides, Run, Scenario};
@@ -85,7 +86,7 @@ impl Tee {
         }
         if let Err(err) = res {
             self.failed = true;
-            self.error = Some(format!("cannot write events any more: {err}"));
+            self.error = Some(err.to_string());
         }
     }
 
@@ -160,6 +161,9 @@ pub struct DemoDriver {
     pcap: bool,
     pcap_reported: bool,
     notices: VecDeque<String>,
+    /// The language of the answers and notices (the narration's is the
+    /// run's own, `overrides.lang`).
+    lang: Lang,
 }
 
 const MAX_MOMENTS: usize = 100_000;
@@ -198,6 +202,7 @@ impl DemoDriver {
             next_cmd: 0,
             faults: Faults::new(),
             tee: Tee::default(),
+            lang,
             pcap: false,
             pcap_reported: false,
             notices: VecDeque::new(),
@@ -480,8 +485,8 @@ impl DemoDriver {
     /// timeline.
     fn rerun(&mut self, until: f64, mut stop: impl FnMut(&Event, usize) -> Stop) {
         if std::mem::take(&mut self.pcap) {
-            self.notices
-                .push_back("--pcap stops here: it holds the run up to the first step back".into());
+            let notice = self.msg().d_pcap_stops.to_string();
+            self.notices.push_back(notice);
         }
         self.run = Run::new(self.scenario.clone(), &self.overrides);
         self.backlog.clear();
@@ -545,28 +550,30 @@ impl DemoDriver {
         self.clock.reanchor();
     }
 
+    /// The words of the answers.
+    fn msg(&self) -> &'static Messages {
+        i18n::messages(self.lang)
+    }
+
     fn conn_id(&mut self, c: &ConnRef) -> Result<(Side, ConnId), String> {
+        let m = self.msg();
         let side = match c.host.as_deref() {
             Some("client") => Side::Client,
             Some("server") => Side::Server,
-            _ => return Err("that connection belongs to no host of this demo".into()),
+            _ => return Err(m.d_no_host.into()),
         };
         let (l, r) = c
             .conn
             .split_once("<->")
-            .ok_or_else(|| format!("\"{}\" is not a connection", c.conn))?;
-        let local: SocketAddr = l
-            .parse()
-            .map_err(|_| format!("\"{l}\" is not an address"))?;
-        let remote: SocketAddr = r
-            .parse()
-            .map_err(|_| format!("\"{r}\" is not an address"))?;
+            .ok_or_else(|| m.d_not_a_conn(&c.conn))?;
+        let local: SocketAddr = l.parse().map_err(|_| m.d_not_an_addr(l))?;
+        let remote: SocketAddr = r.parse().map_err(|_| m.d_not_an_addr(r))?;
         let id = self
             .run
             .wire
             .engine(side)
             .find(local, remote)
-            .ok_or_else(|| format!("the {} has no open connection {}", side.name(), c.conn))?;
+            .ok_or_else(|| m.d_no_open_conn(&m.host(side.name()), &c.conn))?;
         Ok((side, id))
     }
 
@@ -574,6 +581,10 @@ impl DemoDriver {
     /// re-run repeats them.
     fn apply(&mut self, cmd: &Command) -> Result<String, String> {
         let now = self.run.now();
+        let m = self.msg();
+        // The engine's answer to a user call, in the answers' language.
+        let failed =
+            |call: &str, e: crate::tcp::TcpError| m.call_failed(call, &m.phrase(&e.to_string()));
         let res = match cmd {
             Command::DropNext(_)
             | Command::SetLoss { .. }
@@ -588,7 +599,7 @@ impl DemoDriver {
                     if matches!(done, Done::ReleasedOne | Done::ReleasedAll(_)) {
                         self.run.wire.flush();
                     }
-                    say(done, self.run.wire.injector.held_count())
+                    say(m, done, self.run.wire.injector.held_count())
                 }),
             Command::Close(c) => {
                 let (side, id) = self.conn_id(c)?;
@@ -596,9 +607,9 @@ impl DemoDriver {
                     .wire
                     .engine(side)
                     .close(now, id)
-                    .map_err(|e| format!("close: {e}"))?;
+                    .map_err(|e| failed(m.call_close, e))?;
                 self.run.wire.flush();
-                Ok(format!("the {} closes its side (FIN)", side.name()))
+                Ok(m.d_closes(&m.host(side.name())))
             }
             Command::Abort(c) => {
                 let (side, id) = self.conn_id(c)?;
@@ -606,9 +617,9 @@ impl DemoDriver {
                     .wire
                     .engine(side)
                     .abort(now, id)
-                    .map_err(|e| format!("abort: {e}"))?;
+                    .map_err(|e| failed(m.call_abort, e))?;
                 self.run.wire.flush();
-                Ok(format!("the {} aborts the connection (RST)", side.name()))
+                Ok(m.d_aborts(&m.host(side.name())))
             }
             Command::Keepalive(c, on) => {
                 let (side, id) = self.conn_id(c)?;
@@ -616,17 +627,17 @@ impl DemoDriver {
                 let ka = on.then(|| engine.config().keepalive);
                 engine
                     .set_keepalive(now, id, ka)
-                    .map_err(|e| format!("keepalive: {e}"))?;
+                    .map_err(|e| failed(m.call_keepalive, e))?;
                 self.run.wire.flush();
+                let host = m.host(side.name());
                 Ok(match ka {
-                    Some(k) => format!(
-                        "keepalive on for the {}: idle {} s, then every {} s, {} probes",
-                        side.name(),
-                        k.idle.as_secs_f64(),
-                        k.interval.as_secs_f64(),
-                        k.count
+                    Some(k) => m.d_ka_on(
+                        &host,
+                        &k.idle.as_secs_f64().to_string(),
+                        &k.interval.as_secs_f64().to_string(),
+                        k.count,
                     ),
-                    None => format!("keepalive off for the {}", side.name()),
+                    None => m.d_ka_off(&host),
                 })
             }
             Command::Connect(_)
@@ -662,24 +673,22 @@ impl DemoDriver {
 
 /// What a fault command did, in the demo's words (directions as seen on
 /// the wire between client and server). `held`: segments held after it.
-fn say(done: Done, held: usize) -> Result<String, String> {
+fn say(m: &Messages, done: Done, held: usize) -> Result<String, String> {
     Ok(match done {
-        Done::DropNext(Dir::In) => "the next segment client → server will be dropped".into(),
-        Done::DropNext(Dir::Out) => "the next segment server → client will be dropped".into(),
+        Done::DropNext(Dir::In) => m.d_drop_c2s.into(),
+        Done::DropNext(Dir::Out) => m.d_drop_s2c.into(),
         Done::Loss { inbound, outbound } if inbound <= 0.0 && outbound <= 0.0 => {
-            "no more random loss".into()
+            m.d_no_more_loss.into()
         }
-        Done::Loss { inbound, outbound } => {
-            format!("random loss: {inbound}% client → server, {outbound}% server → client")
-        }
-        Done::Hold(true) => "holding every segment: space releases one, r releases all".into(),
-        Done::Hold(false) => "new segments pass again (held ones stay until released)".into(),
-        Done::ReleasedOne => format!("released one segment ({held} still held)"),
-        Done::ReleasedAll(0) => return Err("no segment is held".into()),
-        Done::ReleasedAll(1) => "released 1 segment".into(),
-        Done::ReleasedAll(n) => format!("released {n} segments"),
-        Done::RuleAdded(rule) => format!("fault rule added: {rule}"),
-        Done::Cleared => "every fault rule removed".into(),
+        Done::Loss { inbound, outbound } => m.d_loss(&inbound.to_string(), &outbound.to_string()),
+        Done::Hold(true) => m.d_holding.into(),
+        Done::Hold(false) => m.d_pass_again.into(),
+        Done::ReleasedOne => m.d_released_one(held),
+        Done::ReleasedAll(0) => return Err(m.d_nothing_held.into()),
+        Done::ReleasedAll(1) => m.d_released_1.into(),
+        Done::ReleasedAll(n) => m.d_released_n(n),
+        Done::RuleAdded(rule) => m.d_rule_added(&rule),
+        Done::Cleared => m.d_rules_removed.into(),
     })
 }
 
@@ -725,33 +734,34 @@ impl Driver for DemoDriver {
     }
 
     fn command(&mut self, cmd: Command) -> Result<String, String> {
+        let m = self.msg();
         match cmd {
             Command::TimeScale(x) => {
-                let speed = self.clock.set_speed(x, self.end())?;
-                Ok(format!(
-                    "time runs at {} (virtual seconds per real second)",
-                    super::clock::speed(speed)
-                ))
+                let speed = self
+                    .clock
+                    .set_speed(x, self.end())
+                    .map_err(|x| m.not_a_speed(&x.to_string()))?;
+                Ok(m.d_time_runs_at(&super::clock::speed(speed)))
             }
             Command::Pause(p) => {
                 self.clock.pause(p, self.end());
-                Ok(if p { "paused".into() } else { "running".into() })
+                Ok(if p { m.paused.into() } else { m.running.into() })
             }
             Command::StepForward => {
                 if self.walkthrough {
                     if self.finished() {
-                        return Err("that was the last step: backspace goes back, q quits".into());
+                        return Err(m.d_last_step.into());
                     }
                     self.clock.set_paused(false);
                     self.clock.reanchor();
-                    return Ok("on to the next step".into());
+                    return Ok(m.d_next_step.into());
                 }
                 // One moment: everything that happens at the next instant.
                 self.clock.catch_up(self.end());
                 self.clock.set_paused(true);
                 if self.backlog.is_empty() {
                     let Some(w) = self.next_moment().filter(|w| w.secs_f64() <= self.end()) else {
-                        return Err("nothing more happens: backspace steps back, q quits".into());
+                        return Err(m.d_nothing_more.into());
                     };
                     self.apply_journal(w, false);
                     self.step_moment(w);
@@ -764,10 +774,7 @@ impl Driver for DemoDriver {
                 let (out, _) = self.deliver_all(upto);
                 self.ready.extend(out);
                 self.clock.reanchor();
-                Ok(format!(
-                    "stepped to t = {}",
-                    super::clock::t(self.clock.now())
-                ))
+                Ok(m.d_stepped_to(&super::clock::t(self.clock.now())))
             }
             Command::StepBack => {
                 if self.walkthrough {
@@ -785,9 +792,9 @@ impl Driver for DemoDriver {
                         }
                     });
                     Ok(if want == 0 {
-                        "back at the start".into()
+                        m.d_at_start.into()
                     } else {
-                        format!("back to step {want}")
+                        m.d_back_to_step(want)
                     })
                 } else {
                     let now = self.clock_target();
@@ -799,12 +806,12 @@ impl Driver for DemoDriver {
                         .copied()
                         .unwrap_or(0.0);
                     self.rerun(prev, |_, _| Stop::Continue);
-                    Ok(format!("back to t = {}", super::clock::t(prev)))
+                    Ok(m.d_back_to_t(&super::clock::t(prev)))
                 }
             }
             Command::Seek(t) => {
                 if !t.is_finite() || t < 0.0 {
-                    return Err(format!("{t} is not a time on the timeline"));
+                    return Err(m.d_not_a_time(&t.to_string()));
                 }
                 let t = t.min(self.end());
                 let now = self.clock_target();
@@ -823,23 +830,23 @@ impl Driver for DemoDriver {
                         self.clock.set_paused(true);
                     }
                     self.clock.reanchor();
-                    let at = super::clock::t(t);
+                    let at = m.d_jumped_to(&super::clock::t(t));
                     Ok(match passed {
-                        0 => format!("jumped to t = {at}"),
-                        1 => format!("jumped to t = {at}, past step {first}"),
-                        n => format!("jumped to t = {at}, past steps {first}–{}", first + n - 1),
+                        0 => at,
+                        1 => m.past_step(&at, first),
+                        n => m.past_steps(&at, first, first + n - 1),
                     })
                 } else {
                     let paused = self.clock.paused();
                     self.rerun(t, |_, _| Stop::Continue);
                     self.clock.set_paused(paused);
                     self.clock.reanchor();
-                    Ok(format!("back to t = {}", super::clock::t(t)))
+                    Ok(m.d_back_to_t(&super::clock::t(t)))
                 }
             }
             Command::Chapter(i) => {
                 let Some(title) = self.chapters.get(i).cloned() else {
-                    return Err(format!("there is no chapter {}", i + 1));
+                    return Err(m.no_chapter(i + 1));
                 };
                 let paused = self.clock.paused();
                 self.rerun(f64::INFINITY, |e, _| match &e.body {
@@ -852,11 +859,9 @@ impl Driver for DemoDriver {
                     self.clock.set_paused(paused);
                     self.clock.reanchor();
                 }
-                Ok(format!("{title} (step {})", self.narrations))
+                Ok(m.chapter_step(&title, self.narrations))
             }
-            Command::Connect(_) => Err(
-                "c (connect) is for live mode: in a demo the scenario decides who connects".into(),
-            ),
+            Command::Connect(_) => Err(m.d_connect_demo.into()),
             cmd @ (Command::DropNext(_)
             | Command::SetLoss { .. }
             | Command::HoldAll(_)
@@ -898,9 +903,12 @@ impl Driver for DemoDriver {
             && let Some(e) = self.run.pcap_error()
         {
             self.pcap_reported = true;
-            self.notices.push_back(format!("--pcap stopped: {e}"));
+            let notice = self.msg().pcap_stopped(e);
+            self.notices.push_back(notice);
         }
-        self.tee.error.take().or_else(|| self.notices.pop_front())
+        let m = self.msg();
+        (self.tee.error.take().map(|e| m.cannot_write_events(&e)))
+            .or_else(|| self.notices.pop_front())
     }
 
     fn chapters(&self) -> Vec<String> {
@@ -910,11 +918,15 @@ impl Driver for DemoDriver {
     fn set_walkthrough(&mut self, on: bool) -> Result<String, String> {
         self.walkthrough = on;
         if on {
-            Ok("walkthrough: stops at each explanation; space goes on, backspace goes back".into())
+            Ok(self.msg().d_walk_on.into())
         } else {
             self.clock.pause(false, self.end());
-            Ok("walkthrough off: the demo runs on".into())
+            Ok(self.msg().d_walk_off.into())
         }
+    }
+
+    fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
     }
 }
 

@@ -19,6 +19,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::event::{Dir, Event};
+use crate::i18n::{self, Lang, Messages};
 use crate::runtime::sink::{PcapSink, Sink};
 use crate::runtime::{Live, LiveSetup, Stats};
 use crate::services;
@@ -39,7 +40,10 @@ pub struct LiveDriver {
     stack: Stack,
     handle: tokio::runtime::Handle,
     events: Receiver<Arc<Event>>,
-    title: String,
+    /// The title in each language ([`Lang`] order: English, Chinese).
+    titles: [String; 2],
+    /// The language of the answers and the title.
+    lang: Lang,
     /// The fault commands' state: `l` replaces every plain loss rule.
     faults: Faults,
     stop: Arc<Notify>,
@@ -59,7 +63,7 @@ impl LiveDriver {
     ) -> Result<LiveDriver, String> {
         let (ui_sink, events) = Sink::channel(UI_CHANNEL);
         sinks.push(ui_sink);
-        let title = setup.describe();
+        let titles = [Lang::En, Lang::Zh].map(|l| setup.describe_in(i18n::messages(l)));
         let stop = Arc::new(Notify::new());
         let done = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = sync_channel(1);
@@ -105,7 +109,8 @@ impl LiveDriver {
                 stack,
                 handle,
                 events,
-                title,
+                titles,
+                lang: Lang::En,
                 faults: Faults::new(),
                 stop,
                 done,
@@ -132,16 +137,20 @@ impl LiveDriver {
         }
     }
 
-    fn find(g: &Inner, c: &ConnRef) -> Result<ConnId, String> {
+    fn find(m: &Messages, g: &Inner, c: &ConnRef) -> Result<ConnId, String> {
         g.engine
             .connections()
             .find(|t| *t.name == *c.conn)
             .map(|t| t.id)
-            .ok_or_else(|| format!("no open connection {}", c.conn))
+            .ok_or_else(|| m.l_no_open_conn(&c.conn))
     }
 
     fn apply(&mut self, cmd: Command) -> Result<String, String> {
         let now = self.shared.clock().now();
+        let m = i18n::messages(self.lang);
+        // The engine's answer to a user call, in the answers' language.
+        let failed =
+            |conn: &str, e: crate::tcp::TcpError| format!("{conn}: {}", m.phrase(&e.to_string()));
         let mut g = self.shared.lock();
         match cmd {
             Command::DropNext(_)
@@ -152,46 +161,43 @@ impl LiveDriver {
             | Command::AddRule(_)
             | Command::ClearRules => {
                 let done = self.faults.apply(&mut g.injector, now, &cmd)?;
-                Ok(say(done, g.injector.held_count()))
+                Ok(say(m, done, g.injector.held_count()))
             }
             Command::Close(c) => {
-                let cid = Self::find(&g, &c)?;
-                g.engine.close(now, cid).map_err(|e| format!("{}: {e}", c.conn))?;
-                Ok(format!("closing {} (FIN)", c.conn))
+                let cid = Self::find(m, &g, &c)?;
+                g.engine.close(now, cid).map_err(|e| failed(&c.conn, e))?;
+                Ok(m.l_closing(&c.conn))
             }
             Command::Abort(c) => {
-                let cid = Self::find(&g, &c)?;
-                g.engine.abort(now, cid).map_err(|e| format!("{}: {e}", c.conn))?;
-                Ok(format!("aborted {} (RST)", c.conn))
+                let cid = Self::find(m, &g, &c)?;
+                g.engine.abort(now, cid).map_err(|e| failed(&c.conn, e))?;
+                Ok(m.l_aborted(&c.conn))
             }
             Command::Keepalive(c, on) => {
-                let cid = Self::find(&g, &c)?;
+                let cid = Self::find(m, &g, &c)?;
                 let ka = on.then(|| g.engine.config().keepalive);
                 g.engine
                     .set_keepalive(now, cid, ka)
-                    .map_err(|e| format!("{}: {e}", c.conn))?;
+                    .map_err(|e| failed(&c.conn, e))?;
                 Ok(match ka {
-                    Some(k) => format!(
-                        "keepalive on for {}: idle {}s, interval {}s, {} probes",
-                        c.conn,
-                        k.idle.as_secs_f64(),
-                        k.interval.as_secs_f64(),
-                        k.count
+                    Some(k) => m.l_ka_on(
+                        &c.conn,
+                        &k.idle.as_secs_f64().to_string(),
+                        &k.interval.as_secs_f64().to_string(),
+                        k.count,
                     ),
-                    None => format!("keepalive off for {}", c.conn),
+                    None => m.l_ka_off(&c.conn),
                 })
             }
             Command::Connect(addr) => {
                 drop(g);
                 self.handle
                     .spawn(services::active_open(self.stack.clone(), addr, None));
-                Ok(format!("connecting to {addr}"))
+                Ok(m.l_connecting(&addr.to_string()))
             }
-            Command::TimeScale(_) | Command::Pause(_) => {
-                Err("live mode runs in real time: it cannot be slowed down or paused (hold segments with h instead)".into())
-            }
+            Command::TimeScale(_) | Command::Pause(_) => Err(m.l_no_pause.into()),
             Command::StepForward | Command::StepBack | Command::Seek(_) | Command::Chapter(_) => {
-                Err("stepping and seeking are for demo and replay; live mode runs in real time".into())
+                Err(m.l_no_step.into())
             }
         }
     }
@@ -203,7 +209,7 @@ impl Driver for LiveDriver {
     }
 
     fn title(&self) -> String {
-        self.title.clone()
+        self.titles[usize::from(self.lang == Lang::Zh)].clone()
     }
 
     fn poll(&mut self) -> Vec<Event> {
@@ -228,7 +234,7 @@ impl Driver for LiveDriver {
 
     fn command(&mut self, cmd: Command) -> Result<String, String> {
         if self.finished() {
-            return Err("the live run has stopped".into());
+            return Err(i18n::messages(self.lang).l_stopped.into());
         }
         let r = self.apply(cmd);
         self.shared.poke();
@@ -238,26 +244,26 @@ impl Driver for LiveDriver {
     fn finished(&self) -> bool {
         self.done.load(Ordering::SeqCst)
     }
+
+    fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
+    }
 }
 
 /// What a fault command did, in live mode's words (directions as the
 /// injector sees them: in from the kernel, out to it). `held`: segments
 /// held after it.
-fn say(done: Done, held: usize) -> String {
+fn say(m: &Messages, done: Done, held: usize) -> String {
     match done {
-        Done::DropNext(Dir::In) => {
-            "the next segment going in (from the kernel) will be dropped".into()
-        }
-        Done::DropNext(Dir::Out) => {
-            "the next segment going out (to the kernel) will be dropped".into()
-        }
-        Done::Loss { inbound, outbound } => format!("random loss: {inbound}% in, {outbound}% out"),
-        Done::Hold(true) => "holding every segment: space releases one, r releases all".into(),
-        Done::Hold(false) => format!("no longer holding; {held} segment(s) still held"),
-        Done::ReleasedOne => format!("released one segment; {held} still held"),
-        Done::ReleasedAll(n) => format!("released {n} segment(s)"),
-        Done::RuleAdded(rule) => format!("rule added: {rule}"),
-        Done::Cleared => "all fault rules removed".into(),
+        Done::DropNext(Dir::In) => m.l_drop_in.into(),
+        Done::DropNext(Dir::Out) => m.l_drop_out.into(),
+        Done::Loss { inbound, outbound } => m.l_loss(&inbound.to_string(), &outbound.to_string()),
+        Done::Hold(true) => m.d_holding.into(),
+        Done::Hold(false) => m.l_hold_off(held),
+        Done::ReleasedOne => m.l_released_one(held),
+        Done::ReleasedAll(n) => m.l_released_n(n),
+        Done::RuleAdded(rule) => m.l_rule_added(&rule),
+        Done::Cleared => m.l_rules_removed.into(),
     }
 }
 

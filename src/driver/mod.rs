@@ -14,8 +14,9 @@
 //!   demo and live).
 //!
 //! The driver layer may use `tcp`, `link`, `fault`, `scenario`, `runtime`,
-//! `socket`, `services`, `output` and `pcap`; it must not use `ui` (the UI
-//! depends on it, not the other way round).
+//! `socket`, `services`, `output` and `pcap`, and the catalogue of words
+//! (`i18n`) for its answers; it must not use `ui` (the UI depends on it,
+//! not the other way round).
 //!
 //! Everything past the original seven required methods of [`Driver`] is a
 //! provided (default) method, so an implementation written against the
@@ -35,6 +36,7 @@ use std::time::Duration;
 
 use crate::event::{Dir, Event};
 use crate::fault::Rule;
+use crate::i18n::{Lang, Messages};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -51,6 +53,15 @@ impl Mode {
             Mode::Replay => "replay",
         }
     }
+
+    /// The mode's name in `m`'s language, for the title bar.
+    pub fn word(self, m: &Messages) -> &'static str {
+        match self {
+            Mode::Demo => m.mode_demo,
+            Mode::Live => m.mode_live,
+            Mode::Replay => m.mode_replay,
+        }
+    }
 }
 
 /// A connection as the UI names it: the reporting host and its `conn` string.
@@ -61,7 +72,8 @@ pub struct ConnRef {
 }
 
 /// What the user asked for. A driver answers with a status-line sentence,
-/// or an error sentence when the command makes no sense in its mode.
+/// or an error sentence when the command makes no sense in its mode, in
+/// the language [`Driver::set_lang`] gave it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// Drop the next segment going this way (`d` in, `D` out).
@@ -158,6 +170,10 @@ pub trait Driver {
     fn set_walkthrough(&mut self, _on: bool) -> Result<String, String> {
         Err("walkthrough is for demos and replays".into())
     }
+
+    /// The language of the answers and notices (`--lang`): the UI says it
+    /// before its first poll. Default: answers in English.
+    fn set_lang(&mut self, _lang: Lang) {}
 
     /// A sentence the driver wants on the status line, once (for example
     /// that `--record` cannot write). Default: none.

@@ -24,6 +24,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::event::{Body, Event};
+use crate::i18n::{self, Lang, Messages};
 use crate::output::RECORDING_FORMAT;
 
 use super::clock::Timeline;
@@ -239,6 +240,8 @@ pub struct ReplayDriver {
     narrations: Vec<usize>,
     /// The narrations that begin a chapter: index and title.
     chapters: Vec<(usize, String)>,
+    /// The language of the answers.
+    lang: Lang,
 }
 
 /// The chapter a narration event begins, if it begins one.
@@ -421,6 +424,7 @@ impl ReplayDriver {
             pending: Vec::new(),
             two_hosts,
             narrations: Vec::new(),
+            lang: Lang::En,
         }
     }
 
@@ -588,10 +592,8 @@ impl ReplayDriver {
 }
 
 /// The answer to a command that would change what happened.
-fn plays_back(what: &str) -> Result<String, String> {
-    Err(format!(
-        "a recording only plays back: {what} needs a demo or live mode"
-    ))
+fn plays_back(m: &Messages, what: &str) -> Result<String, String> {
+    Err(m.plays_back(what))
 }
 
 impl Driver for ReplayDriver {
@@ -695,21 +697,29 @@ impl Driver for ReplayDriver {
 
     fn command(&mut self, cmd: Command) -> Result<String, String> {
         let narrated = self.by_narration;
+        let m = i18n::messages(self.lang);
         match cmd {
             Command::TimeScale(x) => {
-                let speed = self.clock.set_speed(x, self.end())?;
-                Ok(format!("playing at {}", super::clock::speed(speed)))
+                let speed = self
+                    .clock
+                    .set_speed(x, self.end())
+                    .map_err(|x| m.not_a_speed(&x.to_string()))?;
+                Ok(m.r_playing_at(&super::clock::speed(speed)))
             }
             Command::Pause(p) => {
                 self.clock.pause(p, self.end());
-                Ok(if p { "paused".into() } else { "playing".into() })
+                Ok(if p {
+                    m.paused.into()
+                } else {
+                    m.r_playing.into()
+                })
             }
             Command::StepForward => {
                 self.clock.catch_up(self.end());
                 self.clock.set_paused(true);
                 let len = self.events.len();
                 if self.pos >= len {
-                    return Err("at the end of the recording: backspace steps back".into());
+                    return Err(m.r_at_end.into());
                 }
                 let to = if narrated {
                     match self
@@ -731,17 +741,16 @@ impl Driver for ReplayDriver {
                 let more = self.take_to_all(to);
                 self.pending.extend(more);
                 self.clock.reanchor();
-                Ok(format!(
-                    "{} {} of {}",
-                    if narrated { "step to event" } else { "event" },
-                    to.min(len),
-                    len
-                ))
+                Ok(if narrated {
+                    m.r_step_to_event(to.min(len), len)
+                } else {
+                    m.r_event(to.min(len), len)
+                })
             }
             Command::StepBack => {
                 self.clock.set_paused(true);
                 if self.pos == 0 {
-                    return Err("at the start of the recording".into());
+                    return Err(m.r_at_start.into());
                 }
                 let pos = self.pos;
                 let to = if narrated {
@@ -770,11 +779,11 @@ impl Driver for ReplayDriver {
                     self.events.get(to - 1).map_or(0.0, |e| e.t)
                 };
                 self.rewind_to(to, now);
-                Ok(format!("back to event {to} of {}", self.events.len()))
+                Ok(m.r_back_to_event(to, self.events.len()))
             }
             Command::Seek(t) => {
                 if !t.is_finite() {
-                    return Err(format!("{t} is not a time"));
+                    return Err(m.r_not_a_time(&t.to_string()));
                 }
                 let t = t.clamp(0.0, self.end());
                 let to = self.index_after(t);
@@ -789,11 +798,7 @@ impl Driver for ReplayDriver {
                 } else {
                     self.rewind_to(to, t);
                 }
-                let at = format!(
-                    "at t = {} of {}",
-                    super::clock::t(t),
-                    super::clock::t(self.end())
-                );
+                let at = m.r_at(&super::clock::t(t), &super::clock::t(self.end()));
                 // Steps a seek passed in a walkthrough are said, not skipped.
                 let steps = self.narration_indices();
                 let first = steps.iter().filter(|i| **i < from).count() + 1;
@@ -801,13 +806,13 @@ impl Driver for ReplayDriver {
                 Ok(match passed {
                     _ if !(self.walkthrough && narrated) => at,
                     0 => at,
-                    1 => format!("{at}, past step {first}"),
-                    n => format!("{at}, past steps {first}–{}", first + n - 1),
+                    1 => m.past_step(&at, first),
+                    n => m.past_steps(&at, first, first + n - 1),
                 })
             }
             Command::Chapter(i) => {
                 let Some((n, title)) = self.chapters.get(i).cloned() else {
-                    return Err(format!("there is no chapter {}", i + 1));
+                    return Err(m.no_chapter(i + 1));
                 };
                 self.clock.set_paused(true);
                 let to = self.instant_end(n);
@@ -821,16 +826,16 @@ impl Driver for ReplayDriver {
                 }
                 Ok(title)
             }
-            Command::DropNext(_) => plays_back("dropping segments"),
-            Command::SetLoss { .. } => plays_back("setting loss"),
+            Command::DropNext(_) => plays_back(m, m.pb_dropping),
+            Command::SetLoss { .. } => plays_back(m, m.pb_loss),
             Command::HoldAll(_) | Command::ReleaseOne | Command::ReleaseAll => {
-                plays_back("holding segments")
+                plays_back(m, m.pb_holding)
             }
-            Command::AddRule(_) | Command::ClearRules => plays_back("a fault rule"),
-            Command::Close(_) => plays_back("closing a connection"),
-            Command::Abort(_) => plays_back("aborting a connection"),
-            Command::Connect(_) => plays_back("connecting"),
-            Command::Keepalive(..) => plays_back("switching keepalive"),
+            Command::AddRule(_) | Command::ClearRules => plays_back(m, m.pb_rule),
+            Command::Close(_) => plays_back(m, m.pb_closing),
+            Command::Abort(_) => plays_back(m, m.pb_aborting),
+            Command::Connect(_) => plays_back(m, m.pb_connecting),
+            Command::Keepalive(..) => plays_back(m, m.pb_keepalive),
         }
     }
 
@@ -860,18 +865,19 @@ impl Driver for ReplayDriver {
     fn set_walkthrough(&mut self, on: bool) -> Result<String, String> {
         self.walkthrough = on;
         self.by_narration = on && self.has_narration;
+        let m = i18n::messages(self.lang);
         if on && self.by_segment && !self.has_narration {
-            return Ok(
-                "walkthrough: playback stops after each segment; space and backspace move a segment"
-                    .into(),
-            );
+            return Ok(m.r_walk_segments.into());
         }
         Ok(if on {
-            "walkthrough: playback stops at each explanation; space and backspace move a step"
-                .into()
+            m.r_walk_on.into()
         } else {
-            "walkthrough off: space and backspace move one event".into()
+            m.r_walk_off.into()
         })
+    }
+
+    fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
     }
 
     fn two_hosts(&self) -> bool {

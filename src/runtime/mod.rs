@@ -67,26 +67,28 @@ pub struct LiveSetup {
 impl LiveSetup {
     /// One line for titles and the first `info` event.
     pub fn describe(&self) -> String {
+        self.describe_in(crate::i18n::messages(crate::i18n::Lang::En))
+    }
+
+    /// [`LiveSetup::describe`] in `m`'s language, for the UI's title.
+    pub fn describe_in(&self, m: &crate::i18n::Messages) -> String {
         let serve: Vec<String> = self
             .services
             .iter()
             .map(|s| format!("{}:{}", s.port, s.kind.name()))
             .collect();
-        format!(
-            "live on {}: kernel {}/{} and {}/{}, stack {} and {}, profile {}, serving {}",
-            self.tun.name,
-            self.tun.kernel_addr,
-            self.tun.prefix,
-            self.tun.kernel_addr6,
-            self.tun.prefix6,
-            self.tun.stack_addr,
-            self.tun.stack_addr6,
+        m.live_title(
+            &self.tun.name,
+            &format!("{}/{}", self.tun.kernel_addr, self.tun.prefix),
+            &format!("{}/{}", self.tun.kernel_addr6, self.tun.prefix6),
+            &self.tun.stack_addr.to_string(),
+            &self.tun.stack_addr6.to_string(),
             self.profile,
-            if serve.is_empty() {
-                "nothing".into()
+            &if serve.is_empty() {
+                m.serving_nothing.to_string()
             } else {
                 serve.join(",")
-            }
+            },
         )
     }
 

@@ -17,6 +17,7 @@ use crate::link::memory::Side;
 use crate::state::State;
 use crate::wire::Flags;
 
+pub use crate::i18n::Lang;
 pub use crate::settings::Overrides;
 pub use run::Run;
 
@@ -454,6 +455,8 @@ pub struct Scenario {
     pub title_zh: Option<String>,
     /// What it teaches, a paragraph.
     pub about: Option<String>,
+    /// The paragraph in Chinese, for the Chinese handout.
+    pub about_zh: Option<String>,
     pub profile: Option<String>,
     /// One-way delay of the wire in milliseconds.
     #[serde(default = "default_delay")]
@@ -645,6 +648,15 @@ impl Scenario {
             if n.zh.trim().is_empty() {
                 n.zh = format!("{ZH_FALLBACK_MARK}{}", n.en);
             }
+        }
+    }
+
+    /// What it teaches in `lang`, if written in it: a handout in Chinese
+    /// leaves out the English paragraph rather than mix languages.
+    pub fn about_for(&self, lang: Lang) -> Option<&str> {
+        match lang {
+            Lang::Zh => self.about_zh.as_deref(),
+            Lang::En => self.about.as_deref(),
         }
     }
 
@@ -871,38 +883,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
     (line, col)
-}
-
-/// Narration language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Lang {
-    En,
-    Zh,
-}
-
-impl Lang {
-    pub fn name(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Zh => "zh",
-        }
-    }
-
-    /// From LC_ALL / LC_MESSAGES / LANG: Chinese locales get `zh`.
-    pub fn from_env() -> Lang {
-        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
-            if let Ok(v) = std::env::var(var)
-                && !v.is_empty()
-            {
-                return if v.to_ascii_lowercase().starts_with("zh") {
-                    Lang::Zh
-                } else {
-                    Lang::En
-                };
-            }
-        }
-        Lang::En
-    }
 }
 
 /// Seconds (float) to a duration, for scenario fields.

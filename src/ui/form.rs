@@ -6,8 +6,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::i18n::Messages;
-use crate::fault::Rule;
+use crate::fault::{Action, DirMatch, Rule, Trigger};
+use crate::i18n::Messages;
 use crate::scenario::FaultSpec;
 
 /// The choices as the rule's text form writes them; the form shows them in
@@ -16,6 +16,55 @@ pub const DIRS: [&str; 3] = ["in", "out", "any"];
 pub const PAYLOADS: [&str; 3] = ["any", "with data", "without data"];
 pub const TRIGGERS: [&str; 3] = ["count", "probability", "always"];
 pub const ACTIONS: [&str; 6] = ["drop", "hold", "delay", "duplicate", "reorder", "corrupt"];
+
+/// A rule in `m`'s words, word for word in the order of its text form
+/// (which it is, in English: the text the events, the README and the
+/// command line's flags use; `Rule`'s `Display`).
+pub fn describe(m: &Messages, r: &Rule) -> String {
+    let action = match r.action {
+        Action::Drop => m.action_drop,
+        Action::Hold => m.action_hold,
+        Action::Delay(_) => m.action_delay,
+        Action::Duplicate => m.action_duplicate,
+        Action::Reorder => m.action_reorder,
+        Action::Corrupt => m.action_corrupt,
+    };
+    let dir = match r.dir {
+        DirMatch::In => m.dir_in,
+        DirMatch::Out => m.dir_out,
+        DirMatch::Any => m.any,
+    };
+    let mut words = vec![action.to_string(), dir.to_string()];
+    if let Action::Delay(d) = r.action {
+        words.push(m.rule_delay(d.as_millis() as u64));
+    }
+    if let Some(f) = r.flags {
+        words.push(f.letters());
+    }
+    match r.payload {
+        Some(true) => words.push(m.rule_with_data.into()),
+        Some(false) => words.push(m.rule_no_data.into()),
+        None => {}
+    }
+    if let Some(p) = r.port {
+        words.push(m.rule_port(p));
+    }
+    words.push(match r.trigger {
+        Trigger::Count(n) => m.rule_next(n),
+        Trigger::Probability(p) => m.rule_pct(&((p * 1000.0).round() / 10.0).to_string()),
+        Trigger::Always => m.rule_all.into(),
+    });
+    words.join(" ")
+}
+
+/// A rule's text as an event wrote it, in `m`'s words ([`describe`]); a
+/// text that reads as no rule stays as it is.
+pub fn describe_text(m: &Messages, text: &str) -> String {
+    match Rule::from_text(text) {
+        Some(r) => describe(m, &r),
+        None => text.to_string(),
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
@@ -311,8 +360,8 @@ impl FaultForm {
 mod tests {
     use super::*;
     use crate::fault::{Action, DirMatch, Trigger};
+    use crate::i18n::messages;
     use crate::scenario::Lang;
-    use crate::ui::i18n::messages;
     use crate::wire::Flags;
 
     fn press(f: &mut FaultForm, keys: &[KeyCode]) -> FormResult {

@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::i18n::Messages;
+
 /// What a key asks the UI to do (outside popups and text fields).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyAction {
@@ -448,207 +450,214 @@ pub fn help_actions(b: &Binding) -> Vec<KeyAction> {
 
 /// One line of the help popup.
 pub struct Binding {
+    /// The keys as help shows them while they are today's (the words
+    /// among them, `space`, `Backspace`, `mouse`, in the UI's language:
+    /// `Messages::key_words`).
     pub keys: &'static str,
     pub action: KeyAction,
-    pub what: &'static str,
+    /// What it does, from the UI's catalogue.
+    pub what: fn(&Messages) -> &'static str,
 }
 
+/// A help section's name, from the UI's catalogue.
+pub type SectionName = fn(&Messages) -> &'static str;
+
 /// Help sections, in the order the popup shows them (two columns: the
-/// first `HELP_LEFT` sections on the left). Texts stay within 26 columns so
-/// that the popup fits an 80×24 terminal.
-pub const HELP: &[(&str, &[Binding])] = &[
+/// first `HELP_LEFT` sections on the left). Texts stay within 27 columns
+/// (CJK characters take two) so that the popup fits an 80×24 terminal.
+pub const HELP: &[(SectionName, &[Binding])] = &[
     (
-        "Look around",
+        |m| m.help_look,
         &[
             Binding {
                 keys: "↑ ↓  j k",
                 action: KeyAction::Down,
-                what: "select connection / arrow",
+                what: |m| m.hk_select,
             },
             Binding {
                 keys: "PgUp PgDn",
                 action: KeyAction::PageDown,
-                what: "a page up / down",
+                what: |m| m.hk_page,
             },
             Binding {
                 keys: "g  G",
                 action: KeyAction::Bottom,
-                what: "first / follow the newest",
+                what: |m| m.hk_first_newest,
             },
             Binding {
                 keys: "Tab",
                 action: KeyAction::FocusNext,
-                what: "connections ⇄ ladder",
+                what: |m| m.hk_focus,
             },
             Binding {
                 keys: "Enter",
                 action: KeyAction::Details,
-                what: "details: headers, hex",
+                what: |m| m.hk_details,
             },
             Binding {
                 keys: "/",
                 action: KeyAction::Filter,
-                what: "filter connections",
+                what: |m| m.hk_filter,
             },
             Binding {
                 keys: "w",
                 action: KeyAction::Graph,
-                what: "graph ⇄ (+- zoom, ←→ pan)",
+                what: |m| m.hk_graph,
             },
             Binding {
                 keys: "n",
                 action: KeyAction::Absolute,
-                what: "relative ⇄ absolute seq",
+                what: |m| m.hk_absolute,
             },
             Binding {
                 keys: "v",
                 action: KeyAction::OtherSide,
-                what: "act as the other side",
+                what: |m| m.hk_other_side,
             },
             Binding {
                 keys: "mouse",
                 action: KeyAction::Details,
-                what: "click select, wheel scroll",
+                what: |m| m.hk_mouse,
             },
             Binding {
                 keys: "Esc",
                 action: KeyAction::Back,
-                what: "close popup / details",
+                what: |m| m.hk_back,
             },
         ],
     ),
     (
-        "Faults",
+        |m| m.help_faults,
         &[
             Binding {
                 keys: "d  D",
                 action: KeyAction::DropIn,
-                what: "drop next in / outbound",
+                what: |m| m.hk_drop,
             },
             Binding {
                 keys: "l",
                 action: KeyAction::Loss,
-                what: "random loss rate",
+                what: |m| m.hk_loss,
             },
             Binding {
                 keys: "h",
                 action: KeyAction::Hold,
-                what: "hold every segment ⇄ pass",
+                what: |m| m.hk_hold,
             },
             Binding {
                 keys: "space",
                 action: KeyAction::Space,
-                what: "release one held segment",
+                what: |m| m.hk_release_one,
             },
             Binding {
                 keys: "r",
                 action: KeyAction::ReleaseAll,
-                what: "release all held segments",
+                what: |m| m.hk_release_all,
             },
             Binding {
                 keys: "f",
                 action: KeyAction::FaultForm,
-                what: "any fault rule (form)",
+                what: |m| m.hk_fault_form,
             },
             Binding {
                 keys: "F",
                 action: KeyAction::ClearRules,
-                what: "remove every fault rule",
+                what: |m| m.hk_clear_rules,
             },
         ],
     ),
     (
-        "Connection",
+        |m| m.help_connection,
         &[
             Binding {
                 keys: "x",
                 action: KeyAction::Close,
-                what: "close (FIN)",
+                what: |m| m.hk_close,
             },
             Binding {
                 keys: "a",
                 action: KeyAction::Abort,
-                what: "abort (RST)",
+                what: |m| m.hk_abort,
             },
             Binding {
                 keys: "K",
                 action: KeyAction::Keepalive,
-                what: "keepalive on ⇄ off",
+                what: |m| m.hk_keepalive,
             },
             Binding {
                 keys: "c",
                 action: KeyAction::Connect,
-                what: "connect (live mode)",
+                what: |m| m.hk_connect,
             },
         ],
     ),
     (
-        "Time (demo, replay)",
+        |m| m.help_time,
         &[
             Binding {
                 keys: "space",
                 action: KeyAction::Space,
-                what: "next step / pause ⇄ run",
+                what: |m| m.hk_next_step,
             },
             Binding {
                 keys: "Backspace",
                 action: KeyAction::StepBack,
-                what: "one step back",
+                what: |m| m.hk_step_back,
             },
             Binding {
                 keys: ".",
                 action: KeyAction::StepForward,
-                what: "one step forward",
+                what: |m| m.hk_step_forward,
             },
             Binding {
                 keys: "p",
                 action: KeyAction::Pause,
-                what: "pause ⇄ run",
+                what: |m| m.hk_pause,
             },
             Binding {
                 keys: "s",
                 action: KeyAction::Walkthrough,
-                what: "walkthrough on ⇄ off",
+                what: |m| m.hk_walkthrough,
             },
             Binding {
                 keys: "C",
                 action: KeyAction::Chapters,
-                what: "chapters: list, jump to one",
+                what: |m| m.hk_chapters,
             },
             Binding {
                 keys: "t  T",
                 action: KeyAction::Faster,
-                what: "faster / slower",
+                what: |m| m.hk_speed,
             },
             Binding {
                 keys: "[ ]  { }",
                 action: KeyAction::SeekForward,
-                what: "jump ∓10 s / ∓60 s",
+                what: |m| m.hk_seek,
             },
         ],
     ),
     (
-        "General",
+        |m| m.help_general,
         &[
             Binding {
                 keys: "?",
                 action: KeyAction::Help,
-                what: "help, then ladder notation",
+                what: |m| m.hk_help,
             },
             Binding {
                 keys: "z",
                 action: KeyAction::Zoom,
-                what: "zoom the pane ⇄ back",
+                what: |m| m.hk_zoom,
             },
             Binding {
                 keys: "q  Ctrl-C",
                 action: KeyAction::Quit,
-                what: "quit",
+                what: |m| m.hk_quit,
             },
             Binding {
                 keys: "S",
                 action: KeyAction::Screenshot,
-                what: "screenshot (SVG file)",
+                what: |m| m.hk_screenshot,
             },
         ],
     ),

@@ -7,14 +7,12 @@
 //! - `view`: selection, focus, popups; turns keys into driver commands.
 //! - `keys`: the key table (help and hints are drawn from it); `form`: the
 //!   fault-rule form.
-//! - `i18n`: the UI's words, one catalogue per language (`--lang`).
 //! - `render`: one module per widget.
 //! - `term`: the event loop and the terminal's setup and restoration.
 //! - `svg`: a frame as an SVG picture (pure); `screenshot`: writing one,
 //!   from the `S` key or, without a terminal, for `--screenshot`.
 
 pub mod form;
-pub mod i18n;
 pub mod keys;
 pub mod model;
 pub mod plot;

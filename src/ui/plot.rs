@@ -10,8 +10,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use crate::i18n;
 use crate::scenario::Lang;
-use crate::ui::i18n;
 use crate::ui::model::graph::{SegMark, SideSeries};
 use crate::ui::model::{Conn, Model, Retention};
 

@@ -13,13 +13,13 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
-use super::i18n::Messages;
 use super::model::Model;
 use super::render::{self, MIN_HEIGHT, MIN_WIDTH};
 use super::svg::{self, Palette};
 use super::term::UiSettings;
 use super::view::{StatusLine, View};
 use crate::driver::{Command, Driver, Mode};
+use crate::i18n::Messages;
 
 /// `--size WxH`: the frame's columns and rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +120,7 @@ pub fn frame_at(
     size: Size,
     ui: UiSettings,
 ) -> Result<Buffer, String> {
+    driver.set_lang(ui.lang);
     // Paused, so that real time passing while we work moves nothing.
     let _ = driver.command(Command::Pause(true));
     let t = match at {

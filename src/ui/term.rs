@@ -146,6 +146,7 @@ fn event_loop(
     input: &Receiver<TermEvent>,
     settings: UiSettings,
 ) -> Result<(), String> {
+    driver.set_lang(settings.lang);
     let mut model = Model::new(driver.two_hosts());
     let mut view = View::new(settings.theme)
         .with_keys(settings.keys)

@@ -5,8 +5,7 @@
 
 pub use crate::driver::clock::{speed, t};
 
-use super::i18n::{self, Messages};
-use crate::scenario::Lang;
+use crate::i18n::Messages;
 
 /// `0.20s`, `1.2s`, `14s`, `4m02s`, `2h00m`.
 pub fn secs_in(m: &Messages, s: f64) -> String {
@@ -54,23 +53,6 @@ pub fn ms_in(m: &Messages, s: f64) -> String {
     }
 }
 
-// TODO(i18n phase 2): side.rs and the model call these three; they move
-// to the `_in` forms with the language, and these go.
-/// [`secs_in`] in English.
-pub fn secs(s: f64) -> String {
-    secs_in(i18n::messages(Lang::En), s)
-}
-
-/// [`ms_in`] in English.
-pub fn ms(s: f64) -> String {
-    ms_in(i18n::messages(Lang::En), s)
-}
-
-/// [`kib_in`] in English.
-pub fn kib(n: u64) -> String {
-    kib_in(i18n::messages(Lang::En), n)
-}
-
 /// `0`, `512`, `1.2K`, `256K`, `3.4M`, `5.6G` (bytes, powers of 1024).
 pub fn bytes(n: u64) -> String {
     const K: f64 = 1024.0;
@@ -107,6 +89,19 @@ pub fn kib_in(m: &Messages, n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::{self, Lang};
+
+    fn secs(s: f64) -> String {
+        secs_in(i18n::messages(Lang::En), s)
+    }
+
+    fn ms(s: f64) -> String {
+        ms_in(i18n::messages(Lang::En), s)
+    }
+
+    fn kib(n: u64) -> String {
+        kib_in(i18n::messages(Lang::En), n)
+    }
 
     #[test]
     fn short_forms() {

@@ -15,11 +15,11 @@ use ratatui::layout::{Position, Rect};
 use crate::event::Dir;
 
 use super::form::{FaultForm, FormResult};
-use super::i18n::{self, Messages};
 use super::keys::{self, KeyAction, KeyMap};
 use super::model::{Conn, EntryKind, Model, Slot};
 use super::theme::Theme;
 use crate::driver::{Command, ConnRef, Driver, Mode, Playback};
+use crate::i18n::{self, Messages};
 use crate::scenario::Lang;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

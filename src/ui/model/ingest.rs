@@ -21,7 +21,7 @@ use super::conn::timer_index;
 use super::conn::{
     Armed, Conn, HostView, KeepaliveVerdict, KeepaliveView, Rtt, TcbInfo, Transition,
 };
-use super::ladder::{self, Arrow, Burst, EntryKind, Fate, Mark, Seg, Slot, other};
+use super::ladder::{self, Arrow, Burst, EntryKind, Fate, Mark, Note, Seg, Slot, other};
 use super::{Held, Model, Narration, side_mut};
 
 /// Who reported an event, when, and about which connection: what every
@@ -102,12 +102,12 @@ impl Model {
                 msg,
                 request,
             } => {
-                let text = match request {
-                    Some(n) => format!("{msg} (request {n})"),
-                    None if service == "scenario" => msg,
-                    None => format!("{service}: {msg}"),
+                let note = Note::App {
+                    service: service.into_boxed_str(),
+                    msg: msg.into_boxed_str(),
+                    request,
                 };
-                self.note(h.t, h.host, h.conn, text);
+                self.note(h.t, h.host, h.conn, note);
             }
             Body::Narration {
                 lang,
@@ -431,11 +431,7 @@ impl Model {
 
     fn on_hold(&mut self, h: Head, x: FaultSegEvent) {
         self.rule_fired(x.rule.as_deref());
-        let label = format!(
-            "{} {}",
-            ladder::flag_words(x.seg.flags),
-            if x.dir == Dir::In { "in" } else { "out" }
-        );
+        let flags = x.seg.flags;
         let id = x.seg.id;
         let t = h.t;
         let row = match h.conn {
@@ -448,7 +444,7 @@ impl Model {
             id,
             dir: x.dir,
             row,
-            label,
+            flags,
             t,
         });
     }
@@ -646,7 +642,6 @@ impl Model {
         let allocated = tcb.action == TcbAction::Allocated;
         let p = self.place(&h, allocated)?;
         let t = h.t;
-        let (text, detail) = tcb_text(&tcb);
         let side = self.side_at(&h, &p);
         let info = TcbInfo {
             send_buf: tcb.send_buf,
@@ -657,18 +652,16 @@ impl Model {
             t,
         };
         if allocated {
-            side.allocated = Some(info);
+            side.allocated = Some(info.clone());
             side.freed = None;
             side.closed_at = None;
         } else {
-            side.freed = Some(info);
+            side.freed = Some(info.clone());
             side.closed_at.get_or_insert(t);
         }
-        let (text, detail) = (text.into_boxed_str(), detail.into_boxed_str());
         let mark = Mark::Tcb {
             allocated,
-            text,
-            detail,
+            info: Box::new(info),
         };
         self.mark(&h, &p, mark);
         Some(())
@@ -750,11 +743,12 @@ impl Model {
     }
 
     fn on_limit(&mut self, h: Head, what: LimitKind, limit: u64, detail: Option<String>) {
-        let text = match detail {
-            Some(d) => format!("limit reached: {} ({limit}): {d}", what.name()),
-            None => format!("limit reached: {} ({limit})", what.name()),
+        let note = Note::Limit {
+            what,
+            limit,
+            detail: detail.map(String::into_boxed_str),
         };
-        self.note(h.t, h.host, h.conn, text);
+        self.note(h.t, h.host, h.conn, note);
     }
 
     fn on_recovery(&mut self, h: Head, r: RecoveryEvent) {
@@ -776,7 +770,7 @@ impl Model {
             let (row, slot) = self.row_for(h.t, h.host.as_deref(), conn, false);
             self.rows.get(&row).and_then(|c| c.isn[slot])
         });
-        self.note(h.t, h.host, h.conn, recovery_text(&r, isn));
+        self.note(h.t, h.host, h.conn, Note::Recovery { event: r, isn });
     }
 }
 
@@ -852,34 +846,6 @@ fn dup_ack(c: &mut Conn, from: Slot, seg: &Seg) -> Option<u32> {
     }
 }
 
-/// A `tcb` event's line on the lifeline, and its sentence for the details.
-fn tcb_text(tcb: &TcbEvent) -> (String, String) {
-    let kib = crate::ui::units::kib;
-    let buffers = kib((tcb.send_buf + tcb.recv_buf) as u64);
-    let conns = if tcb.table == 1 { "" } else { "s" };
-    if tcb.action == TcbAction::Allocated {
-        (
-            format!("TCB allocated: {buffers} buffers, port {}", tcb.port),
-            format!(
-                "TCB allocated: {} send and {} receive buffers, local port {}; {} connection{conns} in the table.",
-                kib(tcb.send_buf as u64),
-                kib(tcb.recv_buf as u64),
-                tcb.port,
-                tcb.table,
-            ),
-        )
-    } else {
-        (
-            format!("TCB freed: {buffers} buffers, port {}", tcb.port),
-            format!(
-                "Freed: {}. {} connection{conns} left in the table.",
-                tcb.freed.as_deref().unwrap_or("buffers and port released"),
-                tcb.table,
-            ),
-        )
-    }
-}
-
 /// The congestion window a `recovery` event reports, into the TCB panel's
 /// variables: its note on the ladder must not be newer than the panel,
 /// and no `vars` event need follow (the connection may go quiet or close).
@@ -896,60 +862,4 @@ fn window_of(v: &mut crate::event::VarsEvent, r: &RecoveryEvent) {
         _ if r.cwnd < r.ssthresh => Phase::SlowStart,
         _ => Phase::CongestionAvoidance,
     };
-}
-
-/// One line for a `recovery` event on the lifeline.
-fn recovery_text(r: &RecoveryEvent, isn: Option<u32>) -> String {
-    use RecoveryAction as A;
-    let by = r.by.map(|b| b.name()).unwrap_or("");
-    let rel = |x: &str| -> String {
-        match (isn, x.parse::<u32>()) {
-            (Some(i), Ok(v)) => v.wrapping_sub(i).to_string(),
-            _ => x.to_string(),
-        }
-    };
-    let ranges: String = r
-        .ranges
-        .iter()
-        .map(|x| match x.split_once('-') {
-            Some((a, b)) => format!(" {}:{}", rel(a), rel(b)),
-            None => format!(" {x}"),
-        })
-        .collect();
-    let w = format!(
-        "cwnd {} ssthresh {} pipe {}",
-        r.cwnd,
-        ssthresh_text(r.ssthresh),
-        r.pipe
-    );
-    match r.action {
-        A::Enter => format!(
-            "loss found by {by}: {} begins, lost{ranges}; {w}",
-            r.state.name()
-        ),
-        A::Mark => format!("marked lost by {by}:{ranges}; {w}"),
-        A::Exit => format!("recovery over: {}; {w}", r.state.name()),
-        A::Undo => format!(
-            "spurious retransmission ({}): window restored; {w}",
-            r.how.as_deref().unwrap_or("?")
-        ),
-        A::Probe => format!("tail loss probe{ranges}"),
-        A::Reduce => format!("the probe repaired a tail loss: window reduced once; {w}"),
-        A::SlowStartExit => format!(
-            "slow start ends before any loss (HyStart, {}): ssthresh = cwnd; {w}",
-            match r.how.as_deref() {
-                Some("ack_train") => "the ACK train outlasted half the minimum RTT",
-                Some("delay") => "the RTT grew",
-                _ => "?",
-            }
-        ),
-    }
-}
-
-fn ssthresh_text(s: u32) -> String {
-    if s == u32::MAX {
-        "∞".into()
-    } else {
-        s.to_string()
-    }
 }

@@ -3,9 +3,15 @@
 
 use std::sync::Arc;
 
-use crate::event::{AbortReason, DropReason, FaultAction, Opts, SegFields, TimerKind};
+use crate::event::{
+    AbortReason, DropReason, FaultAction, LimitKind, Opts, RecoveryAction, RecoveryEvent,
+    SegFields, TimerKind,
+};
+use crate::i18n::Messages;
 use crate::tcp::State;
 use crate::wire::Flags;
+
+use super::conn::TcbInfo;
 
 /// Lifeline index: 0 is the left one (client in demo, the peer live), 1 the
 /// right one (server in demo, tcpscope live).
@@ -131,21 +137,155 @@ pub enum Mark {
         probe: u32,
         of: u32,
     },
+    /// A TCB allocated or freed: what its event said, put into words when
+    /// drawn ([`Mark::tcb_line`], [`Mark::tcb_detail`]).
     Tcb {
         allocated: bool,
-        /// Short, for the lifeline.
-        text: Box<str>,
-        /// What the engine says was allocated or freed, for the details.
-        detail: Box<str>,
+        info: Box<TcbInfo>,
     },
     Abort {
         reason: AbortReason,
     },
-    /// An application message, a configured limit reached, anything else
-    /// worth a line on the lifeline.
+    /// An application message, a configured limit reached, loss recovery:
+    /// anything else worth a line on the lifeline.
     Note {
-        text: Box<str>,
+        note: Box<Note>,
     },
+}
+
+/// A note on a lifeline, kept as its event gave it and put into words
+/// when drawn ([`Note::text`]), in the UI's language.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Note {
+    /// An application's message (`app` event).
+    App {
+        service: Box<str>,
+        msg: Box<str>,
+        request: Option<u64>,
+    },
+    /// A configured limit reached (`limit` event).
+    Limit {
+        what: LimitKind,
+        limit: u64,
+        detail: Option<Box<str>>,
+    },
+    /// Loss detection and recovery (`recovery` event), with the sender's
+    /// ISN: its ranges are shown relative to it, as the ladder shows
+    /// sequence numbers by default.
+    Recovery {
+        event: RecoveryEvent,
+        isn: Option<u32>,
+    },
+}
+
+impl Note {
+    /// The note in `m`'s words. An application's message is English text
+    /// from the scenario runner or a service: [`Messages::phrase`] says it
+    /// in the UI's language where it knows it.
+    pub fn text(&self, m: &Messages) -> String {
+        match self {
+            Note::App {
+                service,
+                msg,
+                request,
+            } => {
+                let msg = m.phrase(msg);
+                match request {
+                    Some(n) => m.app_request(&msg, *n),
+                    None if &**service == "scenario" => msg.into_owned(),
+                    None => m.app_service(&m.phrase(service), &msg),
+                }
+            }
+            Note::Limit {
+                what,
+                limit,
+                detail,
+            } => {
+                let what = m.limit_kind(*what);
+                match detail {
+                    Some(d) => m.limit_detail(what, *limit, &m.phrase(d)),
+                    None => m.limit_plain(what, *limit),
+                }
+            }
+            Note::Recovery { event, isn } => recovery_text(m, event, *isn),
+        }
+    }
+}
+
+/// One line for a `recovery` event on the lifeline.
+fn recovery_text(m: &Messages, r: &RecoveryEvent, isn: Option<u32>) -> String {
+    use RecoveryAction as A;
+    let by = r.by.map(|b| m.rtx_cause(b)).unwrap_or("");
+    let rel = |x: &str| -> String {
+        match (isn, x.parse::<u32>()) {
+            (Some(i), Ok(v)) => v.wrapping_sub(i).to_string(),
+            _ => x.to_string(),
+        }
+    };
+    let ranges: String = r
+        .ranges
+        .iter()
+        .map(|x| match x.split_once('-') {
+            Some((a, b)) => format!(" {}:{}", rel(a), rel(b)),
+            None => format!(" {x}"),
+        })
+        .collect();
+    let ssthresh = if r.ssthresh == u32::MAX {
+        "∞".to_string()
+    } else {
+        r.ssthresh.to_string()
+    };
+    let w = format!("cwnd {} ssthresh {ssthresh} pipe {}", r.cwnd, r.pipe);
+    let state = m.ca_state(r.state);
+    match r.action {
+        A::Enter => m.rec_enter(by, state, &ranges, &w),
+        A::Mark => m.rec_mark(by, &ranges, &w),
+        A::Exit => m.rec_exit(state, &w),
+        A::Undo => m.rec_undo(m.undo_how(r.how.as_deref().unwrap_or("?")), &w),
+        A::Probe => m.rec_probe(&ranges),
+        A::Reduce => m.rec_reduce(&w),
+        A::SlowStartExit => m.rec_ss_exit(
+            match r.how.as_deref() {
+                Some("ack_train") => m.hystart_ack_train,
+                Some("delay") => m.hystart_delay,
+                _ => "?",
+            },
+            &w,
+        ),
+    }
+}
+
+impl Mark {
+    /// A `tcb` mark's line on the lifeline.
+    pub fn tcb_line(m: &Messages, allocated: bool, info: &TcbInfo) -> String {
+        let buffers = crate::ui::units::kib_in(m, (info.send_buf + info.recv_buf) as u64);
+        if allocated {
+            m.tcb_allocated_mark(&buffers, info.port)
+        } else {
+            m.tcb_freed_mark(&buffers, info.port)
+        }
+    }
+
+    /// A `tcb` mark's sentence for the details: what was allocated, or
+    /// what the engine says it gave back (in the UI's language where
+    /// [`Messages::phrase`] knows it).
+    pub fn tcb_detail(m: &Messages, allocated: bool, info: &TcbInfo) -> String {
+        let kib = |n: usize| crate::ui::units::kib_in(m, n as u64);
+        if allocated {
+            m.tcb_allocated_detail(
+                &kib(info.send_buf),
+                &kib(info.recv_buf),
+                info.port,
+                info.table,
+            )
+        } else {
+            let freed = match &info.freed {
+                Some(f) => m.phrase(f),
+                None => m.tcb_freed_default.into(),
+            };
+            m.tcb_freed_detail(&freed, info.table)
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

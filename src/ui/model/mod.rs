@@ -18,7 +18,7 @@ use crate::event::{Body, Dir, Event};
 pub use conn::{
     Armed, Conn, ConnKey, HostView, KeepaliveVerdict, KeepaliveView, Rtt, TcbInfo, Transition,
 };
-pub use ladder::{Arrow, Burst, Entry, EntryKind, Fate, Mark, Seg, Slot};
+pub use ladder::{Arrow, Burst, Entry, EntryKind, Fate, Mark, Note, Seg, Slot};
 
 use conn::split_conn;
 use ladder::other;
@@ -61,7 +61,8 @@ pub struct Held {
     pub id: u64,
     pub dir: Dir,
     pub row: Option<u64>,
-    pub label: String,
+    /// Its flags, for the fault bar's `SYN+ACK out`.
+    pub flags: crate::wire::Flags,
     pub t: f64,
 }
 
@@ -355,8 +356,8 @@ impl Model {
     }
 
     /// A note on a connection's ladder when the event names one, else in
-    /// the log.
-    fn note(&mut self, t: f64, host: Option<Arc<str>>, conn: Option<Arc<str>>, text: String) {
+    /// the log (in English: the log is no screen's).
+    fn note(&mut self, t: f64, host: Option<Arc<str>>, conn: Option<Arc<str>>, note: Note) {
         match conn {
             Some(conn) if split_conn(&conn).is_some() => {
                 let (row, slot) = self.row_for(t, host.as_deref(), &conn, false);
@@ -367,12 +368,15 @@ impl Model {
                     EntryKind::Mark {
                         slot: Some(slot),
                         mark: Mark::Note {
-                            text: text.into_boxed_str(),
+                            note: Box::new(note),
                         },
                     },
                 );
             }
-            _ => self.note_log(t, host, text),
+            _ => {
+                let text = note.text(crate::i18n::messages(crate::i18n::Lang::En));
+                self.note_log(t, host, text)
+            }
         }
     }
 

@@ -188,7 +188,8 @@ fn a_held_segment_waits_then_arrives() {
     assert_eq!(held.seg.flags, Flags::SYN | Flags::ACK);
     let held_id = held.seg.id;
     assert_eq!(m.faults.held.len(), 1);
-    assert_eq!(m.faults.held[0].label, "SYN+ACK out");
+    assert_eq!(m.faults.held[0].flags, Flags::SYN | Flags::ACK);
+    assert_eq!(m.faults.held[0].dir, crate::event::Dir::Out);
 
     run.wire.injector.release_one(run.now());
     run.wire.flush();

@@ -9,9 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use crate::event::TimerKind;
-use crate::scenario::Lang;
+use crate::i18n::Messages;
 use crate::tcp::State;
-use crate::ui::i18n::{self, Messages};
 use crate::ui::model::{Conn, HostView, Model};
 use crate::ui::units;
 use crate::ui::view::{Focus, StatusLine, View};
@@ -103,18 +102,6 @@ pub fn timer_text(m: &Messages, c: &Conn, now: f64, two_hosts: bool) -> (String,
         }
     }
     (best.map(|(_, l)| l).unwrap_or_default(), false)
-}
-
-// TODO(i18n phase 2): side.rs and ladder.rs call these two English forms;
-// they move to `Messages::side_letter` and `tuple_text_in`, and these go.
-/// `C` for the client, `S` for the server, else the host's initial.
-pub fn side_letter(host: &str, slot: usize) -> String {
-    i18n::messages(Lang::En).side_letter(host, slot)
-}
-
-/// [`tuple_text_in`] in English.
-pub fn tuple_text(c: &Conn, w: usize) -> String {
-    tuple_text_in(i18n::messages(Lang::En), c, w)
 }
 
 /// `10.0.0.1:63359 ⇄ 10.0.0.2:80`, shortened to fit.

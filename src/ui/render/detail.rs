@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use etherparse::{IpNumber, Ipv4HeaderSlice, Ipv6HeaderSlice, TcpHeaderSlice, TcpOptionElement};
 
 use crate::event::TimerKind;
-use crate::ui::i18n::Messages;
+use crate::i18n::Messages;
 use crate::ui::model::ladder::{flag_words, other};
 use crate::ui::model::{Arrow, Conn, Entry, EntryKind, Fate, Mark, Model};
 use crate::ui::theme::Theme;
@@ -377,7 +377,9 @@ fn mark_lines<'a>(
             cause,
             inferred,
         } => (
-            m.state_change(from.name(), to.name(), *inferred, cause),
+            // The engine's (or the capture reader's) English, in the UI's
+            // language where the catalogue knows it.
+            m.state_change(from.name(), to.name(), *inferred, &m.phrase(cause)),
             m.why_state,
         ),
         Mark::TimerFired { timer } => {
@@ -404,9 +406,9 @@ fn mark_lines<'a>(
             probe,
             of,
         } => (m.keepalive_dead(*probe, *of), m.why_keepalive_dead),
-        Mark::Tcb { text, .. } => (text.to_string(), m.why_tcb),
+        Mark::Tcb { allocated, info } => (Mark::tcb_line(m, *allocated, info), m.why_tcb),
         Mark::Abort { reason } => (m.aborted(&m.abort_reason(reason)), m.why_abort),
-        Mark::Note { text } => (text.to_string(), ""),
+        Mark::Note { note } => (note.text(m), ""),
     };
     out.push(Line::from(""));
     out.push(Line::from(what));

@@ -17,7 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Block;
 
 use crate::event::{Opts, TimerKind};
-use crate::ui::model::ladder::flag_words;
+use crate::i18n::Messages;
 use crate::ui::model::{Arrow, Burst, Conn, Entry, EntryKind, Fate, Mark, Model, Slot};
 use crate::ui::theme::Theme;
 use crate::ui::units;
@@ -71,6 +71,7 @@ fn lines_of(e: &Entry) -> u16 {
 
 pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, _clock: &StatusLine) {
     let t = view.theme;
+    let m = view.msg();
     let conn = view.selected_conn(model);
     let inner = Block::bordered().inner(area);
     let body = Rect::new(
@@ -82,51 +83,47 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, _clock: &
     // Which entries are on screen.
     let start = conn.map(|c| window(c, view, body.height)).unwrap_or(0);
 
-    let mut title = vec![Span::styled(" Ladder ", t.title())];
+    let mut title = vec![Span::styled(format!(" {} ", m.ladder_title), t.title())];
     let mut right = Vec::new();
     if let Some(c) = conn {
         title.push(Span::styled(
-            format!("{} ", super::conns::tuple_text(c, 60)),
+            format!("{} ", super::conns::tuple_text_in(m, c, 60)),
             t.dim(),
         ));
         // Entries above the window: scrolled past, or evicted to stay
         // within the history bounds.
         let older = start as u64 + c.evicted;
         if older > 0 {
-            right.push(Span::styled(format!(" ↑{older} older "), t.dim()));
+            right.push(Span::styled(format!(" {} ", m.older(older)), t.dim()));
         }
     }
     right.push(Span::styled(
-        if view.absolute {
-            " absolute seq "
-        } else {
-            " relative seq "
-        },
+        format!(
+            " {} ",
+            if view.absolute {
+                m.ladder_abs_seq
+            } else {
+                m.ladder_rel_seq
+            }
+        ),
         t.dim(),
     ));
     if !view.ladder_follow {
-        right.push(Span::styled("· G: newest ", t.key()));
+        right.push(Span::styled(format!("{} ", m.to_newest), t.key()));
     }
     let blk = block(Line::from(title), focused(view, Focus::Ladder), view)
         .title(Line::from(right).alignment(Alignment::Right));
     f.render_widget(blk, area);
     view.hits.ladder = area;
     let Some(c) = conn else {
-        put(
-            f.buffer_mut(),
-            inner,
-            2,
-            1,
-            "no connection selected",
-            t.dim(),
-        );
+        put(f.buffer_mut(), inner, 2, 1, m.no_conn_selected, t.dim());
         return;
     };
     if inner.height < 3 || inner.width < 30 {
         return;
     }
     let g = Geometry::new(inner.width, model.two_hosts(), c.last_t);
-    header(f.buffer_mut(), inner, &g, c, model.two_hosts(), &t);
+    header(f.buffer_mut(), inner, &g, c, model.two_hosts(), view);
     if c.ladder.is_empty() {
         lifelines(f.buffer_mut(), body, &g, &t);
         put(
@@ -134,7 +131,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, _clock: &
             body,
             g.ll + 2,
             0,
-            "waiting for the first segment…",
+            m.waiting_first_segment,
             t.dim(),
         );
         return;
@@ -200,17 +197,18 @@ fn window(c: &Conn, view: &mut View, h: u16) -> usize {
 }
 
 /// Lifeline names over the diagram.
-fn header(buf: &mut Buffer, inner: Rect, g: &Geometry, c: &Conn, two_hosts: bool, t: &Theme) {
+fn header(buf: &mut Buffer, inner: Rect, g: &Geometry, c: &Conn, two_hosts: bool, view: &View) {
+    let (t, m) = (&view.theme, view.msg());
     // A lifeline without events yet: in a demo it is the other tcpscope
     // host; live it is the kernel's end, the peer.
     let absent = |slot: Slot| match (two_hosts, slot) {
-        (true, 0) => "client",
-        (true, _) => "server",
-        _ => "peer",
+        (true, 0) => m.host_client,
+        (true, _) => m.host_server,
+        _ => m.host_peer,
     };
     let name = |slot: Slot| -> String {
         c.side(slot)
-            .map(|s| s.host.to_string())
+            .map(|s| m.host(&s.host).into_owned())
             .unwrap_or_else(|| absent(slot).to_string())
     };
     let label = |slot: Slot| format!("{} {}", name(slot), c.ends[slot]);
@@ -226,7 +224,7 @@ fn header(buf: &mut Buffer, inner: Rect, g: &Geometry, c: &Conn, two_hosts: bool
     let rx = (g.rl + 1).saturating_sub(width(&r) as u16);
     put(buf, inner, rx, 0, &r, t.side_fg(1));
     if let Some(ax) = g.arrival {
-        put(buf, inner, ax, 0, "arrives", t.header());
+        put(buf, inner, ax, 0, m.col_arrives, t.header());
     }
 }
 
@@ -264,9 +262,9 @@ fn entry(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, e: &Entry
     put(buf, body, 1, y, &when, t.dim());
     match &e.kind {
         EntryKind::Arrow(a) => arrow(buf, body, y, g, c, a, view),
-        EntryKind::Burst(b) => burst(buf, body, y, g, b, &t),
+        EntryKind::Burst(b) => burst(buf, body, y, g, b, view),
         EntryKind::Mark { slot, mark } => {
-            let (glyph, text, style) = mark_text(mark, e, &t);
+            let (glyph, text, style) = mark_text(view.msg(), mark, e, &t);
             match slot {
                 Some(0) => {
                     put(buf, body, g.ll, y, glyph, style);
@@ -296,73 +294,53 @@ fn entry(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, e: &Entry
 }
 
 /// Glyph, text and style of a lifeline mark.
-fn mark_text(m: &Mark, e: &Entry, t: &Theme) -> (&'static str, String, Style) {
-    match m {
+fn mark_text(m: &Messages, mark: &Mark, e: &Entry, t: &Theme) -> (&'static str, String, Style) {
+    match mark {
         Mark::State { to, inferred, .. } => (
             "●",
             format!("{}{}", if *inferred { "~" } else { "" }, to.name()),
             t.state(*to),
         ),
         Mark::TimerFired { timer } => {
-            let text = match timer {
-                TimerKind::Retransmit => "RTO fired: retransmit",
-                TimerKind::DelayedAck => "delayed ACK timer",
-                TimerKind::Persist => "persist timer: probe the window",
-                TimerKind::Keepalive => "keepalive timer",
-                TimerKind::TimeWait => "2 MSL over: TIME-WAIT ends",
-                TimerKind::FinWait2 => "FIN-WAIT-2 timeout",
-                TimerKind::Connect => "connect timeout",
-                TimerKind::Reorder => "RACK reordering timer: overdue segments are lost",
-                TimerKind::Tlp => "probe timer: tail loss probe",
-            };
             let style = if *timer == TimerKind::DelayedAck {
                 t.dim()
             } else {
                 t.timer()
             };
-            ("◷", text.to_string(), style)
+            ("◷", m.timer_mark(*timer).to_string(), style)
         }
         Mark::Keepalive {
             alive: true, probe, ..
-        } => ("✓", format!("keepalive answered (probe {probe})"), t.ok()),
+        } => ("✓", m.ka_answered_mark(*probe), t.ok()),
         Mark::Keepalive {
             alive: false,
             probe,
             ..
-        } => (
-            "✗",
-            format!("peer dead: {probe} probes unanswered"),
-            t.error(),
-        ),
+        } => ("✗", m.peer_dead_mark(*probe), t.error()),
         Mark::Tcb {
             allocated: true,
-            text,
-            ..
-        } => ("▣", text.to_string(), t.note()),
+            info,
+        } => ("▣", Mark::tcb_line(m, true, info), t.note()),
         Mark::Tcb {
             allocated: false,
-            text,
-            ..
-        } => ("□", text.to_string(), t.note()),
-        Mark::Abort { reason } => (
-            "✗",
-            format!("abort: {}", reason.name().replace('_', " ")),
-            t.error(),
-        ),
-        Mark::Note { text } => {
+            info,
+        } => ("□", Mark::tcb_line(m, false, info), t.note()),
+        Mark::Abort { reason } => ("✗", m.abort_mark(&m.abort_reason(reason)), t.error()),
+        Mark::Note { note } => {
             // "client: send …" on the client's own lifeline needs no name.
-            let host = e.host.as_deref().unwrap_or("");
-            let text = text
-                .strip_prefix(host)
-                .and_then(|s| s.strip_prefix(": "))
-                .unwrap_or(text);
-            ("·", text.to_string(), t.note())
+            let text = note.text(m);
+            let own = e.host.as_deref().map(|h| m.app_service(&m.host(h), ""));
+            let text = match own.as_deref().and_then(|p| text.strip_prefix(p)) {
+                Some(rest) => rest.to_string(),
+                None => text,
+            };
+            ("·", text, t.note())
         }
     }
 }
 
 /// `MSS 1460 · SACK · TS · WS 3`.
-pub fn options_text(opts: &Opts) -> String {
+pub fn options_text(m: &Messages, opts: &Opts) -> String {
     let o = &opts.0;
     let mut parts = Vec::new();
     if let Some(m) = o.mss {
@@ -378,7 +356,7 @@ pub fn options_text(opts: &Opts) -> String {
         parts.push(format!("WS {w}"));
     }
     if !o.sack.is_empty() {
-        parts.push("SACK blocks".to_string());
+        parts.push(m.sack_blocks.to_string());
     }
     parts.join(" · ")
 }
@@ -391,7 +369,7 @@ fn shown_apart(x: &crate::event::Analysis) -> bool {
 }
 
 /// The text on an arrow: as much as fits in `room` cells.
-pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
+pub fn arrow_label(m: &Messages, c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
     let s = &a.seg;
     let seq = if absolute {
         s.seq
@@ -417,17 +395,17 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
         // say so themselves.
         match a.rtx {
             Some(c @ (C::Dupack | C::Rack | C::Rto | C::Rescue)) => {
-                pre.push_str(&format!("↻ {} ", c.name()));
+                pre.push_str(&format!("↻ {} ", m.rtx_cause(c)));
             }
             _ => pre.push_str("↻ "),
         }
     }
     if let Some((p, n)) = a.probe {
-        pre.push_str(&format!("probe {p}/{n} "));
+        pre.push_str(&format!("{} ", m.probe_label(p, n)));
     }
     // RFC 2018 SACK blocks: ranges of the receiver's sequence space, so
     // relative to the same ISN as the ack.
-    let sack = crate::transcript::sack_text(&s.opts, |edge| {
+    let sack = crate::transcript::sack_text(m.sack_word, &s.opts, |edge| {
         if absolute {
             edge
         } else {
@@ -436,21 +414,21 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
     });
     let mut post = String::new();
     if let Some(n) = a.dup_ack {
-        post.push_str(&format!(" dup ACK #{n}"));
+        post.push_str(&format!(" {}", m.dup_ack_label(n)));
     }
     if let Some(b) = &sack {
         post.push_str(&format!(" {b}"));
     }
     for fx in &a.faults {
-        post.push_str(&format!(" [{}]", fx.name()));
+        post.push_str(&format!(" [{}]", m.fault_action(*fx)));
     }
     for x in a.analysis.iter().filter(|x| shown_apart(x)) {
-        post.push_str(&format!(" [{}]", x.label()));
+        post.push_str(&format!(" [{}]", m.analysis_label(x)));
     }
     if let Some(n) = a.segs {
         // Not an error: the capturing host's offload (README, Opening a
         // capture).
-        post.push_str(&format!(" (offload: {n} segments)"));
+        post.push_str(&format!(" {}", m.offload_label(n)));
     }
     if a.copies > 0 {
         post.push_str(&format!(" ×{}", a.copies + 1));
@@ -460,7 +438,7 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
     } else {
         seq.to_string()
     };
-    let mut full = format!("{pre}{} seq {range}", flag_words(s.flags));
+    let mut full = format!("{pre}{} seq {range}", m.flag_words(s.flags));
     if s.flags.ack() {
         full.push_str(&format!(" ack {ack}"));
     }
@@ -486,7 +464,7 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
             short.push_str(&format!(" w{w}"));
         }
         if let Some(n) = a.dup_ack {
-            short.push_str(&format!(" dup#{n}"));
+            short.push_str(&format!(" {}", m.dup_short(n)));
         }
         if let Some(b) = &sack {
             short.push_str(&format!(" {b}"));
@@ -495,7 +473,7 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
             short.push_str(" [!]");
         }
         for x in a.analysis.iter().filter(|x| shown_apart(x)) {
-            short.push_str(&format!(" [{}]", x.label()));
+            short.push_str(&format!(" [{}]", m.analysis_label(x)));
         }
         if let Some(n) = a.segs {
             short.push_str(&format!(" ×{n}"));
@@ -513,7 +491,7 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
 }
 
 fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow, view: &View) {
-    let t = view.theme;
+    let (t, m) = (view.theme, view.msg());
     let style = if a.retransmit {
         t.retransmit()
     } else {
@@ -528,10 +506,10 @@ fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow
         Fate::Dropped { reason, .. } => (
             span * 3 / 5,
             "✗",
-            format!(" {}", reason.name()),
+            format!(" {}", m.drop_reason(reason)),
             t.dropped(),
         ),
-        Fate::Held { .. } => (span * 3 / 5, "‖", " held".to_string(), t.held()),
+        Fate::Held { .. } => (span * 3 / 5, "‖", format!(" {}", m.held_mark), t.held()),
     };
     let line_glyph = if a.fate == Fate::InFlight {
         "╌"
@@ -542,7 +520,7 @@ fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow
     // the reason after the ✗.
     let stopped = reach < span;
     let reach = if stopped {
-        let full = width(&arrow_label(c, a, view.absolute, usize::MAX)) + 5;
+        let full = width(&arrow_label(m, c, a, view.absolute, usize::MAX)) + 5;
         let reason_room = width(&end_text) + 1;
         reach
             .max(full)
@@ -555,7 +533,7 @@ fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow
     // The shaft: from the sender's lifeline towards the receiver.
     let shaft: String = line_glyph.repeat(reach.saturating_sub(1));
     let label_room = reach.saturating_sub(4);
-    let label = arrow_label(c, a, view.absolute, label_room);
+    let label = arrow_label(m, c, a, view.absolute, label_room);
     let lw = width(&label) as u16;
     if ltr {
         put(buf, body, g.ll, y, "├", style);
@@ -585,7 +563,7 @@ fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow
         let tw = g.tw as usize;
         let text = match (&a.fate, a.arrived) {
             (Fate::Dropped { at, .. }, _) => format!("✗{:>tw$}", time(*at)),
-            (Fate::Held { .. }, _) => format!("{:>tw$}", "held"),
+            (Fate::Held { .. }, _) => format!("{:>tw$}", m.held_mark),
             (_, Some(at)) => format!("{:>tw$}", time(at)),
             (Fate::InFlight, None) => format!("{:>tw$}", "…"),
             _ => String::new(),
@@ -604,7 +582,7 @@ fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow
         );
     }
     if a.seg.flags.syn() && !a.seg.opts.is_empty() && y + 1 < body.height {
-        let o = fit(&options_text(&a.seg.opts), span.saturating_sub(3));
+        let o = fit(&options_text(m, &a.seg.opts), span.saturating_sub(3));
         if ltr {
             put(buf, body, g.ll + 3, y + 1, &o, t.dim());
         } else {
@@ -614,16 +592,15 @@ fn arrow(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, c: &Conn, a: &Arrow
     }
 }
 
-fn burst(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, b: &Burst, t: &Theme) {
+fn burst(buf: &mut Buffer, body: Rect, y: u16, g: &Geometry, b: &Burst, view: &View) {
+    let t = view.theme;
     let style = t.arrow(b.from);
     let span = g.span() as usize;
     let shaft = "═".repeat(span.saturating_sub(1));
     let label = fit(
         &format!(
-            " {} segment{}, {} bytes ",
-            b.segments,
-            if b.segments == 1 { "" } else { "s" },
-            units::bytes(b.bytes)
+            " {} ",
+            view.msg().burst_label(b.segments, &units::bytes(b.bytes))
         ),
         span.saturating_sub(4),
     );

@@ -95,11 +95,11 @@ pub fn form(f: &mut Frame, area: Rect, form: &FaultForm, view: &View, clock: &St
     lines.push(Line::from(""));
     match (&form.error, form.rule(m)) {
         (Some(e), _) => lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error()))),
-        // The rule's text form is the one the fault bar and the events
-        // write (README, Events), in every language.
+        // The rule as the fault bar shows it: its text form (the events',
+        // README, Events) in the UI's words.
         (None, Ok(r)) => lines.push(Line::from(vec![
             Span::styled(format!("{} ", m.rule), t.header()),
-            Span::styled(r.to_string(), t.ok()),
+            Span::styled(crate::ui::form::describe(m, &r), t.ok()),
         ])),
         (None, Err(e)) => lines.push(Line::from(Span::styled(format!("✗ {e}"), t.warn()))),
     }
@@ -163,11 +163,8 @@ pub fn chapters(f: &mut Frame, area: Rect, list: &ChapterList, view: &View) {
         view,
     )
     .title_bottom(
-        Line::from(Span::styled(
-            " ↑↓ Enter or 1–0 jumps · Esc closes ",
-            t.dim(),
-        ))
-        .alignment(Alignment::Right),
+        Line::from(Span::styled(format!(" {} ", m.chapters_footer), t.dim()))
+            .alignment(Alignment::Right),
     );
     let lines: Vec<Line> = list
         .titles

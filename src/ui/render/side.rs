@@ -13,7 +13,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::event::{CaState, CcAlgo, Phase, TimerKind};
+use crate::event::{CaState, Phase, TimerKind};
+use crate::i18n::Messages;
 use crate::ui::model::Model;
 use crate::ui::model::ladder::other;
 use crate::ui::model::{Armed, Conn, HostView, KeepaliveVerdict, Slot};
@@ -21,13 +22,7 @@ use crate::ui::theme::Theme;
 use crate::ui::units;
 use crate::ui::view::{StatusLine, View};
 
-use super::conns::side_letter;
 use super::{block, fit, statebox};
-
-/// Beside the host's name over a closed side's column (the wide table).
-const AT_CLOSE: &str = " at close";
-/// Under a closed side's state (the compact block).
-const VALUES_AT_CLOSE: &str = "values at close";
 
 /// The TCB's variables are gone with it: a closed side's are the last ones
 /// its events gave, shown dimmed and marked as such, never as live ones.
@@ -38,11 +33,15 @@ fn at_close(s: &HostView) -> bool {
 /// An empty block saying that nothing is selected.
 fn nothing(f: &mut Frame, area: Rect, title: &str, view: &View) {
     let t = view.theme;
-    let b = block(Line::from(Span::styled(title, t.title())), false, view);
+    let b = block(
+        Line::from(Span::styled(format!(" {title} "), t.title())),
+        false,
+        view,
+    );
     let inner = b.inner(area);
     f.render_widget(b, area);
     f.render_widget(
-        Paragraph::new(Span::styled("select a connection", t.dim())),
+        Paragraph::new(Span::styled(view.msg().select_a_conn, t.dim())),
         inner,
     );
 }
@@ -51,7 +50,7 @@ fn nothing(f: &mut Frame, area: Rect, title: &str, view: &View) {
 pub fn timers(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     match view.selected_conn(model) {
         Some(c) => timers_block(f, area, c, view, clock, false),
-        None => nothing(f, area, " Timers ", view),
+        None => nothing(f, area, view.msg().timers_title, view),
     }
 }
 
@@ -59,13 +58,13 @@ pub fn timers(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Sta
 pub fn keepalive(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     match view.selected_conn(model) {
         Some(c) => keepalive_block(f, area, c, view, clock),
-        None => nothing(f, area, " Keepalive ", view),
+        None => nothing(f, area, view.msg().keepalive_title, view),
     }
 }
 
 pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &StatusLine) {
     let Some(c) = view.selected_conn(model) else {
-        return nothing(f, area, " TCB ", view);
+        return nothing(f, area, "TCB", view);
     };
     let inner_w = area.width.saturating_sub(2);
     if area.height < 20 || inner_w < 40 {
@@ -115,11 +114,11 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Statu
 
 /// A side without a state event yet: just allocated (still CLOSED), or a
 /// host that only answered (a RST from a port without a listener).
-fn no_state(s: &HostView) -> &'static str {
+fn no_state(m: &Messages, s: &HostView) -> &'static str {
     if s.allocated.is_some() {
-        "CLOSED (TCB allocated)"
+        m.closed_tcb_allocated
     } else {
-        "no TCB"
+        m.no_tcb
     }
 }
 
@@ -131,22 +130,39 @@ fn rel(c: &Conn, owner: Slot, v: u32, absolute: bool) -> String {
     }
 }
 
-fn yes(b: bool) -> &'static str {
-    if b { "on" } else { "off" }
+fn yes(m: &Messages, b: bool) -> &'static str {
+    if b { m.on } else { m.off }
+}
+
+/// The congestion state in words: while nothing is amiss the growth phase
+/// says more than "open"; otherwise the congestion state does.
+fn cc_state(m: &Messages, cc: CaState, phase: Phase) -> &'static str {
+    match (cc, phase) {
+        (CaState::Open, Phase::SlowStart) => m.cc_ss,
+        (CaState::Open, Phase::CongestionAvoidance) => m.cc_ca,
+        (CaState::Open, p) => m.phase(p),
+        (other, _) => m.ca_state(other),
+    }
 }
 
 /// The TCB rows for one side: (label, value).
-fn tcb_rows(c: &Conn, slot: Slot, s: &HostView, absolute: bool) -> Vec<(&'static str, String)> {
+fn tcb_rows(
+    m: &Messages,
+    c: &Conn,
+    slot: Slot,
+    s: &HostView,
+    absolute: bool,
+) -> Vec<(&'static str, String)> {
     let dash = || "—".to_string();
     let mut rows = Vec::new();
     rows.push((
-        "state",
+        m.row_state,
         s.state
             .map(|x| match &s.last {
-                Some(l) if l.inferred => format!("~{} (inferred)", x.name()),
+                Some(l) if l.inferred => m.inferred_state(x.name()),
                 _ => x.name().to_string(),
             })
-            .unwrap_or_else(|| no_state(s).into()),
+            .unwrap_or_else(|| no_state(m, s).into()),
     ));
     match &s.vars {
         Some(v) => {
@@ -173,10 +189,13 @@ fn tcb_rows(c: &Conn, slot: Slot, s: &HostView, absolute: bool) -> Vec<(&'static
         Some(n) => {
             let ws = match (n.ws_snd, n.ws_rcv) {
                 (Some(a), Some(b)) => format!("{a}/{b}"),
-                _ => "off".into(),
+                _ => m.off.into(),
             };
             rows.push(("MSS · WS", format!("{} · {ws}", n.mss)));
-            rows.push(("TS · SACK", format!("{} · {}", yes(n.ts), yes(n.sack))));
+            rows.push((
+                "TS · SACK",
+                format!("{} · {}", yes(m, n.ts), yes(m, n.sack)),
+            ));
         }
         None => {
             rows.push(("MSS · WS", dash()));
@@ -187,9 +206,13 @@ fn tcb_rows(c: &Conn, slot: Slot, s: &HostView, absolute: bool) -> Vec<(&'static
         Some(r) => {
             rows.push((
                 "SRTT ± VAR",
-                format!("{} ± {}", units::ms(r.srtt), units::ms(r.rttvar)),
+                format!(
+                    "{} ± {}",
+                    units::ms_in(m, r.srtt),
+                    units::ms_in(m, r.rttvar)
+                ),
             ));
-            rows.push(("RTO", units::secs(r.rto)));
+            rows.push(("RTO", units::secs_in(m, r.rto)));
         }
         None => {
             rows.push(("SRTT ± VAR", dash()));
@@ -207,39 +230,31 @@ fn tcb_rows(c: &Conn, slot: Slot, s: &HostView, absolute: bool) -> Vec<(&'static
             // RFC 6675 pipe, and what the scoreboard holds.
             let mut pipe = v.pipe.to_string();
             if v.sacked > 0 || v.lost > 0 {
-                pipe = format!("{pipe} (sack {} lost {})", v.sacked, v.lost);
+                pipe = m.pipe_detail(v.pipe, v.sacked, v.lost);
             }
             rows.push(("pipe", pipe));
-            // While nothing is amiss the growth phase says more than
-            // "open"; otherwise the congestion state does.
-            let state = match (v.cc_state, v.phase) {
-                (CaState::Open, Phase::SlowStart) => "SS".to_string(),
-                (CaState::Open, Phase::CongestionAvoidance) => "CA".to_string(),
-                (CaState::Open, p) => p.name().replace('_', " "),
-                (other, _) => other.name().to_string(),
-            };
+            let state = cc_state(m, v.cc_state, v.phase);
             let mut cc = match v.cc {
-                None => state,
-                Some(CcAlgo::NewReno) => format!("reno · {state}"),
-                Some(algo) => format!("{} · {state}", algo.name()),
+                None => state.to_string(),
+                Some(algo) => format!("{} · {state}", m.cc_algo(algo)),
             };
-            if let Some(m) = v.reo_wnd_mult {
+            if let Some(mult) = v.reo_wnd_mult {
                 // RACK's reordering window, widened by D-SACKs.
-                cc.push_str(&format!(" · reo×{m}"));
+                cc.push_str(&m.reo(mult));
             }
-            rows.push(("cc", cc));
+            rows.push((m.row_cc, cc));
         }
         None => {
             rows.push(("cwnd/ssthr", dash()));
             rows.push(("pipe", dash()));
-            rows.push(("cc", dash()));
+            rows.push((m.row_cc, dash()));
         }
     }
     rows
 }
 
 fn tcb_table(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
-    let t = view.theme;
+    let (t, m) = (view.theme, view.msg());
     let b = block(Line::from(Span::styled(" TCB ", t.title())), false, view);
     let inner = b.inner(area);
     f.render_widget(b, area);
@@ -250,14 +265,15 @@ fn tcb_table(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
     for (i, (slot, s)) in sides.iter().enumerate() {
         let x = inner.x + label_w + i as u16 * col_w;
         let closed = at_close(s);
-        let name = fit(&s.host, col_w as usize - 1);
+        let name = fit(&m.host(&s.host), col_w as usize - 1);
         buf.set_stringn(x, inner.y, &name, col_w as usize, t.side_fg(*slot));
         if closed {
             let nw = super::width(&name) as u16;
             let room = (col_w - 1).saturating_sub(nw) as usize;
-            buf.set_stringn(x + nw, inner.y, fit(AT_CLOSE, room), room, t.dim());
+            buf.set_stringn(x + nw, inner.y, fit(m.at_close, room), room, t.dim());
         }
-        for (j, (label, value)) in tcb_rows(c, *slot, s, view.absolute).into_iter().enumerate() {
+        let rows = tcb_rows(m, c, *slot, s, view.absolute);
+        for (j, (label, value)) in rows.into_iter().enumerate() {
             let y = inner.y + 1 + j as u16;
             if y >= inner.bottom() {
                 break;
@@ -280,7 +296,10 @@ fn tcb_table(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
 fn state_block(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
     let t = view.theme;
     let b = block(
-        Line::from(Span::styled(" State (RFC 9293) ", t.title())),
+        Line::from(Span::styled(
+            format!(" {} ", view.msg().state_title),
+            t.title(),
+        )),
         false,
         view,
     );
@@ -294,7 +313,7 @@ fn state_block(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
         for (slot, s) in c.present() {
             if let Some(l) = &s.last {
                 spans.push(Span::styled(
-                    format!(" {} ", side_letter(&s.host, slot)),
+                    format!(" {} ", view.msg().side_letter(&s.host, slot)),
                     t.side(slot),
                 ));
                 spans.push(Span::raw(format!(" {} → {}  ", short(l.from), short(l.to))));
@@ -309,21 +328,6 @@ fn state_block(f: &mut Frame, area: Rect, c: &Conn, view: &View) {
 
 fn short(s: crate::tcp::State) -> &'static str {
     super::conns::short_state(s)
-}
-
-/// Human names of the timers.
-pub fn timer_name(k: TimerKind) -> &'static str {
-    match k {
-        TimerKind::Retransmit => "RTO",
-        TimerKind::DelayedAck => "delayed ACK",
-        TimerKind::Persist => "persist",
-        TimerKind::Keepalive => "keepalive",
-        TimerKind::TimeWait => "TIME-WAIT",
-        TimerKind::FinWait2 => "FIN-WAIT-2",
-        TimerKind::Connect => "connect",
-        TimerKind::Reorder => "RACK reorder",
-        TimerKind::Tlp => "loss probe",
-    }
 }
 
 /// A countdown bar: full when just armed, empty at the deadline. Eighths of
@@ -355,6 +359,7 @@ fn gauge(buf: &mut Buffer, x: u16, y: u16, w: u16, frac: f64, t: &Theme, urgent:
 }
 
 /// One timer line: `C RTO ▕████   ▏ 0.62s ×1`.
+#[allow(clippy::too_many_arguments)]
 fn timer_line(
     buf: &mut Buffer,
     area: Rect,
@@ -363,21 +368,24 @@ fn timer_line(
     (k, a): (TimerKind, &Armed),
     now: f64,
     t: &Theme,
+    m: &Messages,
 ) {
     let mut x = area.x;
     if let Some((l, slot)) = letter {
-        buf.set_stringn(x, y, format!("{l} "), 2, t.side_fg(slot));
-        x += 2;
+        let l = format!("{l} ");
+        let lw = super::width(&l);
+        buf.set_stringn(x, y, l, lw, t.side_fg(slot));
+        x += lw as u16;
     }
-    let name = timer_name(k);
+    let name = m.timer_name(k);
     buf.set_stringn(x, y, name, 11, t.timer());
     x += 12;
     let left = a.left(now);
-    let mut value = units::secs(left);
+    let mut value = units::secs_in(m, left);
     if let Some(b) = a.backoff.filter(|b| *b > 0) {
         value.push_str(&format!(" ×{b}"));
     }
-    let vw = value.chars().count() as u16 + 1;
+    let vw = super::width(&value) as u16 + 1;
     let gw = area.right().saturating_sub(x + vw);
     gauge(
         buf,
@@ -399,8 +407,12 @@ fn timers_block(
     clock: &StatusLine,
     with_keepalive: bool,
 ) {
-    let t = view.theme;
-    let b = block(Line::from(Span::styled(" Timers ", t.title())), false, view);
+    let (t, m) = (view.theme, view.msg());
+    let b = block(
+        Line::from(Span::styled(format!(" {} ", m.timers_title), t.title())),
+        false,
+        view,
+    );
     let inner = b.inner(area);
     f.render_widget(b, area);
     let two = c.present().count() > 1;
@@ -412,14 +424,14 @@ fn timers_block(
             if y >= inner.bottom() {
                 break;
             }
-            let letter = two.then(|| (side_letter(&s.host, slot), slot));
-            timer_line(buf, inner, y, letter, (k, &a), clock.now, &t);
+            let letter = two.then(|| (m.side_letter(&s.host, slot), slot));
+            timer_line(buf, inner, y, letter, (k, &a), clock.now, &t, m);
             y += 1;
             any = true;
         }
     }
     if !any && y < inner.bottom() {
-        buf.set_stringn(inner.x, y, "no timer armed", inner.width as usize, t.dim());
+        buf.set_stringn(inner.x, y, m.no_timer_armed, inner.width as usize, t.dim());
         y += 1;
     }
     if with_keepalive {
@@ -427,18 +439,19 @@ fn timers_block(
             if y >= inner.bottom() {
                 break;
             }
-            let (text, style) = keepalive_text(s, clock.now, &t);
+            let (text, style) = keepalive_text(m, s, clock.now, &t);
             let prefix = if two {
-                format!("{} ", side_letter(&s.host, slot))
+                format!("{} ", m.side_letter(&s.host, slot))
             } else {
                 String::new()
             };
-            buf.set_stringn(inner.x, y, &prefix, 2, t.side_fg(slot));
-            let x = inner.x + prefix.chars().count() as u16;
+            let pw = super::width(&prefix) as u16;
+            buf.set_stringn(inner.x, y, &prefix, pw as usize, t.side_fg(slot));
+            let x = inner.x + pw;
             buf.set_stringn(
                 x,
                 y,
-                fit(&format!("keepalive: {text}"), (inner.right() - x) as usize),
+                fit(&m.keepalive_line(&text), (inner.right() - x) as usize),
                 inner.width as usize,
                 style,
             );
@@ -448,67 +461,49 @@ fn timers_block(
 }
 
 /// Where keepalive stands, in words.
-pub fn keepalive_text(s: &HostView, now: f64, t: &Theme) -> (String, Style) {
+pub fn keepalive_text(m: &Messages, s: &HostView, now: f64, t: &Theme) -> (String, Style) {
     let ka = &s.keepalive;
     let armed = s.timer(TimerKind::Keepalive);
     match &ka.verdict {
         Some(KeepaliveVerdict::Dead { probes, .. }) => {
-            return (
-                format!("✗ peer dead: {probes} probes unanswered, connection aborted"),
-                t.error(),
-            );
+            return (m.ka_dead(*probes), t.error());
         }
         Some(KeepaliveVerdict::Reset { .. }) => {
-            return (
-                "✗ the peer answered a probe with RST: it rebooted and forgot us".into(),
-                t.error(),
-            );
+            return (m.ka_reset.into(), t.error());
         }
         _ => {}
     }
     if s.is_closed() {
-        return ("— (closed)".into(), t.dim());
+        return (m.ka_closed.into(), t.dim());
     }
     if !ka.on {
-        return ("off (the RFC 1122 default) · K turns it on".into(), t.dim());
+        return (m.ka_off.into(), t.dim());
     }
     let Some(a) = armed else {
         let when = match ka.idle {
-            Some(i) => format!(" after {} idle", units::secs(i)),
+            Some(i) => m.ka_after_idle(&units::secs_in(m, i)),
             None => String::new(),
         };
-        return (
-            format!("on, waiting for the connection to be established{when}"),
-            t.dim(),
-        );
+        return (m.ka_waiting(&when), t.dim());
     };
-    let left = units::secs(a.left(now));
+    let left = units::secs_in(m, a.left(now));
     if ka.probe == 0 {
         let answered = match &ka.verdict {
-            Some(KeepaliveVerdict::Answered { probe, .. }) => format!("✓ probe {probe} answered; "),
+            Some(KeepaliveVerdict::Answered { probe, .. }) => m.ka_answered(*probe),
             _ => String::new(),
         };
-        (format!("{answered}idle, first probe in {left}"), t.ok())
+        (m.ka_idle(&answered, &left), t.ok())
     } else if ka.probe < ka.of {
-        (
-            format!("probe {} of {}, next in {left}", ka.probe, ka.of),
-            t.warn(),
-        )
+        (m.ka_probe_next(ka.probe, ka.of, &left), t.warn())
     } else {
-        (
-            format!(
-                "probe {} of {} unanswered, verdict in {left}",
-                ka.probe, ka.of
-            ),
-            t.error(),
-        )
+        (m.ka_verdict(ka.probe, ka.of, &left), t.error())
     }
 }
 
 fn keepalive_block(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine) {
-    let t = view.theme;
+    let (t, m) = (view.theme, view.msg());
     let b = block(
-        Line::from(Span::styled(" Keepalive ", t.title())),
+        Line::from(Span::styled(format!(" {} ", m.keepalive_title), t.title())),
         false,
         view,
     );
@@ -523,16 +518,12 @@ fn keepalive_block(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &Sta
         }
         let mut x = inner.x;
         if two {
-            buf.set_stringn(
-                x,
-                y,
-                format!("{} ", side_letter(&s.host, slot)),
-                2,
-                t.side_fg(slot),
-            );
-            x += 2;
+            let letter = format!("{} ", m.side_letter(&s.host, slot));
+            let lw = super::width(&letter) as u16;
+            buf.set_stringn(x, y, letter, lw as usize, t.side_fg(slot));
+            x += lw;
         }
-        let (text, style) = keepalive_text(s, clock.now, &t);
+        let (text, style) = keepalive_text(m, s, clock.now, &t);
         buf.set_stringn(
             x,
             y,
@@ -545,7 +536,7 @@ fn keepalive_block(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &Sta
 
 /// Everything for the side `v` picks, in one block (80×24).
 fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine) {
-    let t = view.theme;
+    let (t, m) = (view.theme, view.msg());
     let slot = if c.side(view.acting).is_some() {
         view.acting
     } else {
@@ -554,10 +545,10 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
     let Some(s) = c.side(slot) else { return };
     let mut title = vec![
         Span::styled(" TCB ", t.title()),
-        Span::styled(format!("{} ", s.host), t.side_fg(slot)),
+        Span::styled(format!("{} ", m.host(&s.host)), t.side_fg(slot)),
     ];
     if let Some(o) = c.side(other(slot)) {
-        title.push(Span::styled(format!("· v: {} ", o.host), t.dim()));
+        title.push(Span::styled(format!("· v: {} ", m.host(&o.host)), t.dim()));
     }
     let b = block(Line::from(title), false, view);
     let inner = b.inner(area);
@@ -573,20 +564,20 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
         Some(x) => {
             let inferred = s.last.as_ref().is_some_and(|l| l.inferred);
             let name = if inferred {
-                format!("~{} (inferred)", x.name())
+                m.inferred_state(x.name())
             } else {
                 x.name().to_string()
             };
             st.push(Span::styled(name, t.state(x)))
         }
-        None => st.push(Span::styled(no_state(s), t.dim())),
+        None => st.push(Span::styled(no_state(m, s), t.dim())),
     }
     if let Some(l) = &s.last {
         st.push(Span::styled(format!(" ← {}", short(l.from)), t.dim()));
     }
     lines.push(Line::from(st));
     if closed {
-        lines.push(Line::from(Span::styled(VALUES_AT_CLOSE, t.dim())));
+        lines.push(Line::from(Span::styled(m.values_at_close, t.dim())));
     }
     if let Some(v) = &s.vars {
         lines.push(val(format!(
@@ -606,7 +597,7 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
     if let Some(n) = &s.negotiated {
         let ws = match (n.ws_snd, n.ws_rcv) {
             (Some(a), Some(b)) => format!("WS {a}/{b}"),
-            _ => "WS off".into(),
+            _ => format!("WS {}", m.off),
         };
         lines.push(val(format!(
             "MSS {} {ws}{}{}",
@@ -618,9 +609,9 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
     if let Some(r) = &s.rtt {
         lines.push(val(format!(
             "SRTT {} ±{} RTO {}",
-            units::ms(r.srtt),
-            units::ms(r.rttvar),
-            units::secs(r.rto)
+            units::ms_in(m, r.srtt),
+            units::ms_in(m, r.rttvar),
+            units::secs_in(m, r.rto)
         )));
     }
     if let Some(v) = &s.vars {
@@ -660,7 +651,9 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
             inner.width as usize,
             t.border(),
         );
-        buf.set_stringn(inner.x + 1, y, " timers ", 8, t.header());
+        let rule = format!(" {} ", m.timers_rule);
+        let rw = super::width(&rule);
+        buf.set_stringn(inner.x + 1, y, rule, rw, t.header());
         y += 1;
     }
     let ka_line = inner.bottom().saturating_sub(1);
@@ -668,21 +661,15 @@ fn compact(f: &mut Frame, area: Rect, c: &Conn, view: &View, clock: &StatusLine)
         if y >= ka_line {
             break;
         }
-        timer_line(buf, inner, y, None, (*k, a), clock.now, &t);
+        timer_line(buf, inner, y, None, (*k, a), clock.now, &t, m);
         y += 1;
     }
     if armed.is_empty() && y < ka_line {
-        buf.set_stringn(inner.x, y, "no timer armed", inner.width as usize, t.dim());
+        buf.set_stringn(inner.x, y, m.no_timer_armed, inner.width as usize, t.dim());
         y += 1;
     }
     if y <= ka_line {
-        let (text, style) = keepalive_text(s, clock.now, &t);
-        buf.set_stringn(
-            inner.x,
-            ka_line,
-            fit(&format!("keepalive: {text}"), w),
-            w,
-            style,
-        );
+        let (text, style) = keepalive_text(m, s, clock.now, &t);
+        buf.set_stringn(inner.x, ka_line, fit(&m.keepalive_line(&text), w), w, style);
     }
 }

@@ -65,7 +65,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Statu
     }
     right.push(Span::raw(" "));
     let right_w: usize = right.iter().map(|s| s.width()).sum();
-    let mode = m.mode(clock.mode);
+    let mode = clock.mode.word(m);
     let left_fixed = format!(" tcpscope · {mode} · ");
     let room = (area.width as usize).saturating_sub(right_w + width(&left_fixed) + 1);
     let mut spans = vec![
