@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::english::{english, has_chinese};
 use common::tmux::Tmux;
 
 /// Whether tmux is here; without it the test is skipped (a failure under
@@ -260,6 +261,90 @@ fn closing_the_terminal_ends_the_program() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The step number in a Chinese narration panel's title (`讲解 · 第 3 步`).
+fn step_on_zh(screen: &str) -> Option<u32> {
+    let rest = screen.split("讲解 · 第 ").nth(1)?;
+    rest.split(' ').next()?.parse().ok()
+}
+
+/// Issue 19's acceptance for `--lang zh`: the tour as a Chinese class meets
+/// it (`tcpscope --lang zh`, a walkthrough, 120×36), pressing only space
+/// half a second apart, reaches the narration that begins chapter 3, and
+/// no screen on the way holds an English UI word (the check of
+/// `tests/ui_i18n.rs`, `tests/common/english.rs`). The lesson's own words,
+/// its narration up to there and the bytes its applications send, are
+/// data.
+#[test]
+fn the_chinese_tour_reaches_chapter_3_on_space_without_english() {
+    use tcpscope::scenario::{Lang, Overrides, Run, Scenario};
+    use tcpscope::time::Instant;
+    if !tmux_ready() {
+        return;
+    }
+    let tour = Scenario::builtin("tour").unwrap();
+    let third = tour
+        .narrations
+        .iter()
+        .position(|n| n.chapter(Lang::Zh).is_some_and(|c| c.starts_with("3. ")))
+        .expect("the tour has a chapter 3");
+    // How its narration begins on screen (the panel wraps the rest).
+    let opening: String = tour.narrations[third]
+        .text(Lang::Zh)
+        .chars()
+        .take(12)
+        .collect();
+    let mut data: Vec<String> = vec!["tour".into()];
+    data.extend(
+        tour.narrations[..=third]
+            .iter()
+            .map(|n| n.text(Lang::Zh).to_string()),
+    );
+    // The requests and responses, as the application notes quote them.
+    let mut run = Run::new(tour.clone(), &Overrides::default());
+    run.advance(Instant::from_secs_f64(60.0));
+    for e in run.take_events() {
+        if let tcpscope::event::Body::App { msg, .. } = &e.body
+            && let Some((_, quoted)) = msg.split_once('"')
+        {
+            data.push(format!("\"{quoted}"));
+        }
+    }
+    let data: Vec<&str> = data.iter().map(String::as_str).collect();
+
+    let bin = env!("CARGO_BIN_EXE_tcpscope");
+    let script = format!("'{bin}' --lang zh; echo \"EXITED:$?\"; sleep 60");
+    let tmux = Tmux::start("ui-tour-zh", 120, 36, &script);
+    let s = tmux.wait_for("the first step", |s| step_on_zh(s) == Some(1));
+    assert!(
+        s.contains("空格继续，退格返回"),
+        "the first screen says how to go on:\n{s}"
+    );
+    let mut stops = 0;
+    let mut reached = None;
+    for _ in 0..120 {
+        let s = tmux.screen();
+        let found = english(&s, &data, "");
+        assert!(found.is_empty(), "English on the zh screen: {found:?}\n{s}");
+        assert!(has_chinese(&s), "{s}");
+        stops += 1;
+        if s.contains(&opening) {
+            reached = Some(s);
+            break;
+        }
+        tmux.keys(&["Space"]);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let s = reached.unwrap_or_else(|| panic!("chapter 3 within 120 presses:\n{}", tmux.screen()));
+    assert_eq!(
+        step_on_zh(&s),
+        Some(third as u32 + 1),
+        "its narration is the step after chapter 2's last:\n{s}"
+    );
+    assert!(stops > third, "a screen looked at for each step: {stops}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the program to exit", |s| s.contains("EXITED:0"));
 }
 
 /// `tcpscope demo handshake --lang zh`: the narration panel speaks Chinese,

@@ -481,6 +481,7 @@ pub(super) static EN: Messages = Messages {
     hystart_delay: "the RTT grew",
     how_eifel: "eifel",
     how_dsack: "dsack",
+    how_frto: "frto",
     app_request: |msg, n| format!("{msg} (request {n})"),
     app_service: |service, msg| format!("{service}: {msg}"),
     limit_plain: |what, limit| format!("limit reached: {what} ({limit})"),

@@ -554,6 +554,8 @@ messages! {
         how_eifel,
         /// How an undo knew: D-SACK (RFC 3708).
         how_dsack,
+        /// How an undo knew: F-RTO (RFC 5682).
+        how_frto,
 
         // ----- the drivers' answers (demo, replay, live, a viewer) -----------------
         d_no_host,
@@ -946,11 +948,12 @@ impl Messages {
     }
 
     /// How an undo knew its retransmissions were spurious (`eifel`,
-    /// `dsack`); anything else as the event wrote it.
+    /// `frto`, `dsack`); anything else as the event wrote it.
     pub fn undo_how<'a>(&self, how: &'a str) -> &'a str {
         match how {
             "eifel" => self.how_eifel,
             "dsack" => self.how_dsack,
+            "frto" => self.how_frto,
             other => other,
         }
     }

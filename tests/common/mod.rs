@@ -10,6 +10,7 @@
 
 pub mod active_open;
 pub mod echo;
+pub mod english;
 pub mod hostile;
 pub mod tmux;
 
