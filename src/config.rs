@@ -344,7 +344,7 @@ pub fn default_file() -> String {
             " (example; random live, fixed in demos unless set)",
         ),
         (
-            "Narration language: en or zh",
+            "Language of the UI and narration: en or zh",
             "lang = \"en\"".into(),
             " (default from the locale)",
         ),

@@ -1,23 +1,34 @@
-//! The words of the terminal UI (and of `tcpscope plot`'s SVG): one
-//! catalogue per language, [`en`] and [`zh`], both values of one struct,
-//! [`Messages`], so a message missing from a language does not compile.
+//! The words a person reads, in their language: the terminal UI's
+//! screens, the drivers' answers and notices on its status line, the
+//! `--transcript` handout, `tcpscope plot`'s SVG. One catalogue per
+//! language, [`en`] and [`zh`], both values of one struct, [`Messages`], so
+//! a message missing from a language does not compile. It sits with the
+//! ground (ARCHITECTURE.md) so that every layer above may speak: the
+//! drivers, which must not know the UI, take their answers from it in the
+//! language the UI gives them.
 //!
 //! A fixed message is a `&'static str` field (`m.conns_title`): no
 //! allocation. A message with numbers or names in it is a method
 //! (`m.freed_tcb(&buffers, port)`) over a private `fn` field that each
 //! language fills with its own `format!`, so each language orders the
-//! words as it needs.
+//! words as it needs. The words for a protocol value (a timer, a
+//! congestion state) are a method from the value (`m.timer_name(k)`).
 //!
 //! What stays the same in every language is not here: protocol and field
 //! names (SYN, ACK, RTO, cwnd, SND.UNA, state names such as TIME-WAIT, flag
-//! letters), key names (Enter, Esc, Tab), and data (addresses, a fault
-//! rule's text form, which is the event schema's). `tests/ui_i18n.rs`
-//! lists those words, and finds no other English on Chinese screens nor
-//! in the Chinese catalogue.
+//! letters), key names (Enter, Esc, Tab), and data (addresses, the bytes an
+//! application sent). The events keep their English, as the schema has
+//! it: a rule's text form, a state change's cause, an application's note;
+//! the screens word a rule from its value, and say the English sentences
+//! of the engine, the capture reader, the scenario runner and the services
+//! through the phrasebook ([`Messages::phrase`]). `tests/ui_i18n.rs` finds
+//! no other English on Chinese screens nor in the Chinese catalogue (the
+//! word check is `tests/common/english.rs`).
 //!
 //! The language comes from `--lang` (or the config file, or the locale),
 //! the same one the scenario narration uses; the UI asks [`messages`] for
-//! its catalogue (see `View::msg`).
+//! its catalogue (see `View::msg`) and tells its driver
+//! (`Driver::set_lang`).
 
 use std::borrow::Cow;
 
@@ -1140,6 +1151,83 @@ mod tests {
         assert_eq!(matches(&tokens("x"), "xy"), None);
         let caps = [Cow::Borrowed("1"), Cow::Borrowed("2")];
         assert_eq!(fill("{1} 和 {0}，{x}", &caps), "2 和 1，{x}");
+    }
+
+    /// The English words for protocol values are the ones the screens and
+    /// the handout wrote before there was a catalogue: the events' own.
+    #[test]
+    fn english_words_are_the_events_own() {
+        let en = messages(Lang::En);
+        for a in [
+            Analysis::Retransmission,
+            Analysis::FastRetransmission,
+            Analysis::SpuriousRetransmission,
+            Analysis::OutOfOrder,
+            Analysis::DuplicateAck,
+            Analysis::ZeroWindow,
+            Analysis::ZeroWindowProbe,
+            Analysis::ZeroWindowProbeAck,
+            Analysis::WindowUpdate,
+            Analysis::WindowFull,
+            Analysis::KeepAlive,
+            Analysis::KeepAliveAck,
+            Analysis::LostSegment,
+            Analysis::AckLostSegment,
+            Analysis::Reset,
+            Analysis::Other("x_y".into()),
+        ] {
+            assert_eq!(en.analysis_label(&a), a.label());
+        }
+        for r in [
+            AbortReason::User,
+            AbortReason::ResetReceived,
+            AbortReason::RetransmitTimeout,
+            AbortReason::KeepaliveTimeout,
+            AbortReason::ConnectTimeout,
+            AbortReason::FinWait2Timeout,
+            AbortReason::Reopened,
+            AbortReason::DataAfterClose,
+            AbortReason::Other("x_y".into()),
+        ] {
+            assert_eq!(en.abort_event_word(&r), r.name());
+            assert_eq!(en.abort_reason(&r), r.name().replace('_', " "));
+        }
+        for p in [
+            Phase::SlowStart,
+            Phase::CongestionAvoidance,
+            Phase::FastRecovery,
+        ] {
+            assert_eq!(en.phase(p), p.name().replace('_', " "));
+        }
+        for k in TimerKind::ALL {
+            assert_eq!(en.timer_event_name(k), k.name());
+        }
+        for a in [
+            FaultAction::Delay,
+            FaultAction::Duplicate,
+            FaultAction::Corrupt,
+            FaultAction::Reorder,
+        ] {
+            assert_eq!(en.fault_action(a), a.name());
+            assert_eq!(en.fault_action_named(a.name()), a.name());
+        }
+        for d in [
+            DropReason::Injected,
+            DropReason::Loss,
+            DropReason::Checksum,
+            DropReason::Malformed,
+            DropReason::BadOption,
+            DropReason::NotIpv4Tcp,
+            DropReason::NotIpv6Tcp,
+            DropReason::Fragment,
+            DropReason::NotForUs,
+        ] {
+            assert_eq!(en.drop_reason(&d), d.name());
+            assert_eq!(en.drop_reason_named(d.name()), d.name());
+        }
+        assert_eq!(en.flag_words(Flags::NONE), Flags::NONE.words());
+        assert_eq!(en.key_words("q  Ctrl-C"), "q  Ctrl-C");
+        assert_eq!(messages(Lang::Zh).key_words("space Backspace"), "空格 退格");
     }
 
     #[test]

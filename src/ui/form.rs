@@ -359,6 +359,44 @@ impl FaultForm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// In English a rule is described as its text form, word for word.
+    #[test]
+    fn english_describes_a_rule_as_its_text() {
+        use crate::fault::{Action, DirMatch, HOLD_ALL_RULE, Rule, Trigger};
+        use crate::wire::Flags;
+        let en = messages(Lang::En);
+        let rules = [
+            Rule::drop_next(DirMatch::Out, Some(Flags::SYN | Flags::ACK), 2),
+            Rule::loss(DirMatch::Any, 0.125),
+            Rule {
+                dir: DirMatch::In,
+                flags: Some(Flags::ACK),
+                payload: Some(false),
+                port: Some(8080),
+                trigger: Trigger::Always,
+                action: Action::Delay(std::time::Duration::from_millis(40)),
+            },
+            Rule {
+                dir: DirMatch::Out,
+                flags: None,
+                payload: Some(true),
+                port: None,
+                trigger: Trigger::Count(1),
+                action: Action::Duplicate,
+            },
+        ];
+        for r in rules {
+            assert_eq!(describe(en, &r), r.to_string());
+            assert_eq!(describe_text(en, &r.to_string()), r.to_string());
+        }
+        assert_eq!(describe_text(en, HOLD_ALL_RULE), HOLD_ALL_RULE);
+        assert_eq!(
+            describe_text(messages(Lang::Zh), HOLD_ALL_RULE),
+            "扣留 任意 全部"
+        );
+        assert_eq!(describe_text(messages(Lang::Zh), "no rule"), "no rule");
+    }
     use crate::fault::{Action, DirMatch, Trigger};
     use crate::i18n::messages;
     use crate::scenario::Lang;

@@ -38,7 +38,7 @@ pub const KEPT: &[&str] = &[
     // Sizes.
     "KiB", "MiB",
     // Names.
-    "tcpscope", "Linux", "Wireshark", "SVG",
+    "tcpscope", "Linux", "Wireshark", "SVG", "Nagle",
 ];
 
 /// The words of `text` that could be English (see the module comment).
