@@ -402,7 +402,7 @@ fn line_with(m: &Messages, e: &Event, dup_ack: Option<u32>) -> String {
             Some(_) => format!("{host}  {msg}"),
             None => msg.clone(),
         },
-        _ => format!("{host}  {}", e.kind()),
+        _ => format!("{host}  {}", m.event_kind(e.kind())),
     };
     format!("{:>8.3}  {what}", e.t)
 }

@@ -707,6 +707,32 @@ fn the_chinese_catalogue_has_no_english() {
     ] {
         words.push(("abort_word", zh.abort_word(&r)));
     }
+    for kind in [
+        "segment",
+        "drop",
+        "hold",
+        "release",
+        "fault",
+        "state",
+        "timer",
+        "keepalive",
+        "rtt",
+        "tcb",
+        "abort",
+        "app",
+        "narration",
+        "negotiated",
+        "vars",
+        "burst",
+        "recovery",
+        "rule",
+        "limit",
+        "lagged",
+        "info",
+        "speed",
+    ] {
+        words.push(("event_kind", zh.event_kind(kind)));
+    }
     for (name, word) in words {
         assert!(!word.is_empty(), "{name}");
         for w in english(word, &[], "") {

@@ -1221,6 +1221,45 @@ mod tests {
         assert_eq!(d.narrations, 4);
     }
 
+    /// `--lang zh`: the answers are the catalogue's Chinese (the same run,
+    /// the same numbers), English ones unchanged; the narration keeps the
+    /// run's own language.
+    #[test]
+    fn answers_in_the_language_the_ui_gives() {
+        let mut d = scenario("client-close").with_walkthrough(true);
+        d.set_lang(Lang::Zh);
+        d.command(Command::TimeScale(100_000.0)).unwrap();
+        poll_stop(&mut d);
+        assert_eq!(
+            d.command(Command::Seek(1.515)).unwrap(),
+            "跳到 t = 1.515，经过第 2–4 步"
+        );
+        assert_eq!(d.command(Command::StepForward).unwrap(), "进入下一步");
+        assert_eq!(d.command(Command::Chapter(9)).unwrap_err(), "没有第 10 章");
+        assert_eq!(
+            d.command(Command::Connect("10.0.0.2:80".parse().unwrap()))
+                .unwrap_err(),
+            "c（连接）用于实时模式：演示中由场景决定谁发起连接"
+        );
+        assert_eq!(
+            d.command(Command::ReleaseAll).unwrap_err(),
+            "没有被扣留的报文段"
+        );
+        let conn = ConnRef {
+            host: Some("client".into()),
+            conn: "10.0.0.1:1<->10.0.0.2:80".into(),
+        };
+        assert_eq!(
+            d.command(Command::Close(conn)).unwrap_err(),
+            "客户端没有打开的连接 10.0.0.1:1<->10.0.0.2:80"
+        );
+        d.set_lang(Lang::En);
+        assert_eq!(
+            d.command(Command::ReleaseAll).unwrap_err(),
+            "no segment is held"
+        );
+    }
+
     /// Issue 19: the tour's chapters are listed, and a jump lands on a
     /// chapter's first narration (forward or back), the walkthrough
     /// stopped there with the speed of that point in the lesson.

@@ -697,5 +697,7 @@ pub(super) static EN: Messages = Messages {
         AbortReason::Other(_) => "",
     },
 
+    event_kind: |k| k,
+
     phrases: &[],
 };

@@ -813,6 +813,9 @@ messages! {
         /// Why a connection was aborted, as the handout names it (the
         /// event's word in English; see `abort_event_word`).
         fn abort_word(r: &AbortReason);
+        /// An event's kind, where the handout names an event by it (the
+        /// schema's word in English).
+        fn event_kind(kind: &'static str);
     }
 }
 

@@ -730,6 +730,32 @@ pub(super) static ZH: Messages = Messages {
         AbortReason::Other(_) => "",
     },
 
+    event_kind: |k| match k {
+        "segment" => "报文段",
+        "drop" => "丢弃",
+        "hold" => "扣留",
+        "release" => "放行",
+        "fault" => "故障",
+        "state" => "状态变化",
+        "timer" => "计时器",
+        "keepalive" => "保活",
+        "rtt" => "RTT 采样",
+        "tcb" => "TCB",
+        "abort" => "中止",
+        "app" => "应用",
+        "narration" => "讲解",
+        "negotiated" => "选项协商完成",
+        "vars" => "TCB 变量",
+        "burst" => "突发",
+        "recovery" => "丢失恢复",
+        "rule" => "故障规则",
+        "limit" => "达到上限",
+        "lagged" => "事件丢失",
+        "info" => "说明",
+        "speed" => "速度变化",
+        _ => "事件",
+    },
+
     phrases: PHRASES,
 };
 
