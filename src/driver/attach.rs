@@ -351,7 +351,10 @@ impl Driver for AttachDriver {
     }
 
     fn take_notice(&mut self) -> Option<String> {
-        self.notice.take()
+        // The reader thread's English (the connection broke), in the
+        // answers' language where known.
+        let m = i18n::messages(self.lang);
+        self.notice.take().map(|n| m.phrase(&n).into_owned())
     }
 
     fn set_lang(&mut self, lang: Lang) {

@@ -885,7 +885,10 @@ impl Driver for ReplayDriver {
     }
 
     fn take_notice(&mut self) -> Option<String> {
-        self.notice.take()
+        // A capture cut short, a file changed under it: the capture
+        // reader's English, in the answers' language where known.
+        let m = i18n::messages(self.lang);
+        self.notice.take().map(|n| m.phrase(&n).into_owned())
     }
 }
 

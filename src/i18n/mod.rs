@@ -1244,5 +1244,12 @@ mod tests {
             messages(Lang::Zh).phrase("a scenario's own words"),
             "a scenario's own words"
         );
+        // Holes in turn: a capture cut short.
+        let cut = "x.pcap is cut short after packet 7 (the file ends in the middle of a record): \
+                   everything up to there is shown";
+        assert_eq!(
+            messages(Lang::Zh).phrase(cut),
+            "x.pcap 不完整，截断于第 7 个报文之后（文件在一条记录的中间结束）：显示截断之前的全部内容"
+        );
     }
 }

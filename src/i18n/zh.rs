@@ -1092,5 +1092,22 @@ static PHRASES: &[(&str, &str)] = &[
     (
         "this host has no {} address to connect from",
         "本机没有可用于连接的 {0} 地址",
+    ), // --- a replay's notices (src/capture/mod.rs, src/driver/events.rs)
+    (
+        "{} is cut short {*} ({*}): everything up to there is shown",
+        "{0} 不完整，截断于{1}（{2}）：显示截断之前的全部内容",
     ),
+    ("before its first packet", "第一个报文之前"),
+    ("after packet {}", "第 {0} 个报文之后"),
+    (
+        "the file ends in the middle of a record",
+        "文件在一条记录的中间结束",
+    ),
+    (
+        "{} changed since it was opened: replay stops here",
+        "{0} 在打开之后被改动了：回放到此为止",
+    ),
+    ("{} changed since it was opened", "{0} 在打开之后被改动了"),
+    // --- a viewer's notices (src/driver/attach.rs)
+    ("the connection to {} broke: {}", "与 {0} 的连接断开了：{1}"),
 ];
