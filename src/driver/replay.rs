@@ -115,6 +115,20 @@ pub fn load_capture(path: &Path, format: crate::capture::Format) -> Result<Recor
     })
 }
 
+/// A recording's title in `lang`: a built-in scenario's in its language
+/// (a recording keeps the English one), a capture's through the
+/// phrasebook, anything else as written.
+fn title_in(lang: Lang, title: &str) -> String {
+    if lang == Lang::En {
+        return title.to_string();
+    }
+    let builtin = crate::scenario::BUILTIN.iter().find_map(|(name, _)| {
+        let sc = crate::scenario::Scenario::builtin(name)?;
+        (sc.title == title).then(|| sc.title_for(lang).to_string())
+    });
+    builtin.unwrap_or_else(|| i18n::messages(lang).phrase(title).into_owned())
+}
+
 /// The header a capture plays under.
 fn capture_header(summary: &crate::capture::Summary) -> Header {
     Header {
@@ -240,8 +254,10 @@ pub struct ReplayDriver {
     narrations: Vec<usize>,
     /// The narrations that begin a chapter: index and title.
     chapters: Vec<(usize, String)>,
-    /// The language of the answers.
+    /// The language of the answers and the title.
     lang: Lang,
+    /// The header's title in that language.
+    title: Option<String>,
 }
 
 /// The chapter a narration event begins, if it begins one.
@@ -413,6 +429,7 @@ impl ReplayDriver {
             has_narration: by_narration,
             by_segment,
             name: rec.name,
+            title: rec.header.title.clone(),
             header: rec.header,
             notice: rec.notice,
             events: Events::Held(rec.events),
@@ -602,7 +619,7 @@ impl Driver for ReplayDriver {
     }
 
     fn title(&self) -> String {
-        match &self.header.title {
+        match &self.title {
             Some(t) if !t.is_empty() => format!("{} — {}", self.name, t),
             _ => self.name.clone(),
         }
@@ -878,6 +895,7 @@ impl Driver for ReplayDriver {
 
     fn set_lang(&mut self, lang: Lang) {
         self.lang = lang;
+        self.title = self.header.title.as_deref().map(|t| title_in(lang, t));
     }
 
     fn two_hosts(&self) -> bool {
@@ -910,6 +928,32 @@ mod tests {
         r#"{"t":3.0,"kind":"info","msg":"c"}"#,
         "\n"
     );
+
+    /// `--lang zh`: a recorded built-in lesson is titled in Chinese, a
+    /// capture's title through the phrasebook, anything else as written.
+    #[test]
+    fn the_title_in_the_uis_language() {
+        let rec = |title: &str| {
+            let head = format!(r#"{{"tcpscope_recording":1,"mode":"demo","title":"{title}"}}"#);
+            ReplayDriver::new(parse("r.jsonl", format!("{head}\n").as_bytes()).unwrap())
+        };
+        let mut d = rec("The three-way handshake: SYN, SYN+ACK, ACK");
+        assert_eq!(
+            d.title(),
+            "r.jsonl — The three-way handshake: SYN, SYN+ACK, ACK"
+        );
+        d.set_lang(Lang::Zh);
+        assert_eq!(d.title(), "r.jsonl — 三次握手：SYN、SYN+ACK、ACK");
+        let mut d = rec("capture, 46 TCP segments in 1 connections (states inferred)");
+        d.set_lang(Lang::Zh);
+        assert_eq!(
+            d.title(),
+            "r.jsonl — 抓包，1 个连接中的 46 个 TCP 报文段（状态为推断）"
+        );
+        let mut d = rec("mine");
+        d.set_lang(Lang::Zh);
+        assert_eq!(d.title(), "r.jsonl — mine");
+    }
 
     fn texts(es: &[Event]) -> Vec<String> {
         es.iter()

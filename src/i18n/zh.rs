@@ -1092,7 +1092,13 @@ static PHRASES: &[(&str, &str)] = &[
     (
         "this host has no {} address to connect from",
         "本机没有可用于连接的 {0} 地址",
-    ), // --- a replay's notices (src/capture/mod.rs, src/driver/events.rs)
+    ),
+    // --- a capture's title (src/driver/replay.rs)
+    (
+        "capture, {} TCP segments in {} connections (states inferred)",
+        "抓包，{1} 个连接中的 {0} 个 TCP 报文段（状态为推断）",
+    ),
+    // --- a replay's notices (src/capture/mod.rs, src/driver/events.rs)
     (
         "{} is cut short {*} ({*}): everything up to there is shown",
         "{0} 不完整，截断于{1}（{2}）：显示截断之前的全部内容",
