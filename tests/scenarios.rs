@@ -728,6 +728,28 @@ fn same_bytes(r: &Run) {
 }
 
 #[test]
+fn the_resent_fin_of_a_lost_last_ack_is_not_undone_as_spurious() {
+    // The client's ACK from TIME-WAIT echoes the resent FIN's TSval
+    // (RFC 7323 §4.3): the server's loss episode ends, it is not undone.
+    let (_, ev) = run("lost-last-ack");
+    assert_eq!(
+        recoveries(&ev, "server"),
+        vec![
+            (2.01, "enter".into(), some("rto")),
+            (2.03, "exit".into(), None)
+        ]
+    );
+    assert!(recoveries(&ev, "client").is_empty());
+    let (_, tour) = run("tour");
+    let undos: Vec<_> = ["client", "server"]
+        .iter()
+        .flat_map(|h| recoveries(&tour, h))
+        .filter(|r| r.1 == "undo")
+        .collect();
+    assert_eq!(undos, vec![]);
+}
+
+#[test]
 fn tail_loss_is_repaired_by_a_probe_not_the_timer() {
     let (r, ev) = run("tail-loss");
     same_bytes(&r);
