@@ -154,11 +154,14 @@ pub fn plot_file(file: &Path, out: &Path, conn: Option<&str>, lang: Lang) -> Res
         crate::capture::each_event(file, format, |e| m.ingest(e))?;
         m
     } else {
-        // A recording's too.
-        let (two_hosts, events) = replay::recorded_events(file)?;
+        // A recording's too; one cut short is plotted up to the cut.
+        let (two_hosts, events, cut) = replay::recorded_events(file)?;
         let mut m = plot_model(two_hosts);
         for e in events {
             m.ingest(e?);
+        }
+        if let Some(cut) = cut {
+            eprintln!("tcpscope: warning: {cut}");
         }
         m
     };
