@@ -226,8 +226,8 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
         return replay_ui(&mut driver, common);
     }
     // Without the UI a replay is the recording's events, as JSON lines,
-    // never all held.
-    let (_, events) = replay::recorded_events(file)?;
+    // never all held; one cut short, those before the cut and a warning.
+    let (_, events, cut) = replay::recorded_events(file)?;
     let target = common.events.clone().unwrap_or_else(|| "-".into());
     let mut out = EventWriter::create(&target)
         .map_err(|e| format!("cannot write events to {target}: {e}"))?;
@@ -235,7 +235,12 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
         out.write(&e?)
             .map_err(|e| format!("cannot write events: {e}"))?;
     }
-    out.flush().map_err(|e| format!("cannot write events: {e}"))
+    out.flush()
+        .map_err(|e| format!("cannot write events: {e}"))?;
+    if let Some(cut) = cut {
+        eprintln!("tcpscope: warning: {cut}");
+    }
+    Ok(())
 }
 
 fn replay_ui(driver: &mut ReplayDriver, common: &Common) -> Result<(), String> {

@@ -160,6 +160,13 @@ pub struct Config {
     /// RFC 1337: ignore RST in TIME-WAIT. Linux's default (tcp_rfc1337 = 0)
     /// lets a RST end TIME-WAIT.
     pub rfc1337: bool,
+    /// TIME-WAIT takes TS.Recent from the peer's FIN sent again (RFC 7323
+    /// §4.3: its SEG.SEQ is at or below Last.ACK.sent), so the ACK it gets
+    /// echoes that retransmission and the peer does not take its needed
+    /// resend for a spurious one (RFC 3522). Linux's TIME-WAIT socket
+    /// answers such a FIN as an out-of-window segment and echoes the first
+    /// FIN's TSval (tcp_timewait_state_process).
+    pub time_wait_ts_recent: bool,
     /// Restart the retransmission timer when the first unacknowledged
     /// segment is sent again (Linux's tcp_xmit_retransmit_queue); RFC 6298
     /// §5.1 only starts it when it is not running.
@@ -217,6 +224,7 @@ impl Config {
             tlp_delack: Duration::from_millis(200),
             quickack: 0,
             rfc1337: true,
+            time_wait_ts_recent: true,
             rto_restart_on_head_rtx: false,
             syn_loss_one_segment: 1,
         };
@@ -241,6 +249,7 @@ impl Config {
                 delayed_ack: Duration::from_millis(40),
                 quickack: 16,
                 rfc1337: false,
+                time_wait_ts_recent: false,
                 rto_restart_on_head_rtx: true,
                 syn_loss_one_segment: 2,
                 ..base

@@ -1765,6 +1765,15 @@ impl Tcb {
         if f.fin() && seg.seq + seg.payload.len() + 1usize == self.rcv_nxt {
             // The peer's FIN again: our last ACK was lost. ACK it and
             // restart the 2 MSL timer (RFC 9293 §3.10.7.4 eighth step).
+            // The FIN is processed, so RFC 7323 §4.3 applies to it: its
+            // SEG.SEQ is below Last.ACK.sent, and a newer TSval becomes
+            // TS.Recent. The ACK then echoes the retransmission, not the
+            // first FIN, and the peer's Eifel check (RFC 3522) does not
+            // call its needed resend spurious. The `linux` profile keeps
+            // the first FIN's TSval, as Linux's TIME-WAIT socket does.
+            if ctx.cfg.time_wait_ts_recent {
+                self.update_ts_recent(&seg);
+            }
             self.send_ack(ctx);
             let d = ctx.cfg.msl * 2;
             self.timers[idx(TimerKind::TimeWait)] = None;
@@ -1845,6 +1854,21 @@ impl Tcb {
                     // RFC 2883: tell the sender this one arrived twice.
                     self.dsack = Some((seg.seq, seg.seq + seg.payload.len()));
                 }
+                if !f.intersects(Flags::SYN | Flags::RST)
+                    && len > 0
+                    && self.last_ack_sent <= seg.seq + len
+                {
+                    // A resend of what we last acknowledged (it reaches
+                    // Last.ACK.sent: our ACK was lost) is the segment the
+                    // ACK below answers. RFC 7323 §4.3 rule (2) holds for
+                    // it (SEG.SEQ <= Last.ACK.sent), so the ACK echoes the
+                    // resend and the sender's Eifel check (RFC 3522) does
+                    // not undo a needed retransmission. Linux does the
+                    // same: tcp_sequence accepts a segment ending at
+                    // rcv_wup, and tcp_replace_ts_recent takes its TSval.
+                    // Older duplicates leave TS.Recent alone.
+                    self.update_ts_recent(seg);
+                }
                 if !f.rst() && !self.oow_rate_limited(ctx, seg) {
                     self.send_ack(ctx);
                 }
@@ -1853,6 +1877,14 @@ impl Tcb {
         }
         // RFC 7323 §4.3: TS.Recent follows the segment that reached the
         // left edge of the window.
+        self.update_ts_recent(seg);
+        self.trim(seg);
+        true
+    }
+
+    /// RFC 7323 §4.3 rule (2): if SEG.TSval >= TS.Recent and SEG.SEQ <=
+    /// Last.ACK.sent, SEG.TSval is copied to TS.Recent.
+    fn update_ts_recent(&mut self, seg: &Segment) {
         if self.ts_enabled
             && let Some((val, _)) = seg.options.timestamp
             && seg.seq <= self.last_ack_sent
@@ -1860,8 +1892,6 @@ impl Tcb {
         {
             self.ts_recent = val;
         }
-        self.trim(seg);
-        true
     }
 
     /// Second step: RST (RFC 5961 §3.2: only an exact match resets).

@@ -38,11 +38,12 @@ fn plot_model(two_hosts: bool) -> Model {
 
 /// The connection `--conn` names (either side's `IP:PORT<->IP:PORT`, or a
 /// 1-based index into the connections), else the one that carried the most
-/// data.
+/// data. A connection that carried none (a handshake, a close: only SYN
+/// and FIN take sequence space) has nothing to plot (README, Graphs for
+/// slides).
 pub fn choose<'a>(model: &'a Model, name: &str, id: Option<&str>) -> Result<&'a Conn, String> {
     let conns: Vec<&Conn> = model.conns().filter(|c| !c.listener).collect();
-    let has_data =
-        |c: &Conn| c.bytes[0] + c.bytes[1] > 0 || c.graph.sides.iter().any(|s| !s.segs.is_empty());
+    let has_data = |c: &Conn| c.bytes[0] + c.bytes[1] > 0;
     let Some(id) = id else {
         return conns
             .iter()
@@ -56,6 +57,12 @@ pub fn choose<'a>(model: &'a Model, name: &str, id: Option<&str>) -> Result<&'a 
         Ok(_) => None,
         Err(_) => model.find(id.trim()).filter(|c| !c.listener),
     };
+    if let Some(c) = found.filter(|c| !has_data(c)) {
+        return Err(format!(
+            "--conn {id} names {}, which carried no data: nothing to plot",
+            conn_name(c)
+        ));
+    }
     found.ok_or_else(|| {
         let list: Vec<String> = conns
             .iter()
@@ -84,11 +91,14 @@ pub fn plot_file(file: &Path, out: &Path, conn: Option<&str>, lang: Lang) -> Res
         crate::capture::each_event(file, format, |e| m.ingest(e))?;
         m
     } else {
-        // A recording's too.
-        let (two_hosts, events) = replay::recorded_events(file)?;
+        // A recording's too; one cut short is plotted up to the cut.
+        let (two_hosts, events, cut) = replay::recorded_events(file)?;
         let mut m = plot_model(two_hosts);
         for e in events {
             m.ingest(e?);
+        }
+        if let Some(cut) = cut {
+            eprintln!("tcpscope: warning: {cut}");
         }
         m
     };
@@ -115,6 +125,10 @@ fn axes<'a, 'b>(
     String,
 > {
     let err = |e: &dyn std::fmt::Display| e.to_string();
+    // As many decimals as it takes to tell the ticks apart, however narrow
+    // the range (a flat series).
+    let xd = decimals(xs.clone(), 1, time_label);
+    let yd = decimals(0.0..ytop, 0, units);
     let mut ch = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 22))
         .margin(10)
@@ -123,28 +137,65 @@ fn axes<'a, 'b>(
         .build_cartesian_2d(xs, 0.0..ytop)
         .map_err(|e| err(&e))?;
     ch.configure_mesh()
+        .x_labels(LABELS)
+        .y_labels(LABELS)
         .x_desc(x)
         .y_desc(y)
         .axis_desc_style(("sans-serif", 18))
         .label_style(("sans-serif", 14))
-        .x_label_formatter(&|x| format!("{x:.1}"))
-        .y_label_formatter(&|y| units(*y))
+        .x_label_formatter(&|x| time_label(*x, xd))
+        .y_label_formatter(&|y| units(*y, yd))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(|e| err(&e))?;
     Ok(ch)
 }
 
-/// A byte count for an axis label: 0, 800, 12K, 1.5M.
-fn units(y: f64) -> String {
+/// Labelled ticks per axis, at most.
+const LABELS: usize = 11;
+
+/// The tick values plotters labels on an axis over `range`.
+fn ticks(range: std::ops::Range<f64>) -> Vec<f64> {
+    plotters::coord::types::RangedCoordf64::from(range).key_points(LABELS)
+}
+
+/// Beyond this many decimals f64 ticks are noise.
+const MAX_DECIMALS: usize = 12;
+
+/// The fewest decimals, at least `min`, with which `fmt` writes every
+/// tick of `range` differently.
+fn decimals(range: std::ops::Range<f64>, min: usize, fmt: fn(f64, usize) -> String) -> usize {
+    let ticks = ticks(range);
+    (min..=MAX_DECIMALS)
+        .find(|&d| {
+            let labels: std::collections::HashSet<String> =
+                ticks.iter().map(|&t| fmt(t, d)).collect();
+            labels.len() == ticks.len()
+        })
+        .unwrap_or(MAX_DECIMALS)
+}
+
+/// Seconds for an axis label, with `d` decimals.
+fn time_label(x: f64, d: usize) -> String {
+    format!("{x:.d$}")
+}
+
+/// A byte count for an axis label: 0, 800, 12K, 1.5M. Kilobytes and bytes
+/// take up to `d` decimals (trailing zeros dropped), megabytes `d` and at
+/// least one.
+fn units(y: f64, d: usize) -> String {
     let a = y.abs();
     if a >= 1e6 {
-        format!("{:.1}M", y / 1e6)
-    } else if a >= 1e3 {
-        format!("{:.0}K", y / 1e3)
-    } else {
-        format!("{y:.0}")
+        let d = d.max(1);
+        return format!("{:.d$}M", y / 1e6);
     }
+    let (v, unit) = if a >= 1e3 { (y / 1e3, "K") } else { (y, "") };
+    let mut s = format!("{v:.d$}");
+    if s.contains('.') {
+        let t = s.trim_end_matches('0').trim_end_matches('.').len();
+        s.truncate(t);
+    }
+    s + unit
 }
 
 fn finite(x: u32) -> bool {
@@ -422,4 +473,59 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
         root.present().map_err(|e| err(&e))?;
     }
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An axis's labels as `axes` writes them.
+    fn labels(
+        range: std::ops::Range<f64>,
+        fmt: fn(f64, usize) -> String,
+        min: usize,
+    ) -> Vec<String> {
+        let d = decimals(range.clone(), min, fmt);
+        ticks(range).into_iter().map(|t| fmt(t, d)).collect()
+    }
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn time_ticks_of_a_flat_series_are_told_apart() {
+        // Every point at 0.5 s: the axis is 0.5 s ± 1 ms.
+        assert_eq!(
+            labels(0.499..0.501, time_label, 1),
+            strs(&[
+                "0.4990", "0.4992", "0.4994", "0.4996", "0.4998", "0.5000", "0.5002", "0.5004",
+                "0.5006", "0.5008", "0.5010"
+            ])
+        );
+        // An ordinary range keeps one decimal.
+        assert_eq!(
+            labels(-0.14..7.14, time_label, 1),
+            strs(&["0.0", "1.0", "2.0", "3.0", "4.0", "5.0", "6.0", "7.0"])
+        );
+    }
+
+    #[test]
+    fn byte_ticks_never_repeat() {
+        // A flat sequence axis one byte high (a lone SYN): was 0 0 0 1 1 …
+        assert_eq!(
+            labels(0.0..1.575, units, 0),
+            strs(&["0", "0.2", "0.4", "0.6", "0.8", "1", "1.2", "1.4"])
+        );
+        // 500-byte steps above 1K: 1.5K and 2.5K no longer round to 2K.
+        assert_eq!(
+            labels(0.0..2600.0, units, 0),
+            strs(&["0", "500", "1K", "1.5K", "2K", "2.5K"])
+        );
+        // What needs no decimals keeps none; megabytes keep one.
+        assert_eq!(
+            labels(0.0..1_300_000.0, units, 0),
+            strs(&["0", "200K", "400K", "600K", "800K", "1.0M", "1.2M"])
+        );
+    }
 }
