@@ -613,7 +613,7 @@ pub const HELP: &[(&str, &[Binding])] = &[
             Binding {
                 keys: "C",
                 action: KeyAction::Chapters,
-                what: "chapters: list, jump to one",
+                what: "chapters: jump to one",
             },
             Binding {
                 keys: "t  T",
