@@ -143,7 +143,7 @@ fn draw_lines(f: &mut Frame, popup: Rect, b: Block, lines: Vec<Line>) {
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
 }
 
-/// The chapter list (`C`): numbered titles, the one on screen marked, the
+/// The chapter list (`C`): the titles, the one on screen marked, the
 /// selected one highlighted.
 pub fn chapters(f: &mut Frame, area: Rect, list: &ChapterList, view: &View) {
     let t = view.theme;
@@ -163,24 +163,19 @@ pub fn chapters(f: &mut Frame, area: Rect, list: &ChapterList, view: &View) {
         view,
     )
     .title_bottom(
-        Line::from(Span::styled(
-            " ↑↓ Enter or 1–0 jumps · Esc closes ",
-            t.dim(),
-        ))
-        .alignment(Alignment::Right),
+        Line::from(Span::styled(format!(" {} ", m.chapters_footer), t.dim()))
+            .alignment(Alignment::Right),
     );
     let lines: Vec<Line> = list
         .titles
         .iter()
         .enumerate()
         .map(|(i, title)| {
-            let mark = if Some(i) == list.current { "▶" } else { " " };
-            let key = if i < 9 {
-                format!("{}", i + 1)
-            } else if i == 9 {
-                "0".into()
+            // The titles carry their numbers (the keys 1–9 and 0).
+            let mark = if Some(i) == list.current {
+                "▶ "
             } else {
-                " ".into()
+                "  "
             };
             let style = if i == list.sel {
                 t.selected()
@@ -188,7 +183,7 @@ pub fn chapters(f: &mut Frame, area: Rect, list: &ChapterList, view: &View) {
                 t.narration()
             };
             Line::from(vec![
-                Span::styled(format!("{mark} {key}  "), t.key()),
+                Span::styled(mark, t.key()),
                 Span::styled(title.clone(), style),
             ])
         })
