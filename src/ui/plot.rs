@@ -202,7 +202,8 @@ fn finite(x: u32) -> bool {
     x < u32::MAX / 2
 }
 
-/// The SVG of one connection's graph.
+/// The SVG of one connection's graph: a time–sequence chart over a
+/// windows chart, on one time axis.
 pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
     let m = i18n::messages(lang);
     let from = c.graph.sender(c.bytes);
@@ -210,9 +211,38 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
     let base = c.isn[from]
         .or(s.segs.front().map(|p| p.seq.wrapping_sub(1)))
         .unwrap_or(0);
-    let rel = |x: u32| f64::from(x.wrapping_sub(base));
+    let (left, right) = time_bounds(c, s);
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let root = root
+            .titled(
+                &format!("{} → {}", c.ends[from], c.ends[1 - from]),
+                ("sans-serif", 26),
+            )
+            .map_err(|e| err(&e))?;
+        let (top, bottom) = root.split_vertically(SIZE.1 * 55 / 100);
+        let chart = Chart {
+            s,
+            m,
+            base,
+            xs: left..right,
+        };
+        sequence_chart(&top, &chart)?;
+        windows_chart(&bottom, &chart)?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(buf)
+}
 
-    // One time axis for both plots.
+/// A drawing error as the plot's sentence.
+fn err(e: &dyn std::fmt::Display) -> String {
+    format!("cannot draw the plot: {e}")
+}
+
+/// One time axis for both charts: every point's time, padded by 2 %.
+fn time_bounds(c: &Conn, s: &SideSeries) -> (f64, f64) {
     let ts = s
         .segs
         .iter()
@@ -228,9 +258,26 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
         (left, right) = (c.first_t, c.last_t);
     }
     let pad = ((right - left) * 0.02).max(1e-3);
-    let (left, right) = (left - pad, right + pad);
+    (left - pad, right + pad)
+}
 
-    // Time–sequence bounds.
+/// What both charts of one connection share.
+struct Chart<'a> {
+    s: &'a SideSeries,
+    m: &'a i18n::Messages,
+    /// Sequence numbers are drawn relative to this.
+    base: u32,
+    xs: std::ops::Range<f64>,
+}
+
+type Area<'b> = DrawingArea<SVGBackend<'b>, plotters::coord::Shift>;
+
+/// The time–sequence chart: the ACK line, the receive-window edge,
+/// bursts, data, and each retransmission cause with its own shape.
+fn sequence_chart(top: &Area<'_>, chart: &Chart) -> Result<(), String> {
+    let (s, m) = (chart.s, chart.m);
+    let (left, right) = (chart.xs.start, chart.xs.end);
+    let rel = |x: u32| f64::from(x.wrapping_sub(chart.base));
     let mut ymax = 1.0f64;
     for p in &s.segs {
         ymax = ymax.max(rel(p.end));
@@ -244,8 +291,121 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
     }
     // The window edge shows, but the data stays the main thing.
     let ytop = yedge.min(ymax * 1.5) * 1.05;
+    let mut ch = axes(
+        top,
+        m.plot_seq_title,
+        m.plot_time,
+        m.plot_seq,
+        left..right,
+        ytop,
+    )
+    .map_err(|e| err(&e))?;
+    let ack_c = RGBColor(0, 150, 60);
+    let data_c = RGBColor(30, 90, 200);
+    if !s.acks.is_empty() {
+        let mut line = Vec::new();
+        let mut edge = Vec::new();
+        for (i, a) in s.acks.iter().enumerate() {
+            let next = s.acks.get(i + 1).map_or(right, |n| n.t);
+            line.push((a.t, rel(a.ack)));
+            line.push((next, rel(a.ack)));
+            let e = rel(a.ack.wrapping_add(a.win)).min(ytop);
+            edge.push((a.t, e));
+            edge.push((next, e));
+        }
+        ch.draw_series(LineSeries::new(line, ack_c.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(m.plot_ack)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ack_c));
+        let grey = RGBColor(150, 150, 150);
+        ch.draw_series(LineSeries::new(edge, grey))
+            .map_err(|e| err(&e))?
+            .label(m.plot_rwnd_edge)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], grey));
+    }
+    for b in &s.bursts {
+        ch.draw_series(LineSeries::new(
+            [(b.since, rel(b.seq_from)), (b.t, rel(b.seq_to))],
+            data_c,
+        ))
+        .map_err(|e| err(&e))?;
+    }
+    let pts = |m: SegMark| -> Vec<(f64, f64)> {
+        s.segs
+            .iter()
+            .filter(|p| p.mark == m)
+            .map(|p| (p.t, rel(p.end)))
+            .collect()
+    };
+    let data = pts(SegMark::Data);
+    if !data.is_empty() {
+        ch.draw_series(data.iter().map(|&p| Circle::new(p, 2, data_c.filled())))
+            .map_err(|e| err(&e))?
+            .label(m.legend_data)
+            .legend(move |(x, y)| Circle::new((x + 8, y), 3, data_c.filled()));
+    }
+    // Each retransmission cause has its own shape as well as its colour.
+    let rto_c = RGBColor(210, 30, 30);
+    let rto = pts(SegMark::Rto);
+    if !rto.is_empty() {
+        ch.draw_series(
+            rto.iter()
+                .map(|&p| TriangleMarker::new(p, 6, rto_c.filled())),
+        )
+        .map_err(|e| err(&e))?
+        .label(m.plot_rto)
+        .legend(move |(x, y)| TriangleMarker::new((x + 8, y), 6, rto_c.filled()));
+    }
+    let fast_c = RGBColor(240, 140, 0);
+    let fast = pts(SegMark::Fast);
+    if !fast.is_empty() {
+        ch.draw_series(
+            fast.iter()
+                .map(|&p| Cross::new(p, 5, fast_c.stroke_width(2))),
+        )
+        .map_err(|e| err(&e))?
+        .label(m.plot_fast)
+        .legend(move |(x, y)| Cross::new((x + 8, y), 5, fast_c.stroke_width(2)));
+    }
+    let probe_c = RGBColor(140, 40, 180);
+    let probe = pts(SegMark::Probe);
+    if !probe.is_empty() {
+        ch.draw_series(
+            probe
+                .iter()
+                .map(|&p| Circle::new(p, 5, probe_c.stroke_width(2))),
+        )
+        .map_err(|e| err(&e))?
+        .label(m.legend_probe)
+        .legend(move |(x, y)| Circle::new((x + 8, y), 5, probe_c.stroke_width(2)));
+    }
+    let drop_c = BLACK;
+    let dropped = pts(SegMark::Dropped);
+    if !dropped.is_empty() {
+        ch.draw_series(
+            dropped
+                .iter()
+                .map(|&p| Cross::new(p, 4, drop_c.stroke_width(2))),
+        )
+        .map_err(|e| err(&e))?
+        .label(m.plot_dropped)
+        .legend(move |(x, y)| Cross::new((x + 8, y), 4, drop_c.stroke_width(2)));
+    }
+    ch.configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(|e| err(&e))?;
+    Ok(())
+}
 
-    // Window bounds.
+/// The windows chart: recovery episodes shaded, the peer's window,
+/// ssthresh, pipe and cwnd as step lines.
+fn windows_chart(bottom: &Area<'_>, chart: &Chart) -> Result<(), String> {
+    let (s, m) = (chart.s, chart.m);
+    let (left, right) = (chart.xs.start, chart.xs.end);
     let mut wmax = 1.0f64;
     let mut rmax = 0.0f64;
     for v in &s.vars {
@@ -256,223 +416,97 @@ pub fn render(c: &Conn, lang: Lang) -> Result<String, String> {
         rmax = rmax.max(f64::from(v.snd_wnd));
     }
     let wtop = wmax.max(rmax.min(wmax * 4.0)) * 1.1;
-
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| format!("cannot draw the plot: {e}");
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let root = root
-            .titled(
-                &format!("{} → {}", c.ends[from], c.ends[1 - from]),
-                ("sans-serif", 26),
+    let mut ch = axes(
+        bottom,
+        m.plot_win_title,
+        m.plot_time,
+        m.plot_bytes,
+        left..right,
+        wtop,
+    )
+    .map_err(|e| err(&e))?;
+    let shade = RGBColor(255, 200, 120);
+    if !s.recovery.is_empty() {
+        ch.draw_series(s.recovery.iter().map(|&(a, b)| {
+            Rectangle::new(
+                [(a, 0.0), (b.unwrap_or(right), wtop)],
+                shade.mix(0.4).filled(),
             )
-            .map_err(|e| err(&e))?;
-        let (top, bottom) = root.split_vertically(SIZE.1 * 55 / 100);
-
-        // ----- time–sequence ----------------------------------------------
-        let mut ch = axes(
-            &top,
-            m.plot_seq_title,
-            m.plot_time,
-            m.plot_seq,
-            left..right,
-            ytop,
-        )
-        .map_err(|e| err(&e))?;
-        let ack_c = RGBColor(0, 150, 60);
-        let data_c = RGBColor(30, 90, 200);
-        if !s.acks.is_empty() {
-            let mut line = Vec::new();
-            let mut edge = Vec::new();
-            for (i, a) in s.acks.iter().enumerate() {
-                let next = s.acks.get(i + 1).map_or(right, |n| n.t);
-                line.push((a.t, rel(a.ack)));
-                line.push((next, rel(a.ack)));
-                let e = rel(a.ack.wrapping_add(a.win)).min(ytop);
-                edge.push((a.t, e));
-                edge.push((next, e));
-            }
-            ch.draw_series(LineSeries::new(line, ack_c.stroke_width(2)))
-                .map_err(|e| err(&e))?
-                .label(m.plot_ack)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ack_c));
-            let grey = RGBColor(150, 150, 150);
-            ch.draw_series(LineSeries::new(edge, grey))
-                .map_err(|e| err(&e))?
-                .label(m.plot_rwnd_edge)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], grey));
-        }
-        for b in &s.bursts {
-            ch.draw_series(LineSeries::new(
-                [(b.since, rel(b.seq_from)), (b.t, rel(b.seq_to))],
-                data_c,
-            ))
-            .map_err(|e| err(&e))?;
-        }
-        let pts = |m: SegMark| -> Vec<(f64, f64)> {
-            s.segs
-                .iter()
-                .filter(|p| p.mark == m)
-                .map(|p| (p.t, rel(p.end)))
-                .collect()
-        };
-        let data = pts(SegMark::Data);
-        if !data.is_empty() {
-            ch.draw_series(data.iter().map(|&p| Circle::new(p, 2, data_c.filled())))
-                .map_err(|e| err(&e))?
-                .label(m.legend_data)
-                .legend(move |(x, y)| Circle::new((x + 8, y), 3, data_c.filled()));
-        }
-        // Each retransmission cause has its own shape as well as its colour.
-        let rto_c = RGBColor(210, 30, 30);
-        let rto = pts(SegMark::Rto);
-        if !rto.is_empty() {
-            ch.draw_series(
-                rto.iter()
-                    .map(|&p| TriangleMarker::new(p, 6, rto_c.filled())),
-            )
-            .map_err(|e| err(&e))?
-            .label(m.plot_rto)
-            .legend(move |(x, y)| TriangleMarker::new((x + 8, y), 6, rto_c.filled()));
-        }
-        let fast_c = RGBColor(240, 140, 0);
-        let fast = pts(SegMark::Fast);
-        if !fast.is_empty() {
-            ch.draw_series(
-                fast.iter()
-                    .map(|&p| Cross::new(p, 5, fast_c.stroke_width(2))),
-            )
-            .map_err(|e| err(&e))?
-            .label(m.plot_fast)
-            .legend(move |(x, y)| Cross::new((x + 8, y), 5, fast_c.stroke_width(2)));
-        }
-        let probe_c = RGBColor(140, 40, 180);
-        let probe = pts(SegMark::Probe);
-        if !probe.is_empty() {
-            ch.draw_series(
-                probe
-                    .iter()
-                    .map(|&p| Circle::new(p, 5, probe_c.stroke_width(2))),
-            )
-            .map_err(|e| err(&e))?
-            .label(m.legend_probe)
-            .legend(move |(x, y)| Circle::new((x + 8, y), 5, probe_c.stroke_width(2)));
-        }
-        let drop_c = BLACK;
-        let dropped = pts(SegMark::Dropped);
-        if !dropped.is_empty() {
-            ch.draw_series(
-                dropped
-                    .iter()
-                    .map(|&p| Cross::new(p, 4, drop_c.stroke_width(2))),
-            )
-            .map_err(|e| err(&e))?
-            .label(m.plot_dropped)
-            .legend(move |(x, y)| Cross::new((x + 8, y), 4, drop_c.stroke_width(2)));
-        }
-        ch.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(|e| err(&e))?;
-
-        // ----- windows ----------------------------------------------------
-        let mut ch = axes(
-            &bottom,
-            m.plot_win_title,
-            m.plot_time,
-            m.plot_bytes,
-            left..right,
-            wtop,
-        )
-        .map_err(|e| err(&e))?;
-        let shade = RGBColor(255, 200, 120);
-        if !s.recovery.is_empty() {
-            ch.draw_series(s.recovery.iter().map(|&(a, b)| {
-                Rectangle::new(
-                    [(a, 0.0), (b.unwrap_or(right), wtop)],
-                    shade.mix(0.4).filled(),
-                )
-            }))
-            .map_err(|e| err(&e))?
-            .label(m.legend_recovery)
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 16, y + 5)], shade.mix(0.4).filled())
-            });
-        }
-        let step = |f: &dyn Fn(&crate::ui::model::graph::VarsPoint) -> Option<f64>| {
-            // Runs of defined values as step lines.
-            let mut runs: Runs = Vec::new();
-            let mut cur: Vec<(f64, f64)> = Vec::new();
-            for (i, v) in s.vars.iter().enumerate() {
-                let next = s.vars.get(i + 1).map_or(right, |n| n.t);
-                match f(v) {
-                    Some(y) => {
-                        let y = y.min(wtop);
-                        cur.push((v.t, y));
-                        cur.push((next, y));
-                    }
-                    None if !cur.is_empty() => runs.push(std::mem::take(&mut cur)),
-                    None => {}
-                }
-            }
-            if !cur.is_empty() {
-                runs.push(cur);
-            }
-            runs
-        };
-        let lines: [(&str, RGBColor, u32, Runs); 4] = [
-            (
-                m.plot_peer_wnd,
-                RGBColor(150, 150, 150),
-                1,
-                step(&|v| Some(f64::from(v.snd_wnd))),
-            ),
-            (
-                "ssthresh",
-                RGBColor(210, 30, 30),
-                1,
-                step(&|v| finite(v.ssthresh).then(|| f64::from(v.ssthresh))),
-            ),
-            (
-                "pipe",
-                RGBColor(240, 140, 0),
-                1,
-                step(&|v| Some(f64::from(v.pipe))),
-            ),
-            (
-                "cwnd",
-                RGBColor(30, 90, 200),
-                2,
-                step(&|v| Some(f64::from(v.cwnd))),
-            ),
-        ];
-        for (label, colour, width, runs) in lines {
-            let mut first = true;
-            for run in runs {
-                let a = ch
-                    .draw_series(LineSeries::new(run, colour.stroke_width(width)))
-                    .map_err(|e| err(&e))?;
-                if std::mem::take(&mut first) {
-                    a.label(label).legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(width))
-                    });
-                }
-            }
-        }
-        ch.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
+        }))
+        .map_err(|e| err(&e))?
+        .label(m.legend_recovery)
+        .legend(move |(x, y)| {
+            Rectangle::new([(x, y - 5), (x + 16, y + 5)], shade.mix(0.4).filled())
+        });
     }
-    Ok(buf)
+    let step = |f: &dyn Fn(&crate::ui::model::graph::VarsPoint) -> Option<f64>| {
+        // Runs of defined values as step lines.
+        let mut runs: Runs = Vec::new();
+        let mut cur: Vec<(f64, f64)> = Vec::new();
+        for (i, v) in s.vars.iter().enumerate() {
+            let next = s.vars.get(i + 1).map_or(right, |n| n.t);
+            match f(v) {
+                Some(y) => {
+                    let y = y.min(wtop);
+                    cur.push((v.t, y));
+                    cur.push((next, y));
+                }
+                None if !cur.is_empty() => runs.push(std::mem::take(&mut cur)),
+                None => {}
+            }
+        }
+        if !cur.is_empty() {
+            runs.push(cur);
+        }
+        runs
+    };
+    let lines: [(&str, RGBColor, u32, Runs); 4] = [
+        (
+            m.plot_peer_wnd,
+            RGBColor(150, 150, 150),
+            1,
+            step(&|v| Some(f64::from(v.snd_wnd))),
+        ),
+        (
+            "ssthresh",
+            RGBColor(210, 30, 30),
+            1,
+            step(&|v| finite(v.ssthresh).then(|| f64::from(v.ssthresh))),
+        ),
+        (
+            "pipe",
+            RGBColor(240, 140, 0),
+            1,
+            step(&|v| Some(f64::from(v.pipe))),
+        ),
+        (
+            "cwnd",
+            RGBColor(30, 90, 200),
+            2,
+            step(&|v| Some(f64::from(v.cwnd))),
+        ),
+    ];
+    for (label, colour, width, runs) in lines {
+        let mut first = true;
+        for run in runs {
+            let a = ch
+                .draw_series(LineSeries::new(run, colour.stroke_width(width)))
+                .map_err(|e| err(&e))?;
+            if std::mem::take(&mut first) {
+                a.label(label).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(width))
+                });
+            }
+        }
+    }
+    ch.configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(|e| err(&e))?;
+    Ok(())
 }
 
 #[cfg(test)]
