@@ -2579,7 +2579,11 @@ impl Tcb {
     // ----- events for the TCB panel ----------------------------------------
 
     pub(crate) fn emit_vars(&mut self, ctx: &mut Ctx) {
-        if !self.state.is_synchronized() && self.state != State::SynReceived {
+        // Also once more as the connection closes, so the values at close
+        // are the last ones shown (the ACK of a FIN in LAST-ACK moves
+        // SND.UNA as it frees the TCB).
+        let at_close = self.state == State::Closed && self.last_vars.is_some();
+        if !self.state.is_synchronized() && self.state != State::SynReceived && !at_close {
             return;
         }
         let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
