@@ -1117,6 +1117,44 @@ mod tests {
         assert!(err.starts_with("a recording only plays back"), "{err}");
     }
 
+    /// Issue 19: a recording's speed steps set the playback speed as they
+    /// are handed out, in a walkthrough too; a chapter jump lands on its
+    /// narration with its instant, and the chapter list reads the file.
+    #[test]
+    fn speed_steps_and_chapters_of_a_recording() {
+        let rec = concat!(
+            r#"{"tcpscope_recording":1,"version":"0.1.0","mode":"demo","title":"t"}"#,
+            "\n",
+            r#"{"t":0.5,"kind":"narration","lang":"en","text":"one","chapter":"1. One"}"#,
+            "\n",
+            r#"{"t":1.0,"kind":"speed","x":600.0}"#,
+            "\n",
+            r#"{"t":2.0,"kind":"narration","lang":"en","text":"two","chapter":"2. Two"}"#,
+            "\n",
+            r#"{"t":2.0,"kind":"info","msg":"same instant"}"#,
+            "\n",
+            r#"{"t":900.0,"kind":"info","msg":"c"}"#,
+            "\n"
+        );
+        let mut d = ReplayDriver::new(parse("r", rec.as_bytes()).unwrap()).paused();
+        assert_eq!(d.chapters(), ["1. One", "2. Two"]);
+        assert_eq!(d.playback().speed, Some(1.0));
+        d.command(Command::Seek(1.5)).unwrap();
+        d.poll();
+        assert_eq!(d.playback().speed, Some(600.0), "the speed step was passed");
+        assert_eq!(d.command(Command::Chapter(1)).unwrap(), "2. Two");
+        assert_eq!(
+            texts(&d.poll()),
+            ["two", "same instant"],
+            "the instant whole"
+        );
+        assert!(d.playback().paused);
+        d.command(Command::Chapter(0)).unwrap();
+        assert!(d.take_rewind());
+        assert_eq!(texts(&d.poll()), ["one"]);
+        assert!(d.command(Command::Chapter(2)).is_err());
+    }
+
     /// Two commands before the UI polls (two `}` typed quickly, a busy
     /// machine): the events of both are delivered. The first used to be
     /// overwritten by the second's (empty) batch, and the replay said
