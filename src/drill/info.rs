@@ -106,6 +106,37 @@ pub fn parse_block(code: &str) -> Result<Vec<Assert>, String> {
             return Err(stmt.to_string());
         };
         let (l, r) = (l.trim(), r.trim());
+        // `lo <= tcpi_x <= hi`: two asserts.
+        if let Some((field, hi)) = r.split_once(op).filter(|_| parse_int(l).is_ok()) {
+            let (field, hi) = (field.trim(), hi.trim());
+            let (Ok(lo), Ok(hi)) = (parse_int(l), parse_int(hi)) else {
+                return Err(stmt.to_string());
+            };
+            if !FIELDS.contains(&field) {
+                return Err(format!("{stmt} (TCP_INFO field {field} is not computed)"));
+            }
+            let flip = match op {
+                "<=" => ">=",
+                "<" => ">",
+                _ => return Err(stmt.to_string()),
+            };
+            v.push(Assert {
+                field: field.into(),
+                op: flip,
+                value: lo,
+                text: cond.into(),
+            });
+            v.push(Assert {
+                field: field.into(),
+                op,
+                value: hi,
+                text: cond.into(),
+            });
+            continue;
+        }
+        if parse_int(l).is_ok() {
+            return Err(stmt.to_string());
+        }
         let Ok(value) = parse_int(r) else {
             return Err(stmt.to_string());
         };

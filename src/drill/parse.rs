@@ -841,10 +841,28 @@ impl Parser {
         if !SYSCALLS.contains(&name.as_str()) {
             // Its arguments may use notation tcpscope does not read
             // (iovecs, msghdrs, epoll events): the line is reported whole.
-            let rest = self.rest_of_line();
+            // Its arguments may span lines: to the closing parenthesis.
+            let mut depth = 0usize;
+            let mut text = String::new();
+            while let Some(c) = self.peek() {
+                if c == '\n' && depth == 0 {
+                    break;
+                }
+                match c {
+                    '(' | '[' | '{' => depth += 1,
+                    ')' | ']' | '}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                if !(c == '/' && self.peek_at(1) == Some('/') && depth == 0) {
+                    text.push(if c == '\n' { ' ' } else { c });
+                    self.bump();
+                } else {
+                    self.rest_of_line();
+                }
+            }
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             return Ok(Kind::Unsupported(format!(
-                "{name}{} (this system call is not modelled)",
-                rest.split("//").next().unwrap_or("").trim_end()
+                "{name}{text} (this system call is not modelled)"
             )));
         }
         self.skip_inline();

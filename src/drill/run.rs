@@ -183,6 +183,8 @@ enum Fd {
 struct Sock {
     fd: Fd,
     nonblock: bool,
+    /// shutdown(SHUT_RDWR) was called: reads return end of file.
+    rd_shut: bool,
     /// SO_LINGER with a zero timeout: close aborts.
     linger_zero: bool,
     /// SO_ERROR not yet read.
@@ -755,6 +757,7 @@ impl Runner {
                         fd: Fd::Fresh { bound: None },
                         nonblock: false,
                         linger_zero: false,
+                        rd_shut: false,
                         error: None,
                         keepalive: ka,
                         keepalive_on: false,
@@ -915,6 +918,7 @@ impl Runner {
                                 fd: Fd::Conn(cid),
                                 nonblock: false,
                                 linger_zero: false,
+                                rd_shut: false,
                                 error: None,
                                 keepalive: ka,
                                 keepalive_on: false,
@@ -946,7 +950,7 @@ impl Runner {
                         Ok(Attempt::Block(0))
                     };
                 }
-                let remote = SocketAddr::new(self.remote_ip, LOCAL_PORT);
+                let remote = self.remote_addr();
                 match self.e.connect(now, remote, None) {
                     Ok(cid) => {
                         let s = self.socks.get_mut(&fd).expect("fd");
@@ -996,6 +1000,9 @@ impl Runner {
                     return done(Err("ENOTCONN"));
                 };
                 let n = arg_int(2).unwrap_or(0).max(0) as usize;
+                if self.socks[&fd].rd_shut {
+                    return done(Ok(0));
+                }
                 let mut buf = vec![0; n];
                 match self.e.recv(now, cid, &mut buf) {
                     Ok(k) => done(Ok(k as i64)),
@@ -1022,6 +1029,9 @@ impl Runner {
                 let Some(cid) = conn else {
                     return done(Err("ENOTCONN"));
                 };
+                if arg_name(1) == "SHUT_RDWR" {
+                    self.socks.get_mut(&fd).expect("fd").rd_shut = true;
+                }
                 match self.e.shutdown(now, cid) {
                     Ok(()) => done(Ok(0)),
                     Err(e) => done(Err(errno(&e))),

@@ -129,11 +129,12 @@ pub fn sysctl(cfg: &mut Config, key: &str, value: &str, from_defaults: bool) -> 
                 .split_whitespace()
                 .map(|p| p.parse().map_err(|_| bad()))
                 .collect::<Result<_, _>>()?;
-            let [_, default, _max] = parts[..] else {
+            let [_, default, max] = parts[..] else {
                 return Err(bad());
             };
             if key.ends_with("rmem") {
                 cfg.recv_buf = default;
+                cfg.recv_buf_max = Some(max);
             } else {
                 cfg.send_buf = default;
             }
