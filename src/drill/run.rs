@@ -272,6 +272,12 @@ impl Runner {
                 "192.0.2.1".parse().expect("address"),
             )
         };
+        let mut cfg = cfg;
+        if ipv6 {
+            // The kernel's runner gives its IPv6 tunnel an MTU of 1520, so
+            // that the scripts' MSS 1460 holds for both families.
+            cfg.mss += crate::wire::IPV6_EXTRA;
+        }
         let mut e = Engine::new(cfg, "tcpscope", local_ip);
         e.set_segment_ids(1, 2);
         Runner {
