@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Some(CliCommand::Live(args)) => live(&args, &common),
+        Some(CliCommand::Drill(args)) => drill(&args, &common),
         Some(CliCommand::Attach { path }) => attach(&path, &cli.common, &common),
         Some(CliCommand::Replay { file }) => replay(&file, &common),
         Some(CliCommand::Plot { file, output, conn }) => {
@@ -58,6 +59,91 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot render the man page: {e}"))?;
             print_bytes(&out)
         }
+    }
+}
+
+/// `tcpscope drill FILE.pkt…`: each script against one engine under
+/// virtual time; a line per script, then the counts. `--events`,
+/// `--record` and `--pcap` get every script's run, one after the other on
+/// one timeline (each script starts a second after the previous ended).
+fn drill(args: &crate::cli::DrillArgs, common: &Common) -> Result<(), String> {
+    use crate::drill::{Options, Tally};
+    no_transcript(common, "drill")?;
+    let opts = Options {
+        ipv6: args.ip_version == "ipv6",
+        tolerance_usecs: args.tolerance_usecs,
+        profile: common.profile.unwrap_or(crate::tcp::Profile::Linux),
+    };
+    let mut events = match &common.events {
+        Some(t) => {
+            Some(EventWriter::create(t).map_err(|e| format!("cannot write events to {t}: {e}"))?)
+        }
+        None => None,
+    };
+    let mut rec = match &common.record {
+        Some(p) => Some(
+            Recorder::create(p, "drill", "packetdrill scripts")
+                .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut pcap = match &common.pcap {
+        Some(p) => Some(
+            crate::pcap::PcapWriter::create(p, "drill")
+                .map_err(|e| format!("cannot write the pcap file {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut tally = Tally::default();
+    let mut offset = 0.0f64;
+    for file in &args.files {
+        let run = crate::drill::run_file(file, &opts);
+        let line = run.outcome.line_for(&file.display().to_string());
+        println!("{line}");
+        tally.add(&run.outcome);
+        let mut end = 0.0f64;
+        for mut e in run.events {
+            end = end.max(e.t);
+            e.t += offset;
+            if let Some(w) = events.as_mut() {
+                w.write(&e)
+                    .map_err(|e| format!("cannot write events: {e}"))?;
+            }
+            if let Some(r) = rec.as_mut() {
+                r.write(&e)
+                    .map_err(|e| format!("cannot write the recording: {e}"))?;
+            }
+        }
+        if let Some(w) = pcap.as_mut() {
+            for (t, dir, bytes) in &run.wire {
+                end = end.max(t.secs_f64());
+                let at = Duration::from_secs_f64(offset + t.secs_f64());
+                w.write(at, Some(*dir), bytes, None)
+                    .map_err(|e| format!("cannot write the pcap file: {e}"))?;
+            }
+        }
+        offset += end.ceil() + 1.0;
+    }
+    if let Some(w) = events.as_mut() {
+        w.flush().map_err(|e| format!("cannot write events: {e}"))?;
+    }
+    if let Some(r) = rec.as_mut() {
+        r.flush()
+            .map_err(|e| format!("cannot write the recording: {e}"))?;
+    }
+    if let Some(w) = pcap.as_mut() {
+        w.flush()
+            .map_err(|e| format!("cannot write the pcap file: {e}"))?;
+    }
+    println!("{tally}");
+    if tally.all_passed() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {} scripts did not pass",
+            tally.failed + tally.unsupported,
+            args.files.len()
+        ))
     }
 }
 

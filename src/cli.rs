@@ -44,6 +44,10 @@ pub enum CliCommand {
     },
     /// List the built-in scenarios, one per line.
     Scenarios,
+    /// Run packetdrill scripts against one engine under virtual time:
+    /// PASS, FAIL or UNSUPPORTED per file, then the counts (exit 0 only
+    /// when all pass).
+    Drill(DrillArgs),
     /// Run the stack on a TUN interface; real programs connect to it.
     Live(LiveArgs),
     /// Watch a live session shared with `live --share PATH`, read-only
@@ -81,6 +85,21 @@ pub enum CliCommand {
     Man,
     /// Print a config file with every setting and key, commented out, at its default.
     Config,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DrillArgs {
+    /// The scripts (.pkt).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The addresses the scripts run on: ipv4 (192.168.0.1, remote
+    /// 192.0.2.1) or ipv6 (fd3d:a0b:17d6::1, remote fd3d:fa7b:d17d::1).
+    #[arg(long, value_name = "ipv4|ipv6", default_value = "ipv4", value_parser = ["ipv4", "ipv6"])]
+    pub ip_version: String,
+    /// Timing tolerance in microseconds (default: the script's, else
+    /// packetdrill's 4000, or 12.5 % of the interval when larger).
+    #[arg(long, value_name = "USECS")]
+    pub tolerance_usecs: Option<i64>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -11,6 +11,7 @@ pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod drill;
 pub mod driver;
 pub mod event;
 pub mod fault;

@@ -104,6 +104,11 @@ pub struct Config {
     pub mss: u16,
     pub send_buf: usize,
     pub recv_buf: usize,
+    /// The receive buffer the offered window scale must cover, when it is
+    /// larger than `recv_buf`: Linux sizes the shift for the largest
+    /// buffer the socket may grow to (tcp_rmem's maximum,
+    /// tcp_select_initial_window), not for its first one. `None`: `recv_buf`.
+    pub recv_buf_max: Option<usize>,
     /// Offer RFC 7323 window scaling, timestamps, and RFC 2018 SACK.
     pub window_scaling: bool,
     pub timestamps: bool,
@@ -203,6 +208,7 @@ impl Config {
             mss: 1460,
             send_buf: 256 * 1024,
             recv_buf: 256 * 1024,
+            recv_buf_max: None,
             window_scaling: true,
             timestamps: true,
             sack: true,

@@ -290,7 +290,7 @@ impl Tcb {
             ws_enabled: false,
             snd_wscale: 0,
             rcv_wscale: 0,
-            offer_wscale: wscale_for(cfg.recv_buf),
+            offer_wscale: wscale_for(cfg.recv_buf_max.unwrap_or(0).max(cfg.recv_buf)),
             ts_enabled: false,
             ts_recent: 0,
             ts_offset,
