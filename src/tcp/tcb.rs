@@ -597,7 +597,7 @@ impl Tcb {
     /// on demand, a `VecDeque` doubling as data comes). Called now and then
     /// by the live runtime, not on every drain: freeing a buffer each time a
     /// transfer emptied it, then growing it again, cost two fifths of bulk
-    /// upload (README, Measured: memory per idle connection). Returns the
+    /// upload (docs/benchmarks.md, Memory per idle connection). Returns the
     /// bytes given back.
     pub fn trim_buffers(&mut self) -> usize {
         let mut freed = 0;
@@ -2260,7 +2260,7 @@ impl Tcb {
                 self.ack_now = true;
                 self.dup_ack_now = true;
                 // One per wire segment: an aggregate (receive offload,
-                // README, The link) stands for that many, each of which
+                // docs/live.md, The link) stands for that many, each of which
                 // would have drawn its own duplicate ACK.
                 let wire = seg.payload.len().div_ceil(self.rcv_mss().max(1)).max(1);
                 self.dup_acks_out += wire as u32;
