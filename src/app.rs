@@ -301,13 +301,13 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
         return capture_headless(file, format, common);
     }
     if let replay::Kind::Capture(format) = replay::kind(file)? {
-        // Made again from the file as needed, never all held (README,
+        // Made again from the file as needed, never all held (docs/captures.md,
         // Opening a capture: bounded memory).
         let mut driver = ReplayDriver::capture(file, format)?;
         return replay_ui(&mut driver, common);
     }
     if !common.headless {
-        // Read a window at a time, never all held (README, "Opening a capture, measured").
+        // Read a window at a time, never all held (docs/captures.md, Opening a capture, measured).
         let mut driver = ReplayDriver::recording(file)?;
         return replay_ui(&mut driver, common);
     }
@@ -344,7 +344,7 @@ fn replay_ui(driver: &mut ReplayDriver, common: &Common) -> Result<(), String> {
 }
 
 /// A capture without the UI: its events as they are made, never all held
-/// (README, Opening a capture: bounded memory). A capture cut short is a
+/// (docs/captures.md, Opening a capture: bounded memory). A capture cut short is a
 /// warning on stderr, not a failure.
 fn capture_headless(
     file: &Path,

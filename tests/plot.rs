@@ -163,7 +163,8 @@ fn plot_errors_are_one_sentence() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The README's graph is one this command made (README, Graphs for slides).
+/// The graph in docs/captures.md (Graphs for slides) is one this command
+/// made.
 #[test]
 fn the_readme_graph_is_a_bulk_with_loss_plot() {
     let svg = std::fs::read_to_string(concat!(
@@ -176,13 +177,13 @@ fn the_readme_graph_is_a_bulk_with_loss_plot() {
         assert!(t.iter().any(|x| x == want), "no {want:?} in {t:?}");
     }
     assert!(t.iter().any(|x| x.starts_with("retransmitted (")), "{t:?}");
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    assert!(readme.contains(
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/captures.md")).unwrap();
+    assert!(doc.contains(
         "tcpscope demo bulk-with-loss --headless --record /tmp/b.rec --events /dev/null\n\
          tcpscope plot /tmp/b.rec -o assets/bulk-with-loss-graph.svg --lang en"
     ));
-    assert!(readme.contains("](assets/bulk-with-loss-graph.svg)"));
+    assert!(doc.contains("](../assets/bulk-with-loss-graph.svg)"));
 }
 
 /// A recording of the `handshake` demo: its one connection carries a SYN,
@@ -209,7 +210,7 @@ fn record_handshake(dir: &Path) -> String {
 
 #[test]
 fn a_handshake_only_recording_is_refused_in_one_sentence() {
-    // README, Graphs for slides: a recording with no connection that
+    // docs/captures.md, Graphs for slides: a recording with no connection that
     // carried data is one sentence and exit code 1, and no SVG.
     let dir = temp_dir("handshake");
     let rec = record_handshake(&dir);

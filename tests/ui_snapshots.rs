@@ -371,7 +371,7 @@ fn tail_loss_probe_and_rack_on_the_ladder() {
 fn a_widened_reordering_window_shows_in_the_tcb() {
     let mut evs = builtin("tail-loss", vec![], 1.1);
     // The same run, as if D-SACKs had widened RACK's window to 3 quarters
-    // of min_RTT on every vars event (README, Events: `reo_wnd_mult`).
+    // of min_RTT on every vars event (docs/events.md, The schema: `reo_wnd_mult`).
     for e in &mut evs {
         if let tcpscope::event::Body::Vars(v) = &mut e.body {
             v.reo_wnd_mult = Some(3);
@@ -387,7 +387,7 @@ fn a_widened_reordering_window_shows_in_the_tcb() {
 fn hystarts_exit_is_a_note_on_the_ladder() {
     use tcpscope::event::{Body, RecoveryAction};
     let mut evs = builtin("tail-loss", vec![], 1.1);
-    // The run's first recovery event, as HyStart's exit (README, Events).
+    // The run's first recovery event, as HyStart's exit (docs/events.md, The schema).
     let mut exit = evs
         .iter()
         .find(|e| matches!(e.body, Body::Recovery(_)))

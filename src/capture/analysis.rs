@@ -2,7 +2,7 @@
 //! the same packets as `tshark` does on the same file.
 //!
 //! The rules are the ones the Wireshark User's Guide lists under "TCP
-//! Analysis" (README, Opening a capture, names them), checked per packet in
+//! Analysis" (docs/captures.md, Opening a capture, names them), checked per packet in
 //! Wireshark's order against the state of the packet's direction (`fwd`)
 //! and of the other direction (`rev`). Sequence numbers are absolute; 0
 //! means "not seen yet", as Wireshark keeps them. Everything here is a

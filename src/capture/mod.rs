@@ -1,7 +1,7 @@
 //! Opening a packet capture (pcap or pcapng, from tcpdump, Wireshark or
 //! tcpscope's own `--pcap`) as the same event stream a recording holds, so
 //! that `tcpscope replay FILE.pcap` shows it in the ladder, the connection
-//! list, the graphs and `tcpscope plot` (README, Opening a capture).
+//! list, the graphs and `tcpscope plot` (docs/captures.md, Opening a capture).
 //!
 //! Streamed: packets are read one at a time and only a few numbers per
 //! connection are kept (its analysis and inferred states); no payload is

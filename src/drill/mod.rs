@@ -1,4 +1,4 @@
-//! `tcpscope drill FILE.pkt…` (README, Running packetdrill scripts): a
+//! `tcpscope drill FILE.pkt…` (docs/drill.md, Running packetdrill scripts): a
 //! packetdrill script played against one engine under virtual time.
 //!
 //! `parse.rs` reads the script; `setup.rs` turns its header options and

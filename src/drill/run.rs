@@ -259,7 +259,7 @@ type CallResult = Result<i64, &'static str>;
 
 impl Runner {
     fn new(cfg: Config, ipv6: bool, header: &Header, opts: &Options) -> Runner {
-        // The kernel selftests' addresses (README, Running packetdrill
+        // The kernel selftests' addresses (docs/drill.md, Running packetdrill
         // scripts).
         let (local_ip, remote_ip): (IpAddr, IpAddr) = if ipv6 {
             (
@@ -1156,7 +1156,7 @@ impl Runner {
                     None => return Ok(Attempt::Done(Err("ENOENT"))),
                 }
             }
-            // Accepted with no effect (README, Running packetdrill scripts).
+            // Accepted with no effect (docs/drill.md, Running packetdrill scripts).
             _ => {}
         }
         Ok(Attempt::Done(Ok(0)))

@@ -69,7 +69,7 @@ pub fn header_option(h: &mut Header, name: &str, value: &str) -> Result<(), Stri
 /// The sysctls `defaults.sh` sets, as the suites' `common/defaults.sh`
 /// does; those with an engine setting are applied by [`sysctl`], the rest
 /// are Linux's behaviour already or do not apply to one engine without a
-/// qdisc (README, Running packetdrill scripts).
+/// qdisc (docs/drill.md, Running packetdrill scripts).
 pub const DEFAULTS: &[(&str, &str)] = &[
     ("net.ipv4.tcp_rmem", "4096 540000 15728640"),
     ("net.ipv4.tcp_wmem", "4096 262144 4194304"),

@@ -1,4 +1,4 @@
-//! Where a replay's events come from (README, Opening a capture): a
+//! Where a replay's events come from (docs/captures.md, Opening a capture): a
 //! capture's, made again from the file a window at a time, so that a
 //! capture of a million packets opens in the UI without holding a million
 //! events; a recording's, read from the file a window at a time too (each

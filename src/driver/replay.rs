@@ -4,8 +4,8 @@
 //! per line. A first pass checks every line before the UI opens, so every
 //! error (missing file, another format version, a bad line) is one sentence
 //! on stderr; a last line cut short (no newline, not JSON: the writer was
-//! killed) is no error but the recording's end, said once (README, The
-//! terminal UI). The UI then reads it a window at a time from the byte offsets
+//! killed) is no error but the recording's end, said once (docs/ui.md,
+//! Demo, replay and the walkthrough). The UI then reads it a window at a time from the byte offsets
 //! that pass noted ([`super::events`]), unless its events are out of time
 //! order (a hand-edited file), which is read whole and sorted.
 //! Playback runs at real speed, faster or slower, by single events or by
@@ -14,7 +14,7 @@
 //!
 //! A capture (pcap, pcapng) plays the same way, but its events are never
 //! all held: they are made again from the file a window at a time
-//! ([`super::events`]; README, Opening a capture).
+//! ([`super::events`]; docs/captures.md, Opening a capture).
 //!
 //! Holds the recording reader ([`load`], [`parse`]) and [`ReplayDriver`].
 //! Uses events and the output format only; must not depend on `ui`.

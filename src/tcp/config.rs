@@ -1,4 +1,4 @@
-//! Engine configuration and the three profiles (README, Command line).
+//! Engine configuration and the three profiles (docs/stack.md, Profiles).
 
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ impl Keepalive {
     };
 }
 
-/// A set of timer and algorithm defaults (README, Command line: profiles);
+/// A set of timer and algorithm defaults (docs/stack.md, Profiles);
 /// [`Profile::summary`] says each in a line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
@@ -140,7 +140,7 @@ pub struct Config {
     /// Leave the TCP checksum of what the engine sends partial (the
     /// pseudo-header sum only, as a NIC with checksum offload is handed
     /// it): the live runtime's offload path, where the kernel takes such
-    /// packets as vouched for (README, The link). Off in the sans-IO
+    /// packets as vouched for (docs/live.md, The link). Off in the sans-IO
     /// default: every packet carries its full checksum.
     pub checksum_offload: bool,
     /// Ephemeral port range for active opens (IANA, RFC 6335).

@@ -39,8 +39,8 @@ fn plot_model(two_hosts: bool) -> Model {
 /// The connection `--conn` names (either side's `IP:PORT<->IP:PORT`, or a
 /// 1-based index into the connections), else the one that carried the most
 /// data. A connection that carried none (a handshake, a close: only SYN
-/// and FIN take sequence space) has nothing to plot (README, Graphs for
-/// slides).
+/// and FIN take sequence space) has nothing to plot (docs/captures.md,
+/// Graphs for slides).
 pub fn choose<'a>(model: &'a Model, name: &str, id: Option<&str>) -> Result<&'a Conn, String> {
     let conns: Vec<&Conn> = model.conns().filter(|c| !c.listener).collect();
     let has_data = |c: &Conn| c.bytes[0] + c.bytes[1] > 0;
@@ -86,7 +86,7 @@ pub fn plot_file(file: &Path, out: &Path, conn: Option<&str>, lang: Lang) -> Res
     let name = file.display().to_string();
     let model = if let Kind::Capture(format) = replay::kind(file)? {
         // A capture's events go into the model as they are made, never all
-        // held (README, Opening a capture: bounded memory).
+        // held (docs/captures.md, Opening a capture: bounded memory).
         let mut m = plot_model(false);
         crate::capture::each_event(file, format, |e| m.ingest(e))?;
         m

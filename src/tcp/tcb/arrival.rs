@@ -754,7 +754,7 @@ impl Tcb {
                 self.ack_now = true;
                 self.dup_ack_now = true;
                 // One per wire segment: an aggregate (receive offload,
-                // README, The link) stands for that many, each of which
+                // docs/live.md, The link) stands for that many, each of which
                 // would have drawn its own duplicate ACK.
                 let wire = seg.payload.len().div_ceil(self.rcv_mss().max(1)).max(1);
                 self.dup_acks_out += wire as u32;

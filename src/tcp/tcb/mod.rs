@@ -602,7 +602,7 @@ impl Tcb {
     /// on demand, a `VecDeque` doubling as data comes). Called now and then
     /// by the live runtime, not on every drain: freeing a buffer each time a
     /// transfer emptied it, then growing it again, cost two fifths of bulk
-    /// upload (README, Measured: memory per idle connection). Returns the
+    /// upload (docs/benchmarks.md, Memory per idle connection). Returns the
     /// bytes given back.
     pub fn trim_buffers(&mut self) -> usize {
         let mut freed = 0;

@@ -6,8 +6,8 @@
 //! (↻) and duplicate ACKs are marked; state changes, timer fires and notes
 //! sit on the lifeline where they happen. One line per entry (two for a SYN
 //! with options), newest at the bottom; it follows the newest unless the
-//! person scrolled away. The `?` popup's second page and the README
-//! (The terminal UI) explain every token an arrow's label can hold.
+//! person scrolled away. The `?` popup's second page and docs/ui.md
+//! (Reading the ladder) explain every token an arrow's label can hold.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -448,8 +448,8 @@ pub fn arrow_label(c: &Conn, a: &Arrow, absolute: bool, room: usize) -> String {
         post.push_str(&format!(" [{}]", x.label()));
     }
     if let Some(n) = a.segs {
-        // Not an error: the capturing host's offload (README, Opening a
-        // capture).
+        // Not an error: the capturing host's offload (docs/captures.md,
+        // Opening a capture).
         post.push_str(&format!(" (offload: {n} segments)"));
     }
     if a.copies > 0 {

@@ -96,7 +96,7 @@ pub fn form(f: &mut Frame, area: Rect, form: &FaultForm, view: &View, clock: &St
     match (&form.error, form.rule(m)) {
         (Some(e), _) => lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error()))),
         // The rule's text form is the one the fault bar and the events
-        // write (README, Events), in every language.
+        // write (docs/events.md, The schema), in every language.
         (None, Ok(r)) => lines.push(Line::from(vec![
             Span::styled(format!("{} ", m.rule), t.header()),
             Span::styled(r.to_string(), t.ok()),
