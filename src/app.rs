@@ -680,6 +680,11 @@ fn watch(args: &WatchArgs, common: &Common) -> Result<(), String> {
         iface: args.iface.clone(),
         filter: (!args.filter.is_empty()).then(|| args.filter.join(" ")),
         duration: common.duration.map(Duration::from_secs_f64),
+        snaplen: if common.pcap.is_some() {
+            65_535
+        } else {
+            watch::SNAPLEN
+        },
     };
     let title = setup.describe();
     if common.headless {

@@ -34,6 +34,10 @@ pub struct WatchSetup {
     /// tcpdump's filter syntax; `tcp` is always added.
     pub filter: Option<String>,
     pub duration: Option<Duration>,
+    /// Bytes copied per packet: [`SNAPLEN`], or whole packets when they
+    /// are written to `--pcap` (a file of cut packets would misinform
+    /// every tool that reads it).
+    pub snaplen: i32,
 }
 
 impl WatchSetup {
@@ -77,7 +81,7 @@ pub fn open(setup: &WatchSetup) -> Result<Capture<Active>, String> {
         .map_err(|e| format!("cannot capture on {}: {e}", setup.iface))?;
     let mut cap = inactive
         .promisc(false)
-        .snaplen(SNAPLEN)
+        .snaplen(setup.snaplen)
         .immediate_mode(true)
         .buffer_size(RING)
         .timeout(READ_TIMEOUT_MS)
