@@ -220,6 +220,11 @@ pub fn check_cap_net_admin() -> Result<(), String> {
     }
 }
 
+fn has_cap_net_admin() -> bool {
+    use caps::{CapSet, Capability};
+    caps::has_cap(None, CapSet::Effective, Capability::CAP_NET_ADMIN).unwrap_or(true)
+}
+
 pub fn missing_cap_net_admin() -> String {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
@@ -237,8 +242,10 @@ pub type CommandMsg = (Command, Sender<Result<String, String>>);
 pub fn open(setup: &InterceptSetup) -> Result<Opened, String> {
     check_cap_net_admin()?;
     let q = Queue::bind(setup.queue, QUEUE_MAXLEN).map_err(|e| match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) => missing_cap_net_admin(),
-        Some(libc::EBUSY) => format!(
+        // With the capability (checked above), EPERM is the kernel's
+        // answer to a queue another socket is bound to.
+        Some(libc::EPERM) | Some(libc::EACCES) if !has_cap_net_admin() => missing_cap_net_admin(),
+        Some(libc::EPERM) | Some(libc::EBUSY) => format!(
             "NFQUEUE {} is held by another program: choose another with --queue-num",
             setup.queue
         ),
