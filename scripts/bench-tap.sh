@@ -62,7 +62,7 @@ print(n)
 ' > "$TMP/sink.out" &
 PIDS+=($!)
 sleep 0.5
-ip netns exec "$S" "$BIN" watch --headless --events "$TMP/watch.jsonl" --duration "$((SECS + 2))" > "$TMP/watch.out" 2>&1 &
+ip netns exec "$S" "$BIN" watch --headless --events "$TMP/watch.jsonl" --duration "$((SECS + 60))" > "$TMP/watch.out" 2>&1 &
 WPID=$!
 PIDS+=($WPID)
 sleep 1
@@ -80,6 +80,7 @@ sleep 0.5
 rx1=$(rx_packets); tx1=$(tx_packets)
 # watch is still running (ip netns exec became it): its memory now.
 grep -E 'VmRSS|VmHWM' "/proc/$WPID/status" || true
+kill -TERM "$WPID"
 wait "$WPID" || true
 bytes=$(cat "$TMP/sink.out")
 kernel=$(( (rx1 - rx0) + (tx1 - tx0) ))
