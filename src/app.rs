@@ -5,7 +5,7 @@ use std::path::Path;
 use clap::CommandFactory;
 use std::time::Duration;
 
-use crate::cli::{Cli, CliCommand, Common, LiveArgs};
+use crate::cli::{Cli, CliCommand, Common, InterceptArgs, LiveArgs, WatchArgs};
 use crate::driver::attach::{self, AttachDriver, Next};
 use crate::driver::demo::{DemoDriver, Tee};
 use crate::driver::live::LiveDriver;
@@ -40,6 +40,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Some(CliCommand::Live(args)) => live(&args, &common),
         Some(CliCommand::Drill(args)) => drill(&args, &common),
+        Some(CliCommand::Watch(args)) => watch(&args, &common),
+        Some(CliCommand::Intercept(args)) => intercept(&args, &common),
         Some(CliCommand::Attach { path }) => attach(&path, &cli.common, &common),
         Some(CliCommand::Replay { file }) => replay(&file, &common),
         Some(CliCommand::Plot { file, output, conn }) => {
@@ -177,6 +179,9 @@ fn check_screenshot(command: &Option<CliCommand>, common: &Common) -> Result<(),
         Some(CliCommand::Attach { .. }) => {
             Err("--screenshot works in demo and replay; in a viewer press S in the UI".into())
         }
+        Some(CliCommand::Watch(_)) | Some(CliCommand::Intercept(_)) => Err(
+            "--screenshot works in demo and replay; here press S in the UI, or --record and replay the recording".into(),
+        ),
         Some(CliCommand::Scenarios) => Err("--screenshot works in demo and replay".into()),
         Some(CliCommand::Plot { .. }) => Err(
             "--screenshot works in demo and replay; tcpscope plot writes its SVG to -o FILE".into(),
@@ -726,6 +731,212 @@ fn live_tui(setup: LiveSetup, common: &Common, mut sinks: Vec<Sink>) -> Result<(
                 .unwrap_or_else(|_| Err("the pcap writer panicked".into()))
         })
         .unwrap_or(Ok(()));
+    ui?;
+    stopped?;
+    w?;
+    p
+}
+
+/// What `watch` and `intercept` cannot take: a demo's handout, a playback
+/// speed, a walkthrough.
+fn tap_misfit(common: &Common, command: &str) -> Result<(), String> {
+    no_transcript(common, command)?;
+    if common.speed.is_some() {
+        return Err(format!(
+            "--speed sets a demo's or a replay's playback: tcpscope {command} runs in real time"
+        ));
+    }
+    if common.step {
+        return Err(format!(
+            "--step is for demos and replays: tcpscope {command} runs in real time"
+        ));
+    }
+    Ok(())
+}
+
+/// `tcpscope watch [--iface IFACE] [FILTER]`.
+fn watch(args: &WatchArgs, common: &Common) -> Result<(), String> {
+    use crate::driver::tap::TapDriver;
+    use crate::tap::watch::{self, WatchSetup};
+    tap_misfit(common, "watch")?;
+    if !common.drops.is_empty() || common.loss.is_some() {
+        return Err("watch only looks: --drop and --loss act on the kernel's packets in tcpscope intercept --port PORT".into());
+    }
+    let setup = WatchSetup {
+        iface: args.iface.clone(),
+        filter: (!args.filter.is_empty()).then(|| args.filter.join(" ")),
+        duration: common.duration.map(Duration::from_secs_f64),
+        snaplen: if common.pcap.is_some() {
+            65_535
+        } else {
+            watch::SNAPLEN
+        },
+    };
+    let title = setup.describe();
+    if common.headless {
+        let cap = watch::open(&setup)?;
+        return tap_headless(
+            common,
+            &title,
+            args.share.as_deref(),
+            |sinks, pcap, stop| watch::run(&setup, cap, sinks, pcap, stop),
+        );
+    }
+    let iface = setup.iface.clone();
+    tap_tui(
+        common,
+        &title,
+        &iface,
+        args.share.as_deref(),
+        |sinks, pcap| TapDriver::watch(setup, sinks, pcap),
+    )
+}
+
+/// `tcpscope intercept --port PORT [--iface IFACE]`.
+fn intercept(args: &InterceptArgs, common: &Common) -> Result<(), String> {
+    use crate::driver::tap::TapDriver;
+    use crate::tap::intercept::{self, InterceptSetup};
+    tap_misfit(common, "intercept")?;
+    if args.port == 0 {
+        return Err("--port 0 is no port: give the port whose packets to intercept".into());
+    }
+    let seed = common.seed.unwrap_or_else(|| {
+        let mut b = [0u8; 8];
+        let _ = getrandom::fill(&mut b);
+        u64::from_le_bytes(b)
+    });
+    let setup = InterceptSetup {
+        port: args.port,
+        iface: args.iface.clone(),
+        queue: args.queue_num,
+        duration: common.duration.map(Duration::from_secs_f64),
+        rules: common.overrides().rules,
+        seed,
+    };
+    let title = setup.describe();
+    if common.headless {
+        let opened = intercept::open(&setup)?;
+        return tap_headless(
+            common,
+            &title,
+            args.share.as_deref(),
+            |sinks, pcap, stop| intercept::run(&setup, opened, sinks, pcap, stop, None),
+        );
+    }
+    let iface = format!("port {}", setup.port);
+    tap_tui(
+        common,
+        &title,
+        &iface,
+        args.share.as_deref(),
+        |sinks, pcap| TapDriver::intercept(setup, sinks, pcap),
+    )
+}
+
+/// `--share PATH` for watch and intercept: the socket and the hub's sink.
+fn tap_share(path: Option<&Path>, title: &str) -> Result<(Vec<Sink>, Option<Share>), String> {
+    let Some(path) = path else {
+        return Ok((Vec::new(), None));
+    };
+    let socket = ShareSocket::bind(path)?;
+    let (sink, share) = share::spawn(socket, title.to_string())?;
+    Ok((vec![sink], Some(share)))
+}
+
+/// The `--pcap` writer of watch and intercept.
+fn tap_pcap(
+    common: &Common,
+    iface: &str,
+) -> Result<
+    (
+        Option<PcapSink>,
+        Option<std::thread::JoinHandle<Result<(), String>>>,
+    ),
+    String,
+> {
+    match &common.pcap {
+        Some(p) => {
+            let (s, h) = PcapSink::spawn(p.clone(), iface, PCAP_CHANNEL)?;
+            Ok((Some(s), Some(h)))
+        }
+        None => Ok((None, None)),
+    }
+}
+
+fn join_writer(
+    h: Option<std::thread::JoinHandle<Result<(), String>>>,
+    what: &str,
+) -> Result<(), String> {
+    h.map(|h| {
+        h.join()
+            .unwrap_or_else(|_| Err(format!("the {what} panicked")))
+    })
+    .unwrap_or(Ok(()))
+}
+
+/// watch or intercept without the UI: events to `--events` (stdout when
+/// not given), `--record`, `--pcap`, `--share`, until Ctrl-C, SIGTERM or
+/// `--duration`.
+fn tap_headless(
+    common: &Common,
+    title: &str,
+    share_path: Option<&Path>,
+    run: impl FnOnce(
+        Vec<Sink>,
+        Option<PcapSink>,
+        &crate::tap::Stop,
+    ) -> Result<crate::tap::Stats, String>,
+) -> Result<(), String> {
+    let (mut sinks, share) = tap_share(share_path, title)?;
+    let target = common.events.clone().unwrap_or_else(|| "-".into());
+    let events = EventWriter::create(&target)
+        .map_err(|e| format!("cannot write events to {target}: {e}"))?;
+    let record = match &common.record {
+        Some(p) => Some(
+            Recorder::create(p, "capture", title)
+                .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let (sink, writer) = spawn_event_writer(WRITER_CHANNEL, Some(events), record);
+    sinks.push(sink);
+    let (pcap, pcap_thread) = tap_pcap(common, "capture")?;
+    let stop = crate::tap::Stop::new(common.duration.map(Duration::from_secs_f64))?;
+    let result = run(sinks, pcap, &stop);
+    finish_share(share);
+    let w = join_writer(Some(writer), "event writer");
+    let p = join_writer(pcap_thread, "pcap writer");
+    result?;
+    w?;
+    p
+}
+
+/// watch or intercept in the terminal UI; `--events FILE`, `--record`,
+/// `--pcap` and `--share` still get everything.
+fn tap_tui(
+    common: &Common,
+    title: &str,
+    iface: &str,
+    share_path: Option<&Path>,
+    start: impl FnOnce(Vec<Sink>, Option<PcapSink>) -> Result<crate::driver::tap::TapDriver, String>,
+) -> Result<(), String> {
+    let (events, record) = tui_writers(common, "capture", title)?;
+    let (mut sinks, share) = tap_share(share_path, title)?;
+    let mut writer = None;
+    if events.is_some() || record.is_some() {
+        let (sink, w) = spawn_event_writer(WRITER_CHANNEL, events, record);
+        sinks.push(sink);
+        writer = Some(w);
+    }
+    let (pcap, pcap_thread) = tap_pcap(common, iface)?;
+    let mut driver = start(sinks, pcap)?;
+    let ui = crate::ui::run_with(&mut driver, common.ui());
+    // Intercept: the rules go and held packets are let go before the
+    // writers finish.
+    let stopped = driver.stop().map(|_| ());
+    finish_share(share);
+    let w = join_writer(writer, "event writer");
+    let p = join_writer(pcap_thread, "pcap writer");
     ui?;
     stopped?;
     w?;

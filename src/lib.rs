@@ -27,6 +27,7 @@ pub mod services;
 pub mod settings;
 pub mod socket;
 pub mod state;
+pub mod tap;
 pub mod tcp;
 pub mod time;
 pub mod transcript;
