@@ -5,7 +5,7 @@ use std::path::Path;
 use clap::CommandFactory;
 use std::time::Duration;
 
-use crate::cli::{Cli, CliCommand, Common, LiveArgs};
+use crate::cli::{Cli, CliCommand, Common, InterceptArgs, LiveArgs, WatchArgs};
 use crate::driver::attach::{self, AttachDriver, Next};
 use crate::driver::demo::{DemoDriver, Tee};
 use crate::driver::live::LiveDriver;
@@ -39,6 +39,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Some(CliCommand::Live(args)) => live(&args, &common),
+        Some(CliCommand::Drill(args)) => drill(&args, &common),
+        Some(CliCommand::Watch(args)) => watch(&args, &common),
+        Some(CliCommand::Intercept(args)) => intercept(&args, &common),
         Some(CliCommand::Attach { path }) => attach(&path, &cli.common, &common),
         Some(CliCommand::Replay { file }) => replay(&file, &common),
         Some(CliCommand::Plot { file, output, conn }) => {
@@ -58,6 +61,91 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot render the man page: {e}"))?;
             print_bytes(&out)
         }
+    }
+}
+
+/// `tcpscope drill FILE.pkt…`: each script against one engine under
+/// virtual time; a line per script, then the counts. `--events`,
+/// `--record` and `--pcap` get every script's run, one after the other on
+/// one timeline (each script starts a second after the previous ended).
+fn drill(args: &crate::cli::DrillArgs, common: &Common) -> Result<(), String> {
+    use crate::drill::{Options, Tally};
+    no_transcript(common, "drill")?;
+    let opts = Options {
+        ipv6: args.ip_version == "ipv6",
+        tolerance_usecs: args.tolerance_usecs,
+        profile: common.profile.unwrap_or(crate::tcp::Profile::Linux),
+    };
+    let mut events = match &common.events {
+        Some(t) => {
+            Some(EventWriter::create(t).map_err(|e| format!("cannot write events to {t}: {e}"))?)
+        }
+        None => None,
+    };
+    let mut rec = match &common.record {
+        Some(p) => Some(
+            Recorder::create(p, "drill", "packetdrill scripts")
+                .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut pcap = match &common.pcap {
+        Some(p) => Some(
+            crate::pcap::PcapWriter::create(p, "drill")
+                .map_err(|e| format!("cannot write the pcap file {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut tally = Tally::default();
+    let mut offset = 0.0f64;
+    for file in &args.files {
+        let run = crate::drill::run_file(file, &opts);
+        let line = run.outcome.line_for(&file.display().to_string());
+        println!("{line}");
+        tally.add(&run.outcome);
+        let mut end = 0.0f64;
+        for mut e in run.events {
+            end = end.max(e.t);
+            e.t += offset;
+            if let Some(w) = events.as_mut() {
+                w.write(&e)
+                    .map_err(|e| format!("cannot write events: {e}"))?;
+            }
+            if let Some(r) = rec.as_mut() {
+                r.write(&e)
+                    .map_err(|e| format!("cannot write the recording: {e}"))?;
+            }
+        }
+        if let Some(w) = pcap.as_mut() {
+            for (t, dir, bytes) in &run.wire {
+                end = end.max(t.secs_f64());
+                let at = Duration::from_secs_f64(offset + t.secs_f64());
+                w.write(at, Some(*dir), bytes, None)
+                    .map_err(|e| format!("cannot write the pcap file: {e}"))?;
+            }
+        }
+        offset += end.ceil() + 1.0;
+    }
+    if let Some(w) = events.as_mut() {
+        w.flush().map_err(|e| format!("cannot write events: {e}"))?;
+    }
+    if let Some(r) = rec.as_mut() {
+        r.flush()
+            .map_err(|e| format!("cannot write the recording: {e}"))?;
+    }
+    if let Some(w) = pcap.as_mut() {
+        w.flush()
+            .map_err(|e| format!("cannot write the pcap file: {e}"))?;
+    }
+    println!("{tally}");
+    if tally.all_passed() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {} scripts did not pass",
+            tally.failed + tally.unsupported,
+            args.files.len()
+        ))
     }
 }
 
@@ -91,6 +179,9 @@ fn check_screenshot(command: &Option<CliCommand>, common: &Common) -> Result<(),
         Some(CliCommand::Attach { .. }) => {
             Err("--screenshot works in demo and replay; in a viewer press S in the UI".into())
         }
+        Some(CliCommand::Watch(_)) | Some(CliCommand::Intercept(_)) => Err(
+            "--screenshot works in demo and replay; here press S in the UI, or --record and replay the recording".into(),
+        ),
         Some(CliCommand::Scenarios) => Err("--screenshot works in demo and replay".into()),
         Some(CliCommand::Plot { .. }) => Err(
             "--screenshot works in demo and replay; tcpscope plot writes its SVG to -o FILE".into(),
@@ -215,19 +306,19 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
         return capture_headless(file, format, common);
     }
     if let replay::Kind::Capture(format) = replay::kind(file)? {
-        // Made again from the file as needed, never all held (README,
+        // Made again from the file as needed, never all held (docs/captures.md,
         // Opening a capture: bounded memory).
         let mut driver = ReplayDriver::capture(file, format)?;
         return replay_ui(&mut driver, common);
     }
     if !common.headless {
-        // Read a window at a time, never all held (README, "Opening a capture, measured").
+        // Read a window at a time, never all held (docs/captures.md, Opening a capture, measured).
         let mut driver = ReplayDriver::recording(file)?;
         return replay_ui(&mut driver, common);
     }
     // Without the UI a replay is the recording's events, as JSON lines,
-    // never all held.
-    let (_, events) = replay::recorded_events(file)?;
+    // never all held; one cut short, those before the cut and a warning.
+    let (_, events, cut) = replay::recorded_events(file)?;
     let target = common.events.clone().unwrap_or_else(|| "-".into());
     let mut out = EventWriter::create(&target)
         .map_err(|e| format!("cannot write events to {target}: {e}"))?;
@@ -235,7 +326,12 @@ fn replay(file: &Path, common: &Common) -> Result<(), String> {
         out.write(&e?)
             .map_err(|e| format!("cannot write events: {e}"))?;
     }
-    out.flush().map_err(|e| format!("cannot write events: {e}"))
+    out.flush()
+        .map_err(|e| format!("cannot write events: {e}"))?;
+    if let Some(cut) = cut {
+        eprintln!("tcpscope: warning: {cut}");
+    }
+    Ok(())
 }
 
 fn replay_ui(driver: &mut ReplayDriver, common: &Common) -> Result<(), String> {
@@ -253,7 +349,7 @@ fn replay_ui(driver: &mut ReplayDriver, common: &Common) -> Result<(), String> {
 }
 
 /// A capture without the UI: its events as they are made, never all held
-/// (README, Opening a capture: bounded memory). A capture cut short is a
+/// (docs/captures.md, Opening a capture: bounded memory). A capture cut short is a
 /// warning on stderr, not a failure.
 fn capture_headless(
     file: &Path,
@@ -635,6 +731,212 @@ fn live_tui(setup: LiveSetup, common: &Common, mut sinks: Vec<Sink>) -> Result<(
                 .unwrap_or_else(|_| Err("the pcap writer panicked".into()))
         })
         .unwrap_or(Ok(()));
+    ui?;
+    stopped?;
+    w?;
+    p
+}
+
+/// What `watch` and `intercept` cannot take: a demo's handout, a playback
+/// speed, a walkthrough.
+fn tap_misfit(common: &Common, command: &str) -> Result<(), String> {
+    no_transcript(common, command)?;
+    if common.speed.is_some() {
+        return Err(format!(
+            "--speed sets a demo's or a replay's playback: tcpscope {command} runs in real time"
+        ));
+    }
+    if common.step {
+        return Err(format!(
+            "--step is for demos and replays: tcpscope {command} runs in real time"
+        ));
+    }
+    Ok(())
+}
+
+/// `tcpscope watch [--iface IFACE] [FILTER]`.
+fn watch(args: &WatchArgs, common: &Common) -> Result<(), String> {
+    use crate::driver::tap::TapDriver;
+    use crate::tap::watch::{self, WatchSetup};
+    tap_misfit(common, "watch")?;
+    if !common.drops.is_empty() || common.loss.is_some() {
+        return Err("watch only looks: --drop and --loss act on the kernel's packets in tcpscope intercept --port PORT".into());
+    }
+    let setup = WatchSetup {
+        iface: args.iface.clone(),
+        filter: (!args.filter.is_empty()).then(|| args.filter.join(" ")),
+        duration: common.duration.map(Duration::from_secs_f64),
+        snaplen: if common.pcap.is_some() {
+            65_535
+        } else {
+            watch::SNAPLEN
+        },
+    };
+    let title = setup.describe();
+    if common.headless {
+        let cap = watch::open(&setup)?;
+        return tap_headless(
+            common,
+            &title,
+            args.share.as_deref(),
+            |sinks, pcap, stop| watch::run(&setup, cap, sinks, pcap, stop),
+        );
+    }
+    let iface = setup.iface.clone();
+    tap_tui(
+        common,
+        &title,
+        &iface,
+        args.share.as_deref(),
+        |sinks, pcap| TapDriver::watch(setup, sinks, pcap),
+    )
+}
+
+/// `tcpscope intercept --port PORT [--iface IFACE]`.
+fn intercept(args: &InterceptArgs, common: &Common) -> Result<(), String> {
+    use crate::driver::tap::TapDriver;
+    use crate::tap::intercept::{self, InterceptSetup};
+    tap_misfit(common, "intercept")?;
+    if args.port == 0 {
+        return Err("--port 0 is no port: give the port whose packets to intercept".into());
+    }
+    let seed = common.seed.unwrap_or_else(|| {
+        let mut b = [0u8; 8];
+        let _ = getrandom::fill(&mut b);
+        u64::from_le_bytes(b)
+    });
+    let setup = InterceptSetup {
+        port: args.port,
+        iface: args.iface.clone(),
+        queue: args.queue_num,
+        duration: common.duration.map(Duration::from_secs_f64),
+        rules: common.overrides().rules,
+        seed,
+    };
+    let title = setup.describe();
+    if common.headless {
+        let opened = intercept::open(&setup)?;
+        return tap_headless(
+            common,
+            &title,
+            args.share.as_deref(),
+            |sinks, pcap, stop| intercept::run(&setup, opened, sinks, pcap, stop, None),
+        );
+    }
+    let iface = format!("port {}", setup.port);
+    tap_tui(
+        common,
+        &title,
+        &iface,
+        args.share.as_deref(),
+        |sinks, pcap| TapDriver::intercept(setup, sinks, pcap),
+    )
+}
+
+/// `--share PATH` for watch and intercept: the socket and the hub's sink.
+fn tap_share(path: Option<&Path>, title: &str) -> Result<(Vec<Sink>, Option<Share>), String> {
+    let Some(path) = path else {
+        return Ok((Vec::new(), None));
+    };
+    let socket = ShareSocket::bind(path)?;
+    let (sink, share) = share::spawn(socket, title.to_string())?;
+    Ok((vec![sink], Some(share)))
+}
+
+/// The `--pcap` writer of watch and intercept.
+fn tap_pcap(
+    common: &Common,
+    iface: &str,
+) -> Result<
+    (
+        Option<PcapSink>,
+        Option<std::thread::JoinHandle<Result<(), String>>>,
+    ),
+    String,
+> {
+    match &common.pcap {
+        Some(p) => {
+            let (s, h) = PcapSink::spawn(p.clone(), iface, PCAP_CHANNEL)?;
+            Ok((Some(s), Some(h)))
+        }
+        None => Ok((None, None)),
+    }
+}
+
+fn join_writer(
+    h: Option<std::thread::JoinHandle<Result<(), String>>>,
+    what: &str,
+) -> Result<(), String> {
+    h.map(|h| {
+        h.join()
+            .unwrap_or_else(|_| Err(format!("the {what} panicked")))
+    })
+    .unwrap_or(Ok(()))
+}
+
+/// watch or intercept without the UI: events to `--events` (stdout when
+/// not given), `--record`, `--pcap`, `--share`, until Ctrl-C, SIGTERM or
+/// `--duration`.
+fn tap_headless(
+    common: &Common,
+    title: &str,
+    share_path: Option<&Path>,
+    run: impl FnOnce(
+        Vec<Sink>,
+        Option<PcapSink>,
+        &crate::tap::Stop,
+    ) -> Result<crate::tap::Stats, String>,
+) -> Result<(), String> {
+    let (mut sinks, share) = tap_share(share_path, title)?;
+    let target = common.events.clone().unwrap_or_else(|| "-".into());
+    let events = EventWriter::create(&target)
+        .map_err(|e| format!("cannot write events to {target}: {e}"))?;
+    let record = match &common.record {
+        Some(p) => Some(
+            Recorder::create(p, "capture", title)
+                .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let (sink, writer) = spawn_event_writer(WRITER_CHANNEL, Some(events), record);
+    sinks.push(sink);
+    let (pcap, pcap_thread) = tap_pcap(common, "capture")?;
+    let stop = crate::tap::Stop::new(common.duration.map(Duration::from_secs_f64))?;
+    let result = run(sinks, pcap, &stop);
+    finish_share(share);
+    let w = join_writer(Some(writer), "event writer");
+    let p = join_writer(pcap_thread, "pcap writer");
+    result?;
+    w?;
+    p
+}
+
+/// watch or intercept in the terminal UI; `--events FILE`, `--record`,
+/// `--pcap` and `--share` still get everything.
+fn tap_tui(
+    common: &Common,
+    title: &str,
+    iface: &str,
+    share_path: Option<&Path>,
+    start: impl FnOnce(Vec<Sink>, Option<PcapSink>) -> Result<crate::driver::tap::TapDriver, String>,
+) -> Result<(), String> {
+    let (events, record) = tui_writers(common, "capture", title)?;
+    let (mut sinks, share) = tap_share(share_path, title)?;
+    let mut writer = None;
+    if events.is_some() || record.is_some() {
+        let (sink, w) = spawn_event_writer(WRITER_CHANNEL, events, record);
+        sinks.push(sink);
+        writer = Some(w);
+    }
+    let (pcap, pcap_thread) = tap_pcap(common, iface)?;
+    let mut driver = start(sinks, pcap)?;
+    let ui = crate::ui::run_with(&mut driver, common.ui());
+    // Intercept: the rules go and held packets are let go before the
+    // writers finish.
+    let stopped = driver.stop().map(|_| ());
+    finish_share(share);
+    let w = join_writer(writer, "event writer");
+    let p = join_writer(pcap_thread, "pcap writer");
     ui?;
     stopped?;
     w?;

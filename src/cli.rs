@@ -44,8 +44,18 @@ pub enum CliCommand {
     },
     /// List the built-in scenarios, one per line.
     Scenarios,
+    /// Run packetdrill scripts against one engine under virtual time:
+    /// PASS, FAIL or UNSUPPORTED per file, then the counts (exit 0 only
+    /// when all pass).
+    Drill(DrillArgs),
     /// Run the stack on a TUN interface; real programs connect to it.
     Live(LiveArgs),
+    /// Watch the machine's own TCP connections live, as a capture is shown
+    /// (AF_PACKET through libpcap; needs CAP_NET_RAW).
+    Watch(WatchArgs),
+    /// Put the fault injector in the path of the kernel's packets of one
+    /// port, both ways (NFQUEUE, fails open; needs CAP_NET_ADMIN).
+    Intercept(InterceptArgs),
     /// Watch a live session shared with `live --share PATH`, read-only
     /// (the terminal UI, or its events with --headless).
     Attach {
@@ -84,6 +94,21 @@ pub enum CliCommand {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct DrillArgs {
+    /// The scripts (.pkt).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The addresses the scripts run on: ipv4 (192.168.0.1, remote
+    /// 192.0.2.1) or ipv6 (fd3d:a0b:17d6::1, remote fd3d:fa7b:d17d::1).
+    #[arg(long, value_name = "ipv4|ipv6", default_value = "ipv4", value_parser = ["ipv4", "ipv6"])]
+    pub ip_version: String,
+    /// Timing tolerance in microseconds (default: the script's, else
+    /// packetdrill's 4000, or 12.5 % of the interval when larger).
+    #[arg(long, value_name = "USECS")]
+    pub tolerance_usecs: Option<i64>,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct LiveArgs {
     /// TUN interface name.
     #[arg(long, default_value = "tcpscope0")]
@@ -118,6 +143,36 @@ pub struct LiveArgs {
     pub http_idle: Option<f64>,
     /// Share this session on a Unix socket (mode 0660): `tcpscope attach
     /// PATH` watches it from another terminal, read-only.
+    #[arg(long, value_name = "PATH")]
+    pub share: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct WatchArgs {
+    /// The interface to capture on (`any`: every one).
+    #[arg(long, default_value = "any")]
+    pub iface: String,
+    /// Share this session on a Unix socket (as `live --share`).
+    #[arg(long, value_name = "PATH")]
+    pub share: Option<PathBuf>,
+    /// A filter in tcpdump's syntax (e.g. `port 443`); only TCP is shown.
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InterceptArgs {
+    /// The port whose packets (either end's, both ways) go through tcpscope.
+    #[arg(long)]
+    pub port: u16,
+    /// Only packets in from and out to this interface (default: every
+    /// interface; loopback packets once, going out).
+    #[arg(long)]
+    pub iface: Option<String>,
+    /// The NFQUEUE number tcpscope binds (one per running intercept).
+    #[arg(long, value_name = "N", default_value_t = crate::tap::intercept::DEFAULT_QUEUE)]
+    pub queue_num: u16,
+    /// Share this session on a Unix socket (as `live --share`).
     #[arg(long, value_name = "PATH")]
     pub share: Option<PathBuf>,
 }

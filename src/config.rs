@@ -1,4 +1,4 @@
-//! The config file (README, "The config file"): a default for each shared
+//! The config file (docs/ui.md, The config file): a default for each shared
 //! flag and the key bindings, in TOML.
 //!
 //! `--config FILE`, else `$XDG_CONFIG_HOME/tcpscope/config.toml` (else

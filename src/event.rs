@@ -1,10 +1,10 @@
 //! The event stream: everything tcpscope shows, as values.
 //!
-//! One type, serialized as one JSON object per line exactly as README,
-//! Events says (ARCHITECTURE.md: the event schema is a contract). The UI,
+//! One type, serialized as one JSON object per line exactly as docs/events.md
+//! says (ARCHITECTURE.md: the event schema is a contract). The UI,
 //! recordings, the tests and users' scripts all read it; the UI never looks
 //! anywhere else. Fields may be added; none may be renamed
-//! or removed without updating every consumer and the README.
+//! or removed without updating every consumer and docs/events.md.
 
 use std::sync::Arc;
 
@@ -78,9 +78,9 @@ pub struct SegFields {
 
 /// A segment event's TCP options, kept as parsed and written as the
 /// schema's strings (`MSS=1460`, `SACK_PERM`, `TS=val,ecr`, `WS=7`,
-/// `SACK=left-right,…`; README, Events) only when the event is serialized
+/// `SACK=left-right,…`; docs/events.md, The schema) only when the event is serialized
 /// or shown: building those strings for every segment was a tenth of the
-/// engine's time per segment (README, Measured).
+/// engine's time per segment (docs/benchmarks.md, What stands in the way).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Opts(pub TcpOptions);
 
@@ -111,7 +111,7 @@ impl<'de> Deserialize<'de> for Opts {
 }
 
 /// A segment event's header dump: the bytes, written as lower-case hex (the
-/// `hdr` field, README, Events) only when the event is serialized; the
+/// `hdr` field, docs/events.md, The schema) only when the event is serialized; the
 /// hex text of every segment was a tenth of the engine's time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hdr(pub Box<[u8]>);
@@ -198,8 +198,8 @@ pub struct SegmentEvent {
     /// on everything else, and in recordings made before the field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dup_ack: Option<u32>,
-    /// A capture's TCP analysis of this segment (README, Opening a
-    /// capture): Wireshark's `tcp.analysis.*` names without the prefix,
+    /// A capture's TCP analysis of this segment (docs/captures.md,
+    /// Opening a capture): Wireshark's `tcp.analysis.*` names without the prefix,
     /// plus `reset`. Empty (and absent) everywhere else.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub analysis: Vec<Analysis>,
@@ -208,7 +208,7 @@ pub struct SegmentEvent {
     /// MSS-sized wire segments, or will cut it into as many.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segs: Option<u32>,
-    /// Live mode's receive offload (README, The link): the event stands for
+    /// Live mode's receive offload (docs/live.md, The link): the event stands for
     /// the wire segments of one kernel GSO packet, processed together as
     /// Linux's GRO does. Never in the event stream: the coalescer folds it
     /// into a burst or hands it on as the wire segments it stands for.
@@ -695,7 +695,7 @@ pub struct TcbEvent {
 }
 
 /// Negotiated parameters, once per connection when the handshake settles them
-/// (README, Events: `negotiated`).
+/// (docs/events.md, The schema: `negotiated`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NegotiatedEvent {
     /// Effective send MSS (the peer's MSS option, or 536 without one).

@@ -336,7 +336,7 @@ pub struct Packet {
     /// the data and the engine does not verify it.
     pub partial_csum: bool,
     /// A kernel GSO packet let through whole to be processed as one (live
-    /// mode's receive offload, README, The link). Only ever given to an
+    /// mode's receive offload, docs/live.md, The link). Only ever given to an
     /// idle injector: a rule never sees more than a wire segment.
     pub gro: Option<crate::event::Gro>,
 }

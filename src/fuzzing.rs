@@ -309,3 +309,76 @@ pub fn scenario(data: &[u8]) {
         n += 1;
     }
 }
+
+/// Raw packets as `tcpscope watch` and `intercept` see them (any link
+/// layer, any bytes, any clock) into events: never a panic, every event
+/// serializes, times are finite; and the intercept path's promise: through
+/// an injector whose only rule is for port 1, a packet that is not a TCP
+/// segment of port 1 comes out byte for byte as it went in. The whole input
+/// is also read as an nfnetlink datagram.
+///
+/// Frames: a byte choosing the link type (and the time step), two bytes of
+/// length, that many bytes.
+pub fn tap(data: &[u8]) {
+    use crate::capture::{Stream, link};
+    use crate::event::Dir;
+    use crate::fault::{Action, DirMatch, Injector, Packet, Rule, Trigger};
+    const LINKS: [u32; 8] = [
+        link::ETHERNET,
+        link::RAW,
+        link::NULL,
+        link::LOOP,
+        link::LINUX_SLL,
+        link::IPV4,
+        link::IPV6,
+        link::LINUX_SLL2,
+    ];
+    let _ = crate::tap::nfqueue::parse(data);
+    // A small limit, so that forgetting connections is reached too.
+    let mut stream = Stream::new(4);
+    let mut inj = Injector::new("intercept", 7);
+    inj.add_rule(
+        Instant::ZERO,
+        Rule {
+            dir: DirMatch::Any,
+            flags: None,
+            payload: None,
+            port: Some(1),
+            trigger: Trigger::Always,
+            action: Action::Corrupt,
+        },
+    );
+    let mut sink = |e: crate::event::Event| -> Result<(), ()> {
+        assert!(e.t.is_finite() && e.t >= 0.0, "event time {}", e.t);
+        serde_json::to_string(&e).expect("an event serializes");
+        Ok(())
+    };
+    let mut rest = data;
+    let (mut n, mut ns) = (0u64, 0u64);
+    while rest.len() >= 3 && n < 512 {
+        let linktype = LINKS[usize::from(rest[0] & 7)];
+        ns = ns.saturating_add(u64::from(rest[0] >> 3) << (rest[0] >> 3).min(40));
+        let len = usize::from(u16::from_be_bytes([rest[1], rest[2]]));
+        let end = (3 + len).min(rest.len());
+        let frame = &rest[3..end];
+        rest = &rest[end..];
+        n += 1;
+        let _ = stream.frame(n, ns, linktype, frame, &mut sink);
+        let ip = crate::tap::ip_packet(linktype, frame);
+        let dir = if n % 2 == 0 { Dir::In } else { Dir::Out };
+        let now = Instant::from_micros(ns / 1000);
+        inj.process(now, Packet::new(n, dir, ip.to_vec()));
+        let ours = wire::peek(ip).is_some_and(|p| p.src.port() == 1 || p.dst.port() == 1);
+        while let Some(out) = inj.poll_deliver() {
+            assert_eq!(out.id, n, "nothing is held, delayed or reordered");
+            if !ours {
+                assert_eq!(out.bytes, ip, "a packet no rule matches passes unchanged");
+            }
+        }
+        while let Some(e) = inj.poll_event() {
+            sink(e).expect("infallible");
+        }
+    }
+    let end = stream.latest();
+    let _ = stream.finish(end, &mut sink);
+}

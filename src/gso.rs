@@ -1,4 +1,4 @@
-//! Kernel aggregates and wire segments (README, The link).
+//! Kernel aggregates and wire segments (docs/live.md, The link).
 //!
 //! With TUN offload the kernel hands tcpscope TCP/IPv4 packets of up to
 //! 64 KiB (GSO packets: many segments' worth of payload behind one header,

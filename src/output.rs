@@ -56,7 +56,7 @@ impl EventWriter {
 
 /// A recording's first line, newline included: the format version, this
 /// tcpscope's version, the mode and the title. `joined_at` is for a shared
-/// session's viewers (README, Sharing a live session): where the session's
+/// session's viewers (docs/live.md, Sharing a live session): where the session's
 /// timeline was when this viewer joined.
 pub fn header_line(mode: &str, title: &str, joined_at: Option<f64>) -> Vec<u8> {
     let mut header = serde_json::json!({

@@ -18,8 +18,8 @@
 //! [`demo_host`] runs them for one host of a scenario, [`live`] for live mode
 //! (no scenario; then a random ISN key unless `--seed`). The values of
 //! layers 1 and 2 are the engine's (src/tcp/config.rs), which its own tests
-//! and `Config::default` use; the order is decided here. README, Command
-//! line: "Flags override a profile; `--keepalive` also overrides a
+//! and `Config::default` use; the order is decided here. docs/stack.md,
+//! Profiles: "Flags override a profile; `--keepalive` also overrides a
 //! scenario's own values".
 
 use std::time::Duration;
@@ -221,7 +221,7 @@ pub fn demo_host(sc: &Scenario, spec: &HostSpec, ov: &Overrides) -> Config {
 
 /// Live mode's configuration (no scenario) and its profile's name. Live
 /// mode's peers are the kernel's modern stacks, so its default profile is
-/// `linux` (README, Profiles); `--profile` or the config file choose another.
+/// `linux` (docs/stack.md, Profiles); `--profile` or the config file choose another.
 pub fn live(ov: &Overrides) -> (Config, &'static str) {
     let p = profile_for(
         ov.profile

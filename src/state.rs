@@ -1,7 +1,7 @@
 //! Connection states (RFC 9293 §3.3.2, Figure 5).
 //!
 //! Ground vocabulary: the engine moves between them and the `state` event
-//! names them (README, Events); `tcp` re-exports it as `tcp::State`.
+//! names them (docs/events.md, The schema); `tcp` re-exports it as `tcp::State`.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,5 +1,5 @@
 //! `tcpscope replay FILE.pcap` on a real capture: two kernel sockets in a
-//! namespace this test creates (README, Tests: the network rule), captured
+//! namespace this test creates (docs/live.md, Tests: the network rule), captured
 //! with dumpcap, with iptables dropping some packets so that the kernel
 //! retransmits. The inferred states of both sides must be what the wire
 //! shows, and every packet's analysis flags what tshark says on the same

@@ -295,6 +295,23 @@ fn usage_errors_exit_2_with_a_sentence() {
     fails_with(&["demo", "--step", "--no-step"], 2, "cannot be used with");
 }
 
+/// Issue 19: an unwritable `--transcript` is refused before the TUI
+/// opens (not when it quits, after the lecture): here, with no terminal,
+/// the sentence is about the transcript, not the terminal.
+#[test]
+fn an_unwritable_transcript_is_refused_before_the_ui() {
+    fails_with(
+        &["demo", "handshake", "--transcript", "/nonexistent/x.md"],
+        1,
+        "cannot write the transcript /nonexistent/x.md",
+    );
+    fails_with(
+        &["--transcript", "/nonexistent/x.md"],
+        1,
+        "cannot write the transcript /nonexistent/x.md",
+    );
+}
+
 /// Issue 19: `--speed` is a playback speed; live mode runs in real time
 /// and says so.
 #[test]

@@ -31,3 +31,8 @@ fn engine_regressions() {
 fn scenario_regressions() {
     assert!(replay("scenario", tcpscope::fuzzing::scenario) >= 1);
 }
+
+#[test]
+fn tap_regressions() {
+    assert!(replay("tap", tcpscope::fuzzing::tap) >= 1);
+}

@@ -140,7 +140,7 @@ s.close()
     });
     tmux.keys(&["w"]);
     // The kernel sends, so the graph is of its side: its segments as they
-    // arrived, each a wire segment (README, The link), its retransmissions
+    // arrived, each a wire segment (docs/live.md, The link), its retransmissions
     // (seen arriving below data already received) marked.
     let s = tmux.wait_for("the graph of the kernel's side", |s| {
         s.contains(" Graph 10.77.0.1:")

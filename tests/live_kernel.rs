@@ -815,7 +815,7 @@ fn offload_counts(evs: &[Value]) -> (u64, u64, u64, u64) {
 /// the kernel's 64 KiB GSO packets, partial checksums vouched for by the
 /// link, TSO writes) and the plain one (`--tun-offload off`, one packet per
 /// read and write). The `info` event names the path. On both, every segment
-/// the events show is a wire segment (README, The link): on the offload path
+/// the events show is a wire segment (docs/live.md, The link): on the offload path
 /// the kernel's GSO packets are cut at its MSS before anything sees them,
 /// and what the stack sends leaves in TSO writes that the kernel takes as
 /// the same segments.

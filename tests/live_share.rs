@@ -1,4 +1,4 @@
-//! `tcpscope live --share PATH` and `tcpscope attach PATH` (README, Sharing
+//! `tcpscope live --share PATH` and `tcpscope attach PATH` (docs/live.md, Sharing
 //! a live session): viewers get the same events as the session's own
 //! `--events` file, a late joiner gets the history first, a viewer killed
 //! midway changes nothing; and the socket path's rules.

@@ -163,7 +163,8 @@ fn plot_errors_are_one_sentence() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The README's graph is one this command made (README, Graphs for slides).
+/// The graph in docs/captures.md (Graphs for slides) is one this command
+/// made.
 #[test]
 fn the_readme_graph_is_a_bulk_with_loss_plot() {
     let svg = std::fs::read_to_string(concat!(
@@ -176,11 +177,134 @@ fn the_readme_graph_is_a_bulk_with_loss_plot() {
         assert!(t.iter().any(|x| x == want), "no {want:?} in {t:?}");
     }
     assert!(t.iter().any(|x| x.starts_with("retransmitted (")), "{t:?}");
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    assert!(readme.contains(
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/captures.md")).unwrap();
+    assert!(doc.contains(
         "tcpscope demo bulk-with-loss --headless --record /tmp/b.rec --events /dev/null\n\
          tcpscope plot /tmp/b.rec -o assets/bulk-with-loss-graph.svg --lang en"
     ));
-    assert!(readme.contains("](assets/bulk-with-loss-graph.svg)"));
+    assert!(doc.contains("](../assets/bulk-with-loss-graph.svg)"));
+}
+
+/// A recording of the `handshake` demo: its one connection carries a SYN,
+/// a SYN+ACK and an ACK, and no data.
+fn record_handshake(dir: &Path) -> String {
+    let rec = dir.join("h.rec");
+    let rec = rec.to_str().unwrap().to_string();
+    let out = tcpscope(&[
+        "demo",
+        "handshake",
+        "--headless",
+        "--record",
+        &rec,
+        "--events",
+        "/dev/null",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rec
+}
+
+#[test]
+fn a_handshake_only_recording_is_refused_in_one_sentence() {
+    // docs/captures.md, Graphs for slides: a recording with no connection that
+    // carried data is one sentence and exit code 1, and no SVG.
+    let dir = temp_dir("handshake");
+    let rec = record_handshake(&dir);
+    let svg = dir.join("h.svg");
+    let svg = svg.to_str().unwrap();
+    let out = tcpscope(&["plot", &rec, "-o", svg]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("tcpscope: {rec} has no connection that carried data: nothing to plot\n")
+    );
+    assert!(!Path::new(svg).exists());
+    // Naming that connection does not make it plottable.
+    let out = tcpscope(&["plot", &rec, "-o", svg, "--conn", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let conn = std::fs::read_to_string(&rec)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["host"] == "client" && e["conn"].is_string())
+        .map(|e| e["conn"].as_str().unwrap().to_string())
+        .unwrap();
+    assert_eq!(
+        err,
+        format!("tcpscope: --conn 1 names {conn}, which carried no data: nothing to plot\n")
+    );
+    assert!(!Path::new(svg).exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The tick labels of every axis of an SVG, in order: a y axis's are
+/// right-aligned in one column (the upper plot's above the lower's), an x
+/// axis's centred in one row.
+fn axis_labels(svg: &str) -> Vec<Vec<String>> {
+    let doc = roxmltree::Document::parse(svg).expect("well-formed SVG");
+    // (which axis, its column or row, upper plot) → its labels
+    type Axis<'a> = ((&'a str, String, bool), Vec<String>);
+    let mut axes: Vec<Axis> = Vec::new();
+    for n in doc.descendants().filter(|n| n.tag_name().name() == "text") {
+        let text = n.text().unwrap_or("").trim().to_string();
+        if text.trim_end_matches(['K', 'M']).parse::<f64>().is_err() {
+            continue;
+        }
+        let at = |a: &str| n.attribute(a).unwrap().to_string();
+        // The plots split the 900-pixel height at 55 %.
+        let upper = at("y").parse::<f64>().unwrap() < 495.0;
+        let key = match n.attribute("text-anchor") {
+            Some("end") => ("y axis", at("x"), upper),
+            Some("middle") => ("x axis", at("y"), upper),
+            _ => continue,
+        };
+        match axes.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(text),
+            None => axes.push((key, vec![text])),
+        }
+    }
+    axes.into_iter().map(|(_, v)| v).collect()
+}
+
+#[test]
+fn tick_labels_never_repeat_on_a_flat_series() {
+    // One data segment at one instant: the time axis is 0.5 s ± 1 ms and
+    // the windows axis one byte high. Every label tells its tick apart.
+    let dir = temp_dir("flat");
+    let rec = dir.join("one.rec");
+    std::fs::write(
+        &rec,
+        "{\"tcpscope_recording\":1}\n\
+         {\"t\":0.5,\"host\":\"client\",\"conn\":\"10.0.0.1:40000<->10.0.0.2:80\",\
+         \"kind\":\"segment\",\"dir\":\"out\",\"id\":1,\"flags\":[\"ACK\",\"PSH\"],\
+         \"seq\":1001,\"ack\":2001,\"len\":100,\"win\":65535,\"opts\":[],\"retransmit\":false}\n",
+    )
+    .unwrap();
+    let svg = dir.join("one.svg");
+    let out = tcpscope(&["plot", rec.to_str().unwrap(), "-o", svg.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let axes = axis_labels(&std::fs::read_to_string(&svg).unwrap());
+    let time: Vec<String> = [
+        "0.4990", "0.4992", "0.4994", "0.4996", "0.4998", "0.5000", "0.5002", "0.5004", "0.5006",
+        "0.5008", "0.5010",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let seq: Vec<String> = (0..=10).map(|i| (i * 10).to_string()).collect();
+    let win: Vec<String> = ["0", "0.2", "0.4", "0.6", "0.8", "1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(axes, vec![seq, time.clone(), win, time]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -739,6 +739,28 @@ fn same_bytes(r: &Run) {
 }
 
 #[test]
+fn the_resent_fin_of_a_lost_last_ack_is_not_undone_as_spurious() {
+    // The client's ACK from TIME-WAIT echoes the resent FIN's TSval
+    // (RFC 7323 §4.3): the server's loss episode ends, it is not undone.
+    let (_, ev) = run("lost-last-ack");
+    assert_eq!(
+        recoveries(&ev, "server"),
+        vec![
+            (2.01, "enter".into(), some("rto")),
+            (2.03, "exit".into(), None)
+        ]
+    );
+    assert!(recoveries(&ev, "client").is_empty());
+    let (_, tour) = run("tour");
+    let undos: Vec<_> = ["client", "server"]
+        .iter()
+        .flat_map(|h| recoveries(&tour, h))
+        .filter(|r| r.1 == "undo")
+        .collect();
+    assert_eq!(undos, vec![]);
+}
+
+#[test]
 fn tail_loss_is_repaired_by_a_probe_not_the_timer() {
     let (r, ev) = run("tail-loss");
     same_bytes(&r);
@@ -1075,6 +1097,76 @@ fn http_keepalive_one_long_connection_against_three_short_ones() {
             "{conn}"
         );
     }
+}
+
+/// (t, host, conn, msg) of every "read end of stream" line.
+fn ends_of_stream(ev: &[Event]) -> Vec<(f64, String, String, String)> {
+    ev.iter()
+        .filter_map(|e| match &e.body {
+            Body::App { msg, .. } if msg.contains("read end of stream") => Some((
+                e.t,
+                e.host.as_deref().unwrap_or("").to_string(),
+                e.conn.as_deref().unwrap_or("").to_string(),
+                msg.clone(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn end_of_stream_counts_the_bytes_of_its_own_connection() {
+    // Four connections from one client: three responses of 45 bytes on
+    // the first, one of 64 on each of the others. Each end-of-stream line
+    // counts its connection's bytes; the host's total stays the sum.
+    let (r, ev) = run("http-keepalive");
+    let line = |t: f64, port: u16, n: u64| {
+        (
+            t,
+            "client".to_string(),
+            format!("10.0.0.1:{port}<->10.0.0.2:80"),
+            format!("client: read end of stream ({n} bytes received in all)"),
+        )
+    };
+    assert_eq!(
+        ends_of_stream(&ev),
+        vec![
+            line(50.01, 63359, 135),
+            line(70.31, 50142, 64),
+            line(71.31, 54618, 64),
+            line(72.31, 56495, 64),
+        ]
+    );
+    assert_eq!(r.received(Side::Client).bytes, 135 + 3 * 64);
+}
+
+#[test]
+fn the_tours_empty_connection_says_it_carried_no_bytes() {
+    // Chapter 4's connection carries no data; before, its line added up
+    // the 40 bytes the server had read on chapter 3's connection.
+    let (_, ev) = run("tour");
+    let server: Vec<(f64, String)> = ends_of_stream(&ev)
+        .into_iter()
+        .filter(|l| l.1 == "server")
+        .map(|l| (l.0, l.3))
+        .collect();
+    assert_eq!(
+        server,
+        vec![
+            (
+                3.01,
+                "server: read end of stream (40 bytes received in all)".to_string()
+            ),
+            (
+                21.01,
+                "server: read end of stream (0 bytes received in all)".to_string()
+            ),
+            (
+                75.01,
+                "server: read end of stream (57 bytes received in all)".to_string()
+            ),
+        ]
+    );
 }
 
 /// A scenario file may give its hosts IPv6 addresses: the same exchange,

@@ -334,7 +334,8 @@ fn screenshot_of_a_replay() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The README's picture is one this command made (README, Screenshots).
+/// The picture in docs/captures.md (Screenshots for slides) is one this
+/// command made.
 #[test]
 fn the_readme_screenshot_is_a_tail_loss_frame() {
     let svg = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/tail-loss.svg"))
@@ -342,12 +343,37 @@ fn the_readme_screenshot_is_a_tail_loss_frame() {
     let (texts, lines) = read_svg(&svg);
     assert!(lines[0].contains("tail-loss") && lines[0].contains("t 1.100 s"));
     assert!(texts.iter().any(|t| t.contains("TLP")), "{texts:?}");
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    assert!(readme.contains(
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/captures.md")).unwrap();
+    assert!(doc.contains(
         "tcpscope demo tail-loss --lang en --screenshot assets/tail-loss.svg --duration 1.1"
     ));
-    assert!(readme.contains("](assets/tail-loss.svg)"));
+    assert!(doc.contains("](../assets/tail-loss.svg)"));
+}
+
+/// The README's picture (docs/tour.svg) is the tour's first stop, made by
+/// the command docs/captures.md gives: the handshake on the ladder and the
+/// narration of its last ACK.
+#[test]
+fn the_readme_picture_is_the_tours_handshake() {
+    let svg =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/tour.svg")).unwrap();
+    let (texts, lines) = read_svg(&svg);
+    assert!(lines[0].contains("tour") && lines[0].contains("t 0.600 s"));
+    for want in ["SYN seq 0", "SYN+ACK seq 0 ack 1", "ACK seq 1 ack 1"] {
+        assert!(
+            texts.iter().any(|t| t.contains(want)),
+            "no {want:?} in {texts:?}"
+        );
+    }
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/captures.md")).unwrap();
+    assert!(doc.contains(
+        "tcpscope demo tour --lang en --screenshot docs/tour.svg --duration 0.6 --size 120x36"
+    ));
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains("](docs/tour.svg)"));
 }
 
 /// One sentence on stderr, exit status 1.

@@ -443,7 +443,7 @@ fn the_tours_chapters_and_welcome_in_chinese() {
         let term = draw(&m, &mut v, &clock_with("tour", 0.0, true), w, h);
         let s = screen(&term);
         assert!(s.contains("章节"), "{s}");
-        assert!(s.contains("▶ 1  1. 三次握手"), "{s}");
+        assert!(s.contains("▶ 1. 三次握手"), "{s}");
         assert!(s.contains("↑↓ 回车或 1–0 跳转 · Esc 关闭"), "{s}");
         assert_chinese(&term, &data);
         if (w, h) == (80, 24) {

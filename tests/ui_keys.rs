@@ -195,7 +195,15 @@ fn the_form_adds_the_rule_it_shows() {
         action: Action::Hold,
         ..Rule::drop_next(DirMatch::Out, Some(Flags::SYN | Flags::ACK), 1)
     };
-    assert_eq!(d.sent, [Command::AddRule(want)]);
+    // The form paused the running demo while it was open (issue 19).
+    assert_eq!(
+        d.sent,
+        [
+            Command::Pause(true),
+            Command::AddRule(want),
+            Command::Pause(false)
+        ]
+    );
     assert!(v.popup.is_none());
 }
 
@@ -454,7 +462,9 @@ fn a_rebound_key_works_and_help_and_hints_show_it() {
         finished: false,
     };
     v.status = None;
-    let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    // Wide enough for the demo's hints up to the drop keys (`s step mode`
+    // comes first).
+    let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
     term.draw(|f| render::draw(f, &m, &mut v, &clock)).unwrap();
     let s = format!("{}", term.backend());
     assert!(s.contains("X/D drop in/out"), "the hint line:\n{s}");

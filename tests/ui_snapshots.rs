@@ -371,7 +371,7 @@ fn tail_loss_probe_and_rack_on_the_ladder() {
 fn a_widened_reordering_window_shows_in_the_tcb() {
     let mut evs = builtin("tail-loss", vec![], 1.1);
     // The same run, as if D-SACKs had widened RACK's window to 3 quarters
-    // of min_RTT on every vars event (README, Events: `reo_wnd_mult`).
+    // of min_RTT on every vars event (docs/events.md, The schema: `reo_wnd_mult`).
     for e in &mut evs {
         if let tcpscope::event::Body::Vars(v) = &mut e.body {
             v.reo_wnd_mult = Some(3);
@@ -387,7 +387,7 @@ fn a_widened_reordering_window_shows_in_the_tcb() {
 fn hystarts_exit_is_a_note_on_the_ladder() {
     use tcpscope::event::{Body, RecoveryAction};
     let mut evs = builtin("tail-loss", vec![], 1.1);
-    // The run's first recovery event, as HyStart's exit (README, Events).
+    // The run's first recovery event, as HyStart's exit (docs/events.md, The schema).
     let mut exit = evs
         .iter()
         .find(|e| matches!(e.body, Body::Recovery(_)))
@@ -613,11 +613,13 @@ fn a_closed_sides_tcb_is_shown_at_close_dimmed() {
         s.contains("│            client             server at close    │"),
         "{s}"
     );
-    let (x, y) = find(&term, "SND.UNA/NXT 7 / 7              1 / 2 ").expect("the row");
+    // The server's FIN was acknowledged as it closed: SND.UNA moved past
+    // it (the engine's last vars at close).
+    let (x, y) = find(&term, "SND.UNA/NXT 7 / 7              2 / 2 ").expect("the row");
     let buf = term.backend().buffer();
     assert_ne!(buf[(x + 12, y)].style().fg, dim, "client's 7 / 7");
-    assert_eq!(buf[(x + 31, y)].symbol(), "1");
-    assert_eq!(buf[(x + 31, y)].style().fg, dim, "server's 1 / 2");
+    assert_eq!(buf[(x + 31, y)].symbol(), "2");
+    assert_eq!(buf[(x + 31, y)].style().fg, dim, "server's 2 / 2");
     // One side at 80×24: the server's (v), marked under its state.
     draw(&m, &mut v, &clk, 80, 24);
     v.acting = 1;
@@ -625,7 +627,7 @@ fn a_closed_sides_tcb_is_shown_at_close_dimmed() {
     let s = text(&term);
     assert!(s.contains("││CLOSED ← LAST-ACK               │"), "{s}");
     assert!(s.contains("││values at close                 │"), "{s}");
-    let (x, y) = find(&term, "SND una 1 nxt 2 wnd 262144").expect("the row");
+    let (x, y) = find(&term, "SND una 2 nxt 2 wnd 262144").expect("the row");
     assert_eq!(term.backend().buffer()[(x, y)].style().fg, dim);
 }
 

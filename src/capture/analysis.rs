@@ -2,7 +2,7 @@
 //! the same packets as `tshark` does on the same file.
 //!
 //! The rules are the ones the Wireshark User's Guide lists under "TCP
-//! Analysis" (README, Opening a capture, names them), checked per packet in
+//! Analysis" (docs/captures.md, Opening a capture, names them), checked per packet in
 //! Wireshark's order against the state of the packet's direction (`fwd`)
 //! and of the other direction (`rev`). Sequence numbers are absolute; 0
 //! means "not seen yet", as Wireshark keeps them. Everything here is a
@@ -159,22 +159,27 @@ const OOO_DEFAULT: u64 = 3_000_000;
 const FAST_RTX_WINDOW: u64 = 20_000_000;
 
 impl ConnAnalysis {
-    /// Judge one packet sent in direction `dir` (0 or 1), and remember it.
+    /// Judge one packet sent in direction `dir` (0 or 1), and remember it:
+    /// Wireshark's TCP analysis, one step per group of its flags.
     pub fn packet(&mut self, dir: usize, p: &Pkt) -> Flagged {
+        self.handshake_rtt(p);
+        let first_rtt = self.first_rtt;
         let (f0, f1) = self.flows.split_at_mut(1);
         let (fwd, rev) = if dir == 0 {
             (&mut f0[0], &mut f1[0])
         } else {
             (&mut f1[0], &mut f0[0])
         };
-        let syn_fin_rst = p.flags.intersects(Flags::SYN | Flags::FIN | Flags::RST);
-        let (seq, ack, seglen, window) = (p.seq, p.ack, p.len, u32::from(p.win));
-        let mut bits = 0u16;
-        let mut dup_ack = None;
-        use bit::*;
+        window_scale(fwd, rev, p);
+        let (mut bits, dup_ack) = window_and_ack(fwd, rev, p);
+        bits |= retransmission(fwd, rev, p, bits, first_rtt);
+        remember(fwd, p, bits);
+        Flagged { bits, dup_ack }
+    }
 
-        // The handshake's round trip: from the latest SYN to the first
-        // ACK without SYN.
+    /// The handshake's round trip: from the latest SYN to the first ACK
+    /// without SYN (out-of-order is judged against it).
+    fn handshake_rtt(&mut self, p: &Pkt) {
         if p.flags.syn() && !p.flags.ack() {
             self.mru_syn = Some(p.ns);
         } else if p.flags.ack()
@@ -184,153 +189,158 @@ impl ConnAnalysis {
         {
             self.first_rtt = Some(p.ns.saturating_sub(s));
         }
-        // Window scaling is known from the SYNs (RFC 7323 §2.2: both must
-        // offer it, or neither side scales).
-        if p.flags.syn() {
-            match p.wscale {
-                Some(ws) => {
-                    fwd.win_scale = i16::from(ws);
-                    if p.flags.ack() && rev.win_scale == -2 {
-                        fwd.win_scale = -2;
-                    }
-                }
-                None => {
-                    fwd.win_scale = -2;
-                    rev.win_scale = -2;
-                }
-            }
-        }
-        if p.flags.rst() {
-            bits |= RESET;
-        }
-
-        'fwd: {
-            // A zero window probe: one byte at the next sequence number
-            // into a window the peer closed (RFC 9293 §3.8.6.1).
-            if seglen == 1 && seq == fwd.nextseq && rev.window == 0 {
-                bits |= ZERO_WINDOW_PROBE;
-                break 'fwd;
-            }
-            if window == 0 && !syn_fin_rst {
-                bits |= ZERO_WINDOW;
-            }
-            // Beyond what this direction sent so far: something was not
-            // captured.
-            if fwd.nextseq != 0 && gt(seq, fwd.nextseq) && !p.flags.rst() {
-                bits |= LOST_SEGMENT;
-            }
-            // A keep-alive: 0 or 1 byte at SND.NXT - 1 (RFC 1122
-            // §4.2.3.6).
-            if seglen <= 1 && seq == fwd.nextseq.wrapping_sub(1) && !syn_fin_rst {
-                bits |= KEEP_ALIVE;
-            }
-            let same_place =
-                seglen == 0 && seq == fwd.nextseq && ack == fwd.lastack && !syn_fin_rst;
-            if same_place && window != 0 && window != fwd.window {
-                bits |= WINDOW_UPDATE;
-            }
-            if seglen > 0 && rev.win_scale != -1 && !syn_fin_rst {
-                let shift = if rev.win_scale == -2 {
-                    0
-                } else {
-                    rev.win_scale as u32
-                };
-                let edge = rev.lastack.wrapping_add(rev.window << shift.min(14));
-                if seq.wrapping_add(seglen) == edge {
-                    bits |= WINDOW_FULL;
-                }
-            }
-            if same_place && window != 0 && window == fwd.window && rev.lastflags & KEEP_ALIVE != 0
-            {
-                bits |= KEEP_ALIVE_ACK;
-                break 'fwd;
-            }
-            if same_place
-                && window == 0
-                && fwd.window == 0
-                && rev.lastflags & ZERO_WINDOW_PROBE != 0
-            {
-                bits |= ZERO_WINDOW_PROBE_ACK;
-                break 'fwd;
-            }
-            // A duplicate ACK: nothing new in seq, ack or window (RFC 5681
-            // §2's definition, as Wireshark applies it).
-            if same_place && window != 0 && window == fwd.window {
-                fwd.dupacknum += 1;
-                bits |= DUPLICATE_ACK;
-                dup_ack = Some(fwd.dupacknum);
-            }
-        }
-        if ack != fwd.lastack {
-            fwd.dupacknum = 0;
-        }
-        // This ACK covers data the other direction was never seen sending.
-        if rev.maxseqtobeacked != 0 && gt(ack, rev.maxseqtobeacked) && p.flags.ack() {
-            bits |= ACK_LOST_SEGMENT;
-            rev.maxseqtobeacked = rev.nextseq;
-        }
-
-        'rtx: {
-            if !(seglen > 0 || p.flags.intersects(Flags::SYN | Flags::FIN)) {
-                break 'rtx;
-            }
-            if bits & KEEP_ALIVE != 0 {
-                break 'rtx;
-            }
-            let mut not_advanced = fwd.nextseq != 0 && lt(seq, fwd.nextseq);
-            // New data after a zero window probe's byte is no
-            // retransmission.
-            if seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq {
-                not_advanced = false;
-            }
-            // Only data the peer had already acknowledged: spurious.
-            if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
-                bits |= SPURIOUS_RETRANSMISSION | RETRANSMISSION;
-                break 'rtx;
-            }
-            // At least two duplicate ACKs asked for exactly this, within
-            // 20 ms: RFC 5681 §3.2's fast retransmit.
-            if not_advanced
-                && rev.dupacknum >= 2
-                && rev.lastack == seq
-                && p.ns.wrapping_sub(rev.lastack_t) < FAST_RTX_WINDOW
-            {
-                bits |= FAST_RETRANSMISSION | RETRANSMISSION;
-                break 'rtx;
-            }
-            // Soon after the highest segment and not where it ended: the
-            // network reordered it.
-            let thres = self.first_rtt.filter(|r| *r > 0).unwrap_or(OOO_DEFAULT);
-            let end = seq
-                .wrapping_add(seglen)
-                .wrapping_add(u32::from(p.flags.intersects(Flags::SYN | Flags::FIN)));
-            if not_advanced && p.ns.wrapping_sub(fwd.nextseq_t) < thres && fwd.nextseq != end {
-                bits |= OUT_OF_ORDER;
-                break 'rtx;
-            }
-            if not_advanced {
-                bits |= RETRANSMISSION;
-            }
-        }
-
-        let mut nextseq = seq.wrapping_add(seglen);
-        if p.flags.intersects(Flags::SYN | Flags::FIN) {
-            nextseq = nextseq.wrapping_add(1);
-        }
-        let probe = bits & ZERO_WINDOW_PROBE != 0;
-        if (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe {
-            fwd.nextseq = nextseq;
-            fwd.nextseq_t = p.ns;
-        }
-        if (seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == 0) && !probe {
-            fwd.maxseqtobeacked = fwd.nextseq;
-        }
-        fwd.window = window;
-        fwd.lastack = ack;
-        fwd.lastack_t = p.ns;
-        fwd.lastflags = bits;
-        Flagged { bits, dup_ack }
     }
+}
+
+/// Window scaling is known from the SYNs (RFC 7323 §2.2: both must offer
+/// it, or neither side scales).
+fn window_scale(fwd: &mut Flow, rev: &mut Flow, p: &Pkt) {
+    if !p.flags.syn() {
+        return;
+    }
+    match p.wscale {
+        Some(ws) => {
+            fwd.win_scale = i16::from(ws);
+            if p.flags.ack() && rev.win_scale == -2 {
+                fwd.win_scale = -2;
+            }
+        }
+        None => {
+            fwd.win_scale = -2;
+            rev.win_scale = -2;
+        }
+    }
+}
+
+/// The flags about windows, keep-alives, lost segments and duplicate
+/// ACKs, and the duplicate ACK's number.
+fn window_and_ack(fwd: &mut Flow, rev: &mut Flow, p: &Pkt) -> (u16, Option<u32>) {
+    use bit::*;
+    let syn_fin_rst = p.flags.intersects(Flags::SYN | Flags::FIN | Flags::RST);
+    let (seq, ack, seglen, window) = (p.seq, p.ack, p.len, u32::from(p.win));
+    let mut bits = 0u16;
+    let mut dup_ack = None;
+    if p.flags.rst() {
+        bits |= RESET;
+    }
+    'fwd: {
+        // A zero window probe: one byte at the next sequence number
+        // into a window the peer closed (RFC 9293 §3.8.6.1).
+        if seglen == 1 && seq == fwd.nextseq && rev.window == 0 {
+            bits |= ZERO_WINDOW_PROBE;
+            break 'fwd;
+        }
+        if window == 0 && !syn_fin_rst {
+            bits |= ZERO_WINDOW;
+        }
+        // Beyond what this direction sent so far: something was not
+        // captured.
+        if fwd.nextseq != 0 && gt(seq, fwd.nextseq) && !p.flags.rst() {
+            bits |= LOST_SEGMENT;
+        }
+        // A keep-alive: 0 or 1 byte at SND.NXT - 1 (RFC 1122
+        // §4.2.3.6).
+        if seglen <= 1 && seq == fwd.nextseq.wrapping_sub(1) && !syn_fin_rst {
+            bits |= KEEP_ALIVE;
+        }
+        let same_place = seglen == 0 && seq == fwd.nextseq && ack == fwd.lastack && !syn_fin_rst;
+        if same_place && window != 0 && window != fwd.window {
+            bits |= WINDOW_UPDATE;
+        }
+        if seglen > 0 && rev.win_scale != -1 && !syn_fin_rst {
+            let shift = if rev.win_scale == -2 {
+                0
+            } else {
+                rev.win_scale as u32
+            };
+            let edge = rev.lastack.wrapping_add(rev.window << shift.min(14));
+            if seq.wrapping_add(seglen) == edge {
+                bits |= WINDOW_FULL;
+            }
+        }
+        if same_place && window != 0 && window == fwd.window && rev.lastflags & KEEP_ALIVE != 0 {
+            bits |= KEEP_ALIVE_ACK;
+            break 'fwd;
+        }
+        if same_place && window == 0 && fwd.window == 0 && rev.lastflags & ZERO_WINDOW_PROBE != 0 {
+            bits |= ZERO_WINDOW_PROBE_ACK;
+            break 'fwd;
+        }
+        // A duplicate ACK: nothing new in seq, ack or window (RFC 5681
+        // §2's definition, as Wireshark applies it).
+        if same_place && window != 0 && window == fwd.window {
+            fwd.dupacknum += 1;
+            bits |= DUPLICATE_ACK;
+            dup_ack = Some(fwd.dupacknum);
+        }
+    }
+    if ack != fwd.lastack {
+        fwd.dupacknum = 0;
+    }
+    // This ACK covers data the other direction was never seen sending.
+    if rev.maxseqtobeacked != 0 && gt(ack, rev.maxseqtobeacked) && p.flags.ack() {
+        bits |= ACK_LOST_SEGMENT;
+        rev.maxseqtobeacked = rev.nextseq;
+    }
+    (bits, dup_ack)
+}
+
+/// The retransmission flags (Wireshark's order: spurious, fast,
+/// out-of-order, plain), given the flags judged so far.
+fn retransmission(fwd: &Flow, rev: &Flow, p: &Pkt, bits: u16, first_rtt: Option<u64>) -> u16 {
+    use bit::*;
+    let (seq, seglen) = (p.seq, p.len);
+    if !(seglen > 0 || p.flags.intersects(Flags::SYN | Flags::FIN)) || bits & KEEP_ALIVE != 0 {
+        return 0;
+    }
+    let mut not_advanced = fwd.nextseq != 0 && lt(seq, fwd.nextseq);
+    // New data after a zero window probe's byte is no retransmission.
+    if seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq {
+        not_advanced = false;
+    }
+    // Only data the peer had already acknowledged: spurious.
+    if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
+        return SPURIOUS_RETRANSMISSION | RETRANSMISSION;
+    }
+    // At least two duplicate ACKs asked for exactly this, within 20 ms:
+    // RFC 5681 §3.2's fast retransmit.
+    if not_advanced
+        && rev.dupacknum >= 2
+        && rev.lastack == seq
+        && p.ns.wrapping_sub(rev.lastack_t) < FAST_RTX_WINDOW
+    {
+        return FAST_RETRANSMISSION | RETRANSMISSION;
+    }
+    // Soon after the highest segment and not where it ended: the network
+    // reordered it.
+    let thres = first_rtt.filter(|r| *r > 0).unwrap_or(OOO_DEFAULT);
+    let end = seq
+        .wrapping_add(seglen)
+        .wrapping_add(u32::from(p.flags.intersects(Flags::SYN | Flags::FIN)));
+    if not_advanced && p.ns.wrapping_sub(fwd.nextseq_t) < thres && fwd.nextseq != end {
+        return OUT_OF_ORDER;
+    }
+    if not_advanced { RETRANSMISSION } else { 0 }
+}
+
+/// What this direction has sent, for judging the next packets.
+fn remember(fwd: &mut Flow, p: &Pkt, bits: u16) {
+    let mut nextseq = p.seq.wrapping_add(p.len);
+    if p.flags.intersects(Flags::SYN | Flags::FIN) {
+        nextseq = nextseq.wrapping_add(1);
+    }
+    let probe = bits & bit::ZERO_WINDOW_PROBE != 0;
+    if (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe {
+        fwd.nextseq = nextseq;
+        fwd.nextseq_t = p.ns;
+    }
+    if (p.seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == 0) && !probe {
+        fwd.maxseqtobeacked = fwd.nextseq;
+    }
+    fwd.window = u32::from(p.win);
+    fwd.lastack = p.ack;
+    fwd.lastack_t = p.ns;
+    fwd.lastflags = bits;
 }
 
 #[cfg(test)]

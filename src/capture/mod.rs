@@ -1,7 +1,7 @@
 //! Opening a packet capture (pcap or pcapng, from tcpdump, Wireshark or
 //! tcpscope's own `--pcap`) as the same event stream a recording holds, so
 //! that `tcpscope replay FILE.pcap` shows it in the ladder, the connection
-//! list, the graphs and `tcpscope plot` (README, Opening a capture).
+//! list, the graphs and `tcpscope plot` (docs/captures.md, Opening a capture).
 //!
 //! Streamed: packets are read one at a time and only a few numbers per
 //! connection are kept (its analysis and inferred states); no payload is
@@ -425,6 +425,8 @@ pub struct Summary {
     pub not_tcp: u64,
     pub unknown_link: u64,
     pub malformed: u64,
+    /// Connections no longer followed to keep memory bounded (live only).
+    pub forgotten: u64,
     /// Set when the file was cut short: the sentence to show.
     pub cut: Option<String>,
 }
@@ -762,6 +764,25 @@ impl Converter {
         Ok(())
     }
 
+    /// Forget all but `keep` connections: the oldest first, among them
+    /// those over on both sides before open ones.
+    fn evict(&mut self, keep: usize) {
+        if self.conns.len() <= keep {
+            return;
+        }
+        let mut order: Vec<(bool, f64, Key)> = self
+            .conns
+            .iter()
+            .map(|(k, tr)| (!tr.inference.over(), tr.last_t, *k))
+            .collect();
+        order.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let n = self.conns.len() - keep;
+        for (_, _, k) in order.into_iter().take(n) {
+            self.conns.remove(&k);
+        }
+        self.summary.forgotten += n as u64;
+    }
+
     /// At the end: how long each wait had lasted when the capture stopped.
     fn finish<E>(
         &mut self,
@@ -806,6 +827,90 @@ impl Converter {
             })?;
         }
         Ok(())
+    }
+}
+
+/// Live packets as events (`tcpscope watch` and `intercept`): the same
+/// conversion as a capture file's, fed one frame at a time, with at most
+/// `max_conns` connections followed. Past that the oldest are forgotten,
+/// those over on both sides first (docs/watch.md, Watching the machine's own connections: bounded
+/// memory); a forgotten connection that sends again starts afresh.
+pub struct Stream {
+    cv: Converter,
+    max_conns: usize,
+}
+
+impl Stream {
+    /// Frame times are nanoseconds since the start of the run (event time 0).
+    pub fn new(max_conns: usize) -> Stream {
+        let mut cv = Converter::new();
+        cv.t0 = Some(0);
+        Stream {
+            cv,
+            max_conns: max_conns.max(1),
+        }
+    }
+
+    /// One frame of link type `linktype`, numbered `number` (its events'
+    /// segment id), seen `ns` nanoseconds after the start.
+    pub fn frame<E>(
+        &mut self,
+        number: u64,
+        ns: u64,
+        linktype: u32,
+        data: &[u8],
+        sink: &mut impl FnMut(Event) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.cv.frame(
+            Frame {
+                number,
+                ns,
+                linktype,
+                data,
+            },
+            sink,
+        )?;
+        if self.cv.conns.len() > self.max_conns {
+            // An eighth at a time, so the sort is paid rarely.
+            let keep = self.max_conns - self.max_conns / 8;
+            self.cv.evict(keep);
+        }
+        Ok(())
+    }
+
+    /// Which host (`client` or `server`) the end at `local` is, talking to
+    /// `remote`, when that connection is followed.
+    pub fn host_of(&self, local: SocketAddr, remote: SocketAddr) -> Option<Arc<str>> {
+        if self.cv.conns.contains_key(&(local, remote)) {
+            Some(self.cv.client.clone())
+        } else if self.cv.conns.contains_key(&(remote, local)) {
+            Some(self.cv.server.clone())
+        } else {
+            None
+        }
+    }
+
+    /// Connections followed now.
+    pub fn tracked(&self) -> usize {
+        self.cv.conns.len()
+    }
+
+    pub fn summary(&self) -> &Summary {
+        &self.cv.summary
+    }
+
+    /// The latest event time so far.
+    pub fn latest(&self) -> f64 {
+        self.cv.latest
+    }
+
+    /// At the end of the run: how long each wait had lasted.
+    pub fn finish<E>(
+        &mut self,
+        end: f64,
+        sink: &mut impl FnMut(Event) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.cv.finish(end, sink)
     }
 }
 

@@ -1,4 +1,4 @@
-//! A viewer of a shared live session: `tcpscope attach PATH` (README,
+//! A viewer of a shared live session: `tcpscope attach PATH` (docs/live.md,
 //! Sharing a live session). [`AttachDriver`] implements
 //! [`crate::driver::Driver`] over the session's stream.
 //!

@@ -225,7 +225,9 @@ pub fn speed(x: f64) -> String {
     if x >= 10.0 || x.fract() == 0.0 {
         format!("×{x:.0}")
     } else {
-        format!("×{}", format!("{x:.2}").trim_end_matches('0'))
+        // 3.999 rounds to `4.00`: `×4`, not `×4.`.
+        let s = format!("{x:.2}");
+        format!("×{}", s.trim_end_matches('0').trim_end_matches('.'))
     }
 }
 
@@ -297,6 +299,8 @@ mod tests {
         assert_eq!(speed(0.5), "×0.5");
         assert_eq!(speed(0.25), "×0.25");
         assert_eq!(speed(2.0), "×2");
+        assert_eq!(speed(3.999), "×4", "a time-lapse's speed, rounded");
+        assert_eq!(speed(1.59), "×1.59");
         assert_eq!(t(241.52), "241.520");
     }
 }

@@ -1,4 +1,4 @@
-//! Where a replay's events come from (README, Opening a capture): a
+//! Where a replay's events come from (docs/captures.md, Opening a capture): a
 //! capture's, made again from the file a window at a time, so that a
 //! capture of a million packets opens in the UI without holding a million
 //! events; a recording's, read from the file a window at a time too (each
@@ -42,8 +42,9 @@ pub enum Events {
 enum Source {
     Capture(Format),
     /// A recording's JSON lines: the byte offset of the line of every
-    /// STRIDE-th event.
-    Recording(Arc<Vec<u64>>),
+    /// STRIDE-th event, and how many events it has (a last line cut short
+    /// is not one of them).
+    Recording(Arc<Vec<u64>>, usize),
 }
 
 pub struct CaptureEvents {
@@ -76,13 +77,16 @@ type Part = Result<Vec<Event>, String>;
 fn reader(path: PathBuf, source: Source, from: usize) -> Receiver<Part> {
     match source {
         Source::Capture(format) => capture_reader(path, format),
-        Source::Recording(offsets) => recording_reader(path, offsets[from]),
+        Source::Recording(offsets, len) => {
+            recording_reader(path, offsets[from], len.saturating_sub(from * STRIDE))
+        }
     }
 }
 
-/// A recording's events from the line at byte `at` on. A line that no
+/// A recording's events from the line at byte `at` on, `count` of them
+/// (the first pass's count: not a last line cut short). A line that no
 /// longer reads as an event means the file changed since it was opened.
-fn recording_reader(path: PathBuf, at: u64) -> Receiver<Part> {
+fn recording_reader(path: PathBuf, at: u64, count: usize) -> Receiver<Part> {
     let (tx, rx) = sync_channel::<Part>(1);
     std::thread::spawn(move || {
         let changed = || format!("{} changed since it was opened", path.display());
@@ -93,7 +97,11 @@ fn recording_reader(path: PathBuf, at: u64) -> Receiver<Part> {
             return;
         };
         let mut part = Vec::with_capacity(STRIDE);
+        let mut left = count;
         for line in std::io::BufReader::new(file).lines() {
+            if left == 0 {
+                break;
+            }
             let Ok(line) = line else {
                 let _ = tx.send(Err(changed()));
                 return;
@@ -106,6 +114,7 @@ fn recording_reader(path: PathBuf, at: u64) -> Receiver<Part> {
                 return;
             };
             part.push(e);
+            left -= 1;
             if part.len() == STRIDE
                 && tx
                     .send(Ok(std::mem::replace(&mut part, Vec::with_capacity(STRIDE))))
@@ -209,7 +218,7 @@ impl CaptureEvents {
         offsets: Vec<u64>,
         window: Vec<Event>,
     ) -> CaptureEvents {
-        let source = Source::Recording(Arc::new(offsets));
+        let source = Source::Recording(Arc::new(offsets), len);
         CaptureEvents::after_first_pass(path, source, len, end, marks).with_window(window)
     }
 
@@ -221,7 +230,7 @@ impl CaptureEvents {
         if self.reader.as_ref().is_none_or(|(_, next)| *next > base) {
             let from = match self.source {
                 Source::Capture(_) => 0,
-                Source::Recording(_) => base / STRIDE,
+                Source::Recording(..) => base / STRIDE,
             };
             self.reader = Some((
                 reader(self.path.clone(), self.source.clone(), from),

@@ -9,6 +9,7 @@
 //! - [`live`]: the live runtime on a TUN, in real time;
 //! - [`replay`]: a recording played back;
 //! - [`attach`]: a read-only viewer of a shared live session;
+//! - [`tap`]: `watch` and `intercept`, the kernel's own connections;
 //! - [`clock`]: the virtual clock demo and replay share ([`clock::Timeline`]);
 //! - [`faults`]: the fault-rule commands, applied to an injector (once, for
 //!   demo and live).
@@ -29,6 +30,7 @@ pub mod events;
 pub mod faults;
 pub mod live;
 pub mod replay;
+pub mod tap;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

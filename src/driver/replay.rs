@@ -3,7 +3,9 @@
 //! A recording is a header line `{"tcpscope_recording":1,...}` and one event
 //! per line. A first pass checks every line before the UI opens, so every
 //! error (missing file, another format version, a bad line) is one sentence
-//! on stderr; the UI then reads it a window at a time from the byte offsets
+//! on stderr; a last line cut short (no newline, not JSON: the writer was
+//! killed) is no error but the recording's end, said once (docs/ui.md,
+//! Demo, replay and the walkthrough). The UI then reads it a window at a time from the byte offsets
 //! that pass noted ([`super::events`]), unless its events are out of time
 //! order (a hand-edited file), which is read whole and sorted.
 //! Playback runs at real speed, faster or slower, by single events or by
@@ -12,7 +14,7 @@
 //!
 //! A capture (pcap, pcapng) plays the same way, but its events are never
 //! all held: they are made again from the file a window at a time
-//! ([`super::events`]; README, Opening a capture).
+//! ([`super::events`]; docs/captures.md, Opening a capture).
 //!
 //! Holds the recording reader ([`load`], [`parse`]) and [`ReplayDriver`].
 //! Uses events and the output format only; must not depend on `ui`.
@@ -47,7 +49,7 @@ pub struct Recording {
     pub name: String,
     pub header: Header,
     pub events: Vec<Event>,
-    /// Said once when the UI opens (a capture cut short).
+    /// Said once when the UI opens (a capture or a recording cut short).
     pub notice: Option<String>,
 }
 
@@ -191,26 +193,123 @@ fn event_of(name: &str, n: usize, line: &str) -> Result<Event, String> {
     Ok(e)
 }
 
-/// Parse a recording; `name` is used in error sentences.
-pub fn parse(name: &str, input: impl BufRead) -> Result<Recording, String> {
-    let mut lines = input.lines().enumerate();
-    let header = loop {
-        let Some((i, line)) = lines.next() else {
-            return Err(empty(name));
+/// The lines of a recording, numbered from 1, each with the byte offset it
+/// starts at and whether a newline ends it: only the file's last line can
+/// lack one, and then it may have been cut short (the process writing it
+/// was killed mid-line).
+struct Lines<R> {
+    r: R,
+    name: String,
+    n: usize,
+    offset: u64,
+}
+
+struct Line {
+    /// Its number in the file.
+    n: usize,
+    /// The byte offset it starts at.
+    at: u64,
+    text: String,
+    /// A newline ends it.
+    whole: bool,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(name: &str, r: R) -> Lines<R> {
+        Lines {
+            r,
+            name: name.to_string(),
+            n: 0,
+            offset: 0,
+        }
+    }
+
+    /// The next line; `None` at the end of the file.
+    fn next(&mut self) -> Result<Option<Line>, String> {
+        let mut buf = Vec::new();
+        let k = self
+            .r
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| format!("cannot read {} at line {}: {e}", self.name, self.n + 1))?;
+        if k == 0 {
+            return Ok(None);
+        }
+        self.n += 1;
+        let at = self.offset;
+        self.offset += k as u64;
+        let whole = buf.last() == Some(&b'\n');
+        let text = match String::from_utf8(buf) {
+            Ok(t) => t,
+            // A cut may fall inside a character; the line is not JSON then.
+            Err(e) if !whole => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            Err(_) => {
+                return Err(format!(
+                    "cannot read {} at line {}: stream did not contain valid UTF-8",
+                    self.name, self.n
+                ));
+            }
         };
-        let line = line.map_err(|e| format!("cannot read {name} at line {}: {e}", i + 1))?;
-        if line.trim().is_empty() {
-            continue;
+        Ok(Some(Line {
+            n: self.n,
+            at,
+            text,
+            whole,
+        }))
+    }
+
+    /// The header line, past blank lines.
+    fn header(&mut self) -> Result<Header, String> {
+        loop {
+            let Some(line) = self.next()? else {
+                return Err(empty(&self.name));
+            };
+            if !line.text.trim().is_empty() {
+                return header_of(&self.name, line.n, &line.text);
+            }
         }
-        break header_of(name, i + 1, &line)?;
-    };
+    }
+
+    /// The next event and the byte offset of its line: `Ok(None)` at the
+    /// end of the file, or at a last line cut short, and then `cut` holds
+    /// the sentence that says so.
+    fn event(&mut self, cut: &mut Option<String>) -> Result<Option<(u64, Event)>, String> {
+        loop {
+            let Some(line) = self.next()? else {
+                return Ok(None);
+            };
+            if line.text.trim().is_empty() {
+                continue;
+            }
+            if is_cut(&line) {
+                *cut = Some(cut_short(&self.name, line.n));
+                return Ok(None);
+            }
+            return event_of(&self.name, line.n, &line.text).map(|e| Some((line.at, e)));
+        }
+    }
+}
+
+/// The file's last line (no newline ends it) and not JSON: the recording
+/// was cut short while that line was written. Everything before it
+/// stands; a bad line anywhere else is an error.
+fn is_cut(line: &Line) -> bool {
+    !line.whole && serde_json::from_str::<serde::de::IgnoredAny>(&line.text).is_err()
+}
+
+/// What a replay of a recording cut short at line `n` says.
+fn cut_short(name: &str, n: usize) -> String {
+    format!("{name} ends at line {n}, cut short: everything before it is replayed")
+}
+
+/// Parse a recording; `name` is used in error sentences. A last line cut
+/// short ends it, with a notice.
+pub fn parse(name: &str, input: impl BufRead) -> Result<Recording, String> {
+    let mut lines = Lines::new(name, input);
+    let header = lines.header()?;
     let mut events = Vec::new();
-    for (i, line) in lines {
-        let line = line.map_err(|e| format!("cannot read {name} at line {}: {e}", i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        events.push(event_of(name, i + 1, &line)?);
+    let mut notice = None;
+    while let Some((_, e)) = lines.event(&mut notice)? {
+        events.push(e);
     }
     // Events are recorded in order; a hand-edited file may not be. Seeking
     // relies on order, and a stable sort keeps same-time events as written.
@@ -219,15 +318,15 @@ pub fn parse(name: &str, input: impl BufRead) -> Result<Recording, String> {
         name: name.to_string(),
         header,
         events,
-        notice: None,
+        notice,
     })
 }
 
 pub struct ReplayDriver {
     name: String,
     header: Header,
-    /// Said once when the UI opens (a capture cut short, or read again
-    /// and found changed).
+    /// Said once when the UI opens (a capture or a recording cut short,
+    /// or one read again and found changed).
     notice: Option<String>,
     events: Events,
     /// A stretch the UI must get before anything else, whatever the clock
@@ -282,6 +381,8 @@ struct Scan {
     narrations: Vec<usize>,
     chapters: Vec<(usize, String)>,
     two_hosts: bool,
+    /// The last line was cut short: the sentence that says so.
+    cut: Option<String>,
 }
 
 /// The first pass: every line checked as [`parse`] checks it, the time and
@@ -292,28 +393,8 @@ fn scan(path: &Path) -> Result<Option<Scan>, String> {
     let name = path.display().to_string();
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot open the recording {name}: {e}"))?;
-    let mut r = std::io::BufReader::new(file);
-    let mut line = String::new();
-    let (mut offset, mut n) = (0u64, 0usize);
-    // One line into `line`; its length in bytes (0 at the end).
-    let mut next = |line: &mut String, n: &mut usize| -> Result<u64, String> {
-        line.clear();
-        let k = r
-            .read_line(line)
-            .map_err(|e| format!("cannot read {name} at line {}: {e}", *n + 1))?;
-        *n += usize::from(k > 0);
-        Ok(k as u64)
-    };
-    let header = loop {
-        let k = next(&mut line, &mut n)?;
-        if k == 0 {
-            return Err(empty(&name));
-        }
-        offset += k;
-        if !line.trim().is_empty() {
-            break header_of(&name, n, &line)?;
-        }
-    };
+    let mut lines = Lines::new(&name, std::io::BufReader::new(file));
+    let header = lines.header()?;
     let mut s = Scan {
         two_hosts: header.mode.as_deref() == Some("demo"),
         header,
@@ -324,19 +405,10 @@ fn scan(path: &Path) -> Result<Option<Scan>, String> {
         window: Vec::new(),
         narrations: Vec::new(),
         chapters: Vec::new(),
+        cut: None,
     };
     let capture = s.header.mode.as_deref() == Some("capture");
-    loop {
-        let at = offset;
-        let k = next(&mut line, &mut n)?;
-        if k == 0 {
-            break;
-        }
-        offset += k;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let e = event_of(&name, n, &line)?;
+    while let Some((at, e)) = lines.event(&mut s.cut)? {
         if e.t < s.end {
             return Ok(None);
         }
@@ -371,14 +443,15 @@ fn scan(path: &Path) -> Result<Option<Scan>, String> {
 /// first pass checks every line and the order ([`scan`]), then they are
 /// read again as they are wanted. A file out of time order is read whole
 /// and sorted. Also whether both ends were tcpscope engines
-/// ([`two_hosts`]).
+/// ([`two_hosts`]), and the sentence to say when the file's last line was
+/// cut short (the events end before it).
 pub type EventStream = Box<dyn Iterator<Item = Result<Event, String>>>;
 
-pub fn recorded_events(path: &Path) -> Result<(bool, EventStream), String> {
+pub fn recorded_events(path: &Path) -> Result<(bool, EventStream, Option<String>), String> {
     let Some(s) = scan(path)? else {
         let rec = load(path)?;
         let two = two_hosts(&rec);
-        return Ok((two, Box::new(rec.events.into_iter().map(Ok))));
+        return Ok((two, Box::new(rec.events.into_iter().map(Ok)), rec.notice));
     };
     let name = path.display().to_string();
     let file =
@@ -389,9 +462,9 @@ pub fn recorded_events(path: &Path) -> Result<(bool, EventStream), String> {
         .map_while(Result::ok)
         .filter(|l| !l.trim().is_empty())
         .skip(1) // the header, checked by the first pass
-        .take(s.len)
+        .take(s.len) // not the line cut short, if any
         .map(move |l| Event::from_json(&l).map_err(|_| changed()));
-    Ok((s.two_hosts, Box::new(events)))
+    Ok((s.two_hosts, Box::new(events), s.cut))
 }
 
 /// Both ends were tcpscope engines (a demo's recording). A capture names
@@ -476,7 +549,7 @@ impl ReplayDriver {
             name: path.display().to_string(),
             header: s.header,
             events: Vec::new(),
-            notice: None,
+            notice: s.cut,
         });
         d.two_hosts = s.two_hosts;
         d.by_narration = has_narration;
@@ -999,6 +1072,76 @@ mod tests {
         );
     }
 
+    /// GOOD with a last line cut short: the first `keep` bytes of one more
+    /// event, no newline.
+    fn cut_at(keep: usize) -> String {
+        let more = r#"{"t":4.0,"kind":"info","msg":"d é"}"#;
+        format!(
+            "{GOOD}{}",
+            String::from_utf8_lossy(&more.as_bytes()[..keep])
+        )
+    }
+
+    #[test]
+    fn a_last_line_cut_short_ends_the_recording_with_a_notice() {
+        // Line 8 (after a blank line 3): cut anywhere, even inside the `é`.
+        let full = r#"{"t":4.0,"kind":"info","msg":"d é"}"#.len();
+        for keep in [1, 10, full - 4, full - 1] {
+            let text = cut_at(keep);
+            let r = parse("rec.jsonl", text.as_bytes()).unwrap();
+            assert_eq!(texts(&r.events), ["a", "one", "b", "two", "c"], "{keep}");
+            assert_eq!(
+                r.notice.as_deref(),
+                Some("rec.jsonl ends at line 8, cut short: everything before it is replayed")
+            );
+        }
+        let mut bytes = GOOD.as_bytes().to_vec();
+        bytes.extend_from_slice(&r#"{"t":4.0,"kind":"info","msg":"d é"}"#.as_bytes()[..full - 3]);
+        assert!(std::str::from_utf8(&bytes).is_err(), "cut inside the é");
+        let r = parse("rec.jsonl", &bytes[..]).unwrap();
+        assert_eq!(r.events.len(), 5);
+        assert!(r.notice.is_some());
+        // The whole line without its newline is a whole event.
+        let r = parse("rec.jsonl", cut_at(full).as_bytes()).unwrap();
+        assert_eq!(texts(&r.events), ["a", "one", "b", "two", "c", "d é"]);
+        assert_eq!(r.notice, None);
+        assert_eq!(parse("rec.jsonl", GOOD.as_bytes()).unwrap().notice, None);
+    }
+
+    #[test]
+    fn a_bad_line_that_is_not_the_cut_last_one_is_still_an_error() {
+        // In the middle, cut short or not: an error, as before.
+        let middle = GOOD.replace(
+            r#"{"t":1.0,"kind":"info","msg":"b"}"#,
+            r#"{"t":1.0,"kind":"info","#,
+        );
+        let err = parse("rec.jsonl", middle.as_bytes()).unwrap_err();
+        assert!(
+            err.starts_with("rec.jsonl line 5: not a valid event"),
+            "{err}"
+        );
+        // The last line, but ended by a newline: written whole, and bad.
+        let text = format!("{}\n", cut_at(10));
+        let err = parse("rec.jsonl", text.as_bytes()).unwrap_err();
+        assert!(
+            err.starts_with("rec.jsonl line 8: not a valid event"),
+            "{err}"
+        );
+        // The last line without a newline, JSON but not an event.
+        let text = format!("{GOOD}{}", r#"{"t":4.0,"kind":"nonsense"}"#);
+        let err = parse("rec.jsonl", text.as_bytes()).unwrap_err();
+        assert!(
+            err.starts_with("rec.jsonl line 8: not a valid event"),
+            "{err}"
+        );
+        // A header cut short is no recording.
+        let err = parse("rec.jsonl", r#"{"tcpscope_recor"#.as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            "rec.jsonl is not a tcpscope recording: line 1 is not a JSON header"
+        );
+    }
+
     #[test]
     fn steps_by_narration_and_seeks_back() {
         let mut d = ReplayDriver::new(parse("r", GOOD.as_bytes()).unwrap()).paused();
@@ -1025,6 +1168,44 @@ mod tests {
             .command(Command::DropNext(crate::event::Dir::In))
             .unwrap_err();
         assert!(err.starts_with("a recording only plays back"), "{err}");
+    }
+
+    /// Issue 19: a recording's speed steps set the playback speed as they
+    /// are handed out, in a walkthrough too; a chapter jump lands on its
+    /// narration with its instant, and the chapter list reads the file.
+    #[test]
+    fn speed_steps_and_chapters_of_a_recording() {
+        let rec = concat!(
+            r#"{"tcpscope_recording":1,"version":"0.1.0","mode":"demo","title":"t"}"#,
+            "\n",
+            r#"{"t":0.5,"kind":"narration","lang":"en","text":"one","chapter":"1. One"}"#,
+            "\n",
+            r#"{"t":1.0,"kind":"speed","x":600.0}"#,
+            "\n",
+            r#"{"t":2.0,"kind":"narration","lang":"en","text":"two","chapter":"2. Two"}"#,
+            "\n",
+            r#"{"t":2.0,"kind":"info","msg":"same instant"}"#,
+            "\n",
+            r#"{"t":900.0,"kind":"info","msg":"c"}"#,
+            "\n"
+        );
+        let mut d = ReplayDriver::new(parse("r", rec.as_bytes()).unwrap()).paused();
+        assert_eq!(d.chapters(), ["1. One", "2. Two"]);
+        assert_eq!(d.playback().speed, Some(1.0));
+        d.command(Command::Seek(1.5)).unwrap();
+        d.poll();
+        assert_eq!(d.playback().speed, Some(600.0), "the speed step was passed");
+        assert_eq!(d.command(Command::Chapter(1)).unwrap(), "2. Two");
+        assert_eq!(
+            texts(&d.poll()),
+            ["two", "same instant"],
+            "the instant whole"
+        );
+        assert!(d.playback().paused);
+        d.command(Command::Chapter(0)).unwrap();
+        assert!(d.take_rewind());
+        assert_eq!(texts(&d.poll()), ["one"]);
+        assert!(d.command(Command::Chapter(2)).is_err());
     }
 
     /// Two commands before the UI polls (two `}` typed quickly, a busy
@@ -1212,9 +1393,10 @@ mod windowed {
         // file's start: a handful in all.
         assert!(c.passes < 12, "{} passes", c.passes);
         // Streamed (`--headless`, `plot`): the same events, in order.
-        let (two, stream) = recorded_events(&big.0).unwrap();
+        let (two, stream, cut) = recorded_events(&big.0).unwrap();
         let got: Vec<Event> = stream.map(Result::unwrap).collect();
         assert!(two && got == all, "{} of {} events", got.len(), all.len());
+        assert_eq!(cut, None);
     }
 
     #[test]
@@ -1230,7 +1412,7 @@ mod windowed {
             unreachable!()
         };
         assert!(v.windows(2).all(|w| w[0].t <= w[1].t));
-        let (_, stream) = recorded_events(&big.0).unwrap();
+        let (_, stream, _) = recorded_events(&big.0).unwrap();
         let got: Vec<Event> = stream.map(Result::unwrap).collect();
         assert!(&got == v, "streamed sorted, as held");
     }
@@ -1244,6 +1426,40 @@ mod windowed {
         let windowed = ReplayDriver::recording(&big.0).err().unwrap();
         assert_eq!(windowed, load(&big.0).err().unwrap());
         assert!(windowed.contains("not a valid event"), "{windowed}");
+    }
+
+    #[test]
+    fn a_recording_cut_short_is_read_in_windows_up_to_the_cut() {
+        let big = Big::new("killed", |_| {});
+        let all = load(&big.0).unwrap().events;
+        let mut text = std::fs::read_to_string(&big.0).unwrap();
+        let lines = text.lines().count();
+        text.push_str(r#"{"t":1e9,"host":"client","conn":"x<->y","kind":"segm"#);
+        std::fs::write(&big.0, text).unwrap();
+        let say = format!(
+            "{} ends at line {}, cut short: everything before it is replayed",
+            big.0.display(),
+            lines + 1
+        );
+        let mut d = ReplayDriver::recording(&big.0).unwrap();
+        assert!(matches!(d.events, Events::Capture(_)), "windowed");
+        assert_eq!(d.events.len(), all.len());
+        assert_eq!(d.end(), all.last().unwrap().t);
+        // The last window, read again from the file, stops before the cut.
+        for i in [all.len() - 1, 0, all.len() - 2] {
+            assert_eq!(d.events.get(i), Some(&all[i]), "event {i}");
+        }
+        assert_eq!(d.events.take_broken(), None);
+        assert_eq!(d.take_notice(), Some(say.clone()));
+        assert_eq!(d.take_notice(), None, "said once");
+        // Held, and streamed (`--headless`, `plot`): the same, and said.
+        let held = load(&big.0).unwrap();
+        assert!(held.events == all);
+        assert_eq!(held.notice.as_deref(), Some(say.as_str()));
+        let (_, stream, cut) = recorded_events(&big.0).unwrap();
+        let got: Vec<Event> = stream.map(Result::unwrap).collect();
+        assert!(got == all, "{} of {} events", got.len(), all.len());
+        assert_eq!(cut, Some(say));
     }
 
     #[test]

@@ -442,7 +442,7 @@ pub(super) static EN: Messages = Messages {
     hk_step_forward: "one step forward",
     hk_pause: "pause ⇄ run",
     hk_walkthrough: "walkthrough on ⇄ off",
-    hk_chapters: "chapters: list, jump to one",
+    hk_chapters: "chapters: jump to one",
     hk_speed: "faster / slower",
     hk_seek: "jump ∓10 s / ∓60 s",
     hk_help: "help, then ladder notation",

@@ -438,7 +438,7 @@ pub(super) static ZH: Messages = Messages {
     hk_step_forward: "前进一步",
     hk_pause: "暂停 ⇄ 运行",
     hk_walkthrough: "逐步讲解 开 ⇄ 关",
-    hk_chapters: "章节：列出并跳到一章",
+    hk_chapters: "章节：跳到其中一章",
     hk_speed: "加快 / 减慢",
     hk_seek: "跳转 ∓10 秒 / ∓60 秒",
     hk_help: "帮助，再按一次看记号",

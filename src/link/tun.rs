@@ -18,8 +18,8 @@
 //! `TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)`: the kernel may then
 //! hand over TCP packets of up to 64 KiB (its GSO packets, which it would
 //! cut at `gso_size` before a real NIC) with a partial checksum, which is
-//! where one read per 1500-byte packet stops being the limit (README, The
-//! link; Measured). Every read and write then carries a 10-byte
+//! where one read per 1500-byte packet stops being the limit (docs/live.md,
+//! The link; docs/benchmarks.md). Every read and write then carries a 10-byte
 //! `virtio_net_hdr`; this module strips it (reporting `gso_size`, so the
 //! runtime can cut the packet into its wire segments with `gso::split`),
 //! adds it (with a GSO type and size for a TSO write built by `gso::pack`),
@@ -215,8 +215,8 @@ pub fn parse_cidr6(s: &str) -> Result<(Ipv6Addr, u8), String> {
     Ok((addr, prefix))
 }
 
-/// The sentence for a missing CAP_NET_ADMIN (README, Live mode: privileges;
-/// Command line: exit codes).
+/// The sentence for a missing CAP_NET_ADMIN (docs/live.md, Privileges;
+/// README, Command line: exit codes).
 pub const NEED_CAP_NET_ADMIN: &str = "creating the TUN interface needs CAP_NET_ADMIN: run with sudo, or give the binary the capability with `sudo setcap cap_net_admin+ep $(which tcpscope)`";
 
 /// Before any TUN ioctl: is CAP_NET_ADMIN in this thread's effective set?
@@ -276,7 +276,7 @@ impl Dev {
                 let pkt = &mut buf[VNET_HDR..n];
                 let mut partial = false;
                 // A GSO packet: many segments' worth behind one header, to be
-                // cut at `gso_size` (README, The link: wire-true).
+                // cut at `gso_size` (docs/live.md, The link: wire-true).
                 let gso_size = if hdr[1] & !VNET_GSO_ECN != VNET_GSO_NONE {
                     u16::from_ne_bytes([hdr[4], hdr[5]])
                 } else {

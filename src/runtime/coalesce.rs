@@ -1,7 +1,7 @@
 //! Bulk-transfer coalescing: keeps the event rate something a person (and a
 //! terminal) can follow.
 //!
-//! The rule (also in the README):
+//! The rule (also in docs/live.md, The runtime):
 //! - Per connection, count `segment` events in both directions. While fewer
 //!   than [`Coalescer::THRESHOLD`] segments fell in the last second, every
 //!   segment is its own event.

@@ -44,8 +44,8 @@ pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Packets read from the TUN per round before the engine runs.
 const READ_BATCH: usize = 64;
-/// How often drained connection buffers are given back (README, Measured:
-/// memory per idle connection).
+/// How often drained connection buffers are given back (docs/benchmarks.md,
+/// Memory per idle connection).
 const TRIM_EVERY: Duration = Duration::from_secs(1);
 /// How long the runtime keeps polling the TUN after its last activity.
 const BUSY_POLL: Duration = Duration::from_micros(50);
@@ -93,7 +93,7 @@ impl LiveSetup {
     }
 
     /// The TUN's queue (kernel → us) holds a full receive window of
-    /// segments, plus slack (README, The link: the default 500 drops
+    /// segments, plus slack (docs/live.md, The link: the default 500 drops
     /// packets with a large window).
     pub fn txqueuelen_for(cfg: &Config) -> u32 {
         let segs = cfg.recv_buf / usize::from(cfg.mss.max(536));
@@ -114,7 +114,7 @@ pub struct Stats {
     pub write_errors: u64,
     pub events: u64,
     /// GSO packets from the kernel, and the wire segments they were cut
-    /// into (README, The link).
+    /// into (docs/live.md, The link).
     pub gso_in: u64,
     pub gso_segments: u64,
     /// TSO writes to the kernel, and the segments they carried.
@@ -123,8 +123,8 @@ pub struct Stats {
 }
 
 /// Packets read from the TUN and not yet given to the injector. A kernel
-/// GSO packet is cut into the wire segments it stands for (README, The
-/// link: what the user sees is what is on the wire), here or, when it was
+/// GSO packet is cut into the wire segments it stands for (docs/live.md,
+/// The link: what the user sees is what is on the wire), here or, when it was
 /// kept whole in the hope of receive offload, in `Live::packet_in`.
 #[derive(Default)]
 struct RxBatch {
@@ -216,7 +216,7 @@ impl Live {
         cfg.cork = true;
         // The offload path takes partial checksums: computing them whole
         // for the kernel, which does not check them, cost a tenth of a
-        // download (README, The link). The pcap copy is completed.
+        // download (docs/live.md, The link). The pcap copy is completed.
         cfg.checksum_offload = tun.can_tso();
         let mut engine = Engine::new(cfg, HOST, setup.tun.stack_addr);
         let ipv6 = match tun.ipv6() {
@@ -453,7 +453,7 @@ impl Live {
     /// rule or held segment, no pcap, and some connection above the
     /// coalescing rate, whose events are folded into bursts (the check is
     /// for any connection; the coalescer hands the aggregate of a quiet one
-    /// on as its wire segments). README, The link.
+    /// on as its wire segments). docs/live.md, The link.
     fn gro_ok(&self, g: &Inner, hot: bool) -> bool {
         hot && self.tso_capable && self.pcap.is_none() && g.injector.is_idle()
     }

@@ -1,5 +1,5 @@
-//! Sharing a live session: `tcpscope live --share PATH` (README, Sharing a
-//! live session).
+//! Sharing a live session: `tcpscope live --share PATH` (docs/live.md,
+//! Sharing a live session).
 //!
 //! The hub is one more consumer of the event stream: the runtime hands it
 //! events through an ordinary bounded, lossy [`Sink`], so the stack never
@@ -42,7 +42,7 @@ use super::sink::{Sink, background_priority};
 
 /// Events the hub keeps for viewers that join late. At a few hundred bytes
 /// an event this is some tens of MB at most; the UI keeps less than this
-/// per connection anyway (README, The terminal UI).
+/// per connection anyway (docs/ui.md, History).
 pub const HISTORY: usize = 100_000;
 
 /// Events the runtime's channel to the hub holds before the hub lags.

@@ -4,8 +4,8 @@
 //! Each consumer (the UI driver, the `--events`/`--record` writer thread,
 //! the `--pcap` writer thread) has its own bounded channel. The stack only
 //! ever `try_send`s: a consumer that falls behind loses events, and the next
-//! event it does get is a `lagged` event saying how many (README, The
-//! runtime: "the stack never waits").
+//! event it does get is a `lagged` event saying how many (docs/live.md,
+//! The runtime: "the stack never waits").
 
 use std::path::PathBuf;
 use std::sync::Arc;

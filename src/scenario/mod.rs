@@ -344,7 +344,7 @@ impl NarrationSpec {
 }
 
 /// The event kinds a narration's `kind` may name: every kind a scenario
-/// run produces (README, Events). `narration` events are never matched;
+/// run produces (docs/events.md, The schema). `narration` events are never matched;
 /// `burst` and `lagged` come from live mode only.
 pub const MATCH_KINDS: &[&str] = &[
     "segment",
@@ -392,7 +392,7 @@ const MATCH_ACTIONS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The `reason` values of abort and drop events (README, Events).
+/// The `reason` values of abort and drop events (docs/events.md, The schema).
 const MATCH_REASONS: &[(&str, &[&str])] = &[
     (
         "abort",

@@ -74,6 +74,9 @@ struct HostApp {
     close_at: Vec<(Instant, ConnId)>,
     sent: Tally,
     received: Tally,
+    /// Bytes read on each connection: the end-of-stream line counts its
+    /// own connection's, where `received` adds up the host's.
+    received_on: HashMap<ConnId, u64>,
 }
 
 impl HostApp {
@@ -89,6 +92,7 @@ impl HostApp {
             close_at: Vec::new(),
             sent: Tally::default(),
             received: Tally::default(),
+            received_on: HashMap::new(),
         }
     }
 }
@@ -644,7 +648,7 @@ impl Run {
                         let app = &mut self.apps[i];
                         if app.eof_seen.insert(c) {
                             progress = true;
-                            let total = app.received.bytes;
+                            let total = app.received_on.get(&c).copied().unwrap_or(0);
                             let close = app.spec.close_on_eof;
                             let delay = secs(app.spec.close_delay);
                             if close {
@@ -667,6 +671,7 @@ impl Run {
                         let data = buf[..n].to_vec();
                         let app = &mut self.apps[i];
                         app.received.add(&data);
+                        *app.received_on.entry(c).or_default() += n as u64;
                         if app.spec.app == AppKind::Echo {
                             app.outbox.entry(c).or_default().data.extend(data);
                         }

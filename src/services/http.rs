@@ -5,7 +5,7 @@
 //! `Connection: close` (RFC 9112 §9.3); hyper implements both, and with
 //! `close` the server closes first after its response, so *tcpscope's*
 //! stack pays TIME-WAIT (the `server-close` and `http-keepalive`
-//! scenarios show it; README, Scenarios). `--http-idle SECS` closes
+//! scenarios show it; README, The tour and scenarios). `--http-idle SECS` closes
 //! a persistent connection that has been idle that long (hyper's graceful
 //! shutdown: an idle connection closes at once, a busy one after its
 //! response). Without the flag the idle limit is [`DEFAULT_IDLE`].

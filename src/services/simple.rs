@@ -8,8 +8,8 @@ use crate::socket::{Stack, TcpStream};
 
 const BUF: usize = 64 * 1024;
 
-/// A read buffer that costs an idle connection almost nothing (README,
-/// Measured: memory per idle connection): reads go into a small inline
+/// A read buffer that costs an idle connection almost nothing (docs/benchmarks.md,
+/// Memory per idle connection): reads go into a small inline
 /// array, and only while data keeps filling it into a 64 KiB heap buffer,
 /// which is given back (before the next read waits) once a read leaves
 /// most of it empty.

@@ -1,4 +1,4 @@
-//! Engine configuration and the three profiles (README, Command line).
+//! Engine configuration and the three profiles (docs/stack.md, Profiles).
 
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ impl Keepalive {
     };
 }
 
-/// A set of timer and algorithm defaults (README, Command line: profiles);
+/// A set of timer and algorithm defaults (docs/stack.md, Profiles);
 /// [`Profile::summary`] says each in a line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
@@ -104,6 +104,11 @@ pub struct Config {
     pub mss: u16,
     pub send_buf: usize,
     pub recv_buf: usize,
+    /// The receive buffer the offered window scale must cover, when it is
+    /// larger than `recv_buf`: Linux sizes the shift for the largest
+    /// buffer the socket may grow to (tcp_rmem's maximum,
+    /// tcp_select_initial_window), not for its first one. `None`: `recv_buf`.
+    pub recv_buf_max: Option<usize>,
     /// Offer RFC 7323 window scaling, timestamps, and RFC 2018 SACK.
     pub window_scaling: bool,
     pub timestamps: bool,
@@ -135,7 +140,7 @@ pub struct Config {
     /// Leave the TCP checksum of what the engine sends partial (the
     /// pseudo-header sum only, as a NIC with checksum offload is handed
     /// it): the live runtime's offload path, where the kernel takes such
-    /// packets as vouched for (README, The link). Off in the sans-IO
+    /// packets as vouched for (docs/live.md, The link). Off in the sans-IO
     /// default: every packet carries its full checksum.
     pub checksum_offload: bool,
     /// Ephemeral port range for active opens (IANA, RFC 6335).
@@ -160,6 +165,13 @@ pub struct Config {
     /// RFC 1337: ignore RST in TIME-WAIT. Linux's default (tcp_rfc1337 = 0)
     /// lets a RST end TIME-WAIT.
     pub rfc1337: bool,
+    /// TIME-WAIT takes TS.Recent from the peer's FIN sent again (RFC 7323
+    /// §4.3: its SEG.SEQ is at or below Last.ACK.sent), so the ACK it gets
+    /// echoes that retransmission and the peer does not take its needed
+    /// resend for a spurious one (RFC 3522). Linux's TIME-WAIT socket
+    /// answers such a FIN as an out-of-window segment and echoes the first
+    /// FIN's TSval (tcp_timewait_state_process).
+    pub time_wait_ts_recent: bool,
     /// Restart the retransmission timer when the first unacknowledged
     /// segment is sent again (Linux's tcp_xmit_retransmit_queue); RFC 6298
     /// §5.1 only starts it when it is not running.
@@ -196,6 +208,7 @@ impl Config {
             mss: 1460,
             send_buf: 256 * 1024,
             recv_buf: 256 * 1024,
+            recv_buf_max: None,
             window_scaling: true,
             timestamps: true,
             sack: true,
@@ -217,6 +230,7 @@ impl Config {
             tlp_delack: Duration::from_millis(200),
             quickack: 0,
             rfc1337: true,
+            time_wait_ts_recent: true,
             rto_restart_on_head_rtx: false,
             syn_loss_one_segment: 1,
         };
@@ -241,6 +255,7 @@ impl Config {
                 delayed_ack: Duration::from_millis(40),
                 quickack: 16,
                 rfc1337: false,
+                time_wait_ts_recent: false,
                 rto_restart_on_head_rtx: true,
                 syn_loss_one_segment: 2,
                 ..base

@@ -341,7 +341,7 @@ impl Engine {
 
     /// As [`Engine::receive_unverified`], for a kernel GSO packet that
     /// stands for `gro.segs` wire segments, processed as one, as Linux's
-    /// GRO does (README, The link). Its `segment` event carries `gro`, so
+    /// GRO does (docs/live.md, The link). Its `segment` event carries `gro`, so
     /// that what is shown is still wire segments.
     pub fn receive_gro(&mut self, now: Instant, id: u64, packet: &[u8], gro: Gro) {
         self.receive_checked(now, id, packet, false, Some(gro));
@@ -404,7 +404,7 @@ impl Engine {
             ctx.arrival = true;
             let retransmit = tcb.looks_like_retransmit(&seg);
             // What sent it again, as far as the receiver can tell
-            // (README, Events: `analysis`).
+            // (docs/events.md, The schema: `analysis`).
             let analysis = if !retransmit {
                 Vec::new()
             } else if tcb.looks_like_fast_retransmit(now, &seg) {

@@ -18,7 +18,7 @@ pub const TRIGGERS: [&str; 3] = ["count", "probability", "always"];
 pub const ACTIONS: [&str; 6] = ["drop", "hold", "delay", "duplicate", "reorder", "corrupt"];
 
 /// A rule in `m`'s words, word for word in the order of its text form
-/// (which it is, in English: the text the events, the README and the
+/// (which it is, in English: the text the events, docs/events.md and the
 /// command line's flags use; `Rule`'s `Display`).
 pub fn describe(m: &Messages, r: &Rule) -> String {
     let action = match r.action {

@@ -156,7 +156,7 @@ fn event_loop(
     let mut last_now = f64::NAN;
     let mut status_since: Option<(String, Instant)> = None;
     // A deliberate panic after the first frame, for the end-to-end test of
-    // the panic path (the terminal must come back; README "Tests").
+    // the panic path (the terminal must come back; docs/live.md, Tests).
     let test_panic = std::env::var_os("TCPSCOPE_TEST_PANIC").is_some_and(|v| v == "1");
     loop {
         if stop.load(Ordering::Relaxed) || view.quit || terminal_gone() {

@@ -136,7 +136,7 @@ pub fn echo_16mib(test: &str, stack: &str, extra: &[&str], iptables_loss: bool) 
         assert!(first_bytes("in") <= SIZE as u64);
         assert_eq!(arrived_coverage(&c), SIZE as u64);
         // The kernel repairs the injector's holes on our duplicate ACKs
-        // (SACK, RACK), and the receiver says so (README, Events:
+        // (SACK, RACK), and the receiver says so (docs/events.md, The schema:
         // `analysis`). Not with iptables loss: the kernel's own dropped
         // packets are a local drop that it sends again as new, so what
         // arrives again there is data whose ACK was lost (timer, probe).
@@ -227,7 +227,7 @@ pub fn echo_16mib(test: &str, stack: &str, extra: &[&str], iptables_loss: bool) 
         kind(&f.events, "lagged").is_empty(),
         "the events file must not lag"
     );
-    // Wire-true (README, The link): the kernel's GSO packets (TUN_F_TSO4,
+    // Wire-true (docs/live.md, The link): the kernel's GSO packets (TUN_F_TSO4,
     // TUN_F_TSO6) are cut at its MSS (ours less 12 bytes of timestamps);
     // ours leave in TSO writes.
     let stopped = f

@@ -1,7 +1,7 @@
 //! Shared helpers for the live tests: the skip rule, a network namespace
 //! guard, a running tcpscope, and event queries.
 //!
-//! The network rule (README, Tests): every packet of these tests stays inside a
+//! The network rule (docs/live.md, Tests): every packet of these tests stays inside a
 //! namespace the test creates (`ip netns add`), the TUN is created inside
 //! it, and the namespace is deleted in `Drop`, also when the test fails.
 //! Processes are ended by their PID only.
@@ -478,8 +478,8 @@ print(json.dumps({"sent": size, "received": got[0], "eof": eof[0],
                   "secs": round(time.time() - t0, 3)}))
 "#;
 
-/// The `tcp.analysis.*` fields tcpscope implements (README, Opening a
-/// capture), and `tcp.connection.rst` for `reset`.
+/// The `tcp.analysis.*` fields tcpscope implements (docs/captures.md,
+/// Opening a capture), and `tcp.connection.rst` for `reset`.
 pub const TSHARK_FLAGS: [&str; 14] = [
     "retransmission",
     "fast_retransmission",

@@ -240,8 +240,26 @@ impl Recovery {
     }
 
     /// One acceptable ACK (RFC 9293 §3.10.7.4 fifth step, after SND.UNA
-    /// moved): the SACK scoreboard, RACK, the state machine and the window.
+    /// moved): the SACK scoreboard, RACK, the state machine and the window,
+    /// one step each.
     pub(crate) fn on_ack(&mut self, ctx: &mut Ctx, name: &Arc<str>, a: &AckIn) {
+        let (d, dsack) = self.scoreboard_ack(a);
+        self.count_dupack(a, &d);
+        let rack = self.rack_on && a.sack_enabled;
+        if rack {
+            self.rack_ack(a, &d, dsack);
+        }
+        self.tlp_ack(ctx, name, a, dsack, &d);
+        let original_delivered = d.newest.iter().any(|&(_, _, _, rtx)| !rtx);
+        self.try_undo(ctx, name, a, dsack, original_delivered);
+        let lost = self.detect_loss(a, rack);
+        self.advance_state(ctx, name, a, &d, rack, lost);
+    }
+
+    /// The scoreboard takes the cumulative ACK and the SACK blocks (RFC
+    /// 6675 §5, RFC 2018): what was delivered, and whether the first block
+    /// was a D-SACK (RFC 2883).
+    fn scoreboard_ack(&mut self, a: &AckIn) -> (Delivered, bool) {
         let mut d = Delivered::default();
         if a.advanced {
             self.sb.ack(a.ack, &mut d);
@@ -277,40 +295,48 @@ impl Recovery {
         if dsack && self.undo.armed {
             self.undo.retrans_out -= 1;
         }
-        // Duplicate ACKs: RFC 5681 §2, or any ACK with new SACK
-        // information (RFC 6675 §2), which a bidirectional flow produces.
+        (d, dsack)
+    }
+
+    /// Duplicate ACKs: RFC 5681 §2, or any ACK with new SACK information
+    /// (RFC 6675 §2), which a bidirectional flow produces.
+    fn count_dupack(&mut self, a: &AckIn, d: &Delivered) {
         if a.advanced {
             self.dupacks = 0;
         } else if a.dup || d.sacked_bytes > 0 {
             self.dupacks += 1;
         }
-        let rack = self.rack_on && a.sack_enabled;
-        if rack {
-            for &(x, e, _, r) in &d.newest {
-                self.rack.update(a.now, x, e, r);
-            }
-            if d.reordering {
-                self.rack.reordering_seen = true;
-            }
-            // Linux widens the window only once reordering was seen, and
-            // not for a tail loss probe's D-SACK (the probe was the timer's
-            // doing, not RACK's).
-            let probe_dsack = dsack
-                && self.tlp_rtx
-                && self
-                    .tlp_end
-                    .is_some_and(|end| a.sack.first().is_some_and(|&(_, r)| r == end));
-            self.rack.on_ack_dsack(
-                dsack && self.rack.reordering_seen && !probe_dsack,
-                a.ack,
-                a.snd_max,
-            );
-        }
-        self.tlp_ack(ctx, name, a, dsack, &d);
-        let original_delivered = d.newest.iter().any(|&(_, _, _, rtx)| !rtx);
-        self.try_undo(ctx, name, a, dsack, original_delivered);
+    }
 
-        // Loss marking.
+    /// RACK's state from this ACK (RFC 8985 §6.2 steps 2 and 4): the most
+    /// recent delivery, reordering seen, the reordering window.
+    fn rack_ack(&mut self, a: &AckIn, d: &Delivered, dsack: bool) {
+        for &(x, e, _, r) in &d.newest {
+            self.rack.update(a.now, x, e, r);
+        }
+        if d.reordering {
+            self.rack.reordering_seen = true;
+        }
+        // Linux widens the window only once reordering was seen, and
+        // not for a tail loss probe's D-SACK (the probe was the timer's
+        // doing, not RACK's).
+        let probe_dsack = dsack
+            && self.tlp_rtx
+            && self
+                .tlp_end
+                .is_some_and(|end| a.sack.first().is_some_and(|&(_, r)| r == end));
+        self.rack.on_ack_dsack(
+            dsack && self.rack.reordering_seen && !probe_dsack,
+            a.ack,
+            a.snd_max,
+        );
+    }
+
+    /// Loss marking: RACK's time-based rule (RFC 8985 §6.2 step 5), else
+    /// SACK's DupThresh (RFC 6675 §5), else the third duplicate ACK or
+    /// NewReno's partial ACK (RFC 5681 §3.2, RFC 6582 §3.2). The ranges
+    /// marked lost and what found them.
+    fn detect_loss(&mut self, a: &AckIn, rack: bool) -> (Vec<(SeqNum, SeqNum)>, RtxCause) {
         let mut marked: Vec<(SeqNum, SeqNum)> = Vec::new();
         let mut by = RtxCause::Dupack;
         if rack {
@@ -335,8 +361,21 @@ impl Recovery {
                 marked.push(r);
             }
         }
+        (marked, by)
+    }
 
-        // The state machine.
+    /// The state machine after the ACK: an episode ends at its recovery
+    /// point, a new loss begins one (or marks more), and the window moves
+    /// by PRR in recovery (RFC 6937) or grows (RFC 5681, RFC 9438).
+    fn advance_state(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &Arc<str>,
+        a: &AckIn,
+        d: &Delivered,
+        rack: bool,
+        (marked, by): (Vec<(SeqNum, SeqNum)>, RtxCause),
+    ) {
         let delivered = d.acked_bytes
             + d.sacked_bytes
             + if a.sack_enabled || !a.dup {
@@ -344,29 +383,7 @@ impl Recovery {
             } else {
                 self.cc.smss
             };
-        let mut exited = false;
-        match self.state {
-            CaState::Recovery | CaState::Loss if a.advanced && a.ack >= self.high_seq => {
-                exited = true;
-                let was = self.state;
-                self.state = if self.sb.any_sacked() {
-                    CaState::Disorder
-                } else {
-                    CaState::Open
-                };
-                if was == CaState::Recovery && self.undo.armed {
-                    // RFC 6937: the reduction ends at ssthresh.
-                    self.cc.cwnd = self.cc.ssthresh.max(self.cc.smss);
-                }
-                self.undo.armed = false;
-                self.rescue_done = false;
-                if rack {
-                    self.rack.on_recovery_exit();
-                }
-                self.event(ctx, name, RecoveryAction::Exit, None, &[], None);
-            }
-            _ => {}
-        }
+        let exited = self.exit_at_recovery_point(ctx, name, a, rack);
         // Announced once the window is set, so the event shows it.
         let mut announce = None;
         if !marked.is_empty() {
@@ -382,28 +399,7 @@ impl Recovery {
             // The ACK that ends an episode leaves cwnd where recovery put
             // it; growth resumes with the next.
             CaState::Open | CaState::Disorder if a.advanced && !exited => {
-                // The RTT of the newest segment delivered, never one sent
-                // twice (Karn), for HyStart (Linux's `pkts_acked`).
-                let rtt = d
-                    .newest
-                    .iter()
-                    .filter(|n| !n.3)
-                    .map(|n| n.0)
-                    .max()
-                    .map(|xmit| a.now.saturating_sub(xmit));
-                if let Some(rtt) = rtt
-                    && let Some(how) = self.cc.rtt_sample(a.now, a.ack, a.snd_max, rtt, a.srtt)
-                {
-                    self.event(
-                        ctx,
-                        name,
-                        RecoveryAction::SlowStartExit,
-                        None,
-                        &[],
-                        Some(how.name()),
-                    );
-                }
-                self.cc.on_ack(a.now, a.data_acked, a.srtt);
+                self.grow(ctx, name, a, d);
             }
             CaState::Loss if a.advanced => {
                 // After an RTO the window grows again by slow start.
@@ -419,6 +415,66 @@ impl Recovery {
         if let Some(action) = announce {
             self.event(ctx, name, action, Some(by), &marked, None);
         }
+    }
+
+    /// An episode ends when the cumulative ACK reaches its recovery point
+    /// (RFC 6675 §5, RFC 6582 §3.2 step 3): `true` then.
+    fn exit_at_recovery_point(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &Arc<str>,
+        a: &AckIn,
+        rack: bool,
+    ) -> bool {
+        if !(matches!(self.state, CaState::Recovery | CaState::Loss)
+            && a.advanced
+            && a.ack >= self.high_seq)
+        {
+            return false;
+        }
+        let was = self.state;
+        self.state = if self.sb.any_sacked() {
+            CaState::Disorder
+        } else {
+            CaState::Open
+        };
+        if was == CaState::Recovery && self.undo.armed {
+            // RFC 6937: the reduction ends at ssthresh.
+            self.cc.cwnd = self.cc.ssthresh.max(self.cc.smss);
+        }
+        self.undo.armed = false;
+        self.rescue_done = false;
+        if rack {
+            self.rack.on_recovery_exit();
+        }
+        self.event(ctx, name, RecoveryAction::Exit, None, &[], None);
+        true
+    }
+
+    /// The window grows outside recovery; HyStart may end slow start first.
+    fn grow(&mut self, ctx: &mut Ctx, name: &Arc<str>, a: &AckIn, d: &Delivered) {
+        // The RTT of the newest segment delivered, never one sent twice
+        // (Karn), for HyStart (Linux's `pkts_acked`).
+        let rtt = d
+            .newest
+            .iter()
+            .filter(|n| !n.3)
+            .map(|n| n.0)
+            .max()
+            .map(|xmit| a.now.saturating_sub(xmit));
+        if let Some(rtt) = rtt
+            && let Some(how) = self.cc.rtt_sample(a.now, a.ack, a.snd_max, rtt, a.srtt)
+        {
+            self.event(
+                ctx,
+                name,
+                RecoveryAction::SlowStartExit,
+                None,
+                &[],
+                Some(how.name()),
+            );
+        }
+        self.cc.on_ack(a.now, a.data_acked, a.srtt);
     }
 
     fn enter_recovery(&mut self, flight: u32) {

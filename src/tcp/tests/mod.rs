@@ -5,6 +5,8 @@
 
 mod hardening;
 mod ipv6;
+mod lost_last_ack;
+mod pair;
 mod recovery;
 mod reliability;
 mod transitions;

@@ -655,8 +655,8 @@ fn corked_the_ack_of_every_second_full_segment_is_not_held() {
     assert!(!h.e.needs_flush());
 }
 
-/// Drained buffers are given back when the runtime asks (README, Measured:
-/// memory per idle connection), and grow again when data comes.
+/// Drained buffers are given back when the runtime asks (docs/benchmarks.md,
+/// Memory per idle connection), and grow again when data comes.
 #[test]
 fn drained_buffers_are_given_back_and_grow_again() {
     let mut h = established();
@@ -694,7 +694,7 @@ fn drained_buffers_are_given_back_and_grow_again() {
     assert_eq!(&buf[..5], b"again");
 }
 
-/// The receiver's judgement of an arriving retransmission (README, Events:
+/// The receiver's judgement of an arriving retransmission (docs/events.md, The schema:
 /// `analysis`): fast when it fills the hole at most 20 ms after the second
 /// or later duplicate ACK that asked for it, spurious when it repeats data
 /// already acknowledged, the timer's otherwise.

@@ -89,7 +89,7 @@ pub struct Transition {
     pub to: State,
     pub cause: Box<str>,
     pub t: f64,
-    /// Inferred from a capture's packets (README, Opening a capture).
+    /// Inferred from a capture's packets (docs/captures.md, Opening a capture).
     pub inferred: bool,
 }
 

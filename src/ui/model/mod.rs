@@ -23,8 +23,8 @@ pub use ladder::{Arrow, Burst, Entry, EntryKind, Fate, Mark, Note, Seg, Slot};
 use conn::split_conn;
 use ladder::other;
 
-/// How much history the model keeps. The defaults are what the README
-/// promises; tests shrink them.
+/// How much history the model keeps. The defaults are what docs/ui.md
+/// (History) promises; tests shrink them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Retention {
     /// Rows in the connection list (listeners included).

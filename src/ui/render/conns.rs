@@ -186,44 +186,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &S
     let rows: Vec<Row> = shown
         .iter()
         .filter_map(|id| model.conn(*id))
-        .map(|c| {
-            let closed = c.is_closed();
-            let mut cells = vec![Cell::from(tuple_text_in(m, c, conn_w))];
-            if two {
-                cells.push(state_cell(c.side(0), wide, view));
-                cells.push(state_cell(c.side(1), wide, view));
-            } else {
-                let side = c.side(1).or_else(|| c.side(0));
-                cells.push(state_cell(side, wide, view));
-            }
-            let end = c.closed_at().unwrap_or(clock.now.max(c.last_t));
-            cells.push(Cell::from(units::secs_in(m, end - c.first_t)));
-            cells.push(Cell::from(format!(
-                "{}/{}",
-                units::bytes(c.bytes[0]),
-                units::bytes(c.bytes[1])
-            )));
-            // Retransmissions, then drops after ✗; a dot when neither.
-            let mut rtx = vec![Span::raw(match (c.retransmits, c.drops) {
-                (0, 0) => "·".to_string(),
-                (0, _) => String::new(),
-                (n, _) => n.to_string(),
-            })];
-            if c.drops > 0 {
-                rtx.push(Span::styled(
-                    format!("✗{}", c.drops),
-                    if closed { Style::new() } else { t.dropped() },
-                ));
-            }
-            cells.push(Cell::from(Line::from(rtx)));
-            let (timer, _) = timer_text(m, c, clock.now, two);
-            cells.push(Cell::from(Span::styled(
-                fit(&timer, timer_w as usize),
-                if closed { Style::new() } else { t.timer() },
-            )));
-            let row = Row::new(cells);
-            if closed { row.style(t.closed()) } else { row }
-        })
+        .map(|c| conn_row(c, view, clock, two, wide, (conn_w, timer_w)))
         .collect();
 
     let mut widths = vec![Constraint::Length(conn_w as u16)];
@@ -278,6 +241,55 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View, clock: &S
         .map(|(i, id)| (first_y + i as u16, *id))
         .take_while(|(y, _)| *y < last_y)
         .collect();
+}
+
+/// One connection's row: its tuple, states, age, bytes, retransmissions
+/// and drops, and its most urgent timer; a closed one dimmed.
+fn conn_row<'a>(
+    c: &Conn,
+    view: &View,
+    clock: &StatusLine,
+    two: bool,
+    wide: bool,
+    (conn_w, timer_w): (usize, u16),
+) -> Row<'a> {
+    let (t, m) = (view.theme, view.msg());
+    let closed = c.is_closed();
+    let mut cells = vec![Cell::from(tuple_text_in(m, c, conn_w))];
+    if two {
+        cells.push(state_cell(c.side(0), wide, view));
+        cells.push(state_cell(c.side(1), wide, view));
+    } else {
+        let side = c.side(1).or_else(|| c.side(0));
+        cells.push(state_cell(side, wide, view));
+    }
+    let end = c.closed_at().unwrap_or(clock.now.max(c.last_t));
+    cells.push(Cell::from(units::secs_in(m, end - c.first_t)));
+    cells.push(Cell::from(format!(
+        "{}/{}",
+        units::bytes(c.bytes[0]),
+        units::bytes(c.bytes[1])
+    )));
+    // Retransmissions, then drops after ✗; a dot when neither.
+    let mut rtx = vec![Span::raw(match (c.retransmits, c.drops) {
+        (0, 0) => "·".to_string(),
+        (0, _) => String::new(),
+        (n, _) => n.to_string(),
+    })];
+    if c.drops > 0 {
+        rtx.push(Span::styled(
+            format!("✗{}", c.drops),
+            if closed { Style::new() } else { t.dropped() },
+        ));
+    }
+    cells.push(Cell::from(Line::from(rtx)));
+    let (timer, _) = timer_text(m, c, clock.now, two);
+    cells.push(Cell::from(Span::styled(
+        fit(&timer, timer_w as usize),
+        if closed { Style::new() } else { t.timer() },
+    )));
+    let row = Row::new(cells);
+    if closed { row.style(t.closed()) } else { row }
 }
 
 /// Column names for the two lifelines: the hosts' names when known.

@@ -72,7 +72,6 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
             .or(s.segs.front().map(|p| p.seq.wrapping_sub(1)))
             .unwrap_or(0)
     };
-    let rel = |x: u32| f64::from(x.wrapping_sub(base));
     let title = Line::from(vec![
         Span::styled(format!(" {} ", m.graph), t.title()),
         Span::raw(format!(
@@ -102,11 +101,53 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
         Constraint::Length(legend_h),
     ])
     .areas(inner);
-    let in_t = |x: f64| x >= left && x <= right;
-    let cols = f64::from(inner.width.saturating_sub(YLAB).max(1));
-    let col = |x: f64| ((x - left) / (right - left) * cols) as i64;
+    let p = Plot {
+        s,
+        from,
+        left,
+        right,
+        base,
+        cols: f64::from(inner.width.saturating_sub(YLAB).max(1)),
+    };
+    sequence_plot(f, seq_a, &p, view);
+    let rwnd_above = windows_plot(f, win_a, &p, view);
+    time_axis(f, axis_a, &p, c.last_t, view);
+    legend(f, legend_a, from, rwnd_above, view);
+}
 
-    // ----- time–sequence --------------------------------------------------
+/// What the two plots of one connection share: its sender's series, the
+/// time window, the sequence base, the plot's width in columns.
+struct Plot<'a> {
+    s: &'a SideSeries,
+    from: usize,
+    left: f64,
+    right: f64,
+    base: u32,
+    cols: f64,
+}
+
+impl Plot<'_> {
+    fn in_t(&self, x: f64) -> bool {
+        x >= self.left && x <= self.right
+    }
+    /// The terminal column of time `x`.
+    fn col(&self, x: f64) -> i64 {
+        ((x - self.left) / (self.right - self.left) * self.cols) as i64
+    }
+    /// A sequence number relative to the base.
+    fn rel(&self, x: u32) -> f64 {
+        f64::from(x.wrapping_sub(self.base))
+    }
+}
+
+/// The time–sequence plot (tcptrace style): data sent, its marks, the
+/// ACK line, the receive-window edge, coalesced bursts.
+fn sequence_plot(f: &mut Frame, seq_a: Rect, p: &Plot, view: &View) {
+    let t = view.theme;
+    let (s, from, left, right) = (p.s, p.from, p.left, p.right);
+    let in_t = |x: f64| p.in_t(x);
+    let rel = |x: u32| p.rel(x);
+    let col = |x: f64| p.col(x);
     let mut ymax = 1.0f64;
     let mut ymin = f64::MAX;
     for p in s.segs.iter().filter(|p| in_t(p.t)) {
@@ -195,8 +236,17 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
             }
         });
     f.render_widget(canvas, plot_s);
+}
 
-    // ----- windows --------------------------------------------------------
+/// The windows plot: cwnd, ssthresh, pipe and the peer's window; `true`
+/// when the peer's window lies far above the others (its marks then sit on
+/// the top line).
+fn windows_plot(f: &mut Frame, win_a: Rect, p: &Plot, view: &View) -> bool {
+    let t = view.theme;
+    let (s, from, left, right) = (p.s, p.from, p.left, p.right);
+    let in_t = |x: f64| p.in_t(x);
+    let col = |x: f64| p.col(x);
+    let cd = fg(t.arrow(from));
     let vars: Vec<_> = s.vars.iter().collect();
     let mut wmax = 1.0f64;
     let mut rmax = 0.0f64;
@@ -256,8 +306,15 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
             }
         });
     f.render_widget(canvas, plot_w);
+    rwnd_above
+}
 
-    // ----- the time axis, recovery episodes on it -------------------------
+/// The time axis under the plots, recovery episodes drawn on it, and its
+/// labels: the window's two ends and its span.
+fn time_axis(f: &mut Frame, axis_a: Rect, p: &Plot, last_t: f64, view: &View) {
+    let (t, m) = (view.theme, view.msg());
+    let (s, left, right) = (p.s, p.left, p.right);
+    let dim = t.dim();
     let w = axis_a.width.saturating_sub(YLAB) as usize;
     let mut axis = String::with_capacity(w * 3);
     for i in 0..w {
@@ -265,7 +322,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
         let rec = s
             .recovery
             .iter()
-            .any(|(a, b)| tx >= *a && tx <= b.unwrap_or(c.last_t));
+            .any(|(a, b)| tx >= *a && tx <= b.unwrap_or(last_t));
         axis.push(if rec { '━' } else { '─' });
     }
     let t0 = format!("{left:.3}{}", m.unit_s);
@@ -290,8 +347,13 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &mut View) {
         ]),
         axis_a,
     );
+}
 
-    // ----- legend ---------------------------------------------------------
+/// The legend: every mark's symbol and meaning, on one line when wide
+/// enough, else one line per plot.
+fn legend(f: &mut Frame, legend_a: Rect, from: usize, rwnd_above: bool, view: &View) {
+    let (t, m) = (view.theme, view.msg());
+    let dim = t.dim();
     let k = |s: &'static str, st: Style| Span::styled(s, st);
     let word = |w: &str| Span::raw(format!(" {w} "));
     let seq_legend = vec![

@@ -6,8 +6,8 @@
 //! (↻) and duplicate ACKs are marked; state changes, timer fires and notes
 //! sit on the lifeline where they happen. One line per entry (two for a SYN
 //! with options), newest at the bottom; it follows the newest unless the
-//! person scrolled away. The `?` popup's second page and the README
-//! (The terminal UI) explain every token an arrow's label can hold.
+//! person scrolled away. The `?` popup's second page and docs/ui.md
+//! (Reading the ladder) explain every token an arrow's label can hold.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -426,8 +426,8 @@ pub fn arrow_label(m: &Messages, c: &Conn, a: &Arrow, absolute: bool, room: usiz
         post.push_str(&format!(" [{}]", m.analysis_label(x)));
     }
     if let Some(n) = a.segs {
-        // Not an error: the capturing host's offload (README, Opening a
-        // capture).
+        // Not an error: the capturing host's offload (docs/captures.md,
+        // Opening a capture).
         post.push_str(&format!(" {}", m.offload_label(n)));
     }
     if a.copies > 0 {

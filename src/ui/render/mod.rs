@@ -45,7 +45,10 @@ pub fn draw(f: &mut Frame, model: &Model, view: &mut View, clock: &StatusLine) {
         Some(text) => {
             // A line more for a walkthrough's welcome under its first step.
             let welcome = u16::from(text.contains('\n'));
-            let most = if area.height >= 40 { 6 } else { 3 } + welcome;
+            // A small screen still reads a long narration whole (the
+            // tour's keepalive chapters need five lines at 80 columns):
+            // the ladder keeps its eight.
+            let most = if area.height >= 40 { 6 } else { 5 } + welcome;
             // The width `narration::draw` wraps to (see `wrap_area`).
             let w = area.width.saturating_sub(2) - u16::from(has_wide(text));
             let lines: u16 = text

@@ -96,7 +96,7 @@ pub fn form(f: &mut Frame, area: Rect, form: &FaultForm, view: &View, clock: &St
     match (&form.error, form.rule(m)) {
         (Some(e), _) => lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error()))),
         // The rule as the fault bar shows it: its text form (the events',
-        // README, Events) in the UI's words.
+        // docs/events.md, The schema) in the UI's words.
         (None, Ok(r)) => lines.push(Line::from(vec![
             Span::styled(format!("{} ", m.rule), t.header()),
             Span::styled(crate::ui::form::describe(m, &r), t.ok()),
@@ -143,7 +143,7 @@ fn draw_lines(f: &mut Frame, popup: Rect, b: Block, lines: Vec<Line>) {
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
 }
 
-/// The chapter list (`C`): numbered titles, the one on screen marked, the
+/// The chapter list (`C`): the titles, the one on screen marked, the
 /// selected one highlighted.
 pub fn chapters(f: &mut Frame, area: Rect, list: &ChapterList, view: &View) {
     let t = view.theme;
@@ -171,13 +171,11 @@ pub fn chapters(f: &mut Frame, area: Rect, list: &ChapterList, view: &View) {
         .iter()
         .enumerate()
         .map(|(i, title)| {
-            let mark = if Some(i) == list.current { "▶" } else { " " };
-            let key = if i < 9 {
-                format!("{}", i + 1)
-            } else if i == 9 {
-                "0".into()
+            // The titles carry their numbers (the keys 1–9 and 0).
+            let mark = if Some(i) == list.current {
+                "▶ "
             } else {
-                " ".into()
+                "  "
             };
             let style = if i == list.sel {
                 t.selected()
@@ -185,7 +183,7 @@ pub fn chapters(f: &mut Frame, area: Rect, list: &ChapterList, view: &View) {
                 t.narration()
             };
             Line::from(vec![
-                Span::styled(format!("{mark} {key}  "), t.key()),
+                Span::styled(mark, t.key()),
                 Span::styled(title.clone(), style),
             ])
         })

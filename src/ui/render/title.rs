@@ -34,7 +34,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Statu
         right.push(Span::styled(units::speed(s), t.key()));
     }
     if let Some(x) = pb.lapse {
-        // A walkthrough's quiet stretch, played fast (README, The terminal UI).
+        // A walkthrough's quiet stretch, played fast (docs/ui.md, Demo, replay and the walkthrough).
         right.push(Span::styled(
             format!(" ⏩ {} {}", units::speed(x), m.time_lapse),
             t.warn(),

@@ -1,0 +1,287 @@
+//! A script's header options and shell lines, as engine settings.
+//!
+//! packetdrill runs its scripts' backtick lines in a shell; tcpscope runs
+//! no shell. It knows `defaults.sh` (the suites' baseline sysctls) and the
+//! `sysctl` settings that have an engine setting; any other line is
+//! reported UNSUPPORTED with its text.
+
+use crate::tcp::{CcAlgo, Config};
+
+/// What the header options set for the runner itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    pub tolerance_usecs: Option<i64>,
+    pub tolerance_percent: f64,
+    /// packetdrill's `--tcp_ts_tick_usecs`: outbound TS val checked to
+    /// within the tolerance when set.
+    pub ts_tick_usecs: Option<i64>,
+    pub ipv6: Option<bool>,
+}
+
+impl Default for Header {
+    fn default() -> Self {
+        Header {
+            tolerance_usecs: None,
+            tolerance_percent: 12.5,
+            ts_tick_usecs: None,
+            ipv6: None,
+        }
+    }
+}
+
+/// One header option; `Err` is what is unsupported.
+pub fn header_option(h: &mut Header, name: &str, value: &str) -> Result<(), String> {
+    let num = |v: &str| -> Result<i64, String> {
+        v.trim()
+            .parse::<i64>()
+            .map_err(|_| format!("--{name}={v}: not a number"))
+    };
+    match name {
+        "tolerance_usecs" => h.tolerance_usecs = Some(num(value)?),
+        "tolerance_percent" => {
+            h.tolerance_percent = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("--{name}={value}: not a number"))?
+        }
+        "tcp_ts_tick_usecs" => h.ts_tick_usecs = Some(num(value)?).filter(|v| *v > 0),
+        // The remote's MSS option comes from each SYN the script writes;
+        // the flag only sets packetdrill's own default.
+        "mss" => {
+            num(value)?;
+        }
+        "ip_version" => match value {
+            "ipv4" => h.ipv6 = Some(false),
+            "ipv6" => h.ipv6 = Some(true),
+            _ => return Err(format!("--ip_version={value}")),
+        },
+        _ => {
+            return Err(if value.is_empty() {
+                format!("--{name}")
+            } else {
+                format!("--{name}={value}")
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The sysctls `defaults.sh` sets, as the suites' `common/defaults.sh`
+/// does; those with an engine setting are applied by [`sysctl`], the rest
+/// are Linux's behaviour already or do not apply to one engine without a
+/// qdisc (docs/drill.md, Running packetdrill scripts).
+pub const DEFAULTS: &[(&str, &str)] = &[
+    ("net.ipv4.tcp_rmem", "4096 540000 15728640"),
+    ("net.ipv4.tcp_wmem", "4096 262144 4194304"),
+    ("net.ipv4.tcp_timestamps", "1"),
+    ("net.ipv4.tcp_syn_retries", "5"),
+    ("net.ipv4.tcp_synack_retries", "5"),
+    ("net.ipv4.tcp_frto", "2"),
+    ("net.ipv4.tcp_sack", "1"),
+    ("net.ipv4.tcp_dsack", "1"),
+    ("net.ipv4.tcp_fack", "0"),
+    ("net.ipv4.tcp_reordering", "3"),
+    ("net.ipv4.tcp_congestion_control", "cubic"),
+    ("net.ipv4.tcp_slow_start_after_idle", "0"),
+    ("net.ipv4.tcp_early_retrans", "4"),
+    ("net.ipv4.tcp_recovery", "1"),
+    ("net.ipv4.tcp_tso_win_divisor", "3"),
+    ("net.ipv4.tcp_ecn", "0"),
+    ("net.ipv4.tcp_syncookies", "1"),
+];
+
+/// The settings a Linux host's defaults.sh leaves that tcpscope has no
+/// setting for but that it tolerates from defaults.sh (its behaviour is
+/// the one these values give, or they do not apply).
+const TOLERATED_IN_DEFAULTS: &[&str] = &["net.ipv4.tcp_slow_start_after_idle"];
+
+/// Apply one `sysctl` assignment; `Err` is the unsupported text.
+pub fn sysctl(cfg: &mut Config, key: &str, value: &str, from_defaults: bool) -> Result<(), String> {
+    let key = key.replace('/', ".");
+    let v = value.trim().trim_matches('"');
+    let bad = || format!("sysctl {key}={v}");
+    let flag = |v: &str| match v {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err(bad()),
+    };
+    match key.as_str() {
+        "net.ipv4.tcp_timestamps" => cfg.timestamps = flag(v)?,
+        "net.ipv4.tcp_sack" => cfg.sack = flag(v)?,
+        "net.ipv4.tcp_window_scaling" => cfg.window_scaling = flag(v)?,
+        "net.ipv4.tcp_syncookies" => cfg.syn_cookies = v != "0",
+        "net.ipv4.tcp_syn_retries" | "net.ipv4.tcp_synack_retries" => {
+            cfg.syn_retries = v.parse().map_err(|_| bad())?
+        }
+        "net.ipv4.tcp_congestion_control" => {
+            cfg.cc = match v {
+                "cubic" => CcAlgo::Cubic,
+                "reno" => CcAlgo::NewReno,
+                _ => return Err(bad()),
+            }
+        }
+        // RACK-TLP on (Linux's tcp_recovery bit 0), or the DupThresh and
+        // timer alone.
+        "net.ipv4.tcp_recovery" => cfg.rack = v.parse::<u32>().map_err(|_| bad())? & 1 == 1,
+        "net.ipv4.tcp_early_retrans" if matches!(v, "3" | "4") => {}
+        "net.ipv4.tcp_rmem" | "net.ipv4.tcp_wmem" => {
+            let parts: Vec<usize> = v
+                .split_whitespace()
+                .map(|p| p.parse().map_err(|_| bad()))
+                .collect::<Result<_, _>>()?;
+            let [_, default, max] = parts[..] else {
+                return Err(bad());
+            };
+            if key.ends_with("rmem") {
+                cfg.recv_buf = default;
+                cfg.recv_buf_max = Some(max);
+            } else {
+                cfg.send_buf = default;
+            }
+        }
+        // Behaviour tcpscope has: D-SACK, F-RTO's undo, no FACK, DupThresh 3.
+        "net.ipv4.tcp_dsack" if v == "1" => {}
+        "net.ipv4.tcp_frto" if v == "2" => {}
+        "net.ipv4.tcp_fack" if v == "0" => {}
+        "net.ipv4.tcp_reordering" if v == "3" => {}
+        "net.ipv4.tcp_ecn" if v == "0" => {}
+        // tcpscope never defers a send to build a bigger TSO packet, as
+        // Linux does not with a large divisor or one segment minimum.
+        "net.ipv4.tcp_tso_win_divisor" | "net.ipv4.tcp_min_tso_segs" => {}
+        k if from_defaults && TOLERATED_IN_DEFAULTS.contains(&k) => {}
+        _ => return Err(bad()),
+    }
+    Ok(())
+}
+
+/// The settings `defaults.sh` gives.
+pub fn apply_defaults(cfg: &mut Config) {
+    for (k, v) in DEFAULTS {
+        sysctl(cfg, k, v, true).expect("every default is known");
+    }
+}
+
+/// The shell lines of a backtick block, continuation lines (`\`) joined,
+/// each with its offset from the block's first line.
+pub fn shell_lines(block: &str) -> Vec<(usize, String)> {
+    let mut v = Vec::new();
+    let mut cur: Option<(usize, String)> = None;
+    for (k, l) in block.lines().enumerate() {
+        let (start, mut text) = cur.take().unwrap_or((k, String::new()));
+        let piece = l.trim_end();
+        if let Some(head) = piece.strip_suffix('\\') {
+            text.push_str(head);
+            text.push(' ');
+            cur = Some((start, text));
+        } else {
+            text.push_str(piece);
+            v.push((start, text));
+        }
+    }
+    if let Some(c) = cur {
+        v.push(c);
+    }
+    v
+}
+
+/// One shell line of a backtick block; `Err` is the unsupported text.
+pub fn shell_line(cfg: &mut Config, line: &str) -> Result<(), String> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(());
+    }
+    let first = line.split_whitespace().next().unwrap_or("");
+    if first.ends_with("defaults.sh") && line.split_whitespace().count() == 1 {
+        apply_defaults(cfg);
+        return Ok(());
+    }
+    // The suites' helper that writes /proc/sys files.
+    if first.ends_with("set_sysctls.py") {
+        let mut any = false;
+        for word in shell_words(line).into_iter().skip(1) {
+            let Some((path, v)) = word.split_once('=') else {
+                return Err(line.to_string());
+            };
+            let Some(key) = path.strip_prefix("/proc/sys/") else {
+                return Err(line.to_string());
+            };
+            sysctl(cfg, key, v, false)?;
+            any = true;
+        }
+        return if any { Ok(()) } else { Err(line.to_string()) };
+    }
+    if first == "sysctl" {
+        let mut any = false;
+        for word in shell_words(line).into_iter().skip(1) {
+            if word.starts_with('-') {
+                if word == "-q" || word == "-w" {
+                    continue;
+                }
+                return Err(line.to_string());
+            }
+            let Some((k, v)) = word.split_once('=') else {
+                return Err(line.to_string());
+            };
+            sysctl(cfg, k, v, false)?;
+            any = true;
+        }
+        return if any { Ok(()) } else { Err(line.to_string()) };
+    }
+    Err(line.to_string())
+}
+
+/// Words split on blanks, with "double quotes" kept together.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    v.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        v.push(cur);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcp::Profile;
+
+    #[test]
+    fn sysctls_map_onto_settings() {
+        let mut cfg = Config::profile(Profile::Linux);
+        shell_line(
+            &mut cfg,
+            "sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_sack=0",
+        )
+        .unwrap();
+        assert!(!cfg.timestamps && !cfg.sack);
+        shell_line(
+            &mut cfg,
+            "sysctl -q net.ipv4.tcp_rmem=\"4096 87380 6291456\"",
+        )
+        .unwrap();
+        assert_eq!(cfg.recv_buf, 87380);
+        assert_eq!(
+            shell_line(&mut cfg, "sysctl -q net.ipv4.tcp_slow_start_after_idle=1"),
+            Err("sysctl net.ipv4.tcp_slow_start_after_idle=1".into())
+        );
+        assert_eq!(
+            shell_line(&mut cfg, "ip link set tun0 mtu 1200"),
+            Err("ip link set tun0 mtu 1200".into())
+        );
+        shell_line(&mut cfg, "../common/defaults.sh").unwrap();
+        assert!(cfg.timestamps && cfg.sack && cfg.rack);
+        assert_eq!(cfg.recv_buf, 540000);
+    }
+}

@@ -1,0 +1,435 @@
+//! Sending (RFC 9293 §3.8: data communication): building segments and
+//! what goes out when (the send window, Nagle, TSO runs, retransmissions,
+//! ACKs, probes).
+
+use super::*;
+
+impl Tcb {
+    // ----- building segments --------------------------------------------
+
+    /// Send one segment from this connection. ACK is set in every state
+    /// after SYN-SENT (RFC 9293 §3.10.7.4: "ACK ... always sent"). `rtx`
+    /// says why, for a retransmission.
+    pub(super) fn send(
+        &mut self,
+        ctx: &mut Ctx,
+        flags: Flags,
+        seq: SeqNum,
+        payload: Vec<u8>,
+        rtx: Option<RtxCause>,
+    ) {
+        self.send_probe(ctx, flags, seq, payload, rtx, false);
+    }
+
+    /// `send`, marking a tail loss probe as such.
+    pub(super) fn send_probe(
+        &mut self,
+        ctx: &mut Ctx,
+        flags: Flags,
+        seq: SeqNum,
+        payload: Vec<u8>,
+        rtx: Option<RtxCause>,
+        probe: bool,
+    ) {
+        let retransmit = rtx.is_some();
+        let syn = flags.syn();
+        let with_ack = flags.ack();
+        let window = if flags.rst() {
+            0
+        } else {
+            self.window_field(syn)
+        };
+        let options = if flags.rst() {
+            TcpOptions::default()
+        } else {
+            self.options_for(ctx.now, syn)
+        };
+        let seg = Segment {
+            src: self.local,
+            dst: self.remote,
+            seq,
+            ack: if with_ack { self.rcv_nxt } else { SeqNum(0) },
+            flags,
+            window,
+            urgent: 0,
+            options,
+            payload,
+        };
+        if with_ack {
+            // Any segment with ACK acknowledges everything received so far.
+            self.last_ack_sent = self.rcv_nxt;
+            self.ack_now = false;
+            self.unacked_bytes = 0;
+            self.cancel(ctx, TimerKind::DelayedAck);
+        }
+        if retransmit {
+            self.retransmits += 1;
+            if !matches!(rtx, Some(RtxCause::Rto | RtxCause::Syn | RtxCause::Persist)) {
+                self.fast_rtx += 1;
+            }
+            self.last_rtx_ts = Some(self.ts_now(ctx.now));
+            let end = seq + seg.seg_len();
+            self.rtx_high = self.rtx_high.max(end);
+        }
+        if !seg.payload.is_empty() || flags.fin() {
+            self.last_send = Some(ctx.now);
+        }
+        self.bytes_out += seg.payload.len() as u64;
+        ctx.transmit(&self.name, &seg, rtx, probe);
+    }
+
+    /// SYN (SYN-SENT) or SYN+ACK (SYN-RECEIVED), first time or again.
+    pub(super) fn send_syn(&mut self, ctx: &mut Ctx, retransmit: bool) {
+        let flags = if self.state == State::SynSent {
+            Flags::SYN
+        } else {
+            Flags::SYN | Flags::ACK
+        };
+        if retransmit {
+            self.syn_rtx += 1;
+        }
+        self.send(
+            ctx,
+            flags,
+            self.iss,
+            Vec::new(),
+            retransmit.then_some(RtxCause::Syn),
+        );
+        self.snd_nxt = self.iss + 1usize;
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        if !retransmit {
+            self.rtt_probe = Some((self.iss, ctx.now));
+        }
+        let rto = self.rtt.rto();
+        self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+    }
+
+    /// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+    pub(super) fn send_ack(&mut self, ctx: &mut Ctx) {
+        // A pure ACK carries the highest sequence number sent, not SND.NXT:
+        // after an RTO rewound SND.NXT (go-back-N) the peer's RCV.NXT may be
+        // past it, and a receiver drops a segment that starts before its
+        // window without reading the ACK field (RFC 9293 §3.10.7.4, Linux
+        // tcp_sequence). BSD tcp_output does the same with snd_max. Persist
+        // probes do not advance SND.MAX, so this is SND.NXT there.
+        self.send(ctx, Flags::ACK, self.snd_max, Vec::new(), None);
+    }
+
+    /// RFC 5961 §7: challenge ACKs share a per-second budget, this
+    /// connection's own (see `RateLimit`).
+    pub(super) fn send_challenge_ack(&mut self, ctx: &mut Ctx) {
+        if self.challenge.allow(ctx.now, ctx.cfg.challenge_ack_limit) {
+            self.send_ack(ctx);
+        } else {
+            ctx.event(
+                Some(&self.name),
+                Body::Limit {
+                    what: LimitKind::ChallengeAck,
+                    limit: u64::from(ctx.cfg.challenge_ack_limit),
+                    detail: Some("challenge ACK not sent: rate limit".into()),
+                },
+            );
+        }
+    }
+
+    pub(super) fn send_rst(&mut self, ctx: &mut Ctx, seq: SeqNum) {
+        self.send(ctx, Flags::RST, seq, Vec::new(), None);
+    }
+
+    // ----- output ---------------------------------------------------------
+
+    /// Send what the windows, Nagle and SWS avoidance allow, then a pure ACK
+    /// if one is owed (RFC 9293 §3.8.6, RFC 1122 §4.2.3.4, RFC 5681 §3).
+    pub(crate) fn output(&mut self, ctx: &mut Ctx) {
+        // Cork (`Config::cork`): hold an ACK that an arriving segment made
+        // due, and everything after it until the flush, so the
+        // application's answer carries it. Not held: duplicate ACKs for
+        // out-of-order data (RFC 5681 §4.2: one each, at once, or the sender
+        // miscounts), and the every-second-full-segment ACK of bulk data
+        // (§4.2 again), which clocks the sender.
+        let hold = ctx.cfg.cork
+            && !ctx.flushing
+            && (self.output_pending
+                || (ctx.arrival
+                    && self.ack_now
+                    && !self.dup_ack_now
+                    && self.unacked_bytes < 2 * self.rcv_mss()));
+        self.dup_ack_now = false;
+        if hold {
+            self.output_pending = true;
+            return;
+        }
+        let can_send_data = matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        if can_send_data && !self.probe_out {
+            self.output_data(ctx, false);
+        }
+        if self.ack_now && self.state != State::Closed && self.state != State::SynSent {
+            if self.state == State::SynReceived {
+                // Nothing but the SYN+ACK can acknowledge in SYN-RECEIVED.
+                self.ack_now = false;
+            } else {
+                self.send_ack(ctx);
+            }
+        }
+    }
+
+    /// Send what the windows allow: first what is marked lost (RFC 6675
+    /// NextSeg rule 1, RFC 8985 §6.3), then new data, then RFC 6675's
+    /// rescue. The congestion window limits pipe (RFC 6675 §5), the peer's
+    /// window limits SND.MAX − SND.UNA. `force`: the persist timer
+    /// overrides SWS avoidance and Nagle.
+    pub(super) fn output_data(&mut self, ctx: &mut Ctx, force: bool) {
+        loop {
+            let cwnd_room = self.rec.cwnd_room(self.sack_enabled) as usize;
+            if cwnd_room > 0
+                && !force
+                && let Some((start, end, by)) = self.rec.next_lost()
+            {
+                self.retransmit_range(ctx, start, end, by, false);
+                continue;
+            }
+            let flight = self.flight();
+            let wnd_room = self.snd_wnd.saturating_sub(flight) as usize;
+            let usable = wnd_room.min(cwnd_room);
+            let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
+            let unsent = self.snd_buf.len().saturating_sub(sent_off);
+            let fin_pending = self.fin_queued
+                && matches!(
+                    self.state,
+                    State::FinWait1 | State::LastAck | State::Closing
+                )
+                && self.snd_nxt == self.data_end()
+                && self.fin_seq.is_none();
+            if unsent == 0 {
+                if fin_pending {
+                    // A FIN alone (the data already went out).
+                    self.send_data(ctx, 0, true, false);
+                } else if cwnd_room > 0
+                    && let Some((start, end)) = self.rec.rescue(self.sack_enabled)
+                {
+                    self.retransmit_range(ctx, start, end, RtxCause::Rescue, false);
+                }
+                break;
+            }
+            if flight == 0 && self.rec.state == CaState::Open {
+                self.restart_after_idle(ctx);
+            }
+            // A full segment is what this one can carry: the MSS less the
+            // options it will have (SACK blocks while we hold
+            // out-of-order data), or Nagle and SWS avoidance would hold it.
+            let full = self.payload_room();
+            let len = unsent.min(usable).min(full);
+            if len == 0 {
+                break;
+            }
+            if len < full && !force {
+                let all = len == unsent;
+                // Nagle (RFC 1122 §4.2.3.4): no small segment while data is
+                // unacknowledged.
+                if self.nagle && flight > 0 {
+                    break;
+                }
+                // Sender SWS avoidance: send a small segment only if it is
+                // all we have, or at least half the largest window seen.
+                if !all && (len as u32) < self.max_snd_wnd / 2 {
+                    break;
+                }
+            }
+            let with_fin = fin_pending_after(self, len);
+            self.send_data(ctx, len, with_fin, false);
+            if force {
+                break;
+            }
+        }
+        // Persist (RFC 9293 §3.8.6.1) and the SWS override timer: data is
+        // waiting, nothing is in flight, and nothing could be sent.
+        let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
+        let unsent = self.snd_buf.len().saturating_sub(sent_off);
+        if unsent > 0 && self.flight() == 0 && self.timer(TimerKind::Retransmit).is_none() {
+            if self.timer(TimerKind::Persist).is_none() {
+                let d = self.persist_interval(ctx.cfg.persist_max);
+                self.arm(ctx, TimerKind::Persist, ctx.now + d);
+            }
+        } else if self.timer(TimerKind::Persist).is_some() && (unsent == 0 || self.flight() > 0) {
+            self.cancel(ctx, TimerKind::Persist);
+            self.persist_backoff = 0;
+        }
+    }
+
+    /// RFC 5681 §4.1: after more than an RTO without sending, the window
+    /// starts again from the restart window (Linux: tcp_slow_start_after_idle).
+    pub(super) fn restart_after_idle(&mut self, ctx: &mut Ctx) {
+        let Some(last) = self.last_send else {
+            return;
+        };
+        if ctx.now.saturating_sub(last) > self.rtt.rto() {
+            let iw = initial_window(self.rec.smss(), ctx.cfg.initial_cwnd);
+            self.rec.cc.restart(iw);
+            self.last_send = None;
+        }
+    }
+
+    /// RTO doubled per unanswered probe, capped (RFC 9293 §3.8.6.1 asks
+    /// for exponential back-off).
+    pub(super) fn persist_interval(&self, max: Duration) -> Duration {
+        let mut d = self.rtt.rto();
+        for _ in 0..self.persist_backoff {
+            d = d.saturating_mul(2).min(max);
+        }
+        d.min(max)
+    }
+
+    /// Send `len` new bytes at SND.NXT (and FIN after them when asked).
+    pub(super) fn send_data(&mut self, ctx: &mut Ctx, len: usize, fin: bool, probe: bool) {
+        let seq = self.snd_nxt;
+        let off = seq.diff(self.snd_buf_seq).max(0) as usize;
+        let payload = ring_range(&self.snd_buf, off, len);
+        let mut flags = Flags::ACK;
+        let end_of_queue = off + len == self.snd_buf.len();
+        if len > 0 && end_of_queue {
+            // RFC 9293 §3.9.1: PSH when the segment empties the send queue.
+            flags = flags | Flags::PSH;
+        }
+        if fin {
+            flags = flags | Flags::FIN;
+        }
+        self.send_probe(ctx, flags, seq, payload, None, probe);
+        self.snd_nxt = seq + len + usize::from(fin);
+        if fin {
+            self.fin_seq = Some(seq + len);
+        }
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        let tsval = self.ts_now(ctx.now);
+        self.rec.on_send(seq, self.snd_nxt, ctx.now, tsval);
+        if self.rtt_probe.is_none() && !self.ts_enabled {
+            self.rtt_probe = Some((seq, ctx.now));
+        }
+        if self.timer(TimerKind::Retransmit).is_none() {
+            let rto = self.rtt.rto();
+            self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+        }
+        if !probe {
+            self.schedule_tlp(ctx);
+        }
+        // Data in flight: the keepalive has nothing to do (RFC 1122
+        // §4.2.3.6 probes an idle connection).
+    }
+
+    /// Send [start, end) again, as much as one segment holds (the
+    /// scoreboard splits the rest off), with the FIN if it is the end.
+    pub(super) fn retransmit_range(
+        &mut self,
+        ctx: &mut Ctx,
+        start: SeqNum,
+        end: SeqNum,
+        by: RtxCause,
+        probe: bool,
+    ) {
+        let start = start.max(self.snd_una);
+        let data_end = self.data_end();
+        let data_left = data_end.diff(start).max(0) as usize;
+        let want = end.diff(start).max(0) as usize;
+        let len = data_left.min(want).min(self.payload_room());
+        let fin = self.fin_seq.is_some_and(|f| f == start + len) && end > start + len;
+        if len == 0 && !fin {
+            return;
+        }
+        let off = start.diff(self.snd_buf_seq).max(0) as usize;
+        let payload = ring_range(&self.snd_buf, off, len);
+        let mut flags = Flags::ACK;
+        if fin {
+            flags = flags | Flags::FIN;
+        }
+        self.send_probe(ctx, flags, start, payload, Some(by), probe);
+        let tsval = self.ts_now(ctx.now);
+        self.rec
+            .on_retransmit(start, start + len + usize::from(fin), ctx.now, tsval);
+        // Karn's rule (RFC 6298 §3): no sample from retransmitted data.
+        self.rtt_probe = None;
+        let head = start == self.snd_una;
+        if self.timer(TimerKind::Retransmit).is_none()
+            || (head && ctx.cfg.rto_restart_on_head_rtx && by != RtxCause::Rto)
+        {
+            // RFC 6298 §5.1, and Linux restarts the timer when the head is
+            // resent, so a repair in progress is not cut short by it.
+            let rto = self.rtt.rto();
+            self.timers[idx(TimerKind::Retransmit)] = None;
+            self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+        }
+    }
+
+    /// RFC 8985 §7.2: (re)arm the probe timer while nothing is being
+    /// recovered, unless the retransmission timer would fire first.
+    pub(super) fn schedule_tlp(&mut self, ctx: &mut Ctx) {
+        if !self.rec.tlp_allowed(self.sack_enabled) || !self.state.is_synchronized() {
+            self.cancel(ctx, TimerKind::Tlp);
+            return;
+        }
+        let one = self.rec.sb.len() == 1;
+        let pto = rack::pto(self.rtt.srtt(), one, ctx.cfg.tlp_delack, ctx.cfg.tlp_floor);
+        let at = ctx.now + pto;
+        if self
+            .timer(TimerKind::Retransmit)
+            .is_some_and(|rto| rto <= at)
+        {
+            self.cancel(ctx, TimerKind::Tlp);
+            return;
+        }
+        self.arm(ctx, TimerKind::Tlp, at);
+    }
+
+    /// RFC 8985 §7.3: the probe timer fired. Send one segment of new data
+    /// if the peer's window allows, else the last segment again; then the
+    /// retransmission timer starts over.
+    pub(super) fn on_tlp(&mut self, ctx: &mut Ctx) {
+        if !self.rec.tlp_allowed(self.sack_enabled) {
+            return;
+        }
+        let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
+        let unsent = self.snd_buf.len().saturating_sub(sent_off);
+        let wnd_room = self.snd_wnd.saturating_sub(self.flight()) as usize;
+        let start = self.snd_nxt;
+        if unsent > 0 && wnd_room > 0 {
+            let len = unsent.min(wnd_room).min(self.payload_room());
+            let fin = fin_pending_after(self, len);
+            self.send_data(ctx, len, fin, true);
+            let end = self.snd_nxt;
+            self.rec.on_probe(ctx, &self.name, end, false, (start, end));
+        } else if let Some(s) = self.rec.sb.last_unsacked() {
+            let (a, b) = (s.start, s.end);
+            self.retransmit_range(ctx, a, b, RtxCause::Tlp, true);
+            let end = self.snd_nxt;
+            self.rec.on_probe(ctx, &self.name, end, true, (a, b));
+        } else {
+            return;
+        }
+        let rto = self.rtt.rto();
+        self.timers[idx(TimerKind::Retransmit)] = None;
+        self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
+    }
+
+    /// RACK's reordering timer fired (RFC 8985 §6.3).
+    pub(super) fn on_reorder_timer(&mut self, ctx: &mut Ctx) {
+        let flight = self.flight();
+        let srtt = self.rtt.srtt();
+        self.rec
+            .on_reo_timeout(ctx, &self.name, ctx.now, srtt, flight);
+        self.sync_recovery_timers(ctx);
+        self.output_data(ctx, false);
+    }
+
+    /// Arm or cancel the reordering timer as RACK asks.
+    pub(super) fn sync_recovery_timers(&mut self, ctx: &mut Ctx) {
+        match self.rec.reo_deadline {
+            Some(at) => self.arm(ctx, TimerKind::Reorder, at),
+            None => self.cancel(ctx, TimerKind::Reorder),
+        }
+    }
+}

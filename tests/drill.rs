@@ -1,0 +1,190 @@
+//! `tcpscope drill`: the project's own packetdrill scripts (tests/drill/,
+//! written for tcpscope and checked against Linux's TCP code), scripts that
+//! must fail with their exact message, and the command's output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tcpscope::drill::{Options, Outcome, run_file, run_source};
+
+fn scripts(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pkt"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_own_script_passes_on_ipv4_and_ipv6() {
+    let files = scripts("tests/drill");
+    assert!(files.len() >= 20, "{} scripts", files.len());
+    for ipv6 in [false, true] {
+        let opts = Options {
+            ipv6,
+            ..Options::default()
+        };
+        for f in &files {
+            let run = run_file(f, &opts);
+            assert_eq!(
+                run.outcome,
+                Outcome::Pass,
+                "{} (ipv6 {ipv6}): {}",
+                f.display(),
+                run.outcome.line_for("script")
+            );
+        }
+    }
+}
+
+/// Where the `linux` profile still differs from Linux, the scripts say
+/// what Linux sends, and fail with exactly this.
+#[test]
+fn linux_differences_fail_with_their_message() {
+    let want = [
+        (
+            "close-linger-zero.pkt",
+            "FAIL s:13: expected > R. 1:1(0) ack 1 win 0 got > R 1:1(0) win 0 (flags R instead of R.)",
+        ),
+        (
+            "close-unread-data-rst.pkt",
+            "FAIL s:14: expected > R. 1:1(0) ack 1001 win 0 got > F. 1:1(0) ack 1001 win 2105 (flags F. instead of R.)",
+        ),
+        (
+            "keepalive-probes.pkt",
+            "FAIL s:17: expected > R. 1:1(0) ack 1 win 0 got > R 1:1(0) win 0 (flags R instead of R.)",
+        ),
+        (
+            "rto-retransmit.pkt",
+            "FAIL s:13: expected > P. 1:1001(1000) ack 1 got > . 1:1001(1000) ack 1 win 2109 (flags . instead of P.)",
+        ),
+        (
+            "tlp-probe.pkt",
+            "FAIL s:14: expected > P. 1001:2001(1000) ack 1 got > . 1001:2001(1000) ack 1 win 2109 (flags . instead of P.)",
+        ),
+        (
+            "zero-window-probe.pkt",
+            "FAIL s:13: expected > . 0:0(0) ack 1 got > . 1:2(1) ack 1 win 2109 (seq 1 instead of 0)",
+        ),
+    ];
+    let files = scripts("tests/drill/linux-differs");
+    assert_eq!(files.len(), want.len());
+    for (name, line) in want {
+        let f = files.iter().find(|f| f.ends_with(name)).unwrap();
+        assert_eq!(run_file(f, &Options::default()).outcome.line_for("s"), line);
+    }
+}
+
+const HANDSHAKE: &str = "`../common/defaults.sh`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+  +.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+";
+
+#[test]
+fn a_wrong_expectation_fails_with_expected_and_got() {
+    let src =
+        format!("{HANDSHAKE}   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>\n");
+    assert_eq!(
+        run_source(&src, &Options::default())
+            .outcome
+            .line_for("x.pkt"),
+        "FAIL x.pkt:6: expected > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7> \
+         got > S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 8> \
+         (option wscale 8 instead of wscale 7)"
+    );
+    // The SYN-ACK goes at once: written 50 ms later it is a timing error.
+    let src = format!("{HANDSHAKE}+.05 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>\n");
+    assert_eq!(
+        run_source(&src, &Options::default())
+            .outcome
+            .line_for("x.pkt"),
+        "FAIL x.pkt:6: timing error: expected outbound packet at 0.150000 sec but happened at 0.100000 sec; tolerance 0.006250 sec"
+    );
+    // A wrong return value.
+    let src = format!("{HANDSHAKE}   +0 accept(3, ..., ...) = 4\n");
+    let opts = Options {
+        tolerance_usecs: Some(10_000),
+        ..Options::default()
+    };
+    assert_eq!(
+        run_source(
+            &src.replace(
+                "listen(3, 1) = 0",
+                "listen(3, 1) = 0\n+0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0"
+            ),
+            &opts
+        )
+        .outcome
+        .line_for("x.pkt"),
+        "FAIL x.pkt:7: expected accept to return 4 got -1 EAGAIN"
+    );
+}
+
+#[test]
+fn grammar_errors_and_unsupported_lines() {
+    let out = |src: &str| {
+        run_source(src, &Options::default())
+            .outcome
+            .line_for("x.pkt")
+    };
+    assert_eq!(
+        out(
+            "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:0(0) win 100 <mss 1460,wscale>\n"
+        ),
+        "FAIL x.pkt:2:39: expected the window scale, found \">\""
+    );
+    assert_eq!(
+        out("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n  +0 > S. 0:0(0) ack 1 <...> extra\n"),
+        "FAIL x.pkt:2:30: expected ack, win or <options> in the packet, found \"extra\""
+    );
+    assert_eq!(
+        out(
+            "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_TCP, TCP_CORK, [1], 4) = 0\n"
+        ),
+        "UNSUPPORTED x.pkt:2: +0 setsockopt(3, SOL_TCP, TCP_CORK, [1], 4) = 0 (this socket option is not modelled)"
+    );
+    assert_eq!(
+        out("`tc qdisc replace dev tun0 root fq`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"),
+        "UNSUPPORTED x.pkt:1: tc qdisc replace dev tun0 root fq"
+    );
+    assert_eq!(
+        out("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 %{ assert tcpi_busy_time == 0 }%\n"),
+        "UNSUPPORTED x.pkt:2: assert tcpi_busy_time == 0 (TCP_INFO field tcpi_busy_time is not computed)"
+    );
+}
+
+#[test]
+fn the_command_prints_a_line_per_script_then_the_counts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drill");
+    let out = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
+        .args([
+            "drill",
+            "handshake-passive.pkt",
+            "linux-differs/tlp-probe.pkt",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "PASS handshake-passive.pkt\n\
+         FAIL linux-differs/tlp-probe.pkt:14: expected > P. 1001:2001(1000) ack 1 got > . 1001:2001(1000) ack 1 win 2109 (flags . instead of P.)\n\
+         1 passed, 1 failed, 0 unsupported\n"
+    );
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "tcpscope: 1 of 2 scripts did not pass\n"
+    );
+    let ok = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
+        .args(["drill", "--ip-version", "ipv6", "handshake-passive.pkt"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+}
