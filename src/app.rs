@@ -843,17 +843,11 @@ fn tap_share(path: Option<&Path>, title: &str) -> Result<(Vec<Sink>, Option<Shar
     Ok((vec![sink], Some(share)))
 }
 
+/// A writer thread, joined at the end for its result.
+type Writer = Option<std::thread::JoinHandle<Result<(), String>>>;
+
 /// The `--pcap` writer of watch and intercept.
-fn tap_pcap(
-    common: &Common,
-    iface: &str,
-) -> Result<
-    (
-        Option<PcapSink>,
-        Option<std::thread::JoinHandle<Result<(), String>>>,
-    ),
-    String,
-> {
+fn tap_pcap(common: &Common, iface: &str) -> Result<(Option<PcapSink>, Writer), String> {
     match &common.pcap {
         Some(p) => {
             let (s, h) = PcapSink::spawn(p.clone(), iface, PCAP_CHANNEL)?;
@@ -863,10 +857,7 @@ fn tap_pcap(
     }
 }
 
-fn join_writer(
-    h: Option<std::thread::JoinHandle<Result<(), String>>>,
-    what: &str,
-) -> Result<(), String> {
+fn join_writer(h: Writer, what: &str) -> Result<(), String> {
     h.map(|h| {
         h.join()
             .unwrap_or_else(|_| Err(format!("the {what} panicked")))
