@@ -20,6 +20,7 @@ use crate::event::{
     Body, Dir, DropEvent, DropReason, Event, FaultAction, FaultActionEvent, FaultSegEvent,
     RuleAction, SegFields,
 };
+use crate::i18n::Messages;
 use crate::tcp::conn_name;
 use crate::time::Instant;
 use crate::wire::{self, Flags};
@@ -273,6 +274,56 @@ impl fmt::Display for Rule {
 }
 
 impl Rule {
+    /// The rule in `m`'s words, word for word in the order of its text form
+    /// (which it is, in English: the `rule` events', the command line's;
+    /// docs/events.md), for the fault bar, the form and the drivers'
+    /// answers.
+    pub fn words(&self, m: &Messages) -> String {
+        let action = match self.action {
+            Action::Drop => m.action_drop,
+            Action::Hold => m.action_hold,
+            Action::Delay(_) => m.action_delay,
+            Action::Duplicate => m.action_duplicate,
+            Action::Reorder => m.action_reorder,
+            Action::Corrupt => m.action_corrupt,
+        };
+        let dir = match self.dir {
+            DirMatch::In => m.dir_in,
+            DirMatch::Out => m.dir_out,
+            DirMatch::Any => m.any,
+        };
+        let mut words = vec![action.to_string(), dir.to_string()];
+        if let Action::Delay(d) = self.action {
+            words.push(m.rule_delay(d.as_millis() as u64));
+        }
+        if let Some(f) = self.flags {
+            words.push(f.letters());
+        }
+        match self.payload {
+            Some(true) => words.push(m.rule_with_data.into()),
+            Some(false) => words.push(m.rule_no_data.into()),
+            None => {}
+        }
+        if let Some(p) = self.port {
+            words.push(m.rule_port(p));
+        }
+        words.push(match self.trigger {
+            Trigger::Count(n) => m.rule_next(n),
+            Trigger::Probability(p) => m.rule_pct(&((p * 1000.0).round() / 10.0).to_string()),
+            Trigger::Always => m.rule_all.into(),
+        });
+        words.join(" ")
+    }
+
+    /// A rule's text as an event wrote it, in `m`'s words
+    /// ([`Rule::words`]); a text that reads as no rule stays as it is.
+    pub fn text_in(m: &Messages, text: &str) -> String {
+        match Rule::from_text(text) {
+            Some(r) => r.words(m),
+            None => text.to_string(),
+        }
+    }
+
     /// A rule's text form ([`Rule`]'s `Display`, what the `rule` events
     /// and the fault bar write) read back, for a display that words it in
     /// another language; `None` for a text no rule writes.
@@ -1012,5 +1063,43 @@ mod tests {
         ] {
             assert_eq!(Rule::from_text(bad), None, "{bad:?}");
         }
+    }
+
+    /// In English a rule is described as its text form, word for word.
+    #[test]
+    fn english_describes_a_rule_as_its_text() {
+        use crate::fault::{Action, DirMatch, HOLD_ALL_RULE, Rule, Trigger};
+        use crate::i18n::{Lang, messages};
+        let en = messages(Lang::En);
+        let rules = [
+            Rule::drop_next(DirMatch::Out, Some(Flags::SYN | Flags::ACK), 2),
+            Rule::loss(DirMatch::Any, 0.125),
+            Rule {
+                dir: DirMatch::In,
+                flags: Some(Flags::ACK),
+                payload: Some(false),
+                port: Some(8080),
+                trigger: Trigger::Always,
+                action: Action::Delay(std::time::Duration::from_millis(40)),
+            },
+            Rule {
+                dir: DirMatch::Out,
+                flags: None,
+                payload: Some(true),
+                port: None,
+                trigger: Trigger::Count(1),
+                action: Action::Duplicate,
+            },
+        ];
+        for r in rules {
+            assert_eq!(r.words(en), r.to_string());
+            assert_eq!(Rule::text_in(en, &r.to_string()), r.to_string());
+        }
+        assert_eq!(Rule::text_in(en, HOLD_ALL_RULE), HOLD_ALL_RULE);
+        assert_eq!(
+            Rule::text_in(messages(Lang::Zh), HOLD_ALL_RULE),
+            "扣留 任意 全部"
+        );
+        assert_eq!(Rule::text_in(messages(Lang::Zh), "no rule"), "no rule");
     }
 }

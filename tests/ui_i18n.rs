@@ -21,7 +21,7 @@ use tcpscope::fault::{Action, DirMatch, Rule, Trigger};
 use tcpscope::i18n::messages;
 use tcpscope::scenario::{BUILTIN, Lang, Overrides, Run, Scenario};
 use tcpscope::time::Instant;
-use tcpscope::ui::form::{FaultForm, describe};
+use tcpscope::ui::form::FaultForm;
 use tcpscope::ui::model::{EntryKind, Fate, Mark, Model};
 use tcpscope::ui::render;
 use tcpscope::ui::theme::Theme;
@@ -215,7 +215,7 @@ fn fault_form_in_chinese() {
     assert!(s.contains("  延迟（毫秒） 500"), "{s}");
     // The rule in the UI's words: the text form's, word for word.
     assert_eq!(rule.to_string(), "drop in next 1");
-    assert_eq!(describe(zh, &rule), "丢弃 入 接下来 1 个");
+    assert_eq!(rule.words(zh), "丢弃 入 接下来 1 个");
     assert!(s.contains("规则： 丢弃 入 接下来 1 个"), "{s}");
     assert_chinese(&term, &["handshake"]);
     insta::assert_snapshot!("zh_fault_form", term.backend());
@@ -602,6 +602,9 @@ fn the_chinese_catalogue_has_no_english() {
         ("pcap_stopped", &["pcap"]),
         ("tr_written_by", &["demo", "transcript"]),
         ("read_only", &["live"]),
+        ("t_watch_only", &["watch", "intercept", "port", "PORT"]),
+        ("t_no_pause", &["intercept"]),
+        ("t_no_step", &["record"]),
     ];
     let zh = messages(Lang::Zh);
     let en = messages(Lang::En);
@@ -740,8 +743,9 @@ fn the_chinese_catalogue_has_no_english() {
         }
     }
     for (pattern, template) in zh.phrases() {
-        // The flags a message names (`--http-idle`) are syntax.
-        for w in english(template, &["http-idle"], "") {
+        // The flags a message names (`--http-idle`), Linux's NFQUEUE and
+        // its loopback interface are syntax and names.
+        for w in english(template, &["http-idle", "NFQUEUE", "lo"], "") {
             bad.push(format!("phrase {pattern:?}: {w:?} in {template:?}"));
         }
     }

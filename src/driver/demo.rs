@@ -687,7 +687,7 @@ fn say(m: &Messages, done: Done, held: usize) -> Result<String, String> {
         Done::ReleasedAll(0) => return Err(m.d_nothing_held.into()),
         Done::ReleasedAll(1) => m.d_released_1.into(),
         Done::ReleasedAll(n) => m.d_released_n(n),
-        Done::RuleAdded(rule) => m.d_rule_added(&rule),
+        Done::RuleAdded(rule) => m.d_rule_added(&rule.words(m)),
         Done::Cleared => m.d_rules_removed.into(),
     })
 }
@@ -1253,10 +1253,20 @@ mod tests {
             d.command(Command::Close(conn)).unwrap_err(),
             "客户端没有打开的连接 10.0.0.1:1<->10.0.0.2:80"
         );
+        // The rule in the UI's words, as the fault bar shows it.
+        let rule = crate::fault::Rule::parse_drop("in:SA:1").unwrap();
+        assert_eq!(
+            d.command(Command::AddRule(rule.clone())).unwrap(),
+            "已添加故障规则：丢弃 入 SA 接下来 1 个"
+        );
         d.set_lang(Lang::En);
         assert_eq!(
             d.command(Command::ReleaseAll).unwrap_err(),
             "no segment is held"
+        );
+        assert_eq!(
+            d.command(Command::AddRule(rule)).unwrap(),
+            "fault rule added: drop in SA next 1"
         );
     }
 

@@ -37,8 +37,8 @@ pub enum Done {
     ReleasedOne,
     /// How many segments were released (maybe none).
     ReleasedAll(usize),
-    /// The rule, as the injector shows it.
-    RuleAdded(String),
+    /// The rule added.
+    RuleAdded(Rule),
     Cleared,
 }
 
@@ -81,9 +81,8 @@ impl Faults {
             }
             Command::ReleaseAll => Ok(Done::ReleasedAll(inj.release_all(now))),
             Command::AddRule(rule) => {
-                let text = rule.to_string();
                 inj.add_rule(now, rule.clone());
-                Ok(Done::RuleAdded(text))
+                Ok(Done::RuleAdded(rule.clone()))
             }
             Command::ClearRules => {
                 inj.clear_rules(now);

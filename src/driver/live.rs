@@ -262,7 +262,7 @@ fn say(m: &Messages, done: Done, held: usize) -> String {
         Done::Hold(false) => m.l_hold_off(held),
         Done::ReleasedOne => m.l_released_one(held),
         Done::ReleasedAll(n) => m.l_released_n(n),
-        Done::RuleAdded(rule) => m.l_rule_added(&rule),
+        Done::RuleAdded(rule) => m.l_rule_added(&rule.words(m)),
         Done::Cleared => m.l_rules_removed.into(),
     }
 }

@@ -14,6 +14,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::event::Event;
+use crate::fault::Rule;
+use crate::i18n::{self, Lang, Messages};
 use crate::runtime::sink::{PcapSink, Sink};
 use crate::tap::intercept::{self, CommandMsg, InterceptSetup};
 use crate::tap::watch::{self, WatchSetup};
@@ -33,6 +35,8 @@ pub struct TapDriver {
     commands: Option<Sender<CommandMsg>>,
     thread: Option<JoinHandle<Result<Stats, String>>>,
     started: std::time::Instant,
+    /// The language of the answers and the title.
+    lang: Lang,
 }
 
 struct SetOnDrop(Arc<AtomicBool>);
@@ -132,6 +136,7 @@ impl TapDriver {
                 commands,
                 thread: Some(thread),
                 started: std::time::Instant::now(),
+                lang: Lang::En,
             }),
             Ok(Err(e)) => {
                 let _ = thread.join();
@@ -161,7 +166,8 @@ impl Driver for TapDriver {
     }
 
     fn title(&self) -> String {
-        self.title.clone()
+        // The packet loop's English, in the answers' language where known.
+        i18n::messages(self.lang).phrase(&self.title).into_owned()
     }
 
     fn poll(&mut self) -> Vec<Event> {
@@ -184,8 +190,9 @@ impl Driver for TapDriver {
     }
 
     fn command(&mut self, cmd: Command) -> Result<String, String> {
+        let m = i18n::messages(self.lang);
         if self.finished() {
-            return Err("the capture has stopped".into());
+            return Err(m.t_stopped.into());
         }
         match cmd {
             Command::DropNext(_)
@@ -196,31 +203,43 @@ impl Driver for TapDriver {
             | Command::AddRule(_)
             | Command::ClearRules => {
                 let Some(tx) = &self.commands else {
-                    return Err(
-                        "watch only looks: the fault keys act on the kernel's packets in tcpscope intercept --port PORT".into(),
-                    );
+                    return Err(m.t_watch_only.into());
                 };
                 let (rtx, rrx) = channel();
-                tx.send((cmd, rtx))
-                    .map_err(|_| "the capture has stopped".to_string())?;
+                tx.send((cmd, rtx)).map_err(|_| m.t_stopped.to_string())?;
                 // A loop that stopped meanwhile is an error, not a hang.
-                rrx.recv_timeout(Duration::from_secs(2))
-                    .map_err(|_| "the capture did not answer".to_string())?
+                let answer = rrx
+                    .recv_timeout(Duration::from_secs(2))
+                    .map_err(|_| m.t_no_answer.to_string())?;
+                answer.map(|a| answer_in(m, a)).map_err(|e| answer_in(m, e))
             }
-            Command::Close(_) | Command::Abort(_) | Command::Keepalive(..) | Command::Connect(_) => {
-                Err("these are the kernel's connections: tcpscope cannot close, abort or open them".into())
-            }
-            Command::TimeScale(_) | Command::Pause(_) => Err(
-                "the capture runs in real time: it cannot be slowed down or paused (hold packets with h in intercept)".into(),
-            ),
+            Command::Close(_)
+            | Command::Abort(_)
+            | Command::Keepalive(..)
+            | Command::Connect(_) => Err(m.t_kernel_conns.into()),
+            Command::TimeScale(_) | Command::Pause(_) => Err(m.t_no_pause.into()),
             Command::StepForward | Command::StepBack | Command::Seek(_) | Command::Chapter(_) => {
-                Err("stepping and seeking are for demo and replay; record with --record and replay it".into())
+                Err(m.t_no_step.into())
             }
         }
     }
 
     fn finished(&self) -> bool {
         self.done.load(Ordering::SeqCst)
+    }
+
+    fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
+    }
+}
+
+/// The packet loop's answer to a fault command (English, from
+/// `tap::intercept`) in `m`'s language: an added rule in the UI's words,
+/// the rest through the phrasebook.
+fn answer_in(m: &Messages, answer: String) -> String {
+    match answer.strip_prefix("rule added: ") {
+        Some(rule) => m.l_rule_added(&Rule::text_in(m, rule)),
+        None => m.phrase(&answer).into_owned(),
     }
 }
 
@@ -230,5 +249,27 @@ impl Drop for TapDriver {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The loop's English answers, as the UI's language says them.
+    #[test]
+    fn the_loops_answers_in_the_uis_language() {
+        let (en, zh) = (i18n::messages(Lang::En), i18n::messages(Lang::Zh));
+        for a in ["rule added: drop in SA next 1", "released 2 packet(s)"] {
+            assert_eq!(answer_in(en, a.into()), a);
+        }
+        assert_eq!(
+            answer_in(zh, "rule added: drop in SA next 1".into()),
+            "已添加规则：丢弃 入 SA 接下来 1 个"
+        );
+        assert_eq!(
+            answer_in(zh, "released 2 packet(s)".into()),
+            "放行了 2 个报文"
+        );
     }
 }

@@ -611,6 +611,13 @@ messages! {
         l_drop_in,
         l_drop_out,
         l_rules_removed,
+        /// watch and intercept (`driver/tap.rs`).
+        t_stopped,
+        t_watch_only,
+        t_no_answer,
+        t_kernel_conns,
+        t_no_pause,
+        t_no_step,
         /// The live title's services when there are none.
         serving_nothing,
         read_only,

@@ -536,6 +536,12 @@ pub(super) static ZH: Messages = Messages {
     l_drop_in: "下一个进入的报文段（来自内核）将被丢弃",
     l_drop_out: "下一个发出的报文段（发往内核）将被丢弃",
     l_rules_removed: "已删除全部故障规则",
+    t_stopped: "抓包已停止",
+    t_watch_only: "watch 只观察：故障键要在 tcpscope intercept --port PORT 中作用于内核的报文",
+    t_no_answer: "抓包没有应答",
+    t_kernel_conns: "这些是内核的连接：tcpscope 不能关闭、中止或发起它们",
+    t_no_pause: "抓包按真实时间进行：不能减速或暂停（可以在 intercept 中用 h 扣留报文）",
+    t_no_step: "单步和跳转用于演示和回放；可用 --record 录制后回放",
     serving_nothing: "无",
     read_only: "只读：这是共享会话的查看器；注入故障、关闭和发起连接要在共享它的 tcpscope live 中进行",
     d_not_a_conn: |conn| format!("\"{conn}\" 不是一个连接"),
@@ -1093,6 +1099,36 @@ static PHRASES: &[(&str, &str)] = &[
         "this host has no {} address to connect from",
         "本机没有可用于连接的 {0} 地址",
     ),
+    // --- watch and intercept (src/tap/)
+    ("watch on {}, filter \"{}\"", "观察 {0}，过滤条件 \"{1}\""),
+    (
+        "intercept port {} on {} through NFQUEUE {} (fails open: queue bypass)",
+        "拦截 {1} 上的 {0} 端口，经 NFQUEUE {2}（失效时放行：队列旁路）",
+    ),
+    ("every interface but lo's input", "除 lo 输入以外的所有网卡"),
+    (
+        "the next packet coming in will be dropped",
+        "下一个进入的报文将被丢弃",
+    ),
+    (
+        "the next packet going out will be dropped",
+        "下一个发出的报文将被丢弃",
+    ),
+    ("random loss: {}% in, {}% out", "随机丢包：入 {0}%，出 {1}%"),
+    (
+        "holding every packet: space releases one, r releases all",
+        "扣留全部报文：空格放行一个，r 全部放行",
+    ),
+    (
+        "no longer holding; {} packet(s) still held",
+        "不再扣留；还扣留 {0} 个报文",
+    ),
+    (
+        "released one packet; {} still held",
+        "放行了一个报文；还扣留 {0} 个",
+    ),
+    ("released {} packet(s)", "放行了 {0} 个报文"),
+    ("all fault rules removed", "已删除全部故障规则"),
     // --- a capture's title (src/driver/replay.rs)
     (
         "capture, {} TCP segments in {} connections (states inferred)",

@@ -6,7 +6,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::fault::{Action, DirMatch, Rule, Trigger};
+use crate::fault::Rule;
 use crate::i18n::Messages;
 use crate::scenario::FaultSpec;
 
@@ -16,55 +16,6 @@ pub const DIRS: [&str; 3] = ["in", "out", "any"];
 pub const PAYLOADS: [&str; 3] = ["any", "with data", "without data"];
 pub const TRIGGERS: [&str; 3] = ["count", "probability", "always"];
 pub const ACTIONS: [&str; 6] = ["drop", "hold", "delay", "duplicate", "reorder", "corrupt"];
-
-/// A rule in `m`'s words, word for word in the order of its text form
-/// (which it is, in English: the text the events, docs/events.md and the
-/// command line's flags use; `Rule`'s `Display`).
-pub fn describe(m: &Messages, r: &Rule) -> String {
-    let action = match r.action {
-        Action::Drop => m.action_drop,
-        Action::Hold => m.action_hold,
-        Action::Delay(_) => m.action_delay,
-        Action::Duplicate => m.action_duplicate,
-        Action::Reorder => m.action_reorder,
-        Action::Corrupt => m.action_corrupt,
-    };
-    let dir = match r.dir {
-        DirMatch::In => m.dir_in,
-        DirMatch::Out => m.dir_out,
-        DirMatch::Any => m.any,
-    };
-    let mut words = vec![action.to_string(), dir.to_string()];
-    if let Action::Delay(d) = r.action {
-        words.push(m.rule_delay(d.as_millis() as u64));
-    }
-    if let Some(f) = r.flags {
-        words.push(f.letters());
-    }
-    match r.payload {
-        Some(true) => words.push(m.rule_with_data.into()),
-        Some(false) => words.push(m.rule_no_data.into()),
-        None => {}
-    }
-    if let Some(p) = r.port {
-        words.push(m.rule_port(p));
-    }
-    words.push(match r.trigger {
-        Trigger::Count(n) => m.rule_next(n),
-        Trigger::Probability(p) => m.rule_pct(&((p * 1000.0).round() / 10.0).to_string()),
-        Trigger::Always => m.rule_all.into(),
-    });
-    words.join(" ")
-}
-
-/// A rule's text as an event wrote it, in `m`'s words ([`describe`]); a
-/// text that reads as no rule stays as it is.
-pub fn describe_text(m: &Messages, text: &str) -> String {
-    match Rule::from_text(text) {
-        Some(r) => describe(m, &r),
-        None => text.to_string(),
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
@@ -360,43 +311,6 @@ impl FaultForm {
 mod tests {
     use super::*;
 
-    /// In English a rule is described as its text form, word for word.
-    #[test]
-    fn english_describes_a_rule_as_its_text() {
-        use crate::fault::{Action, DirMatch, HOLD_ALL_RULE, Rule, Trigger};
-        use crate::wire::Flags;
-        let en = messages(Lang::En);
-        let rules = [
-            Rule::drop_next(DirMatch::Out, Some(Flags::SYN | Flags::ACK), 2),
-            Rule::loss(DirMatch::Any, 0.125),
-            Rule {
-                dir: DirMatch::In,
-                flags: Some(Flags::ACK),
-                payload: Some(false),
-                port: Some(8080),
-                trigger: Trigger::Always,
-                action: Action::Delay(std::time::Duration::from_millis(40)),
-            },
-            Rule {
-                dir: DirMatch::Out,
-                flags: None,
-                payload: Some(true),
-                port: None,
-                trigger: Trigger::Count(1),
-                action: Action::Duplicate,
-            },
-        ];
-        for r in rules {
-            assert_eq!(describe(en, &r), r.to_string());
-            assert_eq!(describe_text(en, &r.to_string()), r.to_string());
-        }
-        assert_eq!(describe_text(en, HOLD_ALL_RULE), HOLD_ALL_RULE);
-        assert_eq!(
-            describe_text(messages(Lang::Zh), HOLD_ALL_RULE),
-            "扣留 任意 全部"
-        );
-        assert_eq!(describe_text(messages(Lang::Zh), "no rule"), "no rule");
-    }
     use crate::fault::{Action, DirMatch, Trigger};
     use crate::i18n::messages;
     use crate::scenario::Lang;

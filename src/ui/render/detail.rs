@@ -103,7 +103,7 @@ fn segment_lines<'a>(c: &Conn, e: &Entry, a: &Arrow, w: usize, view: &View) -> V
         Fate::Dropped { reason, rule, at } => {
             let (at, reason) = (units::t(*at), m.drop_reason(reason));
             match rule {
-                Some(r) => m.dropped_by_rule(&at, reason, &crate::ui::form::describe_text(m, r)),
+                Some(r) => m.dropped_by_rule(&at, reason, &crate::fault::Rule::text_in(m, r)),
                 None => m.dropped(&at, reason),
             }
         }

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::event::Dir;
-use crate::ui::form::describe_text;
+use crate::fault::Rule;
 use crate::ui::model::Model;
 use crate::ui::view::View;
 
@@ -22,7 +22,7 @@ pub fn draw(f: &mut Frame, area: Rect, model: &Model, view: &View) {
         spans.push(Span::styled(m.no_rules, t.dim()));
     } else {
         // The rules as the events write them, in the UI's words.
-        let rules: Vec<String> = fl.rules.iter().map(|r| describe_text(m, r)).collect();
+        let rules: Vec<String> = fl.rules.iter().map(|r| Rule::text_in(m, r)).collect();
         spans.push(Span::styled(fit(&rules.join(m.list_sep), w / 2), t.warn()));
     }
     if !fl.held.is_empty() || fl.hold_all {

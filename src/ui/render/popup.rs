@@ -99,7 +99,7 @@ pub fn form(f: &mut Frame, area: Rect, form: &FaultForm, view: &View, clock: &St
         // docs/events.md, The schema) in the UI's words.
         (None, Ok(r)) => lines.push(Line::from(vec![
             Span::styled(format!("{} ", m.rule), t.header()),
-            Span::styled(crate::ui::form::describe(m, &r), t.ok()),
+            Span::styled(r.words(m), t.ok()),
         ])),
         (None, Err(e)) => lines.push(Line::from(Span::styled(format!("✗ {e}"), t.warn()))),
     }
