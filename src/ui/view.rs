@@ -544,10 +544,26 @@ impl View {
         }
     }
 
+    /// A key's action, by group: looking around, time, faults and
+    /// connections.
     pub fn act(&mut self, a: KeyAction, model: &Model, driver: &mut dyn Driver) {
-        let mode = driver.mode();
-        let pb = driver.playback();
-        let timeline = mode != Mode::Live;
+        use KeyAction::*;
+        match a {
+            Quit | Help | Up | Down | PageUp | PageDown | Top | Bottom | FocusNext | FocusPrev
+            | Details | Zoom | Back | Filter | Absolute | Screenshot | Graph | OtherSide => {
+                self.act_view(a, model)
+            }
+            Space | StepForward | StepBack | Pause | Faster | Slower | SeekBack | SeekForward
+            | SeekBackFar | SeekForwardFar | Walkthrough | Chapters => {
+                self.act_time(a, model, driver)
+            }
+            DropIn | DropOut | Loss | Hold | ReleaseAll | FaultForm | ClearRules | Close
+            | Abort | Keepalive | Connect => self.act_faults(a, model, driver),
+        }
+    }
+
+    /// Keys that look around: selection, focus, panes, popups.
+    fn act_view(&mut self, a: KeyAction, model: &Model) {
         let m = self.msg();
         match a {
             KeyAction::Quit => self.quit = true,
@@ -631,10 +647,53 @@ impl View {
                     self.focus = Focus::Conns;
                 }
             }
-            KeyAction::DropIn => self.send(driver, Command::DropNext(Dir::In)),
-            KeyAction::DropOut => self.send(driver, Command::DropNext(Dir::Out)),
-            KeyAction::Loss => self.popup_prompt(PromptKind::Loss, mode),
-            KeyAction::Hold => self.send(driver, Command::HoldAll(!model.faults.hold_all)),
+            KeyAction::OtherSide => {
+                let Some(c) = self.selected_conn(model) else {
+                    return;
+                };
+                let other = 1 - self.acting;
+                match c.side(other) {
+                    Some(s) => {
+                        self.acting = other;
+                        let text = m.acting_for(&m.host(&s.host));
+                        self.say(text);
+                    }
+                    None => self.complain(m.one_side_only),
+                }
+            }
+            KeyAction::Filter => {
+                self.filter_editing = true;
+                self.focus = Focus::Conns;
+            }
+            KeyAction::Absolute => {
+                self.absolute = !self.absolute;
+                self.say(if self.absolute {
+                    m.absolute_seq
+                } else {
+                    m.relative_seq
+                });
+            }
+            KeyAction::Screenshot => self.screenshot = true,
+            KeyAction::Graph => {
+                self.graph = !self.graph;
+                self.say(if self.graph {
+                    m.graph_on
+                } else {
+                    m.pane_ladder
+                });
+            }
+            // `act` gives each group only its own keys.
+            _ => {}
+        }
+    }
+
+    /// Keys that move time: steps, pause, speed, seeks, chapters.
+    fn act_time(&mut self, a: KeyAction, model: &Model, driver: &mut dyn Driver) {
+        let mode = driver.mode();
+        let pb = driver.playback();
+        let timeline = mode != Mode::Live;
+        let m = self.msg();
+        match a {
             KeyAction::Space => {
                 if !model.faults.held.is_empty() {
                     self.send(driver, Command::ReleaseOne);
@@ -701,6 +760,22 @@ impl View {
             | KeyAction::SeekBackFar
             | KeyAction::SeekForwardFar
             | KeyAction::Walkthrough => self.complain(m.no_time),
+            // `act` gives each group only its own keys.
+            _ => {}
+        }
+    }
+
+    /// Keys that act on the wire and the connections: faults, close, abort,
+    /// keepalive, connect.
+    fn act_faults(&mut self, a: KeyAction, model: &Model, driver: &mut dyn Driver) {
+        let mode = driver.mode();
+        let pb = driver.playback();
+        let m = self.msg();
+        match a {
+            KeyAction::DropIn => self.send(driver, Command::DropNext(Dir::In)),
+            KeyAction::DropOut => self.send(driver, Command::DropNext(Dir::Out)),
+            KeyAction::Loss => self.popup_prompt(PromptKind::Loss, mode),
+            KeyAction::Hold => self.send(driver, Command::HoldAll(!model.faults.hold_all)),
             KeyAction::ReleaseAll => self.send(driver, Command::ReleaseAll),
             KeyAction::FaultForm => {
                 if mode == Mode::Replay {
@@ -742,41 +817,8 @@ impl View {
                     self.complain(m.connect_live_only);
                 }
             }
-            KeyAction::OtherSide => {
-                let Some(c) = self.selected_conn(model) else {
-                    return;
-                };
-                let other = 1 - self.acting;
-                match c.side(other) {
-                    Some(s) => {
-                        self.acting = other;
-                        let text = m.acting_for(&m.host(&s.host));
-                        self.say(text);
-                    }
-                    None => self.complain(m.one_side_only),
-                }
-            }
-            KeyAction::Filter => {
-                self.filter_editing = true;
-                self.focus = Focus::Conns;
-            }
-            KeyAction::Absolute => {
-                self.absolute = !self.absolute;
-                self.say(if self.absolute {
-                    m.absolute_seq
-                } else {
-                    m.relative_seq
-                });
-            }
-            KeyAction::Screenshot => self.screenshot = true,
-            KeyAction::Graph => {
-                self.graph = !self.graph;
-                self.say(if self.graph {
-                    m.graph_on
-                } else {
-                    m.pane_ladder
-                });
-            }
+            // `act` gives each group only its own keys.
+            _ => {}
         }
     }
 
