@@ -407,6 +407,7 @@ pub(super) static EN: Messages = Messages {
     // ----- help (`?`): the keys page
     help_keys_title: "Keys",
     help_to_notation: "ladder notation · any other key closes",
+    help_profiles: "profiles: live runs linux, a demo its scenario's (else rfc); --profile",
     help_look: "Look around",
     help_faults: "Faults",
     help_connection: "Connection",

@@ -487,6 +487,8 @@ messages! {
         help_keys_title,
         /// Page one's bottom line, after the key to page two.
         help_to_notation,
+        /// The keys page's last line: which profile each mode runs.
+        help_profiles,
         help_look,
         help_faults,
         help_connection,

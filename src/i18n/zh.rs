@@ -403,6 +403,7 @@ pub(super) static ZH: Messages = Messages {
     // ----- help (`?`): the keys page
     help_keys_title: "按键",
     help_to_notation: "时序图记号 · 其他键关闭",
+    help_profiles: "配置：live 用 linux，演示用场景自己的（否则 rfc）；--profile 可改",
     help_look: "浏览",
     help_faults: "故障",
     help_connection: "连接",

@@ -39,6 +39,8 @@ pub const KEPT: &[&str] = &[
     "KiB", "MiB",
     // Names.
     "tcpscope", "Linux", "Wireshark", "SVG", "Nagle",
+    // The command line's own words: a mode, the profiles' names, a flag.
+    "live", "linux", "rfc", "profile",
 ];
 
 /// The words of `text` that could be English (see the module comment).

@@ -186,6 +186,23 @@ pub fn draw(f: &mut Frame, area: Rect, view: &View) {
             Rect::new(inner.x + lw, inner.y, inner.width - lw, inner.height),
         );
     }
+    // The spare last line: which profile each mode runs (README, Command
+    // line).
+    if inner.height > rows {
+        let line = Rect::new(
+            inner.x + 1,
+            inner.y + rows,
+            inner.width.saturating_sub(1),
+            1,
+        );
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                super::fit(m.help_profiles, line.width as usize),
+                t.dim(),
+            )),
+            line,
+        );
+    }
 }
 
 #[cfg(test)]
