@@ -179,6 +179,13 @@ pub struct Config {
     /// SYN or SYN+ACK retransmissions after which the first window is one
     /// segment (RFC 5681 §3.1 says after one; Linux after more than one).
     pub syn_loss_one_segment: u32,
+    /// Set PSH as Linux does (tcp.c tcp_push, tcp_output.c
+    /// __tcp_transmit_skb): on the segment that carries the end of a write,
+    /// kept when that segment is sent again (a retransmission, a tail loss
+    /// probe), and on the last segment of every packet of more than one
+    /// segment (a TSO packet: here, a run of segments sent at once). Off:
+    /// PSH only when a segment empties the send queue (RFC 9293 §3.9.1).
+    pub linux_push: bool,
 }
 
 impl Default for Config {
@@ -233,6 +240,7 @@ impl Config {
             time_wait_ts_recent: true,
             rto_restart_on_head_rtx: false,
             syn_loss_one_segment: 1,
+            linux_push: false,
         };
         match p {
             Profile::Rfc => base,
@@ -258,6 +266,7 @@ impl Config {
                 time_wait_ts_recent: false,
                 rto_restart_on_head_rtx: true,
                 syn_loss_one_segment: 2,
+                linux_push: true,
                 ..base
             },
             Profile::Classroom => Config {

@@ -589,6 +589,9 @@ impl Tcb {
             self.dirty = true;
         }
         self.snd_una = seg.ack;
+        while self.push_marks.front().is_some_and(|&m| m <= self.snd_una) {
+            self.push_marks.pop_front();
+        }
         if self.snd_nxt < self.snd_una {
             self.snd_nxt = self.snd_una;
         }

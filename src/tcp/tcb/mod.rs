@@ -198,6 +198,9 @@ pub struct Tcb {
     /// judged fast ([`Tcb::looks_like_fast_retransmit`]).
     dup_acks_out: u32,
     last_dup_ack_out: Instant,
+    /// Where the application's writes ended (still unacknowledged): a
+    /// segment carrying one of these is pushed (`Config::linux_push`).
+    push_marks: VecDeque<SeqNum>,
     /// Corked (`Config::cork`): `output` has work waiting for a flush.
     pub(crate) output_pending: bool,
     /// Listed in the engine's flush list.
@@ -325,6 +328,7 @@ impl Tcb {
             dup_acks_in: 0,
             dup_acks_out: 0,
             last_dup_ack_out: Instant::ZERO,
+            push_marks: VecDeque::new(),
             output_pending: false,
             flush_listed: false,
             unacked_bytes: 0,

@@ -186,6 +186,8 @@ impl Tcb {
     /// window limits SND.MAX − SND.UNA. `force`: the persist timer
     /// overrides SWS avoidance and Nagle.
     pub(super) fn output_data(&mut self, ctx: &mut Ctx, force: bool) {
+        // Segments of new data sent so far in this run.
+        let mut burst = 0usize;
         loop {
             let cwnd_room = self.rec.cwnd_room(self.sack_enabled) as usize;
             if cwnd_room > 0
@@ -210,7 +212,7 @@ impl Tcb {
             if unsent == 0 {
                 if fin_pending {
                     // A FIN alone (the data already went out).
-                    self.send_data(ctx, 0, true, false);
+                    self.send_data(ctx, 0, true, false, false);
                 } else if cwnd_room > 0
                     && let Some((start, end)) = self.rec.rescue(self.sack_enabled)
                 {
@@ -243,7 +245,20 @@ impl Tcb {
                 }
             }
             let with_fin = fin_pending_after(self, len);
-            self.send_data(ctx, len, with_fin, false);
+            // Whether another segment follows at once: this one then is not
+            // the last of its packet (`Config::linux_push`). The next pass
+            // would take what is left by the rules above.
+            let more = {
+                let unsent = unsent - len;
+                let next = unsent.min(usable - len).min(full);
+                !force
+                    && next > 0
+                    && (next == full
+                        || (!self.nagle && (next == unsent || next as u32 >= self.max_snd_wnd / 2)))
+            };
+            let end_of_packet = ctx.cfg.linux_push && burst > 0 && !more;
+            self.send_data(ctx, len, with_fin, false, end_of_packet);
+            burst += 1;
             if force {
                 break;
             }
@@ -286,15 +301,36 @@ impl Tcb {
         d.min(max)
     }
 
+    /// A write of the application ends within (start, end].
+    fn carries_push_mark(&self, start: SeqNum, end: SeqNum) -> bool {
+        self.push_marks.iter().any(|&m| m > start && m <= end)
+    }
+
     /// Send `len` new bytes at SND.NXT (and FIN after them when asked).
-    pub(super) fn send_data(&mut self, ctx: &mut Ctx, len: usize, fin: bool, probe: bool) {
+    /// `end_of_packet`: the last of a run of segments sent at once, which
+    /// Linux would send as one TSO packet.
+    pub(super) fn send_data(
+        &mut self,
+        ctx: &mut Ctx,
+        len: usize,
+        fin: bool,
+        probe: bool,
+        end_of_packet: bool,
+    ) {
         let seq = self.snd_nxt;
         let off = seq.diff(self.snd_buf_seq).max(0) as usize;
         let payload = ring_range(&self.snd_buf, off, len);
         let mut flags = Flags::ACK;
-        let end_of_queue = off + len == self.snd_buf.len();
-        if len > 0 && end_of_queue {
+        let push = if ctx.cfg.linux_push {
+            // Linux: the end of a write (tcp_push), and the last segment of
+            // a GSO packet (__tcp_transmit_skb forces PSH on any packet of
+            // more than one segment, and segmentation leaves it on the last).
+            end_of_packet || self.carries_push_mark(seq, seq + len)
+        } else {
             // RFC 9293 §3.9.1: PSH when the segment empties the send queue.
+            off + len == self.snd_buf.len()
+        };
+        if len > 0 && push {
             flags = flags | Flags::PSH;
         }
         if fin {
@@ -346,6 +382,10 @@ impl Tcb {
         let mut flags = Flags::ACK;
         if fin {
             flags = flags | Flags::FIN;
+        }
+        if len > 0 && ctx.cfg.linux_push && self.carries_push_mark(start, start + len) {
+            // Linux sends the stored segment again, its PSH mark with it.
+            flags = flags | Flags::PSH;
         }
         self.send_probe(ctx, flags, start, payload, Some(by), probe);
         let tsval = self.ts_now(ctx.now);
@@ -399,7 +439,7 @@ impl Tcb {
         if unsent > 0 && wnd_room > 0 {
             let len = unsent.min(wnd_room).min(self.payload_room());
             let fin = fin_pending_after(self, len);
-            self.send_data(ctx, len, fin, true);
+            self.send_data(ctx, len, fin, true, false);
             let end = self.snd_nxt;
             self.rec.on_probe(ctx, &self.name, end, false, (start, end));
         } else if let Some(s) = self.rec.sb.last_unsacked() {

@@ -10,6 +10,15 @@ impl Tcb {
     pub(crate) fn user_send(&mut self, ctx: &mut Ctx, data: &[u8]) -> usize {
         let n = data.len().min(self.send_space());
         self.snd_buf.extend(&data[..n]);
+        if n > 0 {
+            // Linux marks the tail of every write for PSH (tcp.c tcp_push);
+            // a write appends to the last segment still unsent, so that
+            // segment's mark moves to the new end.
+            if self.push_marks.back().is_some_and(|&m| m > self.snd_nxt) {
+                self.push_marks.pop_back();
+            }
+            self.push_marks.push_back(self.data_end());
+        }
         if self.state == State::Listen && self.passive_open {
             // RFC 9293 §3.10.2 SEND in LISTEN with the remote specified:
             // "change the connection from passive to active", SYN, and the
