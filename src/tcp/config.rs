@@ -186,6 +186,12 @@ pub struct Config {
     /// segment (a TSO packet: here, a run of segments sent at once). Off:
     /// PSH only when a segment empties the send queue (RFC 9293 §3.9.1).
     pub linux_push: bool,
+    /// Grow the congestion window as Linux does: slow start adds a segment
+    /// per segment acknowledged, however many one ACK covers (tcp_cong.c
+    /// tcp_slow_start), and no algorithm grows the window while something
+    /// else limits the sender (tcp_is_cwnd_limited). Off: RFC 5681 §3.1,
+    /// at most one SMSS per ACK in slow start, growth on every ACK.
+    pub linux_cwnd_growth: bool,
 }
 
 impl Default for Config {
@@ -241,6 +247,7 @@ impl Config {
             rto_restart_on_head_rtx: false,
             syn_loss_one_segment: 1,
             linux_push: false,
+            linux_cwnd_growth: false,
         };
         match p {
             Profile::Rfc => base,
@@ -267,6 +274,7 @@ impl Config {
                 rto_restart_on_head_rtx: true,
                 syn_loss_one_segment: 2,
                 linux_push: true,
+                linux_cwnd_growth: true,
                 ..base
             },
             Profile::Classroom => Config {

@@ -235,6 +235,20 @@ pub struct Tcb {
     pub(crate) queued: bool,
 }
 
+/// Loss recovery and the congestion window for a sender of `smss`.
+fn new_recovery(cfg: &crate::tcp::Config, smss: u32, iss: SeqNum) -> Recovery {
+    let mut rec = Recovery::new(
+        cfg.cc,
+        cfg.rack,
+        cfg.hystart,
+        smss,
+        initial_window(smss, cfg.initial_cwnd),
+        iss,
+    );
+    rec.cc = rec.cc.clone().with_linux_growth(cfg.linux_cwnd_growth);
+    rec
+}
+
 /// The smallest shift that lets the window field cover the buffer.
 fn wscale_for(buf: usize) -> u8 {
     let mut s = 0u8;
@@ -306,14 +320,7 @@ impl Tcb {
             rtt_probe: None,
             rtx_high: iss,
             last_rtx_ts: None,
-            rec: Recovery::new(
-                cfg.cc,
-                cfg.rack,
-                cfg.hystart,
-                dmss,
-                initial_window(dmss, cfg.initial_cwnd),
-                iss,
-            ),
+            rec: new_recovery(cfg, dmss, iss),
             retries: 0,
             persist_backoff: 0,
             probe_sent: false,
@@ -864,14 +871,7 @@ impl Tcb {
         self.sack_enabled = self.offer_sack && peer.sack_perm;
         // The MSS is only known now; the initial window follows it.
         let smss = self.eff_mss() as u32;
-        self.rec = Recovery::new(
-            ctx.cfg.cc,
-            ctx.cfg.rack,
-            ctx.cfg.hystart,
-            smss,
-            initial_window(smss, ctx.cfg.initial_cwnd),
-            self.iss,
-        );
+        self.rec = new_recovery(ctx.cfg, smss, self.iss);
     }
 
     fn emit_negotiated(&mut self, ctx: &mut Ctx) {

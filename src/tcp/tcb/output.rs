@@ -263,6 +263,17 @@ impl Tcb {
                 break;
             }
         }
+        // Whether the window was the limit (Linux's tcp_cwnd_validate): the
+        // linux profile grows it only then.
+        let packets_out = self.rec.sb.len() as u32;
+        let in_flight = self.rec.pipe(self.sack_enabled);
+        self.rec.cc.after_transmit(
+            self.snd_una,
+            self.snd_nxt,
+            packets_out,
+            in_flight,
+            burst > 0,
+        );
         // Persist (RFC 9293 §3.8.6.1) and the SWS override timer: data is
         // waiting, nothing is in flight, and nothing could be sent.
         let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;

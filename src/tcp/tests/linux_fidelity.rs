@@ -105,3 +105,44 @@ fn linux_keeps_psh_on_a_retransmission() {
         h.expect(data(&h, flags, 0, 1000));
     }
 }
+
+fn cwnd_segs(h: &H) -> u32 {
+    h.e.tcb(h.conn.unwrap()).unwrap().cwnd() / SEG
+}
+
+/// Slow start with an ACK for every second segment: Linux adds a segment
+/// per segment acknowledged (cwnd 10 → 20 over the first window), RFC
+/// 5681 §3.1 at most one SMSS per ACK (10 → 15).
+#[test]
+fn linux_slow_start_counts_every_segment_acked() {
+    for (cfg, after) in [(linux(), 20), (rfc(), 15)] {
+        let mut h = server(cfg, 60000);
+        let c = h.conn.unwrap();
+        h.e.send(h.now, c, &[0; 40_000]).unwrap();
+        assert_eq!(sent(&mut h).len(), 10);
+        h.advance(ms(100));
+        for k in 1..=5 {
+            peer_ack(&mut h, 2000 * k, 60000);
+        }
+        assert_eq!(cwnd_segs(&h), after);
+    }
+}
+
+/// An application that sends less than the window: Linux does not grow
+/// it (tcp_is_cwnd_limited: two segments out never call for more than
+/// four), the RFC profile does, one SMSS per ACK.
+#[test]
+fn linux_grows_the_window_only_while_it_is_the_limit() {
+    for (cfg, after) in [(linux(), 10), (rfc(), 14)] {
+        let mut h = server(cfg, 60000);
+        let c = h.conn.unwrap();
+        for _ in 0..4 {
+            h.e.send(h.now, c, &[0; 1000]).unwrap();
+            let out = sent(&mut h);
+            assert_eq!(out.len(), 1);
+            h.advance(ms(100));
+            peer_ack(&mut h, out[0].1 + 1000, 60000);
+        }
+        assert_eq!(cwnd_segs(&h), after);
+    }
+}
