@@ -192,6 +192,11 @@ pub struct Config {
     /// else limits the sender (tcp_is_cwnd_limited). Off: RFC 5681 §3.1,
     /// at most one SMSS per ACK in slow start, growth on every ACK.
     pub linux_cwnd_growth: bool,
+    /// Delay the ACK of a FIN that arrives in ESTABLISHED (Linux's tcp_fin
+    /// enters "ping-pong" mode, expecting the application to answer with
+    /// its own FIN, and the ACK waits for the delayed-ACK timer). Off: the
+    /// FIN is ACKed at once.
+    pub delay_fin_ack: bool,
 }
 
 impl Default for Config {
@@ -248,6 +253,7 @@ impl Config {
             syn_loss_one_segment: 1,
             linux_push: false,
             linux_cwnd_growth: false,
+            delay_fin_ack: false,
         };
         match p {
             Profile::Rfc => base,
@@ -275,6 +281,7 @@ impl Config {
                 syn_loss_one_segment: 2,
                 linux_push: true,
                 linux_cwnd_growth: true,
+                delay_fin_ack: true,
                 ..base
             },
             Profile::Classroom => Config {

@@ -146,3 +146,66 @@ fn linux_grows_the_window_only_while_it_is_the_limit() {
         assert_eq!(cwnd_segs(&h), after);
     }
 }
+
+/// The peer's data, ACKed at once (quick ACK in linux; the rfc profile is
+/// given no delayed ACK), and read.
+fn data_in(h: &mut H) {
+    let c = h.conn.unwrap();
+    h.input(with_payload(h.seg(P | A, IRS + 1, h.iss + 1), &[7; 100]));
+    h.expect(h.reply(A, h.iss + 1, IRS + 101, OUR_WIN - 100));
+    h.e.recv(h.now, c, &mut [0; 100]).unwrap();
+    h.output();
+}
+
+/// A bare FIN in ESTABLISHED after data: Linux waits the delayed-ACK time
+/// (40 ms) for the application's FIN to carry the ACK; the RFC profile ACKs
+/// at once.
+#[test]
+fn linux_delays_the_ack_of_a_bare_fin() {
+    for (cfg, wait) in [
+        (linux(), ms(40)),
+        (
+            Config {
+                delayed_ack: Duration::ZERO,
+                ..rfc()
+            },
+            ms(0),
+        ),
+    ] {
+        let mut h = server(cfg, 60000);
+        data_in(&mut h);
+        h.advance(ms(100));
+        h.input(h.seg(F | A, IRS + 101, h.iss + 1));
+        assert_eq!(h.state(), Some(State::CloseWait));
+        if !wait.is_zero() {
+            h.expect_none();
+            h.advance(wait - Duration::from_micros(1));
+            h.expect_none();
+            h.advance(Duration::from_micros(1));
+        }
+        h.expect(h.reply(A, h.iss + 1, IRS + 102, OUR_WIN - 100));
+        // The application's close then sends its FIN, nothing else.
+        h.e.shutdown(h.now, h.conn.unwrap()).unwrap();
+        h.expect(h.reply(F | A, h.iss + 1, IRS + 102, OUR_WIN - 100));
+        h.expect_none();
+    }
+}
+
+/// The application closes within the delay: its FIN carries the ACK. With
+/// no data before the FIN Linux's ACK timeout is still zero: at once.
+#[test]
+fn linux_fin_ack_rides_on_our_fin() {
+    let mut h = server(linux(), 60000);
+    data_in(&mut h);
+    h.input(h.seg(F | A, IRS + 101, h.iss + 1));
+    h.expect_none();
+    h.advance(ms(10));
+    h.e.shutdown(h.now, h.conn.unwrap()).unwrap();
+    h.expect(h.reply(F | A, h.iss + 1, IRS + 102, OUR_WIN - 100));
+    h.advance(ms(100));
+    h.expect_none();
+
+    let mut h = server(linux(), 60000);
+    h.input(h.seg(F | A, IRS + 1, h.iss + 1));
+    h.expect(h.reply(A, h.iss + 1, IRS + 2, OUR_WIN));
+}
