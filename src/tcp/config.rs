@@ -197,6 +197,11 @@ pub struct Config {
     /// its own FIN, and the ACK waits for the delayed-ACK timer). Off: the
     /// FIN is ACKed at once.
     pub delay_fin_ack: bool,
+    /// Restart from the initial window after an idle period longer than
+    /// the RTO (RFC 5681 §4.1; Linux's tcp_slow_start_after_idle, 1 by
+    /// default). With `linux_cwnd_growth` the window is halved per RTO of
+    /// idleness down to the initial window, as Linux's tcp_cwnd_restart does.
+    pub slow_start_after_idle: bool,
 }
 
 impl Default for Config {
@@ -254,6 +259,7 @@ impl Config {
             linux_push: false,
             linux_cwnd_growth: false,
             delay_fin_ack: false,
+            slow_start_after_idle: true,
         };
         match p {
             Profile::Rfc => base,

@@ -290,14 +290,35 @@ impl Tcb {
     }
 
     /// RFC 5681 §4.1: after more than an RTO without sending, the window
-    /// starts again from the restart window (Linux: tcp_slow_start_after_idle).
+    /// starts again from the restart window (`Config::slow_start_after_idle`,
+    /// Linux's tcp_slow_start_after_idle). Linux (tcp_cwnd_restart) halves
+    /// it once per RTO of idleness instead, down to the initial window, and
+    /// keeps ssthresh at least three quarters of the window it had.
     pub(super) fn restart_after_idle(&mut self, ctx: &mut Ctx) {
+        if !ctx.cfg.slow_start_after_idle {
+            return;
+        }
         let Some(last) = self.last_send else {
             return;
         };
-        if ctx.now.saturating_sub(last) > self.rtt.rto() {
+        let idle = ctx.now.saturating_sub(last);
+        let rto = self.rtt.rto();
+        if idle > rto {
             let iw = initial_window(self.rec.smss(), ctx.cfg.initial_cwnd);
-            self.rec.cc.restart(iw);
+            if ctx.cfg.linux_cwnd_growth {
+                let cc = &mut self.rec.cc;
+                let restart = iw.min(cc.cwnd);
+                cc.ssthresh = cc.ssthresh.max(cc.cwnd / 4 * 3);
+                let mut cwnd = cc.cwnd;
+                let mut left = idle;
+                while left > rto && cwnd > restart {
+                    left -= rto;
+                    cwnd /= 2;
+                }
+                cc.restart(cwnd.max(restart));
+            } else {
+                self.rec.cc.restart(iw);
+            }
             self.last_send = None;
         }
     }

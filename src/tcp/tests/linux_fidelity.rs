@@ -209,3 +209,48 @@ fn linux_fin_ack_rides_on_our_fin() {
     h.input(h.seg(F | A, IRS + 1, h.iss + 1));
     h.expect(h.reply(A, h.iss + 1, IRS + 2, OUR_WIN));
 }
+
+/// Grow cwnd to `segs` segments by sending windows of data and ACKing them
+/// every second segment, 100 ms later each time.
+fn grow_to(h: &mut H, segs: u32) -> u32 {
+    let c = h.conn.unwrap();
+    let mut off = 0;
+    while cwnd_segs(h) < segs {
+        h.e.send(h.now, c, &vec![0; (cwnd_segs(h) * SEG) as usize])
+            .unwrap();
+        let out = sent(h);
+        h.advance(ms(100));
+        for s in out.chunks(2) {
+            off = s.last().unwrap().1 + SEG;
+            peer_ack(h, off, 60000);
+        }
+    }
+    off
+}
+
+/// Idle for one and a half RTOs, then a write: the rfc profile restarts
+/// from the initial window (RFC 5681 §4.1), Linux halves the window once
+/// per RTO idle (tcp_cwnd_restart), and with tcp_slow_start_after_idle 0
+/// keeps it.
+#[test]
+fn slow_start_after_idle_as_set() {
+    let off = Config {
+        slow_start_after_idle: false,
+        ..linux()
+    };
+    let cases: [(Config, fn(u32) -> u32); 3] =
+        [(linux(), |w| w / 2), (off, |w| w), (rfc(), |_| 10)];
+    for (cfg, after) in cases {
+        let mut h = server(cfg, 60000);
+        grow_to(&mut h, 40);
+        let before = cwnd_segs(&h);
+        let rto = h.e.tcb(h.conn.unwrap()).unwrap().rto();
+        h.advance(rto * 3 / 2);
+        h.e.send(h.now, h.conn.unwrap(), &[0; 60_000]).unwrap();
+        assert_eq!(
+            sent(&mut h).len() as u32,
+            after(before),
+            "cwnd was {before}"
+        );
+    }
+}
