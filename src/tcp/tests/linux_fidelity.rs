@@ -238,8 +238,8 @@ fn slow_start_after_idle_as_set() {
         slow_start_after_idle: false,
         ..linux()
     };
-    let cases: [(Config, fn(u32) -> u32); 3] =
-        [(linux(), |w| w / 2), (off, |w| w), (rfc(), |_| 10)];
+    type After = fn(u32) -> u32;
+    let cases: [(Config, After); 3] = [(linux(), |w| w / 2), (off, |w| w), (rfc(), |_| 10)];
     for (cfg, after) in cases {
         let mut h = server(cfg, 60000);
         grow_to(&mut h, 40);
