@@ -202,6 +202,15 @@ pub struct Config {
     /// default). With `linux_cwnd_growth` the window is halved per RTO of
     /// idleness down to the initial window, as Linux's tcp_cwnd_restart does.
     pub slow_start_after_idle: bool,
+    /// A RST this host sends to end a synchronized connection (ABORT, a
+    /// keepalive or FIN-WAIT-2 timeout, a close with unread data) carries
+    /// ACK, as Linux's tcp_send_active_reset does. Off: <SEQ=SND.NXT><CTL=RST>
+    /// (RFC 9293 §3.10.5).
+    pub rst_ack_on_abort: bool,
+    /// Closing with received data the application never read resets the
+    /// connection instead of sending FIN (RFC 1122 §4.2.2.13 SHOULD, RFC
+    /// 2525 §2.17, Linux's tcp_close): the peer learns its data was lost.
+    pub rst_on_unread_close: bool,
 }
 
 impl Default for Config {
@@ -260,6 +269,8 @@ impl Config {
             linux_cwnd_growth: false,
             delay_fin_ack: false,
             slow_start_after_idle: true,
+            rst_ack_on_abort: false,
+            rst_on_unread_close: true,
         };
         match p {
             Profile::Rfc => base,
@@ -288,6 +299,7 @@ impl Config {
                 linux_push: true,
                 linux_cwnd_growth: true,
                 delay_fin_ack: true,
+                rst_ack_on_abort: true,
                 ..base
             },
             Profile::Classroom => Config {

@@ -125,6 +125,24 @@ impl Tcb {
     /// and arriving data is discarded.
     pub(crate) fn user_release(&mut self, ctx: &mut Ctx) {
         self.orphan = true;
+        if ctx.cfg.rst_on_unread_close
+            && !self.rcv_buf.is_empty()
+            && matches!(
+                self.state,
+                State::Established | State::CloseWait | State::FinWait1 | State::FinWait2
+            )
+        {
+            // RFC 1122 §4.2.2.13: data the application will never read was
+            // lost; say so with a RST rather than a FIN (Linux's tcp_close).
+            self.rcv_buf.clear();
+            self.abort(
+                ctx,
+                AbortReason::User,
+                true,
+                "close with unread data: RST sent, TCB deleted (RFC 1122 §4.2.2.13)".into(),
+            );
+            return;
+        }
         if matches!(
             self.state,
             State::SynSent | State::SynReceived | State::Established | State::CloseWait
@@ -203,7 +221,22 @@ impl Tcb {
         cause: String,
     ) {
         if send_rst {
-            self.send_rst(ctx, self.snd_max);
+            // Linux's tcp_send_active_reset sets ACK on the RST it sends to
+            // end a connection itself; a RST for data after close answers
+            // that segment, without ACK (tcp_v4_send_reset).
+            let with_ack = ctx.cfg.rst_ack_on_abort
+                && self.state.is_synchronized()
+                && matches!(
+                    reason,
+                    AbortReason::User
+                        | AbortReason::KeepaliveTimeout
+                        | AbortReason::FinWait2Timeout
+                );
+            if with_ack {
+                self.send(ctx, Flags::RST | Flags::ACK, self.snd_max, Vec::new(), None);
+            } else {
+                self.send_rst(ctx, self.snd_max);
+            }
         }
         self.close_reason = Some(match reason {
             AbortReason::ResetReceived => CloseReason::Reset,

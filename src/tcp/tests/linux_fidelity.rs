@@ -254,3 +254,31 @@ fn slow_start_after_idle_as_set() {
         );
     }
 }
+
+/// ABORT in ESTABLISHED: Linux's RST carries ACK (tcp_send_active_reset),
+/// RFC 9293 §3.10.5's is <SEQ=SND.NXT><CTL=RST>.
+#[test]
+fn linux_abort_sends_rst_with_ack() {
+    for (cfg, flags, ack) in [(linux(), R | A, IRS + 1), (rfc(), R, 0)] {
+        let mut h = server(cfg, 60000);
+        h.e.abort(h.now, h.conn.unwrap()).unwrap();
+        h.expect(h.reply(flags, h.iss + 1, ack, 0));
+        assert_eq!(h.state(), None, "the TCB is deleted");
+    }
+}
+
+/// close() with received data never read: RST, not FIN (RFC 1122
+/// §4.2.2.13, Linux's tcp_close), in both profiles; Linux's with ACK.
+#[test]
+fn close_with_unread_data_resets() {
+    for (cfg, flags, ack) in [(linux(), R | A, IRS + 101), (rfc(), R, 0)] {
+        let mut h = server(cfg, 60000);
+        let c = h.conn.unwrap();
+        h.input(with_payload(h.seg(P | A, IRS + 1, h.iss + 1), &[7; 100]));
+        h.output();
+        h.e.close(h.now, c).unwrap();
+        h.expect(h.reply(flags, h.iss + 1, ack, 0));
+        h.expect_none();
+        assert_eq!(h.state(), None, "the TCB is deleted");
+    }
+}
