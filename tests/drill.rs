@@ -40,22 +40,6 @@ fn every_own_script_passes_on_ipv4_and_ipv6() {
     }
 }
 
-/// Where the `linux` profile still differs from Linux, the scripts say
-/// what Linux sends, and fail with exactly this.
-#[test]
-fn linux_differences_fail_with_their_message() {
-    let want = [(
-        "zero-window-probe.pkt",
-        "FAIL s:13: expected > . 0:0(0) ack 1 got > . 1:2(1) ack 1 win 2109 (seq 1 instead of 0)",
-    )];
-    let files = scripts("tests/drill/linux-differs");
-    assert_eq!(files.len(), want.len());
-    for (name, line) in want {
-        let f = files.iter().find(|f| f.ends_with(name)).unwrap();
-        assert_eq!(run_file(f, &Options::default()).outcome.line_for("s"), line);
-    }
-}
-
 const HANDSHAKE: &str = "`../common/defaults.sh`
     0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
    +0 bind(3, ..., ...) = 0

@@ -211,6 +211,11 @@ pub struct Config {
     /// connection instead of sending FIN (RFC 1122 §4.2.2.13 SHOULD, RFC
     /// 2525 §2.17, Linux's tcp_close): the peer learns its data was lost.
     pub rst_on_unread_close: bool,
+    /// Probe a zero window with no data at SND.UNA − 1 (Linux's
+    /// tcp_xmit_probe_skb: an old sequence number the peer must ACK, with
+    /// its window). Off: one byte of new data beyond the window (RFC 9293
+    /// §3.8.6.1).
+    pub zero_window_probe_empty: bool,
 }
 
 impl Default for Config {
@@ -271,6 +276,7 @@ impl Config {
             slow_start_after_idle: true,
             rst_ack_on_abort: false,
             rst_on_unread_close: true,
+            zero_window_probe_empty: false,
         };
         match p {
             Profile::Rfc => base,
@@ -300,6 +306,7 @@ impl Config {
                 linux_cwnd_growth: true,
                 delay_fin_ack: true,
                 rst_ack_on_abort: true,
+                zero_window_probe_empty: true,
                 ..base
             },
             Profile::Classroom => Config {

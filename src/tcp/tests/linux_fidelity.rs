@@ -282,3 +282,38 @@ fn close_with_unread_data_resets() {
         assert_eq!(h.state(), None, "the TCB is deleted");
     }
 }
+
+/// A zero window with data waiting: Linux probes with no data at
+/// SND.UNA − 1 (tcp_xmit_probe_skb), backing off, and sends the data when
+/// the window opens; the rfc profile probes with a byte of new data.
+#[test]
+fn linux_zero_window_probe_has_no_data() {
+    for (cfg, linux_probe) in [(linux(), true), (rfc(), false)] {
+        let mut h = server(cfg, 0);
+        let c = h.conn.unwrap();
+        h.e.send(h.now, c, &[0; 500]).unwrap();
+        h.expect_none();
+        let rto = h.e.tcb(c).unwrap().rto();
+        h.advance(rto);
+        let got = h.output().expect("a probe");
+        let want = if linux_probe {
+            (h.iss, 0)
+        } else {
+            (h.iss + 1, 1)
+        };
+        assert_eq!(
+            (got.flags, got.seq.0, got.payload.len()),
+            (A, want.0, want.1)
+        );
+        if linux_probe {
+            // Backed off: the next one twice as late.
+            h.advance(rto * 2 - Duration::from_micros(1));
+            h.expect_none();
+            h.advance(Duration::from_micros(1));
+            let again = h.output().expect("a second probe");
+            assert_eq!((again.seq.0, again.payload.len()), (h.iss, 0));
+            peer_ack(&mut h, 0, 60000);
+            h.expect(data(&h, P | A, 0, 500));
+        }
+    }
+}
