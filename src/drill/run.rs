@@ -1180,7 +1180,7 @@ impl Runner {
             return Err(fail(line, "TCP_INFO: the script has no connection here"));
         };
         for a in asserts {
-            let got = info::field(tcb, &a.field).expect("checked before the run");
+            let got = info::field(tcb, &a.field, self.now).expect("checked before the run");
             if !a.holds(got) {
                 return Err(fail(
                     line,

@@ -113,6 +113,7 @@ impl Tcb {
 
     pub(super) fn on_established(&mut self, ctx: &mut Ctx) {
         self.dirty = true;
+        self.last_data_rcv = ctx.now;
         if self.syn_rtx > 0 {
             // RFC 6298 §5.7: 3 s until a sample says otherwise.
             self.rtt.reinit_after_syn_loss();
@@ -706,6 +707,7 @@ impl Tcb {
         let mut fin_now = false;
         if !seg.payload.is_empty() && text_ok {
             if seg.seq == self.rcv_nxt {
+                self.last_data_rcv = ctx.now;
                 let had_holes = self.ooo.segments() > 0;
                 self.take_in_order(&seg.payload);
                 while let Some(more) = self.ooo.pop_ready(self.rcv_off) {

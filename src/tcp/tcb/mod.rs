@@ -198,6 +198,8 @@ pub struct Tcb {
     /// judged fast ([`Tcb::looks_like_fast_retransmit`]).
     dup_acks_out: u32,
     last_dup_ack_out: Instant,
+    /// When in-order data last arrived (or the connection was established).
+    last_data_rcv: Instant,
     /// Where the application's writes ended (still unacknowledged): a
     /// segment carrying one of these is pushed (`Config::linux_push`).
     push_marks: VecDeque<SeqNum>,
@@ -336,6 +338,7 @@ impl Tcb {
             dup_acks_out: 0,
             last_dup_ack_out: Instant::ZERO,
             push_marks: VecDeque::new(),
+            last_data_rcv: Instant::ZERO,
             output_pending: false,
             flush_listed: false,
             unacked_bytes: 0,
@@ -763,6 +766,34 @@ impl Tcb {
     }
     pub fn capacities(&self) -> (usize, usize) {
         (self.snd_cap, self.rcv_cap)
+    }
+    /// The smoothed RTT, once there is a sample.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.rtt.srtt()
+    }
+    /// Segments the peer SACKed, segments marked lost (sent again or not),
+    /// and segments sent again and not yet acknowledged: Linux's
+    /// sacked_out, lost_out and retrans_out.
+    pub fn scoreboard_counts(&self) -> (u32, u32, u32) {
+        use crate::tcp::recovery::scoreboard::SegState;
+        let (mut sacked, mut lost, mut retrans) = (0, 0, 0);
+        for s in self.rec.sb.iter() {
+            match s.state {
+                SegState::Sacked => sacked += 1,
+                SegState::Lost => lost += 1,
+                SegState::Retrans => {
+                    lost += 1;
+                    retrans += 1;
+                }
+                SegState::InFlight => {}
+            }
+        }
+        (sacked, lost, retrans)
+    }
+    /// When in-order data last arrived, or the connection was established
+    /// (Linux's icsk_ack.lrcvtime).
+    pub fn last_data_rcv(&self) -> Instant {
+        self.last_data_rcv
     }
 
     /// The window to advertise in bytes. The right edge moves only by at
