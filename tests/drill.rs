@@ -156,3 +156,22 @@ fn the_command_prints_a_line_per_script_then_the_counts() {
         .unwrap();
     assert!(ok.status.success());
 }
+
+/// The descriptors are the script's: packetdrill maps them onto its own,
+/// so a script may open its first socket as 4 and accept as 7.
+#[test]
+fn script_descriptors_are_the_scripts_own() {
+    let src = "`../common/defaults.sh`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+   +0 bind(4, ..., ...) = 0
+   +0 listen(4, 1) = 0
+  +.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(4, ..., ...) = 7
+   +0 write(7, ..., 10) = 10
+   +0 > P. 1:11(10) ack 1
+";
+    let run = run_source(src, &Options::default());
+    assert_eq!(run.outcome, Outcome::Pass, "{}", run.outcome.line_for("x"));
+}

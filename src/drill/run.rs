@@ -754,9 +754,7 @@ impl Runner {
     ) -> Result<(), Outcome> {
         let got = match c.name.as_str() {
             "socket" => {
-                let fd = (3..)
-                    .find(|f| !self.socks.contains_key(f))
-                    .expect("a free fd");
+                let fd = self.script_fd(c);
                 let ka = self.e.config().keepalive;
                 self.socks.insert(
                     fd,
@@ -915,9 +913,7 @@ impl Runner {
                 };
                 match self.e.accept(port) {
                     Some(cid) => {
-                        let nfd = (3..)
-                            .find(|f| !self.socks.contains_key(f))
-                            .expect("a free fd");
+                        let nfd = self.script_fd(c);
                         let ka = self.e.config().keepalive;
                         self.socks.insert(
                             nfd,
@@ -1169,6 +1165,18 @@ impl Runner {
             _ => {}
         }
         Ok(Attempt::Done(Ok(0)))
+    }
+
+    /// The descriptor a new socket gets: the one the script expects the call
+    /// to return, as packetdrill maps script descriptors onto its own (a
+    /// script may begin at 4), else the lowest free from 3.
+    fn script_fd(&self, c: &Syscall) -> i64 {
+        match c.ret.int() {
+            Some(n) if n >= 0 && !self.socks.contains_key(&n) => n,
+            _ => (3..)
+                .find(|f| !self.socks.contains_key(f))
+                .expect("a free fd"),
+        }
     }
 
     // ----- code blocks ------------------------------------------------------
