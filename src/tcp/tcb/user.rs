@@ -59,7 +59,13 @@ impl Tcb {
             let threshold = (self.rcv_cap as u32 / 2).min(u32::from(self.our_mss));
             let closed = before.saturating_mul(8) <= self.rcv_cap as u32
                 || before < 2 * self.rcv_mss() as u32;
-            if grow >= threshold && free >= before.saturating_mul(2) && closed {
+            // The window field cannot say more than 64 KiB shifted by our
+            // scale: when that is under twice the window already offered,
+            // no update can double it (Linux checks the same against its
+            // window clamp).
+            let most = (self.rcv_cap as u64).min(65535u64 << self.rcv_wscale) as u32;
+            let can_double = before.saturating_mul(2) <= most;
+            if grow >= threshold && free >= before.saturating_mul(2) && closed && can_double {
                 self.ack_now = true;
                 self.output(ctx);
             }

@@ -317,3 +317,24 @@ fn linux_zero_window_probe_has_no_data() {
         }
     }
 }
+
+/// A buffer larger than the unscaled window field: reading cannot make the
+/// window twice what was offered, so the read sends no window update (as
+/// Linux's __tcp_cleanup_rbuf against its window clamp); the delayed ACK
+/// carries the data's acknowledgement.
+#[test]
+fn no_window_update_the_field_cannot_carry() {
+    let cfg = Config {
+        window_scaling: false,
+        recv_buf: 540_000,
+        ..rfc()
+    };
+    let mut h = server(cfg, 60000);
+    let c = h.conn.unwrap();
+    h.input(with_payload(h.seg(P | A, IRS + 1, h.iss + 1), &[7; 1000]));
+    h.expect_none();
+    h.e.recv(h.now, c, &mut [0; 1000]).unwrap();
+    h.expect_none();
+    h.advance(ms(200));
+    h.expect(h.reply(A, h.iss + 1, IRS + 1001, 65535));
+}
