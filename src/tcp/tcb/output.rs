@@ -39,7 +39,10 @@ impl Tcb {
         } else {
             self.window_field(syn)
         };
-        let options = if flags.rst() {
+        // A RST in answer to a segment carries no options; the RST+ACK that
+        // ends a connection of ours is sent as Linux's tcp_send_active_reset
+        // sends it, through the normal path, with the timestamp option.
+        let options = if flags.rst() && !flags.ack() {
             TcpOptions::default()
         } else {
             self.options_for(ctx.now, syn)

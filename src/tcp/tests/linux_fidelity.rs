@@ -338,3 +338,34 @@ fn no_window_update_the_field_cannot_carry() {
     h.advance(ms(200));
     h.expect(h.reply(A, h.iss + 1, IRS + 1001, 65535));
 }
+
+/// With timestamps on, Linux's RST+ACK goes out the normal way and carries
+/// the timestamp option (tcp_send_active_reset); a bare RST carries none.
+#[test]
+fn linux_active_reset_carries_timestamps() {
+    for (cfg, with_ts) in [(linux(), true), (rfc(), false)] {
+        let cfg = Config {
+            timestamps: true,
+            ..cfg
+        };
+        let mut h = H::new(cfg);
+        h.e.listen(h.now, 80, None).unwrap();
+        let mut syn = h.seg(S, IRS, 0);
+        syn.options = TcpOptions {
+            mss: Some(SEG as u16),
+            timestamp: Some((7, 0)),
+            ..Default::default()
+        };
+        h.input(syn);
+        let sa = h.output().unwrap();
+        h.iss = sa.seq.0;
+        h.conn = h.e.find(h.us, h.them);
+        let mut ack = h.seg(A, IRS + 1, h.iss + 1);
+        ack.options.timestamp = Some((8, sa.options.timestamp.unwrap().0));
+        h.input(ack);
+        h.e.abort(h.now, h.conn.unwrap()).unwrap();
+        let rst = h.output().unwrap();
+        assert!(rst.flags.rst());
+        assert_eq!(rst.options.timestamp.map(|t| t.1), with_ts.then_some(8));
+    }
+}
