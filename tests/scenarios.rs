@@ -883,7 +883,7 @@ fn cubic_keeps_seven_tenths_and_newreno_half_then_the_shapes_differ() {
     };
     let cubic: Vec<u32> = (3..=12).map(|s| cwnd_at("client", f64::from(s))).collect();
     let reno: Vec<u32> = (3..=12).map(|s| cwnd_at("server", f64::from(s))).collect();
-    // Concave, then flat around W_max = 111, then convex.
+    // Concave, then flat around W_max = 112, then convex.
     assert!(cubic[1] - cubic[0] > cubic[3] - cubic[2], "{cubic:?}");
     assert!((108..=114).contains(&cubic[3]), "{cubic:?}");
     assert!(cubic[9] - cubic[8] > cubic[5] - cubic[4], "{cubic:?}");

@@ -4,6 +4,7 @@
 
 use crate::event::CaState;
 use crate::tcp::Tcb;
+use crate::time::Instant;
 
 /// The fields tcpscope computes; any other `tcpi_` name is unsupported.
 pub const FIELDS: &[&str] = &[
@@ -16,13 +17,20 @@ pub const FIELDS: &[&str] = &[
     "tcpi_bytes_received",
     "tcpi_bytes_acked",
     "tcpi_total_retrans",
+    "tcpi_sacked",
+    "tcpi_lost",
+    "tcpi_retrans",
+    "tcpi_rtt",
+    "tcpi_last_data_recv",
 ];
 
 /// Linux's TCP_INFINITE_SSTHRESH.
 const INFINITE_SSTHRESH: i64 = 0x7fff_ffff;
 
-/// One field of the snapshot, or `None` for a field tcpscope does not know.
-pub fn field(tcb: &Tcb, name: &str) -> Option<i64> {
+/// One field of the snapshot at `now`, or `None` for a field tcpscope does
+/// not know.
+pub fn field(tcb: &Tcb, name: &str, now: Instant) -> Option<i64> {
+    let (sacked, lost, retrans) = tcb.scoreboard_counts();
     let mss = tcb.eff_mss() as i64;
     let in_flight = i64::from(tcb.snd_nxt().diff(tcb.snd_una()).max(0));
     Some(match name {
@@ -56,6 +64,15 @@ pub fn field(tcb: &Tcb, name: &str) -> Option<i64> {
             n.max(0)
         }
         "tcpi_total_retrans" => tcb.retransmits as i64,
+        // Segments: sacked_out, lost_out (retransmitted ones stay lost
+        // until acknowledged), retrans_out.
+        "tcpi_sacked" => i64::from(sacked),
+        "tcpi_lost" => i64::from(lost),
+        "tcpi_retrans" => i64::from(retrans),
+        // srtt_us >> 3: the smoothed RTT in microseconds.
+        "tcpi_rtt" => tcb.srtt().map_or(0, |d| d.as_micros() as i64),
+        // Milliseconds since in-order data last arrived (lrcvtime).
+        "tcpi_last_data_recv" => now.saturating_sub(tcb.last_data_rcv()).as_millis() as i64,
         _ => return None,
     })
 }

@@ -151,8 +151,8 @@ fn syscall_unsupported(c: &Syscall) -> Option<&'static str> {
             None
         }
         "shutdown" => match arg(1) {
-            "SHUT_WR" | "SHUT_RDWR" => None,
-            _ => Some("shutdown(SHUT_RD) is not modelled"),
+            "SHUT_RD" | "SHUT_WR" | "SHUT_RDWR" => None,
+            _ => Some("only SHUT_RD, SHUT_WR and SHUT_RDWR"),
         },
         "fcntl" => match arg(1) {
             "F_SETFL" | "F_GETFL" => None,
@@ -183,7 +183,8 @@ enum Fd {
 struct Sock {
     fd: Fd,
     nonblock: bool,
-    /// shutdown(SHUT_RDWR) was called: reads return end of file.
+    /// shutdown(SHUT_RD or SHUT_RDWR) was called: reads return end of
+    /// file once what was queued is read.
     rd_shut: bool,
     /// SO_LINGER with a zero timeout: close aborts.
     linger_zero: bool,
@@ -753,9 +754,7 @@ impl Runner {
     ) -> Result<(), Outcome> {
         let got = match c.name.as_str() {
             "socket" => {
-                let fd = (3..)
-                    .find(|f| !self.socks.contains_key(f))
-                    .expect("a free fd");
+                let fd = self.script_fd(c);
                 let ka = self.e.config().keepalive;
                 self.socks.insert(
                     fd,
@@ -914,9 +913,7 @@ impl Runner {
                 };
                 match self.e.accept(port) {
                     Some(cid) => {
-                        let nfd = (3..)
-                            .find(|f| !self.socks.contains_key(f))
-                            .expect("a free fd");
+                        let nfd = self.script_fd(c);
                         let ka = self.e.config().keepalive;
                         self.socks.insert(
                             nfd,
@@ -1006,12 +1003,14 @@ impl Runner {
                     return done(Err("ENOTCONN"));
                 };
                 let n = arg_int(2).unwrap_or(0).max(0) as usize;
-                if self.socks[&fd].rd_shut {
-                    return done(Ok(0));
-                }
+                let rd_shut = self.socks[&fd].rd_shut;
                 let mut buf = vec![0; n];
                 match self.e.recv(now, cid, &mut buf) {
+                    // Linux's tcp_recvmsg returns what is queued, then end
+                    // of file once RCV_SHUTDOWN is set.
+                    Ok(0) if rd_shut => done(Ok(0)),
                     Ok(k) => done(Ok(k as i64)),
+                    Err(TcpError::WouldBlock) if rd_shut => done(Ok(0)),
                     Err(TcpError::WouldBlock) => Ok(Attempt::Block(0)),
                     Err(e) => done(Err(errno(&e))),
                 }
@@ -1035,8 +1034,14 @@ impl Runner {
                 let Some(cid) = conn else {
                     return done(Err("ENOTCONN"));
                 };
-                if arg_name(1) == "SHUT_RDWR" {
+                let how = arg_name(1);
+                if how == "SHUT_RD" || how == "SHUT_RDWR" {
                     self.socks.get_mut(&fd).expect("fd").rd_shut = true;
+                }
+                if how == "SHUT_RD" {
+                    // Only the socket's reading end: nothing on the wire
+                    // (Linux's tcp_shutdown acts on SEND_SHUTDOWN alone).
+                    return done(Ok(0));
                 }
                 match self.e.shutdown(now, cid) {
                     Ok(()) => done(Ok(0)),
@@ -1162,6 +1167,18 @@ impl Runner {
         Ok(Attempt::Done(Ok(0)))
     }
 
+    /// The descriptor a new socket gets: the one the script expects the call
+    /// to return, as packetdrill maps script descriptors onto its own (a
+    /// script may begin at 4), else the lowest free from 3.
+    fn script_fd(&self, c: &Syscall) -> i64 {
+        match c.ret.int() {
+            Some(n) if n >= 0 && !self.socks.contains_key(&n) => n,
+            _ => (3..)
+                .find(|f| !self.socks.contains_key(f))
+                .expect("a free fd"),
+        }
+    }
+
     // ----- code blocks ------------------------------------------------------
 
     fn code(&mut self, line: usize, code: &str) -> Result<(), Outcome> {
@@ -1171,7 +1188,7 @@ impl Runner {
             return Err(fail(line, "TCP_INFO: the script has no connection here"));
         };
         for a in asserts {
-            let got = info::field(tcb, &a.field).expect("checked before the run");
+            let got = info::field(tcb, &a.field, self.now).expect("checked before the run");
             if !a.holds(got) {
                 return Err(fail(
                     line,

@@ -179,6 +179,43 @@ pub struct Config {
     /// SYN or SYN+ACK retransmissions after which the first window is one
     /// segment (RFC 5681 §3.1 says after one; Linux after more than one).
     pub syn_loss_one_segment: u32,
+    /// Set PSH as Linux does (tcp.c tcp_push, tcp_output.c
+    /// __tcp_transmit_skb): on the segment that carries the end of a write,
+    /// kept when that segment is sent again (a retransmission, a tail loss
+    /// probe), and on the last segment of every packet of more than one
+    /// segment (a TSO packet: here, a run of segments sent at once). Off:
+    /// PSH only when a segment empties the send queue (RFC 9293 §3.9.1).
+    pub linux_push: bool,
+    /// Grow the congestion window as Linux does: slow start adds a segment
+    /// per segment acknowledged, however many one ACK covers (tcp_cong.c
+    /// tcp_slow_start), and no algorithm grows the window while something
+    /// else limits the sender (tcp_is_cwnd_limited). Off: RFC 5681 §3.1,
+    /// at most one SMSS per ACK in slow start, growth on every ACK.
+    pub linux_cwnd_growth: bool,
+    /// Delay the ACK of a FIN that arrives in ESTABLISHED (Linux's tcp_fin
+    /// enters "ping-pong" mode, expecting the application to answer with
+    /// its own FIN, and the ACK waits for the delayed-ACK timer). Off: the
+    /// FIN is ACKed at once.
+    pub delay_fin_ack: bool,
+    /// Restart from the initial window after an idle period longer than
+    /// the RTO (RFC 5681 §4.1; Linux's tcp_slow_start_after_idle, 1 by
+    /// default). With `linux_cwnd_growth` the window is halved per RTO of
+    /// idleness down to the initial window, as Linux's tcp_cwnd_restart does.
+    pub slow_start_after_idle: bool,
+    /// A RST this host sends to end a synchronized connection (ABORT, a
+    /// keepalive or FIN-WAIT-2 timeout, a close with unread data) carries
+    /// ACK, as Linux's tcp_send_active_reset does. Off: <SEQ=SND.NXT><CTL=RST>
+    /// (RFC 9293 §3.10.5).
+    pub rst_ack_on_abort: bool,
+    /// Closing with received data the application never read resets the
+    /// connection instead of sending FIN (RFC 1122 §4.2.2.13 SHOULD, RFC
+    /// 2525 §2.17, Linux's tcp_close): the peer learns its data was lost.
+    pub rst_on_unread_close: bool,
+    /// Probe a zero window with no data at SND.UNA − 1 (Linux's
+    /// tcp_xmit_probe_skb: an old sequence number the peer must ACK, with
+    /// its window). Off: one byte of new data beyond the window (RFC 9293
+    /// §3.8.6.1).
+    pub zero_window_probe_empty: bool,
 }
 
 impl Default for Config {
@@ -233,6 +270,13 @@ impl Config {
             time_wait_ts_recent: true,
             rto_restart_on_head_rtx: false,
             syn_loss_one_segment: 1,
+            linux_push: false,
+            linux_cwnd_growth: false,
+            delay_fin_ack: false,
+            slow_start_after_idle: true,
+            rst_ack_on_abort: false,
+            rst_on_unread_close: true,
+            zero_window_probe_empty: false,
         };
         match p {
             Profile::Rfc => base,
@@ -258,6 +302,11 @@ impl Config {
                 time_wait_ts_recent: false,
                 rto_restart_on_head_rtx: true,
                 syn_loss_one_segment: 2,
+                linux_push: true,
+                linux_cwnd_growth: true,
+                delay_fin_ack: true,
+                rst_ack_on_abort: true,
+                zero_window_probe_empty: true,
                 ..base
             },
             Profile::Classroom => Config {

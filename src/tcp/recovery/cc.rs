@@ -153,6 +153,16 @@ pub struct Cc {
     pub cubic: Cubic,
     /// CUBIC's slow start exit (`Config::hystart`); `None` when off.
     pub hystart: Option<HyStart>,
+    /// Grow as Linux does (`Config::linux_cwnd_growth`): slow start adds
+    /// every segment acknowledged, and the window grows only while it is
+    /// what limits the sender.
+    pub linux_growth: bool,
+    /// What the last transmission said about the window's use (Linux's
+    /// tcp_cwnd_validate): the sender filled it in the current window of
+    /// data, the most segments out in that window, and where that window ends.
+    is_cwnd_limited: bool,
+    max_packets_out: u32,
+    cwnd_usage_seq: SeqNum,
 }
 
 impl Cc {
@@ -165,7 +175,57 @@ impl Cc {
             bytes_acked: 0,
             cubic: Cubic::default(),
             hystart: None,
+            linux_growth: false,
+            is_cwnd_limited: false,
+            max_packets_out: 0,
+            cwnd_usage_seq: SeqNum(0),
         }
+    }
+
+    /// With Linux's growth rules (`Config::linux_cwnd_growth`).
+    pub fn with_linux_growth(mut self, on: bool) -> Cc {
+        self.linux_growth = on;
+        self
+    }
+
+    /// After a transmission attempt (Linux's tcp_cwnd_validate, called at
+    /// the end of tcp_write_xmit): `packets_out` segments are outstanding,
+    /// `in_flight` bytes in the network (pipe); `sent` says whether anything
+    /// left. The window is the limit when it has no room for one more
+    /// segment (Linux counts whole packets; this window is in bytes). Its
+    /// use is remembered for one window of data.
+    pub fn after_transmit(
+        &mut self,
+        snd_una: SeqNum,
+        snd_nxt: SeqNum,
+        packets_out: u32,
+        in_flight: u32,
+        sent: bool,
+    ) {
+        let limited = in_flight.saturating_add(self.smss) > self.cwnd;
+        if !sent && !limited {
+            return;
+        }
+        if snd_una >= self.cwnd_usage_seq
+            || limited
+            || (!self.is_cwnd_limited && packets_out > self.max_packets_out)
+        {
+            self.is_cwnd_limited = limited;
+            self.max_packets_out = packets_out;
+            self.cwnd_usage_seq = snd_nxt;
+        }
+    }
+
+    /// Linux's tcp_is_cwnd_limited: the window was the limit in the current
+    /// window of data, or (in slow start) it is under twice the most
+    /// segments sent out in it, so slow start keeps up with a sender that
+    /// doubles each round.
+    pub fn cwnd_limited(&self) -> bool {
+        if self.is_cwnd_limited {
+            return true;
+        }
+        self.in_slow_start()
+            && u64::from(self.cwnd) < 2 * u64::from(self.max_packets_out) * u64::from(self.smss)
     }
 
     /// With HyStart (CUBIC only, as in Linux).
@@ -209,7 +269,27 @@ impl Cc {
         if acked == 0 {
             return;
         }
-        if self.cwnd < self.ssthresh {
+        let mut acked = acked;
+        if self.linux_growth {
+            // Linux grows the window only while it limits the sender
+            // (tcp_cong.c and tcp_cubic.c return early unless
+            // tcp_is_cwnd_limited; RFC 7661 and RFC 9438 §5.8 say so too).
+            if !self.cwnd_limited() {
+                return;
+            }
+            if self.cwnd < self.ssthresh {
+                // tcp_slow_start: one segment per segment acknowledged (a
+                // part counts whole), up to ssthresh; what is left over
+                // goes to congestion avoidance.
+                let add = acked.div_ceil(self.smss).saturating_mul(self.smss);
+                let room = self.ssthresh - self.cwnd;
+                self.cwnd = self.cwnd.saturating_add(add.min(room));
+                acked = add.saturating_sub(room);
+                if acked == 0 {
+                    return;
+                }
+            }
+        } else if self.cwnd < self.ssthresh {
             // RFC 5681 §3.1 eq. 2: cwnd += min(N, SMSS), and never past
             // ssthresh by more than that.
             self.cwnd = self.cwnd.saturating_add(acked.min(self.smss));

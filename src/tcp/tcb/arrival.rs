@@ -113,6 +113,7 @@ impl Tcb {
 
     pub(super) fn on_established(&mut self, ctx: &mut Ctx) {
         self.dirty = true;
+        self.last_data_rcv = ctx.now;
         if self.syn_rtx > 0 {
             // RFC 6298 §5.7: 3 s until a sample says otherwise.
             self.rtt.reinit_after_syn_loss();
@@ -589,6 +590,9 @@ impl Tcb {
             self.dirty = true;
         }
         self.snd_una = seg.ack;
+        while self.push_marks.front().is_some_and(|&m| m <= self.snd_una) {
+            self.push_marks.pop_front();
+        }
         if self.snd_nxt < self.snd_una {
             self.snd_nxt = self.snd_una;
         }
@@ -703,6 +707,7 @@ impl Tcb {
         let mut fin_now = false;
         if !seg.payload.is_empty() && text_ok {
             if seg.seq == self.rcv_nxt {
+                self.last_data_rcv = ctx.now;
                 let had_holes = self.ooo.segments() > 0;
                 self.take_in_order(&seg.payload);
                 while let Some(more) = self.ooo.pop_ready(self.rcv_off) {
@@ -805,15 +810,38 @@ impl Tcb {
         }
         self.rcv_nxt += 1usize;
         self.ooo.clear();
-        self.ack_now = true;
+        let delay = ctx.cfg.delay_fin_ack
+            && matches!(self.state, State::SynReceived | State::Established)
+            && self.bytes_in > 0
+            && !self.ack_now
+            && self.unacked_bytes <= self.rcv_mss();
+        if delay {
+            // Linux (tcp_fin, __tcp_ack_snd_check): the application is
+            // expected to answer with its FIN, which will carry the ACK; the
+            // ACK goes at once only if more than a segment of data waits
+            // for one, or something else asked for it. Before any data the
+            // delayed-ACK timeout (ato) is still zero and the ACK leaves at
+            // once (tcp_send_delayed_ack).
+            if self.timer(TimerKind::DelayedAck).is_none() {
+                let d = ctx.cfg.delayed_ack;
+                self.arm(ctx, TimerKind::DelayedAck, ctx.now + d);
+            }
+        } else {
+            self.ack_now = true;
+        }
         self.dirty = true;
         match self.state {
             State::SynReceived | State::Established => {
                 self.set_state(
                     ctx,
                     State::CloseWait,
-                    "FIN received: the peer has no more data (half-close); it is acknowledged"
-                        .into(),
+                    if delay {
+                        "FIN received: the peer has no more data (half-close); its ACK is delayed, for our FIN to carry"
+                            .into()
+                    } else {
+                        "FIN received: the peer has no more data (half-close); it is acknowledged"
+                            .into()
+                    },
                 );
             }
             State::FinWait1 => {

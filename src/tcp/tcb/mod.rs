@@ -198,6 +198,11 @@ pub struct Tcb {
     /// judged fast ([`Tcb::looks_like_fast_retransmit`]).
     dup_acks_out: u32,
     last_dup_ack_out: Instant,
+    /// When in-order data last arrived (or the connection was established).
+    last_data_rcv: Instant,
+    /// Where the application's writes ended (still unacknowledged): a
+    /// segment carrying one of these is pushed (`Config::linux_push`).
+    push_marks: VecDeque<SeqNum>,
     /// Corked (`Config::cork`): `output` has work waiting for a flush.
     pub(crate) output_pending: bool,
     /// Listed in the engine's flush list.
@@ -230,6 +235,20 @@ pub struct Tcb {
     pub(crate) passive_open: bool,
     /// Put on its listener's accept queue.
     pub(crate) queued: bool,
+}
+
+/// Loss recovery and the congestion window for a sender of `smss`.
+fn new_recovery(cfg: &crate::tcp::Config, smss: u32, iss: SeqNum) -> Recovery {
+    let mut rec = Recovery::new(
+        cfg.cc,
+        cfg.rack,
+        cfg.hystart,
+        smss,
+        initial_window(smss, cfg.initial_cwnd),
+        iss,
+    );
+    rec.cc = rec.cc.clone().with_linux_growth(cfg.linux_cwnd_growth);
+    rec
 }
 
 /// The smallest shift that lets the window field cover the buffer.
@@ -303,14 +322,7 @@ impl Tcb {
             rtt_probe: None,
             rtx_high: iss,
             last_rtx_ts: None,
-            rec: Recovery::new(
-                cfg.cc,
-                cfg.rack,
-                cfg.hystart,
-                dmss,
-                initial_window(dmss, cfg.initial_cwnd),
-                iss,
-            ),
+            rec: new_recovery(cfg, dmss, iss),
             retries: 0,
             persist_backoff: 0,
             probe_sent: false,
@@ -325,6 +337,8 @@ impl Tcb {
             dup_acks_in: 0,
             dup_acks_out: 0,
             last_dup_ack_out: Instant::ZERO,
+            push_marks: VecDeque::new(),
+            last_data_rcv: Instant::ZERO,
             output_pending: false,
             flush_listed: false,
             unacked_bytes: 0,
@@ -753,6 +767,34 @@ impl Tcb {
     pub fn capacities(&self) -> (usize, usize) {
         (self.snd_cap, self.rcv_cap)
     }
+    /// The smoothed RTT, once there is a sample.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.rtt.srtt()
+    }
+    /// Segments the peer SACKed, segments marked lost (sent again or not),
+    /// and segments sent again and not yet acknowledged: Linux's
+    /// sacked_out, lost_out and retrans_out.
+    pub fn scoreboard_counts(&self) -> (u32, u32, u32) {
+        use crate::tcp::recovery::scoreboard::SegState;
+        let (mut sacked, mut lost, mut retrans) = (0, 0, 0);
+        for s in self.rec.sb.iter() {
+            match s.state {
+                SegState::Sacked => sacked += 1,
+                SegState::Lost => lost += 1,
+                SegState::Retrans => {
+                    lost += 1;
+                    retrans += 1;
+                }
+                SegState::InFlight => {}
+            }
+        }
+        (sacked, lost, retrans)
+    }
+    /// When in-order data last arrived, or the connection was established
+    /// (Linux's icsk_ack.lrcvtime).
+    pub fn last_data_rcv(&self) -> Instant {
+        self.last_data_rcv
+    }
 
     /// The window to advertise in bytes. The right edge moves only by at
     /// least min(half the buffer, one MSS) (receiver SWS avoidance, RFC 1122
@@ -860,14 +902,7 @@ impl Tcb {
         self.sack_enabled = self.offer_sack && peer.sack_perm;
         // The MSS is only known now; the initial window follows it.
         let smss = self.eff_mss() as u32;
-        self.rec = Recovery::new(
-            ctx.cfg.cc,
-            ctx.cfg.rack,
-            ctx.cfg.hystart,
-            smss,
-            initial_window(smss, ctx.cfg.initial_cwnd),
-            self.iss,
-        );
+        self.rec = new_recovery(ctx.cfg, smss, self.iss);
     }
 
     fn emit_negotiated(&mut self, ctx: &mut Ctx) {

@@ -39,7 +39,10 @@ impl Tcb {
         } else {
             self.window_field(syn)
         };
-        let options = if flags.rst() {
+        // A RST in answer to a segment carries no options; the RST+ACK that
+        // ends a connection of ours is sent as Linux's tcp_send_active_reset
+        // sends it, through the normal path, with the timestamp option.
+        let options = if flags.rst() && !flags.ack() {
             TcpOptions::default()
         } else {
             self.options_for(ctx.now, syn)
@@ -186,6 +189,8 @@ impl Tcb {
     /// window limits SND.MAX − SND.UNA. `force`: the persist timer
     /// overrides SWS avoidance and Nagle.
     pub(super) fn output_data(&mut self, ctx: &mut Ctx, force: bool) {
+        // Segments of new data sent so far in this run.
+        let mut burst = 0usize;
         loop {
             let cwnd_room = self.rec.cwnd_room(self.sack_enabled) as usize;
             if cwnd_room > 0
@@ -210,7 +215,7 @@ impl Tcb {
             if unsent == 0 {
                 if fin_pending {
                     // A FIN alone (the data already went out).
-                    self.send_data(ctx, 0, true, false);
+                    self.send_data(ctx, 0, true, false, false);
                 } else if cwnd_room > 0
                     && let Some((start, end)) = self.rec.rescue(self.sack_enabled)
                 {
@@ -243,11 +248,35 @@ impl Tcb {
                 }
             }
             let with_fin = fin_pending_after(self, len);
-            self.send_data(ctx, len, with_fin, false);
+            // Whether another segment follows at once: this one then is not
+            // the last of its packet (`Config::linux_push`). The next pass
+            // would take what is left by the rules above.
+            let more = {
+                let unsent = unsent - len;
+                let next = unsent.min(usable - len).min(full);
+                !force
+                    && next > 0
+                    && (next == full
+                        || (!self.nagle && (next == unsent || next as u32 >= self.max_snd_wnd / 2)))
+            };
+            let end_of_packet = ctx.cfg.linux_push && burst > 0 && !more;
+            self.send_data(ctx, len, with_fin, false, end_of_packet);
+            burst += 1;
             if force {
                 break;
             }
         }
+        // Whether the window was the limit (Linux's tcp_cwnd_validate): the
+        // linux profile grows it only then.
+        let packets_out = self.rec.sb.len() as u32;
+        let in_flight = self.rec.pipe(self.sack_enabled);
+        self.rec.cc.after_transmit(
+            self.snd_una,
+            self.snd_nxt,
+            packets_out,
+            in_flight,
+            burst > 0,
+        );
         // Persist (RFC 9293 §3.8.6.1) and the SWS override timer: data is
         // waiting, nothing is in flight, and nothing could be sent.
         let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
@@ -264,14 +293,35 @@ impl Tcb {
     }
 
     /// RFC 5681 §4.1: after more than an RTO without sending, the window
-    /// starts again from the restart window (Linux: tcp_slow_start_after_idle).
+    /// starts again from the restart window (`Config::slow_start_after_idle`,
+    /// Linux's tcp_slow_start_after_idle). Linux (tcp_cwnd_restart) halves
+    /// it once per RTO of idleness instead, down to the initial window, and
+    /// keeps ssthresh at least three quarters of the window it had.
     pub(super) fn restart_after_idle(&mut self, ctx: &mut Ctx) {
+        if !ctx.cfg.slow_start_after_idle {
+            return;
+        }
         let Some(last) = self.last_send else {
             return;
         };
-        if ctx.now.saturating_sub(last) > self.rtt.rto() {
+        let idle = ctx.now.saturating_sub(last);
+        let rto = self.rtt.rto();
+        if idle > rto {
             let iw = initial_window(self.rec.smss(), ctx.cfg.initial_cwnd);
-            self.rec.cc.restart(iw);
+            if ctx.cfg.linux_cwnd_growth {
+                let cc = &mut self.rec.cc;
+                let restart = iw.min(cc.cwnd);
+                cc.ssthresh = cc.ssthresh.max(cc.cwnd / 4 * 3);
+                let mut cwnd = cc.cwnd;
+                let mut left = idle;
+                while left > rto && cwnd > restart {
+                    left -= rto;
+                    cwnd /= 2;
+                }
+                cc.restart(cwnd.max(restart));
+            } else {
+                self.rec.cc.restart(iw);
+            }
             self.last_send = None;
         }
     }
@@ -286,15 +336,36 @@ impl Tcb {
         d.min(max)
     }
 
+    /// A write of the application ends within (start, end].
+    fn carries_push_mark(&self, start: SeqNum, end: SeqNum) -> bool {
+        self.push_marks.iter().any(|&m| m > start && m <= end)
+    }
+
     /// Send `len` new bytes at SND.NXT (and FIN after them when asked).
-    pub(super) fn send_data(&mut self, ctx: &mut Ctx, len: usize, fin: bool, probe: bool) {
+    /// `end_of_packet`: the last of a run of segments sent at once, which
+    /// Linux would send as one TSO packet.
+    pub(super) fn send_data(
+        &mut self,
+        ctx: &mut Ctx,
+        len: usize,
+        fin: bool,
+        probe: bool,
+        end_of_packet: bool,
+    ) {
         let seq = self.snd_nxt;
         let off = seq.diff(self.snd_buf_seq).max(0) as usize;
         let payload = ring_range(&self.snd_buf, off, len);
         let mut flags = Flags::ACK;
-        let end_of_queue = off + len == self.snd_buf.len();
-        if len > 0 && end_of_queue {
+        let push = if ctx.cfg.linux_push {
+            // Linux: the end of a write (tcp_push), and the last segment of
+            // a GSO packet (__tcp_transmit_skb forces PSH on any packet of
+            // more than one segment, and segmentation leaves it on the last).
+            end_of_packet || self.carries_push_mark(seq, seq + len)
+        } else {
             // RFC 9293 §3.9.1: PSH when the segment empties the send queue.
+            off + len == self.snd_buf.len()
+        };
+        if len > 0 && push {
             flags = flags | Flags::PSH;
         }
         if fin {
@@ -346,6 +417,10 @@ impl Tcb {
         let mut flags = Flags::ACK;
         if fin {
             flags = flags | Flags::FIN;
+        }
+        if len > 0 && ctx.cfg.linux_push && self.carries_push_mark(start, start + len) {
+            // Linux sends the stored segment again, its PSH mark with it.
+            flags = flags | Flags::PSH;
         }
         self.send_probe(ctx, flags, start, payload, Some(by), probe);
         let tsval = self.ts_now(ctx.now);
@@ -399,7 +474,7 @@ impl Tcb {
         if unsent > 0 && wnd_room > 0 {
             let len = unsent.min(wnd_room).min(self.payload_room());
             let fin = fin_pending_after(self, len);
-            self.send_data(ctx, len, fin, true);
+            self.send_data(ctx, len, fin, true, false);
             let end = self.snd_nxt;
             self.rec.on_probe(ctx, &self.name, end, false, (start, end));
         } else if let Some(s) = self.rec.sb.last_unsacked() {

@@ -109,7 +109,11 @@ impl Tcb {
     /// RFC 9293 §3.8.6.1: probe a zero window, or send what SWS avoidance
     /// held back (RFC 1122 §4.2.3.4 override timer).
     pub(super) fn on_persist(&mut self, ctx: &mut Ctx) {
-        if self.snd_wnd == 0 {
+        if self.snd_wnd == 0 && ctx.cfg.zero_window_probe_empty {
+            // Linux: a segment the peer has seen (SND.UNA − 1, no data)
+            // draws an ACK with its current window (tcp_xmit_probe_skb).
+            self.send(ctx, Flags::ACK, self.snd_una - 1usize, Vec::new(), None);
+        } else if self.snd_wnd == 0 {
             let off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
             if let Some(&byte) = self.snd_buf.get(off) {
                 // One byte of new data beyond the window; the same byte

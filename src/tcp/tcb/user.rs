@@ -10,6 +10,15 @@ impl Tcb {
     pub(crate) fn user_send(&mut self, ctx: &mut Ctx, data: &[u8]) -> usize {
         let n = data.len().min(self.send_space());
         self.snd_buf.extend(&data[..n]);
+        if n > 0 {
+            // Linux marks the tail of every write for PSH (tcp.c tcp_push);
+            // a write appends to the last segment still unsent, so that
+            // segment's mark moves to the new end.
+            if self.push_marks.back().is_some_and(|&m| m > self.snd_nxt) {
+                self.push_marks.pop_back();
+            }
+            self.push_marks.push_back(self.data_end());
+        }
         if self.state == State::Listen && self.passive_open {
             // RFC 9293 §3.10.2 SEND in LISTEN with the remote specified:
             // "change the connection from passive to active", SYN, and the
@@ -50,7 +59,13 @@ impl Tcb {
             let threshold = (self.rcv_cap as u32 / 2).min(u32::from(self.our_mss));
             let closed = before.saturating_mul(8) <= self.rcv_cap as u32
                 || before < 2 * self.rcv_mss() as u32;
-            if grow >= threshold && free >= before.saturating_mul(2) && closed {
+            // The window field cannot say more than 64 KiB shifted by our
+            // scale: when that is under twice the window already offered,
+            // no update can double it (Linux checks the same against its
+            // window clamp).
+            let most = (self.rcv_cap as u64).min(65535u64 << self.rcv_wscale) as u32;
+            let can_double = before.saturating_mul(2) <= most;
+            if grow >= threshold && free >= before.saturating_mul(2) && closed && can_double {
                 self.ack_now = true;
                 self.output(ctx);
             }
@@ -116,6 +131,24 @@ impl Tcb {
     /// and arriving data is discarded.
     pub(crate) fn user_release(&mut self, ctx: &mut Ctx) {
         self.orphan = true;
+        if ctx.cfg.rst_on_unread_close
+            && !self.rcv_buf.is_empty()
+            && matches!(
+                self.state,
+                State::Established | State::CloseWait | State::FinWait1 | State::FinWait2
+            )
+        {
+            // RFC 1122 §4.2.2.13: data the application will never read was
+            // lost; say so with a RST rather than a FIN (Linux's tcp_close).
+            self.rcv_buf.clear();
+            self.abort(
+                ctx,
+                AbortReason::User,
+                true,
+                "close with unread data: RST sent, TCB deleted (RFC 1122 §4.2.2.13)".into(),
+            );
+            return;
+        }
         if matches!(
             self.state,
             State::SynSent | State::SynReceived | State::Established | State::CloseWait
@@ -194,7 +227,22 @@ impl Tcb {
         cause: String,
     ) {
         if send_rst {
-            self.send_rst(ctx, self.snd_max);
+            // Linux's tcp_send_active_reset sets ACK on the RST it sends to
+            // end a connection itself; a RST for data after close answers
+            // that segment, without ACK (tcp_v4_send_reset).
+            let with_ack = ctx.cfg.rst_ack_on_abort
+                && self.state.is_synchronized()
+                && matches!(
+                    reason,
+                    AbortReason::User
+                        | AbortReason::KeepaliveTimeout
+                        | AbortReason::FinWait2Timeout
+                );
+            if with_ack {
+                self.send(ctx, Flags::RST | Flags::ACK, self.snd_max, Vec::new(), None);
+            } else {
+                self.send_rst(ctx, self.snd_max);
+            }
         }
         self.close_reason = Some(match reason {
             AbortReason::ResetReceived => CloseReason::Reset,

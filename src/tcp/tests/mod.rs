@@ -5,6 +5,7 @@
 
 mod hardening;
 mod ipv6;
+mod linux_fidelity;
 mod lost_last_ack;
 mod pair;
 mod recovery;

@@ -441,8 +441,9 @@ fn a_spurious_timeout_is_undone_by_the_echoed_timestamp() {
     a.options.timestamp = Some((9, tsval));
     h.input(a);
     let t = h.e.tcb(c).unwrap();
-    // Restored, then grown by this ACK as slow start does (988 bytes).
-    assert_eq!((t.cwnd(), t.ssthresh()), (before.0 + 988, before.1));
+    // Restored, then grown by this ACK as Linux's slow start does: a
+    // segment for each of the two it acknowledges.
+    assert_eq!((t.cwnd(), t.ssthresh()), (before.0 + 2 * 988, before.1));
     assert_eq!(t.ca_state(), CaState::Open);
     let acts: Vec<_> = recovery(&h).into_iter().map(|r| (r.0, r.1)).collect();
     assert_eq!(
