@@ -907,97 +907,9 @@ impl Runner {
                     Err(e) => done(Err(errno(&e))),
                 }
             }
-            "accept" => {
-                let Fd::Listener(port) = self.socks[&fd].fd else {
-                    return done(Err("EINVAL"));
-                };
-                match self.e.accept(port) {
-                    Some(cid) => {
-                        let nfd = self.script_fd(c);
-                        let ka = self.e.config().keepalive;
-                        self.socks.insert(
-                            nfd,
-                            Sock {
-                                fd: Fd::Conn(cid),
-                                nonblock: false,
-                                linger_zero: false,
-                                rd_shut: false,
-                                error: None,
-                                keepalive: ka,
-                                keepalive_on: false,
-                            },
-                        );
-                        self.conn = Some(cid);
-                        done(Ok(nfd))
-                    }
-                    None => Ok(Attempt::Block(0)),
-                }
-            }
-            "connect" => {
-                if let Some(cid) = conn {
-                    // A blocking connect waits for ESTABLISHED.
-                    let info = self.e.info(cid);
-                    if let Some(reason) = info.closed {
-                        let e = match reason {
-                            crate::tcp::CloseReason::Refused => "ECONNREFUSED",
-                            crate::tcp::CloseReason::TimedOut(_) => "ETIMEDOUT",
-                            _ => "ECONNRESET",
-                        };
-                        return done(Err(e));
-                    }
-                    return if info.state.is_synchronized() {
-                        done(Ok(0))
-                    } else if self.socks[&fd].nonblock {
-                        done(Err("EALREADY"))
-                    } else {
-                        Ok(Attempt::Block(0))
-                    };
-                }
-                let remote = self.remote_addr();
-                match self.e.connect(now, remote, None) {
-                    Ok(cid) => {
-                        let s = self.socks.get_mut(&fd).expect("fd");
-                        s.fd = Fd::Conn(cid);
-                        self.conn = Some(cid);
-                        let info = self.e.info(cid);
-                        self.local_port = info.local.port();
-                        if s.nonblock {
-                            done(Err("EINPROGRESS"))
-                        } else {
-                            Ok(Attempt::Block(0))
-                        }
-                    }
-                    Err(e) => done(Err(errno(&e))),
-                }
-            }
-            "write" | "send" => {
-                let Some(cid) = conn else {
-                    return done(Err("EPIPE"));
-                };
-                let Some(n) = arg_int(2) else {
-                    return Err(fail(
-                        line,
-                        format!("{}: the length must be a number", c.name),
-                    ));
-                };
-                let n = n.max(0) as usize;
-                match self.e.send(now, cid, &vec![0; n - written]) {
-                    Ok(k) if written + k == n => done(Ok(n as i64)),
-                    Ok(k) if self.socks[&fd].nonblock => {
-                        if written + k == 0 {
-                            done(Err("EAGAIN"))
-                        } else {
-                            done(Ok((written + k) as i64))
-                        }
-                    }
-                    Ok(k) => Ok(Attempt::Block(written + k)),
-                    Err(e) if written > 0 => {
-                        let _ = e;
-                        done(Ok(written as i64))
-                    }
-                    Err(e) => done(Err(errno(&e))),
-                }
-            }
+            "accept" => self.accept(fd, c),
+            "connect" => self.connect(fd, conn),
+            "write" | "send" => self.write(line, c, fd, conn, written),
             "read" | "recv" => {
                 let Some(cid) = conn else {
                     return done(Err("ENOTCONN"));
@@ -1065,37 +977,161 @@ impl Runner {
                 done(Ok(0))
             }
             "setsockopt" => self.setsockopt(fd, c, conn),
-            "getsockopt" => {
-                let s = self.socks.get_mut(&fd).expect("fd");
-                let err = s.error.take().or_else(|| {
-                    conn.and_then(|cid| match self.e.info(cid).closed {
-                        Some(crate::tcp::CloseReason::Refused) => Some(TcpError::Refused),
-                        Some(crate::tcp::CloseReason::TimedOut(w)) => Some(TcpError::TimedOut(w)),
-                        Some(crate::tcp::CloseReason::Reset) => Some(TcpError::Reset),
-                        _ => None,
-                    })
-                });
-                let code = match err.as_ref().map(errno) {
-                    None => 0,
-                    Some("ECONNREFUSED") => 111,
-                    Some("ETIMEDOUT") => 110,
-                    Some("ECONNRESET") => 104,
-                    Some(_) => -1,
-                };
-                let want = c.args.get(3).and_then(Expr::int);
-                if want.is_some_and(|w| w != code) {
-                    return Err(fail(
-                        line,
-                        format!("expected SO_ERROR {} got {code}", want.unwrap_or(0)),
-                    ));
-                }
-                done(Ok(0))
-            }
+            "getsockopt" => self.getsockopt(line, c, fd, conn),
             other => Err(Outcome::Unsupported {
                 line,
                 what: format!("{other}(…)"),
             }),
         }
+    }
+
+    /// `accept`: a connection from the listener's queue, under the script's
+    /// descriptor.
+    fn accept(&mut self, fd: i64, c: &Syscall) -> Result<Attempt, Outcome> {
+        let done = |r: CallResult| Ok(Attempt::Done(r));
+        let Fd::Listener(port) = self.socks[&fd].fd else {
+            return done(Err("EINVAL"));
+        };
+        match self.e.accept(port) {
+            Some(cid) => {
+                let nfd = self.script_fd(c);
+                let ka = self.e.config().keepalive;
+                self.socks.insert(
+                    nfd,
+                    Sock {
+                        fd: Fd::Conn(cid),
+                        nonblock: false,
+                        linger_zero: false,
+                        rd_shut: false,
+                        error: None,
+                        keepalive: ka,
+                        keepalive_on: false,
+                    },
+                );
+                self.conn = Some(cid);
+                done(Ok(nfd))
+            }
+            None => Ok(Attempt::Block(0)),
+        }
+    }
+
+    /// `connect`: an active open, blocking until ESTABLISHED unless the
+    /// socket is non-blocking.
+    fn connect(&mut self, fd: i64, conn: Option<ConnId>) -> Result<Attempt, Outcome> {
+        let done = |r: CallResult| Ok(Attempt::Done(r));
+        let now = self.now;
+        if let Some(cid) = conn {
+            // A blocking connect waits for ESTABLISHED.
+            let info = self.e.info(cid);
+            if let Some(reason) = info.closed {
+                let e = match reason {
+                    crate::tcp::CloseReason::Refused => "ECONNREFUSED",
+                    crate::tcp::CloseReason::TimedOut(_) => "ETIMEDOUT",
+                    _ => "ECONNRESET",
+                };
+                return done(Err(e));
+            }
+            return if info.state.is_synchronized() {
+                done(Ok(0))
+            } else if self.socks[&fd].nonblock {
+                done(Err("EALREADY"))
+            } else {
+                Ok(Attempt::Block(0))
+            };
+        }
+        let remote = self.remote_addr();
+        match self.e.connect(now, remote, None) {
+            Ok(cid) => {
+                let s = self.socks.get_mut(&fd).expect("fd");
+                s.fd = Fd::Conn(cid);
+                self.conn = Some(cid);
+                let info = self.e.info(cid);
+                self.local_port = info.local.port();
+                if s.nonblock {
+                    done(Err("EINPROGRESS"))
+                } else {
+                    Ok(Attempt::Block(0))
+                }
+            }
+            Err(e) => done(Err(errno(&e))),
+        }
+    }
+
+    /// `write`/`send`: into the send buffer, blocking while it is full
+    /// unless the socket is non-blocking.
+    fn write(
+        &mut self,
+        line: usize,
+        c: &Syscall,
+        fd: i64,
+        conn: Option<ConnId>,
+        written: usize,
+    ) -> Result<Attempt, Outcome> {
+        let done = |r: CallResult| Ok(Attempt::Done(r));
+        let arg_int = |i: usize| c.args.get(i).and_then(Expr::int);
+        let now = self.now;
+        let Some(cid) = conn else {
+            return done(Err("EPIPE"));
+        };
+        let Some(n) = arg_int(2) else {
+            return Err(fail(
+                line,
+                format!("{}: the length must be a number", c.name),
+            ));
+        };
+        let n = n.max(0) as usize;
+        match self.e.send(now, cid, &vec![0; n - written]) {
+            Ok(k) if written + k == n => done(Ok(n as i64)),
+            Ok(k) if self.socks[&fd].nonblock => {
+                if written + k == 0 {
+                    done(Err("EAGAIN"))
+                } else {
+                    done(Ok((written + k) as i64))
+                }
+            }
+            Ok(k) => Ok(Attempt::Block(written + k)),
+            Err(e) if written > 0 => {
+                let _ = e;
+                done(Ok(written as i64))
+            }
+            Err(e) => done(Err(errno(&e))),
+        }
+    }
+
+    /// `getsockopt(SO_ERROR)`: the pending error, checked against the
+    /// script's expected value.
+    fn getsockopt(
+        &mut self,
+        line: usize,
+        c: &Syscall,
+        fd: i64,
+        conn: Option<ConnId>,
+    ) -> Result<Attempt, Outcome> {
+        let done = |r: CallResult| Ok(Attempt::Done(r));
+        let s = self.socks.get_mut(&fd).expect("fd");
+        let err = s.error.take().or_else(|| {
+            conn.and_then(|cid| match self.e.info(cid).closed {
+                Some(crate::tcp::CloseReason::Refused) => Some(TcpError::Refused),
+                Some(crate::tcp::CloseReason::TimedOut(w)) => Some(TcpError::TimedOut(w)),
+                Some(crate::tcp::CloseReason::Reset) => Some(TcpError::Reset),
+                _ => None,
+            })
+        });
+        let code = match err.as_ref().map(errno) {
+            None => 0,
+            Some("ECONNREFUSED") => 111,
+            Some("ETIMEDOUT") => 110,
+            Some("ECONNRESET") => 104,
+            Some(_) => -1,
+        };
+        let want = c.args.get(3).and_then(Expr::int);
+        if want.is_some_and(|w| w != code) {
+            return Err(fail(
+                line,
+                format!("expected SO_ERROR {} got {code}", want.unwrap_or(0)),
+            ));
+        }
+        done(Ok(0))
     }
 
     fn setsockopt(
