@@ -451,7 +451,7 @@ pub struct RecoveryEvent {
     pub how: Option<String>,
 }
 
-/// Why a packet was dropped (`drop` events). DESIGN.md leaves the list open
+/// Why a packet was dropped (`drop` events). The event schema (docs/events.md) leaves the list open
 /// (`…`), so a reason this version does not know still reads, as
 /// [`DropReason::Other`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -520,7 +520,7 @@ impl From<&WireError> for DropReason {
     }
 }
 
-/// Why a connection was aborted (`abort` events). DESIGN.md leaves the list
+/// Why a connection was aborted (`abort` events). The event schema (docs/events.md) leaves the list
 /// open (`…`), so a reason this version does not know still reads, as
 /// [`AbortReason::Other`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
