@@ -858,6 +858,10 @@ static PHRASES: &[(&str, &str)] = &[
         "收到 FIN：对端没有更多数据了（半关闭）；已确认",
     ),
     (
+        "FIN received: the peer has no more data (half-close); its ACK is delayed, for our FIN to carry",
+        "收到 FIN：对端没有更多数据了（半关闭）；其 ACK 延迟发送，好让本端的 FIN 捎带",
+    ),
+    (
         "FIN received before the ACK of ours (simultaneous close)",
         "本端 FIN 被确认之前收到 FIN（同时关闭）",
     ),
