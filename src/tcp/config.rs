@@ -154,8 +154,10 @@ pub struct Config {
     /// one segment in flight (RFC 8985 §7.2 WCDelAckT; Linux uses its RTO
     /// minimum, 200 ms).
     pub tlp_delack: Duration,
-    /// Segments ACKed at once at the start of a connection (Linux's
-    /// quick-ACK mode); 0 delays from the first segment (RFC 1122).
+    /// Segments ACKed at once at the start of a connection, and at most
+    /// as many again after a duplicate segment or a silence longer than
+    /// the RTO (Linux's quick-ACK mode); 0 delays from the first segment
+    /// and always (RFC 1122).
     pub quickack: u32,
     /// RFC 1337: ignore RST in TIME-WAIT. Linux's default (tcp_rfc1337 = 0)
     /// lets a RST end TIME-WAIT.

@@ -184,8 +184,12 @@ pub struct Tcb {
     /// A duplicate that arrived, reported first in the next SACK option
     /// (D-SACK, RFC 2883).
     dsack: Option<(SeqNum, SeqNum)>,
-    /// Segments still to ACK at once (quick-ACK at the start, as Linux).
+    /// Segments still to ACK at once (Linux's quick-ACK mode: at the
+    /// start, after a duplicate segment, after a long silence).
     quick: u32,
+    /// When in-order data last arrived (Linux's `lrcvtime`), to see a
+    /// sender that went quiet for longer than an RTO.
+    last_data_in: Option<Instant>,
 
     /// An ACK must go out now (out-of-order data, FIN, window update, …).
     ack_now: bool,
@@ -320,6 +324,7 @@ impl Tcb {
             challenge: RateLimit::default(),
             dsack: None,
             quick: cfg.quickack,
+            last_data_in: None,
             ack_now: false,
             dup_ack_now: false,
             dup_acks_in: 0,

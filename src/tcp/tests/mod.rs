@@ -7,6 +7,7 @@ mod hardening;
 mod ipv6;
 mod lost_last_ack;
 mod pair;
+mod quickack;
 mod recovery;
 mod reliability;
 mod transitions;
