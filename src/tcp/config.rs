@@ -176,6 +176,12 @@ pub struct Config {
     /// SYN or SYN+ACK retransmissions after which the first window is one
     /// segment (RFC 5681 §3.1 says after one; Linux after more than one).
     pub syn_loss_one_segment: u32,
+    /// A probe timeout that would come after the retransmission timer is
+    /// moved to the timer's deadline and takes its place: the probe goes
+    /// out instead of the timeout, and the timer starts over (Linux's
+    /// tcp_schedule_loss_probe: "if RTO is shorter, just schedule TLP in
+    /// its place"). Off: the probe is not scheduled and the timer fires.
+    pub tlp_in_place_of_rto: bool,
 }
 
 impl Default for Config {
@@ -229,6 +235,7 @@ impl Config {
             time_wait_ts_recent: true,
             rto_restart_on_head_rtx: false,
             syn_loss_one_segment: 1,
+            tlp_in_place_of_rto: false,
         };
         match p {
             Profile::Rfc => base,
@@ -254,6 +261,7 @@ impl Config {
                 time_wait_ts_recent: false,
                 rto_restart_on_head_rtx: true,
                 syn_loss_one_segment: 2,
+                tlp_in_place_of_rto: true,
                 ..base
             },
             Profile::Classroom => Config {

@@ -374,13 +374,17 @@ impl Tcb {
         }
         let one = self.rec.sb.len() == 1;
         let pto = rack::pto(self.rtt.srtt(), one, ctx.cfg.tlp_delack, ctx.cfg.tlp_floor);
-        let at = ctx.now + pto;
-        if self
-            .timer(TimerKind::Retransmit)
-            .is_some_and(|rto| rto <= at)
+        let mut at = ctx.now + pto;
+        if let Some(rto) = self.timer(TimerKind::Retransmit)
+            && rto <= at
         {
-            self.cancel(ctx, TimerKind::Tlp);
-            return;
+            if !ctx.cfg.tlp_in_place_of_rto {
+                self.cancel(ctx, TimerKind::Tlp);
+                return;
+            }
+            // Linux: the probe at the timer's deadline, in its place (with
+            // one segment out, 2·SRTT + 200 ms always comes later).
+            at = rto;
         }
         self.arm(ctx, TimerKind::Tlp, at);
     }
@@ -410,8 +414,9 @@ impl Tcb {
         } else {
             return;
         }
+        // The timer starts over from the probe (unless resending the first
+        // segment already did that).
         let rto = self.rtt.rto();
-        self.timers[idx(TimerKind::Retransmit)] = None;
         self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
     }
 
