@@ -182,6 +182,11 @@ pub struct Config {
     /// tcp_schedule_loss_probe: "if RTO is shorter, just schedule TLP in
     /// its place"). Off: the probe is not scheduled and the timer fires.
     pub tlp_in_place_of_rto: bool,
+    /// Nagle never holds the segment that carries the FIN: after close
+    /// nothing more will join it (Linux's tcp_nagle_test: "don't use the
+    /// nagle rule ... for the final FIN"). Off: a short last segment waits
+    /// until the data before it is acknowledged (RFC 1122 §4.2.3.4).
+    pub nagle_sends_fin: bool,
 }
 
 impl Default for Config {
@@ -236,6 +241,7 @@ impl Config {
             rto_restart_on_head_rtx: false,
             syn_loss_one_segment: 1,
             tlp_in_place_of_rto: false,
+            nagle_sends_fin: false,
         };
         match p {
             Profile::Rfc => base,
@@ -262,6 +268,7 @@ impl Config {
                 rto_restart_on_head_rtx: true,
                 syn_loss_one_segment: 2,
                 tlp_in_place_of_rto: true,
+                nagle_sends_fin: true,
                 ..base
             },
             Profile::Classroom => Config {

@@ -232,8 +232,11 @@ impl Tcb {
             if len < full && !force {
                 let all = len == unsent;
                 // Nagle (RFC 1122 §4.2.3.4): no small segment while data is
-                // unacknowledged.
-                if self.nagle && flight > 0 {
+                // unacknowledged, except, as Linux, the last one, with the
+                // FIN (nothing can join it; held, it is a tail a probe or
+                // the RTO must find).
+                let last_with_fin = ctx.cfg.nagle_sends_fin && fin_pending_after(self, len);
+                if self.nagle && flight > 0 && !last_with_fin {
                     break;
                 }
                 // Sender SWS avoidance: send a small segment only if it is

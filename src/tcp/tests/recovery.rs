@@ -420,6 +420,27 @@ fn with_one_segment_out_the_probe_goes_at_the_rtos_deadline_in_its_place() {
 }
 
 #[test]
+fn nagle_does_not_hold_the_last_short_segment_once_it_carries_the_fin() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    // Two full segments and a short one: Nagle holds the short one while
+    // the others are unacknowledged (RFC 1122 §4.2.3.4).
+    h.e.send(h.now, c, &[1u8; 2500]).unwrap();
+    assert_eq!(sent(&mut h, &mut m), segs(&[0, 1], None, 0.1));
+    // The close puts the FIN behind it: nothing more can join it, so it
+    // goes now, with the FIN (Linux's tcp_nagle_test), not a round trip
+    // later or, if the ACK is lost, after a probe timeout.
+    h.e.shutdown(h.now, c).unwrap();
+    let tail = h.output().expect("the last segment");
+    assert_eq!(tail.flags, A | F | P);
+    assert_eq!(tail.seq.0, h.iss + 1 + 2 * SEG);
+    assert_eq!(tail.payload.len(), 500);
+    h.expect_none();
+    assert_eq!(h.state(), Some(State::FinWait1));
+}
+
+#[test]
 fn rack_finds_a_lost_retransmission_without_the_timer() {
     let mut h = sender(linux(), true, false);
     let c = h.conn.unwrap();
