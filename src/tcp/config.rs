@@ -187,6 +187,10 @@ pub struct Config {
     /// nagle rule ... for the final FIN"). Off: a short last segment waits
     /// until the data before it is acknowledged (RFC 1122 §4.2.3.4).
     pub nagle_sends_fin: bool,
+    /// Minshall's variant of Nagle (Linux's tcp_minshall_check): a short
+    /// segment waits only while an earlier short segment is
+    /// unacknowledged, not while any data is. Off: RFC 1122 §4.2.3.4.
+    pub nagle_minshall: bool,
 }
 
 impl Default for Config {
@@ -242,6 +246,7 @@ impl Config {
             syn_loss_one_segment: 1,
             tlp_in_place_of_rto: false,
             nagle_sends_fin: false,
+            nagle_minshall: false,
         };
         match p {
             Profile::Rfc => base,
@@ -269,6 +274,7 @@ impl Config {
                 syn_loss_one_segment: 2,
                 tlp_in_place_of_rto: true,
                 nagle_sends_fin: true,
+                nagle_minshall: true,
                 ..base
             },
             Profile::Classroom => Config {

@@ -177,6 +177,9 @@ pub struct Tcb {
     syn_rtx: u32,
     /// When data last left (RFC 5681 §4.1 restart after idle).
     last_send: Option<Instant>,
+    /// The end of the last segment sent shorter than a full one (Linux's
+    /// `snd_sml`), for Minshall's variant of Nagle.
+    snd_sml: SeqNum,
     /// Retransmissions that were not the timer's.
     fast_rtx: u64,
     /// RFC 5961 §7 challenge ACK budget, per connection.
@@ -320,6 +323,7 @@ impl Tcb {
             probe_sent: false,
             syn_rtx: 0,
             last_send: None,
+            snd_sml: iss,
             fast_rtx: 0,
             challenge: RateLimit::default(),
             dsack: None,

@@ -234,9 +234,15 @@ impl Tcb {
                 // Nagle (RFC 1122 §4.2.3.4): no small segment while data is
                 // unacknowledged, except, as Linux, the last one, with the
                 // FIN (nothing can join it; held, it is a tail a probe or
-                // the RTO must find).
+                // the RTO must find). Minshall's variant (Linux) waits
+                // only for an earlier small segment's ACK.
                 let last_with_fin = ctx.cfg.nagle_sends_fin && fin_pending_after(self, len);
-                if self.nagle && flight > 0 && !last_with_fin {
+                let waiting = if ctx.cfg.nagle_minshall {
+                    self.snd_sml > self.snd_una && self.snd_sml <= self.snd_nxt
+                } else {
+                    flight > 0
+                };
+                if self.nagle && waiting && !last_with_fin {
                     break;
                 }
                 // Sender SWS avoidance: send a small segment only if it is
@@ -304,6 +310,9 @@ impl Tcb {
             flags = flags | Flags::FIN;
         }
         self.send_probe(ctx, flags, seq, payload, None, probe);
+        if len < self.payload_room() {
+            self.snd_sml = seq + len + usize::from(fin);
+        }
         self.snd_nxt = seq + len + usize::from(fin);
         if fin {
             self.fin_seq = Some(seq + len);

@@ -420,22 +420,59 @@ fn with_one_segment_out_the_probe_goes_at_the_rtos_deadline_in_its_place() {
 }
 
 #[test]
+fn nagle_as_minshall_holds_a_short_segment_only_behind_another_short_one() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    // Two full segments and a short one: the short one goes too, as no
+    // earlier short segment is unacknowledged (Linux's
+    // tcp_minshall_check; RFC 1122's Nagle would hold it behind the
+    // full ones).
+    h.e.send(h.now, c, &[1u8; 2500]).unwrap();
+    let mut want = segs(&[0, 1], None, 0.1);
+    want.push(Out {
+        len: 500,
+        ..out(2 * SEG, None, 0.1)
+    });
+    assert_eq!(sent(&mut h, &mut m), want);
+    // Another short one waits for that one's ACK.
+    h.e.send(h.now, c, &[2u8; 300]).unwrap();
+    assert_eq!(sent(&mut h, &mut m), vec![]);
+    h.advance(ms(100));
+    h.input(ack(&h, 2500, &[]));
+    assert_eq!(
+        sent(&mut h, &mut m),
+        vec![Out {
+            len: 300,
+            ..out(2500, None, 0.2)
+        }]
+    );
+}
+
+#[test]
 fn nagle_does_not_hold_the_last_short_segment_once_it_carries_the_fin() {
     let mut h = sender(linux(), true, false);
     let c = h.conn.unwrap();
     let mut m = 0;
-    // Two full segments and a short one: Nagle holds the short one while
-    // the others are unacknowledged (RFC 1122 §4.2.3.4).
-    h.e.send(h.now, c, &[1u8; 2500]).unwrap();
-    assert_eq!(sent(&mut h, &mut m), segs(&[0, 1], None, 0.1));
+    // A short segment out, then another short one, held behind it by
+    // Nagle (Minshall's variant).
+    h.e.send(h.now, c, &[1u8; 500]).unwrap();
+    h.e.send(h.now, c, &[2u8; 300]).unwrap();
+    assert_eq!(
+        sent(&mut h, &mut m),
+        vec![Out {
+            len: 500,
+            ..out(0, None, 0.1)
+        }]
+    );
     // The close puts the FIN behind it: nothing more can join it, so it
     // goes now, with the FIN (Linux's tcp_nagle_test), not a round trip
     // later or, if the ACK is lost, after a probe timeout.
     h.e.shutdown(h.now, c).unwrap();
     let tail = h.output().expect("the last segment");
     assert_eq!(tail.flags, A | F | P);
-    assert_eq!(tail.seq.0, h.iss + 1 + 2 * SEG);
-    assert_eq!(tail.payload.len(), 500);
+    assert_eq!(tail.seq.0, h.iss + 1 + 500);
+    assert_eq!(tail.payload.len(), 300);
     h.expect_none();
     assert_eq!(h.state(), Some(State::FinWait1));
 }
