@@ -159,8 +159,10 @@ pub struct Config {
     /// one segment in flight (RFC 8985 §7.2 WCDelAckT; Linux uses its RTO
     /// minimum, 200 ms).
     pub tlp_delack: Duration,
-    /// Segments ACKed at once at the start of a connection (Linux's
-    /// quick-ACK mode); 0 delays from the first segment (RFC 1122).
+    /// Segments ACKed at once at the start of a connection, and at most
+    /// as many again after a duplicate segment or a silence longer than
+    /// the RTO (Linux's quick-ACK mode); 0 delays from the first segment
+    /// and always (RFC 1122).
     pub quickack: u32,
     /// RFC 1337: ignore RST in TIME-WAIT. Linux's default (tcp_rfc1337 = 0)
     /// lets a RST end TIME-WAIT.
@@ -216,6 +218,21 @@ pub struct Config {
     /// its window). Off: one byte of new data beyond the window (RFC 9293
     /// §3.8.6.1).
     pub zero_window_probe_empty: bool,
+    /// A probe timeout that would come after the retransmission timer is
+    /// moved to the timer's deadline and takes its place: the probe goes
+    /// out instead of the timeout, and the timer starts over (Linux's
+    /// tcp_schedule_loss_probe: "if RTO is shorter, just schedule TLP in
+    /// its place"). Off: the probe is not scheduled and the timer fires.
+    pub tlp_in_place_of_rto: bool,
+    /// Nagle never holds the segment that carries the FIN: after close
+    /// nothing more will join it (Linux's tcp_nagle_test: "don't use the
+    /// nagle rule ... for the final FIN"). Off: a short last segment waits
+    /// until the data before it is acknowledged (RFC 1122 §4.2.3.4).
+    pub nagle_sends_fin: bool,
+    /// Minshall's variant of Nagle (Linux's tcp_minshall_check): a short
+    /// segment waits only while an earlier short segment is
+    /// unacknowledged, not while any data is. Off: RFC 1122 §4.2.3.4.
+    pub nagle_minshall: bool,
 }
 
 impl Default for Config {
@@ -277,6 +294,9 @@ impl Config {
             rst_ack_on_abort: false,
             rst_on_unread_close: true,
             zero_window_probe_empty: false,
+            tlp_in_place_of_rto: false,
+            nagle_sends_fin: false,
+            nagle_minshall: false,
         };
         match p {
             Profile::Rfc => base,
@@ -307,6 +327,9 @@ impl Config {
                 delay_fin_ack: true,
                 rst_ack_on_abort: true,
                 zero_window_probe_empty: true,
+                tlp_in_place_of_rto: true,
+                nagle_sends_fin: true,
+                nagle_minshall: true,
                 ..base
             },
             Profile::Classroom => Config {

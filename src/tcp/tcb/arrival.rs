@@ -350,6 +350,15 @@ impl Tcb {
                     self.dsack = Some((seg.seq, seg.seq + seg.payload.len()));
                 }
                 if !f.intersects(Flags::SYN | Flags::RST)
+                    && !seg.payload.is_empty()
+                    && seg.seq < self.rcv_nxt
+                {
+                    // Data sent again that we had: our ACK was lost (Linux
+                    // counts DELAYEDACKLOST), so ACK every segment for a
+                    // while (tcp_send_dupack enters quick-ACK mode).
+                    self.quickack_more(ctx.cfg.quickack);
+                }
+                if !f.intersects(Flags::SYN | Flags::RST)
                     && len > 0
                     && self.last_ack_sent <= seg.seq + len
                 {
@@ -708,6 +717,16 @@ impl Tcb {
         if !seg.payload.is_empty() && text_ok {
             if seg.seq == self.rcv_nxt {
                 self.last_data_rcv = ctx.now;
+                // A silence longer than the RTO: the sender timed out and
+                // starts again from one segment; ACK each at once so its
+                // window reopens (Linux's tcp_event_data_recv).
+                if self
+                    .last_data_in
+                    .is_some_and(|t| ctx.now.saturating_sub(t) > self.rtt.rto())
+                {
+                    self.quickack_more(ctx.cfg.quickack);
+                }
+                self.last_data_in = Some(ctx.now);
                 let had_holes = self.ooo.segments() > 0;
                 self.take_in_order(&seg.payload);
                 while let Some(more) = self.ooo.pop_ready(self.rcv_off) {
@@ -778,6 +797,17 @@ impl Tcb {
         if fin_now && !self.fin_received {
             self.on_fin(ctx);
         }
+    }
+
+    /// Quick-ACK mode for up to `max` more segments: as many as half the
+    /// receive window holds, at least two (Linux's tcp_incr_quickack).
+    /// `max` 0 (the RFC profile) leaves delayed ACKs alone.
+    pub(super) fn quickack_more(&mut self, max: u32) {
+        if max == 0 {
+            return;
+        }
+        let half = (self.rcv_wnd() as usize / (2 * self.rcv_mss().max(1))) as u32;
+        self.quick = self.quick.max(half.max(2).min(max));
     }
 
     /// The MSS the peer uses towards us, for the delayed-ACK rule.

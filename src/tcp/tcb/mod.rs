@@ -177,6 +177,9 @@ pub struct Tcb {
     syn_rtx: u32,
     /// When data last left (RFC 5681 §4.1 restart after idle).
     last_send: Option<Instant>,
+    /// The end of the last segment sent shorter than a full one (Linux's
+    /// `snd_sml`), for Minshall's variant of Nagle.
+    snd_sml: SeqNum,
     /// Retransmissions that were not the timer's.
     fast_rtx: u64,
     /// RFC 5961 §7 challenge ACK budget, per connection.
@@ -184,8 +187,12 @@ pub struct Tcb {
     /// A duplicate that arrived, reported first in the next SACK option
     /// (D-SACK, RFC 2883).
     dsack: Option<(SeqNum, SeqNum)>,
-    /// Segments still to ACK at once (quick-ACK at the start, as Linux).
+    /// Segments still to ACK at once (Linux's quick-ACK mode: at the
+    /// start, after a duplicate segment, after a long silence).
     quick: u32,
+    /// When in-order data last arrived (Linux's `lrcvtime`), to see a
+    /// sender that went quiet for longer than an RTO.
+    last_data_in: Option<Instant>,
 
     /// An ACK must go out now (out-of-order data, FIN, window update, …).
     ack_now: bool,
@@ -328,10 +335,12 @@ impl Tcb {
             probe_sent: false,
             syn_rtx: 0,
             last_send: None,
+            snd_sml: iss,
             fast_rtx: 0,
             challenge: RateLimit::default(),
             dsack: None,
             quick: cfg.quickack,
+            last_data_in: None,
             ack_now: false,
             dup_ack_now: false,
             dup_acks_in: 0,

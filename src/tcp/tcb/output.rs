@@ -237,8 +237,17 @@ impl Tcb {
             if len < full && !force {
                 let all = len == unsent;
                 // Nagle (RFC 1122 §4.2.3.4): no small segment while data is
-                // unacknowledged.
-                if self.nagle && flight > 0 {
+                // unacknowledged, except, as Linux, the last one, with the
+                // FIN (nothing can join it; held, it is a tail a probe or
+                // the RTO must find). Minshall's variant (Linux) waits
+                // only for an earlier small segment's ACK.
+                let last_with_fin = ctx.cfg.nagle_sends_fin && fin_pending_after(self, len);
+                let waiting = if ctx.cfg.nagle_minshall {
+                    self.snd_sml > self.snd_una && self.snd_sml <= self.snd_nxt
+                } else {
+                    flight > 0
+                };
+                if self.nagle && waiting && !last_with_fin {
                     break;
                 }
                 // Sender SWS avoidance: send a small segment only if it is
@@ -372,6 +381,9 @@ impl Tcb {
             flags = flags | Flags::FIN;
         }
         self.send_probe(ctx, flags, seq, payload, None, probe);
+        if len < self.payload_room() {
+            self.snd_sml = seq + len + usize::from(fin);
+        }
         self.snd_nxt = seq + len + usize::from(fin);
         if fin {
             self.fin_seq = Some(seq + len);
@@ -449,13 +461,17 @@ impl Tcb {
         }
         let one = self.rec.sb.len() == 1;
         let pto = rack::pto(self.rtt.srtt(), one, ctx.cfg.tlp_delack, ctx.cfg.tlp_floor);
-        let at = ctx.now + pto;
-        if self
-            .timer(TimerKind::Retransmit)
-            .is_some_and(|rto| rto <= at)
+        let mut at = ctx.now + pto;
+        if let Some(rto) = self.timer(TimerKind::Retransmit)
+            && rto <= at
         {
-            self.cancel(ctx, TimerKind::Tlp);
-            return;
+            if !ctx.cfg.tlp_in_place_of_rto {
+                self.cancel(ctx, TimerKind::Tlp);
+                return;
+            }
+            // Linux: the probe at the timer's deadline, in its place (with
+            // one segment out, 2·SRTT + 200 ms always comes later).
+            at = rto;
         }
         self.arm(ctx, TimerKind::Tlp, at);
     }
@@ -485,8 +501,9 @@ impl Tcb {
         } else {
             return;
         }
+        // The timer starts over from the probe (unless resending the first
+        // segment already did that).
         let rto = self.rtt.rto();
-        self.timers[idx(TimerKind::Retransmit)] = None;
         self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
     }
 

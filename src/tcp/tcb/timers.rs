@@ -18,6 +18,11 @@ impl Tcb {
             if d > ctx.now {
                 continue;
             }
+            if kind == TimerKind::Retransmit && self.probe_due_in_place_of_rto(ctx) {
+                // The probe was scheduled in the timer's place: it goes
+                // first and starts the timer over (below, in this pass).
+                continue;
+            }
             self.timers[idx(kind)] = None;
             ctx.event(
                 Some(&self.name),
@@ -65,6 +70,14 @@ impl Tcb {
         if self.state != State::Closed {
             self.output(ctx);
         }
+    }
+
+    /// The tail loss probe is due now, at the retransmission timer's
+    /// deadline, and may go (`Config::tlp_in_place_of_rto`).
+    fn probe_due_in_place_of_rto(&self, ctx: &Ctx) -> bool {
+        ctx.cfg.tlp_in_place_of_rto
+            && self.timer(TimerKind::Tlp).is_some_and(|t| t <= ctx.now)
+            && self.rec.tlp_allowed(self.sack_enabled)
     }
 
     /// RFC 6298 §5.4–5.6 and RFC 5681 §3.1.

@@ -8,6 +8,7 @@ mod ipv6;
 mod linux_fidelity;
 mod lost_last_ack;
 mod pair;
+mod quickack;
 mod recovery;
 mod reliability;
 mod transitions;

@@ -331,7 +331,9 @@ fn a_tail_loss_probe_after_two_srtt_instead_of_the_rto() {
     h.e.send(h.now, c, &[1u8; 3000]).unwrap();
     sent(&mut h, &mut m);
     // PTO = 2·SRTT + 2 ms (Linux's floor) = 0.202 s after the send; the
-    // RTO (SRTT + 4·RTTVAR = 300 ms) would come later.
+    // RTO (SRTT + 4·RTTVAR = 300 ms) would come later. (While the first
+    // segment was the only one out, its probe was due at the RTO's
+    // deadline, 2·SRTT + 200 ms being later: 0.4 s, then 0.302 s.)
     let armed = |h: &H, k| -> Vec<f64> {
         h.timers(k)
             .iter()
@@ -339,7 +341,7 @@ fn a_tail_loss_probe_after_two_srtt_instead_of_the_rto() {
             .map(|(_, d, _)| d.unwrap())
             .collect()
     };
-    assert_eq!(armed(&h, TimerKind::Tlp), vec![0.302]);
+    assert_eq!(armed(&h, TimerKind::Tlp), vec![0.4, 0.302]);
     assert_eq!(armed(&h, TimerKind::Retransmit), vec![0.4]);
     // Every segment of the flight is lost. At the PTO the last segment
     // goes again, marked as a probe; the RTO starts over from it.
@@ -380,6 +382,99 @@ fn a_tail_loss_probe_after_two_srtt_instead_of_the_rto() {
     h.run_until(at(2.0));
     assert_eq!(rto_fired(&h), 0);
     assert_eq!(h.e.tcb(c).unwrap().ca_state(), CaState::Open);
+}
+
+#[test]
+fn with_one_segment_out_the_probe_goes_at_the_rtos_deadline_in_its_place() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    h.e.send(h.now, c, &[1u8; 1000]).unwrap();
+    assert_eq!(sent(&mut h, &mut m), segs(&[0], None, 0.1));
+    // One segment out: PTO = 2·SRTT + 200 ms (the peer's delayed ACK) +
+    // 2 ms = 0.502 s, after the RTO (0.4 s). Linux schedules the probe at
+    // the RTO's deadline instead, in its place.
+    assert_eq!(armed(&h, TimerKind::Retransmit), vec![0.4]);
+    assert_eq!(armed(&h, TimerKind::Tlp), vec![0.4]);
+    // The segment is lost. At 0.4 s the probe sends it again (no new data
+    // to send): no timeout, so no window of one segment and no back-off;
+    // the timer starts over from the probe.
+    h.run_until(at(0.4));
+    assert_eq!(
+        sent(&mut h, &mut m),
+        vec![Out {
+            probe: true,
+            ..out(0, Some(RtxCause::Tlp), 0.4)
+        }]
+    );
+    assert_eq!(rto_fired(&h), 0);
+    assert_eq!(armed(&h, TimerKind::Retransmit), vec![0.4, 0.7]);
+    assert_eq!(
+        recovery(&h),
+        vec![(RecoveryAction::Probe, Some(RtxCause::Tlp), vec![(0, SEG)])]
+    );
+    // The probe is lost too: one probe per episode, then the timer.
+    h.run_until(at(0.7));
+    assert_eq!(rto_fired(&h), 1);
+    assert_eq!(sent(&mut h, &mut m), segs(&[0], Some(RtxCause::Rto), 0.7));
+}
+
+#[test]
+fn nagle_as_minshall_holds_a_short_segment_only_behind_another_short_one() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    // Two full segments and a short one: the short one goes too, as no
+    // earlier short segment is unacknowledged (Linux's
+    // tcp_minshall_check; RFC 1122's Nagle would hold it behind the
+    // full ones).
+    h.e.send(h.now, c, &[1u8; 2500]).unwrap();
+    let mut want = segs(&[0, 1], None, 0.1);
+    want.push(Out {
+        len: 500,
+        ..out(2 * SEG, None, 0.1)
+    });
+    assert_eq!(sent(&mut h, &mut m), want);
+    // Another short one waits for that one's ACK.
+    h.e.send(h.now, c, &[2u8; 300]).unwrap();
+    assert_eq!(sent(&mut h, &mut m), vec![]);
+    h.advance(ms(100));
+    h.input(ack(&h, 2500, &[]));
+    assert_eq!(
+        sent(&mut h, &mut m),
+        vec![Out {
+            len: 300,
+            ..out(2500, None, 0.2)
+        }]
+    );
+}
+
+#[test]
+fn nagle_does_not_hold_the_last_short_segment_once_it_carries_the_fin() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    // A short segment out, then another short one, held behind it by
+    // Nagle (Minshall's variant).
+    h.e.send(h.now, c, &[1u8; 500]).unwrap();
+    h.e.send(h.now, c, &[2u8; 300]).unwrap();
+    assert_eq!(
+        sent(&mut h, &mut m),
+        vec![Out {
+            len: 500,
+            ..out(0, None, 0.1)
+        }]
+    );
+    // The close puts the FIN behind it: nothing more can join it, so it
+    // goes now, with the FIN (Linux's tcp_nagle_test), not a round trip
+    // later or, if the ACK is lost, after a probe timeout.
+    h.e.shutdown(h.now, c).unwrap();
+    let tail = h.output().expect("the last segment");
+    assert_eq!(tail.flags, A | F | P);
+    assert_eq!(tail.seq.0, h.iss + 1 + 500);
+    assert_eq!(tail.payload.len(), 300);
+    h.expect_none();
+    assert_eq!(h.state(), Some(State::FinWait1));
 }
 
 #[test]
