@@ -2,7 +2,8 @@
 //! segment at the start, after a segment that arrives twice (our ACK was
 //! lost), and after the sender went quiet for longer than an RTO. Under
 //! heavy loss these ACKs are what keep a sender with a tiny window out of
-//! its retransmission timer (README, Loss recovery).
+//! its retransmission timer (docs/benchmarks.md, Loss recovery, measured
+//! (`scripts/loss-bench.sh`)).
 
 use std::time::Duration;
 
