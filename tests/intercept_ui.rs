@@ -1,4 +1,4 @@
-//! `tcpscope intercept` in the terminal UI, in tmux (its own socket), on a
+//! `tcpscope intercept` (and `watch`) in the terminal UI, in tmux (its own socket), on a
 //! real connection between two namespaces (docs/live.md, Tests: the network
 //! rule): `D` drops the server's next packet and the kernel's resend shows
 //! marked; `h` holds every packet and `q` lets the held ones go, so the
@@ -78,4 +78,33 @@ fn drop_key_on_a_real_connection_and_held_packets_go_on_q() {
         evs.iter()
             .any(|e| e["msg"] == "stopped: stopped from the UI")
     );
+}
+
+/// `tcpscope watch` in the terminal UI, in tmux, on the server's side of a
+/// real connection: the curl download shows as a ladder with inferred
+/// states (marked `~`), a fault key says watch only looks, `q` quits.
+#[test]
+fn watch_shows_a_real_connection_with_inferred_states() {
+    let Some(mut pair) = Pair::setup("watch_ui", &["python3", "curl", "tmux"]) else {
+        return;
+    };
+    let dir = pair.server.dir.clone();
+    std::fs::write(dir.join("small"), "y".repeat(20000)).unwrap();
+    pair.http_server(&dir);
+    let script = format!(
+        "ip netns exec {} {BIN} watch 'port 8000' --lang en; echo EXITED:$?; sleep 60",
+        pair.server.name
+    );
+    let t = Tmux::start("watch-ui", 120, 36, &script);
+    t.wait_for("the title", |s| s.contains("watch on any"));
+    let got = pair.client.dir.join("got");
+    assert_eq!(pair.curl("small", &got, 10), Some(0));
+    let s = t.wait_for("the connection and its inferred states", |s| {
+        s.contains(":8000") && s.contains("~ESTABLISHED") && s.contains("~TIME-WAIT")
+    });
+    assert!(s.contains("(inferr"), "the TCB panel says inferred:\n{s}");
+    t.keys(&["d"]);
+    t.wait_for("the answer to d", |s| s.contains("watch only looks"));
+    t.keys(&["q"]);
+    t.wait_for("the exit", |s| s.contains("EXITED:0"));
 }
