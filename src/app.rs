@@ -173,11 +173,16 @@ fn drill_demo(file: &Path, common: &Common) -> Result<(), String> {
     let run = crate::drill::run_file(file, &opts);
     let name = file.display().to_string();
     let report = run.outcome.line_for(&name);
-    let title = match &run.outcome {
-        Outcome::Pass => "packetdrill: PASS".to_string(),
-        Outcome::Fail { line, .. } => format!("packetdrill: FAIL at line {line}"),
-        Outcome::Unsupported { line, .. } => format!("packetdrill: UNSUPPORTED at line {line}"),
+    // The verdict first: the title bar cuts what is too long for it.
+    let base = file
+        .file_name()
+        .map_or(name.clone(), |b| b.to_string_lossy().into_owned());
+    let verdict = match &run.outcome {
+        Outcome::Pass => format!("PASS {base}"),
+        Outcome::Fail { line, .. } => format!("FAIL {base}:{line}"),
+        Outcome::Unsupported { line, .. } => format!("UNSUPPORTED {base}:{line}"),
     };
+    let title = format!("packetdrill script {name}");
     let mut events = run.events;
     if events.is_empty() {
         // Nothing was played (a grammar error, an unsupported construct):
@@ -196,7 +201,7 @@ fn drill_demo(file: &Path, common: &Common) -> Result<(), String> {
     }
     if let Some(path) = &common.transcript {
         let lang = common.ui().lang;
-        let mut t = Transcript::named(path, &name, &title, lang);
+        let mut t = Transcript::named(path, &name, &verdict, lang);
         for e in &events {
             t.ingest(e);
         }
@@ -250,7 +255,7 @@ fn drill_demo(file: &Path, common: &Common) -> Result<(), String> {
             .map_err(|e| format!("cannot write the recording: {e}"))?;
     }
     let mut driver = ReplayDriver::new(replay::Recording {
-        name: name.clone(),
+        name: verdict,
         header: replay::Header {
             tcpscope_recording: crate::output::RECORDING_FORMAT,
             version: Some(env!("CARGO_PKG_VERSION").into()),
