@@ -75,6 +75,7 @@ fn drill(args: &crate::cli::DrillArgs, common: &Common) -> Result<(), String> {
         ipv6: args.ip_version == "ipv6",
         tolerance_usecs: args.tolerance_usecs,
         profile: common.profile.unwrap_or(crate::tcp::Profile::Linux),
+        narrate: false,
     };
     let mut events = match &common.events {
         Some(t) => {
@@ -149,6 +150,133 @@ fn drill(args: &crate::cli::DrillArgs, common: &Common) -> Result<(), String> {
     }
 }
 
+/// `tcpscope demo FILE.pkt` (docs/drill.md, Watching a script): the
+/// script played once with a narration per line, then shown as a
+/// recording in walkthrough (unless `--no-step`): the script's local end is
+/// the engine, its remote the runner's injected packets. Headless, the
+/// events as JSON lines; `--transcript`, `--screenshot`, `--record` and
+/// `--events` as for any demo.
+fn drill_demo(file: &Path, common: &Common) -> Result<(), String> {
+    use crate::drill::{Options, Outcome};
+    let opts = Options {
+        ipv6: false,
+        tolerance_usecs: None,
+        profile: common.profile.unwrap_or(crate::tcp::Profile::Linux),
+        narrate: true,
+    };
+    if !file.exists() {
+        return Err(format!(
+            "cannot read the script {}: no such file",
+            file.display()
+        ));
+    }
+    let run = crate::drill::run_file(file, &opts);
+    let name = file.display().to_string();
+    let report = run.outcome.line_for(&name);
+    // The verdict first: the title bar cuts what is too long for it.
+    let base = file
+        .file_name()
+        .map_or(name.clone(), |b| b.to_string_lossy().into_owned());
+    let verdict = match &run.outcome {
+        Outcome::Pass => format!("PASS {base}"),
+        Outcome::Fail { line, .. } => format!("FAIL {base}:{line}"),
+        Outcome::Unsupported { line, .. } => format!("UNSUPPORTED {base}:{line}"),
+    };
+    let title = format!("packetdrill script {name}");
+    let mut events = run.events;
+    if events.is_empty() {
+        // Nothing was played (a grammar error, an unsupported construct):
+        // the report is the one step.
+        events.push(crate::event::Event {
+            t: 0.0,
+            host: None,
+            conn: None,
+            body: crate::event::Body::Narration {
+                lang: "en".into(),
+                text: report.clone(),
+                explains: None,
+                chapter: None,
+            },
+        });
+    }
+    if let Some(path) = &common.transcript {
+        let lang = common.ui().lang;
+        let mut t = Transcript::named(path, &name, &verdict, lang);
+        for e in &events {
+            t.ingest(e);
+        }
+        t.set_finished();
+        t.write()?;
+    }
+    if common.headless {
+        let target = common.events.clone().unwrap_or_else(|| "-".into());
+        let mut out = EventWriter::create(&target)
+            .map_err(|e| format!("cannot write events to {target}: {e}"))?;
+        let mut rec = match &common.record {
+            Some(p) => Some(
+                Recorder::create(p, "drill", &title)
+                    .map_err(|e| format!("cannot write the recording {}: {e}", p.display()))?,
+            ),
+            None => None,
+        };
+        for e in &events {
+            out.write(e)
+                .map_err(|e| format!("cannot write events: {e}"))?;
+            if let Some(r) = rec.as_mut() {
+                r.write(e)
+                    .map_err(|e| format!("cannot write the recording: {e}"))?;
+            }
+        }
+        out.flush()
+            .map_err(|e| format!("cannot write events: {e}"))?;
+        if let Some(r) = rec.as_mut() {
+            r.flush()
+                .map_err(|e| format!("cannot write the recording: {e}"))?;
+        }
+        eprintln!("{report}");
+        return Ok(());
+    }
+    let (mut ev_out, mut rec) = tui_writers(common, "drill", &title)?;
+    for e in &events {
+        if let Some(w) = ev_out.as_mut() {
+            w.write(e)
+                .map_err(|e| format!("cannot write events: {e}"))?;
+        }
+        if let Some(r) = rec.as_mut() {
+            r.write(e)
+                .map_err(|e| format!("cannot write the recording: {e}"))?;
+        }
+    }
+    if let Some(w) = ev_out.as_mut() {
+        w.flush().map_err(|e| format!("cannot write events: {e}"))?;
+    }
+    if let Some(r) = rec.as_mut() {
+        r.flush()
+            .map_err(|e| format!("cannot write the recording: {e}"))?;
+    }
+    let mut driver = ReplayDriver::new(replay::Recording {
+        name: verdict,
+        header: replay::Header {
+            tcpscope_recording: crate::output::RECORDING_FORMAT,
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            mode: Some("drill".into()),
+            title: Some(title),
+        },
+        events,
+        notice: None,
+    })
+    .paused();
+    use crate::driver::Driver;
+    let _ = driver.set_walkthrough(!common.no_step);
+    if let Some(x) = common.speed {
+        driver.command(crate::driver::Command::TimeScale(x))?;
+    }
+    if let Some(done) = screenshot(&mut driver, common) {
+        return done;
+    }
+    crate::ui::run_with(&mut driver, common.ui())
+}
+
 /// Write generated text to stdout; a reader that went away (`| head`) is
 /// not an error.
 fn print_bytes(bytes: &[u8]) -> Result<(), String> {
@@ -216,6 +344,9 @@ fn list_scenarios(lang: Lang) {
 }
 
 fn demo(name: &str, common: &Common) -> Result<(), String> {
+    if name.ends_with(".pkt") {
+        return drill_demo(Path::new(name), common);
+    }
     let scenario = Scenario::load(name)?;
     let mut ov = common.overrides();
     if ov.lang.is_none() {

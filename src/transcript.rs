@@ -99,6 +99,29 @@ impl Transcript {
         }
     }
 
+    /// A handout for a run that is no scenario (`tcpscope demo FILE.pkt`),
+    /// named and titled by its caller.
+    pub fn named(path: &Path, name: &str, title: &str, lang: Lang) -> Transcript {
+        Transcript {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            title: title.to_string(),
+            about: None,
+            lang,
+            steps: Vec::new(),
+            lines: Vec::new(),
+            pending: Vec::new(),
+            drawn: HashMap::new(),
+            finished: false,
+            last_t: 0.0,
+        }
+    }
+
+    /// The run ended by itself (a script played to its end or its failure).
+    pub fn set_finished(&mut self) {
+        self.finished = true;
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

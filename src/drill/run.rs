@@ -33,6 +33,10 @@ pub struct Options {
     pub tolerance_usecs: Option<i64>,
     /// The engine's starting profile (before the script's sysctls).
     pub profile: Profile,
+    /// Add a `narration` event per script line as it is played, and one
+    /// for the line that failed (`tcpscope demo FILE.pkt`, docs/drill.md,
+    /// Watching a script).
+    pub narrate: bool,
 }
 
 impl Default for Options {
@@ -41,6 +45,7 @@ impl Default for Options {
             ipv6: false,
             tolerance_usecs: None,
             profile: Profile::Linux,
+            narrate: false,
         }
     }
 }
@@ -227,6 +232,15 @@ struct Runner {
     pending_error: Option<Outcome>,
     events: Vec<Event>,
     wire: Vec<(Instant, Dir, Vec<u8>)>,
+    narrate: bool,
+    /// The last id an injected packet carried.
+    in_id: u64,
+    /// The segment event the line being played is about: the wire segment
+    /// an outbound line was matched against (right or wrong), the segment
+    /// an inbound line injected.
+    explain: Option<Event>,
+    /// The outbound line that did not match: (expected, got, the difference).
+    mismatch: Option<(String, String, String)>,
 }
 
 fn fail(line: usize, msg: impl Into<String>) -> Outcome {
@@ -303,6 +317,10 @@ impl Runner {
             pending_error: None,
             events: Vec::new(),
             wire: Vec::new(),
+            narrate: opts.narrate,
+            in_id: 0,
+            explain: None,
+            mismatch: None,
         }
     }
 
@@ -336,7 +354,67 @@ impl Runner {
         self.try_pending();
     }
 
+    /// Play the script; with `narrate`, the line that failed is told too.
     fn play(&mut self, events: &[parse::Event]) -> Result<(), Outcome> {
+        let r = self.play_lines(events);
+        if let (true, Err(o)) = (self.narrate, &r) {
+            self.collect();
+            let text = match (o, self.mismatch.take()) {
+                (Outcome::Fail { line, .. }, Some((want, got, what))) => {
+                    format!("line {line} expected: {want} · got: {got} ({what})")
+                }
+                (Outcome::Fail { line, msg, .. }, None) => format!("line {line}: {msg}"),
+                (Outcome::Unsupported { line, what }, _) => {
+                    format!("line {line}: unsupported: {what}")
+                }
+                (Outcome::Pass, _) => String::new(),
+            };
+            let explains = self.explain.take();
+            self.narration(text, explains);
+        }
+        r
+    }
+
+    /// A `narration` event now, after everything the engine said so far.
+    fn narration(&mut self, text: String, explains: Option<Event>) {
+        let t = self
+            .events
+            .iter()
+            .map(|e| e.t)
+            .fold(self.now.secs_f64(), f64::max);
+        self.events.push(Event {
+            t,
+            host: None,
+            conn: None,
+            body: crate::event::Body::Narration {
+                lang: "en".into(),
+                text,
+                explains: explains.map(Box::new),
+                chapter: None,
+            },
+        });
+    }
+
+    /// The latest segment event in direction `dir` the engine reported
+    /// with these fields (the one a script line is about).
+    fn segment_event(&self, dir: Dir, seg: &Segment) -> Option<Event> {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| match &e.body {
+                crate::event::Body::Segment(s) => {
+                    s.dir == dir
+                        && s.seg.seq == seg.seq.0
+                        && s.seg.ack == seg.ack.0
+                        && s.seg.len as usize == seg.payload.len()
+                        && s.seg.flags.0 == seg.flags.0
+                }
+                _ => false,
+            })
+            .cloned()
+    }
+
+    fn play_lines(&mut self, events: &[parse::Event]) -> Result<(), Outcome> {
         // (script time of the previous event, whether it was inbound)
         let mut last: Option<(i64, bool)> = None;
         for ev in events {
@@ -358,6 +436,7 @@ impl Runner {
                     .max((self.tol_percent / 100.0 * (start - lt) as f64) as i64),
                 None => self.tol_usecs,
             };
+            self.explain = None;
             if let Some(o) = self.pending_error.take() {
                 return Err(o);
             }
@@ -419,6 +498,10 @@ impl Runner {
             self.try_pending();
             if let Some(o) = self.pending_error.take() {
                 return Err(o);
+            }
+            if self.narrate {
+                let explains = self.explain.take();
+                self.narration(format!("line {}: {}", ev.line, ev.text), explains);
             }
             last = Some((start, inbound));
         }
@@ -495,7 +578,14 @@ impl Runner {
         };
         let packet = seg.emit();
         self.wire.push((self.now, Dir::In, packet.clone()));
-        self.e.receive(self.now, 0, &packet);
+        // Even ids for the injected packets, the engine's own are odd: the
+        // ladder draws one arrow per id.
+        self.in_id += 2;
+        self.e.receive(self.now, self.in_id, &packet);
+        if self.narrate {
+            self.collect();
+            self.explain = self.segment_event(Dir::In, &seg);
+        }
         Ok(())
     }
 
@@ -552,8 +642,14 @@ impl Runner {
             }
         }
         let got = self.describe(&segs);
+        if self.narrate {
+            self.explain = self.segment_event(Dir::Out, &segs[0].0);
+        }
         let mismatch = self.compare(p, &segs);
         if let Some(what) = mismatch {
+            if self.narrate {
+                self.mismatch = Some((p.to_string(), got.clone(), what.clone()));
+            }
             return Err(fail(line, format!("expected {p} got {got} ({what})")));
         }
         let actual = sent_at.micros() as i64;
