@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A benchmark, not a test: what `tcpscope watch` and `tcpscope intercept`
-# cost on this machine (README, Watching live traffic: what it costs).
+# cost on this machine (docs/watch.md, Watching and intercepting, measured).
 #
 #   scripts/bench-tap.sh [BIN] [SECS]
 #
