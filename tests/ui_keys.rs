@@ -685,3 +685,40 @@ fn chapters_key_lists_and_jumps() {
     let s = v.status.as_ref().unwrap();
     assert!(s.error && s.text.contains("no chapters"), "{}", s.text);
 }
+
+/// Where nothing acts on the wire (`watch`, a viewer), the hint line
+/// offers no fault or close keys; live mode with the stack offers them.
+#[test]
+fn a_read_only_view_offers_no_fault_keys() {
+    let (m, mut v, _) = setup(Mode::Live);
+    let hints = |v: &mut View, read_only: bool| {
+        let clock = StatusLine {
+            mode: Mode::Live,
+            title: "watch".into(),
+            now: 5.0,
+            playback: Playback {
+                read_only,
+                ..Playback::default()
+            },
+            finished: false,
+        };
+        v.status = None;
+        let mut term = Terminal::new(TestBackend::new(160, 30)).unwrap();
+        term.draw(|f| render::draw(f, &m, v, &clock)).unwrap();
+        let s = format!("{}", term.backend());
+        s.lines().last().unwrap().to_string()
+    };
+    let live = hints(&mut v, false);
+    assert!(
+        live.contains("drop in/out") && live.contains("close/abort") && live.contains("connect"),
+        "{live}"
+    );
+    let watch = hints(&mut v, true);
+    assert!(
+        watch.contains("help") && watch.contains("select"),
+        "{watch}"
+    );
+    for k in ["drop in/out", "hold", "fault", "close/abort", "connect"] {
+        assert!(!watch.contains(k), "{k} in {watch}");
+    }
+}

@@ -291,6 +291,13 @@ impl AttachDriver {
 }
 
 impl Driver for AttachDriver {
+    fn playback(&self) -> super::Playback {
+        super::Playback {
+            read_only: true,
+            ..super::Playback::default()
+        }
+    }
+
     fn mode(&self) -> Mode {
         Mode::Live
     }

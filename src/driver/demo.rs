@@ -890,6 +890,7 @@ impl Driver for DemoDriver {
             progress: self.stop.map(|s| (self.clock.now(), s)),
             lapse: self.clock.lapsing().then(|| self.clock.speed()),
             chapters: !self.chapters.is_empty(),
+            read_only: false,
         }
     }
 

@@ -132,6 +132,10 @@ pub struct Playback {
     pub lapse: Option<f64>,
     /// The run has chapters ([`Driver::chapters`]; `C` lists them).
     pub chapters: bool,
+    /// Nothing here acts on the wire or the connections (`watch`, a
+    /// viewer of a shared session): the hints leave out the fault and
+    /// close keys.
+    pub read_only: bool,
 }
 
 pub trait Driver {

@@ -941,6 +941,7 @@ impl Driver for ReplayDriver {
             progress: Some((self.clock.now(), self.end())),
             lapse: self.clock.lapsing().then(|| self.clock.speed()),
             chapters: !self.chapters.is_empty(),
+            read_only: false,
         }
     }
 

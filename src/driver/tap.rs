@@ -161,6 +161,14 @@ impl TapDriver {
 }
 
 impl Driver for TapDriver {
+    fn playback(&self) -> super::Playback {
+        super::Playback {
+            // watch only looks; intercept acts on the kernel's packets.
+            read_only: self.commands.is_none(),
+            ..super::Playback::default()
+        }
+    }
+
     fn mode(&self) -> Mode {
         Mode::Live
     }

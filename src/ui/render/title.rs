@@ -154,7 +154,7 @@ pub fn hints(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Stat
         ));
     }
     keys.push((k(&[A::Details], "Enter"), m.hint_details));
-    if clock.mode != Mode::Replay {
+    if clock.mode != Mode::Replay && !pb.read_only {
         keys.push((k(&[A::DropIn, A::DropOut], "d/D"), m.hint_drop));
         keys.push((
             k(&[A::Hold], "h"),
@@ -172,7 +172,7 @@ pub fn hints(f: &mut Frame, area: Rect, model: &Model, view: &View, clock: &Stat
         if !pb.walkthrough && clock.mode != Mode::Demo {
             keys.push((k(&[A::Walkthrough], "s"), m.hint_walkthrough));
         }
-    } else {
+    } else if !pb.read_only {
         keys.push((k(&[A::Connect], "c"), m.hint_connect));
     }
     let mut spans = vec![Span::raw(" ")];
