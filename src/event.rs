@@ -312,9 +312,10 @@ impl Analysis {
         }
     }
 
-    /// Short words for the ladder's arrow label.
-    pub fn label(&self) -> &str {
-        match self {
+    /// Short words for the ladder's arrow label (the English catalogue's
+    /// words, `i18n::en`); `None` for a flag this version does not know.
+    pub fn word(&self) -> Option<&'static str> {
+        Some(match self {
             Analysis::Retransmission => "retransmission",
             Analysis::FastRetransmission => "fast retransmission",
             Analysis::SpuriousRetransmission => "spurious retransmission",
@@ -330,7 +331,15 @@ impl Analysis {
             Analysis::LostSegment => "previous segment not captured",
             Analysis::AckLostSegment => "ACKs unseen segment",
             Analysis::Reset => "reset",
+            Analysis::Other(_) => return None,
+        })
+    }
+
+    /// The arrow's label: [`Analysis::word`], or the flag as the event wrote it.
+    pub fn label(&self) -> &str {
+        match self {
             Analysis::Other(s) => s,
+            a => a.word().unwrap_or_default(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! English: the UI's own words, as they were before there was a catalogue.
 
 use super::Messages;
-use crate::event::{AbortReason, Analysis, CcAlgo, Phase, TimerAction, TimerKind};
+use crate::event::{AbortReason, CcAlgo, Phase, TimerAction, TimerKind};
 
 pub(super) static EN: Messages = Messages {
     unit_s: "s",
@@ -673,24 +673,7 @@ pub(super) static EN: Messages = Messages {
     },
     recovery_action: |a| a.name(),
     limit_kind: |k| k.name(),
-    analysis_word: |a| match a {
-        Analysis::Retransmission => "retransmission",
-        Analysis::FastRetransmission => "fast retransmission",
-        Analysis::SpuriousRetransmission => "spurious retransmission",
-        Analysis::OutOfOrder => "out of order",
-        Analysis::DuplicateAck => "dup ACK",
-        Analysis::ZeroWindow => "zero window",
-        Analysis::ZeroWindowProbe => "zero window probe",
-        Analysis::ZeroWindowProbeAck => "zero window probe ACK",
-        Analysis::WindowUpdate => "window update",
-        Analysis::WindowFull => "window full",
-        Analysis::KeepAlive => "keep-alive",
-        Analysis::KeepAliveAck => "keep-alive ACK",
-        Analysis::LostSegment => "previous segment not captured",
-        Analysis::AckLostSegment => "ACKs unseen segment",
-        Analysis::Reset => "reset",
-        Analysis::Other(_) => "",
-    },
+    analysis_word: |a| a.word().unwrap_or(""),
 
     abort_word: |r| match r {
         AbortReason::User => "user",
