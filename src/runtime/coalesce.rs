@@ -91,6 +91,8 @@ pub struct Coalescer {
     busy: HashSet<Arc<str>>,
     /// Segments folded into bursts so far (for the run summary).
     pub coalesced: u64,
+    /// When [`Coalescer::sweep`] next looks for quiet connections.
+    next_sweep: f64,
 }
 
 impl Coalescer {
@@ -364,6 +366,7 @@ impl Coalescer {
 
     /// Emit the bursts that are old or idle at `now`.
     pub fn tick(&mut self, now: f64, out: &mut Vec<Event>) {
+        self.sweep(now);
         let conns = &mut self.conns;
         self.open.retain(|conn| {
             let Some(st) = conns.get_mut(conn) else {
@@ -378,6 +381,27 @@ impl Coalescer {
                 Self::flush(st, conn, out);
             }
             !due
+        });
+    }
+
+    /// Forget, at most once per [`Coalescer::WINDOW`], the connections
+    /// quiet for longer than the window with nothing open or absorbed: such
+    /// a connection is below the rate until THRESHOLD new segments have
+    /// rebuilt its record, so nothing it emits changes, and an idle
+    /// connection costs the coalescer nothing (docs/benchmarks.md, Memory
+    /// per idle connection).
+    fn sweep(&mut self, now: f64) {
+        if now < self.next_sweep {
+            return;
+        }
+        self.next_sweep = now + Self::WINDOW;
+        self.any_hot(now);
+        let busy = &self.busy;
+        self.conns.retain(|c, st| {
+            st.has_burst()
+                || !st.absorbed.is_empty()
+                || busy.contains(c)
+                || st.recent.back().is_some_and(|t| now - t < Self::WINDOW)
         });
     }
 
@@ -447,8 +471,18 @@ mod tests {
 
     /// A bulk transfer: data in, ACK out, `n` times, 1 ms apart.
     fn bulk(c: &mut Coalescer, out: &mut Vec<Event>, start: f64, n: u32) -> f64 {
+        bulk_from(c, out, start, 0..n)
+    }
+
+    /// [`bulk`] from its `i`th segment on.
+    fn bulk_from(
+        c: &mut Coalescer,
+        out: &mut Vec<Event>,
+        start: f64,
+        segs: std::ops::Range<u32>,
+    ) -> f64 {
         let mut t = start;
-        for i in 0..n {
+        for i in segs {
             c.push(
                 seg(t, Dir::In, Flags::ACK, 1000 + i * 100, 1, 100, 500),
                 out,
@@ -490,6 +524,41 @@ mod tests {
             s.gro = Some(crate::event::Gro { segs, size: 100 });
         }
         e
+    }
+
+    #[test]
+    fn a_quiet_connection_is_forgotten_and_what_follows_is_unchanged() {
+        // Two coalescers see the same two bulk runs 3 s apart; one never
+        // sweeps. The sweeping one keeps no state for the quiet connection,
+        // and both emit the same events.
+        let run = |c: &mut Coalescer| {
+            let mut out = Vec::new();
+            let t = bulk(c, &mut out, 0.0, 400);
+            c.tick(t + 1.0, &mut out);
+            c.tick(t + 2.5, &mut out);
+            let quiet = c.conns.len();
+            bulk_from(c, &mut out, t + 3.0, 400..800);
+            c.flush_all(&mut out);
+            (quiet, out)
+        };
+        let mut sweeping = Coalescer::new();
+        let mut keeping = Coalescer::new();
+        keeping.next_sweep = f64::INFINITY;
+        let (forgotten, a) = run(&mut sweeping);
+        let (kept, b) = run(&mut keeping);
+        assert_eq!((forgotten, kept), (0, 1));
+        assert_eq!(a.len(), b.len());
+        let json = |v: &[Event]| {
+            v.iter()
+                .map(|e| serde_json::to_string(e).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(json(&a), json(&b));
+        assert!(
+            sweeping.coalesced > 500,
+            "both runs were hot: {}",
+            sweeping.coalesced
+        );
     }
 
     #[test]

@@ -144,7 +144,7 @@ pub struct Engine {
     addr6: Option<Ipv6Addr>,
     isn: isn::IsnGenerator,
     rng: SmallRng,
-    conns: BTreeMap<ConnId, Tcb>,
+    conns: BTreeMap<ConnId, Box<Tcb>>,
     by_tuple: HashMap<(SocketAddr, SocketAddr), ConnId>,
     listeners: BTreeMap<u16, Listener>,
     /// (deadline, connection) for every connection with an armed timer.
@@ -485,7 +485,7 @@ impl Engine {
     /// Give back the memory of every connection's drained buffers
     /// ([`Tcb::trim_buffers`]); returns the bytes given back.
     pub fn trim_buffers(&mut self) -> usize {
-        self.conns.values_mut().map(Tcb::trim_buffers).sum()
+        self.conns.values_mut().map(|t| t.trim_buffers()).sum()
     }
 
     fn fields(&self, id: u64, seg: &Segment, packet: &[u8]) -> SegFields {
@@ -583,7 +583,7 @@ impl Engine {
         tcb.half_open = true;
         self.listeners.get_mut(&port).expect("checked").half_open += 1;
         self.by_tuple.insert((tcb.local, tcb.remote), cid);
-        self.conns.insert(cid, tcb);
+        self.conns.insert(cid, Box::new(tcb));
         self.settle(now, cid);
     }
 
@@ -686,7 +686,7 @@ impl Engine {
         }
         tcb.output(&mut ctx);
         self.by_tuple.insert((tcb.local, tcb.remote), cid);
-        self.conns.insert(cid, tcb);
+        self.conns.insert(cid, Box::new(tcb));
         self.settle(now, cid);
         true
     }
@@ -942,7 +942,7 @@ impl Engine {
         let mut ctx = self.core.ctx(now);
         let tcb = make(&mut ctx, cid, local, remote, iss, ts_off);
         self.by_tuple.insert((local, remote), cid);
-        self.conns.insert(cid, tcb);
+        self.conns.insert(cid, Box::new(tcb));
         self.settle(now, cid);
         cid
     }
@@ -1139,7 +1139,7 @@ impl Engine {
     }
 
     pub fn tcb(&self, cid: ConnId) -> Option<&Tcb> {
-        self.conns.get(&cid)
+        self.conns.get(&cid).map(|t| &**t)
     }
 
     pub fn find(&self, local: SocketAddr, remote: SocketAddr) -> Option<ConnId> {
@@ -1147,7 +1147,7 @@ impl Engine {
     }
 
     pub fn connections(&self) -> impl Iterator<Item = &Tcb> {
-        self.conns.values()
+        self.conns.values().map(|t| &**t)
     }
 
     pub fn connection_count(&self) -> usize {
