@@ -220,6 +220,28 @@ pub fn pack(run: &[&[u8]]) -> Option<(Vec<u8>, u16)> {
     Some((p, lf.payload() as u16))
 }
 
+/// Grow a packet built with a partial checksum (`Segment::emit_partial`)
+/// by the payload of the segment that follows it in sequence, as the
+/// engine joins a run of its own segments into one TSO write (docs/live.md,
+/// The link): the payload appended, PSH set when `psh`, the lengths and
+/// checksums as [`pack`] leaves them. `false`, and nothing changed, when the
+/// packet is no TCP packet or the result would not fit one TSO write.
+pub fn grow(packet: &mut Vec<u8>, payload: &[u8], psh: bool) -> bool {
+    let Some(l) = Layout::of(packet) else {
+        return false;
+    };
+    if l.total + payload.len() > MAX_TOTAL {
+        return false;
+    }
+    packet.truncate(l.total);
+    packet.extend_from_slice(payload);
+    if psh {
+        packet[l.ihl + 13] |= PSH;
+    }
+    finish(packet, l);
+    true
+}
+
 /// How many wire segments of `mss` payload bytes a packet stands for, when
 /// more than one (it is an aggregate to cut); `None` otherwise.
 pub fn wire_count(packet: &[u8], mss: usize) -> Option<u32> {
@@ -331,6 +353,34 @@ mod tests {
         split(&big, usize::from(gso), |s| back.push(full(s)));
         let want: Vec<Segment> = run.iter().map(|p| wire::parse(p).unwrap()).collect();
         assert_eq!(back, want);
+    }
+
+    #[test]
+    fn grow_builds_what_pack_builds() {
+        for v6 in [false, true] {
+            let mut run = vec![
+                seg(1000, Flags::ACK, 1448),
+                seg(2448, Flags::ACK, 1448),
+                seg(3896, Flags::ACK | Flags::PSH, 10),
+            ];
+            if v6 {
+                for s in &mut run {
+                    s.src = "[fd77::1]:5000".parse().unwrap();
+                    s.dst = "[fd77::2]:9".parse().unwrap();
+                }
+            }
+            let pkts: Vec<Vec<u8>> = run.iter().map(Segment::emit_partial).collect();
+            let refs: Vec<&[u8]> = pkts.iter().map(Vec::as_slice).collect();
+            let (packed, _) = pack(&refs).unwrap();
+            let mut grown = pkts[0].clone();
+            assert!(grow(&mut grown, &run[1].payload, false));
+            assert!(grow(&mut grown, &run[2].payload, true));
+            assert_eq!(grown, packed, "v6 {v6}");
+        }
+        let mut big = seg(1000, Flags::ACK, 1448).emit_partial();
+        let before = big.clone();
+        assert!(!grow(&mut big, &[0; 65000], false), "past one TSO write");
+        assert_eq!(big, before);
     }
 
     #[test]

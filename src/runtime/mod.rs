@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
-use crate::event::{Body, Dir, Event};
+use crate::event::{Body, Dir, Event, Gro};
 use crate::fault::{Injector, Packet, Rule};
 use crate::link::tun::{self, MAX_PACKET, Rx, Tun, TunSpec};
 use crate::services::{self, ServiceOpts, ServiceSpec};
@@ -177,8 +177,9 @@ pub struct Live {
     sinks: Vec<Sink>,
     pcap: Option<PcapSink>,
     next_in_id: u64,
-    /// Packets for the kernel, and whether their TCP checksum is partial.
-    outq: VecDeque<(Vec<u8>, bool)>,
+    /// Packets for the kernel, whether their TCP checksum is partial, and
+    /// the `gso_size` of a TSO packet the engine joined (0: a wire segment).
+    outq: VecDeque<(Vec<u8>, bool, u16)>,
     events: Vec<Event>,
     stats: Stats,
     /// Set once stopping: when to give up waiting for closes.
@@ -401,6 +402,9 @@ impl Live {
             let hot = self.coalescer.any_hot(now.secs_f64());
             g.engine.config_mut().hex_in_events = self.want_hex && !hot;
             let gro_ok = self.gro_ok(&g, hot);
+            // The outbound twin: what the engine sends in runs leaves as
+            // TSO packets, one event each (`Config::aggregate_out`).
+            g.engine.config_mut().aggregate_out = gro_ok && self.tso;
             let mut pkts = std::mem::take(&mut batch.pkts);
             for (pkt, rx) in pkts.drain(..) {
                 if rx.gso_size == 0 {
@@ -481,7 +485,7 @@ impl Live {
             self.stats.icmp_echo += 1;
             self.capture(now, Dir::In, &bytes, Some(what.into()));
             self.capture(now, Dir::Out, &reply, None);
-            self.outq.push_back((reply, false));
+            self.outq.push_back((reply, false, 0));
             return;
         }
         let tcp = match bytes.first().map(|b| b >> 4) {
@@ -549,8 +553,15 @@ impl Live {
             while let Some(tx) = g.engine.poll_transmit() {
                 progress = true;
                 self.events.extend(g.engine.drain_events());
+                if let Some(gro) = tx.gso
+                    && !(g.injector.is_idle() && self.pcap.is_none())
+                {
+                    self.unjoin(g, now, tx, gro);
+                    continue;
+                }
                 let mut pkt = Packet::new(tx.id, Dir::Out, tx.packet);
                 pkt.partial_csum = tx.partial;
+                pkt.gro = tx.gso;
                 self.inject(g, now, pkt);
             }
             while let Some(p) = g.injector.poll_deliver() {
@@ -568,7 +579,10 @@ impl Live {
                         g.engine.receive(now, p.id, &p.bytes);
                         self.events.extend(g.engine.drain_events());
                     }
-                    Dir::Out => self.outq.push_back((p.bytes, p.partial_csum)),
+                    Dir::Out => {
+                        let gso = p.gro.map_or(0, |g| g.size as u16);
+                        self.outq.push_back((p.bytes, p.partial_csum, gso));
+                    }
                 }
             }
             while let Some(e) = g.injector.poll_event() {
@@ -577,6 +591,37 @@ impl Live {
             if !progress {
                 break;
             }
+        }
+    }
+
+    /// A TSO packet the engine joined while nothing acted on wire segments
+    /// (`Config::aggregate_out`, set once per round), met by a rule, a hold
+    /// or the pcap that came since (a service wrote between rounds): the
+    /// injector and the events get its wire segments, as if never joined.
+    fn unjoin(&mut self, g: &mut Inner, now: Instant, tx: crate::tcp::Transmit, gro: Gro) {
+        let at = self.events.iter().rposition(
+            |e| matches!(&e.body, Body::Segment(s) if s.dir == Dir::Out && s.seg.id == tx.id),
+        );
+        if let Some(at) = at {
+            let joined = self.events.remove(at);
+            let Body::Segment(s) = &joined.body else {
+                unreachable!("found as a segment event")
+            };
+            let wire = s.wire_segments().into_iter().map(|w| Event {
+                t: joined.t,
+                host: joined.host.clone(),
+                conn: joined.conn.clone(),
+                body: Body::Segment(w),
+            });
+            let wire: Vec<Event> = wire.collect();
+            self.events.splice(at..at, wire);
+        }
+        let mut segs = Vec::new();
+        crate::gso::split(&tx.packet, gro.size as usize, |p| segs.push(p));
+        for (i, p) in segs.into_iter().enumerate() {
+            let mut pkt = Packet::new(tx.id + 2 * i as u64, Dir::Out, p);
+            pkt.partial_csum = true;
+            self.inject(g, now, pkt);
         }
     }
 
@@ -606,12 +651,38 @@ impl Live {
     /// pcap. Should the kernel refuse a TSO write, every later write is
     /// plain.
     fn write_out(&mut self, tun: &Tun) {
-        while let Some((first, partial)) = self.outq.front() {
+        while let Some((first, partial, gso)) = self.outq.front() {
+            if *gso > 0 {
+                // Joined by the engine (`Config::aggregate_out`).
+                let size = *gso;
+                match tun.try_send_tso(first, size) {
+                    Ok(()) => {
+                        let n = crate::gso::wire_count(first, size.into()).unwrap_or(1);
+                        self.stats.packets_out += u64::from(n);
+                        self.stats.tso_out += 1;
+                        self.stats.tso_segments += u64::from(n);
+                        self.outq.pop_front();
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                    Err(e) => {
+                        // Sent as its wire segments from now on.
+                        self.tso = false;
+                        self.tso_refused = Some(e.to_string());
+                        let (p, partial, _) = self.outq.pop_front().expect("the front");
+                        let mut segs = Vec::new();
+                        crate::gso::split(&p, size.into(), |s| segs.push((s, partial, 0)));
+                        for s in segs.into_iter().rev() {
+                            self.outq.push_front(s);
+                        }
+                    }
+                }
+                continue;
+            }
             let mut n = 1;
             if self.tso {
                 let mut len = first.len();
                 let hdr = crate::gso::header_lengths(first).map_or(0, |h| usize::from(h.0));
-                while let Some((next, _)) = self.outq.get(n) {
+                while let Some((next, _, 0)) = self.outq.get(n) {
                     if !crate::gso::continues(first, &self.outq[n - 1].0, next, len) {
                         break;
                     }
@@ -627,7 +698,7 @@ impl Live {
                 }
             };
             let sent = if n > 1 {
-                let run: Vec<&[u8]> = self.outq.range(..n).map(|(p, _)| p.as_slice()).collect();
+                let run: Vec<&[u8]> = self.outq.range(..n).map(|(p, _, _)| p.as_slice()).collect();
                 match crate::gso::pack(&run) {
                     Some((pkt, size)) => tun.try_send_tso(&pkt, size),
                     None => {

@@ -143,6 +143,15 @@ pub struct Config {
     /// packets as vouched for (docs/live.md, The link). Off in the sans-IO
     /// default: every packet carries its full checksum.
     pub checksum_offload: bool,
+    /// Join a run of new data segments that the engine sends at once, all
+    /// full-sized but the last, with the same header apart from the
+    /// sequence number, into one TSO packet with one `segment out` event
+    /// whose `gro` says which wire segments it stands for (the outbound
+    /// twin of receive offload). Only with `checksum_offload` and segment
+    /// ids counting by 2; the live runtime turns it on while a connection
+    /// is hot and nothing would show or act on a wire segment alone
+    /// (docs/live.md, The link). Off in the sans-IO default.
+    pub aggregate_out: bool,
     /// Ephemeral port range for active opens (IANA, RFC 6335).
     pub ephemeral_ports: (u16, u16),
     /// Congestion control: NewReno (RFC 5681, 6582) or CUBIC (RFC 9438).
@@ -276,6 +285,7 @@ impl Config {
             hex_in_events: true,
             cork: false,
             checksum_offload: false,
+            aggregate_out: false,
             ephemeral_ports: (49152, 65535),
             cc: CcAlgo::NewReno,
             rack: false,

@@ -5,10 +5,11 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::event::{Body, Dir, Event, RtxCause, SegFields, SegmentEvent};
+use crate::event::{Body, Dir, Event, Gro, RtxCause, SegFields, SegmentEvent};
+use crate::seq::SeqNum;
 use crate::tcp::config::Config;
 use crate::time::Instant;
-use crate::wire::{Flags, Segment};
+use crate::wire::{Flags, Segment, TcpOptions};
 
 /// A packet the engine wants sent, with what the fault injector matches on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,7 +24,32 @@ pub struct Transmit {
     pub dst: SocketAddr,
     /// The TCP checksum is partial (`Config::checksum_offload`).
     pub partial: bool,
+    /// A TSO packet (`Config::aggregate_out`): the wire segments it
+    /// stands for.
+    pub gso: Option<Gro>,
 }
+
+/// The run `Ctx::transmit` is joining into the packet at the back of the
+/// transmit queue (`Config::aggregate_out`): what a segment must share
+/// with it to join.
+#[derive(Clone, Debug)]
+pub(crate) struct OpenRun {
+    /// The id of its packet and of its `segment out` event.
+    id: u64,
+    src: SocketAddr,
+    dst: SocketAddr,
+    next_seq: SeqNum,
+    ack: SeqNum,
+    window: u16,
+    options: TcpOptions,
+    /// The payload of each wire segment but the last (`gso_size`).
+    size: usize,
+    segs: u32,
+}
+
+/// How many events back `Ctx::transmit` looks for the run's event (those
+/// in between are the timers and variables its first segment moved).
+const RUN_EVENT_REACH: usize = 8;
 
 /// RFC 5961 §7: a budget of challenge ACKs per second. Each connection has
 /// its own: one shared by the whole engine lets an off-path attacker count
@@ -57,6 +83,8 @@ pub(crate) struct Ctx<'a> {
     pub tx: &'a mut VecDeque<Transmit>,
     pub next_id: &'a mut u64,
     pub id_step: u64,
+    /// The run being joined, if any (`Config::aggregate_out`).
+    pub(crate) run: &'a mut Option<OpenRun>,
     /// `Engine::flush` is running: a corked engine sends now.
     pub flushing: bool,
     /// Processing an arriving segment (what a cork may hold).
@@ -75,6 +103,11 @@ impl Ctx<'_> {
 
     /// Emit the segment: a `segment out` event, then the packet.
     pub fn transmit(&mut self, conn: &Arc<str>, seg: &Segment, rtx: Option<RtxCause>, probe: bool) {
+        let plain = rtx.is_none() && !probe && seg.urgent == 0 && !seg.payload.is_empty();
+        if plain && self.join_run(seg) {
+            return;
+        }
+        *self.run = None;
         let id = *self.next_id;
         *self.next_id += self.id_step;
         let partial = self.cfg.checksum_offload;
@@ -116,7 +149,89 @@ impl Ctx<'_> {
             src: seg.src,
             dst: seg.dst,
             partial,
+            gso: None,
         });
+        if plain
+            && seg.flags == Flags::ACK
+            && partial
+            && self.cfg.aggregate_out
+            && !self.cfg.hex_in_events
+            && self.id_step == 2
+        {
+            *self.run = Some(OpenRun {
+                id,
+                src: seg.src,
+                dst: seg.dst,
+                next_seq: seg.seq + seg.payload.len() as u32,
+                ack: seg.ack,
+                window: seg.window,
+                options: seg.options.clone(),
+                size: seg.payload.len(),
+                segs: 1,
+            });
+        }
+    }
+
+    /// Add `seg` to the open run if it continues it (the next sequence
+    /// number, the same header otherwise, no more payload than the run's
+    /// segments, no flag but ACK and PSH); a PSH or a short segment ends
+    /// the run. The ids count on as `SegmentEvent::wire_segments` derives
+    /// them, so a run cut back into wire segments reads as if never joined.
+    fn join_run(&mut self, seg: &Segment) -> bool {
+        let Some(run) = self.run.as_mut() else {
+            return false;
+        };
+        let psh = seg.flags == (Flags::ACK | Flags::PSH);
+        let joins = (seg.flags == Flags::ACK || psh)
+            && seg.src == run.src
+            && seg.dst == run.dst
+            && seg.seq == run.next_seq
+            && seg.ack == run.ack
+            && seg.window == run.window
+            && seg.payload.len() <= run.size
+            && seg.options == run.options
+            && *self.next_id == run.id + 2 * u64::from(run.segs);
+        if !joins {
+            return false;
+        }
+        let Some(tx) = self.tx.back_mut().filter(|t| t.id == run.id) else {
+            return false;
+        };
+        let Some(ev) =
+            self.events
+                .iter_mut()
+                .rev()
+                .take(RUN_EVENT_REACH)
+                .find_map(|e| match &mut e.body {
+                    Body::Segment(s) if s.dir == Dir::Out && s.seg.id == run.id => Some(s),
+                    _ => None,
+                })
+        else {
+            return false;
+        };
+        if !crate::gso::grow(&mut tx.packet, &seg.payload, psh) {
+            return false;
+        }
+        let len = seg.payload.len();
+        *self.next_id += self.id_step;
+        run.segs += 1;
+        run.next_seq = run.next_seq + len as u32;
+        let gro = Gro {
+            segs: run.segs,
+            size: run.size as u32,
+        };
+        tx.payload_len += len;
+        tx.gso = Some(gro);
+        ev.seg.len += len as u32;
+        ev.gro = Some(gro);
+        if psh {
+            tx.flags = tx.flags | Flags::PSH;
+            ev.seg.flags = ev.seg.flags | Flags::PSH;
+        }
+        if psh || len < run.size {
+            *self.run = None;
+        }
+        true
     }
 }
 

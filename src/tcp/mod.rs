@@ -117,6 +117,9 @@ struct Core {
     tx: VecDeque<Transmit>,
     next_id: u64,
     id_step: u64,
+    /// The run of segments being joined into one TSO packet
+    /// (`Config::aggregate_out`).
+    run: Option<ctx::OpenRun>,
 }
 
 impl Core {
@@ -129,6 +132,7 @@ impl Core {
             tx: &mut self.tx,
             next_id: &mut self.next_id,
             id_step: self.id_step,
+            run: &mut self.run,
             flushing: false,
             arrival: false,
         }
@@ -183,6 +187,7 @@ impl Engine {
                 tx: VecDeque::new(),
                 next_id: 1,
                 id_step: 1,
+                run: None,
             },
             addr,
             addr4: None,

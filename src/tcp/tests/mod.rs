@@ -7,6 +7,7 @@ mod hardening;
 mod ipv6;
 mod linux_fidelity;
 mod lost_last_ack;
+mod offload;
 mod pair;
 mod quickack;
 mod recovery;
