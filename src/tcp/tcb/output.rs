@@ -272,7 +272,7 @@ impl Tcb {
                     && (next == full
                         || (!self.nagle && (next == unsent || next as u32 >= self.max_snd_wnd / 2)))
             };
-            if pkt_segs == 0 {
+            if pkt_segs == 0 && ctx.cfg.linux_push {
                 pkt_quota = self.tso_quota(ctx);
             }
             pkt_segs += 1;
