@@ -146,9 +146,13 @@ pub fn sysctl(cfg: &mut Config, key: &str, value: &str, from_defaults: bool) -> 
         "net.ipv4.tcp_fack" if v == "0" => {}
         "net.ipv4.tcp_reordering" if v == "3" => {}
         "net.ipv4.tcp_ecn" if v == "0" => {}
+        // How many segments a TSO packet may be sized to (docs/drill.md).
+        "net.ipv4.tcp_min_tso_segs" => {
+            cfg.min_tso_segs = v.parse().ok().filter(|&n| n >= 1).ok_or_else(bad)?
+        }
         // tcpscope never defers a send to build a bigger TSO packet, as
-        // Linux does not with a large divisor or one segment minimum.
-        "net.ipv4.tcp_tso_win_divisor" | "net.ipv4.tcp_min_tso_segs" => {}
+        // Linux does not with a large divisor.
+        "net.ipv4.tcp_tso_win_divisor" => {}
         k if from_defaults && TOLERATED_IN_DEFAULTS.contains(&k) => {}
         _ => return Err(bad()),
     }

@@ -197,6 +197,13 @@ pub struct Config {
     /// segment (a TSO packet: here, a run of segments sent at once). Off:
     /// PSH only when a segment empties the send queue (RFC 9293 §3.9.1).
     pub linux_push: bool,
+    /// With `linux_push`: the fewest segments a TSO packet may be sized to
+    /// (Linux's tcp_min_tso_segs, 2 by default). The engine cuts what it
+    /// sends at once into packets as Linux's tcp_write_xmit does (half the
+    /// congestion window at most, tcp_cwnd_test; the size tcp_tso_autosize
+    /// gives from the pacing rate, at least this many segments), and the
+    /// last segment of each packet of more than one carries PSH.
+    pub min_tso_segs: u32,
     /// Grow the congestion window as Linux does: slow start adds a segment
     /// per segment acknowledged, however many one ACK covers (tcp_cong.c
     /// tcp_slow_start), and no algorithm grows the window while something
@@ -298,6 +305,7 @@ impl Config {
             rto_restart_on_head_rtx: false,
             syn_loss_one_segment: 1,
             linux_push: false,
+            min_tso_segs: 2,
             linux_cwnd_growth: false,
             delay_fin_ack: false,
             slow_start_after_idle: true,

@@ -191,6 +191,10 @@ impl Tcb {
     pub(super) fn output_data(&mut self, ctx: &mut Ctx, force: bool) {
         // Segments of new data sent so far in this run.
         let mut burst = 0usize;
+        // The TSO packet being built (`Config::linux_push`): segments in it
+        // so far, and how many it may hold.
+        let mut pkt_segs = 0usize;
+        let mut pkt_quota = 0usize;
         loop {
             let cwnd_room = self.rec.cwnd_room(self.sack_enabled) as usize;
             if cwnd_room > 0
@@ -268,7 +272,20 @@ impl Tcb {
                     && (next == full
                         || (!self.nagle && (next == unsent || next as u32 >= self.max_snd_wnd / 2)))
             };
-            let end_of_packet = ctx.cfg.linux_push && burst > 0 && !more;
+            if pkt_segs == 0 && ctx.cfg.linux_push {
+                pkt_quota = self.tso_quota(ctx);
+            }
+            pkt_segs += 1;
+            // A packet ends where its quota is used up, where nothing follows
+            // at once, or at the end of a write (Linux's send queue holds a
+            // write's end as the end of an skb, and a packet never spans two).
+            let ends = pkt_segs >= pkt_quota
+                || !more
+                || self.carries_push_mark(self.snd_nxt, self.snd_nxt + len);
+            let end_of_packet = ctx.cfg.linux_push && ends && pkt_segs > 1;
+            if ends {
+                pkt_segs = 0;
+            }
             self.send_data(ctx, len, with_fin, false, end_of_packet);
             burst += 1;
             if force {
@@ -343,6 +360,47 @@ impl Tcb {
             d = d.saturating_mul(2).min(max);
         }
         d.min(max)
+    }
+
+    /// Segments the next TSO packet may hold, as Linux's tcp_write_xmit
+    /// sizes it: what the congestion window has room for, at most half the
+    /// window (tcp_cwnd_test: two packets in flight for better scheduling),
+    /// and at most what tcp_tso_segs allows (`tso_autosize`).
+    fn tso_quota(&self, ctx: &Ctx) -> usize {
+        let mss = self.rec.smss().max(1);
+        let cwnd = (self.rec.cc.cwnd / mss).max(1);
+        let in_flight = self.rec.pipe(self.sack_enabled).div_ceil(mss);
+        let room = cwnd.saturating_sub(in_flight).max(1);
+        (cwnd / 2).max(1).min(room).min(self.tso_autosize(ctx)) as usize
+    }
+
+    /// Linux's tcp_tso_autosize: about a millisecond of the pacing rate
+    /// (sk_pacing_shift 10), plus up to 64 KiB on a path of small minimum
+    /// RTT (tcp_tso_rtt_log 9: halved per 512 µs), at most 64 KiB, in
+    /// segments, at least `Config::min_tso_segs`. The pacing rate is
+    /// tcp_update_pacing_rate's: the window per smoothed RTT, doubled in
+    /// the first half of slow start, else times 1.2 (tcp_pacing_ss_ratio
+    /// 200, tcp_pacing_ca_ratio 120); unknown before an RTT sample.
+    fn tso_autosize(&self, ctx: &Ctx) -> u32 {
+        const GSO_MAX: u64 = 65536;
+        let mss = u64::from(self.rec.smss().max(1));
+        let cc = &self.rec.cc;
+        let mut bytes = match self.rtt.srtt().map(|d| d.as_micros() as u64) {
+            Some(srtt) if srtt > 0 => {
+                let ratio = if cc.cwnd < cc.ssthresh / 2 { 200 } else { 120 };
+                let pkts = (u64::from(cc.cwnd) / mss).max(self.rec.sb.len() as u64);
+                let rate = mss * pkts * ratio * 10_000 / srtt;
+                rate >> 10
+            }
+            _ => GSO_MAX,
+        };
+        if let Some(min_rtt) = self.rec.rack.min_rtt {
+            let r = min_rtt.as_micros() >> 9;
+            if r < 32 {
+                bytes += GSO_MAX >> r;
+            }
+        }
+        ((bytes.min(GSO_MAX) / mss) as u32).max(ctx.cfg.min_tso_segs)
     }
 
     /// A write of the application ends within (start, end].

@@ -66,26 +66,60 @@ fn peer_ack(h: &mut H, off: u32, win: u16) {
     h.input(a);
 }
 
-/// Linux pushes the last segment of every packet it sends at once (a TSO
-/// packet), not only the segment that empties the send queue.
+/// Linux pushes the last segment of every packet of more than one segment
+/// (a TSO packet), not only the segment that empties the send queue; with
+/// SRTT 100 ms its packets are tcp_min_tso_segs (2) segments long, and the
+/// one segment the peer's window leaves over goes alone, without PSH.
 #[test]
 fn linux_pushes_the_last_segment_of_each_run() {
-    for (cfg, pushed) in [(linux(), true), (rfc(), false)] {
+    let linux_run = vec![(A, 0, 1000), (P | A, 1000, 1000), (A, 2000, 1000)];
+    let rfc_run = vec![(A, 0, 1000), (A, 1000, 1000), (A, 2000, 1000)];
+    for (cfg, run) in [(linux(), linux_run), (rfc(), rfc_run)] {
         let mut h = server(cfg, 3000);
         let c = h.conn.unwrap();
         h.e.send(h.now, c, &[0; 10_000]).unwrap();
-        let last = if pushed { P | A } else { A };
         // The peer's window takes three segments; more is queued.
-        assert_eq!(
-            sent(&mut h),
-            vec![(A, 0, 1000), (A, 1000, 1000), (last, 2000, 1000)]
-        );
+        assert_eq!(sent(&mut h), run);
         h.advance(ms(100));
         peer_ack(&mut h, 3000, 3000);
-        assert_eq!(
-            sent(&mut h),
-            vec![(A, 3000, 1000), (A, 4000, 1000), (last, 5000, 1000)]
-        );
+        let next: Vec<_> = run.iter().map(|&(f, o, l)| (f, o + 3000, l)).collect();
+        assert_eq!(sent(&mut h), next);
+    }
+}
+
+/// Linux sizes what it sends at once into TSO packets (tcp_write_xmit): at
+/// most half the congestion window each (tcp_cwnd_test), at most what
+/// tcp_tso_autosize gives, at least tcp_min_tso_segs; each packet of more
+/// than one segment ends with PSH. The initial window of ten segments goes
+/// as 2-segment packets by default and as two 5-segment packets when the
+/// minimum is 10 (as the packetdrill scripts slow-start-after-idle and
+/// -after-win-update set it).
+#[test]
+fn linux_sizes_tso_packets() {
+    let pushed_every = |n: u32| -> Vec<(Flags, u32, usize)> {
+        (0..10)
+            .map(|k| {
+                let f = if (k + 1) % n == 0 { P | A } else { A };
+                (f, k * SEG, SEG as usize)
+            })
+            .collect()
+    };
+    let ten = Config {
+        min_tso_segs: 10,
+        ..linux()
+    };
+    let rfc_run: Vec<_> = (0..10)
+        .map(|k| (if k == 9 { P | A } else { A }, k * SEG, SEG as usize))
+        .collect();
+    for (cfg, want) in [
+        (linux(), pushed_every(2)),
+        (ten, pushed_every(5)),
+        (rfc(), rfc_run),
+    ] {
+        let mut h = server(cfg, 60000);
+        let c = h.conn.unwrap();
+        h.e.send(h.now, c, &[0; 10_000]).unwrap();
+        assert_eq!(sent(&mut h), want);
     }
 }
 
