@@ -35,7 +35,7 @@ pub use config::{CcAlgo, Config, Keepalive, Profile};
 use ctx::Ctx;
 pub use ctx::{RateLimit, Transmit, conn_name};
 use tcb::Verdict;
-pub use tcb::{CloseReason, ConnId, Tcb};
+pub use tcb::{CloseReason, ConnId, SockBufs, Tcb};
 
 /// Errors a user call can get, each one sentence.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,6 +104,8 @@ struct Listener {
     /// Cookies were sent until this time plus their lifetime: only then is
     /// an ACK to the listener checked for one.
     cookies_sent: Option<Instant>,
+    /// Buffers set on the listening socket, inherited by its connections.
+    bufs: SockBufs,
 }
 
 /// Tombstones kept so that an application learns how its connection ended.
@@ -131,6 +133,7 @@ impl Core {
             id_step: self.id_step,
             flushing: false,
             arrival: false,
+            gso_size: 0,
         }
     }
 }
@@ -402,6 +405,7 @@ impl Engine {
             let tcb = self.conns.get_mut(&cid).expect("indexed connection exists");
             let mut ctx = self.core.ctx(now);
             ctx.arrival = true;
+            ctx.gso_size = gro.map_or(0, |g| g.size);
             let retransmit = tcb.looks_like_retransmit(&seg);
             // What sent it again, as far as the receiver can tell
             // (docs/events.md, The schema: `analysis`).
@@ -578,8 +582,13 @@ impl Engine {
         let iss = self.isn.isn(now, seg.dst, seg.src);
         let ts_off = self.ts_offset(seg.dst, seg.src);
         self.emit_allocated(now, &name, port);
+        let bufs = self
+            .listeners
+            .get(&port)
+            .map(|l| l.bufs)
+            .unwrap_or_default();
         let mut ctx = self.core.ctx(now);
-        let mut tcb = Tcb::accept_syn(&mut ctx, cid, &seg, iss, ts_off);
+        let mut tcb = Tcb::accept_syn(&mut ctx, cid, &seg, iss, ts_off, bufs);
         tcb.half_open = true;
         self.listeners.get_mut(&port).expect("checked").half_open += 1;
         self.by_tuple.insert((tcb.local, tcb.remote), cid);
@@ -862,6 +871,7 @@ impl Engine {
                 half_open: 0,
                 accept_queue: VecDeque::new(),
                 cookies_sent: None,
+                bufs: SockBufs::default(),
             },
         );
         Ok(())
@@ -897,6 +907,23 @@ impl Engine {
 
     pub fn is_listening(&self, port: u16) -> bool {
         self.listeners.contains_key(&port)
+    }
+
+    /// Buffers set on a listening socket (SO_SNDBUF, SO_RCVBUF): the
+    /// connections it accepts from now on take them, as Linux's inherit
+    /// the listener's. `false` when nothing listens on `port`.
+    pub fn set_listen_bufs(&mut self, port: u16, bufs: SockBufs) -> bool {
+        let Some(l) = self.listeners.get_mut(&port) else {
+            return false;
+        };
+        l.bufs.snd = bufs.snd.or(l.bufs.snd);
+        l.bufs.rcv = bufs.rcv.or(l.bufs.rcv);
+        true
+    }
+
+    /// Buffers set on a connection's socket (SO_SNDBUF, SO_RCVBUF).
+    pub fn set_bufs(&mut self, now: Instant, cid: ConnId, bufs: SockBufs) -> Result<(), TcpError> {
+        self.with_tcb(now, cid, |t, ctx| t.set_bufs(ctx, bufs))
     }
 
     /// The next established connection on a listener.

@@ -11,6 +11,7 @@ mod pair;
 mod quickack;
 mod recovery;
 mod reliability;
+mod sockbuf;
 mod transitions;
 
 use std::net::{IpAddr, SocketAddr};
