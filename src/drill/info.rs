@@ -22,6 +22,7 @@ pub const FIELDS: &[&str] = &[
     "tcpi_retrans",
     "tcpi_rtt",
     "tcpi_last_data_recv",
+    "tcpi_rcv_mss",
 ];
 
 /// Linux's TCP_INFINITE_SSTHRESH.
@@ -73,6 +74,8 @@ pub fn field(tcb: &Tcb, name: &str, now: Instant) -> Option<i64> {
         "tcpi_rtt" => tcb.srtt().map_or(0, |d| d.as_micros() as i64),
         // Milliseconds since in-order data last arrived (lrcvtime).
         "tcpi_last_data_recv" => now.saturating_sub(tcb.last_data_rcv()).as_millis() as i64,
+        // icsk_ack.rcv_mss: the peer's segment size as measured.
+        "tcpi_rcv_mss" => i64::from(tcb.rcv_mss_measured()),
         _ => return None,
     })
 }
