@@ -633,6 +633,17 @@ impl Tcb {
             self.dirty = true;
         }
         self.snd_una = seg.ack;
+        if self.snd_buf.is_empty() {
+            // Everything sent was acknowledged (tcp_clean_rtx_queue).
+            self.chrono_stop(ctx.now, CHRONO_BUSY);
+        }
+        if self.chrono.nospace && self.send_space() >= self.snd_buf.len() / 2 {
+            // Room for half again what is queued: the application may
+            // write (sk_stream_write_space clears SOCK_NOSPACE, and
+            // tcp_check_space stops the send-buffer chronograph).
+            self.chrono.nospace = false;
+            self.chrono_stop(ctx.now, CHRONO_SNDBUF);
+        }
         while self.push_marks.front().is_some_and(|&m| m <= self.snd_una) {
             self.push_marks.pop_front();
         }

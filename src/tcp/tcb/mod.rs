@@ -62,6 +62,28 @@ pub const MAX_WSCALE: u8 = 14;
 /// skb_shared_info, 256 + 320 bytes on x86-64).
 pub const SKB_OVERHEAD: u32 = 576;
 
+/// Linux's chronographs of a sender (tcp_chrono_start, tcp_chrono_stop,
+/// tcp_get_info_chrono_stats): which one runs (0 none, 1 busy, 2 limited
+/// by the peer's window, 3 by the send buffer: a higher one takes over
+/// from a lower), since when, and each one's total, in milliseconds (as
+/// Linux's jiffies at HZ 1000, wrapping alike); and whether the
+/// application found the send buffer full (SOCK_NOSPACE).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Chrono {
+    kind: u8,
+    nospace: bool,
+    start: u32,
+    stat: [u32; 3],
+}
+
+pub(crate) const CHRONO_BUSY: u8 = 1;
+pub(crate) const CHRONO_RWND: u8 = 2;
+pub(crate) const CHRONO_SNDBUF: u8 = 3;
+
+fn jiffies(t: Instant) -> u32 {
+    (t.micros() / 1000) as u32
+}
+
 /// Buffer sizes an application set on a socket (SO_SNDBUF, SO_RCVBUF), in
 /// the bytes the stack keeps (Linux doubles what the application gives,
 /// socket(7)); `None` leaves the engine's default. A listener's are
@@ -152,6 +174,7 @@ pub struct Tcb {
     /// The peer's segment size as measured on arrival (Linux's
     /// icsk_ack.rcv_mss, tcp_measure_rcv_mss); 0 before any data.
     rcv_mss_seen: u16,
+    chrono: Chrono,
     /// Stream offset of `rcv_nxt` (bytes received in order so far).
     rcv_off: u64,
     ooo: Reassembly,
@@ -335,6 +358,7 @@ impl Tcb {
             rcv_clamp: 0,
             rcv_mem: 0,
             rcv_mss_seen: 0,
+            chrono: Chrono::default(),
             rcv_off: 0,
             ooo: Reassembly::default(),
             fin_received: false,
@@ -831,6 +855,49 @@ impl Tcb {
         }
         (sacked, lost, retrans)
     }
+    /// Microseconds the connection has been busy sending (data queued or
+    /// unacknowledged), limited by the peer's window, and limited by the
+    /// send buffer, up to `now`: tcp_info's tcpi_busy_time (the sum of
+    /// all three, as Linux's), tcpi_rwnd_limited, tcpi_sndbuf_limited.
+    pub fn chrono_times(&self, now: Instant) -> (u64, u64, u64) {
+        let c = &self.chrono;
+        let mut v = c.stat.map(u64::from);
+        if c.kind > 0 {
+            v[usize::from(c.kind) - 1] += u64::from(jiffies(now).wrapping_sub(c.start));
+        }
+        let v = v.map(|ms| ms * 1000);
+        (v[0] + v[1] + v[2], v[1], v[2])
+    }
+
+    fn chrono_set(&mut self, now: Instant, kind: u8) {
+        let t = jiffies(now);
+        let c = &mut self.chrono;
+        if c.kind > 0 {
+            let k = usize::from(c.kind) - 1;
+            c.stat[k] = c.stat[k].wrapping_add(t.wrapping_sub(c.start));
+        }
+        c.start = t;
+        c.kind = kind;
+    }
+
+    /// Linux's tcp_chrono_start: a chronograph of higher rank takes over.
+    pub(super) fn chrono_start(&mut self, now: Instant, kind: u8) {
+        if kind > self.chrono.kind {
+            self.chrono_set(now, kind);
+        }
+    }
+
+    /// Linux's tcp_chrono_stop: nothing left to send or acknowledge stops
+    /// every chronograph; else the one stopping, if it runs, gives way to
+    /// busy.
+    pub(super) fn chrono_stop(&mut self, now: Instant, kind: u8) {
+        if self.snd_buf.is_empty() {
+            self.chrono_set(now, 0);
+        } else if kind == self.chrono.kind {
+            self.chrono_set(now, CHRONO_BUSY);
+        }
+    }
+
     /// The peer's segment size as this side measured it (Linux's
     /// icsk_ack.rcv_mss): before any data, tcp_initialize_rcv_mss's guess
     /// (at most 536, at least 88).

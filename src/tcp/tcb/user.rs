@@ -10,7 +10,11 @@ impl Tcb {
     pub(crate) fn user_send(&mut self, ctx: &mut Ctx, data: &[u8]) -> usize {
         let n = data.len().min(self.send_space());
         self.snd_buf.extend(&data[..n]);
+        // The application found the buffer full (Linux's SOCK_NOSPACE).
+        self.chrono.nospace |= n < data.len();
         if n > 0 {
+            // Data to send: busy (tcp_add_write_queue_tail starts it).
+            self.chrono_start(ctx.now, CHRONO_BUSY);
             // Linux marks the tail of every write for PSH (tcp.c tcp_push);
             // a write appends to the last segment still unsent, so that
             // segment's mark moves to the new end.

@@ -3,6 +3,7 @@
 //! come out (flags, seq, ack, len, window, options) and the exact states.
 //! One fixture per state, in the habit of smoltcp.
 
+mod chrono;
 mod hardening;
 mod ipv6;
 mod linux_fidelity;
