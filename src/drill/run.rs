@@ -1156,11 +1156,11 @@ impl Runner {
             };
         }
         let remote = self.remote_addr();
-        match self.e.connect(now, remote, None) {
+        let bufs = self.socks[&fd].bufs;
+        match self.e.connect_with_bufs(now, remote, None, bufs) {
             Ok(cid) => {
                 let s = self.socks.get_mut(&fd).expect("fd");
                 s.fd = Fd::Conn(cid);
-                let _ = self.e.set_bufs(now, cid, s.bufs);
                 self.conn = Some(cid);
                 let info = self.e.info(cid);
                 self.local_port = info.local.port();

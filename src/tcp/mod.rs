@@ -981,6 +981,18 @@ impl Engine {
         remote: SocketAddr,
         local_port: Option<u16>,
     ) -> Result<ConnId, TcpError> {
+        self.connect_with_bufs(now, remote, local_port, SockBufs::default())
+    }
+
+    /// [`Engine::connect`] from a socket with its own buffers (SO_SNDBUF,
+    /// SO_RCVBUF set before connect(2)): they size the SYN's window.
+    pub fn connect_with_bufs(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        local_port: Option<u16>,
+        bufs: SockBufs,
+    ) -> Result<ConnId, TcpError> {
         let ip = self.local_ip_for(&remote)?;
         if self.conns.len() >= self.core.cfg.max_connections {
             let name = conn_name(SocketAddr::new(ip, 0), remote);
@@ -1000,7 +1012,9 @@ impl Engine {
             None => self.ephemeral_port(ip, remote)?,
         };
         let local = SocketAddr::new(ip, port);
-        Ok(self.open_tcb(now, local, remote, Tcb::connect))
+        Ok(self.open_tcb(now, local, remote, |ctx, id, l, r, iss, ts| {
+            Tcb::connect(ctx, id, l, r, iss, ts, bufs)
+        }))
     }
 
     /// RFC 6056-style: a random start in the range, then the next free one.

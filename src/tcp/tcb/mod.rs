@@ -431,8 +431,11 @@ impl Tcb {
         remote: SocketAddr,
         iss: SeqNum,
         ts_offset: u32,
+        bufs: SockBufs,
     ) -> Tcb {
         let mut t = Tcb::new(ctx, id, local, remote, iss, ts_offset);
+        // Set before the SYN, whose window and scale they size.
+        t.set_bufs(ctx, bufs);
         t.set_state(
             ctx,
             State::SynSent,

@@ -143,3 +143,27 @@ fn linux_takes_a_bare_fin_at_a_zero_window() {
     h.expect(ack(&h, 8192, 0));
     assert_eq!(h.state(), Some(State::Established));
 }
+
+#[test]
+fn a_receive_buffer_set_before_connect_sizes_the_syn_window() {
+    // Linux: half the buffer in whole segments of our MSS (an active open
+    // does not count the timestamp option, tcp_connect_init). RFC: the
+    // buffer.
+    for (cfg, win) in [(linux(), 18_980), (rfc(), 40_000)] {
+        let sack = cfg.sack;
+        let mut h = H::new(cfg);
+        let bufs = SockBufs {
+            snd: None,
+            rcv: Some(40_000),
+        };
+        let c =
+            h.e.connect_with_bufs(h.now, h.them, Some(80), bufs)
+                .unwrap();
+        let syn = h.output().unwrap();
+        let mut want = h.reply(S, syn.seq.0, 0, win);
+        want.options = mss(1460);
+        want.options.sack_perm = sack;
+        assert_eq!(syn, want);
+        assert_eq!(h.e.tcb(c).unwrap().capacities().1, 40_000);
+    }
+}
