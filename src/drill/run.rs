@@ -574,7 +574,13 @@ impl Runner {
             src: self.remote_addr(),
             dst: self.local_addr(),
             seq: SeqNum(p.seq.wrapping_add(REMOTE_ISN)),
-            ack: SeqNum(p.ack.map_or(0, |a| a.wrapping_add(local_isn))),
+            // packetdrill maps an ACK's number onto the local ISN whether
+            // the script wrote one or not (an omitted one is 0: ISN + 0).
+            ack: SeqNum(if flags.ack() {
+                p.ack.unwrap_or(0).wrapping_add(local_isn)
+            } else {
+                p.ack.map_or(0, |a| a.wrapping_add(local_isn))
+            }),
             flags,
             window: p.win.unwrap_or(0).min(65535) as u16,
             urgent: 0,
