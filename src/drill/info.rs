@@ -22,6 +22,10 @@ pub const FIELDS: &[&str] = &[
     "tcpi_retrans",
     "tcpi_rtt",
     "tcpi_last_data_recv",
+    "tcpi_rcv_mss",
+    "tcpi_busy_time",
+    "tcpi_rwnd_limited",
+    "tcpi_sndbuf_limited",
 ];
 
 /// Linux's TCP_INFINITE_SSTHRESH.
@@ -73,6 +77,12 @@ pub fn field(tcb: &Tcb, name: &str, now: Instant) -> Option<i64> {
         "tcpi_rtt" => tcb.srtt().map_or(0, |d| d.as_micros() as i64),
         // Milliseconds since in-order data last arrived (lrcvtime).
         "tcpi_last_data_recv" => now.saturating_sub(tcb.last_data_rcv()).as_millis() as i64,
+        // icsk_ack.rcv_mss: the peer's segment size as measured.
+        "tcpi_rcv_mss" => i64::from(tcb.rcv_mss_measured()),
+        // Linux's chronographs, in microseconds (tcp_get_info_chrono_stats).
+        "tcpi_busy_time" => tcb.chrono_times(now).0 as i64,
+        "tcpi_rwnd_limited" => tcb.chrono_times(now).1 as i64,
+        "tcpi_sndbuf_limited" => tcb.chrono_times(now).2 as i64,
         _ => return None,
     })
 }
@@ -105,6 +115,8 @@ impl Assert {
 /// cannot evaluate.
 pub fn parse_block(code: &str) -> Result<Vec<Assert>, String> {
     let mut v = Vec::new();
+    // Python's explicit line joining: a backslash ending a line.
+    let code = code.replace("\\\r\n", " ").replace("\\\n", " ");
     for stmt in code.split(['\n', ';']) {
         let stmt = stmt.trim();
         if stmt.is_empty() || stmt.starts_with('#') {
@@ -151,9 +163,21 @@ pub fn parse_block(code: &str) -> Result<Vec<Assert>, String> {
             });
             continue;
         }
-        if parse_int(l).is_ok() {
-            return Err(stmt.to_string());
-        }
+        // `N op tcpi_x`: the same comparison turned round.
+        let (l, r, op) = match parse_int(l) {
+            Ok(_) if r.starts_with("tcpi_") => {
+                let turned = match op {
+                    "<" => ">",
+                    ">" => "<",
+                    "<=" => ">=",
+                    ">=" => "<=",
+                    same => same,
+                };
+                (r, l, turned)
+            }
+            Ok(_) => return Err(stmt.to_string()),
+            Err(()) => (l, r, op),
+        };
         let Ok(value) = parse_int(r) else {
             return Err(stmt.to_string());
         };
@@ -213,10 +237,28 @@ mod tests {
         );
         assert!(a[0].holds(10) && !a[0].holds(11));
         assert_eq!(
-            parse_block("assert tcpi_busy_time >= 5"),
+            parse_block("assert tcpi_reordering >= 5"),
             Err(
-                "assert tcpi_busy_time >= 5 (TCP_INFO field tcpi_busy_time is not computed)".into()
+                "assert tcpi_reordering >= 5 (TCP_INFO field tcpi_reordering is not computed)"
+                    .into()
             )
+        );
+        assert_eq!(
+            parse_block("assert 0 == tcpi_rto;\\\n assert 5 < tcpi_rto").unwrap(),
+            vec![
+                Assert {
+                    field: "tcpi_rto".into(),
+                    op: "==",
+                    value: 0,
+                    text: "0 == tcpi_rto".into()
+                },
+                Assert {
+                    field: "tcpi_rto".into(),
+                    op: ">",
+                    value: 5,
+                    text: "5 < tcpi_rto".into()
+                }
+            ]
         );
         assert_eq!(
             parse_block("print(tcpi_rto)"),

@@ -21,7 +21,7 @@ use super::info;
 use super::parse::{self, Direction, Expr, Kind, Opt, Opts, Packet, Syscall, Time};
 use super::setup::{self, Header};
 use crate::event::{Dir, Event};
-use crate::tcp::{Config, ConnId, Engine, Keepalive, Profile, SeqNum, TcpError};
+use crate::tcp::{Config, ConnId, Engine, Keepalive, Profile, SeqNum, SockBufs, TcpError};
 use crate::time::Instant;
 use crate::wire::{self, Flags, Segment, TcpOptions};
 
@@ -197,6 +197,8 @@ struct Sock {
     error: Option<TcpError>,
     keepalive: Keepalive,
     keepalive_on: bool,
+    /// SO_SNDBUF and SO_RCVBUF as set (the doubled values Linux keeps).
+    bufs: SockBufs,
 }
 
 /// A blocking call waiting for the engine.
@@ -218,6 +220,8 @@ struct Runner {
     tol_usecs: i64,
     tol_percent: f64,
     ts_tick: Option<i64>,
+    /// The header's `--mss`: the GSO size of injected packets.
+    gso_mss: Option<u16>,
     socks: BTreeMap<i64, Sock>,
     /// The connection the script's packets belong to.
     conn: Option<ConnId>,
@@ -306,6 +310,7 @@ impl Runner {
                 .unwrap_or(4000),
             tol_percent: header.tolerance_percent,
             ts_tick: header.ts_tick_usecs,
+            gso_mss: header.mss,
             socks: BTreeMap::new(),
             conn: None,
             local_port: LOCAL_PORT,
@@ -569,7 +574,13 @@ impl Runner {
             src: self.remote_addr(),
             dst: self.local_addr(),
             seq: SeqNum(p.seq.wrapping_add(REMOTE_ISN)),
-            ack: SeqNum(p.ack.map_or(0, |a| a.wrapping_add(local_isn))),
+            // packetdrill maps an ACK's number onto the local ISN whether
+            // the script wrote one or not (an omitted one is 0: ISN + 0).
+            ack: SeqNum(if flags.ack() {
+                p.ack.unwrap_or(0).wrapping_add(local_isn)
+            } else {
+                p.ack.map_or(0, |a| a.wrapping_add(local_isn))
+            }),
             flags,
             window: p.win.unwrap_or(0).min(65535) as u16,
             urgent: 0,
@@ -581,7 +592,16 @@ impl Runner {
         // Even ids for the injected packets, the engine's own are odd: the
         // ladder draws one arrow per id.
         self.in_id += 2;
-        self.e.receive(self.now, self.in_id, &packet);
+        match self.gso_mss.map(u32::from) {
+            Some(m) if seg.payload.len() as u32 > m => {
+                let gro = crate::event::Gro {
+                    segs: (seg.payload.len() as u32).div_ceil(m),
+                    size: m,
+                };
+                self.e.receive_gro(self.now, self.in_id, &packet, gro);
+            }
+            _ => self.e.receive(self.now, self.in_id, &packet),
+        }
         if self.narrate {
             self.collect();
             self.explain = self.segment_event(Dir::In, &seg);
@@ -867,6 +887,7 @@ impl Runner {
                         error: None,
                         keepalive: ka,
                         keepalive_on: false,
+                        bufs: SockBufs::default(),
                     },
                 );
                 Ok(fd)
@@ -1001,7 +1022,9 @@ impl Runner {
                 };
                 match self.e.listen(now, port, backlog) {
                     Ok(()) => {
-                        self.socks.get_mut(&fd).expect("fd").fd = Fd::Listener(port);
+                        let s = self.socks.get_mut(&fd).expect("fd");
+                        s.fd = Fd::Listener(port);
+                        self.e.set_listen_bufs(port, s.bufs);
                         self.local_port = port;
                         done(Ok(0))
                     }
@@ -1096,6 +1119,8 @@ impl Runner {
         match self.e.accept(port) {
             Some(cid) => {
                 let nfd = self.script_fd(c);
+                // An accepted socket has its listener's buffers (Linux).
+                let bufs = self.socks[&fd].bufs;
                 let ka = self.e.config().keepalive;
                 self.socks.insert(
                     nfd,
@@ -1107,6 +1132,7 @@ impl Runner {
                         error: None,
                         keepalive: ka,
                         keepalive_on: false,
+                        bufs,
                     },
                 );
                 self.conn = Some(cid);
@@ -1141,7 +1167,8 @@ impl Runner {
             };
         }
         let remote = self.remote_addr();
-        match self.e.connect(now, remote, None) {
+        let bufs = self.socks[&fd].bufs;
+        match self.e.connect_with_bufs(now, remote, None, bufs) {
             Ok(cid) => {
                 let s = self.socks.get_mut(&fd).expect("fd");
                 s.fd = Fd::Conn(cid);
@@ -1209,6 +1236,29 @@ impl Runner {
         conn: Option<ConnId>,
     ) -> Result<Attempt, Outcome> {
         let done = |r: CallResult| Ok(Attempt::Done(r));
+        let name = c.args.get(2).and_then(Expr::name).unwrap_or("");
+        let want = c.args.get(3).and_then(Expr::int);
+        if name == "SO_SNDBUF" || name == "SO_RCVBUF" {
+            // What the socket keeps: the doubled value set, else the
+            // engine's default.
+            let s = &self.socks[&fd];
+            let got = if name == "SO_SNDBUF" {
+                s.bufs
+                    .snd
+                    .map_or(self.e.config().send_buf as i64, i64::from)
+            } else {
+                s.bufs
+                    .rcv
+                    .map_or(self.e.config().recv_buf as i64, i64::from)
+            };
+            if want.is_some_and(|w| w != got) {
+                return Err(fail(
+                    line,
+                    format!("expected {name} {} got {got}", want.unwrap_or(0)),
+                ));
+            }
+            return done(Ok(0));
+        }
         let s = self.socks.get_mut(&fd).expect("fd");
         let err = s.error.take().or_else(|| {
             conn.and_then(|cid| match self.e.info(cid).closed {
@@ -1225,7 +1275,6 @@ impl Runner {
             Some("ECONNRESET") => 104,
             Some(_) => -1,
         };
-        let want = c.args.get(3).and_then(Expr::int);
         if want.is_some_and(|w| w != code) {
             return Err(fail(
                 line,
@@ -1247,11 +1296,30 @@ impl Runner {
         let int = val.and_then(Expr::int).unwrap_or(0);
         let s = self.socks.get_mut(&fd).expect("fd");
         match name {
-            "SO_SNDBUF" => {
-                // Linux doubles the value for its bookkeeping (socket(7)).
-                self.e.config_mut().send_buf = (int.max(0) as usize) * 2;
+            "SO_SNDBUF" | "SO_RCVBUF" => {
+                // Linux caps the value at net.core.wmem_max / rmem_max
+                // (212992 by default), doubles it for its bookkeeping
+                // (socket(7)) and keeps at least SOCK_MIN_SNDBUF (4608) /
+                // SOCK_MIN_RCVBUF (2304).
+                let v = (int.clamp(0, 212_992) as u32) * 2;
+                let mut bufs = SockBufs::default();
+                if name == "SO_SNDBUF" {
+                    bufs.snd = Some(v.max(4608));
+                    s.bufs.snd = bufs.snd;
+                } else {
+                    bufs.rcv = Some(v.max(2304));
+                    s.bufs.rcv = bufs.rcv;
+                }
+                match s.fd {
+                    Fd::Conn(cid) => {
+                        let _ = self.e.set_bufs(now, cid, bufs);
+                    }
+                    Fd::Listener(port) => {
+                        self.e.set_listen_bufs(port, bufs);
+                    }
+                    Fd::Fresh { .. } => {}
+                }
             }
-            "SO_RCVBUF" => self.e.config_mut().recv_buf = (int.max(0) as usize) * 2,
             "TCP_NODELAY" => {
                 if let Some(cid) = conn {
                     let _ = self.e.set_nodelay(now, cid, int != 0);

@@ -249,6 +249,16 @@ pub struct Config {
     /// segment waits only while an earlier short segment is
     /// unacknowledged, not while any data is. Off: RFC 1122 §4.2.3.4.
     pub nagle_minshall: bool,
+    /// Receive as Linux does (tcp_input.c): a segment that runs past the
+    /// window is taken whole when the receive queue is empty and dropped
+    /// (with a duplicate ACK) when it is not (tcp_sequence); a bare FIN is
+    /// taken at a zero window (tcp_data_queue); an arrival that overfills
+    /// the buffer is ACKed at once. A buffer set on the socket (SO_RCVBUF)
+    /// is Linux's memory budget: half of it the first window, whole
+    /// segments charged with their overhead, the window rounded to the
+    /// peer's segment size (docs/stack.md, Socket buffers). Off: RFC 9293
+    /// §3.10.7.4 trims a segment to the window.
+    pub linux_rcvbuf: bool,
 }
 
 impl Default for Config {
@@ -315,6 +325,7 @@ impl Config {
             tlp_in_place_of_rto: false,
             nagle_sends_fin: false,
             nagle_minshall: false,
+            linux_rcvbuf: false,
         };
         match p {
             Profile::Rfc => base,
@@ -348,6 +359,7 @@ impl Config {
                 tlp_in_place_of_rto: true,
                 nagle_sends_fin: true,
                 nagle_minshall: true,
+                linux_rcvbuf: true,
                 ..base
             },
             Profile::Classroom => Config {

@@ -89,6 +89,10 @@ pub(crate) struct Ctx<'a> {
     pub flushing: bool,
     /// Processing an arriving segment (what a cork may hold).
     pub arrival: bool,
+    /// The arriving packet is an aggregate of segments of this size (its
+    /// GSO size): what the receiver measures as the peer's MSS (Linux's
+    /// tcp_measure_rcv_mss reads gso_size first); 0 when it is one segment.
+    pub gso_size: u32,
 }
 
 impl Ctx<'_> {

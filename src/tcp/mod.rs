@@ -35,7 +35,7 @@ pub use config::{CcAlgo, Config, Keepalive, Profile};
 use ctx::Ctx;
 pub use ctx::{RateLimit, Transmit, conn_name};
 use tcb::Verdict;
-pub use tcb::{CloseReason, ConnId, Tcb};
+pub use tcb::{CloseReason, ConnId, SockBufs, Tcb};
 
 /// Errors a user call can get, each one sentence.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,6 +104,8 @@ struct Listener {
     /// Cookies were sent until this time plus their lifetime: only then is
     /// an ACK to the listener checked for one.
     cookies_sent: Option<Instant>,
+    /// Buffers set on the listening socket, inherited by its connections.
+    bufs: SockBufs,
 }
 
 /// Tombstones kept so that an application learns how its connection ended.
@@ -135,6 +137,7 @@ impl Core {
             run: &mut self.run,
             flushing: false,
             arrival: false,
+            gso_size: 0,
         }
     }
 }
@@ -407,6 +410,7 @@ impl Engine {
             let tcb = self.conns.get_mut(&cid).expect("indexed connection exists");
             let mut ctx = self.core.ctx(now);
             ctx.arrival = true;
+            ctx.gso_size = gro.map_or(0, |g| g.size);
             let retransmit = tcb.looks_like_retransmit(&seg);
             // What sent it again, as far as the receiver can tell
             // (docs/events.md, The schema: `analysis`).
@@ -583,8 +587,13 @@ impl Engine {
         let iss = self.isn.isn(now, seg.dst, seg.src);
         let ts_off = self.ts_offset(seg.dst, seg.src);
         self.emit_allocated(now, &name, port);
+        let bufs = self
+            .listeners
+            .get(&port)
+            .map(|l| l.bufs)
+            .unwrap_or_default();
         let mut ctx = self.core.ctx(now);
-        let mut tcb = Tcb::accept_syn(&mut ctx, cid, &seg, iss, ts_off);
+        let mut tcb = Tcb::accept_syn(&mut ctx, cid, &seg, iss, ts_off, bufs);
         tcb.half_open = true;
         self.listeners.get_mut(&port).expect("checked").half_open += 1;
         self.by_tuple.insert((tcb.local, tcb.remote), cid);
@@ -867,6 +876,7 @@ impl Engine {
                 half_open: 0,
                 accept_queue: VecDeque::new(),
                 cookies_sent: None,
+                bufs: SockBufs::default(),
             },
         );
         Ok(())
@@ -902,6 +912,23 @@ impl Engine {
 
     pub fn is_listening(&self, port: u16) -> bool {
         self.listeners.contains_key(&port)
+    }
+
+    /// Buffers set on a listening socket (SO_SNDBUF, SO_RCVBUF): the
+    /// connections it accepts from now on take them, as Linux's inherit
+    /// the listener's. `false` when nothing listens on `port`.
+    pub fn set_listen_bufs(&mut self, port: u16, bufs: SockBufs) -> bool {
+        let Some(l) = self.listeners.get_mut(&port) else {
+            return false;
+        };
+        l.bufs.snd = bufs.snd.or(l.bufs.snd);
+        l.bufs.rcv = bufs.rcv.or(l.bufs.rcv);
+        true
+    }
+
+    /// Buffers set on a connection's socket (SO_SNDBUF, SO_RCVBUF).
+    pub fn set_bufs(&mut self, now: Instant, cid: ConnId, bufs: SockBufs) -> Result<(), TcpError> {
+        self.with_tcb(now, cid, |t, ctx| t.set_bufs(ctx, bufs))
     }
 
     /// The next established connection on a listener.
@@ -959,6 +986,18 @@ impl Engine {
         remote: SocketAddr,
         local_port: Option<u16>,
     ) -> Result<ConnId, TcpError> {
+        self.connect_with_bufs(now, remote, local_port, SockBufs::default())
+    }
+
+    /// [`Engine::connect`] from a socket with its own buffers (SO_SNDBUF,
+    /// SO_RCVBUF set before connect(2)): they size the SYN's window.
+    pub fn connect_with_bufs(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        local_port: Option<u16>,
+        bufs: SockBufs,
+    ) -> Result<ConnId, TcpError> {
         let ip = self.local_ip_for(&remote)?;
         if self.conns.len() >= self.core.cfg.max_connections {
             let name = conn_name(SocketAddr::new(ip, 0), remote);
@@ -978,7 +1017,9 @@ impl Engine {
             None => self.ephemeral_port(ip, remote)?,
         };
         let local = SocketAddr::new(ip, port);
-        Ok(self.open_tcb(now, local, remote, Tcb::connect))
+        Ok(self.open_tcb(now, local, remote, |ctx, id, l, r, iss, ts| {
+            Tcb::connect(ctx, id, l, r, iss, ts, bufs)
+        }))
     }
 
     /// RFC 6056-style: a random start in the range, then the next free one.

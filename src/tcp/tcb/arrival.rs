@@ -334,8 +334,32 @@ impl Tcb {
                     || (seg.seq + (len - 1)).in_range(self.rcv_nxt, self.rcv_nxt + wnd)
             }
         };
+        // Linux (tcp_sequence): data that runs past the window is taken
+        // whole while the receive queue is empty (so a sender that
+        // overshoots does not stall), and dropped whole, with a duplicate
+        // ACK, while it is not. A bare FIN is not data: it may come at a
+        // zero window (tcp_data_queue takes it).
+        let data_end = seg.seq + seg.payload.len();
+        let beyond = ctx.cfg.linux_rcvbuf
+            && !f.syn()
+            && !seg.payload.is_empty()
+            && data_end > self.rcv_nxt + wnd
+            && seg.seq <= self.rcv_nxt + wnd
+            && seg.seq + seg.seg_len() > self.rcv_nxt;
+        let take_whole = beyond && self.rcv_buf.is_empty() && seg.seq <= self.rcv_nxt;
+        let bare_fin_at_zero = ctx.cfg.linux_rcvbuf
+            && wnd == 0
+            && seg.seq == self.rcv_nxt
+            && seg.payload.is_empty()
+            && f.fin()
+            && !f.syn();
+        let acceptable = if beyond {
+            take_whole && wnd > 0
+        } else {
+            acceptable || bare_fin_at_zero
+        };
         if !acceptable {
-            if wnd == 0 && seg.seq == self.rcv_nxt && !f.syn() {
+            if wnd == 0 && seg.seq == self.rcv_nxt && !f.syn() && !beyond {
                 // "special allowance ... to accept valid ACKs, URGs, and RSTs"
                 // with a zero window: keep the control part, drop the text.
                 seg.payload.clear();
@@ -382,7 +406,12 @@ impl Tcb {
         // RFC 7323 §4.3: TS.Recent follows the segment that reached the
         // left edge of the window.
         self.update_ts_recent(seg);
-        self.trim(seg);
+        if take_whole {
+            // Only what lies before RCV.NXT is cut.
+            self.trim_left(seg);
+        } else if !bare_fin_at_zero {
+            self.trim(seg);
+        }
         true
     }
 
@@ -464,6 +493,18 @@ impl Tcb {
 
     /// Cut what lies before RCV.NXT or beyond the window.
     pub(super) fn trim(&mut self, seg: &mut Segment) {
+        self.trim_left(seg);
+        let wnd = self.rcv_wnd() as usize;
+        let room = wnd.saturating_sub(seg.seq.diff(self.rcv_nxt).max(0) as usize);
+        if seg.payload.len() > room {
+            seg.payload.truncate(room);
+            // The FIN came after bytes we cannot take.
+            seg.flags = Flags(seg.flags.0 & !Flags::FIN.0);
+        }
+    }
+
+    /// Cut what lies before RCV.NXT.
+    fn trim_left(&mut self, seg: &mut Segment) {
         if seg.seq < self.rcv_nxt {
             let mut cut = self.rcv_nxt - seg.seq;
             if seg.flags.syn() {
@@ -478,13 +519,6 @@ impl Tcb {
             }
             seg.payload.drain(..n);
             seg.seq += n;
-        }
-        let wnd = self.rcv_wnd() as usize;
-        let room = wnd.saturating_sub(seg.seq.diff(self.rcv_nxt).max(0) as usize);
-        if seg.payload.len() > room {
-            seg.payload.truncate(room);
-            // The FIN came after bytes we cannot take.
-            seg.flags = Flags(seg.flags.0 & !Flags::FIN.0);
         }
     }
 
@@ -599,6 +633,17 @@ impl Tcb {
             self.dirty = true;
         }
         self.snd_una = seg.ack;
+        if self.snd_buf.is_empty() {
+            // Everything sent was acknowledged (tcp_clean_rtx_queue).
+            self.chrono_stop(ctx.now, CHRONO_BUSY);
+        }
+        if self.chrono.nospace && self.send_space() >= self.snd_buf.len() / 2 {
+            // Room for half again what is queued: the application may
+            // write (sk_stream_write_space clears SOCK_NOSPACE, and
+            // tcp_check_space stops the send-buffer chronograph).
+            self.chrono.nospace = false;
+            self.chrono_stop(ctx.now, CHRONO_SNDBUF);
+        }
         while self.push_marks.front().is_some_and(|&m| m <= self.snd_una) {
             self.push_marks.pop_front();
         }
@@ -715,6 +760,19 @@ impl Tcb {
         );
         let mut fin_now = false;
         if !seg.payload.is_empty() && text_ok {
+            // Linux's tcp_measure_rcv_mss, for in-order and out-of-order
+            // data alike: the segment size (an aggregate's GSO size first),
+            // at most our MSS.
+            let len = if ctx.gso_size > 0 {
+                ctx.gso_size as usize
+            } else {
+                seg.payload.len()
+            };
+            if len >= usize::from(self.rcv_mss_seen) {
+                self.rcv_mss_seen = len.min(usize::from(self.our_mss)) as u16;
+            }
+        }
+        if !seg.payload.is_empty() && text_ok {
             if seg.seq == self.rcv_nxt {
                 self.last_data_rcv = ctx.now;
                 // A silence longer than the RTO: the sender timed out and
@@ -741,7 +799,23 @@ impl Tcb {
                     // it, is over.
                     self.dup_acks_out = 0;
                 }
-                if had_holes || ctx.cfg.delayed_ack.is_zero() {
+                let linux = self.rcv_clamp != 0;
+                let (win, short) = if linux {
+                    self.linux_window()
+                } else {
+                    (0, false)
+                };
+                if short {
+                    // Linux's __tcp_select_window: under half the buffer
+                    // free, quick-ACK mode ends.
+                    self.quick = 0;
+                }
+                if linux && self.rcv_mem > self.rcv_cap as u32 {
+                    // The queue overfills the buffer (Linux's
+                    // tcp_try_rmem_schedule fails, ICSK_ACK_NOW): ACK at
+                    // once, with the window it leaves.
+                    self.ack_now = true;
+                } else if had_holes || ctx.cfg.delayed_ack.is_zero() {
                     // RFC 5681 §4.2: ACK at once when a hole is filled.
                     self.ack_now = true;
                 } else if self.quick > 0 {
@@ -749,6 +823,17 @@ impl Tcb {
                     // sender in slow start is not slowed by delayed ACKs.
                     self.quick -= 1;
                     self.ack_now = true;
+                } else if linux {
+                    // Linux's __tcp_ack_snd_check: more than a segment
+                    // unacknowledged, and a window no smaller than the one
+                    // last offered.
+                    let offered = self.rcv_adv.diff(self.last_ack_sent).max(0) as u32;
+                    if self.unacked_bytes > usize::from(self.rcv_mss_seen) && win >= offered {
+                        self.ack_now = true;
+                    } else if self.timer(TimerKind::DelayedAck).is_none() {
+                        let d = ctx.cfg.delayed_ack;
+                        self.arm(ctx, TimerKind::DelayedAck, ctx.now + d);
+                    }
                 } else if self.unacked_bytes >= 2 * self.rcv_mss() {
                     // At least every second full-sized segment.
                     self.ack_now = true;
@@ -794,6 +879,11 @@ impl Tcb {
         if seg.flags.fin() && seg.seq + seg.payload.len() == self.rcv_nxt {
             fin_now = true;
         }
+        if fin_now && self.rcv_clamp != 0 && self.rcv_mem > self.rcv_cap as u32 {
+            // A FIN that finds the buffer overfilled is ACKed at once, as
+            // its data would be (Linux's tcp_data_queue, queue_and_out).
+            self.ack_now = true;
+        }
         if fin_now && !self.fin_received {
             self.on_fin(ctx);
         }
@@ -824,6 +914,7 @@ impl Tcb {
         self.unacked_bytes += n;
         if !self.orphan {
             self.rcv_buf.extend(data);
+            self.rcv_mem = self.rcv_mem.saturating_add(n as u32 + SKB_OVERHEAD);
         }
     }
 

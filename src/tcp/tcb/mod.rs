@@ -57,6 +57,43 @@ pub fn local_mss(cfg_mss: u16, remote: &SocketAddr) -> u16 {
 /// RFC 7323 §2.3: the largest window scale shift.
 pub const MAX_WSCALE: u8 = 14;
 
+/// What a received segment costs beyond its bytes in Linux's accounting of
+/// the receive buffer: an skb's own structures (SKB_TRUESIZE's sk_buff and
+/// skb_shared_info, 256 + 320 bytes on x86-64).
+pub const SKB_OVERHEAD: u32 = 576;
+
+/// Linux's chronographs of a sender (tcp_chrono_start, tcp_chrono_stop,
+/// tcp_get_info_chrono_stats): which one runs (0 none, 1 busy, 2 limited
+/// by the peer's window, 3 by the send buffer: a higher one takes over
+/// from a lower), since when, and each one's total, in milliseconds (as
+/// Linux's jiffies at HZ 1000, wrapping alike); and whether the
+/// application found the send buffer full (SOCK_NOSPACE).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Chrono {
+    kind: u8,
+    nospace: bool,
+    start: u32,
+    stat: [u32; 3],
+}
+
+pub(crate) const CHRONO_BUSY: u8 = 1;
+pub(crate) const CHRONO_RWND: u8 = 2;
+pub(crate) const CHRONO_SNDBUF: u8 = 3;
+
+fn jiffies(t: Instant) -> u32 {
+    (t.micros() / 1000) as u32
+}
+
+/// Buffer sizes an application set on a socket (SO_SNDBUF, SO_RCVBUF), in
+/// the bytes the stack keeps (Linux doubles what the application gives,
+/// socket(7)); `None` leaves the engine's default. A listener's are
+/// inherited by the connections it accepts, as Linux's are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockBufs {
+    pub snd: Option<u32>,
+    pub rcv: Option<u32>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ConnId(pub u64);
 
@@ -125,6 +162,19 @@ pub struct Tcb {
     rcv_adv: SeqNum,
     rcv_buf: VecDeque<u8>,
     rcv_cap: usize,
+    /// Linux's accounting of a receive buffer the application set
+    /// (SO_RCVBUF, `Config::linux_rcvbuf`; then `rcv_cap` is the memory
+    /// budget, sk_rcvbuf): the largest window offered (rcv_ssthresh, the
+    /// SYN's window). 0: no such buffer; `u32::MAX` until the SYN's window
+    /// is chosen.
+    rcv_clamp: u32,
+    /// Memory the receive queue holds in that accounting: its bytes and
+    /// each segment's overhead ([`SKB_OVERHEAD`]).
+    rcv_mem: u32,
+    /// The peer's segment size as measured on arrival (Linux's
+    /// icsk_ack.rcv_mss, tcp_measure_rcv_mss); 0 before any data.
+    rcv_mss_seen: u16,
+    chrono: Chrono,
     /// Stream offset of `rcv_nxt` (bytes received in order so far).
     rcv_off: u64,
     ooo: Reassembly,
@@ -305,6 +355,10 @@ impl Tcb {
             rcv_adv: SeqNum(0),
             rcv_buf: VecDeque::new(),
             rcv_cap: cfg.recv_buf,
+            rcv_clamp: 0,
+            rcv_mem: 0,
+            rcv_mss_seen: 0,
+            chrono: Chrono::default(),
             rcv_off: 0,
             ooo: Reassembly::default(),
             fin_received: false,
@@ -377,8 +431,11 @@ impl Tcb {
         remote: SocketAddr,
         iss: SeqNum,
         ts_offset: u32,
+        bufs: SockBufs,
     ) -> Tcb {
         let mut t = Tcb::new(ctx, id, local, remote, iss, ts_offset);
+        // Set before the SYN, whose window and scale they size.
+        t.set_bufs(ctx, bufs);
         t.set_state(
             ctx,
             State::SynSent,
@@ -420,10 +477,12 @@ impl Tcb {
         seg: &Segment,
         iss: SeqNum,
         ts_offset: u32,
+        bufs: SockBufs,
     ) -> Tcb {
         let mut t = Tcb::new(ctx, id, seg.dst, seg.src, iss, ts_offset);
         t.listener = Some(seg.dst.port());
         t.state = State::Listen;
+        t.set_bufs(ctx, bufs);
         t.take_syn(ctx, seg);
         t
     }
@@ -799,6 +858,59 @@ impl Tcb {
         }
         (sacked, lost, retrans)
     }
+    /// Microseconds the connection has been busy sending (data queued or
+    /// unacknowledged), limited by the peer's window, and limited by the
+    /// send buffer, up to `now`: tcp_info's tcpi_busy_time (the sum of
+    /// all three, as Linux's), tcpi_rwnd_limited, tcpi_sndbuf_limited.
+    pub fn chrono_times(&self, now: Instant) -> (u64, u64, u64) {
+        let c = &self.chrono;
+        let mut v = c.stat.map(u64::from);
+        if c.kind > 0 {
+            v[usize::from(c.kind) - 1] += u64::from(jiffies(now).wrapping_sub(c.start));
+        }
+        let v = v.map(|ms| ms * 1000);
+        (v[0] + v[1] + v[2], v[1], v[2])
+    }
+
+    fn chrono_set(&mut self, now: Instant, kind: u8) {
+        let t = jiffies(now);
+        let c = &mut self.chrono;
+        if c.kind > 0 {
+            let k = usize::from(c.kind) - 1;
+            c.stat[k] = c.stat[k].wrapping_add(t.wrapping_sub(c.start));
+        }
+        c.start = t;
+        c.kind = kind;
+    }
+
+    /// Linux's tcp_chrono_start: a chronograph of higher rank takes over.
+    pub(super) fn chrono_start(&mut self, now: Instant, kind: u8) {
+        if kind > self.chrono.kind {
+            self.chrono_set(now, kind);
+        }
+    }
+
+    /// Linux's tcp_chrono_stop: nothing left to send or acknowledge stops
+    /// every chronograph; else the one stopping, if it runs, gives way to
+    /// busy.
+    pub(super) fn chrono_stop(&mut self, now: Instant, kind: u8) {
+        if self.snd_buf.is_empty() {
+            self.chrono_set(now, 0);
+        } else if kind == self.chrono.kind {
+            self.chrono_set(now, CHRONO_BUSY);
+        }
+    }
+
+    /// The peer's segment size as this side measured it (Linux's
+    /// icsk_ack.rcv_mss): before any data, tcp_initialize_rcv_mss's guess
+    /// (at most 536, at least 88).
+    pub fn rcv_mss_measured(&self) -> u16 {
+        if self.rcv_mss_seen > 0 {
+            return self.rcv_mss_seen;
+        }
+        let wnd = (self.rcv_wnd() / 2).min(u32::from(u16::MAX)) as u16;
+        self.our_mss.min(self.snd_mss).min(wnd).clamp(88, 536)
+    }
     /// When in-order data last arrived, or the connection was established
     /// (Linux's icsk_ack.lrcvtime).
     pub fn last_data_rcv(&self) -> Instant {
@@ -809,7 +921,7 @@ impl Tcb {
     /// least min(half the buffer, one MSS) (receiver SWS avoidance, RFC 1122
     /// §4.2.3.3) and never moves left (RFC 9293 §3.8.6.2.2).
     fn window_to_advertise(&mut self) -> u32 {
-        let free = self.rcv_cap.saturating_sub(self.rcv_buf.len()) as u32;
+        let free = self.rcv_space();
         let grow = (self.rcv_nxt + free).diff(self.rcv_adv).max(0) as u32;
         let threshold = (self.rcv_cap as u32 / 2).min(u32::from(self.our_mss));
         if grow > 0 && grow >= threshold {
@@ -825,8 +937,11 @@ impl Tcb {
 
     fn window_field(&mut self, syn: bool) -> u16 {
         if syn {
+            if self.rcv_clamp == u32::MAX {
+                self.rcv_clamp = self.linux_first_window();
+            }
             // RFC 7323 §2.2: the window in a SYN is never scaled.
-            let free = self.rcv_cap.saturating_sub(self.rcv_buf.len()).min(65535) as u32;
+            let free = self.rcv_space().min(65535);
             if self.rcv_nxt + free > self.rcv_adv {
                 self.rcv_adv = self.rcv_nxt + free;
             }
@@ -844,6 +959,84 @@ impl Tcb {
             }
             field as u16
         }
+    }
+
+    /// The free receive space the window may offer: the buffer less what
+    /// waits in it, or with Linux's accounting (`rcv_clamp`) the window
+    /// [`Tcb::linux_window`] gives.
+    fn rcv_space(&self) -> u32 {
+        if self.rcv_clamp != 0 && self.rcv_clamp != u32::MAX {
+            self.linux_window().0
+        } else {
+            self.rcv_cap.saturating_sub(self.rcv_buf.len()) as u32
+        }
+    }
+
+    /// Linux's window for a buffer the application set, as its
+    /// __tcp_select_window computes it, with every segment's memory counted
+    /// as its bytes and [`SKB_OVERHEAD`] (so the measured len/truesize
+    /// ratio is taken as whole): the free memory, at most rcv_ssthresh,
+    /// rounded down to the peer's segment size when the window is not
+    /// scaled; nothing when under a sixteenth of the buffer or a segment is
+    /// free. The flag: under half the buffer is free (Linux then leaves
+    /// quick-ACK mode).
+    fn linux_window(&self) -> (u32, bool) {
+        let full = self.rcv_cap as u32;
+        let mss = u32::from(self.rcv_mss_seen).max(1);
+        let free = full.saturating_sub(self.rcv_mem);
+        let short = free < full / 2;
+        if short && (free < full / 16 || free < mss) {
+            return (0, short);
+        }
+        let free = free.min(self.rcv_clamp);
+        let w = if self.rcv_wscale == 0 {
+            free - free % mss
+        } else {
+            free
+        };
+        (w, short)
+    }
+
+    /// The first window for a buffer the application set, as Linux's
+    /// tcp_select_initial_window chooses it (it becomes rcv_ssthresh): half
+    /// the buffer (tcp_full_space at the default scaling ratio of 50 %),
+    /// rounded down to our segment size, at most 65535.
+    fn linux_first_window(&self) -> u32 {
+        let ts = if self.ts_enabled { 12 } else { 0 };
+        let mss = u32::from(self.our_mss).saturating_sub(ts).max(1);
+        let full = (self.rcv_cap / 2) as u32;
+        let space = if full > mss { full - full % mss } else { full };
+        space.clamp(1, 65535)
+    }
+
+    /// The buffers an application set on the socket (SO_SNDBUF,
+    /// SO_RCVBUF). A receive buffer set before the SYN also sizes the
+    /// window scale offered: with `Config::linux_rcvbuf` for half of it
+    /// (Linux's tcp_select_initial_window clamps the scale to
+    /// tcp_full_space when the buffer is locked), else for all of it.
+    pub(crate) fn set_bufs(&mut self, ctx: &Ctx, bufs: SockBufs) {
+        if let Some(n) = bufs.snd {
+            self.snd_cap = n as usize;
+            self.dirty = true;
+        }
+        let Some(n) = bufs.rcv else {
+            return;
+        };
+        let before_syn = matches!(self.state, State::Closed | State::Listen);
+        if ctx.cfg.linux_rcvbuf {
+            if before_syn {
+                self.rcv_clamp = u32::MAX;
+                self.offer_wscale = wscale_for(n as usize / 2);
+            } else if self.rcv_clamp == 0 {
+                // Set on a connection whose window came from the default:
+                // that window is the clamp.
+                self.rcv_clamp = self.rcv_space().max(1);
+                self.rcv_mem = self.rcv_buf.len() as u32;
+            }
+        } else if before_syn {
+            self.offer_wscale = wscale_for(ctx.cfg.recv_buf_max.unwrap_or(0).max(n as usize));
+        }
+        self.rcv_cap = n as usize;
     }
 
     fn options_for(&mut self, now: Instant, syn: bool) -> TcpOptions {

@@ -195,6 +195,10 @@ impl Tcb {
         // so far, and how many it may hold.
         let mut pkt_segs = 0usize;
         let mut pkt_quota = 0usize;
+        // Linux's tcp_write_xmit runs only with data queued unsent; it
+        // ends with whether the peer's window stopped it.
+        let had_unsent = self.snd_buf.len() > self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
+        let mut rwnd_limited = false;
         loop {
             let cwnd_room = self.rec.cwnd_room(self.sack_enabled) as usize;
             if cwnd_room > 0
@@ -235,6 +239,9 @@ impl Tcb {
             // out-of-order data), or Nagle and SWS avoidance would hold it.
             let full = self.payload_room();
             let len = unsent.min(usable).min(full);
+            // The congestion window has room, the peer's has not for the
+            // next segment (tcp_snd_wnd_test failing).
+            rwnd_limited = cwnd_room > 0 && wnd_room < unsent.min(full);
             if len == 0 {
                 break;
             }
@@ -303,6 +310,27 @@ impl Tcb {
             in_flight,
             burst > 0,
         );
+        if had_unsent && !force {
+            if rwnd_limited {
+                self.chrono_start(ctx.now, CHRONO_RWND);
+            } else {
+                self.chrono_stop(ctx.now, CHRONO_RWND);
+            }
+            // Linux's tcp_cwnd_validate: something went out, the
+            // congestion window was not the limit, nothing is left unsent,
+            // and the application found the buffer full: the send buffer
+            // is what starves the connection.
+            let unsent_now =
+                self.snd_buf.len() > self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
+            if burst > 0
+                && !self.rec.cc.cwnd_limited()
+                && !unsent_now
+                && self.chrono.nospace
+                && matches!(self.state, State::Established | State::CloseWait)
+            {
+                self.chrono_start(ctx.now, CHRONO_SNDBUF);
+            }
+        }
         // Persist (RFC 9293 §3.8.6.1) and the SWS override timer: data is
         // waiting, nothing is in flight, and nothing could be sent.
         let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;

@@ -10,7 +10,11 @@ impl Tcb {
     pub(crate) fn user_send(&mut self, ctx: &mut Ctx, data: &[u8]) -> usize {
         let n = data.len().min(self.send_space());
         self.snd_buf.extend(&data[..n]);
+        // The application found the buffer full (Linux's SOCK_NOSPACE).
+        self.chrono.nospace |= n < data.len();
         if n > 0 {
+            // Data to send: busy (tcp_add_write_queue_tail starts it).
+            self.chrono_start(ctx.now, CHRONO_BUSY);
             // Linux marks the tail of every write for PSH (tcp.c tcp_push);
             // a write appends to the last segment still unsent, so that
             // segment's mark moves to the new end.
@@ -46,6 +50,13 @@ impl Tcb {
         let n = buf.len().min(self.rcv_buf.len());
         copy_out(&self.rcv_buf, 0, &mut buf[..n]);
         self.rcv_buf.drain(..n);
+        // A drained queue holds no memory; a partial read frees its bytes
+        // (Linux frees an skb once read whole: close enough).
+        self.rcv_mem = if self.rcv_buf.is_empty() {
+            0
+        } else {
+            self.rcv_mem.saturating_sub(n as u32)
+        };
         if n > 0 && self.state.is_synchronized() && !self.fin_received {
             // A separate window update only to reopen a window that had
             // really closed: under an eighth of the buffer or two segments,
@@ -54,7 +65,7 @@ impl Tcb {
             // __tcp_cleanup_rbuf). Otherwise the next ACK carries the new
             // window, so delayed ACK keeps working for a prompt reader, and
             // the SYN's unscaled 64 KiB does not cost an extra ACK.
-            let free = (self.rcv_cap - self.rcv_buf.len()) as u32;
+            let free = self.rcv_space();
             let grow = (self.rcv_nxt + free).diff(self.rcv_adv).max(0) as u32;
             let threshold = (self.rcv_cap as u32 / 2).min(u32::from(self.our_mss));
             let closed = before.saturating_mul(8) <= self.rcv_cap as u32

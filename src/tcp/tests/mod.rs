@@ -3,6 +3,7 @@
 //! come out (flags, seq, ack, len, window, options) and the exact states.
 //! One fixture per state, in the habit of smoltcp.
 
+mod chrono;
 mod hardening;
 mod ipv6;
 mod linux_fidelity;
@@ -12,6 +13,7 @@ mod pair;
 mod quickack;
 mod recovery;
 mod reliability;
+mod sockbuf;
 mod transitions;
 
 use std::net::{IpAddr, SocketAddr};
