@@ -233,6 +233,23 @@ pub struct Config {
     /// segment waits only while an earlier short segment is
     /// unacknowledged, not while any data is. Off: RFC 1122 §4.2.3.4.
     pub nagle_minshall: bool,
+    /// A FIN taken in order forgets the SACK and D-SACK blocks still to
+    /// report (Linux's tcp_fin calls tcp_sack_reset), so the ACK of a
+    /// resent segment whose only new part is the FIN carries none. Off:
+    /// the duplicate part is reported as a D-SACK (RFC 2883 §4).
+    pub sack_reset_on_fin: bool,
+    /// An in-order segment that repeats out-of-order data already held
+    /// reports the repeated part as a D-SACK, before the SACK blocks that
+    /// remain (Linux's tcp_ofo_queue and tcp_dsack_extend). Off: only
+    /// the remaining blocks.
+    pub dsack_reassembled: bool,
+    /// A segment whose ACK acknowledges data not yet sent is dropped
+    /// without an answer, and TS.Recent is taken only from a segment
+    /// whose ACK is acceptable (Linux's tcp_ack returns before
+    /// tcp_replace_ts_recent, and tcp_rcv_established discards the
+    /// segment). Off: RFC 9293 §3.10.7.4 (ACK and drop) with TS.Recent
+    /// taken in the first step (RFC 7323 §4.3).
+    pub ack_unsent_silent: bool,
 }
 
 impl Default for Config {
@@ -297,6 +314,9 @@ impl Config {
             tlp_in_place_of_rto: false,
             nagle_sends_fin: false,
             nagle_minshall: false,
+            sack_reset_on_fin: false,
+            dsack_reassembled: false,
+            ack_unsent_silent: false,
         };
         match p {
             Profile::Rfc => base,
@@ -330,6 +350,9 @@ impl Config {
                 tlp_in_place_of_rto: true,
                 nagle_sends_fin: true,
                 nagle_minshall: true,
+                sack_reset_on_fin: true,
+                dsack_reassembled: true,
+                ack_unsent_silent: true,
                 ..base
             },
             Profile::Classroom => Config {

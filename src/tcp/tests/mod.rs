@@ -11,6 +11,7 @@ mod pair;
 mod quickack;
 mod recovery;
 mod reliability;
+mod sack_fidelity;
 mod transitions;
 
 use std::net::{IpAddr, SocketAddr};
