@@ -250,6 +250,10 @@ pub struct Config {
     /// segment). Off: RFC 9293 §3.10.7.4 (ACK and drop) with TS.Recent
     /// taken in the first step (RFC 7323 §4.3).
     pub ack_unsent_silent: bool,
+    /// PRR's slow-start reduction bound adds a segment only on an ACK
+    /// that advanced SND.UNA and marked nothing newly lost (Linux's
+    /// tcp_cwnd_reduction). Off: on every ACK (RFC 6937 §3, PRR-SSRB).
+    pub prr_ssrb_on_advance: bool,
 }
 
 impl Default for Config {
@@ -317,6 +321,7 @@ impl Config {
             sack_reset_on_fin: false,
             dsack_reassembled: false,
             ack_unsent_silent: false,
+            prr_ssrb_on_advance: false,
         };
         match p {
             Profile::Rfc => base,
@@ -353,6 +358,7 @@ impl Config {
                 sack_reset_on_fin: true,
                 dsack_reassembled: true,
                 ack_unsent_silent: true,
+                prr_ssrb_on_advance: true,
                 ..base
             },
             Profile::Classroom => Config {
