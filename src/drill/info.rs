@@ -22,6 +22,7 @@ pub const FIELDS: &[&str] = &[
     "tcpi_retrans",
     "tcpi_rtt",
     "tcpi_last_data_recv",
+    "tcpi_reordering",
 ];
 
 /// Linux's TCP_INFINITE_SSTHRESH.
@@ -73,6 +74,9 @@ pub fn field(tcb: &Tcb, name: &str, now: Instant) -> Option<i64> {
         "tcpi_rtt" => tcb.srtt().map_or(0, |d| d.as_micros() as i64),
         // Milliseconds since in-order data last arrived (lrcvtime).
         "tcpi_last_data_recv" => now.saturating_sub(tcb.last_data_rcv()).as_millis() as i64,
+        // tp->reordering: segments of reordering seen (at first the
+        // tcp_reordering sysctl).
+        "tcpi_reordering" => i64::from(tcb.reordering()),
         _ => return None,
     })
 }

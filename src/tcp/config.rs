@@ -254,6 +254,12 @@ pub struct Config {
     /// that advanced SND.UNA and marked nothing newly lost (Linux's
     /// tcp_cwnd_reduction). Off: on every ACK (RFC 6937 §3, PRR-SSRB).
     pub prr_ssrb_on_advance: bool,
+    /// The initial reordering degree in segments (Linux's tcp_reordering
+    /// sysctl, tp->reordering): RACK's reordering window is zero before
+    /// any reordering once this many segments are SACKed (RFC 8985 §6.2
+    /// step 4's DupThresh), and SACKed data found reordered raises it
+    /// (Linux's tcp_check_sack_reordering).
+    pub reordering: u32,
 }
 
 impl Default for Config {
@@ -322,6 +328,7 @@ impl Config {
             dsack_reassembled: false,
             ack_unsent_silent: false,
             prr_ssrb_on_advance: false,
+            reordering: 3,
         };
         match p {
             Profile::Rfc => base,

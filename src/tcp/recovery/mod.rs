@@ -244,6 +244,9 @@ impl Recovery {
     /// one step each.
     pub(crate) fn on_ack(&mut self, ctx: &mut Ctx, name: &Arc<str>, a: &AckIn) {
         let (d, dsack) = self.scoreboard_ack(a);
+        if let (Some(low), Some(fack)) = (d.reordered_low, self.sb.fack()) {
+            self.rack.on_reordered(low, fack, self.cc.smss);
+        }
         self.count_dupack(a, &d);
         let rack = self.rack_on && a.sack_enabled;
         if rack {

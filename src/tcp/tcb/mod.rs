@@ -255,6 +255,7 @@ fn new_recovery(cfg: &crate::tcp::Config, smss: u32, iss: SeqNum) -> Recovery {
         iss,
     );
     rec.cc = rec.cc.clone().with_linux_growth(cfg.linux_cwnd_growth);
+    rec.rack.reordering = cfg.reordering.max(1);
     rec
 }
 
@@ -750,6 +751,10 @@ impl Tcb {
     }
     pub fn ssthresh(&self) -> u32 {
         self.rec.ssthresh()
+    }
+    /// The reordering degree in segments (Linux's tp->reordering).
+    pub fn reordering(&self) -> u32 {
+        self.rec.rack.reordering
     }
     pub fn ca_state(&self) -> CaState {
         self.rec.state

@@ -813,3 +813,62 @@ fn prr_adds_its_extra_segment_only_when_snd_una_advances_without_new_loss() {
         assert_eq!(sent(&mut h, &mut m), want);
     }
 }
+
+/// Linux's reordering degree (tp->reordering, TCP_INFO's tcpi_reordering):
+/// it starts at the tcp_reordering setting and grows to the distance, in
+/// segments, between the highest SACKed byte and a never-resent segment
+/// that arrived below it (tcp_check_sack_reordering); it never shrinks.
+#[test]
+fn the_reordering_degree_grows_with_the_distance_of_late_segments() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    h.e.send(h.now, c, &[1u8; 10_000]).unwrap();
+    assert_eq!(sent(&mut h, &mut m).len(), 10);
+    let reordering = |h: &H| h.e.tcb(c).unwrap().reordering();
+    assert_eq!(reordering(&h), 3);
+    h.advance(ms(100));
+    // 7 arrives first: nothing below it was SACKed before it.
+    h.input(ack(&h, 0, &[(7 * SEG, 8 * SEG)]));
+    assert_eq!(reordering(&h), 3);
+    // Then 3: 5 segments below the highest SACKed byte.
+    h.advance(ms(2));
+    h.input(ack(&h, 0, &[(3 * SEG, 4 * SEG), (7 * SEG, 8 * SEG)]));
+    assert_eq!(reordering(&h), 5);
+    // 4 is only 4 below: no change.
+    h.input(ack(&h, 0, &[(3 * SEG, 5 * SEG), (7 * SEG, 8 * SEG)]));
+    assert_eq!(reordering(&h), 5);
+    // The cumulative ACK fills 0..1 with the original, 8 below 8000:
+    // the hole filled late by a segment never resent is reordering too.
+    h.input(ack(&h, SEG, &[(3 * SEG, 5 * SEG), (7 * SEG, 9 * SEG)]));
+    assert_eq!(reordering(&h), 9);
+}
+
+/// RACK's reordering window is zero before any reordering once DupThresh
+/// segments are SACKed (RFC 8985 §6.2 step 4); DupThresh is the
+/// reordering degree, so with tcp_reordering 5 three SACKed segments
+/// still wait a quarter of min_RTT (Linux's tcp_rack_reo_wnd).
+#[test]
+fn racks_dupthresh_is_the_reordering_degree() {
+    for (degree, enter_at) in [(3, 0.2), (5, 0.225)] {
+        let cfg = Config {
+            reordering: degree,
+            ..linux()
+        };
+        let mut h = sender(cfg, true, false);
+        let c = h.conn.unwrap();
+        let mut m = 0;
+        h.e.send(h.now, c, &[1u8; 10_000]).unwrap();
+        assert_eq!(sent(&mut h, &mut m).len(), 10);
+        h.advance(ms(100));
+        h.input(ack(&h, 0, &[(5 * SEG, 8 * SEG)]));
+        h.advance(ms(50));
+        let entered: Vec<f64> = h
+            .events
+            .iter()
+            .filter(|e| matches!(&e.body, Body::Recovery(r) if r.action == RecoveryAction::Enter))
+            .map(|e| e.t)
+            .collect();
+        assert_eq!(entered, vec![enter_at], "tcp_reordering {degree}");
+    }
+}
