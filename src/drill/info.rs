@@ -23,6 +23,7 @@ pub const FIELDS: &[&str] = &[
     "tcpi_rtt",
     "tcpi_last_data_recv",
     "tcpi_reordering",
+    "tcpi_advmss",
 ];
 
 /// Linux's TCP_INFINITE_SSTHRESH.
@@ -77,6 +78,8 @@ pub fn field(tcb: &Tcb, name: &str, now: Instant) -> Option<i64> {
         // tp->reordering: segments of reordering seen (at first the
         // tcp_reordering sysctl).
         "tcpi_reordering" => i64::from(tcb.reordering()),
+        // tp->advmss: the MSS we advertised.
+        "tcpi_advmss" => i64::from(tcb.our_mss()),
         _ => return None,
     })
 }

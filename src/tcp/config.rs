@@ -102,6 +102,10 @@ pub struct Config {
     pub persist_max: Duration,
     /// MSS this host advertises (MTU 1500 − 40).
     pub mss: u16,
+    /// A lower MSS set by the application (TCP_MAXSEG, Linux's user_mss):
+    /// new connections advertise at most this and send segments no
+    /// larger. `None`: the link's MSS alone.
+    pub user_mss: Option<u16>,
     pub send_buf: usize,
     pub recv_buf: usize,
     /// The receive buffer the offered window scale must cover, when it is
@@ -287,6 +291,7 @@ impl Config {
             connect_timeout: None,
             persist_max: Duration::from_secs(60),
             mss: 1460,
+            user_mss: None,
             send_buf: 256 * 1024,
             recv_buf: 256 * 1024,
             recv_buf_max: None,

@@ -628,7 +628,7 @@ impl Engine {
 
     /// SYN+ACK with a cookie ISN, no TCB (RFC 4987 §3.6).
     fn send_cookie(&mut self, now: Instant, syn: &Segment) {
-        let ours = tcb::local_mss(self.core.cfg.mss, &syn.src);
+        let ours = tcb::mss_limit(&self.core.cfg, &syn.src);
         let mss = syn
             .options
             .mss
