@@ -167,6 +167,7 @@ fn syscall_unsupported(c: &Syscall) -> Option<&'static str> {
             "SO_REUSEADDR" | "SO_SNDBUF" | "SO_RCVBUF" | "SO_KEEPALIVE" | "SO_LINGER"
             | "TCP_NODELAY" | "TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT" | "IP_TOS"
             | "IP_MTU_DISCOVER" | "TCP_CONGESTION" | "TCP_MAXSEG" => None,
+            "TCP_USER_TIMEOUT" if c.name == "setsockopt" => None,
             "SO_ERROR" if c.name == "getsockopt" => None,
             _ => Some("this socket option is not modelled"),
         },
@@ -1327,6 +1328,21 @@ impl Runner {
                     return Ok(Attempt::Done(Err("EINVAL")));
                 }
                 self.e.config_mut().user_mss = (int != 0).then_some(int as u16);
+            }
+            "TCP_USER_TIMEOUT" => {
+                // Milliseconds, 0 clears it; negative is EINVAL (Linux's
+                // do_tcp_setsockopt). A listener's passes to the
+                // connections it accepts, as Linux's do.
+                if int < 0 {
+                    return Ok(Attempt::Done(Err("EINVAL")));
+                }
+                let t = (int > 0).then(|| Duration::from_millis(int as u64));
+                match conn {
+                    Some(cid) => {
+                        let _ = self.e.set_user_timeout(now, cid, t);
+                    }
+                    None => self.e.config_mut().user_timeout = t,
+                }
             }
             // Accepted with no effect (docs/drill.md, Running packetdrill scripts).
             _ => {}

@@ -98,6 +98,12 @@ pub struct Config {
     pub fin_wait_2_timeout: Option<Duration>,
     /// A user timeout for SYN-SENT; `None` leaves it to `syn_retries`.
     pub connect_timeout: Option<Duration>,
+    /// RFC 5482's user timeout for new connections (TCP_USER_TIMEOUT):
+    /// how long data may stay unacknowledged, counted from the first
+    /// retransmission, before the connection is aborted, instead of
+    /// `data_retries`; also how long keepalive probes may go unanswered.
+    /// `None`: the retry count decides.
+    pub user_timeout: Option<Duration>,
     /// Persist probe interval bounds (RFC 9293 §3.8.6.1 leaves them open).
     pub persist_max: Duration,
     /// MSS this host advertises (MTU 1500 − 40).
@@ -264,6 +270,11 @@ pub struct Config {
     /// step 4's DupThresh), and SACKed data found reordered raises it
     /// (Linux's tcp_check_sack_reordering).
     pub reordering: u32,
+    /// Data that arrives for an application that has closed is answered
+    /// by a RST in reply to it, <SEQ=SEG.ACK><CTL=RST> (Linux's
+    /// tcp_rcv_state_process resets, tcp_v4_send_reset answers). Off: the
+    /// RST is sent at SND.NXT, as ABORT's (RFC 9293 §3.10.5).
+    pub rst_answers_data_after_close: bool,
 }
 
 impl Default for Config {
@@ -289,6 +300,7 @@ impl Config {
             nagle: true,
             fin_wait_2_timeout: Some(Duration::from_secs(60)),
             connect_timeout: None,
+            user_timeout: None,
             persist_max: Duration::from_secs(60),
             mss: 1460,
             user_mss: None,
@@ -334,6 +346,7 @@ impl Config {
             ack_unsent_silent: false,
             prr_ssrb_on_advance: false,
             reordering: 3,
+            rst_answers_data_after_close: false,
         };
         match p {
             Profile::Rfc => base,
@@ -371,6 +384,7 @@ impl Config {
                 dsack_reassembled: true,
                 ack_unsent_silent: true,
                 prr_ssrb_on_advance: true,
+                rst_answers_data_after_close: true,
                 ..base
             },
             Profile::Classroom => Config {

@@ -1091,6 +1091,17 @@ impl Engine {
         self.with_tcb(now, cid, |t, ctx| t.set_keepalive(ctx, ka))
     }
 
+    /// RFC 5482's user timeout for one connection (TCP_USER_TIMEOUT);
+    /// `None` clears it.
+    pub fn set_user_timeout(
+        &mut self,
+        now: Instant,
+        cid: ConnId,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<(), TcpError> {
+        self.with_tcb(now, cid, |t, _| t.user_timeout = timeout)
+    }
+
     /// Nagle's algorithm off (`true`) or on for one connection.
     pub fn set_nodelay(
         &mut self,

@@ -620,6 +620,7 @@ impl Tcb {
             self.snd_nxt = self.snd_una;
         }
         self.retries = 0;
+        self.rtx_stamp = None;
 
         // RTT: timestamps (RFC 7323 §4.1) or the timed segment (RFC 6298 §3).
         let mut sample = None;
@@ -714,11 +715,19 @@ impl Tcb {
         {
             // RFC 1122 §4.2.2.13 (and RFC 2525 §2.17): new data for an
             // application that has closed cannot be delivered; reset, as
-            // Linux does (LINUX_MIB_TCPABORTONDATA).
+            // Linux does (LINUX_MIB_TCPABORTONDATA). Linux's RST answers
+            // the segment (tcp_v4_send_reset: at its ACK number), which
+            // may lie below a FIN of ours it does not acknowledge.
+            let at = if ctx.cfg.rst_answers_data_after_close {
+                seg.ack
+            } else {
+                self.snd_max
+            };
+            self.send_rst(ctx, at);
             self.abort(
                 ctx,
                 AbortReason::DataAfterClose,
-                true,
+                false,
                 "data arrived after the application closed: RST sent (RFC 1122 §4.2.2.13)".into(),
             );
             return;

@@ -177,6 +177,11 @@ pub struct Tcb {
     rec: Recovery,
     /// Consecutive retransmissions of the same data (reset on progress).
     retries: u32,
+    /// RFC 5482's user timeout (TCP_USER_TIMEOUT), if set.
+    pub(crate) user_timeout: Option<Duration>,
+    /// When the first retransmission since the last progress left
+    /// (Linux's retrans_stamp): the user timeout counts from here.
+    rtx_stamp: Option<Instant>,
     persist_backoff: u32,
     /// The zero-window probe byte went out before: sending it again is a
     /// retransmission.
@@ -340,6 +345,8 @@ impl Tcb {
             last_rtx_ts: None,
             rec: new_recovery(cfg, dmss, iss),
             retries: 0,
+            user_timeout: cfg.user_timeout,
+            rtx_stamp: None,
             persist_backoff: 0,
             probe_sent: false,
             syn_rtx: 0,

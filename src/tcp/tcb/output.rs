@@ -67,6 +67,12 @@ impl Tcb {
         }
         if retransmit {
             self.retransmits += 1;
+            if self.rtx_stamp.is_none() && !matches!(rtx, Some(RtxCause::Syn | RtxCause::Tlp)) {
+                // The user timeout's start (Linux's tcp_retransmit_skb
+                // keeps "the stamp of the first retransmit"; a loss
+                // probe does not set it).
+                self.rtx_stamp = Some(ctx.now);
+            }
             if !matches!(rtx, Some(RtxCause::Rto | RtxCause::Syn | RtxCause::Persist)) {
                 self.fast_rtx += 1;
             }

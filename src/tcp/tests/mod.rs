@@ -13,6 +13,7 @@ mod recovery;
 mod reliability;
 mod sack_fidelity;
 mod transitions;
+mod user_timeout;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
