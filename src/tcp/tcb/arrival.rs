@@ -504,8 +504,9 @@ impl Tcb {
         }
         if seg.ack > ack_limit {
             // ACK of something not yet sent: ACK and drop (§3.10.7.4
-            // fifth). Linux drops it without a word (tcp_ack's "ACK of
-            // unsent data", which tcp_rcv_established discards).
+            // fifth). Linux drops it without an answer (tcp_ack refuses
+            // an ACK beyond snd_nxt and tcp_rcv_established discards the
+            // segment).
             if !ctx.cfg.ack_unsent_silent {
                 self.send_ack(ctx);
             }
