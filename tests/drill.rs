@@ -115,8 +115,8 @@ fn grammar_errors_and_unsupported_lines() {
         "UNSUPPORTED x.pkt:1: tc qdisc replace dev tun0 root fq"
     );
     assert_eq!(
-        out("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 %{ assert tcpi_reordering == 3 }%\n"),
-        "UNSUPPORTED x.pkt:2: assert tcpi_reordering == 3 (TCP_INFO field tcpi_reordering is not computed)"
+        out("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 %{ assert tcpi_probes == 3 }%\n"),
+        "UNSUPPORTED x.pkt:2: assert tcpi_probes == 3 (TCP_INFO field tcpi_probes is not computed)"
     );
 }
 

@@ -803,7 +803,10 @@ fn sack_recovery_repairs_three_holes_in_one_round_trip() {
     assert_eq!(rto_count(&ev, "client"), 0);
     let re = resent(&ev, "client");
     let times: Vec<f64> = re.iter().map(|x| x.0).collect();
-    assert_eq!(times, vec![0.605, 0.605, 0.608], "{re:?}");
+    // The ACK that marks the first two holes lets one out (PRR adds its
+    // extra segment only to an ACK that found no new loss, as Linux's
+    // tcp_cwnd_reduction); the next ACK, 1 ms later, the second.
+    assert_eq!(times, vec![0.605, 0.606, 0.608], "{re:?}");
     assert!(re.iter().all(|x| x.2 == some("rack")));
     let rec = recoveries(&ev, "client");
     assert_eq!(rec.first().unwrap().1, "enter");

@@ -26,6 +26,8 @@ pub const FIELDS: &[&str] = &[
     "tcpi_busy_time",
     "tcpi_rwnd_limited",
     "tcpi_sndbuf_limited",
+    "tcpi_reordering",
+    "tcpi_advmss",
 ];
 
 /// Linux's TCP_INFINITE_SSTHRESH.
@@ -83,6 +85,11 @@ pub fn field(tcb: &Tcb, name: &str, now: Instant) -> Option<i64> {
         "tcpi_busy_time" => tcb.chrono_times(now).0 as i64,
         "tcpi_rwnd_limited" => tcb.chrono_times(now).1 as i64,
         "tcpi_sndbuf_limited" => tcb.chrono_times(now).2 as i64,
+        // tp->reordering: segments of reordering seen (at first the
+        // tcp_reordering sysctl).
+        "tcpi_reordering" => i64::from(tcb.reordering()),
+        // tp->advmss: the MSS we advertised.
+        "tcpi_advmss" => i64::from(tcb.our_mss()),
         _ => return None,
     })
 }
@@ -237,11 +244,8 @@ mod tests {
         );
         assert!(a[0].holds(10) && !a[0].holds(11));
         assert_eq!(
-            parse_block("assert tcpi_reordering >= 5"),
-            Err(
-                "assert tcpi_reordering >= 5 (TCP_INFO field tcpi_reordering is not computed)"
-                    .into()
-            )
+            parse_block("assert tcpi_probes >= 5"),
+            Err("assert tcpi_probes >= 5 (TCP_INFO field tcpi_probes is not computed)".into())
         );
         assert_eq!(
             parse_block("assert 0 == tcpi_rto;\\\n assert 5 < tcpi_rto").unwrap(),

@@ -166,7 +166,8 @@ fn syscall_unsupported(c: &Syscall) -> Option<&'static str> {
         "setsockopt" | "getsockopt" => match arg(2) {
             "SO_REUSEADDR" | "SO_SNDBUF" | "SO_RCVBUF" | "SO_KEEPALIVE" | "SO_LINGER"
             | "TCP_NODELAY" | "TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT" | "IP_TOS"
-            | "IP_MTU_DISCOVER" | "TCP_CONGESTION" => None,
+            | "IP_MTU_DISCOVER" | "TCP_CONGESTION" | "TCP_MAXSEG" => None,
+            "TCP_USER_TIMEOUT" if c.name == "setsockopt" => None,
             "SO_ERROR" if c.name == "getsockopt" => None,
             _ => Some("this socket option is not modelled"),
         },
@@ -1259,6 +1260,9 @@ impl Runner {
             }
             return done(Ok(0));
         }
+        if name == "TCP_MAXSEG" {
+            return self.getsockopt_maxseg(line, c, conn);
+        }
         let s = self.socks.get_mut(&fd).expect("fd");
         let err = s.error.take().or_else(|| {
             conn.and_then(|cid| match self.e.info(cid).closed {
@@ -1282,6 +1286,29 @@ impl Runner {
             ));
         }
         done(Ok(0))
+    }
+
+    /// `getsockopt(TCP_MAXSEG)`, as Linux's do_tcp_getsockopt: a
+    /// connection's sending MSS less the options every segment carries
+    /// (mss_cache); before one, the value set, else TCP_MSS_DEFAULT (536).
+    fn getsockopt_maxseg(
+        &mut self,
+        line: usize,
+        c: &Syscall,
+        conn: Option<ConnId>,
+    ) -> Result<Attempt, Outcome> {
+        let got = match conn.and_then(|cid| self.e.tcb(cid)) {
+            Some(t) => t.eff_mss() as i64,
+            None => self.e.config().user_mss.map_or(536, i64::from),
+        };
+        let want = c.args.get(3).and_then(Expr::int);
+        if want.is_some_and(|w| w != got) {
+            return Err(fail(
+                line,
+                format!("expected TCP_MAXSEG {} got {got}", want.unwrap_or(0)),
+            ));
+        }
+        Ok(Attempt::Done(Ok(0)))
     }
 
     fn setsockopt(
@@ -1364,6 +1391,30 @@ impl Runner {
                 match crate::tcp::CcAlgo::from_name(if algo == "reno" { "newreno" } else { algo }) {
                     Some(a) => self.e.config_mut().cc = a,
                     None => return Ok(Attempt::Done(Err("ENOENT"))),
+                }
+            }
+            "TCP_MAXSEG" => {
+                // Linux's do_tcp_setsockopt: 0 clears it, else from
+                // TCP_MIN_MSS (88) to MAX_TCP_WINDOW (32767). It applies
+                // to connections opened after it (the engine's setting).
+                if int != 0 && !(88..=32_767).contains(&int) {
+                    return Ok(Attempt::Done(Err("EINVAL")));
+                }
+                self.e.config_mut().user_mss = (int != 0).then_some(int as u16);
+            }
+            "TCP_USER_TIMEOUT" => {
+                // Milliseconds, 0 clears it; negative is EINVAL (Linux's
+                // do_tcp_setsockopt). A listener's passes to the
+                // connections it accepts, as Linux's do.
+                if int < 0 {
+                    return Ok(Attempt::Done(Err("EINVAL")));
+                }
+                let t = (int > 0).then(|| Duration::from_millis(int as u64));
+                match conn {
+                    Some(cid) => {
+                        let _ = self.e.set_user_timeout(now, cid, t);
+                    }
+                    None => self.e.config_mut().user_timeout = t,
                 }
             }
             // Accepted with no effect (docs/drill.md, Running packetdrill scripts).

@@ -143,11 +143,14 @@ pub fn sysctl(cfg: &mut Config, key: &str, value: &str, from_defaults: bool) -> 
                 cfg.send_buf = default;
             }
         }
-        // Behaviour tcpscope has: D-SACK, F-RTO's undo, no FACK, DupThresh 3.
+        // Behaviour tcpscope has: D-SACK, F-RTO's undo, no FACK.
         "net.ipv4.tcp_dsack" if v == "1" => {}
         "net.ipv4.tcp_frto" if v == "2" => {}
         "net.ipv4.tcp_fack" if v == "0" => {}
-        "net.ipv4.tcp_reordering" if v == "3" => {}
+        // The initial reordering degree (tcpi_reordering, RACK's DupThresh).
+        "net.ipv4.tcp_reordering" => {
+            cfg.reordering = v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+        }
         "net.ipv4.tcp_ecn" if v == "0" => {}
         // How many segments a TSO packet may be sized to (docs/drill.md).
         "net.ipv4.tcp_min_tso_segs" => {
@@ -387,6 +390,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.recv_buf, 87380);
+        shell_line(&mut cfg, "sysctl -q net.ipv4.tcp_reordering=7").unwrap();
+        assert_eq!(cfg.reordering, 7);
+        assert_eq!(
+            shell_line(&mut cfg, "sysctl -q net.ipv4.tcp_reordering=0"),
+            Err("sysctl net.ipv4.tcp_reordering=0".into())
+        );
         shell_line(&mut cfg, "sysctl -q net.ipv4.tcp_slow_start_after_idle=1").unwrap();
         assert!(cfg.slow_start_after_idle);
         assert_eq!(

@@ -98,10 +98,20 @@ pub struct Config {
     pub fin_wait_2_timeout: Option<Duration>,
     /// A user timeout for SYN-SENT; `None` leaves it to `syn_retries`.
     pub connect_timeout: Option<Duration>,
+    /// RFC 5482's user timeout for new connections (TCP_USER_TIMEOUT):
+    /// how long data may stay unacknowledged, counted from the first
+    /// retransmission, before the connection is aborted, instead of
+    /// `data_retries`; also how long keepalive probes may go unanswered.
+    /// `None`: the retry count decides.
+    pub user_timeout: Option<Duration>,
     /// Persist probe interval bounds (RFC 9293 §3.8.6.1 leaves them open).
     pub persist_max: Duration,
     /// MSS this host advertises (MTU 1500 − 40).
     pub mss: u16,
+    /// A lower MSS set by the application (TCP_MAXSEG, Linux's user_mss):
+    /// new connections advertise at most this and send segments no
+    /// larger. `None`: the link's MSS alone.
+    pub user_mss: Option<u16>,
     pub send_buf: usize,
     pub recv_buf: usize,
     /// The receive buffer the offered window scale must cover, when it is
@@ -259,6 +269,38 @@ pub struct Config {
     /// peer's segment size (docs/stack.md, Socket buffers). Off: RFC 9293
     /// §3.10.7.4 trims a segment to the window.
     pub linux_rcvbuf: bool,
+    /// A FIN taken in order forgets the SACK and D-SACK blocks still to
+    /// report (Linux's tcp_fin calls tcp_sack_reset), so the ACK of a
+    /// resent segment whose only new part is the FIN carries none. Off:
+    /// the duplicate part is reported as a D-SACK (RFC 2883 §4).
+    pub sack_reset_on_fin: bool,
+    /// An in-order segment that repeats out-of-order data already held
+    /// reports the repeated part as a D-SACK, before the SACK blocks that
+    /// remain (Linux's tcp_ofo_queue and tcp_dsack_extend). Off: only
+    /// the remaining blocks.
+    pub dsack_reassembled: bool,
+    /// A segment whose ACK acknowledges data not yet sent is dropped
+    /// without an answer, and TS.Recent is taken only from a segment
+    /// whose ACK is acceptable (Linux's tcp_ack returns before
+    /// tcp_replace_ts_recent, and tcp_rcv_established discards the
+    /// segment). Off: RFC 9293 §3.10.7.4 (ACK and drop) with TS.Recent
+    /// taken in the first step (RFC 7323 §4.3).
+    pub ack_unsent_silent: bool,
+    /// PRR's slow-start reduction bound adds a segment only on an ACK
+    /// that advanced SND.UNA and marked nothing newly lost (Linux's
+    /// tcp_cwnd_reduction). Off: on every ACK (RFC 6937 §3, PRR-SSRB).
+    pub prr_ssrb_on_advance: bool,
+    /// The initial reordering degree in segments (Linux's tcp_reordering
+    /// sysctl, tp->reordering): RACK's reordering window is zero before
+    /// any reordering once this many segments are SACKed (RFC 8985 §6.2
+    /// step 4's DupThresh), and SACKed data found reordered raises it
+    /// (Linux's tcp_check_sack_reordering).
+    pub reordering: u32,
+    /// Data that arrives for an application that has closed is answered
+    /// by a RST in reply to it, <SEQ=SEG.ACK><CTL=RST> (Linux's
+    /// tcp_rcv_state_process resets, tcp_v4_send_reset answers). Off: the
+    /// RST is sent at SND.NXT, as ABORT's (RFC 9293 §3.10.5).
+    pub rst_answers_data_after_close: bool,
 }
 
 impl Default for Config {
@@ -284,8 +326,10 @@ impl Config {
             nagle: true,
             fin_wait_2_timeout: Some(Duration::from_secs(60)),
             connect_timeout: None,
+            user_timeout: None,
             persist_max: Duration::from_secs(60),
             mss: 1460,
+            user_mss: None,
             send_buf: 256 * 1024,
             recv_buf: 256 * 1024,
             recv_buf_max: None,
@@ -326,6 +370,12 @@ impl Config {
             nagle_sends_fin: false,
             nagle_minshall: false,
             linux_rcvbuf: false,
+            sack_reset_on_fin: false,
+            dsack_reassembled: false,
+            ack_unsent_silent: false,
+            prr_ssrb_on_advance: false,
+            reordering: 3,
+            rst_answers_data_after_close: false,
         };
         match p {
             Profile::Rfc => base,
@@ -360,6 +410,11 @@ impl Config {
                 nagle_sends_fin: true,
                 nagle_minshall: true,
                 linux_rcvbuf: true,
+                sack_reset_on_fin: true,
+                dsack_reassembled: true,
+                ack_unsent_silent: true,
+                prr_ssrb_on_advance: true,
+                rst_answers_data_after_close: true,
                 ..base
             },
             Profile::Classroom => Config {

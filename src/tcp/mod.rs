@@ -642,7 +642,7 @@ impl Engine {
 
     /// SYN+ACK with a cookie ISN, no TCB (RFC 4987 §3.6).
     fn send_cookie(&mut self, now: Instant, syn: &Segment) {
-        let ours = tcb::local_mss(self.core.cfg.mss, &syn.src);
+        let ours = tcb::mss_limit(&self.core.cfg, &syn.src);
         let mss = syn
             .options
             .mss
@@ -1135,6 +1135,17 @@ impl Engine {
         ka: Option<Keepalive>,
     ) -> Result<(), TcpError> {
         self.with_tcb(now, cid, |t, ctx| t.set_keepalive(ctx, ka))
+    }
+
+    /// RFC 5482's user timeout for one connection (TCP_USER_TIMEOUT);
+    /// `None` clears it.
+    pub fn set_user_timeout(
+        &mut self,
+        now: Instant,
+        cid: ConnId,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<(), TcpError> {
+        self.with_tcb(now, cid, |t, _| t.user_timeout = timeout)
     }
 
     /// Nagle's algorithm off (`true`) or on for one connection.

@@ -87,8 +87,9 @@ impl Reassembly {
         Insert::Stored
     }
 
-    /// Take the bytes that start at or before `next` (the receive point),
-    /// trimming what was already delivered.
+    /// Take the first range when it starts at or before `next` (the
+    /// receive point), trimming what was already delivered: empty when
+    /// all of it was.
     pub fn pop_ready(&mut self, next: u64) -> Option<Vec<u8>> {
         let (&s, v) = self.ranges.iter().next()?;
         if s > next {
@@ -101,9 +102,16 @@ impl Reassembly {
             self.recent = None;
         }
         if end <= next {
-            return self.pop_ready(next);
+            return Some(Vec::new());
         }
         Some(v[(next - s) as usize..].to_vec())
+    }
+
+    /// The first range held, as (start, end).
+    pub fn first(&self) -> Option<(u64, u64)> {
+        self.ranges
+            .first_key_value()
+            .map(|(s, v)| (*s, *s + v.len() as u64))
     }
 
     /// Drop ranges wholly before `next` (already received by other means).

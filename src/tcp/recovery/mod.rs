@@ -244,6 +244,9 @@ impl Recovery {
     /// one step each.
     pub(crate) fn on_ack(&mut self, ctx: &mut Ctx, name: &Arc<str>, a: &AckIn) {
         let (d, dsack) = self.scoreboard_ack(a);
+        if let (Some(low), Some(fack)) = (d.reordered_low, self.sb.fack()) {
+            self.rack.on_reordered(low, fack, self.cc.smss);
+        }
         self.count_dupack(a, &d);
         let rack = self.rack_on && a.sack_enabled;
         if rack {
@@ -384,6 +387,10 @@ impl Recovery {
                 self.cc.smss
             };
         let exited = self.exit_at_recovery_point(ctx, name, a, rack);
+        // PRR-SSRB's extra segment (RFC 6937 §3); Linux gives it only to
+        // an ACK that advanced SND.UNA and found no new loss
+        // (tcp_cwnd_reduction).
+        let ssrb_bonus = !ctx.cfg.prr_ssrb_on_advance || (a.advanced && marked.is_empty());
         // Announced once the window is set, so the event shows it.
         let mut announce = None;
         if !marked.is_empty() {
@@ -395,7 +402,7 @@ impl Recovery {
             }
         }
         match self.state {
-            CaState::Recovery => self.prr(delivered, a.sack_enabled),
+            CaState::Recovery => self.prr(delivered, a.sack_enabled, ssrb_bonus),
             // The ACK that ends an episode leaves cwnd where recovery put
             // it; growth resumes with the next.
             CaState::Open | CaState::Disorder if a.advanced && !exited => {
@@ -490,7 +497,8 @@ impl Recovery {
 
     /// RFC 6937 §3: send in proportion to what is delivered while pipe is
     /// above ssthresh, then slow-start back up to it (the SSRB bound).
-    fn prr(&mut self, delivered: u32, sack_enabled: bool) {
+    /// `bonus`: whether the slow-start reduction bound may add a segment.
+    fn prr(&mut self, delivered: u32, sack_enabled: bool, bonus: bool) {
         self.prr_delivered += delivered;
         let pipe = self.pipe(sack_enabled);
         let ss = self.cc.ssthresh;
@@ -502,7 +510,7 @@ impl Recovery {
         } else {
             let limit = (i64::from(self.prr_delivered) - i64::from(self.prr_out))
                 .max(i64::from(delivered))
-                + i64::from(mss);
+                + if bonus { i64::from(mss) } else { 0 };
             (i64::from(ss) - i64::from(pipe)).min(limit)
         };
         // In whole segments, as Linux counts (RFC 6937 leaves rounding to
@@ -547,7 +555,7 @@ impl Recovery {
         if matches!(self.state, CaState::Open | CaState::Disorder) {
             self.enter_recovery(flight);
             // RFC 6937: nothing delivered yet; let the first out.
-            self.prr(0, true);
+            self.prr(0, true, true);
             self.event(
                 ctx,
                 name,

@@ -37,6 +37,10 @@ pub struct Rack {
     /// RACK.dsack_round: the window grows at most once per round trip,
     /// which ends when this is acknowledged.
     dsack_round: Option<SeqNum>,
+    /// The reordering degree in segments, RFC 8985 §6.2 step 4's
+    /// DupThresh (Linux's tp->reordering): it starts at the configured
+    /// value and grows with the reordering seen (`on_reordered`).
+    pub reordering: u32,
 }
 
 impl Default for Rack {
@@ -50,6 +54,7 @@ impl Default for Rack {
             reo_wnd_mult: 1,
             reo_wnd_persist: 0,
             dsack_round: None,
+            reordering: super::DUPTHRESH,
         }
     }
 }
@@ -113,12 +118,26 @@ impl Rack {
         false
     }
 
+    /// Data from `low` was delivered after data up to `fack` (SACKed):
+    /// the reordering degree grows to that distance in segments of
+    /// `smss` when it is larger, up to Linux's tcp_max_reordering (300),
+    /// as Linux's tcp_check_sack_reordering.
+    pub fn on_reordered(&mut self, low: SeqNum, fack: SeqNum, smss: u32) {
+        if low >= fack || smss == 0 {
+            return;
+        }
+        let metric = (fack - low) as u32;
+        if metric > self.reordering.saturating_mul(smss) {
+            self.reordering = metric.div_ceil(smss).min(300);
+        }
+    }
+
     /// RFC 8985 §6.2 step 4: the reordering window. Zero while no
-    /// reordering was seen and either recovery is on or DupThresh segments
-    /// are SACKed (RACK then acts as quickly as the classic rule); else
+    /// reordering was seen and either recovery is on or DupThresh
+    /// (`reordering`) segments are SACKed (RACK then acts as quickly as the classic rule); else
     /// RACK.reo_wnd_mult quarters of the minimum round trip, at most SRTT.
     pub fn reo_wnd(&self, in_recovery: bool, sacked_segments: usize, srtt: Duration) -> Duration {
-        if !self.reordering_seen && (in_recovery || sacked_segments >= 3) {
+        if !self.reordering_seen && (in_recovery || sacked_segments >= self.reordering as usize) {
             return Duration::ZERO;
         }
         (self.min_rtt.unwrap_or(Duration::ZERO) / 4 * self.reo_wnd_mult).min(srtt)

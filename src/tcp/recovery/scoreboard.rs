@@ -65,8 +65,20 @@ pub struct Delivered {
     /// A newly SACKed segment that was never retransmitted lies below one
     /// SACKed before: the network reordered (RFC 8985 §6.2 step 2).
     pub reordering: bool,
+    /// The lowest start of those reordered segments (Linux's low_seq in
+    /// tcp_check_sack_reordering), for the reordering degree.
+    pub reordered_low: Option<SeqNum>,
     /// Retransmitted segments among those newly delivered.
     pub retrans_delivered: u32,
+}
+
+impl Delivered {
+    /// A never-retransmitted segment starting at `start` arrived after
+    /// data above it: reordering.
+    fn reordered(&mut self, start: SeqNum) {
+        self.reordering = true;
+        self.reordered_low = Some(self.reordered_low.map_or(start, |l| l.min(start)));
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -190,7 +202,7 @@ impl Scoreboard {
                         // A hole below SACKed data filled by the original:
                         // reordering (RFC 8985 §6.2 step 3, "cumulatively
                         // or selectively"; Linux's tcp_clean_rtx_queue).
-                        out.reordering = true;
+                        out.reordered(s.start);
                     }
                 }
             } else {
@@ -237,7 +249,7 @@ impl Scoreboard {
             if s.rtx > 0 {
                 out.retrans_delivered += 1;
             } else if fack.is_some_and(|f| s.end < f) {
-                out.reordering = true;
+                out.reordered(s.start);
             }
             newly_top = Some(newly_top.map_or(s.end, |f| f.max(s.end)));
         }
@@ -257,6 +269,11 @@ impl Scoreboard {
 
     pub fn sacked_segments(&self) -> usize {
         self.count[ix(SegState::Sacked)]
+    }
+
+    /// One past the highest SACKed sequence number, if any is SACKed.
+    pub fn fack(&self) -> Option<SeqNum> {
+        self.fack
     }
 
     pub fn any_sacked(&self) -> bool {

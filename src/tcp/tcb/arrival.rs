@@ -404,8 +404,11 @@ impl Tcb {
             }
         }
         // RFC 7323 §4.3: TS.Recent follows the segment that reached the
-        // left edge of the window.
-        self.update_ts_recent(seg);
+        // left edge of the window. Linux takes it only once the ACK field
+        // proved acceptable (see `process_ack`).
+        if !ctx.cfg.ack_unsent_silent {
+            self.update_ts_recent(seg);
+        }
         if take_whole {
             // Only what lies before RCV.NXT is cut.
             self.trim_left(seg);
@@ -534,8 +537,13 @@ impl Tcb {
             ack_limit += 1usize;
         }
         if seg.ack > ack_limit {
-            // ACK of something not yet sent: ACK and drop (§3.10.7.4 fifth).
-            self.send_ack(ctx);
+            // ACK of something not yet sent: ACK and drop (§3.10.7.4
+            // fifth). Linux drops it without an answer (tcp_ack refuses
+            // an ACK beyond snd_nxt and tcp_rcv_established discards the
+            // segment).
+            if !ctx.cfg.ack_unsent_silent {
+                self.send_ack(ctx);
+            }
             return false;
         }
         // RFC 5961 §5.2: an ACK too far in the past is not acceptable.
@@ -544,6 +552,13 @@ impl Tcb {
         if seg.ack < oldest {
             self.send_challenge_ack(ctx);
             return false;
+        }
+        if ctx.cfg.ack_unsent_silent && !old {
+            // As Linux's tcp_ack: TS.Recent only once the ACK is known to
+            // be acceptable and not old (tcp_replace_ts_recent), so a
+            // segment dropped for its ACK cannot move it and make the
+            // peer's next segments fail PAWS.
+            self.update_ts_recent(seg);
         }
         if self.probe_out && seg.ack == ack_limit {
             // The probe byte was taken: the next probe is of a new byte.
@@ -651,6 +666,7 @@ impl Tcb {
             self.snd_nxt = self.snd_una;
         }
         self.retries = 0;
+        self.rtx_stamp = None;
 
         // RTT: timestamps (RFC 7323 §4.1) or the timed segment (RFC 6298 §3).
         let mut sample = None;
@@ -745,11 +761,19 @@ impl Tcb {
         {
             // RFC 1122 §4.2.2.13 (and RFC 2525 §2.17): new data for an
             // application that has closed cannot be delivered; reset, as
-            // Linux does (LINUX_MIB_TCPABORTONDATA).
+            // Linux does (LINUX_MIB_TCPABORTONDATA). Linux's RST answers
+            // the segment (tcp_v4_send_reset: at its ACK number), which
+            // may lie below a FIN of ours it does not acknowledge.
+            let at = if ctx.cfg.rst_answers_data_after_close {
+                seg.ack
+            } else {
+                self.snd_max
+            };
+            self.send_rst(ctx, at);
             self.abort(
                 ctx,
                 AbortReason::DataAfterClose,
-                true,
+                false,
                 "data arrived after the application closed: RST sent (RFC 1122 §4.2.2.13)".into(),
             );
             return;
@@ -787,8 +811,22 @@ impl Tcb {
                 self.last_data_in = Some(ctx.now);
                 let had_holes = self.ooo.segments() > 0;
                 self.take_in_order(&seg.payload);
-                while let Some(more) = self.ooo.pop_ready(self.rcv_off) {
-                    self.take_in_order(&more);
+                // What was held and this segment repeated lies below
+                // here (Linux's dsack_high in tcp_ofo_queue).
+                let dsack_high = self.rcv_off;
+                while let Some((start, end)) = self.ooo.first()
+                    && start <= self.rcv_off
+                {
+                    if ctx.cfg.dsack_reassembled && self.sack_enabled && start < dsack_high {
+                        // RFC 2883 §4: held data received again, as
+                        // Linux reports it (tcp_dsack_extend).
+                        let (a, b) = (self.seq_of(start), self.seq_of(end.min(dsack_high)));
+                        self.dsack_extend(a, b);
+                    }
+                    match self.ooo.pop_ready(self.rcv_off) {
+                        Some(more) => self.take_in_order(&more),
+                        None => break,
+                    }
                 }
                 if self.ooo.fin() == Some(self.rcv_off) {
                     fin_now = true;
@@ -889,6 +927,21 @@ impl Tcb {
         }
     }
 
+    /// Add [a, b) to the D-SACK block to report: the first duplicate
+    /// sets it, a later one joins it only when the two touch or overlap
+    /// (Linux's tcp_dsack_extend and tcp_sack_extend).
+    fn dsack_extend(&mut self, a: SeqNum, b: SeqNum) {
+        match &mut self.dsack {
+            None => self.dsack = Some((a, b)),
+            Some((l, r)) => {
+                if a <= *r && *l <= b {
+                    *l = (*l).min(a);
+                    *r = (*r).max(b);
+                }
+            }
+        }
+    }
+
     /// Quick-ACK mode for up to `max` more segments: as many as half the
     /// receive window holds, at least two (Linux's tcp_incr_quickack).
     /// `max` 0 (the RFC profile) leaves delayed ACKs alone.
@@ -931,6 +984,11 @@ impl Tcb {
         }
         self.rcv_nxt += 1usize;
         self.ooo.clear();
+        if ctx.cfg.sack_reset_on_fin {
+            // Linux's tcp_fin resets the SACK state (tcp_sack_reset): a
+            // D-SACK for data the FIN's segment repeated is not reported.
+            self.dsack = None;
+        }
         let delay = ctx.cfg.delay_fin_ack
             && matches!(self.state, State::SynReceived | State::Established)
             && self.bytes_in > 0

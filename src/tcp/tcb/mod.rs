@@ -54,6 +54,14 @@ pub fn local_mss(cfg_mss: u16, remote: &SocketAddr) -> u16 {
         cfg_mss
     }
 }
+/// The MSS this host advertises and the largest it sends to `remote`:
+/// the link's, lowered by a TCP_MAXSEG (`Config::user_mss`), which Linux
+/// applies whatever the IP version (do_tcp_setsockopt, tcp_mss_clamp).
+pub fn mss_limit(cfg: &crate::tcp::Config, remote: &SocketAddr) -> u16 {
+    let link = local_mss(cfg.mss, remote);
+    cfg.user_mss.map_or(link, |u| link.min(u))
+}
+
 /// RFC 7323 §2.3: the largest window scale shift.
 pub const MAX_WSCALE: u8 = 14;
 
@@ -219,6 +227,11 @@ pub struct Tcb {
     rec: Recovery,
     /// Consecutive retransmissions of the same data (reset on progress).
     retries: u32,
+    /// RFC 5482's user timeout (TCP_USER_TIMEOUT), if set.
+    pub(crate) user_timeout: Option<Duration>,
+    /// When the first retransmission since the last progress left
+    /// (Linux's retrans_stamp): the user timeout counts from here.
+    rtx_stamp: Option<Instant>,
     persist_backoff: u32,
     /// The zero-window probe byte went out before: sending it again is a
     /// retransmission.
@@ -305,6 +318,7 @@ fn new_recovery(cfg: &crate::tcp::Config, smss: u32, iss: SeqNum) -> Recovery {
         iss,
     );
     rec.cc = rec.cc.clone().with_linux_growth(cfg.linux_cwnd_growth);
+    rec.rack.reordering = cfg.reordering.max(1);
     rec
 }
 
@@ -362,7 +376,7 @@ impl Tcb {
             rcv_off: 0,
             ooo: Reassembly::default(),
             fin_received: false,
-            our_mss: local_mss(cfg.mss, &remote),
+            our_mss: mss_limit(cfg, &remote),
             snd_mss: default_mss(&remote),
             offer_ws: cfg.window_scaling,
             offer_ts: cfg.timestamps,
@@ -385,6 +399,8 @@ impl Tcb {
             last_rtx_ts: None,
             rec: new_recovery(cfg, dmss, iss),
             retries: 0,
+            user_timeout: cfg.user_timeout,
+            rtx_stamp: None,
             persist_backoff: 0,
             probe_sent: false,
             syn_rtx: 0,
@@ -810,6 +826,10 @@ impl Tcb {
     pub fn ssthresh(&self) -> u32 {
         self.rec.ssthresh()
     }
+    /// The reordering degree in segments (Linux's tp->reordering).
+    pub fn reordering(&self) -> u32 {
+        self.rec.rack.reordering
+    }
     pub fn ca_state(&self) -> CaState {
         self.rec.state
     }
@@ -825,6 +845,10 @@ impl Tcb {
     }
     pub fn rto(&self) -> Duration {
         self.rtt.rto()
+    }
+    /// The MSS we advertised (Linux's tp->advmss, TCP_INFO's tcpi_advmss).
+    pub fn our_mss(&self) -> u16 {
+        self.our_mss
     }
     pub fn snd_mss(&self) -> u16 {
         self.snd_mss
@@ -1090,7 +1114,7 @@ impl Tcb {
         // Linux clamps silly MSS values (0, 1, …) to 88; so do we, so that a
         // hostile MSS cannot make us emit one-byte segments forever.
         let peer_mss = peer.mss.unwrap_or(default_mss(&self.remote)).max(88);
-        self.snd_mss = peer_mss.min(local_mss(ctx.cfg.mss, &self.remote));
+        self.snd_mss = peer_mss.min(mss_limit(ctx.cfg, &self.remote));
         self.ws_enabled = self.offer_ws && peer.wscale.is_some();
         if self.ws_enabled {
             // RFC 7323 §2.3: a shift over 14 is treated as 14.

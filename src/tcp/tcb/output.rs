@@ -67,6 +67,12 @@ impl Tcb {
         }
         if retransmit {
             self.retransmits += 1;
+            if self.rtx_stamp.is_none() && !matches!(rtx, Some(RtxCause::Syn | RtxCause::Tlp)) {
+                // The user timeout counts from the first resend since
+                // the last progress (Linux's retrans_stamp, set in
+                // tcp_retransmit_skb, which a loss probe does not call).
+                self.rtx_stamp = Some(ctx.now);
+            }
             if !matches!(rtx, Some(RtxCause::Rto | RtxCause::Syn | RtxCause::Persist)) {
                 self.fast_rtx += 1;
             }

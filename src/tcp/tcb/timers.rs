@@ -89,7 +89,26 @@ impl Tcb {
         } else {
             ctx.cfg.data_retries
         };
-        if self.retries > limit {
+        if !handshake && let Some(ut) = self.user_timeout {
+            // RFC 5482 §2 (RFC 9293 §3.10.8, USER TIMEOUT): the time since
+            // the first retransmission decides, not the count, once one
+            // was sent by this timer (Linux's tcp_write_timeout with
+            // icsk_user_timeout). The TCB goes without a RST, as Linux's
+            // tcp_write_err.
+            if self.retries > 1 && self.rtx_stamp.is_some_and(|t| ctx.now - t >= ut) {
+                self.abort(
+                    ctx,
+                    AbortReason::RetransmitTimeout,
+                    false,
+                    format!(
+                        "user timeout: data unacknowledged {} s after its first retransmission (RFC 5482)",
+                        ut.as_secs_f64()
+                    ),
+                );
+                self.close_reason = Some(CloseReason::TimedOut("user timeout"));
+                return;
+            }
+        } else if self.retries > limit {
             let what = if handshake { "SYN" } else { "data" };
             self.abort(
                 ctx,
@@ -115,7 +134,13 @@ impl Tcb {
         }
         // Resend from SND.UNA as the (now one-segment) window allows.
         self.output_data(ctx, false);
-        let rto = self.rtt.rto();
+        let mut rto = self.rtt.rto();
+        if let (Some(ut), Some(t)) = (self.user_timeout, self.rtx_stamp) {
+            // The next timeout comes no later than the user timeout
+            // (Linux's tcp_clamp_rto_to_user_timeout; 1 ms once passed).
+            let left = (t + ut).saturating_sub(ctx.now);
+            rto = rto.min(left.max(Duration::from_millis(1)));
+        }
         self.arm(ctx, TimerKind::Retransmit, ctx.now + rto);
     }
 
@@ -157,7 +182,14 @@ impl Tcb {
             self.arm(ctx, TimerKind::Keepalive, ctx.now + ka.idle);
             return;
         }
-        if self.ka_probes >= ka.count {
+        // With a user timeout, the time since the peer was last heard
+        // decides, once a probe went unanswered (RFC 5482 §2, Linux's
+        // tcp_keepalive_timer); else the count (RFC 1122 §4.2.3.6).
+        let dead = match self.user_timeout {
+            Some(ut) => self.ka_probes > 0 && ctx.now - self.last_rcv >= ut,
+            None => self.ka_probes >= ka.count,
+        };
+        if dead {
             ctx.event(
                 Some(&self.name),
                 Body::Keepalive(KeepaliveEvent {

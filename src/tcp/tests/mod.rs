@@ -13,8 +13,10 @@ mod pair;
 mod quickack;
 mod recovery;
 mod reliability;
+mod sack_fidelity;
 mod sockbuf;
 mod transitions;
+mod user_timeout;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

@@ -325,7 +325,15 @@ fn a_late_segment_inside_the_reordering_window_is_not_resent() {
 
 #[test]
 fn a_tail_loss_probe_after_two_srtt_instead_of_the_rto() {
-    let mut h = sender(linux(), true, false);
+    // PRR's extra segment on every ACK (RFC 6937 §3), so both holes go
+    // again at once: Linux gives it only to an ACK that advanced SND.UNA
+    // without a new loss, and would resend the second hole a round trip
+    // later (`prr_adds_its_extra_segment_only_when_snd_una_advances_without_new_loss`).
+    let cfg = Config {
+        prr_ssrb_on_advance: false,
+        ..linux()
+    };
+    let mut h = sender(cfg, true, false);
     let c = h.conn.unwrap();
     let mut m = 0;
     h.e.send(h.now, c, &[1u8; 3000]).unwrap();
@@ -479,7 +487,14 @@ fn nagle_does_not_hold_the_last_short_segment_once_it_carries_the_fin() {
 
 #[test]
 fn rack_finds_a_lost_retransmission_without_the_timer() {
-    let mut h = sender(linux(), true, false);
+    // PRR's extra segment on every ACK (RFC 6937 §3) lets new data out
+    // beside the retransmission; Linux would hold it (see
+    // `prr_adds_its_extra_segment_only_when_snd_una_advances_without_new_loss`).
+    let cfg = Config {
+        prr_ssrb_on_advance: false,
+        ..linux()
+    };
+    let mut h = sender(cfg, true, false);
     let c = h.conn.unwrap();
     let mut m = 0;
     h.e.send(h.now, c, &[1u8; 4000]).unwrap();
@@ -755,4 +770,105 @@ fn hystart_ends_slow_start_when_the_round_trip_grows_and_not_before() {
             .iter()
             .all(|e| e.segment().is_none_or(|s| !s.retransmit))
     );
+}
+
+/// PRR's slow-start reduction bound (RFC 6937 §3) as Linux's
+/// tcp_cwnd_reduction gives it: the extra segment only for an ACK that
+/// advanced SND.UNA and marked nothing newly lost. Off, every ACK in that
+/// phase gets it, as the RFC says.
+#[test]
+fn prr_adds_its_extra_segment_only_when_snd_una_advances_without_new_loss() {
+    let r = Some(RtxCause::Rack);
+    for (on, first) in [(true, vec![0, 1, 2]), (false, vec![0, 1, 2, 3])] {
+        let cfg = Config {
+            prr_ssrb_on_advance: on,
+            ..linux()
+        };
+        let mut h = sender(cfg, true, false);
+        let c = h.conn.unwrap();
+        let mut m = 0;
+        h.e.send(h.now, c, &[1u8; 20_000]).unwrap();
+        assert_eq!(
+            sent(&mut h, &mut m),
+            segs(&(0..10).collect::<Vec<_>>(), None, 0.1)
+        );
+        // One round trip later 5, 6 and 7 arrive: three SACKed segments
+        // and no reordering seen, so RACK's window is zero and 0..5 are
+        // lost at once. Pipe is 8 and 9, below ssthresh (7 segments):
+        // the three delivered let three out, and the extra one only with
+        // the setting off.
+        h.advance(ms(100));
+        h.input(ack(&h, 0, &[(5 * SEG, 8 * SEG)]));
+        assert_eq!(sent(&mut h, &mut m), segs(&first, r, 0.2));
+        if !on {
+            continue;
+        }
+        // The first retransmission, 8 and 9 arrive: SND.UNA advances and
+        // nothing is newly lost. Pipe is 1 and 2; delivered 6, sent 3, so
+        // max(3, 3) + 1 = 4 may leave: 3 and 4 again, then 10 and 11.
+        h.advance(ms(100));
+        h.input(ack(&h, SEG, &[(5 * SEG, 10 * SEG)]));
+        let mut want = segs(&[3, 4], r, 0.3);
+        want.extend(segs(&[10, 11], None, 0.3));
+        assert_eq!(sent(&mut h, &mut m), want);
+    }
+}
+
+/// Linux's reordering degree (tp->reordering, TCP_INFO's tcpi_reordering):
+/// it starts at the tcp_reordering setting and grows to the distance, in
+/// segments, between the highest SACKed byte and a never-resent segment
+/// that arrived below it (tcp_check_sack_reordering); it never shrinks.
+#[test]
+fn the_reordering_degree_grows_with_the_distance_of_late_segments() {
+    let mut h = sender(linux(), true, false);
+    let c = h.conn.unwrap();
+    let mut m = 0;
+    h.e.send(h.now, c, &[1u8; 10_000]).unwrap();
+    assert_eq!(sent(&mut h, &mut m).len(), 10);
+    let reordering = |h: &H| h.e.tcb(c).unwrap().reordering();
+    assert_eq!(reordering(&h), 3);
+    h.advance(ms(100));
+    // 7 arrives first: nothing below it was SACKed before it.
+    h.input(ack(&h, 0, &[(7 * SEG, 8 * SEG)]));
+    assert_eq!(reordering(&h), 3);
+    // Then 3: 5 segments below the highest SACKed byte.
+    h.advance(ms(2));
+    h.input(ack(&h, 0, &[(3 * SEG, 4 * SEG), (7 * SEG, 8 * SEG)]));
+    assert_eq!(reordering(&h), 5);
+    // 4 is only 4 below: no change.
+    h.input(ack(&h, 0, &[(3 * SEG, 5 * SEG), (7 * SEG, 8 * SEG)]));
+    assert_eq!(reordering(&h), 5);
+    // The cumulative ACK fills 0..1 with the original, 8 below 8000:
+    // the hole filled late by a segment never resent is reordering too.
+    h.input(ack(&h, SEG, &[(3 * SEG, 5 * SEG), (7 * SEG, 9 * SEG)]));
+    assert_eq!(reordering(&h), 9);
+}
+
+/// RACK's reordering window is zero before any reordering once DupThresh
+/// segments are SACKed (RFC 8985 §6.2 step 4); DupThresh is the
+/// reordering degree, so with tcp_reordering 5 three SACKed segments
+/// still wait a quarter of min_RTT (Linux's tcp_rack_reo_wnd).
+#[test]
+fn racks_dupthresh_is_the_reordering_degree() {
+    for (degree, enter_at) in [(3, 0.2), (5, 0.225)] {
+        let cfg = Config {
+            reordering: degree,
+            ..linux()
+        };
+        let mut h = sender(cfg, true, false);
+        let c = h.conn.unwrap();
+        let mut m = 0;
+        h.e.send(h.now, c, &[1u8; 10_000]).unwrap();
+        assert_eq!(sent(&mut h, &mut m).len(), 10);
+        h.advance(ms(100));
+        h.input(ack(&h, 0, &[(5 * SEG, 8 * SEG)]));
+        h.advance(ms(50));
+        let entered: Vec<f64> = h
+            .events
+            .iter()
+            .filter(|e| matches!(&e.body, Body::Recovery(r) if r.action == RecoveryAction::Enter))
+            .map(|e| e.t)
+            .collect();
+        assert_eq!(entered, vec![enter_at], "tcp_reordering {degree}");
+    }
 }
