@@ -228,7 +228,10 @@ pub struct Config {
     /// Restart from the initial window after an idle period longer than
     /// the RTO (RFC 5681 §4.1; Linux's tcp_slow_start_after_idle, 1 by
     /// default). With `linux_cwnd_growth` the window is halved per RTO of
-    /// idleness down to the initial window, as Linux's tcp_cwnd_restart does.
+    /// idleness down to the initial window, as Linux's tcp_cwnd_restart does,
+    /// and the idleness is judged where Linux judges it (a write, a window
+    /// update with data waiting: tcp_slow_start_after_idle_check), not
+    /// before each send.
     pub slow_start_after_idle: bool,
     /// A RST this host sends to end a synchronized connection (ABORT, a
     /// keepalive or FIN-WAIT-2 timeout, a close with unread data) carries

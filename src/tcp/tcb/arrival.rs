@@ -568,6 +568,7 @@ impl Tcb {
         }
         let new_wnd = u32::from(seg.window) << self.snd_wscale;
         let flight_before = self.flight();
+        let outstanding_before = self.snd_max > self.snd_una;
         let advanced = seg.ack > self.snd_una;
         // RFC 5681 §2, judged on the segment as it reaches here: text cut
         // off above (a zero-window probe's byte) no longer counts, as it
@@ -591,6 +592,7 @@ impl Tcb {
         if !old && (self.snd_wl1 < seg.seq || (self.snd_wl1 == seg.seq && self.snd_wl2 <= seg.ack))
         {
             let was_zero = self.snd_wnd == 0;
+            let changed = self.snd_wnd != new_wnd;
             self.snd_wnd = new_wnd;
             self.max_snd_wnd = self.max_snd_wnd.max(new_wnd);
             self.snd_wl1 = seg.seq;
@@ -600,6 +602,12 @@ impl Tcb {
                 self.probe_sent = false;
                 self.persist_backoff = 0;
                 self.cancel(ctx, TimerKind::Persist);
+            }
+            let sent_off = self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
+            if changed && self.snd_buf.len() > sent_off {
+                // Linux's tcp_ack_update_window: a new window with data
+                // waiting may find the connection idle.
+                self.idle_check(ctx, outstanding_before);
             }
         }
         if self.probe_out && self.snd_wnd > 0 {

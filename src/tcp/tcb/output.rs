@@ -237,7 +237,10 @@ impl Tcb {
                 }
                 break;
             }
-            if flight == 0 && self.rec.state == CaState::Open {
+            if flight == 0 && self.rec.state == CaState::Open && !ctx.cfg.linux_cwnd_growth {
+                // RFC 5681 §4.1: checked before sending. Linux checks when
+                // data is queued and when the window opens instead
+                // (`idle_check`).
                 self.restart_after_idle(ctx);
             }
             // A full segment is what this one can carry: the MSS less the
@@ -383,6 +386,21 @@ impl Tcb {
                 self.rec.cc.restart(iw);
             }
             self.last_send = None;
+        }
+    }
+
+    /// Linux's tcp_slow_start_after_idle_check, with `linux_cwnd_growth`:
+    /// the window restarts after idleness only when the application queues
+    /// data (skb_entail) or a window update arrives with data waiting
+    /// (tcp_ack_update_window), and only with nothing outstanding
+    /// (`outstanding`: Linux's packets_out, before the ACK is taken). It
+    /// is not checked on sending, so a window that reopens after zero
+    /// window probes (which carry no data and leave the last send time
+    /// alone) still finds the window restarted, and a send after such a
+    /// restart does not restart it again.
+    pub(super) fn idle_check(&mut self, ctx: &mut Ctx, outstanding: bool) {
+        if ctx.cfg.linux_cwnd_growth && !outstanding {
+            self.restart_after_idle(ctx);
         }
     }
 

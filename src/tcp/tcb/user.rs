@@ -38,6 +38,8 @@ impl Tcb {
             return n;
         }
         if n > 0 {
+            let outstanding = self.snd_max > self.snd_una;
+            self.idle_check(ctx, outstanding);
             self.output(ctx);
         }
         n

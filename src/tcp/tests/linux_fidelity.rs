@@ -289,6 +289,40 @@ fn slow_start_after_idle_as_set() {
     }
 }
 
+/// A zero window after slow start, data written, probes, then the window
+/// opens two and a half RTOs after the last data went out. Linux checks
+/// for idleness when data is queued and when the window changes
+/// (tcp_slow_start_after_idle_check), never on sending: the probes (no
+/// data, tcp_xmit_probe_skb) leave the window alone, and the window update
+/// halves it once per RTO idle (tcp_cwnd_restart: 40 → 20 → 10): ten
+/// segments go out, in packets of tcp_min_tso_segs (2) as SRTT 100 ms
+/// sizes them. Before, a probe counted as a send: the window was halved
+/// once at the first probe (40 → 20) and not again.
+#[test]
+fn linux_window_restarts_when_a_zero_window_opens() {
+    let mut h = server(linux(), 60000);
+    let off = grow_to(&mut h, 40);
+    assert_eq!(cwnd_segs(&h), 40);
+    let c = h.conn.unwrap();
+    let rto = h.e.tcb(c).unwrap().rto();
+    // The last data went out 100 ms ago; all of it is acknowledged.
+    peer_ack(&mut h, off, 0);
+    h.e.send(h.now, c, &[0; 20_000]).unwrap();
+    assert_eq!(sent(&mut h), vec![]);
+    h.advance(rto);
+    assert_eq!(sent(&mut h), vec![(A, off - 1, 0)], "the first probe");
+    assert_eq!(cwnd_segs(&h), 40, "a probe is no restart");
+    h.advance(rto * 3 / 2);
+    assert_eq!(sent(&mut h), vec![], "the second probe is due at 3 RTOs");
+    peer_ack(&mut h, off, 60000);
+    let p = P | A;
+    let segs = (0..10)
+        .map(|i| (if i % 2 == 1 { p } else { A }, off + i * SEG, SEG as usize))
+        .collect::<Vec<_>>();
+    assert_eq!(sent(&mut h), segs);
+    assert_eq!(cwnd_segs(&h), 10);
+}
+
 /// ABORT in ESTABLISHED: Linux's RST carries ACK (tcp_send_active_reset),
 /// RFC 9293 §3.10.5's is <SEQ=SND.NXT><CTL=RST>.
 #[test]
