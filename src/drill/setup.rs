@@ -238,6 +238,20 @@ pub fn shell_line(cfg: &mut Config, line: &str) -> Result<(), String> {
     {
         return Ok(());
     }
+    // The tun device's segmentation offloads. Linux's TCP builds GSO
+    // packets whatever the device offers (sk_setup_caps adds NETIF_F_GSO
+    // for every TCP socket, so tcp_send_mss keeps its large size goal and
+    // tcp_write_xmit its TSO sizing); with the offloads off the packet is
+    // cut into segments in software before the device, with the same
+    // sequence numbers and flags (PSH only on the last segment of each
+    // packet). The engine already sends wire segments, and the drill
+    // matches them: a setting with nothing to change (docs/drill.md).
+    if matches!(
+        line,
+        "ethtool -K tun0 tso off gso off" | "ethtool -K tun0 tso on gso on"
+    ) {
+        return Ok(());
+    }
     if first == "sysctl" {
         let mut any = false;
         let line = &expand_arith(line).ok_or_else(|| line.to_string())?;
@@ -419,6 +433,14 @@ mod tests {
             Some("a=7 b=7".into())
         );
         assert_eq!(expand_arith("$((1+x))"), None);
+        let before = format!("{cfg:?}");
+        shell_line(&mut cfg, "ethtool -K tun0 tso off gso off").unwrap();
+        shell_line(&mut cfg, "ethtool -K tun0 tso on gso on").unwrap();
+        assert_eq!(format!("{cfg:?}"), before, "the offloads change no setting");
+        assert_eq!(
+            shell_line(&mut cfg, "ethtool -K tun0 gro off"),
+            Err("ethtool -K tun0 gro off".into())
+        );
         shell_line(&mut cfg, "nstat -n").unwrap();
         assert_eq!(
             shell_line(&mut cfg, "nstat | grep TcpExtOutOfWindowIcmps > /dev/null"),
