@@ -916,6 +916,63 @@ fn bulk_with_loss_finishes_in_seconds_and_says_what_repaired_each_loss() {
     assert!(rack > 5 * rto, "RACK repairs most losses: {rack} vs {rto}");
 }
 
+/// bulk-with-loss's narrations tell a story its `seed` (the loss pattern)
+/// keeps true: tail loss probes of new data, then one RTO because the ACKs
+/// were lost, undone as spurious (Eifel) by the very next ACK, with no other
+/// loss episode between them.
+#[test]
+fn bulk_with_loss_times_out_once_for_nothing_and_undoes_it() {
+    let (_, ev) = run("bulk-with-loss");
+    let story: Vec<(f64, String, Option<String>)> = recoveries(&ev, "client")
+        .into_iter()
+        .filter(|r| !(r.1 == "mark" || r.1 == "exit" || r.2 == some("rack")))
+        .collect();
+    let want = [
+        (1.631044, "probe", some("tlp")),
+        (2.095779, "probe", some("tlp")),
+        (2.320168, "enter", some("rto")),
+        (2.340168, "undo", None),
+        (3.207788, "probe", some("tlp")),
+        (3.763021, "probe", some("tlp")),
+    ];
+    assert_eq!(story.len(), want.len(), "{story:?}");
+    for (got, want) in story.iter().zip(want) {
+        assert!(close_to(got.0, want.0), "{story:?}");
+        assert_eq!((got.1.as_str(), &got.2), (want.1, &want.2), "{story:?}");
+    }
+    // Between the timeout and its undo nothing else happens to recovery.
+    let rec: Vec<&tcpscope::event::RecoveryEvent> = ev
+        .iter()
+        .filter(|e| e.host.as_deref() == Some("client") && e.t > 2.3 && e.t < 2.35)
+        .filter_map(|e| match &e.body {
+            Body::Recovery(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rec.len(), 2, "{rec:?}");
+    // The RTO: one segment of window, every unSACKed segment lost.
+    assert_eq!((rec[0].cwnd, rec[0].ranges.len()), (1448, 3));
+    // The undo: the ACK echoed the original transmission's timestamp, and
+    // the window before the timeout is back.
+    assert_eq!(rec[1].how.as_deref(), Some("eifel"));
+    assert_eq!((rec[1].cwnd, rec[1].ssthresh), (4302, 3037));
+    // The first probe carried new data ("new data here").
+    assert_eq!(resent(&ev, "client").iter().find(|x| x.3).unwrap().2, None);
+    // The narrations fire at those moments, in the file's order.
+    let said: Vec<f64> = ev
+        .iter()
+        .filter(|e| e.kind() == "narration")
+        .map(|e| e.t)
+        .collect();
+    assert_eq!(said.len(), 7);
+    for (t, want) in said
+        .iter()
+        .zip([0.52, 0.52, 0.52, 1.631044, 2.320168, 2.340168, 5.068021])
+    {
+        assert!(close_to(*t, want), "{said:?}");
+    }
+}
+
 #[test]
 fn arriving_duplicate_acks_are_numbered_by_the_engine() {
     let (_, ev) = run("lost-data");
@@ -1511,6 +1568,66 @@ fn the_tour_has_ten_chapters_in_order() {
             );
         }
     }
+}
+
+// ----- scenario files: seed ------------------------------------------------
+
+/// A scenario's `seed` is both hosts' Config::seed and so the injector's:
+/// the run is the one `--seed` with that value gives, and `--seed` wins.
+#[test]
+fn a_scenario_seed_seeds_both_hosts_and_the_loss_and_the_flag_wins() {
+    use tcpscope::settings::demo_host;
+    let sc = Scenario::builtin("bulk-with-loss").unwrap();
+    assert_eq!(sc.seed, Some(106));
+    let none = Overrides::default();
+    assert_eq!(demo_host(&sc, &sc.client, &none).seed, 106);
+    assert_eq!(demo_host(&sc, &sc.server, &none).seed, 106);
+    let flag = Overrides {
+        seed: Some(5),
+        ..Default::default()
+    };
+    assert_eq!(demo_host(&sc, &sc.client, &flag).seed, 5);
+    assert_eq!(demo_host(&sc, &sc.server, &flag).seed, 5);
+    let events = |sc: Scenario, ov: &Overrides| -> Vec<Event> {
+        let mut r = Run::new(sc, ov);
+        r.run_to_end()
+    };
+    let own = events(sc.clone(), &none);
+    let mut unseeded = sc.clone();
+    unseeded.seed = None;
+    let by_flag = events(
+        unseeded.clone(),
+        &Overrides {
+            seed: Some(106),
+            ..Default::default()
+        },
+    );
+    assert!(own == by_flag, "the same run as --seed 106");
+    let drops = |ev: &[Event]| -> Vec<f64> {
+        ev.iter()
+            .filter(|e| e.kind() == "drop")
+            .map(|e| e.t)
+            .collect()
+    };
+    assert_ne!(drops(&own), drops(&events(unseeded, &none)));
+}
+
+#[test]
+fn a_seed_that_is_no_whole_number_is_refused() {
+    let file = |v: &str| {
+        format!(
+            "name = \"n\"\ntitle = \"n\"\nseed = {v}\n\n[[step]]\nat = 0.0\nhost = \"server\"\ndo = \"listen\"\nport = 80\n"
+        )
+    };
+    for (v, shown) in [("-1", "-1"), ("\"x\"", "\"x\""), ("1.5", "1.5")] {
+        assert_eq!(
+            Scenario::parse("n.toml", &file(v)).unwrap_err(),
+            format!("n.toml:3:8: seed must be a whole number, 0 or more, not {shown}")
+        );
+    }
+    assert_eq!(Scenario::parse("n.toml", &file("0")).unwrap().seed, Some(0));
+    let no_seed = file("1").replace("seed = 1\n", "");
+    assert_eq!(Scenario::parse("n.toml", &no_seed).unwrap().seed, None);
 }
 
 // ----- scenario files: narration fields ----------------------------------------
