@@ -6,8 +6,8 @@
 //! 2. profile: `rfc`, `linux` or `classroom` (`tcp::Config::profile`), the
 //!    `--profile` flag's, else the scenario's `profile`, else `rfc`
 //!    ([`profile_for`], [`profile`]);
-//! 3. scenario, per host: the `[client]` or `[server]` table of a scenario
-//!    file, demo only ([`scenario_host`]);
+//! 3. scenario: its top-level `seed`, then per host the `[client]` or
+//!    `[server]` table of a scenario file, demo only ([`scenario_host`]);
 //! 4. config file: the engine settings of `--config FILE` or
 //!    `~/.config/tcpscope/config.toml` ([`Overrides::config`], read by
 //!    `crate::config`), after the scenario and before the flags, so that
@@ -203,9 +203,12 @@ pub fn flags(c: &mut Config, ov: &Overrides) {
 }
 
 /// Every layer, in order.
-fn layers(p: Profile, host: Option<&HostSpec>, ov: &Overrides) -> Config {
+fn layers(p: Profile, scenario: Option<(&Scenario, &HostSpec)>, ov: &Overrides) -> Config {
     let mut c = profile(p);
-    if let Some(spec) = host {
+    if let Some((sc, spec)) = scenario {
+        if let Some(s) = sc.seed {
+            c.seed = s;
+        }
         scenario_host(&mut c, spec);
     }
     config_file(&mut c, ov);
@@ -216,7 +219,7 @@ fn layers(p: Profile, host: Option<&HostSpec>, ov: &Overrides) -> Config {
 /// A demo host's configuration: one host of a scenario under the command
 /// line.
 pub fn demo_host(sc: &Scenario, spec: &HostSpec, ov: &Overrides) -> Config {
-    layers(profile_of(ov, sc.profile.as_deref()), Some(spec), ov)
+    layers(profile_of(ov, sc.profile.as_deref()), Some((sc, spec)), ov)
 }
 
 /// Live mode's configuration (no scenario) and its profile's name. Live

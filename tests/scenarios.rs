@@ -919,6 +919,88 @@ fn bulk_with_loss_finishes_in_seconds_and_says_what_repaired_each_loss() {
     assert!(rack > 5 * rto, "RACK repairs most losses: {rack} vs {rto}");
 }
 
+/// bulk-with-loss's narrations tell a story its `seed` (the loss pattern)
+/// keeps true: tail loss probes of new data, then one RTO, undone as
+/// spurious (Eifel) by the very next ACK, a round trip later, with nothing
+/// between them; after it, only probes and RACK.
+#[test]
+fn bulk_with_loss_times_out_once_for_nothing_and_undoes_it() {
+    let (_, ev) = run("bulk-with-loss");
+    let client: Vec<(usize, f64, &tcpscope::event::RecoveryEvent)> = ev
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.host.as_deref() == Some("client"))
+        .filter_map(|(i, e)| match &e.body {
+            Body::Recovery(r) => Some((i, e.t, r)),
+            _ => None,
+        })
+        .collect();
+    // P a tail loss probe, T the timeout, U an undo; RACK's episodes aside.
+    let story: String = client
+        .iter()
+        .filter(|(_, _, r)| !matches!(r.action.name(), "mark" | "exit"))
+        .filter(|(_, _, r)| r.by.map(|b| b.name()) != Some("rack"))
+        .map(
+            |(_, _, r)| match (r.action.name(), r.by.map(|b| b.name())) {
+                ("probe", Some("tlp")) => 'P',
+                ("enter", Some("rto")) => 'T',
+                ("undo", None) => 'U',
+                _ => '?',
+            },
+        )
+        .collect();
+    let (before, after) = story.split_once("TU").expect(&story);
+    assert!(!before.is_empty(), "{story}");
+    assert!(
+        before.chars().chain(after.chars()).all(|c| c == 'P'),
+        "{story}"
+    );
+    // The undo is the recovery event right after the timeout, one round
+    // trip (2 × 10 ms) later.
+    let k = client
+        .iter()
+        .position(|(_, _, r)| r.by.map(|b| b.name()) == Some("rto"))
+        .unwrap();
+    let ((at_rto, t_rto, rto), (_, t_undo, undo)) = (client[k], client[k + 1]);
+    assert_eq!(undo.action.name(), "undo");
+    assert!(close_to(t_undo - t_rto, 0.020), "{t_rto} {t_undo}");
+    // The RTO: one segment of window, the outstanding data marked lost.
+    assert_eq!(rto.cwnd, 1448);
+    assert!(!rto.ranges.is_empty());
+    // The undo: the ACK echoed the original transmission's timestamp, and
+    // the window of just before the timeout is back.
+    let before_rto = ev[..at_rto]
+        .iter()
+        .rev()
+        .find_map(|e| match &e.body {
+            Body::Vars(v) if e.host.as_deref() == Some("client") => Some((v.cwnd, v.ssthresh)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(undo.how.as_deref(), Some("eifel"));
+    assert_eq!((undo.cwnd, undo.ssthresh), before_rto);
+    // The first probe carried new data ("new data here").
+    assert_eq!(resent(&ev, "client").iter().find(|x| x.3).unwrap().2, None);
+    // The narrations of the probe, the timeout and the undo fire at those
+    // moments, in the file's order.
+    let said: Vec<f64> = ev
+        .iter()
+        .filter(|e| e.kind() == "narration")
+        .map(|e| e.t)
+        .collect();
+    assert_eq!(said.len(), 7);
+    let t_probe = client
+        .iter()
+        .find(|(_, _, r)| r.action.name() == "probe")
+        .unwrap()
+        .1;
+    assert!(close_to(said[3], t_probe), "{said:?}");
+    assert!(
+        close_to(said[4], t_rto) && close_to(said[5], t_undo),
+        "{said:?}"
+    );
+}
+
 #[test]
 fn arriving_duplicate_acks_are_numbered_by_the_engine() {
     let (_, ev) = run("lost-data");
@@ -1514,6 +1596,66 @@ fn the_tour_has_ten_chapters_in_order() {
             );
         }
     }
+}
+
+// ----- scenario files: seed ------------------------------------------------
+
+/// A scenario's `seed` is both hosts' Config::seed and so the injector's:
+/// the run is the one `--seed` with that value gives, and `--seed` wins.
+#[test]
+fn a_scenario_seed_seeds_both_hosts_and_the_loss_and_the_flag_wins() {
+    use tcpscope::settings::demo_host;
+    let sc = Scenario::builtin("bulk-with-loss").unwrap();
+    assert_eq!(sc.seed, Some(181));
+    let none = Overrides::default();
+    assert_eq!(demo_host(&sc, &sc.client, &none).seed, 181);
+    assert_eq!(demo_host(&sc, &sc.server, &none).seed, 181);
+    let flag = Overrides {
+        seed: Some(5),
+        ..Default::default()
+    };
+    assert_eq!(demo_host(&sc, &sc.client, &flag).seed, 5);
+    assert_eq!(demo_host(&sc, &sc.server, &flag).seed, 5);
+    let events = |sc: Scenario, ov: &Overrides| -> Vec<Event> {
+        let mut r = Run::new(sc, ov);
+        r.run_to_end()
+    };
+    let own = events(sc.clone(), &none);
+    let mut unseeded = sc.clone();
+    unseeded.seed = None;
+    let by_flag = events(
+        unseeded.clone(),
+        &Overrides {
+            seed: Some(181),
+            ..Default::default()
+        },
+    );
+    assert!(own == by_flag, "the same run as --seed 181");
+    let drops = |ev: &[Event]| -> Vec<f64> {
+        ev.iter()
+            .filter(|e| e.kind() == "drop")
+            .map(|e| e.t)
+            .collect()
+    };
+    assert_ne!(drops(&own), drops(&events(unseeded, &none)));
+}
+
+#[test]
+fn a_seed_that_is_no_whole_number_is_refused() {
+    let file = |v: &str| {
+        format!(
+            "name = \"n\"\ntitle = \"n\"\nseed = {v}\n\n[[step]]\nat = 0.0\nhost = \"server\"\ndo = \"listen\"\nport = 80\n"
+        )
+    };
+    for (v, shown) in [("-1", "-1"), ("\"x\"", "\"x\""), ("1.5", "1.5")] {
+        assert_eq!(
+            Scenario::parse("n.toml", &file(v)).unwrap_err(),
+            format!("n.toml:3:8: seed must be a whole number, 0 or more, not {shown}")
+        );
+    }
+    assert_eq!(Scenario::parse("n.toml", &file("0")).unwrap().seed, Some(0));
+    let no_seed = file("1").replace("seed = 1\n", "");
+    assert_eq!(Scenario::parse("n.toml", &no_seed).unwrap().seed, None);
 }
 
 // ----- scenario files: narration fields ----------------------------------------

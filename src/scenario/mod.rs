@@ -465,6 +465,12 @@ pub struct Scenario {
     pub duration: Option<f64>,
     /// Virtual seconds per real second the TUI starts at.
     pub speed: Option<f64>,
+    /// Both hosts' `Config::seed` (ISNs, ports, timestamp offsets) and so
+    /// the fault injector's random numbers: a scenario with random loss
+    /// picks the loss pattern whose run shows what its narration says.
+    /// `--seed` overrides it.
+    #[serde(default, deserialize_with = "seed")]
+    pub seed: Option<u64>,
     #[serde(default)]
     pub client: HostSpec,
     #[serde(default)]
@@ -479,6 +485,17 @@ pub struct Scenario {
 
 fn default_delay() -> f64 {
     10.0
+}
+
+/// A `seed` is a whole number, 0 or more; anything else is refused in one
+/// sentence that says so (serde's own would say "expected u64").
+fn seed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match toml::Value::deserialize(d)? {
+        toml::Value::Integer(n) if n >= 0 => Ok(Some(n as u64)),
+        v => Err(serde::de::Error::custom(format!(
+            "seed must be a whole number, 0 or more, not {v}"
+        ))),
+    }
 }
 
 /// The longest a scenario runs when it sets no duration and timers keep it

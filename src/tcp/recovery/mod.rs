@@ -82,6 +82,8 @@ pub struct Recovery {
     high_seq: SeqNum,
     /// Duplicate ACKs in a row (the NewReno count without SACK).
     pub dupacks: u32,
+    /// `dupacks` before the ACK being processed (a cumulative ACK resets it).
+    prior_dupacks: u32,
     /// RFC 6937 state.
     prr_delivered: u32,
     prr_out: u32,
@@ -131,6 +133,7 @@ impl Recovery {
             rack: Rack::default(),
             high_seq: iss,
             dupacks: 0,
+            prior_dupacks: 0,
             prr_delivered: 0,
             prr_out: 0,
             recover_fs: 0,
@@ -244,6 +247,7 @@ impl Recovery {
     /// one step each.
     pub(crate) fn on_ack(&mut self, ctx: &mut Ctx, name: &Arc<str>, a: &AckIn) {
         let (d, dsack) = self.scoreboard_ack(a);
+        self.prior_dupacks = self.dupacks;
         if let (Some(low), Some(fack)) = (d.reordered_low, self.sb.fack()) {
             self.rack.on_reordered(low, fack, self.cc.smss);
         }
@@ -481,7 +485,28 @@ impl Recovery {
                 Some(how.name()),
             );
         }
-        self.cc.on_ack(a.now, a.data_acked, a.srtt);
+        // Linux grows by what the ACK delivered (tcp_ack's acked_sacked:
+        // data newly SACKed, and data newly acknowledged that was not
+        // SACKed before), so data SACKed earlier does not count twice when
+        // the cumulative ACK covers it.
+        let acked = if self.cc.linux_growth && a.sack_enabled {
+            d.acked_bytes + d.sacked_bytes
+        } else if self.cc.linux_growth {
+            // Without SACK each duplicate ACK counted one segment delivered
+            // (tcp_add_reno_sack); the cumulative ACK delivers the rest, at
+            // least one (tcp_remove_reno_sacks).
+            let smss = self.cc.smss.max(1);
+            let segs = d.acked_bytes.div_ceil(smss);
+            let dup = self.prior_dupacks.min(segs.saturating_sub(1));
+            if segs == 0 {
+                0
+            } else {
+                (segs - dup).max(1) * smss
+            }
+        } else {
+            a.data_acked
+        };
+        self.cc.on_ack(a.now, acked, a.srtt);
     }
 
     fn enter_recovery(&mut self, flight: u32) {

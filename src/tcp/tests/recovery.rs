@@ -872,3 +872,42 @@ fn racks_dupthresh_is_the_reordering_degree() {
         assert_eq!(entered, vec![enter_at], "tcp_reordering {degree}");
     }
 }
+
+/// Limited transmit (RFC 3042) that turns out to be reordering: the
+/// cumulative ACK of data SACKed before (or counted by duplicate ACKs,
+/// without SACK) grows Linux's window by what that ACK newly delivered,
+/// one segment here (tcp_ack's acked_sacked, tcp_remove_reno_sacks), not
+/// by everything it covers; the two segments the window then allows leave
+/// as one TSO packet, PSH on its last (as the packetdrill scripts
+/// limited-transmit-sack and -no-sack have it).
+#[test]
+fn linux_grows_by_what_the_ack_delivered_after_limited_transmit() {
+    for sack in [true, false] {
+        let mut h = sender(linux(), sack, false);
+        let c = h.conn.unwrap();
+        h.e.send(h.now, c, &[0; 15_000]).unwrap();
+        let flags = |h: &mut H| -> Vec<(Flags, u32, usize)> {
+            let mut v = Vec::new();
+            while let Some(s) = h.output() {
+                v.push((s.flags, s.seq.0.wrapping_sub(h.iss + 1), s.payload.len()));
+            }
+            v
+        };
+        assert_eq!(flags(&mut h).len(), 10);
+        h.advance(ms(110));
+        let blocks = |b: &[(u32, u32)]| if sack { b.to_vec() } else { Vec::new() };
+        h.input(ack(&h, 0, &blocks(&[(1000, 2000)])));
+        assert_eq!(flags(&mut h), vec![(A, 10_000, 1000)]);
+        h.advance(ms(10));
+        h.input(ack(&h, 0, &blocks(&[(1000, 3000)])));
+        assert_eq!(flags(&mut h), vec![(A, 11_000, 1000)]);
+        h.advance(ms(10));
+        h.input(ack(&h, 3000, &[]));
+        assert_eq!(
+            flags(&mut h),
+            vec![(A, 12_000, 1000), (P | A, 13_000, 1000)],
+            "sack {sack}"
+        );
+        assert_eq!(h.e.tcb(c).unwrap().cwnd(), 11 * SEG, "sack {sack}");
+    }
+}
