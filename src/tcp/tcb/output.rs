@@ -498,12 +498,8 @@ impl Tcb {
             run_end = s.end;
         }
         let data_end = self.data_end();
-        let pkt_end = self
-            .pkt_ends
-            .iter()
-            .copied()
-            .find(|&e| e > start)
-            .unwrap_or(data_end);
+        let next = self.pkt_ends.partition_point(|&e| e <= start);
+        let pkt_end = self.pkt_ends.get(next).copied().unwrap_or(data_end);
         let segs = cwnd_room
             .div_ceil(mss)
             .min(self.tso_autosize(ctx) as usize)
