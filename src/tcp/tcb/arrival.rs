@@ -670,6 +670,9 @@ impl Tcb {
         while self.push_marks.front().is_some_and(|&m| m <= self.snd_una) {
             self.push_marks.pop_front();
         }
+        while self.pkt_ends.front().is_some_and(|&m| m <= self.snd_una) {
+            self.pkt_ends.pop_front();
+        }
         if self.snd_nxt < self.snd_una {
             self.snd_nxt = self.snd_una;
         }

@@ -273,6 +273,10 @@ pub struct Tcb {
     /// Where the application's writes ended (still unacknowledged): a
     /// segment carrying one of these is pushed (`Config::linux_push`).
     push_marks: VecDeque<SeqNum>,
+    /// Where the packets of new data sent ended (still unacknowledged,
+    /// ascending; `Config::linux_push`): Linux keeps what it sent as one
+    /// TSO packet as one skb and sends it again whole.
+    pkt_ends: VecDeque<SeqNum>,
     /// Corked (`Config::cork`): `output` has work waiting for a flush.
     pub(crate) output_pending: bool,
     /// Listed in the engine's flush list.
@@ -417,6 +421,7 @@ impl Tcb {
             dup_acks_out: 0,
             last_dup_ack_out: Instant::ZERO,
             push_marks: VecDeque::new(),
+            pkt_ends: VecDeque::new(),
             last_data_rcv: Instant::ZERO,
             output_pending: false,
             flush_listed: false,

@@ -205,13 +205,29 @@ impl Tcb {
         // ends with whether the peer's window stopped it.
         let had_unsent = self.snd_buf.len() > self.snd_nxt.diff(self.snd_buf_seq).max(0) as usize;
         let mut rwnd_limited = false;
+        // The packet a retransmission is part of (`Config::linux_push`):
+        // where it ends, if it holds more than one segment.
+        let mut rtx_pkt: Option<(SeqNum, Option<SeqNum>)> = None;
         loop {
             let cwnd_room = self.rec.cwnd_room(self.sack_enabled) as usize;
             if cwnd_room > 0
                 && !force
                 && let Some((start, end, by)) = self.rec.next_lost()
             {
-                self.retransmit_range(ctx, start, end, by, false);
+                let start = start.max(self.snd_una);
+                let tso_end = match rtx_pkt {
+                    Some((from, pkt_end))
+                        if start >= from && pkt_end.is_some_and(|e| start < e) =>
+                    {
+                        pkt_end
+                    }
+                    _ => {
+                        let pkt_end = self.rtx_packet_end(ctx, start, cwnd_room);
+                        rtx_pkt = Some((start, pkt_end));
+                        pkt_end
+                    }
+                };
+                self.retransmit_range(ctx, start, end, by, false, tso_end);
                 continue;
             }
             let flight = self.flight();
@@ -233,7 +249,7 @@ impl Tcb {
                 } else if cwnd_room > 0
                     && let Some((start, end)) = self.rec.rescue(self.sack_enabled)
                 {
-                    self.retransmit_range(ctx, start, end, RtxCause::Rescue, false);
+                    self.retransmit_range(ctx, start, end, RtxCause::Rescue, false, None);
                 }
                 break;
             }
@@ -303,10 +319,17 @@ impl Tcb {
                 pkt_segs = 0;
             }
             self.send_data(ctx, len, with_fin, false, end_of_packet);
+            if ends && ctx.cfg.linux_push {
+                self.note_packet_end(self.snd_nxt);
+            }
             burst += 1;
             if force {
                 break;
             }
+        }
+        if pkt_segs > 0 && ctx.cfg.linux_push {
+            // The run stopped before the packet's planned end: it ends here.
+            self.note_packet_end(self.snd_nxt);
         }
         // Whether the window was the limit (Linux's tcp_cwnd_validate): the
         // linux profile grows it only then.
@@ -455,6 +478,54 @@ impl Tcb {
         ((bytes.min(GSO_MAX) / mss) as u32).max(ctx.cfg.min_tso_segs)
     }
 
+    /// A packet of new data ended at `end` (`Config::linux_push`): kept in
+    /// order, once, for `rtx_packet_end`.
+    fn note_packet_end(&mut self, end: SeqNum) {
+        match self.pkt_ends.back() {
+            Some(&last) if end <= last => {
+                if let Err(i) = self.pkt_ends.binary_search(&end) {
+                    self.pkt_ends.insert(i, end);
+                }
+            }
+            _ => self.pkt_ends.push_back(end),
+        }
+    }
+
+    /// Where the retransmission starting at `start` ends, when Linux would
+    /// send it as one packet of more than one segment (which then ends with
+    /// PSH, as new data's packets do), else `None`. Linux
+    /// (tcp_xmit_retransmit_queue, __tcp_retransmit_skb) sends each lost skb
+    /// again whole: what went out as one packet, less what the ACKs and
+    /// SACK blocks cut off it (tcp_fragment), at most as many segments as
+    /// the congestion window has room for and tcp_tso_segs allows; what
+    /// is left of it goes as a packet of its own. `cwnd_room`: bytes.
+    fn rtx_packet_end(&self, ctx: &Ctx, start: SeqNum, cwnd_room: usize) -> Option<SeqNum> {
+        if !ctx.cfg.linux_push {
+            return None;
+        }
+        let mss = self.payload_room();
+        // The lost run from `start` (SACKed or in-flight data splits it).
+        let mut run_end = start;
+        for s in self.rec.sb.iter() {
+            if s.end <= start {
+                continue;
+            }
+            if s.start > run_end || s.state != SegState::Lost {
+                break;
+            }
+            run_end = s.end;
+        }
+        let data_end = self.data_end();
+        let next = self.pkt_ends.partition_point(|&e| e <= start);
+        let pkt_end = self.pkt_ends.get(next).copied().unwrap_or(data_end);
+        let segs = cwnd_room
+            .div_ceil(mss)
+            .min(self.tso_autosize(ctx) as usize)
+            .max(1);
+        let end = run_end.min(pkt_end).min(data_end).min(start + segs * mss);
+        (end.diff(start) > mss as i32).then_some(end)
+    }
+
     /// A write of the application ends within (start, end].
     fn carries_push_mark(&self, start: SeqNum, end: SeqNum) -> bool {
         self.push_marks.iter().any(|&m| m > start && m <= end)
@@ -524,6 +595,7 @@ impl Tcb {
         end: SeqNum,
         by: RtxCause,
         probe: bool,
+        tso_end: Option<SeqNum>,
     ) {
         let start = start.max(self.snd_una);
         let data_end = self.data_end();
@@ -540,8 +612,14 @@ impl Tcb {
         if fin {
             flags = flags | Flags::FIN;
         }
-        if len > 0 && ctx.cfg.linux_push && self.carries_push_mark(start, start + len) {
-            // Linux sends the stored segment again, its PSH mark with it.
+        if len > 0
+            && ctx.cfg.linux_push
+            && (self.carries_push_mark(start, start + len)
+                || tso_end.is_some_and(|e| start + len >= e))
+        {
+            // Linux sends the stored segment again, its PSH mark with it,
+            // and a packet of more than one segment (`tso_end`: where it
+            // ends) gets PSH on its last one (__tcp_transmit_skb).
             flags = flags | Flags::PSH;
         }
         self.send_probe(ctx, flags, start, payload, Some(by), probe);
@@ -605,7 +683,7 @@ impl Tcb {
             self.rec.on_probe(ctx, &self.name, end, false, (start, end));
         } else if let Some(s) = self.rec.sb.last_unsacked() {
             let (a, b) = (s.start, s.end);
-            self.retransmit_range(ctx, a, b, RtxCause::Tlp, true);
+            self.retransmit_range(ctx, a, b, RtxCause::Tlp, true, None);
             let end = self.snd_nxt;
             self.rec.on_probe(ctx, &self.name, end, true, (a, b));
         } else {

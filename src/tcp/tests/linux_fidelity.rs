@@ -437,3 +437,61 @@ fn linux_active_reset_carries_timestamps() {
         assert_eq!(rst.options.timestamp.map(|t| t.1), with_ts.then_some(8));
     }
 }
+
+/// Our pure ACK of `upto` (an offset) with SACK blocks as offsets.
+fn peer_sack(h: &mut H, upto: u32, win: u16, blocks: &[(u32, u32)]) {
+    let mut a = h.seg(A, IRS + 1, h.iss + 1 + upto);
+    a.window = win;
+    a.options.sack = blocks
+        .iter()
+        .map(|&(l, r)| (SeqNum(h.iss + 1 + l), SeqNum(h.iss + 1 + r)))
+        .collect();
+    h.input(a);
+}
+
+/// Linux sends a lost skb again whole (tcp_xmit_retransmit_queue,
+/// __tcp_retransmit_skb): what went out as one TSO packet, less what the
+/// ACK and the SACK blocks cut off it, and a packet of more than one
+/// segment ends with PSH as new data's do. The initial window goes as five
+/// 2-segment packets; the peer acknowledges the first segment and SACKs
+/// 3000–4000 and 6000–10000. The rest of the first packet and the head of
+/// the second are single segments, without PSH; the third packet goes
+/// again whole, its last segment pushed. The rfc profile pushes none.
+#[test]
+fn linux_pushes_the_last_segment_of_a_packet_sent_again_whole() {
+    let linux_rtx = vec![
+        (A, 1000, 1000),
+        (A, 2000, 1000),
+        (A, 4000, 1000),
+        (P | A, 5000, 1000),
+    ];
+    let rfc_rtx = vec![
+        (A, 1000, 1000),
+        (A, 2000, 1000),
+        (A, 4000, 1000),
+        (A, 5000, 1000),
+    ];
+    let sack = |cfg: Config| Config { sack: true, ..cfg };
+    for (cfg, want) in [(sack(linux()), linux_rtx), (sack(rfc()), rfc_rtx)] {
+        let mut h = H::new(cfg);
+        h.e.listen(h.now, 80, None).unwrap();
+        let mut syn = h.seg(S, IRS, 0);
+        syn.options = TcpOptions {
+            mss: Some(SEG as u16),
+            sack_perm: true,
+            ..Default::default()
+        };
+        h.input(syn);
+        let sa = h.output().unwrap();
+        h.iss = sa.seq.0;
+        h.conn = h.e.find(h.us, h.them);
+        h.advance(ms(100));
+        peer_ack(&mut h, 0, 60000);
+        let c = h.e.accept(80).unwrap();
+        h.e.send(h.now, c, &[0; 10_000]).unwrap();
+        assert_eq!(sent(&mut h).len(), 10);
+        h.advance(ms(100));
+        peer_sack(&mut h, 1000, 60000, &[(3000, 4000), (6000, 10_000)]);
+        assert_eq!(sent(&mut h), want);
+    }
+}
