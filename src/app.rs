@@ -34,10 +34,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Some(CliCommand::Config) => unreachable!("printed above"),
         None => demo(TOUR, &common),
         Some(CliCommand::Demo { scenario }) => demo(&scenario, &common),
-        Some(CliCommand::Scenarios) => {
-            list_scenarios(common.lang.unwrap_or_else(Lang::from_env));
-            Ok(())
-        }
+        Some(CliCommand::Scenarios) => list_scenarios(common.lang.unwrap_or_else(Lang::from_env)),
         Some(CliCommand::Live(args)) => live(&args, &common),
         Some(CliCommand::Drill(args)) => drill(&args, &common),
         Some(CliCommand::Watch(args)) => watch(&args, &common),
@@ -102,7 +99,7 @@ fn drill(args: &crate::cli::DrillArgs, common: &Common) -> Result<(), String> {
     for file in &args.files {
         let run = crate::drill::run_file(file, &opts);
         let line = run.outcome.line_for(&file.display().to_string());
-        println!("{line}");
+        say(&line)?;
         tally.add(&run.outcome);
         let mut end = 0.0f64;
         for mut e in run.events {
@@ -138,7 +135,7 @@ fn drill(args: &crate::cli::DrillArgs, common: &Common) -> Result<(), String> {
         w.flush()
             .map_err(|e| format!("cannot write the pcap file: {e}"))?;
     }
-    println!("{tally}");
+    say(&tally)?;
     if tally.all_passed() {
         Ok(())
     } else {
@@ -148,6 +145,16 @@ fn drill(args: &crate::cli::DrillArgs, common: &Common) -> Result<(), String> {
             args.files.len()
         ))
     }
+}
+
+/// A line on standard output; a reader that went away (`| head -1`) ends
+/// the command with one sentence, not a panic.
+fn say(line: &dyn std::fmt::Display) -> Result<(), String> {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}").map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => "standard output was closed".to_string(),
+        _ => format!("cannot write to standard output: {e}"),
+    })
 }
 
 /// `tcpscope demo FILE.pkt` (docs/drill.md, Watching a script): the
@@ -336,11 +343,12 @@ fn screenshot(
     ))
 }
 
-fn list_scenarios(lang: Lang) {
+fn list_scenarios(lang: Lang) -> Result<(), String> {
     for (name, _) in BUILTIN {
         let sc = Scenario::builtin(name).expect("built-in");
-        println!("{name:<22} {}", sc.title_for(lang));
+        say(&format_args!("{name:<22} {}", sc.title_for(lang)))?;
     }
+    Ok(())
 }
 
 fn demo(name: &str, common: &Common) -> Result<(), String> {

@@ -616,3 +616,26 @@ fn transcript_errors_are_sentences() {
         "--transcript writes a demo's narration",
     );
 }
+
+/// A reader that goes away (`tcpscope drill *.pkt | head -1`) ends the
+/// listing with one sentence and exit code 1, never a panic.
+#[test]
+fn a_closed_standard_output_is_one_sentence() {
+    for args in [
+        vec!["scenarios"],
+        vec!["drill", "tests/drill/accept-nonblocking.pkt"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
+            .args(&args)
+            .env("LANG", "C")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run tcpscope");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err, "tcpscope: standard output was closed\n", "{args:?}");
+    }
+}
