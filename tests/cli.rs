@@ -625,15 +625,17 @@ fn a_closed_standard_output_is_one_sentence() {
         vec!["scenarios"],
         vec!["drill", "tests/drill/accept-nonblocking.pkt"],
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
+        // A pipe whose reading end is closed before tcpscope starts: its
+        // first write meets EPIPE, whatever the timing.
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
             .args(&args)
             .env("LANG", "C")
-            .stdout(Stdio::piped())
+            .stdout(writer)
             .stderr(Stdio::piped())
-            .spawn()
+            .output()
             .expect("run tcpscope");
-        drop(child.stdout.take());
-        let out = child.wait_with_output().expect("wait");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert_eq!(err, "tcpscope: standard output was closed\n", "{args:?}");
