@@ -2,9 +2,15 @@
 //! engines on the in-memory wire under virtual time, with the events the UI
 //! would get generated and collected. Reports segments per second.
 //!
+//! Also prints, before the timings, the heap allocations the transfer
+//! makes per segment (a counting allocator around the system one): the
+//! figure docs/benchmarks.md reports beside the rate.
+//!
 //! Run: `cargo bench --bench engine`.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant as WallInstant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -12,6 +18,34 @@ use tcpscope::event::Dir;
 use tcpscope::link::memory::Wire;
 use tcpscope::tcp::Config;
 use tcpscope::time::Instant;
+
+/// Counts allocations and reallocations; frees are not counted.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is passed on to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract is System's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 const BYTES: usize = 4 << 20;
 const STEP: Duration = Duration::from_micros(50);
@@ -74,8 +108,16 @@ fn bench(c: &mut Criterion) {
         ("events with hex dumps", &cfg),
         ("events without hex dumps", &quiet),
     ] {
-        // Deterministic: one run tells how many segments a transfer takes.
-        g.throughput(Throughput::Elements(transfer(cfg)));
+        // Deterministic: one run tells how many segments a transfer takes,
+        // and how many allocations it makes.
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let segments = transfer(cfg);
+        let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        println!(
+            "engine, 4 MiB each way, {name}: {segments} segments, {allocations} allocations, {:.2} per segment",
+            allocations as f64 / segments as f64
+        );
+        g.throughput(Throughput::Elements(segments));
         g.bench_function(format!("4 MiB each way, {name}"), |b| {
             b.iter_custom(|iters| {
                 let start = WallInstant::now();
