@@ -217,8 +217,12 @@ pub struct Config {
     /// Grow the congestion window as Linux does: slow start adds a segment
     /// per segment acknowledged, however many one ACK covers (tcp_cong.c
     /// tcp_slow_start), and no algorithm grows the window while something
-    /// else limits the sender (tcp_is_cwnd_limited). Off: RFC 5681 §3.1,
-    /// at most one SMSS per ACK in slow start, growth on every ACK.
+    /// else limits the sender (tcp_is_cwnd_limited). The ACK that ends
+    /// recovery or the loss state grows the window too (tcp_ack runs
+    /// tcp_cong_control after tcp_fastretrans_alert), and in the loss state
+    /// the window grows by what each ACK delivered, SACKed data included.
+    /// Off: RFC 5681 §3.1, at most one SMSS per ACK in slow start, growth
+    /// on every ACK but the one that ends an episode.
     pub linux_cwnd_growth: bool,
     /// Delay the ACK of a FIN that arrives in ESTABLISHED (Linux's tcp_fin
     /// enters "ping-pong" mode, expecting the application to answer with

@@ -408,8 +408,20 @@ impl Recovery {
         match self.state {
             CaState::Recovery => self.prr(delivered, a.sack_enabled, ssrb_bonus),
             // The ACK that ends an episode leaves cwnd where recovery put
-            // it; growth resumes with the next.
-            CaState::Open | CaState::Disorder if a.advanced && !exited => {
+            // it; growth resumes with the next. Linux grows on that ACK too:
+            // tcp_ack runs tcp_cong_control after tcp_fastretrans_alert has
+            // set the state back to Open, so the window that recovery ended
+            // at ssthresh, or that a timeout set to one segment, takes the
+            // ACK's delivery at once (tcp_may_raise_cwnd, tcp_cong_avoid).
+            CaState::Open | CaState::Disorder
+                if a.advanced && (!exited || ctx.cfg.linux_cwnd_growth) =>
+            {
+                self.grow(ctx, name, a, d);
+            }
+            CaState::Loss if a.advanced && ctx.cfg.linux_cwnd_growth => {
+                // Linux's loss state is no window reduction
+                // (tcp_in_cwnd_reduction): tcp_cong_control grows the
+                // window by what the ACK delivered, SACKed data included.
                 self.grow(ctx, name, a, d);
             }
             CaState::Loss if a.advanced => {

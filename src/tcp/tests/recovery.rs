@@ -245,8 +245,11 @@ fn three_holes_in_one_window_are_repaired_in_one_round_trip() {
     h.advance(ms(100));
     h.input(ack(&h, 10 * SEG, &[]));
     let t = h.e.tcb(c).unwrap();
-    // CUBIC: ssthresh = 0.7 × cwnd (RFC 9438 §4.6); recovery ends at it.
-    assert_eq!((t.ssthresh(), t.cwnd()), (7000, 7000));
+    // CUBIC: ssthresh = 0.7 × cwnd (RFC 9438 §4.6); recovery ends at it,
+    // and the same ACK then grows it by congestion avoidance, as Linux's
+    // tcp_ack runs tcp_cong_control after the state is Open again
+    // (`the_ack_that_ends_the_loss_state_grows_the_window`).
+    assert_eq!((t.ssthresh(), t.cwnd()), (7000, 7226));
     assert_eq!(t.ca_state(), CaState::Open);
     assert_eq!(rto_fired(&h), 0);
     assert_eq!(recovery(&h).last().unwrap().0, RecoveryAction::Exit);
@@ -909,5 +912,86 @@ fn linux_grows_by_what_the_ack_delivered_after_limited_transmit() {
             "sack {sack}"
         );
         assert_eq!(h.e.tcb(c).unwrap().cwnd(), 11 * SEG, "sack {sack}");
+    }
+}
+
+/// The ACK that ends an episode grows the window as Linux's tcp_ack does:
+/// tcp_cong_control runs after tcp_fastretrans_alert has set the state
+/// back to Open, so the one-segment window of a timeout takes the ACK's
+/// delivery by slow start at once. Off (the RFC profile's way), growth
+/// resumes with the next ACK.
+#[test]
+fn the_ack_that_ends_the_loss_state_grows_the_window() {
+    let r = Some(RtxCause::Rack);
+    for (on, after) in [(true, vec![10, 11, 12, 13, 14, 15, 16]), (false, vec![10])] {
+        let cfg = Config {
+            linux_cwnd_growth: on,
+            ..linux()
+        };
+        let mut h = sender(cfg, true, false);
+        let c = h.conn.unwrap();
+        let mut m = 0;
+        h.e.send(h.now, c, &[1u8; 30_000]).unwrap();
+        assert_eq!(
+            sent(&mut h, &mut m),
+            segs(&(0..10).collect::<Vec<_>>(), None, 0.1)
+        );
+        // 5, 6 and 7 arrive: 0..5 are lost (RACK), recovery begins with
+        // ssthresh 7 segments (CUBIC's 0.7), and PRR lets 0, 1, 2 out.
+        h.advance(ms(100));
+        h.input(ack(&h, 0, &[(5 * SEG, 8 * SEG)]));
+        assert_eq!(sent(&mut h, &mut m), segs(&[0, 1, 2], r, 0.2));
+        // Nothing more comes back: the timeout (RTO 300 ms) interrupts
+        // recovery (no F-RTO, ssthresh stays), the window is one segment.
+        h.run_until(at(0.5));
+        assert_eq!(rto_fired(&h), 1);
+        assert_eq!(sent(&mut h, &mut m), segs(&[0], Some(RtxCause::Rto), 0.5));
+        // Everything up to SND.MAX is acknowledged: the loss state ends.
+        // Seven segments newly delivered (0..5, 8, 9): slow start takes
+        // the window from one segment to ssthresh, seven new segments.
+        h.advance(ms(100));
+        h.input(ack(&h, 10 * SEG, &[]));
+        assert_eq!(h.e.tcb(c).unwrap().ca_state(), CaState::Open);
+        assert_eq!(sent(&mut h, &mut m), segs(&after, None, 0.6));
+    }
+}
+
+/// In the loss state Linux's window is not being reduced
+/// (tcp_in_cwnd_reduction is false there), so tcp_cong_control grows it by
+/// what the ACK delivered: the segment the cumulative ACK covers and the
+/// ones its SACK blocks newly report. Off, slow start counts only the
+/// bytes the cumulative ACK covers (RFC 5681 §3.1).
+#[test]
+fn in_the_loss_state_the_window_grows_by_what_was_delivered() {
+    let rto = Some(RtxCause::Rto);
+    for (on, more) in [(true, vec![3, 4]), (false, vec![])] {
+        let cfg = Config {
+            linux_cwnd_growth: on,
+            ..linux()
+        };
+        let mut h = sender(cfg, true, false);
+        let c = h.conn.unwrap();
+        let mut m = 0;
+        h.e.send(h.now, c, &[1u8; 30_000]).unwrap();
+        assert_eq!(sent(&mut h, &mut m).len(), 10);
+        // 5, 6 and 7 arrive; recovery resends 0, 1, 2; then the timeout
+        // (ssthresh stays 7 segments): the window is one segment and 0
+        // goes again.
+        h.advance(ms(100));
+        h.input(ack(&h, 0, &[(5 * SEG, 8 * SEG)]));
+        assert_eq!(sent(&mut h, &mut m).len(), 3);
+        h.run_until(at(0.5));
+        assert_eq!(sent(&mut h, &mut m), segs(&[0], rto, 0.5));
+        // The ACK covers 0 and SACKs 8 and 9 for the first time: three
+        // segments delivered, the window grows from one to four segments
+        // by slow start (with the setting off, by the one acknowledged),
+        // and the lost segments go again in order (3 and 4 as RACK marked
+        // them, never resent before).
+        h.advance(ms(100));
+        h.input(ack(&h, SEG, &[(5 * SEG, 10 * SEG)]));
+        assert_eq!(h.e.tcb(c).unwrap().ca_state(), CaState::Loss);
+        let mut want = segs(&[1, 2], rto, 0.6);
+        want.extend(segs(&more, Some(RtxCause::Rack), 0.6));
+        assert_eq!(sent(&mut h, &mut m), want);
     }
 }
