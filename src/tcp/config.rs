@@ -293,9 +293,10 @@ pub struct Config {
     /// segment). Off: RFC 9293 §3.10.7.4 (ACK and drop) with TS.Recent
     /// taken in the first step (RFC 7323 §4.3).
     pub ack_unsent_silent: bool,
-    /// PRR's slow-start reduction bound adds a segment only on an ACK
-    /// that advanced SND.UNA and marked nothing newly lost (Linux's
-    /// tcp_cwnd_reduction). Off: on every ACK (RFC 6937 §3, PRR-SSRB).
+    /// PRR as Linux's tcp_cwnd_reduction runs it: the slow-start
+    /// reduction bound adds a segment only on an ACK that advanced SND.UNA
+    /// and marked nothing newly lost, and an ACK that delivered nothing
+    /// leaves cwnd as it is. Off: RFC 6937 §3 (PRR-SSRB) on every ACK.
     pub prr_ssrb_on_advance: bool,
     /// The initial reordering degree in segments (Linux's tcp_reordering
     /// sysctl, tp->reordering): RACK's reordering window is zero before

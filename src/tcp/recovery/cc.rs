@@ -392,6 +392,16 @@ impl Cc {
         self.cubic.epoch_start = None;
     }
 
+    /// RFC 5681 §3.1: after a retransmission timeout cwnd is the loss
+    /// window, one full-sized segment, whatever it was (it may have been
+    /// brought to nothing by PRR on ACKs that delivered nothing); Linux
+    /// sets it to what is in flight plus one (tcp_enter_loss), one segment
+    /// once everything outstanding is marked lost.
+    pub fn loss_window(&mut self) {
+        self.cwnd = self.smss;
+        self.cubic.epoch_start = None;
+    }
+
     /// A retransmission timeout: HyStart may end the slow start that
     /// follows, too (Linux resets CUBIC on entering its Loss state).
     pub fn on_timeout(&mut self) {
@@ -412,6 +422,16 @@ mod tests {
 
     fn at_ms(n: u64) -> Instant {
         Instant::from_micros(n * 1000)
+    }
+
+    #[test]
+    fn a_timeout_leaves_one_segment_even_from_nothing() {
+        for start in [0, 500, 16_000] {
+            let mut cc = Cc::new(CcAlgo::Cubic, 1000, 16_000);
+            cc.cwnd = start;
+            cc.loss_window();
+            assert_eq!(cc.cwnd, 1000, "from {start}");
+        }
     }
 
     /// CUBIC with HyStart, 1000-byte segments, cwnd 16 segments.

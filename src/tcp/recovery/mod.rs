@@ -406,6 +406,10 @@ impl Recovery {
             }
         }
         match self.state {
+            // Linux's tcp_cwnd_reduction leaves cwnd as it is on an ACK
+            // that delivered nothing: PRR would otherwise bring it to pipe,
+            // nothing at all once everything outstanding is SACKed or lost.
+            CaState::Recovery if ctx.cfg.prr_ssrb_on_advance && delivered == 0 => {}
             CaState::Recovery => self.prr(delivered, a.sack_enabled, ssrb_bonus),
             // The ACK that ends an episode leaves cwnd where recovery put
             // it; growth resumes with the next. Linux grows on that ACK too:
@@ -627,7 +631,7 @@ impl Recovery {
         // that starts an episode or repeats one, not one that interrupts
         // fast recovery.
         self.undo.frto = self.undo.armed && (new_episode || repeated);
-        self.cc.restart(self.cc.smss);
+        self.cc.loss_window();
         self.cc.on_timeout();
         self.state = CaState::Loss;
         self.high_seq = snd_max;
