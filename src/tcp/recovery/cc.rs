@@ -386,7 +386,9 @@ impl Cc {
         ss
     }
 
-    /// RFC 5681 §4.1 restart after idle, or §3.1's loss window.
+    /// RFC 5681 §4.1 restart after idle (and a lost SYN's one-segment
+    /// first window): cwnd no larger than `window`. A timeout sets the loss
+    /// window with [`Cc::loss_window`].
     pub fn restart(&mut self, window: u32) {
         self.cwnd = self.cwnd.min(window);
         self.cubic.epoch_start = None;
