@@ -1,16 +1,18 @@
 //! The wire format: IPv4 or IPv6 + TCP packets to and from [`Segment`]
 //! values.
 //!
-//! Parsing, building and checksums are etherparse's; this module only maps its
-//! views onto the engine's representation and names the reason when a packet
-//! cannot be used, so that the caller can emit a `drop` event.
+//! Parsing is etherparse's; this module maps its views onto the engine's
+//! representation and names the reason when a packet cannot be used, so
+//! that the caller can emit a `drop` event. Building packets and checksums
+//! are written here, on the hot path, and checked against etherparse in the
+//! tests.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use etherparse::{
-    IpNumber, Ipv4Header, Ipv4HeaderSlice, Ipv6FlowLabel, Ipv6Header, Ipv6Slice, TcpHeader,
-    TcpOptionElement, TcpOptionReadError, TcpOptionsIterator, TcpSlice,
+    IpNumber, Ipv4HeaderSlice, Ipv6Slice, TcpOptionElement, TcpOptionReadError, TcpOptionsIterator,
+    TcpSlice,
 };
 
 /// Bytes an IPv6 header takes beyond an IPv4 one without options: an IPv6
@@ -281,8 +283,60 @@ impl TcpOptions {
         Ok(o)
     }
 
+    /// The options as bytes, in [`TcpOptions::elements`]' order and
+    /// alignment, padded with zeros (End of Option List) to a multiple of 4
+    /// (RFC 9293 §3.1); returns how many bytes of `out` they take. SACK
+    /// blocks that would not fit are left out, as there.
+    fn encode(&self, out: &mut [u8; 40]) -> usize {
+        let mut n = 0;
+        let mut put = |bytes: &[u8]| {
+            out[n..n + bytes.len()].copy_from_slice(bytes);
+            n += bytes.len();
+            n
+        };
+        let mut used = 0;
+        if let Some(m) = self.mss {
+            let [hi, lo] = m.to_be_bytes();
+            used = put(&[2, 4, hi, lo]);
+        }
+        let ts = |(a, b): (u32, u32)| {
+            let (a, b) = (a.to_be_bytes(), b.to_be_bytes());
+            [8, 10, a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
+        };
+        match (self.sack_perm, self.timestamp) {
+            (true, Some(t)) => {
+                put(&[4, 2]);
+                used = put(&ts(t));
+            }
+            (true, None) => used = put(&[1, 1, 4, 2]),
+            (false, Some(t)) => {
+                put(&[1, 1]);
+                used = put(&ts(t));
+            }
+            (false, None) => {}
+        }
+        if let Some(w) = self.wscale {
+            used = put(&[1, 3, 3, w]);
+        }
+        if !self.sack.is_empty() {
+            let room = (40usize.saturating_sub(used + 4) / 8).min(4);
+            if room > 0 {
+                let blocks = self.sack.len().min(room);
+                used = put(&[1, 1, 5, 2 + 8 * blocks as u8]);
+                for (l, r) in &self.sack[..blocks] {
+                    put(&l.0.to_be_bytes());
+                    used = put(&r.0.to_be_bytes());
+                }
+            }
+        }
+        // `out` starts zeroed: the padding is already there.
+        used.next_multiple_of(4)
+    }
+
     /// Elements in Linux's order and alignment: MSS, SACK_PERM, TS, NOP, WS on
-    /// a SYN; NOP, NOP, TS and NOP, NOP, SACK on other segments.
+    /// a SYN; NOP, NOP, TS and NOP, NOP, SACK on other segments. The tests'
+    /// oracle for [`TcpOptions::encode`].
+    #[cfg(test)]
     fn elements(&self) -> Vec<TcpOptionElement> {
         use TcpOptionElement::*;
         let mut e = Vec::with_capacity(8);
@@ -382,8 +436,7 @@ impl Segment {
     /// [`complete_tcp_checksum`] makes it whole).
     pub fn emit_partial(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(40 + 60 + self.payload.len());
-        self.emit_with(&mut out, false);
-        set_partial_tcp_checksum(&mut out);
+        self.emit_partial_into(&mut out);
         out
     }
 
@@ -391,69 +444,127 @@ impl Segment {
         self.emit_with(out, true);
     }
 
+    /// As [`Segment::emit_partial`], appended to `out`, which must be empty.
+    pub fn emit_partial_into(&self, out: &mut Vec<u8>) {
+        self.emit_with(out, false);
+        set_partial_tcp_checksum(out);
+    }
+
+    /// The packet written byte by byte (RFC 791 §3.1, RFC 8200 §3, RFC
+    /// 9293 §3.1): this runs for every segment sent, and going through
+    /// etherparse's header values cost an allocation and two passes over the
+    /// payload per segment (docs/benchmarks.md, What stands in the way).
+    /// `emit_with_etherparse` in the tests is the oracle it is checked
+    /// against.
     fn emit_with(&self, out: &mut Vec<u8>, checksum: bool) {
-        let mut tcp = TcpHeader::new(self.src.port(), self.dst.port(), self.seq.0, self.window);
-        tcp.acknowledgment_number = self.ack.0;
-        let f = self.flags;
-        tcp.fin = f.fin();
-        tcp.syn = f.syn();
-        tcp.rst = f.rst();
-        tcp.psh = f.psh();
-        tcp.ack = f.ack();
-        tcp.urg = f.contains(Flags::URG);
-        tcp.ece = f.contains(Flags::ECE);
-        tcp.cwr = f.contains(Flags::CWR);
-        tcp.urgent_pointer = self.urgent;
-        if !self.options.is_empty() {
-            // `elements` leaves out SACK blocks that would not fit, so the
-            // options always fit the 40 bytes.
-            tcp.set_options(&self.options.elements())
-                .expect("options are trimmed to 40 bytes");
-        }
-        let tcp_len = tcp.header_len() + self.payload.len();
-        match (self.src.ip(), self.dst.ip()) {
+        let mut opts = [0u8; 40];
+        let opt_len = self.options.encode(&mut opts);
+        let tcp_len = 20 + opt_len + self.payload.len();
+        // Segments are bounded by the MSS, far below 64 KiB.
+        let tcp_len16 = tcp_len as u16;
+        out.reserve(40 + tcp_len);
+        let pseudo = match (self.src.ip(), self.dst.ip()) {
             (IpAddr::V4(src), IpAddr::V4(dst)) => {
-                // Segments are bounded by the MSS, far below 64 KiB.
-                let mut ip = Ipv4Header::new(
-                    tcp_len as u16,
-                    64,
-                    IpNumber::TCP,
-                    src.octets(),
-                    dst.octets(),
-                )
-                .expect("segment fits an IPv4 packet");
-                ip.header_checksum = ip.calc_header_checksum();
-                if checksum {
-                    tcp.checksum = tcp
-                        .calc_checksum_ipv4(&ip, &self.payload)
-                        .expect("segment fits an IPv4 packet");
-                }
-                out.extend_from_slice(&ip.to_bytes());
+                let (src, dst) = (src.octets(), dst.octets());
+                let total = (20 + tcp_len) as u16;
+                let mut ip = [0u8; 20];
+                ip[0] = 0x45;
+                ip[2..4].copy_from_slice(&total.to_be_bytes());
+                // Identification 0, DF set (RFC 791 §3.1; Linux sets DF on
+                // TCP for path MTU discovery, RFC 1191).
+                ip[6] = 0x40;
+                ip[8] = 64;
+                ip[9] = 6;
+                ip[12..16].copy_from_slice(&src);
+                ip[16..20].copy_from_slice(&dst);
+                let sum = !fold(ones_sum(&ip));
+                ip[10..12].copy_from_slice(&sum.to_ne_bytes());
+                out.extend_from_slice(&ip);
+                pseudo_v4(src, dst, tcp_len)
             }
             (src, dst) => {
                 let (src, dst) = (v6_octets(src), v6_octets(dst));
-                let ip = Ipv6Header {
-                    traffic_class: 0,
-                    flow_label: Ipv6FlowLabel::ZERO,
-                    payload_length: tcp_len as u16,
-                    next_header: IpNumber::TCP,
-                    hop_limit: 64,
-                    source: src,
-                    destination: dst,
-                };
-                // RFC 8200 §8.1: the pseudo-header with both addresses,
-                // the upper-layer length and next header 6.
-                if checksum {
-                    tcp.checksum = tcp
-                        .calc_checksum_ipv6(&ip, &self.payload)
-                        .expect("segment fits an IPv6 packet");
-                }
-                out.extend_from_slice(&ip.to_bytes());
+                let mut ip = [0u8; 40];
+                ip[0] = 0x60;
+                ip[4..6].copy_from_slice(&tcp_len16.to_be_bytes());
+                ip[6] = 6;
+                ip[7] = 64;
+                ip[8..24].copy_from_slice(&src);
+                ip[24..40].copy_from_slice(&dst);
+                out.extend_from_slice(&ip);
+                pseudo_v6(src, dst, tcp_len)
             }
-        }
-        out.extend_from_slice(&tcp.to_bytes());
+        };
+        let start = out.len();
+        let mut tcp = [0u8; 20];
+        tcp[0..2].copy_from_slice(&self.src.port().to_be_bytes());
+        tcp[2..4].copy_from_slice(&self.dst.port().to_be_bytes());
+        tcp[4..8].copy_from_slice(&self.seq.0.to_be_bytes());
+        tcp[8..12].copy_from_slice(&self.ack.0.to_be_bytes());
+        tcp[12] = (((20 + opt_len) / 4) as u8) << 4;
+        tcp[13] = self.flags.0;
+        tcp[14..16].copy_from_slice(&self.window.to_be_bytes());
+        tcp[18..20].copy_from_slice(&self.urgent.to_be_bytes());
+        out.extend_from_slice(&tcp);
+        out.extend_from_slice(&opts[..opt_len]);
         out.extend_from_slice(&self.payload);
+        if checksum {
+            let sum = tcp_checksum(pseudo, &out[start..]);
+            out[start + 16..start + 18].copy_from_slice(&sum);
+        }
     }
+}
+
+/// The ones' complement sum of `data` as 16-bit words (RFC 1071), not yet
+/// folded: native-order 32-bit words added into 64 bits, which cannot
+/// overflow for any IP packet and which the compiler turns into vector
+/// adds. RFC 1071 §2(B): the sum in native order, stored in native order,
+/// is the sum in network order.
+pub fn ones_sum(data: &[u8]) -> u64 {
+    let mut words = data.chunks_exact(4);
+    let mut sum: u64 = words
+        .by_ref()
+        .map(|w| u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
+        .sum();
+    let rest = words.remainder();
+    let mut pairs = rest.chunks_exact(2);
+    for p in pairs.by_ref() {
+        sum += u64::from(u16::from_ne_bytes([p[0], p[1]]));
+    }
+    if let [last] = pairs.remainder() {
+        // An odd byte is padded with a zero byte (RFC 9293 §3.1).
+        sum += u64::from(u16::from_ne_bytes([*last, 0]));
+    }
+    sum
+}
+
+/// RFC 9293 §3.1's pseudo-header: source, destination, zero, protocol,
+/// TCP length.
+fn pseudo_v4(src: [u8; 4], dst: [u8; 4], tcp_len: usize) -> u64 {
+    ones_sum(&src) + ones_sum(&dst) + ones_sum(&[0, 6]) + ones_sum(&(tcp_len as u16).to_be_bytes())
+}
+
+/// RFC 8200 §8.1's: both addresses, the upper-layer length and next
+/// header 6.
+fn pseudo_v6(src: [u8; 16], dst: [u8; 16], tcp_len: usize) -> u64 {
+    ones_sum(&src)
+        + ones_sum(&dst)
+        + ones_sum(&(tcp_len as u32).to_be_bytes())
+        + ones_sum(&[0, 0, 0, 6])
+}
+
+/// The checksum field's bytes for the TCP segment `tcp` (header and
+/// payload; the field itself is left out of the sum) under `pseudo`.
+fn tcp_checksum(pseudo: u64, tcp: &[u8]) -> [u8; 2] {
+    (!fold(pseudo + ones_sum(&tcp[..16]) + ones_sum(&tcp[18..]))).to_ne_bytes()
+}
+
+/// [`ones_sum`] folded to 16 bits with end-around carries.
+pub fn fold(mut sum: u64) -> u16 {
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
 }
 
 /// An address as IPv6 octets; an IPv4 one mapped (RFC 4291 §2.5.5.2), which
@@ -580,11 +691,8 @@ pub fn complete_checksum(pkt: &mut [u8], start: usize, off: usize) {
     if start >= pkt.len() || at + 2 > pkt.len() {
         return;
     }
-    // etherparse sums native-endian words; the ones' complement sum comes
-    // out right when stored in the same order (RFC 1071 §2(B)).
-    let sum = etherparse::checksum::Sum16BitWords::new()
-        .add_slice(&pkt[start..])
-        .ones_complement();
+    // Native-endian words, stored in the same order (RFC 1071 §2(B)).
+    let sum = !fold(ones_sum(&pkt[start..]));
     pkt[at..at + 2].copy_from_slice(&sum.to_ne_bytes());
 }
 
@@ -610,20 +718,17 @@ pub fn set_partial_tcp_checksum(packet: &mut [u8]) {
         return;
     }
     let tcp_len = packet.len() - start;
-    let sum = if start == 40 {
-        etherparse::checksum::Sum16BitWords::new()
-            .add_slice(&packet[8..40])
-            .add_4bytes((tcp_len as u32).to_be_bytes())
-            .add_4bytes([0, 0, 0, 6])
+    let at = |i: usize| packet[i..i + 16].try_into().expect("16 bytes");
+    let pseudo = if start == 40 {
+        pseudo_v6(at(8), at(24), tcp_len)
     } else {
-        etherparse::checksum::Sum16BitWords::new()
-            .add_slice(&packet[12..20])
-            .add_2bytes([0, 6])
-            .add_2bytes((tcp_len as u16).to_be_bytes())
-    }
-    .ones_complement();
-    // Native-endian words, stored in the same order (RFC 1071 §2(B)).
-    packet[start + 16..start + 18].copy_from_slice(&(!sum).to_ne_bytes());
+        let v4 = |i: usize| packet[i..i + 4].try_into().expect("4 bytes");
+        pseudo_v4(v4(12), v4(16), tcp_len)
+    };
+    // The pseudo-header's sum, not complemented (what a device with
+    // checksum offload adds the segment's sum to); native-endian words,
+    // stored in the same order (RFC 1071 §2(B)).
+    packet[start + 16..start + 18].copy_from_slice(&fold(pseudo).to_ne_bytes());
 }
 
 /// Complete the partial TCP checksum of an IPv4 or IPv6 packet in place.
@@ -643,29 +748,37 @@ pub fn is_plain_tcp_partial(packet: &[u8], start: usize, off: usize) -> bool {
 
 /// Parse an IPv4 or IPv6 packet carrying TCP.
 pub fn parse(packet: &[u8]) -> Result<Segment, WireError> {
-    parse_inner(packet, true)
+    parse_inner(packet, true, Vec::new())
+}
+
+/// As [`parse`] (or [`parse_unverified`] without `verify`), with the
+/// payload copied into `buf` (emptied first): a buffer used before, so the
+/// receive path need not allocate.
+pub fn parse_into(packet: &[u8], verify: bool, buf: Vec<u8>) -> Result<Segment, WireError> {
+    parse_inner(packet, verify, buf)
 }
 
 /// Parse without checking the TCP checksum, for packets whose link vouches
 /// for their data (checksum offload: the local kernel left the checksum
 /// partial, as it does for any device that offers to compute it).
 pub fn parse_unverified(packet: &[u8]) -> Result<Segment, WireError> {
-    parse_inner(packet, false)
+    parse_inner(packet, false, Vec::new())
 }
 
-fn parse_inner(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
+fn parse_inner(packet: &[u8], verify: bool, buf: Vec<u8>) -> Result<Segment, WireError> {
     match packet.first().map(|b| b >> 4) {
-        Some(4) => parse_v4(packet, verify),
-        Some(6) => parse_v6(packet, verify),
+        Some(4) => parse_v4(packet, verify, buf),
+        Some(6) => parse_v6(packet, verify, buf),
         _ => Err(WireError::NotIpv4Tcp),
     }
 }
 
-fn parse_v4(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
+fn parse_v4(packet: &[u8], verify: bool, buf: Vec<u8>) -> Result<Segment, WireError> {
     let ip =
         Ipv4HeaderSlice::from_slice(packet).map_err(|e| WireError::Malformed(e.to_string()))?;
-    let hdr = ip.to_header();
-    if hdr.calc_header_checksum() != ip.header_checksum() {
+    let head = ip.slice();
+    let sum = !fold(ones_sum(&head[..10]) + ones_sum(&head[12..]));
+    if sum.to_ne_bytes() != [head[10], head[11]] {
         return Err(WireError::Malformed("IPv4 header checksum".into()));
     }
     if ip.protocol() != IpNumber::TCP {
@@ -692,14 +805,14 @@ fn parse_v4(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
         Ipv4Addr::from(ip.destination()),
         tcp.destination_port(),
     ));
-    let seg = segment(src, dst, &tcp)?;
-    if verify {
-        let sum = tcp
-            .calc_checksum_ipv4(ip.source(), ip.destination())
-            .map_err(|e| WireError::Malformed(e.to_string()))?;
-        if sum != tcp.checksum() {
-            return Err(WireError::Checksum(Box::new(seg)));
-        }
+    let seg = segment(src, dst, &tcp, buf)?;
+    if verify
+        && tcp_checksum(
+            pseudo_v4(ip.source(), ip.destination(), tcp_bytes.len()),
+            tcp_bytes,
+        ) != [tcp_bytes[16], tcp_bytes[17]]
+    {
+        return Err(WireError::Checksum(Box::new(seg)));
     }
     Ok(seg)
 }
@@ -707,7 +820,7 @@ fn parse_v4(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
 /// IPv6: etherparse walks the extension headers (hop-by-hop, routing,
 /// destination options, …: RFC 8200 §4 lets a host skip those it is not
 /// asked to act on); a fragment header means a fragment, which is dropped.
-fn parse_v6(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
+fn parse_v6(packet: &[u8], verify: bool, buf: Vec<u8>) -> Result<Segment, WireError> {
     let ip = Ipv6Slice::from_slice(packet).map_err(|e| WireError::Malformed(e.to_string()))?;
     let payload = ip.payload();
     if payload.fragmented {
@@ -731,20 +844,26 @@ fn parse_v6(packet: &[u8], verify: bool) -> Result<Segment, WireError> {
         0,
         0,
     ));
-    let seg = segment(src, dst, &tcp)?;
-    if verify {
-        let sum = tcp
-            .calc_checksum_ipv6(hdr.source(), hdr.destination())
-            .map_err(|e| WireError::Malformed(e.to_string()))?;
-        if sum != tcp.checksum() {
-            return Err(WireError::Checksum(Box::new(seg)));
-        }
+    let seg = segment(src, dst, &tcp, buf)?;
+    let tcp_bytes = payload.payload;
+    if verify
+        && tcp_checksum(
+            pseudo_v6(hdr.source(), hdr.destination(), tcp_bytes.len()),
+            tcp_bytes,
+        ) != [tcp_bytes[16], tcp_bytes[17]]
+    {
+        return Err(WireError::Checksum(Box::new(seg)));
     }
     Ok(seg)
 }
 
-/// The segment a TCP slice carries.
-fn segment(src: SocketAddr, dst: SocketAddr, tcp: &TcpSlice) -> Result<Segment, WireError> {
+/// The segment a TCP slice carries, its payload in `buf`.
+fn segment(
+    src: SocketAddr,
+    dst: SocketAddr,
+    tcp: &TcpSlice,
+    mut buf: Vec<u8>,
+) -> Result<Segment, WireError> {
     let flags = Flags::of_tcp(tcp);
     let options = parse_options(tcp.options())?;
     Ok(Segment {
@@ -756,7 +875,11 @@ fn segment(src: SocketAddr, dst: SocketAddr, tcp: &TcpSlice) -> Result<Segment, 
         window: tcp.window_size(),
         urgent: tcp.urgent_pointer(),
         options,
-        payload: tcp.payload().to_vec(),
+        payload: {
+            buf.clear();
+            buf.extend_from_slice(tcp.payload());
+            buf
+        },
     })
 }
 
@@ -856,6 +979,109 @@ mod tests {
             },
             payload: vec![],
         }
+    }
+
+    /// The packet as etherparse's header values build it: the oracle
+    /// `Segment::emit_with` is checked against.
+    fn emit_with_etherparse(seg: &Segment) -> Vec<u8> {
+        use etherparse::{Ipv4Header, Ipv6FlowLabel, Ipv6Header, TcpHeader};
+        let mut tcp = TcpHeader::new(seg.src.port(), seg.dst.port(), seg.seq.0, seg.window);
+        tcp.acknowledgment_number = seg.ack.0;
+        let f = seg.flags;
+        (tcp.fin, tcp.syn, tcp.rst, tcp.psh, tcp.ack) =
+            (f.fin(), f.syn(), f.rst(), f.psh(), f.ack());
+        tcp.urg = f.contains(Flags::URG);
+        tcp.ece = f.contains(Flags::ECE);
+        tcp.cwr = f.contains(Flags::CWR);
+        tcp.urgent_pointer = seg.urgent;
+        tcp.set_options(&seg.options.elements()).unwrap();
+        let tcp_len = (tcp.header_len() + seg.payload.len()) as u16;
+        let mut out = Vec::new();
+        match (seg.src.ip(), seg.dst.ip()) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                let mut ip =
+                    Ipv4Header::new(tcp_len, 64, IpNumber::TCP, src.octets(), dst.octets())
+                        .unwrap();
+                ip.header_checksum = ip.calc_header_checksum();
+                tcp.checksum = tcp.calc_checksum_ipv4(&ip, &seg.payload).unwrap();
+                out.extend_from_slice(&ip.to_bytes());
+            }
+            (src, dst) => {
+                let ip = Ipv6Header {
+                    traffic_class: 0,
+                    flow_label: Ipv6FlowLabel::ZERO,
+                    payload_length: tcp_len,
+                    next_header: IpNumber::TCP,
+                    hop_limit: 64,
+                    source: v6_octets(src),
+                    destination: v6_octets(dst),
+                };
+                tcp.checksum = tcp.calc_checksum_ipv6(&ip, &seg.payload).unwrap();
+                out.extend_from_slice(&ip.to_bytes());
+            }
+        }
+        out.extend_from_slice(&tcp.to_bytes());
+        out.extend_from_slice(&seg.payload);
+        out
+    }
+
+    #[test]
+    fn emit_is_byte_for_byte_what_etherparse_builds() {
+        let mut checked = 0;
+        for (src, dst) in [
+            ("10.0.0.1:40000", "10.0.0.2:80"),
+            ("[fd77::1]:40000", "[fd77::2]:443"),
+        ] {
+            for mask in 0..32u32 {
+                for (len, nsack) in [
+                    (0usize, 0usize),
+                    (1, 1),
+                    (7, 2),
+                    (1448, 3),
+                    (1449, 4),
+                    (3, 5),
+                ] {
+                    let mut s = seg();
+                    s.src = src.parse().unwrap();
+                    s.dst = dst.parse().unwrap();
+                    s.flags = Flags((mask * 37 + len as u32) as u8);
+                    s.seq = SeqNum(0xfedc_ba98 ^ mask);
+                    s.ack = SeqNum(0x0123_4567 + len as u32);
+                    s.window = 0xffff - mask as u16;
+                    s.urgent = (mask % 3) as u16;
+                    s.options = TcpOptions {
+                        mss: (mask & 1 != 0).then_some(1460),
+                        wscale: (mask & 2 != 0).then_some(7),
+                        sack_perm: mask & 4 != 0,
+                        timestamp: (mask & 8 != 0).then_some((0xdead_beef, mask)),
+                        sack: (0..nsack as u32)
+                            .map(|i| (SeqNum(i * 3000 + 17), SeqNum(i * 3000 + 1465)))
+                            .filter(|_| mask & 16 != 0)
+                            .collect(),
+                    };
+                    s.payload = (0..len).map(|i| (i * 7 + mask as usize) as u8).collect();
+                    assert_eq!(s.emit(), emit_with_etherparse(&s), "{s:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 32 * 6);
+    }
+
+    #[test]
+    fn ones_sum_folds_as_rfc_1071_example() {
+        // RFC 1071 §3's example: the bytes 00 01 f2 03 f4 f5 f6 f7 sum to
+        // ddf2 in network order.
+        let bytes = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(
+            u16::from_be_bytes(fold(ones_sum(&bytes)).to_ne_bytes()),
+            0xddf2
+        );
+        // Odd length: the last byte is padded with zero.
+        assert_eq!(
+            u16::from_be_bytes(fold(ones_sum(&bytes[..7])).to_ne_bytes()),
+            0xddf2 - 0x00f7
+        );
     }
 
     #[test]

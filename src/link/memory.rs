@@ -181,6 +181,13 @@ impl Wire {
         std::mem::take(&mut self.events)
     }
 
+    /// As [`Wire::take_events`], appended to `out`: a caller that reuses
+    /// `out` makes no allocation for the events of a run already under way.
+    pub fn take_events_into(&mut self, out: &mut Vec<Event>) {
+        self.collect();
+        out.append(&mut self.events);
+    }
+
     fn collect(&mut self) {
         self.events.extend(self.client.drain_events());
         self.events.extend(self.server.drain_events());
@@ -207,9 +214,16 @@ impl Wire {
             while let Some(p) = self.injector.poll_deliver() {
                 progress = true;
                 self.collect();
+                // The buffer goes back to the engine that built it.
                 match p.dir {
-                    Dir::In => self.server.receive(self.now, p.id, &p.bytes),
-                    Dir::Out => self.client.receive(self.now, p.id, &p.bytes),
+                    Dir::In => {
+                        self.server.receive(self.now, p.id, &p.bytes);
+                        self.client.recycle(p.bytes);
+                    }
+                    Dir::Out => {
+                        self.client.receive(self.now, p.id, &p.bytes);
+                        self.server.recycle(p.bytes);
+                    }
                 }
                 self.collect();
             }

@@ -93,6 +93,51 @@ pub(crate) struct Ctx<'a> {
     /// GSO size): what the receiver measures as the peer's MSS (Linux's
     /// tcp_measure_rcv_mss reads gso_size first); 0 when it is one segment.
     pub gso_size: u32,
+    /// Byte buffers to build payloads and packets in.
+    pub pool: &'a mut Pool,
+}
+
+/// Byte buffers used before, kept for the next payload or packet: the hot
+/// path allocates nothing per segment once the first few have come back
+/// (docs/benchmarks.md, What stands in the way). Links hand sent packets
+/// back with `Engine::recycle`, the receive path its parsed payloads.
+#[derive(Debug, Default)]
+pub struct Pool {
+    free: Vec<Vec<u8>>,
+    /// The capacity of the buffers in `free`, in bytes.
+    held: usize,
+}
+
+impl Pool {
+    /// How many bytes of buffers it keeps: enough for a window of packets
+    /// in flight on the in-memory wire (a 1 MiB window is some 750
+    /// packets), and a bound on what an engine holds once traffic stops.
+    const KEEP_BYTES: usize = 4 << 20;
+
+    /// Every buffer holds at least a full-sized Ethernet packet, so one that
+    /// held an ACK can hold data next without growing.
+    const MIN_CAPACITY: usize = 2048;
+
+    /// An empty buffer, used before when one is there.
+    pub fn take(&mut self) -> Vec<u8> {
+        match self.free.pop() {
+            Some(buf) => {
+                self.held -= buf.capacity();
+                buf
+            }
+            None => Vec::with_capacity(Self::MIN_CAPACITY),
+        }
+    }
+
+    /// Keep `buf` for later, emptied; dropped when the pool is full.
+    pub fn put(&mut self, mut buf: Vec<u8>) {
+        let cap = buf.capacity();
+        if cap > 0 && self.held + cap <= Self::KEEP_BYTES {
+            buf.clear();
+            self.held += cap;
+            self.free.push(buf);
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -115,11 +160,12 @@ impl Ctx<'_> {
         let id = *self.next_id;
         *self.next_id += self.id_step;
         let partial = self.cfg.checksum_offload;
-        let packet = if partial {
-            seg.emit_partial()
+        let mut packet = self.pool.take();
+        if partial {
+            seg.emit_partial_into(&mut packet);
         } else {
-            seg.emit()
-        };
+            seg.emit_into(&mut packet);
+        }
         let mut fields = SegFields::from_segment(id, seg);
         if self.cfg.hex_in_events {
             // The dump shows the checksum as it will be on the wire.

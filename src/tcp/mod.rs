@@ -122,6 +122,7 @@ struct Core {
     /// The run of segments being joined into one TSO packet
     /// (`Config::aggregate_out`).
     run: Option<ctx::OpenRun>,
+    pool: ctx::Pool,
 }
 
 impl Core {
@@ -138,6 +139,7 @@ impl Core {
             flushing: false,
             arrival: false,
             gso_size: 0,
+            pool: &mut self.pool,
         }
     }
 }
@@ -152,11 +154,14 @@ pub struct Engine {
     isn: isn::IsnGenerator,
     rng: SmallRng,
     conns: BTreeMap<ConnId, Box<Tcb>>,
-    by_tuple: HashMap<(SocketAddr, SocketAddr), ConnId>,
+    /// Looked up for every segment that arrives: foldhash, randomly seeded
+    /// per process, costs less than SipHash there and is still keyed
+    /// against chosen tuples.
+    by_tuple: foldhash::HashMap<(SocketAddr, SocketAddr), ConnId>,
     listeners: BTreeMap<u16, Listener>,
     /// (deadline, connection) for every connection with an armed timer.
     timer_index: BTreeSet<(Instant, ConnId)>,
-    timer_of: HashMap<ConnId, Instant>,
+    timer_of: foldhash::HashMap<ConnId, Instant>,
     next_conn: u64,
     tombstones: HashMap<ConnId, CloseReason>,
     tomb_order: VecDeque<ConnId>,
@@ -191,6 +196,7 @@ impl Engine {
                 next_id: 1,
                 id_step: 1,
                 run: None,
+                pool: ctx::Pool::default(),
             },
             addr,
             addr4: None,
@@ -198,10 +204,10 @@ impl Engine {
             isn: isn::IsnGenerator::new(seed ^ addr_bits),
             rng: SmallRng::seed_from_u64(seed ^ addr_bits.rotate_left(17)),
             conns: BTreeMap::new(),
-            by_tuple: HashMap::new(),
+            by_tuple: foldhash::HashMap::default(),
             listeners: BTreeMap::new(),
             timer_index: BTreeSet::new(),
-            timer_of: HashMap::new(),
+            timer_of: foldhash::HashMap::default(),
             next_conn: 1,
             tombstones: HashMap::new(),
             tomb_order: VecDeque::new(),
@@ -280,6 +286,13 @@ impl Engine {
         self.core.tx.pop_front()
     }
 
+    /// A packet's buffer back from the link once it is sent (or a
+    /// received one once processed): the engine builds its next packets
+    /// in such buffers instead of allocating (see `ctx::Pool`).
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        self.core.pool.put(buf);
+    }
+
     /// With `Config::cork`: send what the cork held (an ACK that arriving
     /// segments made due, merged with what user calls added since: the ACK
     /// rides on the answer's data or FIN). A no-op otherwise.
@@ -329,6 +342,11 @@ impl Engine {
         let mut v = std::mem::take(&mut self.dirty);
         v.sort();
         v.dedup();
+        for cid in &v {
+            if let Some(tcb) = self.conns.get_mut(cid) {
+                tcb.dirty_listed = false;
+            }
+        }
         v
     }
 
@@ -363,12 +381,8 @@ impl Engine {
         verify: bool,
         gro: Option<Gro>,
     ) {
-        let parsed = if verify {
-            wire::parse(packet)
-        } else {
-            wire::parse_unverified(packet)
-        };
-        let seg = match parsed {
+        let parsed = wire::parse_into(packet, verify, self.core.pool.take());
+        let mut seg = match parsed {
             Ok(s) => s,
             Err(e) => {
                 let seg = match &e {
@@ -438,7 +452,8 @@ impl Engine {
                     gro,
                 }),
             );
-            let verdict = tcb.on_segment(&mut ctx, seg);
+            let verdict = tcb.on_segment(&mut ctx, &mut seg);
+            ctx.pool.put(std::mem::take(&mut seg.payload));
             tcb.after_segment(&mut ctx);
             if tcb.state != State::Closed {
                 tcb.output(&mut ctx);
@@ -696,7 +711,7 @@ impl Engine {
         let mut tcb = Tcb::from_cookie(&mut ctx, cid, ack, iss, mss, ts_off);
         // Data that rode on the ACK.
         if !ack.payload.is_empty() || ack.flags.fin() {
-            let _ = tcb.on_segment(&mut ctx, ack.clone());
+            let _ = tcb.on_segment(&mut ctx, &mut ack.clone());
         }
         tcb.output(&mut ctx);
         self.by_tuple.insert((tcb.local, tcb.remote), cid);
@@ -739,7 +754,10 @@ impl Engine {
         tcb.emit_vars(&mut ctx);
         if tcb.dirty {
             tcb.dirty = false;
-            self.dirty.push(cid);
+            if !tcb.dirty_listed {
+                tcb.dirty_listed = true;
+                self.dirty.push(cid);
+            }
         }
         if tcb.output_pending && !tcb.flush_listed {
             tcb.flush_listed = true;

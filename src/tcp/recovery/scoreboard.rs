@@ -7,6 +7,8 @@
 
 use std::collections::VecDeque;
 
+use smallvec::SmallVec;
+
 use crate::event::RtxCause;
 use crate::seq::SeqNum;
 use crate::time::Instant;
@@ -59,9 +61,11 @@ pub struct Delivered {
     pub sacked_bytes: u32,
     /// Bytes newly acknowledged cumulatively that were not SACKed before.
     pub acked_bytes: u32,
-    /// The most recently sent of the segments newly delivered, for RACK
-    /// (xmit, end, tsval, retransmitted).
-    pub newest: Vec<(Instant, SeqNum, u32, bool)>,
+    /// The segments newly delivered, for RACK (xmit, end, tsval,
+    /// retransmitted). Inline for the few one ACK usually covers: this is
+    /// built for every ACK, and a heap buffer each time was one allocation
+    /// per ACK (docs/benchmarks.md, What stands in the way).
+    pub newest: SmallVec<[(Instant, SeqNum, u32, bool); 4]>,
     /// A newly SACKed segment that was never retransmitted lies below one
     /// SACKed before: the network reordered (RFC 8985 §6.2 step 2).
     pub reordering: bool,
@@ -343,6 +347,11 @@ impl Scoreboard {
     /// The first segment waiting for retransmission (RFC 6675 NextSeg
     /// rule 1).
     pub fn next_lost(&self) -> Option<&Seg> {
+        // Asked before every segment sent: no scan of the window when the
+        // counters say nothing is marked lost.
+        if self.count[ix(SegState::Lost)] == 0 {
+            return None;
+        }
         self.segs.iter().find(|s| s.state == SegState::Lost)
     }
 

@@ -7,7 +7,7 @@ use super::*;
 impl Tcb {
     // ----- segment arrives (RFC 9293 §3.10.7) ------------------------------
 
-    pub(crate) fn on_segment(&mut self, ctx: &mut Ctx, seg: Segment) -> Verdict {
+    pub(crate) fn on_segment(&mut self, ctx: &mut Ctx, seg: &mut Segment) -> Verdict {
         self.last_rcv = ctx.now;
         match self.state {
             State::SynSent => {
@@ -24,7 +24,7 @@ impl Tcb {
     }
 
     /// §3.10.7.2 LISTEN, for a fully specified passive open.
-    pub(super) fn on_segment_listen(&mut self, ctx: &mut Ctx, seg: Segment) {
+    pub(super) fn on_segment_listen(&mut self, ctx: &mut Ctx, seg: &mut Segment) {
         let f = seg.flags;
         if f.rst() {
             return;
@@ -35,12 +35,12 @@ impl Tcb {
             return;
         }
         if f.syn() {
-            self.take_syn(ctx, &seg);
+            self.take_syn(ctx, seg);
         }
     }
 
     /// §3.10.7.3 SYN-SENT STATE.
-    pub(super) fn on_segment_syn_sent(&mut self, ctx: &mut Ctx, seg: Segment) {
+    pub(super) fn on_segment_syn_sent(&mut self, ctx: &mut Ctx, seg: &mut Segment) {
         let f = seg.flags;
         // First, check the ACK: it must acknowledge our SYN.
         if f.ack() && (seg.ack <= self.iss || seg.ack > self.snd_nxt) {
@@ -80,7 +80,7 @@ impl Tcb {
         self.snd_wl1 = seg.seq;
         if f.ack() {
             self.snd_wl2 = seg.ack;
-            self.ack_advances(ctx, &seg);
+            self.ack_advances(ctx, seg);
         }
         if self.snd_una > self.iss {
             self.cancel(ctx, TimerKind::Connect);
@@ -95,10 +95,10 @@ impl Tcb {
             self.on_established(ctx);
             self.ack_now = true;
             if !seg.payload.is_empty() || f.fin() {
-                let mut rest = seg;
-                rest.seq += 1usize;
-                rest.flags = Flags(rest.flags.0 & !Flags::SYN.0);
-                self.process_text_and_fin(ctx, rest);
+                // The rest of the segment past the SYN.
+                seg.seq += 1usize;
+                seg.flags = Flags(seg.flags.0 & !Flags::SYN.0);
+                self.process_text_and_fin(ctx, seg);
             }
         } else {
             // Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
@@ -133,15 +133,12 @@ impl Tcb {
     }
 
     /// §3.10.7.4: SYN-RECEIVED and the synchronized states, step by step.
-    pub(super) fn on_segment_other(&mut self, ctx: &mut Ctx, seg: Segment) -> Verdict {
-        let mut seg = if self.state == State::TimeWait {
-            match self.time_wait_arrival(ctx, seg) {
-                Ok(v) => return v,
-                Err(seg) => seg,
-            }
-        } else {
-            seg
-        };
+    pub(super) fn on_segment_other(&mut self, ctx: &mut Ctx, seg: &mut Segment) -> Verdict {
+        if self.state == State::TimeWait
+            && let Some(v) = self.time_wait_arrival(ctx, seg)
+        {
+            return v;
+        }
         let f = seg.flags;
         if self.state == State::SynReceived && f.syn() && seg.seq == self.irs {
             if !f.ack() {
@@ -157,14 +154,14 @@ impl Tcb {
         }
 
         // First: the sequence number (and PAWS).
-        if !self.check_sequence(ctx, &mut seg) {
+        if !self.check_sequence(ctx, seg) {
             return Verdict::Keep;
         }
         let f = seg.flags;
 
         // Second: RST.
         if f.rst() {
-            self.on_rst(ctx, &seg);
+            self.on_rst(ctx, seg);
             return Verdict::Keep;
         }
 
@@ -205,7 +202,7 @@ impl Tcb {
                 return Verdict::Keep;
             }
         }
-        if !self.process_ack(ctx, &seg) {
+        if !self.process_ack(ctx, seg) {
             return Verdict::Keep;
         }
         if self.state == State::Closed {
@@ -222,18 +219,14 @@ impl Tcb {
     /// `Err` hands it back for the usual steps (by value: a `Segment` with
     /// IPv6-capable addresses is large, but boxing it would allocate, and
     /// this runs only in TIME-WAIT).
-    #[allow(clippy::result_large_err)]
-    pub(super) fn time_wait_arrival(
-        &mut self,
-        ctx: &mut Ctx,
-        seg: Segment,
-    ) -> Result<Verdict, Segment> {
+    /// `None`: the segment goes on through the usual steps.
+    pub(super) fn time_wait_arrival(&mut self, ctx: &mut Ctx, seg: &Segment) -> Option<Verdict> {
         let f = seg.flags;
         if f.rst() {
             if ctx.cfg.rfc1337 || seg.seq != self.rcv_nxt {
                 // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT
                 // assassination).
-                return Ok(Verdict::Keep);
+                return Some(Verdict::Keep);
             }
             // Linux's default (tcp_rfc1337 = 0): a RST ends TIME-WAIT.
             self.close_reason = Some(CloseReason::Normal);
@@ -243,7 +236,7 @@ impl Tcb {
                 "RST received in TIME-WAIT: TIME-WAIT ends early (Linux; RFC 1337 would ignore it)"
                     .into(),
             );
-            return Ok(Verdict::Keep);
+            return Some(Verdict::Keep);
         }
         // RFC 9293 §3.10.7.4 and RFC 6191 §2: a new SYN may open a new
         // incarnation. With timestamps in use, if and only if its
@@ -255,7 +248,7 @@ impl Tcb {
             _ => seg.seq > self.rcv_nxt,
         };
         if f.syn() && !f.ack() && reopen {
-            return Ok(Verdict::Reopen(seg));
+            return Some(Verdict::Reopen(seg.clone()));
         }
         if f.fin() && seg.seq + seg.payload.len() + 1usize == self.rcv_nxt {
             // The peer's FIN again: our last ACK was lost. ACK it and
@@ -267,15 +260,15 @@ impl Tcb {
             // call its needed resend spurious. The `linux` profile keeps
             // the first FIN's TSval, as Linux's TIME-WAIT socket does.
             if ctx.cfg.time_wait_ts_recent {
-                self.update_ts_recent(&seg);
+                self.update_ts_recent(seg);
             }
             self.send_ack(ctx);
             let d = ctx.cfg.msl * 2;
             self.timers[idx(TimerKind::TimeWait)] = None;
             self.arm(ctx, TimerKind::TimeWait, ctx.now + d);
-            return Ok(Verdict::Keep);
+            return Some(Verdict::Keep);
         }
-        Err(seg)
+        None
     }
 
     /// SYN-RECEIVED: the peer's SYN again means our SYN+ACK was lost. Send
@@ -765,7 +758,7 @@ impl Tcb {
     }
 
     /// Seventh (text) and eighth (FIN) steps.
-    pub(super) fn process_text_and_fin(&mut self, ctx: &mut Ctx, seg: Segment) {
+    pub(super) fn process_text_and_fin(&mut self, ctx: &mut Ctx, seg: &mut Segment) {
         if self.orphan
             && !seg.payload.is_empty()
             && matches!(self.state, State::FinWait1 | State::FinWait2)

@@ -280,6 +280,10 @@ pub struct Tcb {
     /// Corked (`Config::cork`): `output` has work waiting for a flush.
     pub(crate) output_pending: bool,
     /// Listed in the engine's flush list.
+    /// Listed in the engine's readiness list (`Engine::take_dirty`),
+    /// so an engine whose readiness nobody reads holds one entry per
+    /// connection, not one per segment.
+    pub(crate) dirty_listed: bool,
     pub(crate) flush_listed: bool,
     /// In-order bytes received and not yet acknowledged.
     unacked_bytes: usize,
@@ -425,6 +429,7 @@ impl Tcb {
             last_data_rcv: Instant::ZERO,
             output_pending: false,
             flush_listed: false,
+            dirty_listed: false,
             unacked_bytes: 0,
             keepalive: cfg.keepalive_on.then_some(cfg.keepalive),
             ka_probes: 0,
@@ -1207,9 +1212,12 @@ impl Tcb {
 
 /// `len` bytes of `ring` from `off`, as a new buffer (one allocation, one
 /// copy, no zeroing first: this runs for every data segment sent).
-fn ring_range(ring: &VecDeque<u8>, off: usize, len: usize) -> Vec<u8> {
+/// `len` bytes from `off` on, into `out` (emptied first: a buffer from the
+/// pool).
+fn ring_range(ring: &VecDeque<u8>, off: usize, len: usize, mut out: Vec<u8>) -> Vec<u8> {
     let (a, b) = ring.as_slices();
-    let mut out = Vec::with_capacity(len);
+    out.clear();
+    out.reserve(len);
     if off < a.len() {
         let from_a = (a.len() - off).min(len);
         out.extend_from_slice(&a[off..off + from_a]);

@@ -85,6 +85,7 @@ impl Tcb {
         }
         self.bytes_out += seg.payload.len() as u64;
         ctx.transmit(&self.name, &seg, rtx, probe);
+        ctx.pool.put(seg.payload);
     }
 
     /// SYN (SYN-SENT) or SYN+ACK (SYN-RECEIVED), first time or again.
@@ -544,7 +545,7 @@ impl Tcb {
     ) {
         let seq = self.snd_nxt;
         let off = seq.diff(self.snd_buf_seq).max(0) as usize;
-        let payload = ring_range(&self.snd_buf, off, len);
+        let payload = ring_range(&self.snd_buf, off, len, ctx.pool.take());
         let mut flags = Flags::ACK;
         let push = if ctx.cfg.linux_push {
             // Linux: the end of a write (tcp_push), and the last segment of
@@ -607,7 +608,7 @@ impl Tcb {
             return;
         }
         let off = start.diff(self.snd_buf_seq).max(0) as usize;
-        let payload = ring_range(&self.snd_buf, off, len);
+        let payload = ring_range(&self.snd_buf, off, len, ctx.pool.take());
         let mut flags = Flags::ACK;
         if fin {
             flags = flags | Flags::FIN;
