@@ -6,8 +6,7 @@
 //! Segment ids: the client's are odd, the server's even, so an `in` event
 //! carries the id of the `out` event it came from.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -40,22 +39,6 @@ impl Side {
     }
 }
 
-/// A packet travelling on the wire: (arrival, order, packet).
-#[derive(PartialEq, Eq)]
-struct InFlight(Instant, u64, Packet);
-
-impl PartialOrd for InFlight {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for InFlight {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.0, self.1).cmp(&(other.0, other.1))
-    }
-}
-
 /// A packet as it met the receiver's fault injector, for `--pcap`.
 #[derive(Clone, Debug)]
 pub struct Capture {
@@ -73,8 +56,10 @@ pub struct Wire {
     pub server: Engine,
     pub injector: Injector,
     delay: Duration,
-    flying: BinaryHeap<Reverse<InFlight>>,
-    order: u64,
+    /// Packets on the wire with their arrival times. Every packet takes
+    /// the same delay and the clock only moves forward, so they arrive in
+    /// the order they left: a queue, not a heap.
+    flying: VecDeque<(Instant, Packet)>,
     events: Vec<Event>,
     /// A crashed host: its timers do not run (segments to it are dropped by
     /// a fault rule the caller adds).
@@ -111,8 +96,7 @@ impl Wire {
             server,
             injector: Injector::new(SERVER, seed),
             delay,
-            flying: BinaryHeap::new(),
-            order: 0,
+            flying: VecDeque::new(),
             events: Vec::new(),
             frozen: [false, false],
             captures: None,
@@ -234,9 +218,9 @@ impl Wire {
     }
 
     fn launch(&mut self, p: Packet) {
-        self.order += 1;
-        self.flying
-            .push(Reverse(InFlight(self.now + self.delay, self.order, p)));
+        let arrival = self.now + self.delay;
+        debug_assert!(self.flying.back().is_none_or(|b| b.0 <= arrival));
+        self.flying.push_back((arrival, p));
     }
 
     /// The next time anything happens on its own.
@@ -245,7 +229,7 @@ impl Wire {
             self.client.poll_at().filter(|_| !self.frozen[0]),
             self.server.poll_at().filter(|_| !self.frozen[1]),
             self.injector.poll_at(),
-            self.flying.peek().map(|Reverse(f)| f.0),
+            self.flying.front().map(|f| f.0),
         ]
         .into_iter()
         .flatten()
@@ -270,11 +254,11 @@ impl Wire {
     fn step_to(&mut self, t: Instant) {
         self.now = self.now.max(t);
         let now = self.now;
-        while let Some(Reverse(f)) = self.flying.peek() {
+        while let Some(f) = self.flying.front() {
             if f.0 > now {
                 break;
             }
-            let Reverse(InFlight(_, _, p)) = self.flying.pop().expect("peeked");
+            let (_, p) = self.flying.pop_front().expect("peeked");
             self.inject(now, p);
             self.flush();
         }
