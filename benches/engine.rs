@@ -63,6 +63,7 @@ fn transfer(cfg: &Config) -> u64 {
     let s = w.server.accept(9).expect("accepted");
     let chunk = vec![0x5au8; 64 * 1024];
     let mut buf = vec![0u8; 256 * 1024];
+    let mut events = Vec::new();
     let (mut sent_c, mut sent_s, mut got_c, mut got_s) = (0, 0, 0, 0);
     let mut segments = 0u64;
     let mut t = w.now;
@@ -83,11 +84,13 @@ fn transfer(cfg: &Config) -> u64 {
         }
         t += STEP;
         w.run_until(t);
-        segments += w
-            .take_events()
+        // One vector for the whole run, as a UI or a writer would keep.
+        w.take_events_into(&mut events);
+        segments += events
             .iter()
             .filter(|e| e.segment().is_some_and(|s| s.dir == Dir::Out))
             .count() as u64;
+        events.clear();
     }
     segments
 }
