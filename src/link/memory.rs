@@ -173,8 +173,8 @@ impl Wire {
     }
 
     fn collect(&mut self) {
-        self.events.extend(self.client.drain_events());
-        self.events.extend(self.server.drain_events());
+        self.client.append_events(&mut self.events);
+        self.server.append_events(&mut self.events);
         while let Some(e) = self.injector.poll_event() {
             self.events.push(e);
         }

@@ -79,7 +79,7 @@ pub(crate) struct Ctx<'a> {
     pub now: Instant,
     pub cfg: &'a Config,
     pub host: &'a Arc<str>,
-    pub events: &'a mut VecDeque<Event>,
+    pub events: &'a mut Vec<Event>,
     pub tx: &'a mut VecDeque<Transmit>,
     pub next_id: &'a mut u64,
     pub id_step: u64,
@@ -142,7 +142,7 @@ impl Pool {
 
 impl Ctx<'_> {
     pub fn event(&mut self, conn: Option<&Arc<str>>, body: Body) {
-        self.events.push_back(Event {
+        self.events.push(Event {
             t: self.now.secs_f64(),
             host: Some(self.host.clone()),
             conn: conn.cloned(),

@@ -115,7 +115,9 @@ const TOMBSTONES: usize = 4096;
 struct Core {
     cfg: Config,
     host: Arc<str>,
-    events: VecDeque<Event>,
+    /// Events in the order they happened; a vector, so a caller takes
+    /// them all with one copy (`Engine::append_events`).
+    events: Vec<Event>,
     tx: VecDeque<Transmit>,
     next_id: u64,
     id_step: u64,
@@ -191,7 +193,7 @@ impl Engine {
             core: Core {
                 cfg,
                 host: host.into(),
-                events: VecDeque::new(),
+                events: Vec::new(),
                 tx: VecDeque::new(),
                 next_id: 1,
                 id_step: 1,
@@ -319,12 +321,20 @@ impl Engine {
         !self.unflushed.is_empty()
     }
 
+    /// The oldest event not yet taken. Takers of many use
+    /// [`Engine::drain_events`] or [`Engine::append_events`]: this one
+    /// shifts the rest.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.core.events.pop_front()
+        (!self.core.events.is_empty()).then(|| self.core.events.remove(0))
     }
 
-    pub fn drain_events(&mut self) -> std::collections::vec_deque::Drain<'_, Event> {
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
         self.core.events.drain(..)
+    }
+
+    /// Every event not yet taken, moved to the end of `out` in one copy.
+    pub fn append_events(&mut self, out: &mut Vec<Event>) {
+        out.append(&mut self.core.events);
     }
 
     /// Emit an event on behalf of the host (apps, scenarios).
