@@ -215,11 +215,8 @@ impl Tcb {
     }
 
     /// TIME-WAIT's own answers before the usual steps (RFC 9293 §3.10.7.4,
-    /// RFC 1337, RFC 6191): `Ok` when the segment was dealt with here,
-    /// `Err` hands it back for the usual steps (by value: a `Segment` with
-    /// IPv6-capable addresses is large, but boxing it would allocate, and
-    /// this runs only in TIME-WAIT).
-    /// `None`: the segment goes on through the usual steps.
+    /// RFC 1337, RFC 6191): the verdict when the segment was dealt with
+    /// here; `None` when it goes on through the usual steps.
     pub(super) fn time_wait_arrival(&mut self, ctx: &mut Ctx, seg: &Segment) -> Option<Verdict> {
         let f = seg.flags;
         if f.rst() {
