@@ -288,16 +288,14 @@ impl TcpOptions {
     /// (RFC 9293 §3.1); returns how many bytes of `out` they take. SACK
     /// blocks that would not fit are left out, as there.
     fn encode(&self, out: &mut [u8; 40]) -> usize {
+        fn put(out: &mut [u8; 40], n: &mut usize, bytes: &[u8]) {
+            out[*n..*n + bytes.len()].copy_from_slice(bytes);
+            *n += bytes.len();
+        }
         let mut n = 0;
-        let mut put = |bytes: &[u8]| {
-            out[n..n + bytes.len()].copy_from_slice(bytes);
-            n += bytes.len();
-            n
-        };
-        let mut used = 0;
         if let Some(m) = self.mss {
             let [hi, lo] = m.to_be_bytes();
-            used = put(&[2, 4, hi, lo]);
+            put(out, &mut n, &[2, 4, hi, lo]);
         }
         let ts = |(a, b): (u32, u32)| {
             let (a, b) = (a.to_be_bytes(), b.to_be_bytes());
@@ -305,32 +303,30 @@ impl TcpOptions {
         };
         match (self.sack_perm, self.timestamp) {
             (true, Some(t)) => {
-                put(&[4, 2]);
-                used = put(&ts(t));
+                put(out, &mut n, &[4, 2]);
+                put(out, &mut n, &ts(t));
             }
-            (true, None) => used = put(&[1, 1, 4, 2]),
+            (true, None) => put(out, &mut n, &[1, 1, 4, 2]),
             (false, Some(t)) => {
-                put(&[1, 1]);
-                used = put(&ts(t));
+                put(out, &mut n, &[1, 1]);
+                put(out, &mut n, &ts(t));
             }
             (false, None) => {}
         }
         if let Some(w) = self.wscale {
-            used = put(&[1, 3, 3, w]);
+            put(out, &mut n, &[1, 3, 3, w]);
         }
-        if !self.sack.is_empty() {
-            let room = (40usize.saturating_sub(used + 4) / 8).min(4);
-            if room > 0 {
-                let blocks = self.sack.len().min(room);
-                used = put(&[1, 1, 5, 2 + 8 * blocks as u8]);
-                for (l, r) in &self.sack[..blocks] {
-                    put(&l.0.to_be_bytes());
-                    used = put(&r.0.to_be_bytes());
-                }
+        let room = (40usize.saturating_sub(n + 4) / 8).min(4);
+        let blocks = self.sack.len().min(room);
+        if blocks > 0 {
+            put(out, &mut n, &[1, 1, 5, 2 + 8 * blocks as u8]);
+            for (l, r) in &self.sack[..blocks] {
+                put(out, &mut n, &l.0.to_be_bytes());
+                put(out, &mut n, &r.0.to_be_bytes());
             }
         }
         // `out` starts zeroed: the padding is already there.
-        used.next_multiple_of(4)
+        n.next_multiple_of(4)
     }
 
     /// Elements in Linux's order and alignment: MSS, SACK_PERM, TS, NOP, WS on
